@@ -1,0 +1,9 @@
+"""ecmsim: electro-chemo-mechanical simulation of solid-state battery interfaces,
+with a virtual fibre Bragg grating.
+
+Stages (see docs/ and ../ARCHITECTURE): scenario -> geometry -> mesh -> mechanics ->
+metrics -> virtual FBG -> report. Modules that need dolfinx import it through
+:mod:`ecmsim.fem` only; importing :mod:`ecmsim` itself needs numpy alone.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from ecmsim.cli import main
+import sys
+sys.exit(main())

@@ -1,0 +1,90 @@
+"""Command line: ``ecmsim run | materials | ...``.
+
+Every subcommand imports its heavy modules lazily, so ``ecmsim materials`` and ``ecmsim fbg``
+work without dolfinx. Errors caused by input (:class:`ecmsim.errors.EcmsimError`) are printed
+as one line on stderr and end with exit status 2, on every MPI rank alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from ecmsim.errors import EcmsimError
+
+EXIT_INPUT_ERROR = 2
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+
+
+def command(name: str):
+    """Register a subcommand implementation ``fn(args) -> exit status``."""
+    def deco(fn):
+        _COMMANDS[name] = fn
+        return fn
+    return deco
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ecmsim", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a scenario file")
+    run.add_argument("scenario", help="scenario TOML file")
+    run.add_argument("-o", "--out", help="output directory (default: results/<scenario name>)")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                     help="override a scenario key (repeatable), e.g. --set loading.stack_pressure_Pa=3e6")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+    mat = sub.add_parser("materials", help="print the materials library")
+    mat.add_argument("key", nargs="?", help="show every value and source of one record")
+
+    for extra in _EXTRA_PARSERS:
+        extra(sub)
+    return p
+
+
+#: Subcommand parsers contributed by other modules: fn(subparsers) -> None.
+_EXTRA_PARSERS: list[Callable[[argparse._SubParsersAction], None]] = []
+
+
+@command("materials")
+def _materials(args: argparse.Namespace) -> int:
+    from ecmsim import materials
+    print(materials.format_record(args.key) if args.key else materials.format_table())
+    return 0
+
+
+@command("run")
+def _run(args: argparse.Namespace) -> int:
+    from ecmsim.pipeline import run_scenario_file
+    run_scenario_file(args.scenario, out_dir=args.out, overrides=args.overrides, quiet=args.quiet)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        status = _COMMANDS[args.command](args)
+    except EcmsimError as err:
+        _report(err)
+        status = EXIT_INPUT_ERROR
+    except KeyboardInterrupt:
+        print("ecmsim: interrupted", file=sys.stderr)
+        status = 130
+    return status
+
+
+def _report(err: Exception) -> None:
+    """One line on stderr, from rank 0 only when running under MPI."""
+    rank = 0
+    if "mpi4py" in sys.modules:
+        rank = sys.modules["mpi4py"].MPI.COMM_WORLD.rank
+    if rank == 0:
+        msg = " ".join(str(err).split())
+        print(f"ecmsim: error: {msg}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -5,8 +5,9 @@
 #   1. $ECMSIM_PYTHON, if set;
 #   2. an interpreter >= 3.12 that can already import dolfinx 0.11 (conda, spack, a cluster
 #      module): the venv then sees its site-packages and the dolfinx wheel is NOT installed;
-#   3. python3.14 … python3.12, python3, python on PATH;
-#   4. pyenv's installed versions ($PYENV_ROOT or ~/.pyenv), newest first.
+#   3. python3.12, python3.13, python3.14, python3, python on PATH;
+#   4. pyenv's installed versions ($PYENV_ROOT or ~/.pyenv), 3.12 first (the version the
+#      dolfinx wheel and this project are tested with), then newer ones.
 # A candidate counts only if running it works and reports >= 3.12 (a pyenv shim for an
 # inactive version fails to run and is skipped).
 #
@@ -34,13 +35,13 @@ sys.exit(0 if dolfinx.__version__.startswith("0.11") else 1)' >/dev/null 2>&1
 candidates() {
     if [ -n "${ECMSIM_PYTHON:-}" ]; then echo "$ECMSIM_PYTHON"; return; fi
     local name
-    for name in python3.14 python3.13 python3.12 python3 python; do
+    for name in python3.12 python3.13 python3.14 python3 python; do
         command -v "$name" 2>/dev/null || true
     done
     local root=${PYENV_ROOT:-$HOME/.pyenv}
     if [ -d "$root/versions" ]; then
-        # newest first; only CPython-looking version folders
-        ls -1 "$root/versions" 2>/dev/null | grep -E '^3\.[0-9]+(\.[0-9]+)?$' | sort -t. -k1,1nr -k2,2nr -k3,3nr |
+        # oldest minor first (3.12 before 3.13), newest patch first; CPython-looking folders only
+        ls -1 "$root/versions" 2>/dev/null | grep -E '^3\.[0-9]+(\.[0-9]+)?$' | sort -t. -k1,1n -k2,2n -k3,3nr |
             while read -r v; do [ -x "$root/versions/$v/bin/python3" ] && echo "$root/versions/$v/bin/python3"; done
     fi
 }
@@ -64,7 +65,7 @@ fi
 if [ -z "$python" ]; then
     cat >&2 <<'MSG'
 [setup] error: no Python >= 3.12 found.
-[setup] Looked at $ECMSIM_PYTHON, python3.14..python3.12, python3 and python on PATH, and ~/.pyenv/versions.
+[setup] Looked at $ECMSIM_PYTHON, python3.12..python3.14, python3 and python on PATH, and ~/.pyenv/versions.
 [setup] Install one, then run the same command again, for example:
 [setup]   pyenv install 3.12            (then nothing else: pyenv's versions are searched)
 [setup]   sudo apt install python3.12 python3.12-venv

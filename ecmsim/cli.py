@@ -8,22 +8,18 @@ as one line on stderr and end with exit status 2, on every MPI rank alike.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from ecmsim.errors import EcmsimError
 
 EXIT_INPUT_ERROR = 2
 
-_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
-
-
-def command(name: str):
-    """Register a subcommand implementation ``fn(args) -> exit status``."""
-    def deco(fn):
-        _COMMANDS[name] = fn
-        return fn
-    return deco
+#: Modules that contribute subcommands. Each defines ``register(subparsers)`` which adds its
+#: parser(s) with ``set_defaults(handler=fn)``, ``fn(args) -> exit status``. They must import
+#: only the standard library at module level: the heavy imports belong inside the handlers.
+SUBCOMMAND_MODULES = ("ecmsim.fbg.cli", "ecmsim.geometry.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,27 +32,29 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
                      help="override a scenario key (repeatable), e.g. --set loading.stack_pressure_Pa=3e6")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    run.set_defaults(handler=_run)
 
     mat = sub.add_parser("materials", help="print the materials library")
     mat.add_argument("key", nargs="?", help="show every value and source of one record")
+    mat.set_defaults(handler=_materials)
 
-    for extra in _EXTRA_PARSERS:
-        extra(sub)
+    for name in SUBCOMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if not (name == err.name or name.startswith(f"{err.name}.")):
+                raise  # a missing dependency inside the module is a real error: let it show
+            continue
+        module.register(sub)
     return p
 
 
-#: Subcommand parsers contributed by other modules: fn(subparsers) -> None.
-_EXTRA_PARSERS: list[Callable[[argparse._SubParsersAction], None]] = []
-
-
-@command("materials")
 def _materials(args: argparse.Namespace) -> int:
     from ecmsim import materials
     print(materials.format_record(args.key) if args.key else materials.format_table())
     return 0
 
 
-@command("run")
 def _run(args: argparse.Namespace) -> int:
     from ecmsim.pipeline import run_scenario_file
     run_scenario_file(args.scenario, out_dir=args.out, overrides=args.overrides, quiet=args.quiet)
@@ -66,7 +64,7 @@ def _run(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        status = _COMMANDS[args.command](args)
+        status = args.handler(args)
     except EcmsimError as err:
         _report(err)
         status = EXIT_INPUT_ERROR

@@ -1,0 +1,82 @@
+"""The one place that imports the finite-element stack.
+
+With the PyPI wheel ``dolfinx-solver-real``, ``dolfinx_solver`` must be imported before
+``mpi4py``, ``petsc4py`` and ``dolfinx``: it loads the MPI runtime first so that every binding
+resolves to the same libmpi. Where dolfinx comes from conda, spack or a cluster module there
+is no ``dolfinx_solver`` and the upstream modules are imported directly.
+
+Every other ecmsim module gets dolfinx, ufl, PETSc and MPI from here::
+
+    from ecmsim.fem import MPI, PETSc, dolfinx, fem, ufl
+
+This module also holds the solver defaults (PETSc options) and the convergence checks, so that
+one place decides how linear and nonlinear systems are solved.
+"""
+
+from __future__ import annotations
+
+from ecmsim.errors import EcmsimError
+
+try:  # the PyPI wheel: orders MPI ahead of the compiled bindings
+    import dolfinx_solver  # noqa: F401
+except ModuleNotFoundError:  # dolfinx from conda / spack / a module: nothing to order
+    dolfinx_solver = None
+
+try:
+    from mpi4py import MPI
+    from petsc4py import PETSc
+
+    import basix
+    import dolfinx
+    import dolfinx.fem.petsc
+    import dolfinx.io
+    import dolfinx.io.gmsh
+    import dolfinx.mesh
+    import ufl
+    from dolfinx import fem
+except ImportError as err:  # pragma: no cover - depends on the installation
+    raise EcmsimError(
+        f"the finite-element stack is not importable ({err}). Run `make setup` (installs the "
+        "dolfinx-solver-real wheel) or `pip install 'ecmsim[fem]'`, or activate an environment "
+        "that provides dolfinx 0.11"
+    ) from err
+
+if not dolfinx.__version__.startswith("0.11"):  # pragma: no cover
+    raise EcmsimError(f"ecmsim needs dolfinx 0.11, found {dolfinx.__version__} at {dolfinx.__file__}")
+
+__all__ = ["MPI", "PETSc", "basix", "dolfinx", "fem", "ufl", "LINEAR_SOLVER_OPTIONS",
+           "versions", "rank0"]
+
+#: Direct LU through MUMPS: robust for the 2D problems here (10^4-10^6 dofs), serial and parallel.
+LINEAR_SOLVER_OPTIONS: dict[str, str | float | int] = {
+    "ksp_type": "preonly",
+    "pc_type": "lu",
+    "pc_factor_mat_solver_type": "mumps",
+    "ksp_error_if_not_converged": True,
+}
+
+
+def rank0(comm=None) -> bool:
+    """True on the rank that writes files and prints progress."""
+    return (comm or MPI.COMM_WORLD).rank == 0
+
+
+def versions() -> dict[str, str]:
+    """Versions of the numerical stack, for provenance."""
+    import gmsh
+    import numpy
+    import scipy
+
+    out = {
+        "dolfinx": dolfinx.__version__,
+        "basix": basix.__version__,
+        "ufl": getattr(ufl, "__version__", "unknown"),
+        "petsc": ".".join(str(v) for v in PETSc.Sys.getVersion()),
+        "mpi": MPI.Get_library_version().splitlines()[0].strip(),
+        "gmsh": gmsh.__version__,
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+    }
+    if dolfinx_solver is not None:
+        out["dolfinx_solver"] = dolfinx_solver.__version__
+    return out

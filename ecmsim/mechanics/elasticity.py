@@ -1,0 +1,242 @@
+r"""Linear elasticity in plane strain with piecewise-constant materials.
+
+Find the displacement u [m] such that
+
+.. math::
+
+    -\nabla\cdot\sigma(u) = f \ \text{in}\ \Omega, \qquad
+    \sigma = \lambda\,\mathrm{tr}(\varepsilon)\,I + 2\mu\,\varepsilon, \qquad
+    \varepsilon = \tfrac12(\nabla u + \nabla u^T),
+
+with u (or some of its components) prescribed on supported facets and the traction
+:math:`\sigma n = t` on loaded ones (a pressure p gives t = -p n). Plane strain:
+:math:`\varepsilon_{zz} = 0`, so :math:`\sigma_{zz} = \lambda\,\mathrm{tr}\,\varepsilon = \nu(\sigma_{xx}+\sigma_{yy})`.
+Weak form: :math:`\int_\Omega \sigma(u):\varepsilon(v)\,dx = \int_\Omega f\cdot v\,dx + \int_{\Gamma_t} t\cdot v\,ds`.
+
+lambda and mu are DG0 fields set per region from the cell tags, so one compiled form serves
+every material combination and every mesh. Stresses are interpolated exactly into the
+discontinuous space of one degree less than u (P2 displacement -> linear stress per cell).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ecmsim.errors import MaterialError, SolverError
+from ecmsim.fem import LINEAR_SOLVER_OPTIONS, PETSc, fem, ufl
+from ecmsim.materials import Material
+from ecmsim.mesh import TaggedMesh
+
+#: Order of the stored stress components (the stress function has 4 per point).
+STRESS_COMPONENTS = ("xx", "yy", "zz", "xy")
+
+
+@dataclass(frozen=True)
+class Support:
+    """Prescribed displacement on a named facet group.
+
+    Attributes:
+        facet: facet tag name (``bottom``...).
+        components: which displacement components are prescribed (0 = x, 1 = y).
+        value: ``x -> u`` with x of shape (3, N) [m] returning (2, N) [m]; None means zero.
+    """
+
+    facet: str
+    components: tuple[int, ...] = (0, 1)
+    value: Callable[[np.ndarray], np.ndarray] | None = None
+
+
+@dataclass(frozen=True)
+class Traction:
+    """A load on a named facet group: a pressure (t = -p n) or a traction field.
+
+    Attributes:
+        facet: facet tag name.
+        pressure_Pa: uniform pressure [Pa], positive in compression.
+        traction: ``(x, n) -> t`` with UFL spatial coordinate and normal, returning a UFL
+            vector [Pa]. Write parameters as ``fem.Constant`` to keep one compiled form.
+    """
+
+    facet: str
+    pressure_Pa: float | None = None
+    traction: Callable | None = None
+
+
+@dataclass
+class ElasticSolution:
+    """Displacement and stress of a solve, with what is needed to post-process them."""
+
+    tmesh: TaggedMesh
+    u: object  # fem.Function, P(degree) vector [m]
+    stress: object  # fem.Function, DG(degree-1) with 4 components (xx, yy, zz, xy) [Pa]
+    materials: Mapping[str, Material]
+    degree: int
+    info: dict = field(default_factory=dict)
+
+    def stress_values(self, owned_only: bool = True) -> np.ndarray:
+        """Stress dof values as (N, 4) [Pa] (xx, yy, zz, xy); owned dofs only by default."""
+        V = self.stress.function_space
+        n = V.dofmap.index_map.size_local if owned_only else None
+        return self.stress.x.array.reshape(-1, 4)[:n]
+
+    def von_mises_values(self, owned_only: bool = True) -> np.ndarray:
+        """Von Mises stress at the stress dofs [Pa] (plane strain, sigma_zz included).
+
+        The stress is linear (or constant) per cell and von Mises is a convex function of it,
+        so its maximum over a cell is at one of these dofs (the cell's vertices).
+        """
+        return von_mises(self.stress_values(owned_only))
+
+
+def von_mises(s: np.ndarray) -> np.ndarray:
+    """sqrt(((sxx-syy)^2 + (syy-szz)^2 + (szz-sxx)^2)/2 + 3 sxy^2) for rows (xx, yy, zz, xy) [Pa]."""
+    sxx, syy, szz, sxy = s[:, 0], s[:, 1], s[:, 2], s[:, 3]
+    return np.sqrt(0.5 * ((sxx - syy) ** 2 + (syy - szz) ** 2 + (szz - sxx) ** 2) + 3.0 * sxy**2)
+
+
+def epsilon(u):
+    """Small strain sym(grad u)."""
+    return ufl.sym(ufl.grad(u))
+
+
+def sigma(u, lam, mu):
+    """In-plane Cauchy stress of isotropic linear elasticity [Pa]."""
+    return lam * ufl.tr(epsilon(u)) * ufl.Identity(2) + 2 * mu * epsilon(u)
+
+
+class PlaneStrainElasticity:
+    """A plane-strain elasticity problem on a tagged mesh; build once, solve (again) cheaply.
+
+    Args:
+        tmesh: mesh with cell tags naming the regions of ``materials``.
+        materials: region name -> Material; every tagged cell region needs one.
+        supports: prescribed displacements.
+        tractions: loads (pressures are PETSc constants: :meth:`set_pressure` changes them
+            without recompiling).
+        body_force: ``x -> f`` [N/m^3] as a UFL vector, or None.
+        degree: Lagrange degree of the displacement.
+        petsc_options: override of :data:`ecmsim.fem.LINEAR_SOLVER_OPTIONS`.
+    """
+
+    def __init__(self, tmesh: TaggedMesh, materials: Mapping[str, Material], supports: Sequence[Support],
+                 tractions: Sequence[Traction] = (), body_force: Callable | None = None, degree: int = 2,
+                 petsc_options: Mapping | None = None):
+        self.tmesh = tmesh
+        self.materials = dict(materials)
+        self.degree = degree
+        msh = tmesh.mesh
+        self.V = fem.functionspace(msh, ("Lagrange", degree, (2,)))
+        self.lam, self.mu = self._material_fields()
+
+        u, v = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
+        x = ufl.SpatialCoordinate(msh)
+        n = ufl.FacetNormal(msh)
+        ds = ufl.Measure("ds", domain=msh, subdomain_data=tmesh.facet_tags)
+        a = ufl.inner(sigma(u, self.lam, self.mu), epsilon(v)) * ufl.dx
+        zero = fem.Constant(msh, np.zeros(2, dtype=PETSc.ScalarType))
+        L = ufl.inner(zero, v) * ufl.dx
+        if body_force is not None:
+            L += ufl.inner(body_force(x), v) * ufl.dx
+        self.pressures: dict[str, object] = {}
+        for load in tractions:
+            tag = tmesh.facet_ids.get(load.facet)
+            if tag is None:
+                raise SolverError(f"load on facet '{load.facet}': the mesh has no such facet tag "
+                                  f"(it has: {', '.join(tmesh.facet_ids)})")
+            if load.pressure_Pa is not None:
+                p = fem.Constant(msh, PETSc.ScalarType(load.pressure_Pa))
+                self.pressures[load.facet] = p
+                L += ufl.inner(-p * n, v) * ds(tag)
+            if load.traction is not None:
+                L += ufl.inner(load.traction(x, n), v) * ds(tag)
+
+        self.bcs = [bc for s in supports for bc in self._dirichlet(s)]
+        options = dict(LINEAR_SOLVER_OPTIONS)
+        options.update(petsc_options or {})
+        self.u = fem.Function(self.V, name="displacement_m")
+        self.problem = fem.petsc.LinearProblem(a, L, bcs=self.bcs, u=self.u, petsc_options=options,
+                                               petsc_options_prefix=f"ecmsim_elasticity_{id(self)}_")
+
+        S = fem.functionspace(msh, ("Discontinuous Lagrange", degree - 1, (4,)))
+        s2 = sigma(self.u, self.lam, self.mu)
+        s_zz = self.lam * ufl.tr(epsilon(self.u))
+        self._stress_expr = fem.Expression(ufl.as_vector([s2[0, 0], s2[1, 1], s_zz, s2[0, 1]]),
+                                           S.element.interpolation_points)
+        self.stress = fem.Function(S, name="stress_Pa")
+
+    def set_pressure(self, facet: str, pressure_Pa: float) -> None:
+        """Change the pressure of a loaded facet group [Pa] (no recompilation)."""
+        self.pressures[facet].value = pressure_Pa
+
+    def solve(self) -> ElasticSolution:
+        """Solve and return displacement and stress; SolverError if PETSc fails."""
+        try:
+            self.problem.solve()
+        except PETSc.Error as err:
+            raise SolverError(f"the linear elasticity solve failed in PETSc (error code {err.ierr}); "
+                              "is every body supported against rigid motion?") from None
+        ksp = self.problem.solver
+        reason = ksp.getConvergedReason()
+        if reason <= 0:
+            raise SolverError(f"the linear elasticity solve did not converge (KSP reason {reason})")
+        self.u.x.scatter_forward()
+        if not np.all(np.isfinite(self.u.x.array)):
+            raise SolverError("the displacement has non-finite values: the problem is singular "
+                              "(check the supports) or a material value is extreme")
+        self.stress.interpolate(self._stress_expr)
+        return ElasticSolution(self.tmesh, self.u, self.stress, self.materials, self.degree,
+                               info={"dofs": self.V.dofmap.index_map.size_global * 2,
+                                     "ksp_type": ksp.getType(), "pc_type": ksp.getPC().getType()})
+
+    def _material_fields(self):
+        tm = self.tmesh
+        msh = tm.mesh
+        Q = fem.functionspace(msh, ("DG", 0))
+        lam, mu = fem.Function(Q, name="lambda_Pa"), fem.Function(Q, name="mu_Pa")
+        n_cells = msh.topology.index_map(2).size_local + msh.topology.index_map(2).num_ghosts
+        covered = np.zeros(n_cells, dtype=bool)
+        for region in tm.cell_ids:
+            if region not in self.materials:
+                raise MaterialError(f"mesh region '{region}' has no material (given: {', '.join(self.materials)})")
+            cells = tm.cells(region)
+            lam.x.array[cells] = self.materials[region].lame_lambda_Pa
+            mu.x.array[cells] = self.materials[region].lame_mu_Pa
+            covered[cells] = True
+        if not covered.all():
+            raise MaterialError(f"{(~covered).sum()} cells carry no region tag")
+        return lam, mu
+
+    def _dirichlet(self, support: Support) -> list:
+        tm = self.tmesh
+        facets = tm.facets(support.facet)
+        out = []
+        for i in support.components:
+            Vi = self.V.sub(i)
+            if support.value is None:
+                dofs = fem.locate_dofs_topological(Vi, 1, facets)
+                out.append(fem.dirichletbc(PETSc.ScalarType(0), dofs, Vi))
+            else:
+                Vc, _ = Vi.collapse()
+                g = fem.Function(Vc)
+                g.interpolate(lambda x, i=i: support.value(x)[i])
+                dofs = fem.locate_dofs_topological((Vi, Vc), 1, facets)
+                out.append(fem.dirichletbc(g, dofs, Vi))
+        return out
+
+
+def stack_pressure_problem(tmesh: TaggedMesh, materials: Mapping[str, Material], stack_pressure_Pa: float,
+                           degree: int = 2) -> PlaneStrainElasticity:
+    """The interface window of the reference model: electrolyte bottom fixed, stack pressure on
+    the electrode top, roller sides (u_x = 0 on left and right)."""
+    return PlaneStrainElasticity(
+        tmesh, materials,
+        supports=[Support("bottom", (0, 1)), Support("left", (0,)), Support("right", (0,))],
+        tractions=[Traction("top", pressure_Pa=stack_pressure_Pa)],
+        degree=degree)
+
+
+__all__ = ["PlaneStrainElasticity", "Support", "Traction", "ElasticSolution", "stack_pressure_problem",
+           "von_mises", "sigma", "epsilon", "STRESS_COMPONENTS"]

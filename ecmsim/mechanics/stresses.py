@@ -1,0 +1,149 @@
+r"""Stresses along the interface and the heterogeneity metrics built on them.
+
+On every interface facet (from its electrolyte-side cell, where the stress is linear for P2
+displacements) the traction is evaluated at the two ends and the midpoint:
+:math:`\sigma_n = n\cdot\sigma n` (normal, compression negative) and
+:math:`\tau = t\cdot\sigma n` (shear), with n the unit normal pointing from the electrolyte into
+the electrode and t = (n_y, -n_x). Integrals along the interface use Simpson's rule per facet,
+exact for the linear traction of a P2 solution (and for its square, used by the deviation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ecmsim.errors import MeshError
+from ecmsim.fem import dolfinx
+from ecmsim.mechanics.elasticity import ElasticSolution, von_mises
+
+
+@dataclass
+class InterfaceProfile:
+    """Traction samples along the interface, the same on every rank, sorted by x.
+
+    Attributes:
+        x_m, y_m: sample positions [m] (facet ends and midpoints).
+        normal_stress_Pa: n . sigma n [Pa], compression negative.
+        shear_stress_Pa: t . sigma n [Pa].
+        weight_m: Simpson weights [m]; sum(weight_m) is the interface length.
+    """
+
+    x_m: np.ndarray
+    y_m: np.ndarray
+    normal_stress_Pa: np.ndarray
+    shear_stress_Pa: np.ndarray
+    weight_m: np.ndarray
+
+    @property
+    def length_m(self) -> float:
+        return float(self.weight_m.sum())
+
+    def mean(self, values: np.ndarray) -> float:
+        return float(np.dot(self.weight_m, values) / self.weight_m.sum())
+
+    def metrics(self, window_width_m: float) -> dict[str, float]:
+        """Heterogeneity metrics of the normal traction (names carry units)."""
+        s = self.normal_stress_Pa
+        mean = self.mean(s)
+        std = float(np.sqrt(max(self.mean((s - mean) ** 2), 0.0)))
+        centre = np.abs(self.x_m - window_width_m / 2) <= window_width_m / 4
+        edge = ~centre
+        centre_mean = self.mean_over(s, centre)
+        edge_mean = self.mean_over(s, edge)
+        return {
+            "interface_normal_stress_mean_Pa": mean,
+            "interface_normal_stress_min_Pa": float(s.min()),
+            "interface_normal_stress_max_Pa": float(s.max()),
+            "interface_normal_stress_std_Pa": std,
+            "interface_normal_stress_cv": std / abs(mean) if mean != 0 else float("inf"),
+            "interface_normal_stress_centre_edge_ratio": (centre_mean / edge_mean if edge_mean != 0
+                                                          else float("nan")),
+            "interface_shear_stress_max_abs_Pa": float(np.abs(self.shear_stress_Pa).max()),
+            "interface_length_m": self.length_m,
+        }
+
+    def mean_over(self, values: np.ndarray, mask: np.ndarray) -> float:
+        w = self.weight_m * mask
+        return float(np.dot(w, values) / w.sum()) if w.sum() > 0 else float("nan")
+
+    def to_csv(self, path) -> None:
+        header = "x_m,y_m,normal_stress_Pa,shear_stress_Pa,weight_m"
+        np.savetxt(path, np.column_stack([self.x_m, self.y_m, self.normal_stress_Pa, self.shear_stress_Pa,
+                                          self.weight_m]), delimiter=",", header=header, comments="")
+
+
+def interface_profile(solution: ElasticSolution, facet: str = "interface", side: str = "electrolyte"
+                      ) -> InterfaceProfile:
+    """Sample the traction on the facets tagged ``facet`` from the cells of region ``side``."""
+    tm = solution.tmesh
+    msh = tm.mesh
+    comm = msh.comm
+    n_owned = msh.topology.index_map(1).size_local
+    facets = tm.facets(facet)
+    facets = facets[facets < n_owned]
+    side_cells = np.zeros(msh.topology.index_map(2).size_local + msh.topology.index_map(2).num_ghosts, bool)
+    side_cells[tm.cells(side)] = True
+    f2c = msh.topology.connectivity(1, 2)
+
+    cells = np.empty(len(facets), dtype=np.int32)
+    for i, f in enumerate(facets):
+        adj = [c for c in f2c.links(f) if side_cells[c]]
+        if len(adj) != 1:
+            raise MeshError(f"facet {f} of '{facet}' has {len(adj)} '{side}' neighbours (expected 1)")
+        cells[i] = adj[0]
+
+    X = msh.geometry.x
+    fnodes = dolfinx.mesh.entities_to_geometry(msh, 1, facets)
+    cnodes = dolfinx.mesh.entities_to_geometry(msh, 2, cells)
+    a, b = X[fnodes[:, 0], :2], X[fnodes[:, 1], :2]
+    # the cell's vertex off the facet orients the normal away from the cell
+    off = np.array([[n for n in cn if n not in fn][0] for cn, fn in zip(cnodes, fnodes, strict=True)],
+                   dtype=np.int64) if len(facets) else np.empty(0, np.int64)
+    c = X[off, :2] if len(facets) else np.empty((0, 2))
+    t = b - a
+    length = np.linalg.norm(t, axis=1)
+    nrm = np.column_stack([t[:, 1], -t[:, 0]]) / length[:, None] if len(facets) else np.empty((0, 2))
+    flip = np.einsum("ij,ij->i", nrm, c - a) > 0
+    nrm[flip] *= -1
+    if side == "electrode":  # keep n pointing from the electrolyte into the electrode
+        nrm *= -1
+
+    pts = np.concatenate([a, 0.5 * (a + b), b])
+    normals = np.concatenate([nrm, nrm, nrm])
+    weights = np.concatenate([length / 6, 4 * length / 6, length / 6])
+    cells3 = np.concatenate([cells, cells, cells])
+    pts3 = np.column_stack([pts, np.zeros(len(pts))])
+    if len(pts3):
+        s = solution.stress.eval(pts3, cells3)
+    else:
+        s = np.empty((0, 4))
+    nx, ny = normals[:, 0], normals[:, 1]
+    sxx, syy, sxy = s[:, 0], s[:, 1], s[:, 3]
+    tx, ty = sxx * nx + sxy * ny, sxy * nx + syy * ny      # traction sigma n
+    sn = tx * nx + ty * ny
+    tau = tx * ny - ty * nx                                  # t = (n_y, -n_x)
+    local = np.column_stack([pts, sn, tau, weights])
+    rows = np.concatenate(comm.allgather(local))
+    if len(rows) == 0:
+        raise MeshError(f"the mesh has no '{facet}' facets to sample")
+    rows = rows[np.lexsort((rows[:, 1], rows[:, 0]))]
+    return InterfaceProfile(rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3], rows[:, 4])
+
+
+def field_metrics(solution: ElasticSolution) -> dict[str, float]:
+    """Bulk stress metrics, reduced over ranks (names carry units)."""
+    from ecmsim.fem import MPI
+
+    comm = solution.tmesh.comm
+    vm = solution.von_mises_values()
+    s = solution.stress_values()
+    out = {"von_mises_max_Pa": comm.allreduce(float(vm.max()) if len(vm) else 0.0, op=MPI.MAX)}
+    hyd = (s[:, 0] + s[:, 1] + s[:, 2]) / 3.0
+    out["hydrostatic_stress_min_Pa"] = comm.allreduce(float(hyd.min()) if len(hyd) else np.inf, op=MPI.MIN)
+    out["hydrostatic_stress_max_Pa"] = comm.allreduce(float(hyd.max()) if len(hyd) else -np.inf, op=MPI.MAX)
+    return out
+
+
+__all__ = ["InterfaceProfile", "interface_profile", "field_metrics", "von_mises"]

@@ -1,0 +1,356 @@
+"""Scenario files: TOML, validated on load, with ``--set section.key=value`` overrides.
+
+Every key carries its SI unit in its name (``stack_pressure_Pa``, ``width_m``); the schema
+below states the allowed range of each. Invalid input raises :class:`ScenarioError` with one
+line naming the file, the key, the value and what is allowed, e.g.::
+
+    scenarios/li.toml: loading.stack_pressure_Pa = -2400000.0: must be > 0 [Pa]
+
+A minimal scenario::
+
+    [geometry]
+    kind = "flat"                     # flat | sinusoidal
+    width_m = 40e-6
+    electrode_thickness_m = 20e-6
+    electrolyte_thickness_m = 20e-6
+
+    [materials]
+    electrode = "Li"                  # a key of `ecmsim materials`, or an inline table
+    electrolyte = "PLL"
+
+    [loading]
+    stack_pressure_Pa = 2.4e6
+
+    [mesh]
+    size_m = 1e-6
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator,
+                      model_validator)
+
+from ecmsim import materials as materials_lib
+from ecmsim.errors import EcmsimError, ScenarioError
+
+Length = Annotated[float, Field(gt=0, lt=1.0, strict=True, allow_inf_nan=False)]
+"""A positive length below 1 m [m]."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class FlatGeometry(_Section):
+    """Flat electrode / electrolyte bilayer."""
+
+    kind: Literal["flat"] = "flat"
+    width_m: Length = Field(description="window width [m]")
+    electrode_thickness_m: Length = Field(description="electrode layer thickness [m]")
+    electrolyte_thickness_m: Length = Field(description="electrolyte layer thickness [m]")
+
+    def build(self, base_dir: Path):
+        """The :class:`~ecmsim.geometry.Geometry` (``base_dir``: where relative paths start)."""
+        from ecmsim.geometry import generators
+        return generators.flat(self.width_m, self.electrode_thickness_m, self.electrolyte_thickness_m)
+
+    def smallest_dimension_m(self) -> float:
+        """The thinnest layer or window width, known before building [m]."""
+        return min(self.electrode_thickness_m, self.electrolyte_thickness_m, self.width_m)
+
+
+class SinusoidalGeometry(FlatGeometry):
+    """Interface y = electrolyte_thickness_m + amplitude_m sin(2 pi x / wavelength_m)."""
+
+    kind: Literal["sinusoidal"] = "sinusoidal"  # type: ignore[assignment]
+    amplitude_m: Length = Field(description="interface amplitude [m]")
+    wavelength_m: Length = Field(description="interface wavelength [m]")
+
+    @model_validator(mode="after")
+    def _fits(self) -> SinusoidalGeometry:
+        limit = min(self.electrode_thickness_m, self.electrolyte_thickness_m)
+        if self.amplitude_m >= limit:
+            raise ValueError(f"geometry.amplitude_m = {self.amplitude_m:g} must be < the thinner layer "
+                             f"({limit:g} m) [m]")
+        return self
+
+    def build(self, base_dir: Path):
+        from ecmsim.geometry import generators
+        return generators.sinusoidal(self.width_m, self.electrode_thickness_m, self.electrolyte_thickness_m,
+                                     self.amplitude_m, self.wavelength_m)
+
+
+#: ``[geometry] kind`` -> its section model. Each model has ``build(base_dir) -> Geometry``.
+GEOMETRY_KINDS: dict[str, type[_Section]] = {"flat": FlatGeometry, "sinusoidal": SinusoidalGeometry}
+
+GeometrySection = Annotated[Union[tuple(GEOMETRY_KINDS.values())], Field(discriminator="kind")]  # noqa: UP007
+
+
+class InlineMaterial(_Section):
+    """A material given in the scenario itself (a user's own measurement)."""
+
+    youngs_modulus_Pa: float = Field(gt=0, allow_inf_nan=False, description="Young's modulus [Pa]")
+    poissons_ratio: float = Field(gt=-1, lt=0.5, allow_inf_nan=False, description="Poisson's ratio [-]")
+    source: str = Field(min_length=1, description="where the values come from")
+
+
+MaterialRef = Annotated[Annotated[str, Tag("library")] | Annotated[InlineMaterial, Tag("inline")],
+                        Discriminator(lambda v: "inline" if isinstance(v, dict | InlineMaterial) else "library")]
+
+
+class MaterialsSection(_Section):
+    """Which material fills each region: a library key or an inline table."""
+
+    electrode: MaterialRef = Field(description="electrode material (library key or inline table)")
+    electrolyte: MaterialRef = Field(description="electrolyte material (library key or inline table)")
+
+    @field_validator("electrode", "electrolyte")
+    @classmethod
+    def _known(cls, value: str | InlineMaterial) -> str | InlineMaterial:
+        if isinstance(value, str) and value not in materials_lib.names():
+            raise ValueError(f"unknown material '{value}' (known: {', '.join(materials_lib.names())})")
+        return value
+
+    def resolve(self) -> dict[str, materials_lib.Material]:
+        """Region name -> Material record."""
+        out = {}
+        for region in ("electrode", "electrolyte"):
+            ref = getattr(self, region)
+            if isinstance(ref, str):
+                out[region] = materials_lib.get(ref)
+            else:
+                out[region] = materials_lib.Material(
+                    key=f"<inline {region}>", youngs_modulus_Pa=ref.youngs_modulus_Pa,
+                    poissons_ratio=ref.poissons_ratio,
+                    sources={"youngs_modulus_Pa": ref.source, "poissons_ratio": ref.source})
+        return out
+
+
+class LoadingSection(_Section):
+    """Mechanical and thermal loading."""
+
+    stack_pressure_Pa: float = Field(gt=0, le=1e9, allow_inf_nan=False,
+                                     description="stack pressure on the electrode top [Pa]")
+    temperature_K: float = Field(333.15, gt=0, le=1000, allow_inf_nan=False,
+                                 description="cell temperature [K] (reference cell: 60 C)")
+    sides: Literal["roller"] = Field("roller", description="lateral boundary condition")
+
+
+class InterfaceSection(_Section):
+    """How electrode and electrolyte are joined."""
+
+    model: Literal["bonded"] = Field("bonded", description="bonded: continuous displacement")
+
+
+class MeshSection(_Section):
+    """Mesh resolution."""
+
+    size_m: Length = Field(description="element size away from the interface [m]")
+    interface_size_m: Length | None = Field(None, description="element size at the interface [m]")
+    refine_distance_m: Length | None = Field(None, description="refinement band width [m]")
+    max_cells: int = Field(2_000_000, gt=0, le=50_000_000, strict=True,
+                           description="refuse meshes with more triangles [-]")
+
+
+class SolverSection(_Section):
+    """Discretisation."""
+
+    element_degree: int = Field(2, ge=1, le=3, strict=True, description="Lagrange degree of displacement [-]")
+
+
+class OutputSection(_Section):
+    """What to write besides summary.json."""
+
+    fields: bool = Field(True, description="write VTX/XDMF fields for ParaView")
+    plots: bool = Field(True, description="write PNG figures")
+
+
+class Scenario(_Section):
+    """A validated scenario. ``source`` is the file it came from (for messages)."""
+
+    title: str = Field("", description="free text")
+    geometry: GeometrySection
+    materials: MaterialsSection
+    loading: LoadingSection
+    interface: InterfaceSection = InterfaceSection()
+    mesh: MeshSection
+    solver: SolverSection = SolverSection()
+    output: OutputSection = OutputSection()
+
+    @model_validator(mode="after")
+    def _mesh_fits(self) -> Scenario:
+        thinnest = self.geometry.smallest_dimension_m()
+        if thinnest is not None and self.mesh.size_m > thinnest / 2:
+            raise ValueError(f"mesh.size_m = {self.mesh.size_m:g} must be <= half the thinnest dimension "
+                             f"({thinnest / 2:g} m) [m]")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """The scenario as run: plain data, defaults filled in."""
+        return self.model_dump(mode="json")
+
+    def input_hash(self) -> str:
+        """SHA-256 of the scenario as run and of the material records it uses."""
+        payload = {"scenario": self.to_dict(),
+                   "materials": {k: m.as_dict() for k, m in self.materials.resolve().items()}}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def load(path: str | Path, overrides: list[str] | None = None) -> Scenario:
+    """Read, override and validate a scenario file; ScenarioError with one clear line otherwise."""
+    path = Path(path)
+    data = read_toml(path)
+    for item in overrides or []:
+        apply_override(data, item, path)
+    return validate(data, path)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """The raw TOML mapping of a scenario file."""
+    if not path.is_file():
+        raise ScenarioError(f"{path}: scenario file not found")
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError(f"{path}: not valid TOML: {err}") from None
+    except OSError as err:
+        raise ScenarioError(f"{path}: cannot read: {err.strerror}") from None
+
+
+def apply_override(data: dict[str, Any], item: str, path: Path | str = "<scenario>") -> None:
+    """Apply ``section.key=value`` to the raw mapping; the value is parsed as TOML, else a string."""
+    if "=" not in item:
+        raise ScenarioError(f"--set {item!r}: expected SECTION.KEY=VALUE")
+    dotted, raw = item.split("=", 1)
+    keys = [k.strip() for k in dotted.strip().split(".")]
+    if not all(keys):
+        raise ScenarioError(f"--set {item!r}: empty key")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    node = data
+    for k in keys[:-1]:
+        child = node.setdefault(k, {})
+        if not isinstance(child, dict):
+            raise ScenarioError(f"--set {item!r}: '{k}' in {path} is a value, not a section")
+        node = child
+    node[keys[-1]] = value
+
+
+def validate(data: dict[str, Any], path: Path | str = "<scenario>") -> Scenario:
+    """A :class:`Scenario` from a raw mapping, or ScenarioError naming the first problem."""
+    try:
+        return Scenario.model_validate(copy.deepcopy(data))
+    except ValidationError as err:
+        raise ScenarioError(_describe(err, data, path)) from None
+    except EcmsimError as err:
+        raise ScenarioError(f"{path}: {err}") from None
+
+
+def _describe(err: ValidationError, data: dict[str, Any], path: Path | str) -> str:
+    first = err.errors()[0]
+    loc = _clean_loc(first["loc"], data)
+    key = ".".join(loc)
+    kind = first["type"]
+    more = f" (and {err.error_count() - 1} more problem(s))" if err.error_count() > 1 else ""
+    unit = _unit_of(loc)
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(loc[:-1], data)
+        return f"{path}: unknown key '{key}'" + (f" (allowed: {', '.join(allowed)})" if allowed else "") + more
+    if kind == "missing":
+        return f"{path}: missing key '{key}'{' ' + unit if unit else ''}{more}"
+    value = first.get("input")
+    msg = first["msg"]
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        op = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}[kind]
+        limit = next(iter(first["ctx"].values()))
+        msg = f"must be {op} {limit}"
+    elif kind in ("float_type", "int_type", "float_parsing", "finite_number"):
+        msg = "must be a finite number" if kind != "int_type" else "must be a whole number"
+    elif kind == "value_error":
+        msg = msg.removeprefix("Value error, ")
+        if not loc or msg.startswith(f"{loc[0]}."):  # the message names its key itself
+            return f"{path}: {msg}{more}"
+    elif kind == "union_tag_invalid":
+        tags = first["ctx"]["expected_tags"]
+        return f"{path}: {key}.{first['ctx']['discriminator'].strip(chr(39))} = {first['ctx']['tag']!r}: must be one of {tags}{more}"
+    shown = f" = {value!r}" if loc and not isinstance(value, dict) else ""
+    return f"{path}: {key}{shown}: {msg}{' ' + unit if unit else ''}{more}"
+
+
+def _clean_loc(loc: tuple, data: dict[str, Any]) -> list[str]:
+    """Drop pydantic's union/discriminator members from a location."""
+    out: list[str] = []
+    node: Any = data
+    for part in loc:
+        part = str(part)
+        if isinstance(node, dict) and part in node:
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, dict) and part not in node and not _is_member_tag(part):
+            out.append(part)  # a missing key
+            node = None
+    return out
+
+
+def _is_member_tag(part: str) -> bool:
+    return part in GEOMETRY_KINDS or part in ("library", "inline")
+
+
+def _section_model(loc: list[str], data: dict[str, Any]):
+    model: Any = Scenario
+    for part in loc:
+        fields = getattr(model, "model_fields", {})
+        if part not in fields:
+            return None
+        ann = fields[part].annotation
+        if part == "geometry":
+            kind = data.get("geometry", {}).get("kind", "flat") if isinstance(data.get("geometry"), dict) else "flat"
+            model = GEOMETRY_KINDS.get(kind, FlatGeometry)
+        else:
+            model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+        if model is None:
+            return None
+    return model
+
+
+def _allowed_keys(loc: list[str], data: dict[str, Any]) -> list[str]:
+    model = _section_model(loc, data)
+    return list(model.model_fields) if model is not None else []
+
+
+def _unit_of(loc: list[str]) -> str:
+    if not loc:
+        return ""
+    name = loc[-1]
+    for suffix, unit in (("_Pa", "[Pa]"), ("_m", "[m]"), ("_K", "[K]"), ("_s", "[s]")):
+        if name.endswith(suffix):
+            return unit
+    return ""
+
+
+def describe_schema() -> str:
+    """Every section and key with its description (unit) and default, for the docs."""
+    lines = []
+    for section, field in Scenario.model_fields.items():
+        models = (list(GEOMETRY_KINDS.values()) if section == "geometry"
+                  else [field.annotation] if isinstance(field.annotation, type)
+                  and issubclass(field.annotation, BaseModel) else [])
+        for model in models:
+            lines.append(f"[{section}]  ({model.__doc__.strip().splitlines()[0]})")
+            for key, f in model.model_fields.items():
+                default = "" if f.is_required() else f" (default {f.default!r})"
+                lines.append(f"  {key}: {f.description or ''}{default}")
+    return "\n".join(lines)
+
+
+__all__ = ["Scenario", "load", "validate", "apply_override", "describe_schema"]

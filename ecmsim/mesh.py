@@ -7,6 +7,17 @@ labels is named ``<a>_<b>`` with the labels in alphabetical order. The name <-> 
 with the mesh (:class:`TaggedMesh`) and is written into ``.msh`` files as physical names, so a
 mesh made elsewhere can be read back by name.
 
+Electrode pieces that reach the top edge neither directly nor through other electrode pieces
+(dead Li islands inside the electrolyte) keep the ``electrode`` cell tag, but their boundary
+with the electrolyte is tagged ``island``, not ``interface``: it is electronically cut off.
+
+Two routes build the gmsh model. A geometry whose regions share their boundaries vertex for
+vertex (a conforming partition: what the generators and the image pipeline make) goes through
+gmsh's built-in kernel with one explicitly shared line per boundary segment: linear in the
+number of vertices, so image contours with thousands of points mesh in seconds. Anything else
+(overlapping or touching-but-not-sharing regions) goes through OpenCASCADE, whose boolean
+fragment finds the shared curves itself but slows down badly with many vertices.
+
 gmsh runs on rank 0 only; :func:`dolfinx.io.gmsh.model_to_mesh` distributes the mesh with
 facet-sharing ghosts (needed by interior-facet integrals on the interface).
 """
@@ -26,7 +37,10 @@ from ecmsim.geometry import Geometry, Region
 
 #: Canonical ids of the named tags (physical groups). Other names get ids from 100 up.
 CELL_IDS = {"electrode": 1, "electrolyte": 2, "fibre": 3}
-FACET_IDS = {"top": 11, "bottom": 12, "left": 13, "right": 14, "interface": 15, "void": 16}
+FACET_IDS = {"top": 11, "bottom": 12, "left": 13, "right": 14, "interface": 15, "void": 16, "island": 17}
+
+#: A void corner sharper than this (the void's inner angle below 180 - 60 degrees) is a tip.
+TIP_TURN_DEG = 60.0
 
 
 @dataclass(frozen=True)
@@ -39,16 +53,24 @@ class MeshOptions:
         refine_distance_m: distance over which the size grows from interface_size_m to size_m
             [m] (default: 10 interface sizes).
         max_cells: refuse to mesh when the estimated triangle count exceeds this.
+        tip_size_m: element size at void tips [m] — where the interface meets a void, and at
+            void corners sharper than 120 degrees (default: half the interface size). Needs
+            the conforming route (see the module docstring).
     """
 
     size_m: float
     interface_size_m: float | None = None
     refine_distance_m: float | None = None
     max_cells: int = 2_000_000
+    tip_size_m: float | None = None
 
     @property
     def fine_size_m(self) -> float:
         return self.interface_size_m or self.size_m
+
+    @property
+    def tip_size(self) -> float:
+        return self.tip_size_m or 0.5 * self.fine_size_m
 
 
 @dataclass
@@ -126,18 +148,56 @@ def build_gmsh_model(geometry: Geometry, options: MeshOptions) -> dict[str, dict
     """
     import gmsh
 
-    occ = gmsh.model.occ
     # OpenCASCADE's tolerances are absolute (~1e-7): build in a length unit that makes the
     # window O(1-10), then scale the mesh nodes back to metres.
     unit = 10.0 ** math.floor(math.log10(max(geometry.width_m, geometry.height_m)))
     geometry = _scaled(geometry, 1.0 / unit)
     options = _scaled_options(options, 1.0 / unit)
-    window_area = geometry.width_m * geometry.height_m
-    estimate = _estimate_cells(geometry, options)
+    partition = _conforming_partition(geometry)
+    refine_length = partition.refine_length() if partition is not None else geometry.width_m
+    estimate = _estimate_cells(geometry, options, refine_length)
     if estimate > options.max_cells:
         raise MeshError(f"about {estimate:.3g} triangles at mesh.size_m = {options.size_m:g} m "
                         f"(limit {options.max_cells}): use a larger mesh size")
+    if partition is not None:
+        surface_label, facet_groups, refine_points, tips = _build_geo(partition, options)
+        refine_curves: list[int] = []
+    else:
+        surface_label, facet_groups = _build_occ(geometry)
+        refine_points, tips = [], []
+        refine_curves = [c for name in _REFINED for c in facet_groups.get(name, [])]
 
+    cell_ids = _ids(sorted(set(surface_label.values())), CELL_IDS)
+    facet_ids = _ids(sorted(facet_groups), FACET_IDS)
+    for name, ident in cell_ids.items():
+        gmsh.model.addPhysicalGroup(2, [t for t, lab in surface_label.items() if lab == name], ident, name)
+    for name, ident in facet_ids.items():
+        gmsh.model.addPhysicalGroup(1, facet_groups[name], ident, name)
+
+    _set_size_fields(options, refine_curves, refine_points, tips)
+    gmsh.option.setNumber("Mesh.Algorithm", 6)  # Frontal-Delaunay: good angles in 2D
+    gmsh.option.setNumber("Mesh.ElementOrder", 1)
+    try:
+        gmsh.model.mesh.generate(2)
+    except Exception as err:
+        raise MeshError(f"gmsh failed to mesh the geometry ({geometry.description}): {err}") from None
+    n_tri = sum(len(t) for t in gmsh.model.mesh.getElements(2)[1])
+    if n_tri == 0:
+        raise MeshError(f"gmsh produced no triangles for the geometry ({geometry.description})")
+    gmsh.model.mesh.affineTransform([unit, 0, 0, 0, 0, unit, 0, 0, 0, 0, 1, 0])
+    return {"cells": cell_ids, "facets": facet_ids}
+
+
+#: Facet groups refined to the interface size.
+_REFINED = ("interface", "void", "island")
+
+
+def _build_occ(geometry: Geometry) -> tuple[dict[int, str], dict[str, list[int]]]:
+    """OpenCASCADE route: surfaces fragmented into shared curves; returns labels and groups."""
+    import gmsh
+
+    occ = gmsh.model.occ
+    window_area = geometry.width_m * geometry.height_m
     # One OCC surface per region piece, then fragment so that touching pieces share curves.
     inputs: list[tuple[int, int]] = []
     labels: list[str] = []
@@ -164,26 +224,7 @@ def build_gmsh_model(geometry: Geometry, options: MeshOptions) -> dict[str, dict
     if overlap < -1e-6 * window_area:
         raise MeshError("regions overlap (the fragmented area is smaller than the sum of the regions)")
 
-    facet_groups = _classify_curves(geometry, surface_label)
-    cell_ids = _ids(sorted(set(surface_label.values())), CELL_IDS)
-    facet_ids = _ids(sorted(facet_groups), FACET_IDS)
-    for name, ident in cell_ids.items():
-        gmsh.model.addPhysicalGroup(2, [t for t, lab in surface_label.items() if lab == name], ident, name)
-    for name, ident in facet_ids.items():
-        gmsh.model.addPhysicalGroup(1, facet_groups[name], ident, name)
-
-    _set_size_fields(options, facet_groups.get("interface", []) + facet_groups.get("void", []))
-    gmsh.option.setNumber("Mesh.Algorithm", 6)  # Frontal-Delaunay: good angles in 2D
-    gmsh.option.setNumber("Mesh.ElementOrder", 1)
-    try:
-        gmsh.model.mesh.generate(2)
-    except Exception as err:
-        raise MeshError(f"gmsh failed to mesh the geometry ({geometry.description}): {err}") from None
-    n_tri = sum(len(t) for t in gmsh.model.mesh.getElements(2)[1])
-    if n_tri == 0:
-        raise MeshError(f"gmsh produced no triangles for the geometry ({geometry.description})")
-    gmsh.model.mesh.affineTransform([unit, 0, 0, 0, 0, unit, 0, 0, 0, 0, 1, 0])
-    return {"cells": cell_ids, "facets": facet_ids}
+    return surface_label, _classify_curves(geometry, surface_label)
 
 
 def _scaled(geometry: Geometry, factor: float) -> Geometry:
@@ -195,14 +236,15 @@ def _scaled_options(options: MeshOptions, factor: float) -> MeshOptions:
     def s(v):
         return None if v is None else v * factor
     return MeshOptions(options.size_m * factor, s(options.interface_size_m), s(options.refine_distance_m),
-                       options.max_cells)
+                       options.max_cells, s(options.tip_size_m))
 
 
 def mesh_geometry(geometry: Geometry, options: MeshOptions, comm=None, msh_path: str | Path | None = None
                   ) -> TaggedMesh:
     """Mesh a geometry on rank 0 and distribute it as a :class:`TaggedMesh` on ``comm``.
 
-    ``msh_path``: also write the gmsh mesh (with physical names) there, from rank 0.
+    ``msh_path``: also write the gmsh mesh (with physical names) there, from rank 0, and its
+    :mod:`~ecmsim.mesh_report` beside it (``name.report.json``).
     """
     from ecmsim.fem import MPI
 
@@ -214,7 +256,12 @@ def mesh_geometry(geometry: Geometry, options: MeshOptions, comm=None, msh_path:
                 build_gmsh_model(geometry, options)
                 if msh_path is not None:
                     import gmsh
+
+                    from ecmsim import mesh_report
                     gmsh.write(str(msh_path))
+                    report = mesh_report.mesh_report(mesh_report.gmsh_arrays(), geometry.width_m,
+                                                     geometry.height_m)
+                    mesh_report.write_report(report, mesh_report.report_path(msh_path))
             except MeshError as err:
                 error = str(err)
         error = comm.bcast(error, root=0)
@@ -275,33 +322,69 @@ def _classify_curves(geometry: Geometry, surface_label: dict[int, str]) -> dict[
     """Name every boundary curve by the labels on its two sides or the window edge it lies on."""
     import gmsh
 
-    tol = 1e-9 * max(geometry.width_m, geometry.height_m)
     W, H = geometry.width_m, geometry.height_m
-    groups: dict[str, list[int]] = {}
+    sides_of: dict[int, list[int]] = {}
+    border_of: dict[int, str | None] = {}
     for _, curve in gmsh.model.getEntities(1):
         up, _ = gmsh.model.getAdjacencies(1, curve)
-        sides = sorted({surface_label[s] for s in up if s in surface_label})
-        if len(up) == 2:
-            if len(sides) == 1:
-                continue  # between two pieces of the same region: interior
-            name = "interface" if sides == ["electrode", "electrolyte"] else "_".join(sides)
-        else:
+        sides_of[curve] = [s for s in up if s in surface_label]
+        border_of[curve] = None
+        if len(up) == 1:
             # all curves are straight segments: their end points decide the window edge
             ends = np.array([gmsh.model.getValue(0, p, [])[:2]
                              for _, p in gmsh.model.getBoundary([(1, curve)], oriented=False)])
-            x, y = ends[:, 0], ends[:, 1]
-            if np.all(np.abs(x) < tol):
-                name = "left"
-            elif np.all(np.abs(x - W) < tol):
-                name = "right"
-            elif np.all(np.abs(y) < tol):
-                name = "bottom"
-            elif np.all(np.abs(y - H) < tol):
-                name = "top"
-            else:
-                name = "void"
+            border_of[curve] = _window_side(ends, W, H)
+    groups: dict[str, list[int]] = {}
+    for curve, name in _name_boundaries(sides_of, border_of, surface_label).items():
         groups.setdefault(name, []).append(curve)
     return groups
+
+
+def _window_side(ends: np.ndarray, W: float, H: float) -> str | None:
+    """Which window edge a segment with end points ``ends`` (2, 2) lies on, if any."""
+    tol = 1e-9 * max(W, H)
+    x, y = ends[:, 0], ends[:, 1]
+    for name, near in (("left", np.abs(x)), ("right", np.abs(x - W)), ("bottom", np.abs(y)),
+                       ("top", np.abs(y - H))):
+        if np.all(near < tol):
+            return name
+    return None
+
+
+def _name_boundaries(sides_of: dict, border_of: dict, piece_label: dict) -> dict:
+    """Tag name of each boundary from the pieces on its sides (one piece: a window edge or a
+    void; two: their labels) — ``island`` where the electrode piece is cut off from the top.
+
+    Boundaries between two pieces of the same label are interior and get no name.
+    """
+    links = [tuple(p) for p in sides_of.values()
+             if len(p) == 2 and piece_label[p[0]] == piece_label[p[1]]]
+    at_top = {p[0] for c, p in sides_of.items() if border_of[c] == "top" and p}
+    reached = {p for p in at_top if piece_label[p] == "electrode"}
+    frontier = list(reached)
+    neighbours: dict = {}
+    for a, b in links:
+        neighbours.setdefault(a, []).append(b)
+        neighbours.setdefault(b, []).append(a)
+    while frontier:
+        for q in neighbours.get(frontier.pop(), []):
+            if q not in reached and piece_label[q] == "electrode":
+                reached.add(q)
+                frontier.append(q)
+    names = {}
+    for c, pieces in sides_of.items():
+        labels = sorted(piece_label[p] for p in pieces)
+        if len(pieces) == 2:
+            if labels[0] == labels[1]:
+                continue
+            if labels == ["electrode", "electrolyte"]:
+                electrode = pieces[0] if piece_label[pieces[0]] == "electrode" else pieces[1]
+                names[c] = "interface" if electrode in reached else "island"
+            else:
+                names[c] = "_".join(labels)
+        else:
+            names[c] = border_of[c] or "void"
+    return names
 
 
 def _ids(names: list[str], canonical: dict[str, int]) -> dict[str, int]:
@@ -315,7 +398,10 @@ def _ids(names: list[str], canonical: dict[str, int]) -> dict[str, int]:
     return out
 
 
-def _set_size_fields(options: MeshOptions, refine_curves: list[int]) -> None:
+def _set_size_fields(options: MeshOptions, refine_curves: list[int], refine_points: list[int] = (),
+                     tip_points: list[int] = ()) -> None:
+    """Interface size near the refined curves (or points sampling them), tip size near tips,
+    growing linearly to the coarse size over the refinement distance."""
     import gmsh
 
     gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
@@ -323,29 +409,217 @@ def _set_size_fields(options: MeshOptions, refine_curves: list[int]) -> None:
     gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
     gmsh.option.setNumber("Mesh.MeshSizeMax", options.size_m)
     fine = options.fine_size_m
-    if not refine_curves or fine >= options.size_m:
+    field = gmsh.model.mesh.field
+    distance = options.refine_distance_m or 10 * fine
+    thresholds = []
+
+    def threshold(list_name: str, entities, size: float) -> None:
+        dist = field.add("Distance")
+        field.setNumbers(dist, list_name, list(entities))
+        if list_name == "CurvesList":
+            field.setNumber(dist, "Sampling", 200)
+        thr = field.add("Threshold")
+        field.setNumber(thr, "InField", dist)
+        field.setNumber(thr, "SizeMin", size)
+        field.setNumber(thr, "SizeMax", options.size_m)
+        field.setNumber(thr, "DistMin", 0.0)
+        field.setNumber(thr, "DistMax", distance)
+        thresholds.append(thr)
+
+    if fine < options.size_m:
+        if len(refine_curves):
+            threshold("CurvesList", refine_curves, fine)
+        if len(refine_points):
+            threshold("PointsList", refine_points, fine)
+    if len(tip_points) and options.tip_size < min(fine, options.size_m):
+        threshold("PointsList", tip_points, options.tip_size)
+    if not thresholds:
         gmsh.option.setNumber("Mesh.MeshSizeMin", options.size_m)
         return
-    field = gmsh.model.mesh.field
-    dist = field.add("Distance")
-    field.setNumbers(dist, "CurvesList", refine_curves)
-    field.setNumber(dist, "Sampling", 200)
-    thr = field.add("Threshold")
-    field.setNumber(thr, "InField", dist)
-    field.setNumber(thr, "SizeMin", fine)
-    field.setNumber(thr, "SizeMax", options.size_m)
-    field.setNumber(thr, "DistMin", 0.0)
-    field.setNumber(thr, "DistMax", options.refine_distance_m or 10 * fine)
-    field.setAsBackgroundMesh(thr)
+    if len(thresholds) == 1:
+        field.setAsBackgroundMesh(thresholds[0])
+        return
+    smallest = field.add("Min")
+    field.setNumbers(smallest, "FieldsList", thresholds)
+    field.setAsBackgroundMesh(smallest)
 
 
-def _estimate_cells(geometry: Geometry, options: MeshOptions) -> float:
-    """Triangles of an equilateral mesh at the coarse size, plus the refined band."""
+def _estimate_cells(geometry: Geometry, options: MeshOptions, refine_length: float) -> float:
+    """Triangles of an equilateral mesh at the coarse size, plus the band refined around
+    ``refine_length`` of interface and void boundary."""
     area = geometry.width_m * geometry.height_m
     tri = math.sqrt(3) / 4
     coarse = area / (tri * options.size_m**2)
     fine = options.fine_size_m
     if fine < options.size_m:
-        band = geometry.width_m * (options.refine_distance_m or 10 * fine)
+        band = min(area, refine_length * (options.refine_distance_m or 10 * fine))
         coarse += band / (tri * fine**2)
     return coarse
+
+
+# ------------------------------------------------------------------------ the conforming route
+
+@dataclass
+class _Partition:
+    """Regions that share their boundaries vertex for vertex.
+
+    points: (V, 2) distinct vertices; edges: (E, 2) vertex ids (each undirected edge once);
+    loops: per region piece, its boundary loops as (edge ids, traversed forward?) with the
+    piece on the left; pieces: label per piece; names: tag name per edge ("" = interior).
+    """
+
+    points: np.ndarray
+    edges: np.ndarray
+    loops: list[list[tuple[np.ndarray, np.ndarray]]]
+    pieces: list[str]
+    names: list[str]
+
+    def refine_length(self) -> float:
+        d = self.points[self.edges[:, 1]] - self.points[self.edges[:, 0]]
+        length = np.hypot(d[:, 0], d[:, 1])
+        return float(sum(length[e] for e, n in enumerate(self.names) if n in _REFINED))
+
+
+def _conforming_partition(geometry: Geometry) -> _Partition | None:
+    """The shared-vertex structure of the geometry, or None when its regions do not form a
+    conforming partition: an edge used by more than two loops or twice in the same direction,
+    a loop through one vertex twice, segments crossing or touching away from shared vertices,
+    or one piece inside another."""
+    from matplotlib.path import Path as MplPath
+
+    from ecmsim.geometry import polygon_area
+    from ecmsim.geometry.polyline import crossing_segments
+
+    loops_xy, owner = [], []
+    for p, region in enumerate(geometry.regions):
+        for k, loop in enumerate([region.outer, *region.holes]):
+            ccw = polygon_area(loop) > 0
+            loops_xy.append(loop if ccw == (k == 0) else loop[::-1])  # piece on the left
+            owner.append(p)
+    coords = np.concatenate(loops_xy)
+    points, inverse = np.unique(coords, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    starts = np.cumsum([0] + [len(lp) for lp in loops_xy])
+    directed_a, directed_b, loop_of = [], [], []
+    for i in range(len(loops_xy)):
+        ids = inverse[starts[i]:starts[i + 1]]
+        if len(np.unique(ids)) != len(ids):
+            return None  # repeated or touching vertex in one loop
+        directed_a.append(ids)
+        directed_b.append(np.roll(ids, -1))
+        loop_of.append(np.full(len(ids), i))
+    da, db, lo = np.concatenate(directed_a), np.concatenate(directed_b), np.concatenate(loop_of)
+    key = np.minimum(da, db) * len(points) + np.maximum(da, db)
+    uniq, edge_of, count = np.unique(key, return_inverse=True, return_counts=True)
+    if count.max() > 2:
+        return None
+    edges = np.column_stack([uniq // len(points), uniq % len(points)])
+    forward = da == edges[edge_of, 0]
+    owner_arr = np.asarray(owner)[lo]
+    # each shared edge: used once in each direction, by two different pieces
+    order = np.argsort(edge_of, kind="stable")
+    e_sorted = edge_of[order]
+    twice = np.flatnonzero(e_sorted[1:] == e_sorted[:-1])
+    first, second = order[twice], order[twice + 1]
+    if np.any(forward[first] == forward[second]) or np.any(owner_arr[first] == owner_arr[second]):
+        return None
+    if len(crossing_segments(points[edges[:, 0]], points[edges[:, 1]], edges[:, 0], edges[:, 1])):
+        return None
+    # no piece inside another one: a point just inside each piece lies in no other piece
+    paths = []
+    for region in geometry.regions:
+        paths.append((MplPath(region.outer), [MplPath(h) for h in region.holes]))
+    for p in range(len(geometry.regions)):
+        i = owner.index(p)
+        a, b = loops_xy[i][0], loops_xy[i][1]
+        t = b - a
+        probe = 0.5 * (a + b) + 1e-6 * np.array([-t[1], t[0]])  # left of the edge: inside
+        for q, (outer, holes) in enumerate(paths):
+            if q != p and outer.contains_point(probe) and not any(h.contains_point(probe) for h in holes):
+                return None
+
+    n_pieces = len(geometry.regions)
+    pieces = [r.label for r in geometry.regions]
+    sides_of = {e: [] for e in range(len(edges))}
+    for occurrence in range(len(da)):
+        sides_of[int(edge_of[occurrence])].append(int(owner_arr[occurrence]))
+    border_of = {e: (_window_side(points[edges[e]], geometry.width_m, geometry.height_m)
+                     if len(sides_of[e]) == 1 else None) for e in range(len(edges))}
+    names_of = _name_boundaries(sides_of, border_of, dict(enumerate(pieces)))
+    names = [names_of.get(e, "") for e in range(len(edges))]
+    loops: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(n_pieces)]
+    for i in range(len(loops_xy)):
+        sel = slice(starts[i], starts[i + 1])
+        loops[owner[i]].append((edge_of[sel], forward[sel]))
+    return _Partition(points, edges, loops, pieces, names)
+
+
+def _build_geo(part: _Partition, options: MeshOptions):
+    """Built-in kernel route: one gmsh line per boundary segment, shared by both neighbours.
+
+    Refined segments longer than the interface size are split, so that the points sampling
+    them (the refinement's distance field) are never further apart than that size. Returns
+    surface labels, facet groups, refined points and tip points (point tags).
+    """
+    import gmsh
+
+    geo = gmsh.model.geo
+    fine = options.fine_size_m
+    point_tag = [geo.addPoint(float(x), float(y), 0.0) for x, y in part.points]
+    line_tags: list[list[int]] = []
+    groups: dict[str, list[int]] = {}
+    refine_points: set[int] = set()
+    for e, (a, b) in enumerate(part.edges.tolist()):
+        name = part.names[e]
+        chain = [point_tag[a]]
+        if name in _REFINED:
+            pa, pb = part.points[a], part.points[b]
+            pieces = max(1, math.ceil(float(np.hypot(*(pb - pa))) / fine - 1e-9))
+            for k in range(1, pieces):
+                x, y = pa + (pb - pa) * (k / pieces)
+                chain.append(geo.addPoint(float(x), float(y), 0.0))
+            chain.append(point_tag[b])
+            refine_points.update(chain)
+        else:
+            chain.append(point_tag[b])
+        lines = [geo.addLine(chain[k], chain[k + 1]) for k in range(len(chain) - 1)]
+        line_tags.append(lines)
+        if name:
+            groups.setdefault(name, []).extend(lines)
+    surface_label: dict[int, str] = {}
+    for piece, loops in enumerate(part.loops):
+        wires = []
+        for edge_ids, forward in loops:
+            signed: list[int] = []
+            for e, fwd in zip(edge_ids.tolist(), forward.tolist(), strict=True):
+                signed.extend(line_tags[e] if fwd else [-t for t in reversed(line_tags[e])])
+            wires.append(geo.addCurveLoop(signed))
+        surface_label[geo.addPlaneSurface(wires)] = part.pieces[piece]
+    geo.synchronize()
+    tips = [point_tag[v] for v in _tip_vertices(part)]
+    return surface_label, groups, sorted(refine_points), tips
+
+
+def _tip_vertices(part: _Partition) -> list[int]:
+    """Vertices where a void boundary meets the interface (or an island), and void corners
+    turning by more than TIP_TURN_DEG into the material (sharp ends of a void)."""
+    void = np.array([n == "void" for n in part.names])
+    contact = np.array([n in ("interface", "island") for n in part.names])
+    tips = set(np.intersect1d(np.unique(part.edges[void]), np.unique(part.edges[contact])).tolist())
+    for loops in part.loops:
+        for edge_ids, forward in loops:
+            a = np.where(forward, part.edges[edge_ids, 0], part.edges[edge_ids, 1])
+            b = np.where(forward, part.edges[edge_ids, 1], part.edges[edge_ids, 0])
+            is_void = void[edge_ids]
+            nxt = np.roll(np.arange(len(edge_ids)), -1)
+            both = is_void & is_void[nxt]
+            if not both.any():
+                continue
+            u = part.points[b] - part.points[a]
+            v = u[nxt]
+            cross = u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]
+            dot = np.einsum("ij,ij->i", u, v)
+            turn = np.arctan2(cross, dot)  # piece on the left: a right turn points into the void
+            sharp = both & (turn < -math.radians(TIP_TURN_DEG))
+            tips.update(b[sharp].tolist())
+    return sorted(tips)

@@ -1,0 +1,149 @@
+"""``ecmsim mesh IMAGE --pixel-size 20nm -o OUT``: a FIB-SEM image to a tagged gmsh mesh.
+
+Writes ``OUT`` (``.msh``; a folder gets ``<image name>.msh``), the mesh report
+``<name>.report.json`` and a preview ``<name>.preview.png`` of the mesh over the image. Values
+missing on the command line come from the image's sidecar JSON (``<image>.json``: pixel_size_m,
+phases, electrode_side). Lengths take a unit: ``20nm``, ``0.5um`` (or ``µm``), ``1e-6m``.
+Only the standard library is imported here; the work happens in the handler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+#: Length units accepted on the command line, in metres.
+UNITS = {"nm": 1e-9, "um": 1e-6, "µm": 1e-6, "μm": 1e-6, "mm": 1e-3, "m": 1.0}
+
+#: Default mesh sizes in pixels of the image (see docs/geometry.md).
+SIZE_PX, INTERFACE_SIZE_PX = 25.0, 5.0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("mesh", help="mesh a FIB-SEM image (or label image) into tagged regions",
+                              description=__doc__.split("\n\n")[0])
+    p.add_argument("image", help="PNG or TIFF (8/16 bit, grey or RGB), or a label image with --labels")
+    p.add_argument("--pixel-size", help="edge of one pixel, e.g. 20nm (default: from <image>.json)")
+    p.add_argument("-o", "--out", help="output .msh file or folder (default: <image name>.msh here)")
+    seg = p.add_argument_group("segmentation")
+    seg.add_argument("--phases", help="grey phases dark to bright, e.g. void,electrode,electrolyte "
+                                      "(default: found from the histogram)")
+    seg.add_argument("--levels", help="grey thresholds between the phases, e.g. 70,130 (needs --phases)")
+    seg.add_argument("--labels", help="the image is a label image: phase=value pairs, "
+                                      "e.g. void=0,electrode=1,electrolyte=2")
+    seg.add_argument("--electrode-side", choices=("auto", "top", "bottom"), help="where the electrode is")
+    seg.add_argument("--median-px", type=int, help="median filter size [px] (default 5)")
+    seg.add_argument("--min-feature-px", type=int, help="clean pieces smaller than this squared [px] (default 4)")
+    seg.add_argument("--tolerance-px", type=float, help="contour simplification tolerance [px] (default 1)")
+    seg.add_argument("--no-flatten", action="store_true", help="no curtaining/charging correction")
+    win = p.add_argument_group("crop window (x from the image's left edge, y from its top)")
+    win.add_argument("--window", help="window width, e.g. 40um (default: the whole image)")
+    win.add_argument("--window-height", help="window height (default: the whole image)")
+    win.add_argument("--window-x", help="left edge of the window (default: centred)")
+    win.add_argument("--window-y", help="top edge of the window (default: 0)")
+    msh = p.add_argument_group("mesh sizes")
+    msh.add_argument("--size", help=f"element size away from the interface (default {SIZE_PX:g} px)")
+    msh.add_argument("--interface-size", help=f"element size at interface and voids (default {INTERFACE_SIZE_PX:g} px)")
+    msh.add_argument("--tip-size", help="element size at void tips (default half the interface size)")
+    msh.add_argument("--refine-distance", help="width of the refined band (default 10 interface sizes)")
+    msh.add_argument("--max-cells", type=int, default=2_000_000, help="refuse larger meshes (default 2e6)")
+    p.add_argument("--no-preview", action="store_true", help="do not draw the preview PNG")
+    p.set_defaults(handler=_mesh)
+
+
+def parse_length(text: str | None, what: str) -> float | None:
+    """Metres from ``20nm``, ``0.5 um``, ``1e-6m``; None stays None. Raises InputFileError."""
+    from ecmsim.errors import InputFileError
+
+    if text is None:
+        return None
+    m = re.fullmatch(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([a-zA-Zµμ]*)\s*", text)
+    if not m or m.group(2) not in UNITS:
+        raise InputFileError(f"{what} = {text!r}: expected a number with a unit ({', '.join(UNITS)}), e.g. 20nm")
+    value = float(m.group(1)) * UNITS[m.group(2)]
+    if not value > 0:
+        raise InputFileError(f"{what} = {text!r}: must be > 0")
+    return value
+
+
+def _mesh(args: argparse.Namespace) -> int:
+    import time
+    from pathlib import Path
+
+    from ecmsim.errors import InputFileError
+    from ecmsim.geometry import image as img
+    from ecmsim.mesh import MeshOptions
+    from ecmsim.mesh_report import write_mesh_files
+
+    start = time.perf_counter()
+    given = {
+        "pixel_size_m": parse_length(args.pixel_size, "--pixel-size"),
+        "phases": tuple(_items(args.phases)) if args.phases else None,
+        "levels": tuple(_numbers(args.levels, "--levels")) if args.levels else None,
+        "label_values": _label_values(args.labels) if args.labels else None,
+        "electrode_side": args.electrode_side,
+        "window_width_m": parse_length(args.window, "--window"),
+        "window_height_m": parse_length(args.window_height, "--window-height"),
+        "window_x_m": _position(args.window_x, "--window-x"),
+        "window_y_m": _position(args.window_y, "--window-y"),
+        "median_px": args.median_px,
+        "min_feature_px": args.min_feature_px,
+        "tolerance_px": args.tolerance_px,
+        "flatten": False if args.no_flatten else None,
+    }
+    image = Path(args.image)
+    options = img.options_with_sidecar(image, **given)
+    result = img.image_to_geometry(image, options)
+    px = options.pixel_size_m
+    size = parse_length(args.size, "--size") or SIZE_PX * px
+    fine = parse_length(args.interface_size, "--interface-size") or min(INTERFACE_SIZE_PX * px, size)
+    mesh_options = MeshOptions(size, fine, parse_length(args.refine_distance, "--refine-distance"),
+                               args.max_cells, parse_length(args.tip_size, "--tip-size"))
+    out = Path(args.out) if args.out else Path(image.stem + ".msh")
+    if out.suffix != ".msh":
+        if out.exists() and not out.is_dir():
+            raise InputFileError(f"-o {out}: give a .msh file name or a folder")
+        out = out / (image.stem + ".msh")
+    report = write_mesh_files(result.geometry, mesh_options, out, result.grey, result.info["pixels"],
+                              preview=not args.no_preview,
+                              title=f"{image.name}: {result.geometry.description}")
+    print(f"mesh     {out}  ({report['cells']} triangles, min angle {report['min_angle_deg']:.1f} deg)")
+    print(f"report   {out.with_suffix('.report.json')}")
+    if not args.no_preview:
+        print(f"preview  {out.with_suffix('.preview.png')}")
+    print(f"phases {', '.join(result.info['phases'])}; void fraction {report['void_area_fraction']:.4f} "
+          f"(image {result.info['pixels']['void_area_fraction']:.4f}); interface {report['interface_length_m'] * 1e6:.2f} um; "
+          f"contact fraction {report['contact_fraction']:.3f}; {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def _items(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _numbers(text: str, what: str) -> list[float]:
+    from ecmsim.errors import InputFileError
+
+    try:
+        return [float(t) for t in _items(text)]
+    except ValueError:
+        raise InputFileError(f"{what} = {text!r}: expected numbers separated by commas") from None
+
+
+def _label_values(text: str) -> dict[str, int]:
+    from ecmsim.errors import InputFileError
+
+    out = {}
+    for item in _items(text):
+        name, _, value = item.partition("=")
+        try:
+            out[name.strip()] = int(value)
+        except ValueError:
+            raise InputFileError(f"--labels {text!r}: expected phase=integer pairs, e.g. void=0,electrode=1") from None
+    return out
+
+
+def _position(text: str | None, what: str) -> float | None:
+    if text is not None and re.fullmatch(r"\s*0+(\.0*)?\s*[a-zA-Zµμ]*\s*", text):
+        return 0.0  # a window may start at the image's edge
+    return parse_length(text, what)

@@ -1,0 +1,928 @@
+"""FIB-SEM / SEM cross-sections -> phase labels -> contours -> :class:`~ecmsim.geometry.Geometry`.
+
+The pipeline (each step a function below; :func:`image_to_geometry` runs them all):
+
+1. **read** a PNG or TIFF (8/16 bit, grey or RGB; RGB becomes grey by Rec. 601 luma), or a
+   label image whose integer values name the phases (``label_values``).
+2. **segment** grey images into void / electrode / electrolyte: a median filter
+   (``median_px``, default 5x5: removes shot noise and the 1-2 pixel bright rims that edge
+   charging draws around pores), multi-level thresholds at the valleys between the peaks of
+   the grey-level histogram (:func:`histogram_levels`; or the user's ``levels``), then a
+   flattening step that subtracts curtaining stripes (column offsets) and smooth shading
+   (charging near the edges) estimated from the residual of each phase, and thresholds again.
+   The number of phases is the number of clear histogram peaks; the darkest of three is void.
+3. **assign** the two solid phases: the one bordering most void is the electrode (voids open on
+   the Li side when it is stripped), else the more textured one is the electrolyte (PLL holds
+   LLZTO particles), or the user says which (``electrode_side`` or ``phases``).
+4. **crop** to the window (x from the image's left edge, y from its top, as image viewers show).
+5. **clean**: connected pieces of any phase smaller than ``min_feature_px**2`` pixels (specks,
+   and holes inside another phase) join the phase around them; material that touches neither
+   the bottom nor other material through a chain of pixels is floating (dead weight in a pore
+   with no support) and becomes void; pixels touching only by a corner are bridged so that
+   every boundary is a manifold curve.
+6. **orient** so that the electrode is on top (the mesh convention: electrolyte bottom fixed).
+7. **contours**: the boundary between pixels of different phases is cut at junctions (where
+   three phases or the window border meet) into chains; each chain is drawn through the
+   midpoints of its pixel edges and simplified to ``tolerance_px`` by Douglas-Peucker with its
+   enclosed area restored, so pixel counts and mesh areas agree. Chains that would cross after
+   simplification are simplified less (down to the exact pixel staircase). Every chain is
+   stored once, so neighbouring regions share their boundary vertex for vertex.
+
+Voids are what no region covers; electrode pieces inside the electrolyte (dead Li) stay
+electrode regions (:mod:`ecmsim.mesh` tags their boundary ``island``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ecmsim.errors import GeometryError, InputFileError
+from ecmsim.geometry import Geometry, Region
+from ecmsim.geometry.polyline import crossing_segments, simplify
+
+#: Phase codes of a label array, and their names.
+VOID, ELECTRODE, ELECTROLYTE = 0, 1, 2
+PHASE_NAMES = {"void": VOID, "electrode": ELECTRODE, "electrolyte": ELECTROLYTE}
+_OUTSIDE = 255  # beyond the window, in contour extraction
+
+#: A histogram peak is a phase only if the smoothed histogram dips below this fraction of the
+#: peak's height on both sides (before a higher peak): noise bumps on one mode have no such dip.
+VALLEY_RATIO = 0.5
+
+
+@dataclass(frozen=True)
+class ImageOptions:
+    """How to turn an image into a geometry. Lengths in metres, sizes in pixels.
+
+    Attributes:
+        pixel_size_m: edge of one pixel [m].
+        phases: phase names of the grey classes from dark to bright, e.g.
+            ``("void", "electrode", "electrolyte")``; None: found from the histogram.
+        levels: grey thresholds between the classes (image units); None: multi-level Otsu.
+        label_values: the image is a label image: phase name -> integer pixel value.
+        electrode_side: ``auto``, ``top`` or ``bottom`` (where the electrode is in the image).
+        window_x_m, window_y_m: top-left corner of the crop window from the image's top-left
+            corner [m]; None: centred horizontally, from the top.
+        window_width_m, window_height_m: crop window size [m]; None: the whole image.
+        median_px: median filter size [px] before thresholding (1: none).
+        flatten: remove curtaining stripes and smooth shading before the final thresholds.
+        min_feature_px: pieces smaller than min_feature_px**2 pixels are cleaned away.
+        tolerance_px: contour simplification tolerance [px].
+    """
+
+    pixel_size_m: float
+    phases: tuple[str, ...] | None = None
+    levels: tuple[float, ...] | None = None
+    label_values: Mapping[str, int] | None = None
+    electrode_side: str = "auto"
+    window_x_m: float | None = None
+    window_y_m: float | None = None
+    window_width_m: float | None = None
+    window_height_m: float | None = None
+    median_px: int = 5
+    flatten: bool = True
+    min_feature_px: int = 4
+    tolerance_px: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.pixel_size_m, int | float) and math.isfinite(self.pixel_size_m)
+                and self.pixel_size_m > 0):
+            raise GeometryError(f"pixel size must be > 0 m (got {self.pixel_size_m})")
+        if self.electrode_side not in ("auto", "top", "bottom"):
+            raise GeometryError(f"electrode side must be auto, top or bottom (got '{self.electrode_side}')")
+        if self.phases is not None:
+            _check_phase_names(self.phases, "phases")
+            if self.levels is not None and len(self.levels) != len(self.phases) - 1:
+                raise GeometryError(f"{len(self.phases)} phases need {len(self.phases) - 1} levels "
+                                    f"(got {len(self.levels)})")
+        if self.levels is not None:
+            if not 1 <= len(self.levels) <= 2 or list(self.levels) != sorted(set(self.levels)):
+                raise GeometryError(f"levels must be 1 or 2 increasing grey values (got {list(self.levels)})")
+            if self.phases is None:
+                raise GeometryError("levels need the phases they separate (dark to bright)")
+        if self.label_values is not None:
+            _check_phase_names(tuple(self.label_values), "labels")
+            values = list(self.label_values.values())
+            if len(set(values)) != len(values) or not all(isinstance(v, int) for v in values):
+                raise GeometryError(f"labels must map phases to distinct integers (got {dict(self.label_values)})")
+        for name in ("window_x_m", "window_y_m", "window_width_m", "window_height_m"):
+            v = getattr(self, name)
+            if v is not None and not (math.isfinite(v) and v >= (0 if name in ("window_x_m", "window_y_m")
+                                                                 else 1e-300)):
+                raise GeometryError(f"{name} must be {'>= 0' if name.endswith(('x_m', 'y_m')) else '> 0'} m "
+                                    f"(got {v})")
+        if not (isinstance(self.median_px, int) and 1 <= self.median_px <= 15):
+            raise GeometryError(f"median_px must be a whole number from 1 to 15 (got {self.median_px})")
+        if not (isinstance(self.min_feature_px, int) and 0 <= self.min_feature_px <= 100):
+            raise GeometryError(f"min_feature_px must be a whole number from 0 to 100 (got {self.min_feature_px})")
+        if not (math.isfinite(self.tolerance_px) and 0 <= self.tolerance_px <= 10):
+            raise GeometryError(f"tolerance_px must be from 0 to 10 px (got {self.tolerance_px})")
+
+
+@dataclass
+class ImageResult:
+    """What the pipeline made of an image.
+
+    Attributes:
+        geometry: the regions in metres (window origin at its bottom-left corner).
+        labels: the cleaned, cropped, oriented phase labels (row 0 = window top).
+        grey: the grey image over the same window and orientation (for previews).
+        pixel_size_m: pixel edge [m].
+        info: thresholds, phases, orientation, cleaning counts, pixel measures.
+    """
+
+    geometry: Geometry
+    labels: np.ndarray
+    grey: np.ndarray | None
+    pixel_size_m: float
+    info: dict = field(default_factory=dict)
+
+
+def _check_phase_names(names, what: str) -> None:
+    unknown = [n for n in names if n not in PHASE_NAMES]
+    if unknown:
+        raise GeometryError(f"{what}: unknown phase '{unknown[0]}' (known: {', '.join(PHASE_NAMES)})")
+    if len(set(names)) != len(names):
+        raise GeometryError(f"{what}: each phase may appear once (got {', '.join(names)})")
+    missing = [n for n in ("electrode", "electrolyte") if n not in names]
+    if missing:
+        raise GeometryError(f"{what}: '{missing[0]}' is missing (need electrode and electrolyte)")
+
+
+# ----------------------------------------------------------------------------------------- reading
+
+def read_image(path: str | Path) -> np.ndarray:
+    """Pixel values of the first frame of a PNG/TIFF: (H, W) or (H, W, channels), as stored."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"{path}: image file not found")
+    try:
+        with Image.open(path) as img:
+            img.load()
+            mode = img.mode
+            if mode in ("P", "PA", "1"):
+                img = img.convert("RGB" if mode != "1" else "L")
+            data = np.asarray(img)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
+        raise InputFileError(f"{path}: cannot read it as an image (PNG or TIFF expected): {err}") from None
+    if data.ndim not in (2, 3) or min(data.shape[:2]) < 8:
+        raise InputFileError(f"{path}: need a 2D image of at least 8 x 8 pixels (got shape {data.shape})")
+    return data
+
+
+def to_grey(data: np.ndarray) -> np.ndarray:
+    """Grey values as float64: RGB(A) by Rec. 601 luma, grey as stored."""
+    if data.ndim == 3:
+        rgb = data[..., :3].astype(np.float64)
+        if data.shape[2] < 3:
+            return rgb[..., 0]
+        return rgb @ np.array([0.299, 0.587, 0.114])
+    return data.astype(np.float64)
+
+
+def read_sidecar(image_path: str | Path) -> dict:
+    """The JSON beside an image (same name, ``.json``), or {} when there is none."""
+    path = Path(image_path).with_suffix(".json")
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise InputFileError(f"{path}: not valid JSON: {err}") from None
+    if not isinstance(data, dict):
+        raise InputFileError(f"{path}: expected a JSON object")
+    return data
+
+
+def options_with_sidecar(image_path: str | Path, **given) -> ImageOptions:
+    """ImageOptions from the given values, filling unset ones from the image's sidecar JSON.
+
+    Sidecar keys used: ``pixel_size_m``, ``phases``, ``electrode_side``. Given values win.
+    """
+    if not Path(image_path).is_file():
+        raise InputFileError(f"{image_path}: image file not found")
+    side = read_sidecar(image_path)
+    given = {k: v for k, v in given.items() if v is not None}
+    for key in ("pixel_size_m", "phases", "electrode_side"):
+        if key not in given and key in side:
+            given[key] = tuple(side[key]) if key == "phases" else side[key]
+    if "pixel_size_m" not in given:
+        raise GeometryError(f"{image_path}: pixel size missing: give it (e.g. --pixel-size 20nm or "
+                            f"pixel_size_m) or put pixel_size_m in {Path(image_path).with_suffix('.json').name}")
+    return ImageOptions(**given)
+
+
+# ------------------------------------------------------------------------------------ segmentation
+
+def histogram_levels(values: np.ndarray, classes: int | None = None, bins: int = 256
+                     ) -> tuple[np.ndarray, list[float]]:
+    """Grey thresholds between the phases of an image, from the modes of its histogram.
+
+    The histogram (``bins`` bins over the value range, Gaussian-smoothed over 2 bins) has one
+    peak per phase. A peak counts when the histogram falls below ``VALLEY_RATIO`` of its height
+    on both sides before reaching a higher peak (prominence >= (1 - VALLEY_RATIO) x height),
+    and when at least 0.1 % of the pixels lie in its class. ``classes`` None: all such peaks
+    (at most 3), else the ``classes`` most prominent ones. Each threshold is the lowest point of
+    the smoothed histogram between two neighbouring peaks.
+
+    Multi-level Otsu (maximum between-class variance) is the usual choice, but it weighs
+    classes by their pixel count: with pores covering 2 % of an image it splits the Li peak in
+    two instead of separating the pores. Valleys do not care how small a phase is.
+
+    Returns:
+        thresholds (len = peaks - 1) and the grey value of each peak.
+    """
+    from scipy.ndimage import gaussian_filter1d
+    from scipy.signal import find_peaks
+
+    values = values.ravel()
+    lo, hi = float(values.min()), float(values.max())
+    if hi <= lo:
+        return np.empty(0), [lo]
+    hist, edges = np.histogram(values, bins=bins, range=(lo, hi))
+    centres = 0.5 * (edges[:-1] + edges[1:])
+    smooth = gaussian_filter1d(hist.astype(float), 2.0, mode="constant")
+    padded = np.concatenate([[0.0], smooth, [0.0]])  # a peak at either end of the range counts too
+    peaks, props = find_peaks(padded, prominence=0.0)
+    peaks = peaks - 1
+    prominence = props["prominences"]
+    strong = prominence >= (1.0 - VALLEY_RATIO) * smooth[peaks]
+    order = np.argsort(-prominence)
+    chosen = [p for p in order if strong[p]] if classes is None else list(order[:classes])
+    chosen = sorted(int(peaks[p]) for p in chosen[:3 if classes is None else classes])
+    while True:
+        cuts = [a + int(np.argmin(smooth[a:b + 1])) for a, b in zip(chosen[:-1], chosen[1:], strict=True)]
+        bounds = [0, *cuts, bins]
+        mass = [hist[bounds[k]:bounds[k + 1]].sum() for k in range(len(chosen))]
+        small = [k for k, m in enumerate(mass) if m < 1e-3 * hist.sum()]
+        if not small or len(chosen) <= 1:
+            break
+        chosen.pop(small[0])
+    return edges[np.array(cuts, dtype=int) + 1], [float(centres[p]) for p in chosen]
+
+
+def _classify(grey: np.ndarray, thresholds) -> np.ndarray:
+    return np.digitize(grey, np.asarray(thresholds, dtype=float)).astype(np.uint8)
+
+
+def _flatten(grey: np.ndarray, classes: np.ndarray, n_classes: int, iterations: int = 2,
+             fixed_levels=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Subtract curtaining (column offsets) and smooth shading from the residual of each phase.
+
+    The residual r = grey - median grey of the pixel's class is measured in the interior of
+    each class (2 px away from its edges, where the class is trusted). Its per-column median,
+    high-passed over 25 columns, is the curtaining; its normalised Gaussian average (sigma 15
+    px) is the shading (charging). Both are subtracted and the thresholds found again.
+    """
+    from scipy.ndimage import binary_erosion, gaussian_filter, gaussian_filter1d
+
+    g = grey.copy()
+    thresholds = np.asarray(fixed_levels, dtype=float) if fixed_levels is not None else None
+    for _ in range(iterations):
+        interior = np.zeros(g.shape, dtype=bool)
+        means = np.zeros(n_classes)
+        for k in range(n_classes):
+            mask = classes == k
+            inner = binary_erosion(mask, iterations=2, border_value=1)  # the image edge is no phase edge
+            if inner.sum() < 50:
+                inner = mask
+            means[k] = np.median(g[inner]) if inner.any() else 0.0
+            interior |= inner
+        r = np.where(interior, g - means[classes], np.nan)
+        counted = interior.sum(axis=0)
+        col = np.zeros(g.shape[1])
+        ok = counted > 0
+        if ok.any():
+            col[ok] = np.nanmedian(r[:, ok], axis=0)
+        stripes = col - gaussian_filter1d(col, 25.0, mode="nearest")
+        g -= stripes[None, :]
+        res = np.where(interior, g - means[classes], 0.0)
+        num = gaussian_filter(res, 15.0, mode="nearest")
+        den = gaussian_filter(interior.astype(float), 15.0, mode="nearest")
+        g -= np.where(den > 1e-3, num / np.maximum(den, 1e-3), 0.0)
+        if fixed_levels is None:
+            found = histogram_levels(g, n_classes)[0]
+            if len(found) == n_classes - 1:
+                thresholds = found
+        classes = _classify(g, thresholds)
+    return g, classes, thresholds
+
+
+def _partial_volume(g: np.ndarray, classes: np.ndarray) -> tuple[np.ndarray, int]:
+    """Reassign the false middle phase along edges between the darkest and brightest phase.
+
+    Where a pore (darkest) meets the brightest phase, blur and the median filter make grey
+    values pass through the middle phase's level: a film of the middle phase, at most 2 pixels
+    thick, appears along the edge (Li under every void on PLL). Pixels of the middle class that
+    lie in a part narrower than 3 pixels and within 2 pixels of both other classes take the
+    nearer of those two by grey value. A real film that thin is below the image's resolution.
+    """
+    from scipy.ndimage import binary_dilation, binary_opening
+
+    square = np.ones((3, 3), dtype=bool)
+    middle = classes == 1
+    thin = middle & ~binary_opening(middle, structure=square, border_value=1)
+    near_dark = binary_dilation(classes == 0, structure=square, iterations=2)
+    near_bright = binary_dilation(classes == 2, structure=square, iterations=2)
+    band = thin & near_dark & near_bright
+    if not band.any():
+        return classes, 0
+    dark, bright = np.median(g[classes == 0]), np.median(g[classes == 2])
+    out = classes.copy()
+    out[band] = np.where(g[band] < 0.5 * (dark + bright), 0, 2)
+    return out, int(band.sum())
+
+
+def segment_grey(grey: np.ndarray, options: ImageOptions, source: str = "image") -> tuple[np.ndarray, dict]:
+    """Phase labels (VOID, ELECTRODE, ELECTROLYTE) of a grey image, and what was decided."""
+    from scipy.ndimage import median_filter
+
+    g = median_filter(grey, size=options.median_px, mode="nearest") if options.median_px > 1 else grey
+    info: dict = {}
+    if options.levels is not None:
+        n = len(options.levels) + 1
+        thresholds = np.asarray(options.levels, dtype=float)
+        classes = _classify(g, thresholds)
+        present = np.bincount(classes.ravel(), minlength=n)
+        if np.count_nonzero(present) < 2:
+            raise GeometryError(f"{source}: levels {list(options.levels)} leave one phase only "
+                                f"(grey values from {grey.min():g} to {grey.max():g})")
+    else:
+        found, peaks = histogram_levels(g)
+        if len(peaks) < 2:
+            raise GeometryError(f"{source}: the image shows one phase only (its grey-level histogram "
+                                f"has a single peak); give the levels or check the image")
+        n = len(options.phases) if options.phases is not None else len(peaks)
+        thresholds = found if n == len(peaks) else histogram_levels(g, n)[0]
+        if len(thresholds) != n - 1:
+            raise GeometryError(f"{source}: found {len(peaks)} grey phases, {n} were asked for: give the levels")
+        info["grey_peaks"] = peaks
+        classes = _classify(g, thresholds)
+    if options.flatten:
+        g, classes, thresholds = _flatten(g, classes, n, fixed_levels=options.levels)
+    info["thresholds"] = [float(t) for t in thresholds]
+    if n == 3:
+        classes, info["partial_volume_pixels"] = _partial_volume(g, classes)
+
+    if options.phases is not None:
+        names = list(options.phases)
+    else:
+        names = ["void", "?", "?"] if n == 3 else ["?", "?"]
+        solid = [k for k, name in enumerate(names) if name == "?"]
+        electrode, reason = _which_is_electrode(g, classes, solid, options.electrode_side,
+                                                void_class=0 if n == 3 else None, source=source)
+        names[electrode] = "electrode"
+        names[solid[0] if solid[1] == electrode else solid[1]] = "electrolyte"
+        info["electrode_rule"] = reason
+    info["phases"] = names
+    lut = np.array([PHASE_NAMES[name] for name in names], dtype=np.uint8)
+    return lut[classes], info
+
+
+def _which_is_electrode(g, classes, solid, side, void_class, source) -> tuple[int, str]:
+    """Index (of ``solid``'s two classes) of the electrode, and the rule that decided."""
+    from scipy.ndimage import binary_erosion
+
+    a, b = solid
+    rows = np.arange(g.shape[0])[:, None]
+    centre = {k: float((rows * (classes == k)).sum() / max((classes == k).sum(), 1)) for k in solid}
+    if side != "auto":
+        upper = a if centre[a] < centre[b] else b
+        return (upper if side == "top" else (b if upper == a else a)), f"electrode_side = {side}"
+    if void_class is not None:
+        void = classes == void_class
+        contact = {}
+        for k in solid:
+            mask = classes == k
+            contact[k] = int((void[:-1] & mask[1:]).sum() + (void[1:] & mask[:-1]).sum()
+                             + (void[:, :-1] & mask[:, 1:]).sum() + (void[:, 1:] & mask[:, :-1]).sum())
+        total = contact[a] + contact[b]
+        if total > 0 and max(contact.values()) >= 0.6 * total:
+            k = max(solid, key=lambda c: contact[c])
+            return k, f"borders {100 * contact[k] / total:.0f} % of the void boundary"
+    texture = {}
+    for k in solid:
+        inner = binary_erosion(classes == k, iterations=3)
+        texture[k] = float(np.std(g[inner])) if inner.sum() > 100 else 0.0
+    lo_t, hi_t = sorted(texture.values())
+    if lo_t > 0 and hi_t >= 1.25 * lo_t:
+        electrolyte = max(solid, key=lambda c: texture[c])
+        k = a if electrolyte == b else b
+        return k, f"smoother phase (grey std {texture[k]:.3g} vs {texture[electrolyte]:.3g})"
+    raise GeometryError(f"{source}: cannot tell which phase is the electrode (no void and no texture "
+                        f"difference): give the electrode side (top or bottom) or the phases")
+
+
+def labels_from_label_image(data: np.ndarray, label_values: Mapping[str, int], source: str = "image"
+                            ) -> np.ndarray:
+    """Phase labels from an integer label image and the user's phase -> value map."""
+    if data.ndim == 3:
+        if not np.all(data[..., :3] == data[..., :1]):
+            raise GeometryError(f"{source}: a label image must have one channel (or equal RGB channels)")
+        data = data[..., 0]
+    if not np.issubdtype(data.dtype, np.integer):
+        raise GeometryError(f"{source}: a label image must hold whole numbers (got {data.dtype})")
+    present = np.unique(data)
+    for name, value in label_values.items():
+        if value not in present:
+            shown = ", ".join(str(v) for v in present[:10])
+            raise GeometryError(f"{source}: label {name} = {value} does not occur in the image "
+                                f"(values present: {shown})")
+    out = np.full(data.shape, 255, dtype=np.uint8)
+    for name, value in label_values.items():
+        out[data == value] = PHASE_NAMES[name]
+    if (out == 255).any():
+        stray = sorted(set(np.unique(data[out == 255]).tolist()))
+        raise GeometryError(f"{source}: pixel values {stray[:10]} are not assigned to a phase "
+                            f"(labels: {dict(label_values)})")
+    return out
+
+
+# -------------------------------------------------------------------------------- window, cleaning
+
+def crop_window(labels: np.ndarray, options: ImageOptions, source: str = "image") -> tuple[slice, slice]:
+    """Row and column slices of the crop window (x from the left, y from the top of the image)."""
+    h, w = labels.shape
+    px = options.pixel_size_m
+    width = w if options.window_width_m is None else int(round(options.window_width_m / px))
+    height = h if options.window_height_m is None else int(round(options.window_height_m / px))
+    x0 = (w - width) // 2 if options.window_x_m is None else int(round(options.window_x_m / px))
+    y0 = 0 if options.window_y_m is None else int(round(options.window_y_m / px))
+    if x0 < 0 or y0 < 0 or x0 + width > w or y0 + height > h or width < 8 or height < 8:
+        um = px * 1e6
+        raise GeometryError(
+            f"{source}: crop window x {x0 * um:.4g}..{(x0 + width) * um:.4g} um, y {y0 * um:.4g}.."
+            f"{(y0 + height) * um:.4g} um is not inside the image (0..{w * um:.4g} x 0..{h * um:.4g} um "
+            f"at {px:g} m per pixel) or is smaller than 8 x 8 pixels")
+    return slice(y0, y0 + height), slice(x0, x0 + width)
+
+
+def clean_labels(labels: np.ndarray, min_area_px: int) -> tuple[np.ndarray, int]:
+    """Merge every 4-connected piece smaller than ``min_area_px`` into the phase that borders
+    it most; repeat until nothing changes. Returns the labels and the number of pieces merged."""
+    from scipy.ndimage import label as cc
+
+    out = labels.copy()
+    merged = 0
+    if min_area_px <= 1:
+        return out, 0
+    for _ in range(5):
+        changed = 0
+        for phase in (VOID, ELECTRODE, ELECTROLYTE):
+            comp, n = cc(out == phase)
+            if n == 0:
+                continue
+            sizes = np.bincount(comp.ravel(), minlength=n + 1)
+            small = (sizes < min_area_px)
+            small[0] = False
+            if not small.any():
+                continue
+            votes = np.zeros((n + 1, 3), dtype=np.int64)
+            for a, b in ((comp[:-1], out[1:]), (comp[1:], out[:-1]), (comp[:, :-1], out[:, 1:]),
+                         (comp[:, 1:], out[:, :-1])):
+                sel = small[a] & (b != phase)
+                np.add.at(votes, (a[sel], b[sel]), 1)
+            target = np.argmax(votes, axis=1)
+            has = votes.sum(axis=1) > 0
+            move = small & has
+            if not move.any():
+                continue
+            pix = move[comp]
+            out[pix] = target[comp[pix]].astype(np.uint8)
+            changed += int(move.sum())
+        merged += changed
+        if not changed:
+            break
+    return out, merged
+
+
+def drop_floating(labels: np.ndarray) -> tuple[np.ndarray, int]:
+    """Make void every piece of material (electrode or electrolyte, 4-connected) that does not
+    reach the bottom row: with the bottom fixed it would have no support. Returns the count."""
+    from scipy.ndimage import label as cc
+
+    comp, n = cc(labels != VOID)
+    if n == 0:
+        return labels, 0
+    grounded = np.zeros(n + 1, dtype=bool)
+    grounded[np.unique(comp[-1])] = True
+    grounded[0] = True
+    floating = ~grounded[comp]
+    out = labels.copy()
+    out[floating] = VOID
+    return out, int(n + 1 - grounded.sum())
+
+
+def fix_pinches(labels: np.ndarray, max_passes: int = 50) -> tuple[np.ndarray, int]:
+    """Bridge pixels that touch only by a corner (2x2 blocks a b / c a with b, c != a).
+
+    Such a corner would make a region boundary touch itself, which no mesher accepts. The
+    bridge takes one off-diagonal pixel into the pinched phase, preferring material over void.
+    """
+    out = labels.copy()
+    fixed = 0
+    for _ in range(max_passes):
+        p00, p01, p10, p11 = out[:-1, :-1], out[:-1, 1:], out[1:, :-1], out[1:, 1:]
+        main = (p00 == p11) & (p01 != p00) & (p10 != p00)
+        anti = (p01 == p10) & (p00 != p01) & (p11 != p01)
+        rows, cols = np.nonzero(main | anti)
+        if len(rows) == 0:
+            return out, fixed
+        done = np.zeros(out.shape, dtype=bool)
+        for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+            if done[r:r + 2, c:c + 2].any():
+                continue  # a neighbouring fix changed this block: look again next pass
+            a00, a01, a10, a11 = out[r, c], out[r, c + 1], out[r + 1, c], out[r + 1, c + 1]
+            options = []
+            if a00 == a11 and a01 != a00 and a10 != a00:
+                options.append((a00, (r, c + 1)))
+            if a01 == a10 and a00 != a01 and a11 != a01:
+                options.append((a01, (r, c)))
+            options.sort(key=lambda o: o[0] == VOID)  # bridge material first
+            value, (rr, cc) = options[0]
+            out[rr, cc] = value
+            done[r:r + 2, c:c + 2] = True
+            fixed += 1
+    raise GeometryError("could not resolve pixels touching by a corner (the segmentation is too noisy): "
+                        "raise min_feature_px or median_px")
+
+
+# -------------------------------------------------------------------------------------- contours
+
+def labels_to_geometry(labels: np.ndarray, pixel_size_m: float, tolerance_px: float = 1.0,
+                       description: str = "") -> Geometry:
+    """Regions of the phase labels (row 0 = top of the window) with exactly shared boundaries.
+
+    Needs labels without corner-touching pixels (:func:`fix_pinches`). Coordinates: x to the
+    right from the window's left edge, y up from its bottom edge, in metres.
+    """
+    h, w = labels.shape
+    chains = _boundary_chains(labels)
+    shapes = _simplified_chains(chains, h, w, tolerance_px)
+    regions = []
+    for label, name in ((ELECTRODE, "electrode"), (ELECTROLYTE, "electrolyte")):
+        loops = _loops_of(label, chains, shapes)
+        regions.extend(_regions_from_loops(name, loops, pixel_size_m))
+    if not regions:
+        raise GeometryError("the image holds no electrode or electrolyte after cleaning")
+    return Geometry(w * pixel_size_m, h * pixel_size_m, regions, description)
+
+
+@dataclass
+class _Chain:
+    corners: list[int]       # corner ids (i * (w + 1) + j), in order
+    left: int                # phase on the left of the walk
+    right: int
+    closed: bool
+
+
+def _boundary_chains(labels: np.ndarray) -> list[_Chain]:
+    """Cut the boundary between different phases (and the window border) into chains that run
+    from junction to junction, or around closed loops."""
+    h, w = labels.shape
+    pad = np.full((h + 2, w + 2), _OUTSIDE, dtype=np.uint8)
+    pad[1:-1, 1:-1] = labels
+    # horizontal edges on corner row i (i = 0..h), columns j..j+1: above = pad[i, j+1], below = pad[i+1, j+1]
+    above, below = pad[:-1, 1:-1], pad[1:, 1:-1]
+    hmask = (above != below) & ~(_nothing(above) & _nothing(below))
+    hi, hj = np.nonzero(hmask)
+    # vertical edges on corner column j (j = 0..w), rows i..i+1: left pixel pad[i+1, j], right pad[i+1, j+1]
+    lpx, rpx = pad[1:-1, :-1], pad[1:-1, 1:]
+    vmask = (lpx != rpx) & ~(_nothing(lpx) & _nothing(rpx))
+    vi, vj = np.nonzero(vmask)
+    stride = w + 1
+    # walking +x along a horizontal edge the phase above is on the left; walking down (-y) along
+    # a vertical edge, the pixel on its right (+x) is on the left
+    a = np.concatenate([hi * stride + hj, vi * stride + vj])
+    b = np.concatenate([hi * stride + hj + 1, (vi + 1) * stride + vj])
+    left = np.concatenate([above[hi, hj], rpx[vi, vj]]).astype(np.int64)
+    right = np.concatenate([below[hi, hj], lpx[vi, vj]]).astype(np.int64)
+    n_edges = len(a)
+    pair = np.minimum(left, right) * 256 + np.maximum(left, right)
+
+    ends = np.concatenate([a, b])
+    order = np.argsort(ends, kind="stable")
+    corner_sorted = ends[order]
+    edge_of = order % n_edges
+    uniq, start, degree = np.unique(corner_sorted, return_index=True, return_counts=True)
+    # a corner is a junction unless exactly two edges of the same phase pair meet there
+    first_pair = pair[edge_of[start]]
+    second_pair = pair[edge_of[np.minimum(start + 1, len(edge_of) - 1)]]
+    junction = (degree != 2) | (first_pair != second_pair)
+    window_corners = np.array([0, w, h * stride, h * stride + w])
+    junction |= np.isin(uniq, window_corners)
+
+    incident: dict[int, list[int]] = {}
+    for c, s, d in zip(uniq.tolist(), start.tolist(), degree.tolist(), strict=True):
+        incident[c] = edge_of[s:s + d].tolist()
+    is_junction = dict(zip(uniq.tolist(), junction.tolist(), strict=True))
+    a_l, b_l, left_l, right_l = a.tolist(), b.tolist(), left.tolist(), right.tolist()
+    used = [False] * n_edges
+    chains: list[_Chain] = []
+
+    def walk(corner: int, edge: int) -> _Chain:
+        forward = a_l[edge] == corner
+        lft, rgt = (left_l[edge], right_l[edge]) if forward else (right_l[edge], left_l[edge])
+        corners = [corner]
+        while True:
+            used[edge] = True
+            nxt = b_l[edge] if a_l[edge] == corner else a_l[edge]
+            corners.append(nxt)
+            if is_junction[nxt] or nxt == corners[0]:
+                return _Chain(corners, lft, rgt, closed=not is_junction[nxt])
+            e1, e2 = incident[nxt]
+            edge = e2 if e1 == edge else e1
+            corner = nxt
+            if used[edge]:
+                return _Chain(corners, lft, rgt, closed=True)
+
+    for c in uniq[junction].tolist():
+        for e in incident[c]:
+            if not used[e]:
+                chains.append(walk(c, e))
+    for e in range(n_edges):
+        if not used[e]:
+            chains.append(walk(a_l[e], e))
+    for ch in chains:
+        if ch.closed and ch.corners[-1] == ch.corners[0]:
+            ch.corners.pop()
+    return chains
+
+
+def _nothing(phase: np.ndarray) -> np.ndarray:
+    return (phase == VOID) | (phase == _OUTSIDE)
+
+
+def _simplified_chains(chains: list[_Chain], h: int, w: int, tolerance_px: float) -> list[np.ndarray]:
+    """Pixel-unit polylines of the chains, simplified where nothing crosses (see module doc)."""
+    stride = w + 1
+
+    def xy(corners) -> np.ndarray:
+        c = np.asarray(corners)
+        return np.column_stack([c % stride, h - c // stride]).astype(float)
+
+    raw = [xy(ch.corners) for ch in chains]
+    border = [_OUTSIDE in (ch.left, ch.right) for ch in chains]
+    ladder = [tolerance_px, tolerance_px / 2, tolerance_px / 4, 0.0, None]  # None: pixel staircase
+
+    def shape(k: int, level: int) -> np.ndarray:
+        pts = raw[k]
+        if border[k]:
+            return pts[[0, -1]]  # straight along one window side (window corners are junctions)
+        tol = ladder[level]
+        if tol is None:
+            return _drop_collinear(pts, chains[k].closed)
+        if chains[k].closed:
+            mids = 0.5 * (pts + np.roll(pts, -1, axis=0))
+            return simplify(mids, tol, closed=True) if tol > 0 else mids
+        mids = np.vstack([pts[:1], 0.5 * (pts[:-1] + pts[1:]), pts[-1:]])
+        return simplify(mids, tol, closed=False) if tol > 0 else mids
+
+    level = np.zeros(len(chains), dtype=int)
+    shapes = [shape(k, 0) for k in range(len(chains))]
+    while True:
+        crossing = _crossing_chains(shapes, chains, stride)
+        if not crossing:
+            return shapes
+        lower = [k for k in crossing if level[k] < len(ladder) - 1 and not border[k]]
+        if not lower:  # pixel staircases never cross: this would be a bug
+            raise GeometryError("contours cross even as pixel staircases (internal error)")
+        for k in lower:
+            level[k] += 1
+            shapes[k] = shape(k, level[k])
+
+
+def _drop_collinear(pts: np.ndarray, closed: bool) -> np.ndarray:
+    prev = np.roll(pts, 1, axis=0)
+    nxt = np.roll(pts, -1, axis=0)
+    turn = np.abs((pts[:, 0] - prev[:, 0]) * (nxt[:, 1] - pts[:, 1]) - (pts[:, 1] - prev[:, 1]) * (nxt[:, 0] - pts[:, 0]))
+    keep = turn > 0
+    if not closed:
+        keep[0] = keep[-1] = True
+    return pts[keep]
+
+
+def _crossing_chains(shapes: list[np.ndarray], chains: list[_Chain], stride: int) -> list[int]:
+    starts, ends, sid, eid, owner = [], [], [], [], []
+    next_id = -1
+    for k, (pts, ch) in enumerate(zip(shapes, chains, strict=True)):
+        n = len(pts)
+        ids = np.arange(next_id, next_id - n, -1)
+        next_id -= n
+        if not ch.closed:
+            ids[0], ids[-1] = ch.corners[0], ch.corners[-1]  # junctions are shared by id
+            seg_a, seg_b = pts[:-1], pts[1:]
+            ia, ib = ids[:-1], ids[1:]
+        else:
+            seg_a, seg_b = pts, np.roll(pts, -1, axis=0)
+            ia, ib = ids, np.roll(ids, -1)
+        starts.append(seg_a)
+        ends.append(seg_b)
+        sid.append(ia)
+        eid.append(ib)
+        owner.append(np.full(len(seg_a), k))
+    bad = crossing_segments(np.concatenate(starts), np.concatenate(ends), np.concatenate(sid),
+                            np.concatenate(eid))
+    return sorted(set(np.concatenate(owner)[bad].tolist()))
+
+
+def _loops_of(label: int, chains: list[_Chain], shapes: list[np.ndarray]) -> list[np.ndarray]:
+    """Closed loops (pixel units) bounding ``label``, the label on their left."""
+    loops = []
+    outgoing: dict[int, list[tuple[int, bool]]] = {}
+    for k, ch in enumerate(chains):
+        if label not in (ch.left, ch.right):
+            continue
+        forward = ch.left == label
+        if ch.closed:
+            loops.append(shapes[k] if forward else shapes[k][::-1])
+            continue
+        start = ch.corners[0] if forward else ch.corners[-1]
+        outgoing.setdefault(start, []).append((k, forward))
+    used = set()
+    for start, items in outgoing.items():
+        for item in items:
+            if item in used:
+                continue
+            parts = []
+            k, forward = item
+            first = start
+            while True:
+                used.add((k, forward))
+                pts = shapes[k] if forward else shapes[k][::-1]
+                parts.append(pts[:-1])
+                end = chains[k].corners[-1] if forward else chains[k].corners[0]
+                if end == first:
+                    break
+                nxt = [it for it in outgoing.get(end, []) if it not in used]
+                if len(nxt) != 1:
+                    raise GeometryError(f"boundary of {label} does not close at a junction (internal error)")
+                k, forward = nxt[0]
+            loops.append(np.vstack(parts))
+    return loops
+
+
+def _regions_from_loops(name: str, loops: list[np.ndarray], pixel_size_m: float) -> list[Region]:
+    from matplotlib.path import Path as MplPath
+
+    from ecmsim.geometry import polygon_area
+
+    areas = [polygon_area(lp) for lp in loops]
+    outers = [(lp, a) for lp, a in zip(loops, areas, strict=True) if a > 0]
+    holes = [lp for lp, a in zip(loops, areas, strict=True) if a < 0]
+    outers.sort(key=lambda o: o[1])  # smallest first: a hole belongs to the smallest outer around it
+    paths = [MplPath(lp) for lp, _ in outers]
+    assigned: list[list[np.ndarray]] = [[] for _ in outers]
+    for hole in holes:
+        probe = hole[0]
+        for i, path in enumerate(paths):
+            if path.contains_point(probe):
+                assigned[i].append(hole)
+                break
+        else:
+            raise GeometryError(f"a hole of the {name} lies in no {name} piece (internal error)")
+    return [Region(name, lp * pixel_size_m, [hl * pixel_size_m for hl in hs])
+            for (lp, _), hs in zip(outers, assigned, strict=True)]
+
+
+# -------------------------------------------------------------------------------------- measures
+
+#: Lattice directions of the Crofton estimate and their angular weights (they sum to pi).
+_CROFTON_STEPS = ((1, 0), (2, 1), (1, 1), (1, 2), (0, 1), (-1, 2), (-1, 1), (-2, 1))
+
+
+def crofton_length(labels: np.ndarray, phase_a: int, phase_b: int, pixel_size_m: float = 1.0) -> float:
+    """Length of the boundary between two phases by the Cauchy-Crofton formula [m].
+
+    L = 1/2 * integral over directions of (crossings x line spacing): the crossings between
+    pixels of ``phase_a`` and ``phase_b`` are counted along the lattice lines of 8 directions
+    (0, 26.6, 45, 63.4 ... degrees), whose spacings are 1/|step|. Independent of any contour:
+    it sees only pixel pairs. For straight boundaries its error is below 1.5 % at any angle.
+    """
+    angles = np.array([math.atan2(dy, dx) % math.pi for dx, dy in _CROFTON_STEPS])
+    order = np.argsort(angles)
+    srt = angles[order]
+    gaps = np.diff(np.concatenate([srt, [srt[0] + math.pi]]))
+    weight_sorted = 0.5 * (gaps + np.roll(gaps, 1))
+    weights = np.empty_like(weight_sorted)
+    weights[order] = weight_sorted
+    total = 0.0
+    h, w = labels.shape
+    for (dx, dy), wt in zip(_CROFTON_STEPS, weights, strict=True):
+        r0, r1 = max(0, -dy), h - max(0, dy)
+        c0, c1 = max(0, -dx), w - max(0, dx)
+        p = labels[r0:r1, c0:c1]
+        q = labels[r0 + dy:r1 + dy, c0 + dx:c1 + dx]
+        crossings = int(np.count_nonzero(((p == phase_a) & (q == phase_b)) | ((p == phase_b) & (q == phase_a))))
+        total += wt * crossings / math.hypot(dx, dy)
+    return float(0.5 * total * pixel_size_m)
+
+
+def pixel_measures(labels: np.ndarray, pixel_size_m: float) -> dict[str, float]:
+    """What the labels (row 0 = window top) say, for comparison with the mesh: areas by pixel
+    count [m^2], void area fraction [-], boundary lengths by :func:`crofton_length` [m].
+
+    As in the mesh, electrode pieces not reaching the top row (4-connected) are islands: their
+    boundary with the electrolyte is ``island_length_m``, not ``interface_length_m``.
+    """
+    from scipy.ndimage import label as cc
+
+    h, w = labels.shape
+    area = pixel_size_m**2
+    counts = np.bincount(labels.ravel(), minlength=3)
+    comp, _ = cc(labels == ELECTRODE)
+    top = np.unique(comp[0])
+    work = labels.copy()
+    island = 3
+    work[(labels == ELECTRODE) & ~np.isin(comp, top[top > 0])] = island
+    return {
+        "window_width_m": w * pixel_size_m,
+        "window_height_m": h * pixel_size_m,
+        "electrode_area_m2": float(counts[ELECTRODE] * area),
+        "electrolyte_area_m2": float(counts[ELECTROLYTE] * area),
+        "void_area_fraction": float(counts[VOID] / labels.size),
+        "interface_length_m": crofton_length(work, ELECTRODE, ELECTROLYTE, pixel_size_m),
+        "island_length_m": crofton_length(work, island, ELECTROLYTE, pixel_size_m),
+        "void_boundary_length_m": sum(crofton_length(work, VOID, k, pixel_size_m)
+                                      for k in (ELECTRODE, ELECTROLYTE, island)),
+    }
+
+
+# -------------------------------------------------------------------------------------- pipeline
+
+def image_to_geometry(path: str | Path, options: ImageOptions) -> ImageResult:
+    """Run the whole pipeline of the module docstring on an image file."""
+    path = Path(path)
+    data = read_image(path)
+    return array_to_geometry(data, options, source=str(path))
+
+
+def array_to_geometry(data: np.ndarray, options: ImageOptions, source: str = "image") -> ImageResult:
+    """The pipeline on pixel values already in memory (grey, RGB or a label image)."""
+    info: dict = {"source": source, "image_shape_px": list(data.shape[:2])}
+    grey = None
+    if options.label_values is not None:
+        labels = labels_from_label_image(data, options.label_values, source)
+        info["phases"] = sorted(options.label_values, key=lambda n: options.label_values[n])
+    else:
+        grey = to_grey(data)
+        if not np.all(np.isfinite(grey)):
+            raise GeometryError(f"{source}: the image holds non-finite values")
+        labels, seg = segment_grey(grey, options, source)
+        info.update(seg)
+    rows, cols = crop_window(labels, options, source)
+    labels = labels[rows, cols]
+    grey = grey[rows, cols] if grey is not None else None
+    info["window_px"] = {"x0": cols.start, "y0": rows.start, "width": cols.stop - cols.start,
+                         "height": rows.stop - rows.start}
+    labels, info["pieces_merged"] = clean_labels(labels, options.min_feature_px**2)
+    _require_both(labels, source)
+    labels, grey, info["flipped"] = _orient(labels, grey)
+    info["floating_pieces_removed"] = 0
+    info["corner_bridges"] = 0
+    for _ in range(10):
+        labels, n_float = drop_floating(labels)
+        labels, n_pinch = fix_pinches(labels)
+        info["floating_pieces_removed"] += n_float
+        info["corner_bridges"] += n_pinch
+        if n_pinch == 0:
+            break
+    _require_both(labels, source)
+    info["pixels"] = pixel_measures(labels, options.pixel_size_m)
+    geometry = labels_to_geometry(labels, options.pixel_size_m, options.tolerance_px,
+                                  f"image {Path(source).name}, {options.pixel_size_m:g} m/px, "
+                                  f"window {labels.shape[1]} x {labels.shape[0]} px")
+    return ImageResult(geometry, labels, grey, options.pixel_size_m, info)
+
+
+def _require_both(labels: np.ndarray, source: str) -> None:
+    counts = np.bincount(labels.ravel(), minlength=3)
+    for phase, name in ((ELECTRODE, "electrode"), (ELECTROLYTE, "electrolyte")):
+        if counts[phase] == 0:
+            other = [n for n, k in PHASE_NAMES.items() if counts[k] > 0]
+            raise GeometryError(f"{source}: no {name} in the window after segmentation and cleaning "
+                                f"(found: {', '.join(other) or 'nothing'}); an interface needs both phases")
+
+
+def _orient(labels: np.ndarray, grey):
+    rows = np.arange(labels.shape[0])[:, None]
+    centre = {k: float((rows * (labels == k)).sum() / max((labels == k).sum(), 1))
+              for k in (ELECTRODE, ELECTROLYTE)}
+    if centre[ELECTRODE] > centre[ELECTROLYTE]:
+        return labels[::-1].copy(), (grey[::-1].copy() if grey is not None else None), True
+    return labels, grey, False
+
+
+__all__ = ["ImageOptions", "ImageResult", "read_image", "to_grey", "read_sidecar", "options_with_sidecar",
+           "histogram_levels", "segment_grey", "labels_from_label_image", "crop_window", "clean_labels",
+           "drop_floating", "fix_pinches", "labels_to_geometry", "crofton_length", "pixel_measures",
+           "image_to_geometry", "array_to_geometry", "VOID", "ELECTRODE", "ELECTROLYTE",
+           "PHASE_NAMES"]

@@ -9,7 +9,7 @@ line naming the file, the key, the value and what is allowed, e.g.::
 A minimal scenario::
 
     [geometry]
-    kind = "flat"                     # flat | sinusoidal
+    kind = "flat"                     # flat | sinusoidal | rough | voids | filaments | image
     width_m = 40e-6
     electrode_thickness_m = 20e-6
     electrolyte_thickness_m = 20e-6
@@ -87,8 +87,144 @@ class SinusoidalGeometry(FlatGeometry):
                                      self.amplitude_m, self.wavelength_m)
 
 
+class _RandomInterface(FlatGeometry):
+    """Keys shared by the seeded generators: the seed and an optional rough base interface."""
+
+    seed: int = Field(0, ge=0, le=2**63 - 1, strict=True, description="random seed: same seed, same geometry [-]")
+    rms_height_m: float = Field(0.0, ge=0, lt=1.0, allow_inf_nan=False,
+                                description="RMS height of the interface roughness [m] (0: flat)")
+    correlation_length_m: Length | None = Field(None, description="lateral correlation length of the roughness "
+                                                                  "(autocorrelation 1/e) [m]")
+    spectrum: Literal["gaussian", "self_affine"] = Field("gaussian", description="roughness autocorrelation: "
+                                                         "gaussian exp(-(r/xi)^2) or self_affine exp(-(r/xi)^(2H))")
+    hurst_exponent: float = Field(0.8, gt=0, le=1, allow_inf_nan=False,
+                                  description="Hurst exponent H of the self_affine spectrum [-]")
+
+    @model_validator(mode="after")
+    def _roughness_fits(self) -> _RandomInterface:
+        if self.rms_height_m > 0 and self.correlation_length_m is None:
+            raise ValueError("geometry.correlation_length_m is missing: a rough interface (rms_height_m > 0) "
+                             "needs it [m]")
+        limit = min(self.electrode_thickness_m, self.electrolyte_thickness_m) / 4
+        if self.rms_height_m > limit:
+            raise ValueError(f"geometry.rms_height_m = {self.rms_height_m:g} must be <= a quarter of the thinner "
+                             f"layer ({limit:g} m) so that the interface stays inside the window [m]")
+        if self.correlation_length_m is not None and self.correlation_length_m > self.width_m / 4:
+            raise ValueError(f"geometry.correlation_length_m = {self.correlation_length_m:g} must be <= a quarter "
+                             f"of width_m ({self.width_m / 4:g} m) [m]")
+        return self
+
+    def _roughness(self) -> dict:
+        return {"rms_height_m": self.rms_height_m, "correlation_length_m": self.correlation_length_m,
+                "spectrum": self.spectrum, "hurst_exponent": self.hurst_exponent}
+
+
+class RoughGeometry(_RandomInterface):
+    """Random rough interface (Gaussian or self-affine) with an RMS height and correlation length."""
+
+    kind: Literal["rough"] = "rough"  # type: ignore[assignment]
+    rms_height_m: Length = Field(description="RMS height of the interface about its mean [m]")
+    correlation_length_m: Length = Field(description="lateral correlation length (autocorrelation 1/e) [m]")
+
+    def build(self, base_dir: Path):
+        from ecmsim.geometry import generators
+        return generators.rough(self.width_m, self.electrode_thickness_m, self.electrolyte_thickness_m,
+                                self.rms_height_m, self.correlation_length_m, self.seed, self.spectrum,
+                                self.hurst_exponent)
+
+
+class VoidsGeometry(_RandomInterface):
+    """Interfacial voids (half-ellipses on the electrode side) covering a fraction of the interface."""
+
+    kind: Literal["voids"] = "voids"  # type: ignore[assignment]
+    void_fraction: float = Field(gt=0, lt=0.9, allow_inf_nan=False,
+                                 description="fraction of the interface covered by voids (areal fraction) [-]")
+    void_width_mean_m: Length = Field(description="mean void width along the interface [m]")
+    void_width_cv: float = Field(0.3, ge=0, le=2, allow_inf_nan=False,
+                                 description="coefficient of variation of the log-normal void widths [-]")
+    void_aspect_ratio: float = Field(0.3, gt=0, le=2, allow_inf_nan=False,
+                                     description="void depth into the electrode / void width [-]")
+
+    def build(self, base_dir: Path):
+        from ecmsim.geometry import generators
+        return generators.voids(self.width_m, self.electrode_thickness_m, self.electrolyte_thickness_m,
+                                self.void_fraction, self.void_width_mean_m, self.void_width_cv,
+                                self.void_aspect_ratio, self.seed, **self._roughness())
+
+
+class FilamentsGeometry(_RandomInterface):
+    """Li filaments reaching from the electrode into the electrolyte."""
+
+    kind: Literal["filaments"] = "filaments"  # type: ignore[assignment]
+    filament_count: int = Field(gt=0, le=1000, strict=True, description="number of filaments [-]")
+    filament_length_m: Length = Field(description="filament length below the interface [m]")
+    filament_width_m: Length = Field(description="filament width [m]")
+
+    @model_validator(mode="after")
+    def _filaments_fit(self) -> FilamentsGeometry:
+        if self.filament_length_m >= self.electrolyte_thickness_m - 4 * self.rms_height_m:
+            raise ValueError(f"geometry.filament_length_m = {self.filament_length_m:g} must be < "
+                             f"electrolyte_thickness_m minus 4 rms heights "
+                             f"({self.electrolyte_thickness_m - 4 * self.rms_height_m:g} m) [m]")
+        return self
+
+    def build(self, base_dir: Path):
+        from ecmsim.geometry import generators
+        return generators.filaments(self.width_m, self.electrode_thickness_m, self.electrolyte_thickness_m,
+                                    self.filament_count, self.filament_length_m, self.filament_width_m,
+                                    self.seed, **self._roughness())
+
+
+class ImageGeometry(_Section):
+    """A FIB-SEM image (or label image) segmented into electrode, electrolyte and void."""
+
+    kind: Literal["image"] = "image"
+    path: str = Field(min_length=1, description="PNG or TIFF file, relative to the scenario file")
+    pixel_size_m: Length | None = Field(None, description="pixel edge [m] (default: from the image's sidecar JSON)")
+    phases: list[Literal["void", "electrode", "electrolyte"]] | None = Field(
+        None, description="grey phases from dark to bright (default: from the histogram)")
+    levels: list[float] | None = Field(None, min_length=1, max_length=2,
+                                       description="grey thresholds between the phases, image units (needs phases)")
+    labels: dict[str, int] | None = Field(None, description="the image is a label image: phase -> pixel value")
+    electrode_side: Literal["auto", "top", "bottom"] | None = Field(
+        None, description="where the electrode is in the image (default: sidecar, else auto)")
+    window_width_m: Length | None = Field(None, description="crop window width [m] (default: whole image)")
+    window_height_m: Length | None = Field(None, description="crop window height [m] (default: whole image)")
+    window_x_m: float | None = Field(None, ge=0, lt=1.0, allow_inf_nan=False,
+                                     description="window left edge from the image's left edge [m] (default: centred)")
+    window_y_m: float | None = Field(None, ge=0, lt=1.0, allow_inf_nan=False,
+                                     description="window top edge from the image's top edge [m] (default: 0)")
+    median_px: int = Field(5, ge=1, le=15, strict=True, description="median filter size [px]")
+    min_feature_px: int = Field(4, ge=0, le=100, strict=True,
+                                description="pieces smaller than min_feature_px^2 pixels are cleaned away [px]")
+    tolerance_px: float = Field(1.0, ge=0, le=10, allow_inf_nan=False, description="contour tolerance [px]")
+    flatten: bool = Field(True, description="remove curtaining stripes and charging shading")
+
+    def image_options(self, base_dir: Path):
+        """The :class:`~ecmsim.geometry.image.ImageOptions` (sidecar values filled in) and the image path."""
+        from ecmsim.geometry.image import options_with_sidecar
+
+        path = Path(self.path) if Path(self.path).is_absolute() else Path(base_dir) / self.path
+        given = self.model_dump(exclude={"kind", "path", "labels"})
+        given["phases"] = tuple(self.phases) if self.phases else None
+        given["levels"] = tuple(self.levels) if self.levels else None
+        given["label_values"] = self.labels
+        return options_with_sidecar(path, **given), path
+
+    def build(self, base_dir: Path):
+        from ecmsim.geometry.image import image_to_geometry
+        options, path = self.image_options(base_dir)
+        return image_to_geometry(path, options).geometry
+
+    def smallest_dimension_m(self) -> None:
+        """Unknown before the image is read."""
+        return None
+
+
 #: ``[geometry] kind`` -> its section model. Each model has ``build(base_dir) -> Geometry``.
-GEOMETRY_KINDS: dict[str, type[_Section]] = {"flat": FlatGeometry, "sinusoidal": SinusoidalGeometry}
+GEOMETRY_KINDS: dict[str, type[_Section]] = {"flat": FlatGeometry, "sinusoidal": SinusoidalGeometry,
+                                             "rough": RoughGeometry, "voids": VoidsGeometry,
+                                             "filaments": FilamentsGeometry, "image": ImageGeometry}
 
 GeometrySection = Annotated[Union[tuple(GEOMETRY_KINDS.values())], Field(discriminator="kind")]  # noqa: UP007
 
@@ -157,6 +293,8 @@ class MeshSection(_Section):
     refine_distance_m: Length | None = Field(None, description="refinement band width [m]")
     max_cells: int = Field(2_000_000, gt=0, le=50_000_000, strict=True,
                            description="refuse meshes with more triangles [-]")
+    tip_size_m: Length | None = Field(None, description="element size at void tips [m] (default: half the "
+                                                        "interface size)")
 
 
 class SolverSection(_Section):
@@ -332,7 +470,7 @@ def _unit_of(loc: list[str]) -> str:
     if not loc:
         return ""
     name = loc[-1]
-    for suffix, unit in (("_Pa", "[Pa]"), ("_m", "[m]"), ("_K", "[K]"), ("_s", "[s]")):
+    for suffix, unit in (("_Pa", "[Pa]"), ("_m", "[m]"), ("_K", "[K]"), ("_s", "[s]"), ("_px", "[px]")):
         if name.endswith(suffix):
             return unit
     return ""

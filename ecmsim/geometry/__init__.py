@@ -111,6 +111,6 @@ def _as_loop(points, what: str) -> np.ndarray:
         raise GeometryError(f"{what}: need at least 3 points of (x, y), got shape {pts.shape}")
     if not np.all(np.isfinite(pts)):
         raise GeometryError(f"{what}: non-finite coordinates")
-    if np.allclose(pts[0], pts[-1]):
+    if np.array_equal(pts[0], pts[-1]):  # exactly repeated only: np.allclose's 1e-8 is 10 nm here
         pts = pts[:-1]
     return pts

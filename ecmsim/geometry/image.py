@@ -6,11 +6,12 @@ The pipeline (each step a function below; :func:`image_to_geometry` runs them al
    label image whose integer values name the phases (``label_values``).
 2. **segment** grey images into void / electrode / electrolyte: a median filter
    (``median_px``, default 5x5: removes shot noise and the 1-2 pixel bright rims that edge
-   charging draws around pores), multi-level thresholds at the valleys between the peaks of
-   the grey-level histogram (:func:`histogram_levels`; or the user's ``levels``), then a
-   flattening step that subtracts curtaining stripes (column offsets) and smooth shading
-   (charging near the edges) estimated from the residual of each phase, and thresholds again.
-   The number of phases is the number of clear histogram peaks; the darkest of three is void.
+   charging draws around pores); the phases are the clear peaks of the grey-level histogram
+   (:func:`histogram_levels`), the darkest of three is void; thresholds start in the valleys
+   between peaks and move to the midpoints between neighbouring phases' median grey levels
+   (:func:`intermeans`), or are the user's ``levels``. A flattening step subtracts curtaining
+   stripes (column offsets) and smooth shading (charging near the edges) estimated from the
+   residual of each phase, and the pixels are classified again.
 3. **assign** the two solid phases: the one bordering most void is the electrode (voids open on
    the Li side when it is stripped), else the more textured one is the electrolyte (PLL holds
    LLZTO particles), or the user says which (``electrode_side`` or ``phases``).
@@ -182,8 +183,8 @@ def to_grey(data: np.ndarray) -> np.ndarray:
     """Grey values as float64: RGB(A) by Rec. 601 luma, grey as stored."""
     if data.ndim == 3:
         rgb = data[..., :3].astype(np.float64)
-        if data.shape[2] < 3:
-            return rgb[..., 0]
+        if data.shape[2] < 3 or (np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2])):
+            return rgb[..., 0]  # grey stored as RGB: keep its exact values
         return rgb @ np.array([0.299, 0.587, 0.114])
     return data.astype(np.float64)
 
@@ -243,11 +244,19 @@ def histogram_levels(values: np.ndarray, classes: int | None = None, bins: int =
     from scipy.ndimage import gaussian_filter1d
     from scipy.signal import find_peaks
 
-    values = values.ravel()
+    values = np.asarray(values, dtype=float).ravel()
     lo, hi = float(values.min()), float(values.max())
     if hi <= lo:
         return np.empty(0), [lo]
-    hist, edges = np.histogram(values, bins=bins, range=(lo, hi))
+    step = float(np.min(np.diff(np.unique(values))))
+    if (hi - lo) / step < bins:
+        # grey values on a coarse lattice (8 bit, 8 bit stored in 16): one bin per lattice
+        # step, else the empty bins between the values would look like valleys
+        bins = int(round((hi - lo) / step)) + 1
+        edges = lo - 0.5 * step + step * np.arange(bins + 1)
+    else:
+        edges = np.linspace(lo, hi, bins + 1)
+    hist = np.histogram(values, bins=edges)[0]
     centres = 0.5 * (edges[:-1] + edges[1:])
     smooth = gaussian_filter1d(hist.astype(float), 2.0, mode="constant")
     padded = np.concatenate([[0.0], smooth, [0.0]])  # a peak at either end of the range counts too
@@ -273,47 +282,69 @@ def _classify(grey: np.ndarray, thresholds) -> np.ndarray:
     return np.digitize(grey, np.asarray(thresholds, dtype=float)).astype(np.uint8)
 
 
-def _flatten(grey: np.ndarray, classes: np.ndarray, n_classes: int, iterations: int = 2,
+def _flatten(grey: np.ndarray, classes: np.ndarray, n_classes: int, iterations: int = 3,
              fixed_levels=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Subtract curtaining (column offsets) and smooth shading from the residual of each phase.
 
-    The residual r = grey - median grey of the pixel's class is measured in the interior of
-    each class (2 px away from its edges, where the class is trusted). Its per-column median,
-    high-passed over 25 columns, is the curtaining; its normalised Gaussian average (sigma 15
-    px) is the shading (charging). Both are subtracted and the thresholds found again.
+    The residual r = grey - median grey of the pixel's class is measured only where the class
+    is trusted: 2 px inside the class (the image edge does not count as a class edge) and
+    with a grey value at least 30 % of the gap between neighbouring class medians away from
+    the thresholds (a wrongly classified pixel sits near a threshold and would pull the
+    estimate the wrong way). The per-column median of r, high-passed over 25 columns, is the
+    curtaining; its normalised Gaussian average (sigma 15 px) is the shading (charging).
+    Both are subtracted and the pixels classified again (with new valley thresholds unless
+    the user fixed the levels).
     """
     from scipy.ndimage import binary_erosion, gaussian_filter, gaussian_filter1d
 
     g = grey.copy()
-    thresholds = np.asarray(fixed_levels, dtype=float) if fixed_levels is not None else None
+    thresholds = (np.asarray(fixed_levels, dtype=float) if fixed_levels is not None
+                  else intermeans(g, histogram_levels(g, n_classes)[0])[0])
     for _ in range(iterations):
-        interior = np.zeros(g.shape, dtype=bool)
-        means = np.zeros(n_classes)
+        means = np.array([np.median(g[classes == k]) if (classes == k).any() else 0.0 for k in range(n_classes)])
+        margin = 0.3 * np.diff(means)
+        trusted = np.zeros(g.shape, dtype=bool)
         for k in range(n_classes):
-            mask = classes == k
-            inner = binary_erosion(mask, iterations=2, border_value=1)  # the image edge is no phase edge
-            if inner.sum() < 50:
-                inner = mask
-            means[k] = np.median(g[inner]) if inner.any() else 0.0
-            interior |= inner
-        r = np.where(interior, g - means[classes], np.nan)
-        counted = interior.sum(axis=0)
+            inner = binary_erosion(classes == k, iterations=2, border_value=1)  # the image edge is no phase edge
+            if k > 0:
+                inner &= g >= thresholds[k - 1] + margin[k - 1]
+            if k < n_classes - 1:
+                inner &= g <= thresholds[k] - margin[k]
+            trusted |= inner
+        r = np.where(trusted, g - means[classes], np.nan)
+        counted = trusted.sum(axis=0)
         col = np.zeros(g.shape[1])
         ok = counted > 0
         if ok.any():
             col[ok] = np.nanmedian(r[:, ok], axis=0)
         stripes = col - gaussian_filter1d(col, 25.0, mode="nearest")
         g -= stripes[None, :]
-        res = np.where(interior, g - means[classes], 0.0)
+        res = np.where(trusted, g - means[classes], 0.0)
         num = gaussian_filter(res, 15.0, mode="nearest")
-        den = gaussian_filter(interior.astype(float), 15.0, mode="nearest")
+        den = gaussian_filter(trusted.astype(float), 15.0, mode="nearest")
         g -= np.where(den > 1e-3, num / np.maximum(den, 1e-3), 0.0)
         if fixed_levels is None:
-            found = histogram_levels(g, n_classes)[0]
-            if len(found) == n_classes - 1:
-                thresholds = found
-        classes = _classify(g, thresholds)
+            thresholds, classes = intermeans(g, thresholds)
+        else:
+            classes = _classify(g, thresholds)
     return g, classes, thresholds
+
+
+def intermeans(g: np.ndarray, thresholds, iterations: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Move each threshold to the midpoint of the median grey values of the two classes it
+    separates, and classify again (Ridler & Calvard's intermeans iteration, IEEE Trans. SMC 8,
+    630, 1978, with medians). A blurred edge crosses the midpoint of its two grey levels where
+    the edge is, so this places boundaries without bias; it also varies smoothly with the data,
+    unlike a histogram minimum. Returns the thresholds and the classes."""
+    t = np.asarray(thresholds, dtype=float)
+    classes = _classify(g, t)
+    for _ in range(iterations):
+        medians = [np.median(g[classes == k]) if (classes == k).any() else None for k in range(len(t) + 1)]
+        if any(m is None for m in medians):
+            break
+        t = 0.5 * (np.array(medians[:-1]) + np.array(medians[1:]))
+        classes = _classify(g, t)
+    return t, classes
 
 
 def _partial_volume(g: np.ndarray, classes: np.ndarray) -> tuple[np.ndarray, int]:
@@ -368,6 +399,8 @@ def segment_grey(grey: np.ndarray, options: ImageOptions, source: str = "image")
         classes = _classify(g, thresholds)
     if options.flatten:
         g, classes, thresholds = _flatten(g, classes, n, fixed_levels=options.levels)
+    elif options.levels is None:
+        thresholds, classes = intermeans(g, thresholds)
     info["thresholds"] = [float(t) for t in thresholds]
     if n == 3:
         classes, info["partial_volume_pixels"] = _partial_volume(g, classes)
@@ -886,6 +919,10 @@ def array_to_geometry(data: np.ndarray, options: ImageOptions, source: str = "im
     labels, info["pieces_merged"] = clean_labels(labels, options.min_feature_px**2)
     _require_both(labels, source)
     labels, grey, info["flipped"] = _orient(labels, grey)
+    if options.electrode_side != "auto" and info["flipped"] != (options.electrode_side == "bottom"):
+        where = "bottom" if info["flipped"] else "top"
+        raise GeometryError(f"{source}: the phases put the electrode at the {where} of the image, but the "
+                            f"electrode side is given as {options.electrode_side}: check phases/labels")
     info["floating_pieces_removed"] = 0
     info["corner_bridges"] = 0
     for _ in range(10):
@@ -922,7 +959,7 @@ def _orient(labels: np.ndarray, grey):
 
 
 __all__ = ["ImageOptions", "ImageResult", "read_image", "to_grey", "read_sidecar", "options_with_sidecar",
-           "histogram_levels", "segment_grey", "labels_from_label_image", "crop_window", "clean_labels",
+           "histogram_levels", "intermeans", "segment_grey", "labels_from_label_image", "crop_window", "clean_labels",
            "drop_floating", "fix_pinches", "labels_to_geometry", "crofton_length", "pixel_measures",
            "image_to_geometry", "array_to_geometry", "VOID", "ELECTRODE", "ELECTROLYTE",
            "PHASE_NAMES"]

@@ -86,7 +86,7 @@ def simplify(points: np.ndarray, tolerance: float, closed: bool = False,
         free[0] = free[-1] = False
     if preserve_area and free.any():
         target = chain_area(pts, closed)
-        for _ in range(2):  # the correction is linear in the move up to a tiny quadratic term
+        for _ in range(4):  # the correction is linear in the move up to a small quadratic term
             nxt = np.roll(out, -1, axis=0)
             prv = np.roll(out, 1, axis=0)
             grad = 0.5 * np.column_stack([nxt[:, 1] - prv[:, 1], prv[:, 0] - nxt[:, 0]])

@@ -1,0 +1,80 @@
+"""``ecmsim mesh`` through a real process: files written, and bad input -> one line, exit 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from geometry_helpers import MESHES, ROOT
+
+from ecmsim.geometry import synthetic as syn
+
+
+def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "ecmsim", "mesh", *args], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=120)
+
+
+def test_mesh_command_writes_mesh_report_and_preview(tmp_path):
+    out = tmp_path / "cycled.msh"
+    done = run(str(MESHES / "li_pll_cycled.png"), "--window", "20um", "--size", "1um", "--interface-size",
+               "0.25um", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    report = json.loads(out.with_suffix(".report.json").read_text())
+    assert out.is_file() and out.with_suffix(".preview.png").is_file()
+    assert report["window_width_m"] == pytest.approx(20e-6)
+    assert report["cells"] > 500 and report["void_count"] > 0
+    assert report["mesh_vs_image"]["void_area_fraction_difference"] == pytest.approx(0, abs=2e-4)
+    assert "void fraction" in done.stdout
+
+
+def _one_line_error(done: subprocess.CompletedProcess, *words: str) -> str:
+    assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    line = lines[0]
+    assert line.startswith("ecmsim: error:")
+    for w in words:
+        assert w in line, line
+    return line
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    from PIL import Image
+
+    d = tmp_path_factory.mktemp("bad")
+    (d / "notes.png").write_text("this is not an image\n")
+    rng = np.random.default_rng(0)
+    Image.fromarray(np.clip(rng.normal(120, 10, (120, 200)), 0, 255).astype(np.uint8)).save(d / "grey.png")
+    scene = syn.Scene(120, 200, np.full(200, 60.0), interfacial_voids=[(100, 40, 12)])
+    Image.fromarray(syn.render(scene.labels(), seed=1)).save(d / "ok.png")   # no sidecar: no pixel size
+    Image.fromarray(scene.labels()).save(d / "labels.png")
+    return d
+
+
+@pytest.mark.parametrize("case, args, words", [
+    ("unreadable", ["notes.png", "--pixel-size", "20nm"], ["notes.png", "cannot read"]),
+    ("missing", ["absent.tif", "--pixel-size", "20nm"], ["absent.tif", "not found"]),
+    ("one phase", ["grey.png", "--pixel-size", "20nm"], ["one phase only"]),
+    ("no pixel size", ["ok.png"], ["pixel size missing"]),
+    ("zero pixel size", ["ok.png", "--pixel-size", "0nm"], ["--pixel-size", "> 0"]),
+    ("negative pixel size", ["ok.png", "--pixel-size=-5nm"], ["--pixel-size", "> 0"]),
+    ("pixel size without unit", ["ok.png", "--pixel-size", "20"], ["--pixel-size", "unit"]),
+    ("window too wide", ["ok.png", "--pixel-size", "50nm", "--window", "20um"], ["not inside the image"]),
+    ("window off the side", ["ok.png", "--pixel-size", "50nm", "--window", "2um", "--window-x", "9um"],
+     ["not inside the image"]),
+    ("label not in image", ["labels.png", "--pixel-size", "50nm", "--labels", "void=0,electrode=7,electrolyte=2"],
+     ["electrode = 7", "does not occur"]),
+    ("unknown phase", ["ok.png", "--pixel-size", "50nm", "--phases", "void,electrode,separator"],
+     ["unknown phase 'separator'"]),
+])
+def test_bad_input_is_one_line_and_exit_code_2(files, tmp_path, case, args, words):
+    _one_line_error(run(*args, "-o", str(tmp_path / "out.msh"), cwd=files), *words)
+    assert not (tmp_path / "out.msh").exists()

@@ -125,6 +125,16 @@ def test_void_tips_are_refined():
     assert fine_tips["min_angle_deg"] > 15
 
 
+def test_interface_is_refined_along_long_straight_segments():
+    """A flat interface is one 40 um segment: the refinement must follow all of it."""
+    g = gen.flat(40e-6, 20e-6, 20e-6)
+    _, arrays = report_of(g, MeshOptions(2e-6, 0.25e-6))
+    seg = arrays.points[arrays.facets_named("interface")]
+    lengths = np.hypot(*(seg[:, 1] - seg[:, 0]).T)
+    assert lengths.max() < 1.3 * 0.25e-6
+    assert lengths.sum() == pytest.approx(40e-6, rel=1e-12)
+
+
 def test_both_meshing_routes_give_the_same_tags_areas_and_lengths(monkeypatch):
     from ecmsim import mesh as mesh_mod
 

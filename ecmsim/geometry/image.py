@@ -8,8 +8,8 @@ The pipeline (each step a function below; :func:`image_to_geometry` runs them al
    (``median_px``, default 5x5: removes shot noise and the 1-2 pixel bright rims that edge
    charging draws around pores); the phases are the clear peaks of the grey-level histogram
    (:func:`histogram_levels`), the darkest of three is void; thresholds start in the valleys
-   between peaks and move to the midpoints between neighbouring phases' median grey levels
-   (:func:`intermeans`), or are the user's ``levels``. A flattening step subtracts curtaining
+   between them and move midway between neighbouring phases' grey levels, the modes of each
+   class (:func:`phase_levels`), or are the user's ``levels``. A flattening step subtracts curtaining
    stripes (column offsets) and smooth shading (charging near the edges) estimated from the
    residual of each phase, and the pixels are classified again.
 3. **assign** the two solid phases: the one bordering most void is the electrode (voids open on
@@ -223,7 +223,7 @@ def options_with_sidecar(image_path: str | Path, **given) -> ImageOptions:
 
 # ------------------------------------------------------------------------------------ segmentation
 
-def histogram_levels(values: np.ndarray, classes: int | None = None, bins: int = 256
+def histogram_levels(values: np.ndarray, classes: int | None = None, bins: int = 256, quantum: float = 0.0
                      ) -> tuple[np.ndarray, list[float]]:
     """Grey thresholds between the phases of an image, from the modes of its histogram.
 
@@ -232,7 +232,9 @@ def histogram_levels(values: np.ndarray, classes: int | None = None, bins: int =
     on both sides before reaching a higher peak (prominence >= (1 - VALLEY_RATIO) x height),
     and when at least 0.1 % of the pixels lie in its class. ``classes`` None: all such peaks
     (at most 3), else the ``classes`` most prominent ones. Each threshold is the lowest point of
-    the smoothed histogram between two neighbouring peaks.
+    the smoothed histogram between two neighbouring peaks. ``quantum``: the step of the grey
+    values as recorded (1 for 8 bit): bins are never narrower, or the empty bins between
+    recorded values of a low-contrast image would look like valleys.
 
     Multi-level Otsu (maximum between-class variance) is the usual choice, but it weighs
     classes by their pixel count: with pores covering 2 % of an image it splits the Li peak in
@@ -248,12 +250,9 @@ def histogram_levels(values: np.ndarray, classes: int | None = None, bins: int =
     lo, hi = float(values.min()), float(values.max())
     if hi <= lo:
         return np.empty(0), [lo]
-    step = float(np.min(np.diff(np.unique(values))))
-    if (hi - lo) / step < bins:
-        # grey values on a coarse lattice (8 bit, 8 bit stored in 16): one bin per lattice
-        # step, else the empty bins between the values would look like valleys
-        bins = int(round((hi - lo) / step)) + 1
-        edges = lo - 0.5 * step + step * np.arange(bins + 1)
+    if quantum > 0 and (hi - lo) / quantum < bins:
+        bins = int(np.ceil((hi - lo) / quantum)) + 1
+        edges = lo - 0.5 * quantum + quantum * np.arange(bins + 1)
     else:
         edges = np.linspace(lo, hi, bins + 1)
     hist = np.histogram(values, bins=edges)[0]
@@ -275,15 +274,25 @@ def histogram_levels(values: np.ndarray, classes: int | None = None, bins: int =
         if not small or len(chosen) <= 1:
             break
         chosen.pop(small[0])
-    return edges[np.array(cuts, dtype=int) + 1], [float(centres[p]) for p in chosen]
+    return edges[np.array(cuts, dtype=int) + 1], [_vertex(smooth, centres, p) for p in chosen]
+
+
+def _vertex(smooth: np.ndarray, centres: np.ndarray, p: int) -> float:
+    """Grey value of a histogram peak to a fraction of a bin (parabola through 3 bins)."""
+    if 0 < p < len(smooth) - 1:
+        a, b, c = smooth[p - 1], smooth[p], smooth[p + 1]
+        den = a - 2 * b + c
+        if den < 0:
+            return float(centres[p] + 0.5 * (a - c) / den * (centres[p + 1] - centres[p]))
+    return float(centres[p])
 
 
 def _classify(grey: np.ndarray, thresholds) -> np.ndarray:
     return np.digitize(grey, np.asarray(thresholds, dtype=float)).astype(np.uint8)
 
 
-def _flatten(grey: np.ndarray, classes: np.ndarray, n_classes: int, iterations: int = 3,
-             fixed_levels=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _flatten(grey: np.ndarray, classes: np.ndarray, thresholds: np.ndarray, fixed: bool, iterations: int = 3
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Subtract curtaining (column offsets) and smooth shading from the residual of each phase.
 
     The residual r = grey - median grey of the pixel's class is measured only where the class
@@ -292,14 +301,14 @@ def _flatten(grey: np.ndarray, classes: np.ndarray, n_classes: int, iterations: 
     the thresholds (a wrongly classified pixel sits near a threshold and would pull the
     estimate the wrong way). The per-column median of r, high-passed over 25 columns, is the
     curtaining; its normalised Gaussian average (sigma 15 px) is the shading (charging).
-    Both are subtracted and the pixels classified again (with new valley thresholds unless
-    the user fixed the levels).
+    Both are subtracted and the pixels classified again (with new :func:`phase_levels`
+    unless the levels are ``fixed`` by the user).
     """
     from scipy.ndimage import binary_erosion, gaussian_filter, gaussian_filter1d
 
     g = grey.copy()
-    thresholds = (np.asarray(fixed_levels, dtype=float) if fixed_levels is not None
-                  else intermeans(g, histogram_levels(g, n_classes)[0])[0])
+    thresholds = np.asarray(thresholds, dtype=float)
+    n_classes = len(thresholds) + 1
     for _ in range(iterations):
         means = np.array([np.median(g[classes == k]) if (classes == k).any() else 0.0 for k in range(n_classes)])
         margin = 0.3 * np.diff(means)
@@ -323,28 +332,59 @@ def _flatten(grey: np.ndarray, classes: np.ndarray, n_classes: int, iterations: 
         num = gaussian_filter(res, 15.0, mode="nearest")
         den = gaussian_filter(trusted.astype(float), 15.0, mode="nearest")
         g -= np.where(den > 1e-3, num / np.maximum(den, 1e-3), 0.0)
-        if fixed_levels is None:
-            thresholds, classes = intermeans(g, thresholds)
-        else:
+        classes = _classify(g, thresholds)
+        if not fixed:
+            thresholds = phase_levels(g, classes, n_classes)
             classes = _classify(g, thresholds)
     return g, classes, thresholds
 
 
-def intermeans(g: np.ndarray, thresholds, iterations: int = 3) -> tuple[np.ndarray, np.ndarray]:
-    """Move each threshold to the midpoint of the median grey values of the two classes it
-    separates, and classify again (Ridler & Calvard's intermeans iteration, IEEE Trans. SMC 8,
-    630, 1978, with medians). A blurred edge crosses the midpoint of its two grey levels where
-    the edge is, so this places boundaries without bias; it also varies smoothly with the data,
-    unlike a histogram minimum. Returns the thresholds and the classes."""
-    t = np.asarray(thresholds, dtype=float)
-    classes = _classify(g, t)
-    for _ in range(iterations):
-        medians = [np.median(g[classes == k]) if (classes == k).any() else None for k in range(len(t) + 1)]
-        if any(m is None for m in medians):
-            break
-        t = 0.5 * (np.array(medians[:-1]) + np.array(medians[1:]))
-        classes = _classify(g, t)
-    return t, classes
+def phase_levels(g: np.ndarray, classes: np.ndarray, n_classes: int) -> np.ndarray:
+    """Thresholds midway between the grey levels (modes) of neighbouring classes.
+
+    A blurred edge crosses the midpoint of its two grey levels where the edge is, so this
+    places boundaries without bias. Each level is the mode of its class's own histogram: unlike
+    a class mean or median (Ridler-Calvard intermeans) it is not dragged by pixels of the next
+    phase in the class's tail; with pores on 1 % of an image, intermeans let the pore class
+    swallow the dark tail of the Li, moved its threshold up and ran away.
+    """
+    from scipy.ndimage import gaussian_filter1d
+
+    levels = []
+    for k in range(n_classes):
+        v = g[classes == k]
+        lo, hi = np.percentile(v, [1, 99]) if len(v) else (0.0, 0.0)
+        if len(v) < 10 or hi <= lo:
+            levels.append(float(np.median(v)) if len(v) else 0.0)
+            continue
+        hist, edges = np.histogram(v, bins=64, range=(lo, hi))
+        smooth = gaussian_filter1d(hist.astype(float), 1.5)
+        levels.append(_vertex(smooth, 0.5 * (edges[:-1] + edges[1:]), int(np.argmax(smooth))))
+    levels = np.array(levels)
+    return 0.5 * (levels[:-1] + levels[1:])
+
+
+def _quantum(grey: np.ndarray) -> float:
+    """Smallest step between the grey values as recorded (1 for 8 bit, 257 for 8 bit in 16)."""
+    distinct = np.unique(grey)
+    return float(np.min(np.diff(distinct))) if len(distinct) > 1 else 0.0
+
+
+def _destripe(g: np.ndarray) -> np.ndarray:
+    """Remove curtaining before the phases are known.
+
+    The step between neighbouring columns is the median, over all rows, of their grey
+    difference: most rows see the same phase in both columns, so the median is the stripe
+    step, whatever the pores, filaments or interface do in a minority of rows (column means or
+    medians would carry those features into the correction). The steps are summed into a
+    profile, high-passed over 25 columns, and subtracted. Without this, stripes smear a small
+    phase's histogram peak (the pores) into its neighbour's.
+    """
+    from scipy.ndimage import gaussian_filter1d
+
+    steps = np.median(np.diff(g, axis=1), axis=0)
+    profile = np.concatenate([[0.0], np.cumsum(steps)])
+    return g - (profile - gaussian_filter1d(profile, 25.0, mode="nearest"))[None, :]
 
 
 def _partial_volume(g: np.ndarray, classes: np.ndarray) -> tuple[np.ndarray, int]:
@@ -376,7 +416,10 @@ def segment_grey(grey: np.ndarray, options: ImageOptions, source: str = "image")
     """Phase labels (VOID, ELECTRODE, ELECTROLYTE) of a grey image, and what was decided."""
     from scipy.ndimage import median_filter
 
+    quantum = _quantum(grey)
     g = median_filter(grey, size=options.median_px, mode="nearest") if options.median_px > 1 else grey
+    if options.flatten:
+        g = _destripe(g)
     info: dict = {}
     if options.levels is not None:
         n = len(options.levels) + 1
@@ -387,20 +430,19 @@ def segment_grey(grey: np.ndarray, options: ImageOptions, source: str = "image")
             raise GeometryError(f"{source}: levels {list(options.levels)} leave one phase only "
                                 f"(grey values from {grey.min():g} to {grey.max():g})")
     else:
-        found, peaks = histogram_levels(g)
+        found, peaks = histogram_levels(g, quantum=quantum)
         if len(peaks) < 2:
             raise GeometryError(f"{source}: the image shows one phase only (its grey-level histogram "
                                 f"has a single peak); give the levels or check the image")
         n = len(options.phases) if options.phases is not None else len(peaks)
-        thresholds = found if n == len(peaks) else histogram_levels(g, n)[0]
+        thresholds = found if n == len(peaks) else histogram_levels(g, n, quantum=quantum)[0]
         if len(thresholds) != n - 1:
             raise GeometryError(f"{source}: found {len(peaks)} grey phases, {n} were asked for: give the levels")
         info["grey_peaks"] = peaks
+        thresholds = phase_levels(g, _classify(g, thresholds), n)
         classes = _classify(g, thresholds)
     if options.flatten:
-        g, classes, thresholds = _flatten(g, classes, n, fixed_levels=options.levels)
-    elif options.levels is None:
-        thresholds, classes = intermeans(g, thresholds)
+        g, classes, thresholds = _flatten(g, classes, thresholds, fixed=options.levels is not None)
     info["thresholds"] = [float(t) for t in thresholds]
     if n == 3:
         classes, info["partial_volume_pixels"] = _partial_volume(g, classes)
@@ -959,7 +1001,7 @@ def _orient(labels: np.ndarray, grey):
 
 
 __all__ = ["ImageOptions", "ImageResult", "read_image", "to_grey", "read_sidecar", "options_with_sidecar",
-           "histogram_levels", "intermeans", "segment_grey", "labels_from_label_image", "crop_window", "clean_labels",
+           "histogram_levels", "phase_levels", "segment_grey", "labels_from_label_image", "crop_window", "clean_labels",
            "drop_floating", "fix_pinches", "labels_to_geometry", "crofton_length", "pixel_measures",
            "image_to_geometry", "array_to_geometry", "VOID", "ELECTRODE", "ELECTROLYTE",
            "PHASE_NAMES"]

@@ -110,6 +110,7 @@ def gmsh_model(name: str = "ecmsim") -> Iterator[object]:
 
     if not gmsh.isInitialized():
         gmsh.initialize(interruptible=False)
+    gmsh.option.restoreDefaults()  # options are global: one model's sizes must not leak into the next
     gmsh.option.setNumber("General.Terminal", 1 if os.environ.get("ECMSIM_GMSH_VERBOSE") else 0)
     gmsh.model.add(name)
     try:
@@ -129,14 +130,15 @@ def build_gmsh_model(geometry: Geometry, options: MeshOptions) -> dict[str, dict
     occ = gmsh.model.occ
     # OpenCASCADE's tolerances are absolute (~1e-7): build in a length unit that makes the
     # window O(1-10), then scale the mesh nodes back to metres.
+    estimate = _estimate_cells(geometry, options)
+    if estimate > options.max_cells:
+        raise MeshError(f"about {estimate:.3g} triangles at mesh.size_m = {options.size_m:g} m"
+                        + (f", mesh.interface_size_m = {options.interface_size_m:g} m" if options.interface_size_m
+                           else "") + f" (limit mesh.max_cells = {options.max_cells}): use a larger mesh size")
     unit = 10.0 ** math.floor(math.log10(max(geometry.width_m, geometry.height_m)))
     geometry = _scaled(geometry, 1.0 / unit)
     options = _scaled_options(options, 1.0 / unit)
     window_area = geometry.width_m * geometry.height_m
-    estimate = _estimate_cells(geometry, options)
-    if estimate > options.max_cells:
-        raise MeshError(f"about {estimate:.3g} triangles at mesh.size_m = {options.size_m:g} m "
-                        f"(limit {options.max_cells}): use a larger mesh size")
 
     # One OCC surface per region piece, then fragment so that touching pieces share curves.
     inputs: list[tuple[int, int]] = []
@@ -146,10 +148,13 @@ def build_gmsh_model(geometry: Geometry, options: MeshOptions) -> dict[str, dict
         holes = [_occ_loop(occ, h) for h in region.holes]
         inputs.append((2, occ.addPlaneSurface([outer, *holes])))
         labels.append(region.label)
-    try:
-        _, piece_map = occ.fragment(inputs, [])
-    except Exception as err:  # gmsh raises bare Exception with its last error
-        raise MeshError(f"gmsh could not combine the regions: {err}") from None
+    if len(inputs) == 1:  # nothing to share (OCC returns no map for a lone object)
+        piece_map = [[inputs[0]]]
+    else:
+        try:
+            _, piece_map = occ.fragment(inputs, [])
+        except Exception as err:  # gmsh raises bare Exception with its last error
+            raise MeshError(f"gmsh could not combine the regions: {err}") from None
     occ.synchronize()
 
     surface_label: dict[int, str] = {}

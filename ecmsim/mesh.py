@@ -244,6 +244,10 @@ def read_msh(path: str | Path, comm=None) -> TaggedMesh:
                 gmsh.merge(str(path))
             except Exception as err:
                 error = f"{path}: gmsh cannot read it: {err}"
+            else:
+                if not gmsh.model.getPhysicalGroups(2):
+                    error = (f"{path}: no 2D physical groups (named regions such as 'electrode', "
+                             "'electrolyte') in the file, or not a gmsh mesh")
         error = comm.bcast(error, root=0)
         if error:
             raise MeshError(error)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -76,12 +77,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _report(err: Exception) -> None:
     """One line on stderr, from rank 0 only when running under MPI."""
-    rank = 0
-    if "mpi4py" in sys.modules:
-        rank = sys.modules["mpi4py"].MPI.COMM_WORLD.rank
+    rank = _mpi_rank()
     if rank == 0:
         msg = " ".join(str(err).split())
         print(f"ecmsim: error: {msg}", file=sys.stderr)
+
+
+def _mpi_rank() -> int:
+    """This process's MPI rank, without initialising MPI when it is not loaded yet."""
+    mpi = sys.modules.get("mpi4py.MPI")
+    if mpi is not None and mpi.Is_initialized():
+        return mpi.COMM_WORLD.rank
+    for var in ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK"):  # MPICH/hydra, Open MPI, PMIx
+        if os.environ.get(var, "").isdigit():
+            return int(os.environ[var])
+    return 0
 
 
 if __name__ == "__main__":

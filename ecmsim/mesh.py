@@ -132,6 +132,7 @@ def gmsh_model(name: str = "ecmsim") -> Iterator[object]:
 
     if not gmsh.isInitialized():
         gmsh.initialize(interruptible=False)
+    gmsh.option.restoreDefaults()  # options are global: one model's sizes must not leak into the next
     gmsh.option.setNumber("General.Terminal", 1 if os.environ.get("ECMSIM_GMSH_VERBOSE") else 0)
     gmsh.model.add(name)
     try:
@@ -151,14 +152,16 @@ def build_gmsh_model(geometry: Geometry, options: MeshOptions) -> dict[str, dict
     # OpenCASCADE's tolerances are absolute (~1e-7): build in a length unit that makes the
     # window O(1-10), then scale the mesh nodes back to metres.
     unit = 10.0 ** math.floor(math.log10(max(geometry.width_m, geometry.height_m)))
-    geometry = _scaled(geometry, 1.0 / unit)
-    options = _scaled_options(options, 1.0 / unit)
-    partition = _conforming_partition(geometry)
-    refine_length = partition.refine_length() if partition is not None else geometry.width_m
+    scaled = _scaled(geometry, 1.0 / unit)
+    partition = _conforming_partition(scaled)
+    refine_length = partition.refine_length() * unit if partition is not None else geometry.width_m
     estimate = _estimate_cells(geometry, options, refine_length)
     if estimate > options.max_cells:
-        raise MeshError(f"about {estimate:.3g} triangles at mesh.size_m = {options.size_m:g} m "
-                        f"(limit {options.max_cells}): use a larger mesh size")
+        raise MeshError(f"about {estimate:.3g} triangles at mesh.size_m = {options.size_m:g} m"
+                        + (f", mesh.interface_size_m = {options.interface_size_m:g} m" if options.interface_size_m
+                           else "") + f" (limit mesh.max_cells = {options.max_cells}): use a larger mesh size")
+    geometry = scaled
+    options = _scaled_options(options, 1.0 / unit)
     if partition is not None:
         surface_label, facet_groups, refine_points, tips = _build_geo(partition, options)
         refine_curves: list[int] = []
@@ -206,10 +209,13 @@ def _build_occ(geometry: Geometry) -> tuple[dict[int, str], dict[str, list[int]]
         holes = [_occ_loop(occ, h) for h in region.holes]
         inputs.append((2, occ.addPlaneSurface([outer, *holes])))
         labels.append(region.label)
-    try:
-        _, piece_map = occ.fragment(inputs, [])
-    except Exception as err:  # gmsh raises bare Exception with its last error
-        raise MeshError(f"gmsh could not combine the regions: {err}") from None
+    if len(inputs) == 1:  # nothing to share (OCC returns no map for a lone object)
+        piece_map = [[inputs[0]]]
+    else:
+        try:
+            _, piece_map = occ.fragment(inputs, [])
+        except Exception as err:  # gmsh raises bare Exception with its last error
+            raise MeshError(f"gmsh could not combine the regions: {err}") from None
     occ.synchronize()
 
     surface_label: dict[int, str] = {}
@@ -286,6 +292,10 @@ def read_msh(path: str | Path, comm=None) -> TaggedMesh:
                 gmsh.merge(str(path))
             except Exception as err:
                 error = f"{path}: gmsh cannot read it: {err}"
+            else:
+                if not gmsh.model.getPhysicalGroups(2):
+                    error = (f"{path}: no 2D physical groups (named regions such as 'electrode', "
+                             "'electrolyte') in the file, or not a gmsh mesh")
         error = comm.bcast(error, root=0)
         if error:
             raise MeshError(error)

@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from conftest import ROOT, SCENARIOS  # noqa: F401  (re-exported for the geometry tests)
 
 from ecmsim.mesh import MeshOptions, build_gmsh_model, gmsh_model
 from ecmsim.mesh_report import MeshArrays, gmsh_arrays, mesh_report
 
-ROOT = Path(__file__).resolve().parent.parent
 MESHES = ROOT / "meshes"
-SCENARIOS = ROOT / "scenarios"
 
 
 def mesh_arrays(geometry, options: MeshOptions) -> MeshArrays:

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from geometry_helpers import MESHES, ROOT
+from conftest import assert_one_line_error, run_cli
+from geometry_helpers import MESHES
 
 from ecmsim.geometry import synthetic as syn
 
 
-def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "ecmsim", "mesh", *args], capture_output=True, text=True,
-                          env=env, cwd=cwd, timeout=120)
+def run(*args: str, cwd=None):
+    return run_cli("mesh", *args, cwd=cwd, timeout=120)
 
 
 def test_mesh_command_writes_mesh_report_and_preview(tmp_path):
@@ -31,18 +27,6 @@ def test_mesh_command_writes_mesh_report_and_preview(tmp_path):
     assert report["cells"] > 500 and report["void_count"] > 0
     assert report["mesh_vs_image"]["void_area_fraction_difference"] == pytest.approx(0, abs=2e-4)
     assert "void fraction" in done.stdout
-
-
-def _one_line_error(done: subprocess.CompletedProcess, *words: str) -> str:
-    assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1, done.stderr
-    assert "Traceback" not in done.stderr
-    line = lines[0]
-    assert line.startswith("ecmsim: error:")
-    for w in words:
-        assert w in line, line
-    return line
 
 
 @pytest.fixture(scope="module")
@@ -76,5 +60,5 @@ def files(tmp_path_factory):
      ["unknown phase 'separator'"]),
 ])
 def test_bad_input_is_one_line_and_exit_code_2(files, tmp_path, case, args, words):
-    _one_line_error(run(*args, "-o", str(tmp_path / "out.msh"), cwd=files), *words)
+    assert_one_line_error(run(*args, "-o", str(tmp_path / "out.msh"), cwd=files), *words)
     assert not (tmp_path / "out.msh").exists()

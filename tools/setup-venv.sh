@@ -80,6 +80,19 @@ rm -rf "$venv"
 if [ "$system_dolfinx" = 1 ]; then
     say "dolfinx 0.11 is already importable there: the venv will use it (no dolfinx wheel)"
     "$python" -m venv --system-site-packages "$venv"
+    # --system-site-packages shows the *base* interpreter's packages; when that Python is itself
+    # a venv (or conda env layered on one), its own site-packages must be added explicitly.
+    site_dir=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+    "$python" -c 'import site; print("\n".join(site.getsitepackages()))' >"$site_dir/_ecmsim_host_dolfinx.pth"
+    # mpi4py looks for the MPI runtime under sys.prefix/lib: a host venv that got MPI from the
+    # PyPI `mpich` wheel keeps it in its own lib/, which the new venv must see too.
+    host_prefix=$("$python" -c 'import sys; print(sys.prefix)')
+    if [ "$host_prefix" != "$("$python" -c 'import sys; print(sys.base_prefix)')" ]; then
+        for entry in "$host_prefix"/lib/*; do
+            case "$(basename "$entry")" in python3*) continue ;; esac
+            [ -e "$venv/lib/$(basename "$entry")" ] || ln -s "$entry" "$venv/lib/"
+        done
+    fi
     extras="test"
 else
     "$python" -m venv "$venv"

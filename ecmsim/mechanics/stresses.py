@@ -1,7 +1,7 @@
 r"""Stresses along the interface and the heterogeneity metrics built on them.
 
-On every interface facet (from its electrolyte-side cell, where the stress is linear for P2
-displacements) the traction is evaluated at the two ends and the midpoint:
+On every interface facet the traction is evaluated at the two ends and the midpoint, from the
+cells on both sides (the stress is linear per cell for P2 displacements) and averaged:
 :math:`\sigma_n = n\cdot\sigma n` (normal, compression negative) and
 :math:`\tau = t\cdot\sigma n` (shear), with n the unit normal pointing from the electrolyte into
 the electrode and t = (n_y, -n_x). Integrals along the interface use Simpson's rule per facet,
@@ -74,62 +74,75 @@ class InterfaceProfile:
                                           self.weight_m]), delimiter=",", header=header, comments="")
 
 
-def interface_profile(solution: ElasticSolution, facet: str = "interface", side: str = "electrolyte"
+def interface_profile(solution: ElasticSolution, facet: str = "interface", side: str = "both"
                       ) -> InterfaceProfile:
-    """Sample the traction on the facets tagged ``facet`` from the cells of region ``side``."""
+    """Sample the traction on the facets tagged ``facet``.
+
+    ``side``: ``"electrolyte"`` or ``"electrode"`` evaluates the stress of that side's cells;
+    ``"both"`` (default) averages the two, which cancels most of the jump of a discrete stress
+    across the interface (equilibrium makes the exact traction continuous).
+    """
     tm = solution.tmesh
     msh = tm.mesh
     comm = msh.comm
     n_owned = msh.topology.index_map(1).size_local
     facets = tm.facets(facet)
     facets = facets[facets < n_owned]
-    side_cells = np.zeros(msh.topology.index_map(2).size_local + msh.topology.index_map(2).num_ghosts, bool)
-    side_cells[tm.cells(side)] = True
-    f2c = msh.topology.connectivity(1, 2)
-
-    cells = np.empty(len(facets), dtype=np.int32)
-    for i, f in enumerate(facets):
-        adj = [c for c in f2c.links(f) if side_cells[c]]
-        if len(adj) != 1:
-            raise MeshError(f"facet {f} of '{facet}' has {len(adj)} '{side}' neighbours (expected 1)")
-        cells[i] = adj[0]
-
     X = msh.geometry.x
     fnodes = dolfinx.mesh.entities_to_geometry(msh, 1, facets)
-    cnodes = dolfinx.mesh.entities_to_geometry(msh, 2, cells)
     a, b = X[fnodes[:, 0], :2], X[fnodes[:, 1], :2]
-    # the cell's vertex off the facet orients the normal away from the cell
-    off = np.array([[n for n in cn if n not in fn][0] for cn, fn in zip(cnodes, fnodes, strict=True)],
-                   dtype=np.int64) if len(facets) else np.empty(0, np.int64)
-    c = X[off, :2] if len(facets) else np.empty((0, 2))
     t = b - a
     length = np.linalg.norm(t, axis=1)
-    nrm = np.column_stack([t[:, 1], -t[:, 0]]) / length[:, None] if len(facets) else np.empty((0, 2))
-    flip = np.einsum("ij,ij->i", nrm, c - a) > 0
-    nrm[flip] *= -1
-    if side == "electrode":  # keep n pointing from the electrolyte into the electrode
-        nrm *= -1
-
     pts = np.concatenate([a, 0.5 * (a + b), b])
-    normals = np.concatenate([nrm, nrm, nrm])
     weights = np.concatenate([length / 6, 4 * length / 6, length / 6])
-    cells3 = np.concatenate([cells, cells, cells])
     pts3 = np.column_stack([pts, np.zeros(len(pts))])
-    if len(pts3):
-        s = solution.stress.eval(pts3, cells3)
-    else:
-        s = np.empty((0, 4))
-    nx, ny = normals[:, 0], normals[:, 1]
-    sxx, syy, sxy = s[:, 0], s[:, 1], s[:, 3]
-    tx, ty = sxx * nx + sxy * ny, sxy * nx + syy * ny      # traction sigma n
-    sn = tx * nx + ty * ny
-    tau = tx * ny - ty * nx                                  # t = (n_y, -n_x)
-    local = np.column_stack([pts, sn, tau, weights])
+
+    sides = ("electrolyte", "electrode") if side == "both" else (side,)
+    normal_sum = np.zeros(len(pts))
+    shear_sum = np.zeros(len(pts))
+    for name in sides:
+        cells, nrm = _side_cells_and_normals(tm, facets, fnodes, name, facet)
+        cells3 = np.concatenate([cells, cells, cells])
+        normals = np.concatenate([nrm, nrm, nrm])
+        s = solution.stress.eval(pts3, cells3) if len(pts3) else np.empty((0, 4))
+        nx, ny = normals[:, 0], normals[:, 1]
+        sxx, syy, sxy = s[:, 0], s[:, 1], s[:, 3]
+        tx, ty = sxx * nx + sxy * ny, sxy * nx + syy * ny      # traction sigma n
+        normal_sum += tx * nx + ty * ny
+        shear_sum += tx * ny - ty * nx                           # t = (n_y, -n_x)
+    local = np.column_stack([pts, normal_sum / len(sides), shear_sum / len(sides), weights])
     rows = np.concatenate(comm.allgather(local))
     if len(rows) == 0:
         raise MeshError(f"the mesh has no '{facet}' facets to sample")
     rows = rows[np.lexsort((rows[:, 1], rows[:, 0]))]
     return InterfaceProfile(rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3], rows[:, 4])
+
+
+def _side_cells_and_normals(tm, facets: np.ndarray, fnodes: np.ndarray, side: str, facet: str):
+    """The ``side`` cell of each facet and the unit normal pointing from electrolyte to electrode."""
+    msh = tm.mesh
+    n_cells = msh.topology.index_map(2).size_local + msh.topology.index_map(2).num_ghosts
+    in_side = np.zeros(n_cells, bool)
+    in_side[tm.cells(side)] = True
+    f2c = msh.topology.connectivity(1, 2)
+    cells = np.empty(len(facets), dtype=np.int32)
+    for i, f in enumerate(facets):
+        adj = [c for c in f2c.links(f) if in_side[c]]
+        if len(adj) != 1:
+            raise MeshError(f"facet {f} of '{facet}' has {len(adj)} '{side}' neighbours (expected 1)")
+        cells[i] = adj[0]
+    if len(facets) == 0:
+        return cells, np.empty((0, 2))
+    X = msh.geometry.x
+    cnodes = dolfinx.mesh.entities_to_geometry(msh, 2, cells)
+    off = np.array([[n for n in cn if n not in fn][0] for cn, fn in zip(cnodes, fnodes, strict=True)])
+    a, b, c = X[fnodes[:, 0], :2], X[fnodes[:, 1], :2], X[off, :2]
+    t = b - a
+    nrm = np.column_stack([t[:, 1], -t[:, 0]]) / np.linalg.norm(t, axis=1)[:, None]
+    nrm[np.einsum("ij,ij->i", nrm, c - a) > 0] *= -1    # now the outward normal of the side cell
+    if side == "electrode":
+        nrm *= -1                                          # keep electrolyte -> electrode
+    return cells, nrm
 
 
 def field_metrics(solution: ElasticSolution) -> dict[str, float]:

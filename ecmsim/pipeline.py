@@ -1,0 +1,102 @@
+"""Scenario -> geometry -> mesh -> mechanics -> metrics -> files: one run of ``ecmsim run``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ecmsim import scenario as scenario_mod
+from ecmsim.progress import Progress
+
+
+def default_out_dir(scenario_path: Path) -> Path:
+    """``results/<scenario file stem>`` under the current folder."""
+    return Path("results") / Path(scenario_path).stem
+
+
+def run_scenario_file(path: str | Path, out_dir: str | Path | None = None, overrides: list[str] | None = None,
+                      quiet: bool = False) -> dict[str, Any]:
+    """Validate the scenario (before anything heavy is imported), run it, return the summary."""
+    path = Path(path)
+    scn = scenario_mod.load(path, overrides)
+    return run_scenario(scn, path, Path(out_dir) if out_dir else default_out_dir(path), quiet=quiet)
+
+
+def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet: bool = False) -> dict[str, Any]:
+    """Run a validated scenario and write its results into ``out_dir``."""
+    from ecmsim.fem import MPI
+    from ecmsim.mechanics.elasticity import stack_pressure_problem
+    from ecmsim.mechanics.stresses import field_metrics, interface_profile
+    from ecmsim.mesh import MeshOptions, mesh_geometry
+    from ecmsim.report import provenance, staged_output, write_fields, write_summary
+
+    comm = MPI.COMM_WORLD
+    progress = Progress(quiet, comm.rank)
+    progress(f"scenario {source} ({scn.title or 'untitled'}), {comm.size} MPI rank(s)")
+    with staged_output(out_dir, comm) as stage:
+        geometry = scn.geometry.build(source.parent)
+        progress.done("geometry")
+        m = scn.mesh
+        tmesh = mesh_geometry(geometry, MeshOptions(m.size_m, m.interface_size_m, m.refine_distance_m, m.max_cells,
+                                                    m.tip_size_m), comm)
+        mesh_stats = tmesh.stats()
+        progress(f"mesh: {mesh_stats['cells']} triangles, h from {mesh_stats['h_min_m']:.3g} "
+                 f"to {mesh_stats['h_max_m']:.3g} m ({progress.done('mesh'):.1f} s)")
+
+        materials = scn.materials.resolve()
+        problem = stack_pressure_problem(tmesh, materials, scn.loading.stack_pressure_Pa, scn.solver.element_degree)
+        progress(f"forms ready: P{scn.solver.element_degree} plane strain, {scn.interface.model} interface "
+                 f"({progress.done('forms'):.1f} s)")
+        solution = problem.solve()
+        # Free the solver's PETSc objects here, on every rank at the same point: their destroy is
+        # collective, and a frame kept alive on rank 0 only (plotting) would otherwise delay it
+        # there until exit and deadlock against the other ranks.
+        del problem
+        progress(f"solved: {solution.info['dofs']} dofs ({progress.done('solve'):.1f} s)")
+
+        profile = interface_profile(solution)
+        metrics = profile.metrics(geometry.width_m)
+        metrics.update(field_metrics(solution))
+        metrics["stack_pressure_Pa"] = scn.loading.stack_pressure_Pa
+        progress.done("metrics")
+
+        files = ["summary.json", "interface_profile.csv"]
+        if scn.output.fields:
+            files += write_fields(stage / "fields", solution, tmesh)
+            progress(f"fields written ({progress.done('fields'):.1f} s)")
+        if scn.output.plots:
+            from ecmsim import plots
+            if comm.rank == 0:
+                plots.interface_stress_plot(stage / "interface_stress.png", profile, scn.loading.stack_pressure_Pa,
+                                            scn.title)
+            plots.stress_map(stage / "stress_map.png", solution, profile, scn.title)
+            files += ["stress_map.png", "interface_stress.png"]
+            progress(f"plots written ({progress.done('plots'):.1f} s)")
+
+        summary = {
+            "title": scn.title,
+            "scenario_file": str(source),
+            "input_hash_sha256": scn.input_hash(),
+            "metrics": metrics,
+            "mesh": {**mesh_stats, "cell_tags": tmesh.cell_ids, "facet_tags": tmesh.facet_ids},
+            "solver": solution.info,
+            "materials": {region: mat.as_dict() for region, mat in materials.items()},
+            "scenario": scn.to_dict(),
+            "provenance": provenance(),
+            "timings_s": progress.timings_s,
+            "files": files,
+        }
+        if comm.rank == 0:
+            profile.to_csv(stage / "interface_profile.csv")
+            write_summary(stage / "summary.json", summary)
+    progress(f"done in {progress.elapsed_s:.1f} s: {out_dir}/summary.json")
+    _print_metrics(metrics, progress)
+    return summary
+
+
+def _print_metrics(metrics: dict[str, float], progress: Progress) -> None:
+    if progress.quiet:
+        return
+    for key in ("interface_normal_stress_mean_Pa", "interface_normal_stress_min_Pa",
+                "interface_normal_stress_max_Pa", "von_mises_max_Pa"):
+        progress(f"  {key:34s} = {metrics[key]:.6g}")

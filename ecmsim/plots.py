@@ -1,0 +1,112 @@
+"""PNG figures a person can read: stress maps and the stress along the interface.
+
+matplotlib (Agg, no screen). Lengths in µm and stresses in MPa on the axes; the data stay SI.
+Field data are gathered to rank 0, which alone draws.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+UM = 1e6
+MPA = 1e-6
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def gather_cell_values(solution, values_per_dof: np.ndarray):
+    """Triangles of owned cells with the stress-space values at their vertices, on rank 0.
+
+    Returns (xy (3n, 2) [m], values (3n, k), region id per cell (n,)) on rank 0, None elsewhere.
+    """
+    from ecmsim.fem import dolfinx
+
+    tm = solution.tmesh
+    msh = tm.mesh
+    n_owned = msh.topology.index_map(2).size_local
+    cells = np.arange(n_owned, dtype=np.int32)
+    nodes = dolfinx.mesh.entities_to_geometry(msh, 2, cells)
+    xy = msh.geometry.x[nodes.reshape(-1), :2]
+    S = solution.stress.function_space
+    dofs = S.dofmap.list[:n_owned]  # (n, ndofs per cell); DG1 order = cell vertex order, DG0 one dof
+    vals = values_per_dof[dofs]
+    if vals.shape[1] == 1:
+        vals = np.repeat(vals, 3, axis=1)
+    vals = vals.reshape(n_owned * 3, *values_per_dof.shape[1:])
+    region = np.zeros(n_owned, dtype=np.int32)
+    region_tags = tm.cell_tags
+    owned = region_tags.indices < n_owned
+    region[region_tags.indices[owned]] = region_tags.values[owned]
+    parts = msh.comm.gather((xy, vals, region), root=0)
+    if msh.comm.rank != 0:
+        return None
+    return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
+            np.concatenate([p[2] for p in parts]))
+
+
+def stress_map(path: Path, solution, profile, title: str = "") -> None:
+    """Two panels, sigma_yy and von Mises [MPa], with the interface drawn on top."""
+    from ecmsim.mechanics.elasticity import von_mises
+
+    s = solution.stress.x.array.reshape(-1, 4)
+    data = np.column_stack([s[:, 1], von_mises(s)])
+    gathered = gather_cell_values(solution, data)
+    if gathered is None:
+        return
+    xy, vals, _ = gathered
+    plt = _pyplot()
+    import matplotlib.tri as mtri
+
+    tri = mtri.Triangulation(xy[:, 0] * UM, xy[:, 1] * UM, np.arange(len(xy)).reshape(-1, 3))
+    width = xy[:, 0].max() - xy[:, 0].min()
+    height = xy[:, 1].max() - xy[:, 1].min()
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5.5 * max(0.4, min(1.5, height / width))), constrained_layout=True)
+    panels = [(vals[:, 0] * MPA, r"$\sigma_{yy}$ [MPa] (compression < 0)", "RdBu_r", True),
+              (vals[:, 1] * MPA, "von Mises stress [MPa]", "viridis", False)]
+    for ax, (v, label, cmap, centred) in zip(axes, panels, strict=True):
+        lo, hi = float(np.min(v)), float(np.max(v))
+        if centred:
+            m = max(abs(lo), abs(hi)) or 1.0
+            lo, hi = -m, m
+        if hi - lo < 1e-9 * max(1.0, abs(hi)):
+            lo, hi = lo - 0.5, hi + 0.5
+        pc = ax.tripcolor(tri, v, shading="gouraud", cmap=cmap, vmin=lo, vmax=hi)
+        fig.colorbar(pc, ax=ax, label=label, shrink=0.9)
+        ax.plot(profile.x_m * UM, profile.y_m * UM, ".", color="k", ms=1.0, label="interface")
+        ax.set_aspect("equal")
+        ax.set_xlabel("x [µm]")
+        ax.set_ylabel("y [µm]")
+    if title:
+        fig.suptitle(title)
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
+def interface_stress_plot(path: Path, profile, stack_pressure_Pa: float, title: str = "") -> None:
+    """Normal and shear traction along the interface [MPa] against x [µm]."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 4.5), constrained_layout=True)
+    x = profile.x_m * UM
+    mean = profile.mean(profile.normal_stress_Pa)
+    ax.plot(x, profile.normal_stress_Pa * MPA, "-", lw=1.2, label=r"normal $\sigma_n$ (compression < 0)")
+    ax.plot(x, profile.shear_stress_Pa * MPA, "-", lw=0.8, alpha=0.7, label=r"shear $\tau$")
+    ax.axhline(mean * MPA, color="k", ls="--", lw=0.8, label=f"mean $\\sigma_n$ = {mean * MPA:.3g} MPa")
+    ax.axhline(-stack_pressure_Pa * MPA, color="tab:red", ls=":", lw=1.0,
+               label=f"$-p$ (stack pressure {stack_pressure_Pa * MPA:.3g} MPa)")
+    ax.set_xlabel("x along the window [µm]")
+    ax.set_ylabel("traction on the interface [MPa]")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    if title:
+        ax.set_title(title)
+    fig.savefig(path, dpi=150)
+    plt.close(fig)

@@ -1,0 +1,32 @@
+"""Serial and ``mpirun -n 2`` runs of the same scenario give the same metrics."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import SCENARIOS, read_summary, run_cli, run_cli_mpi
+
+pytestmark = pytest.mark.mpi
+
+
+@pytest.mark.parametrize("name", ["sinusoidal_interface.toml", "li_pll_cycled_image.toml"])
+def test_parallel_equals_serial(tmp_path, have_mpirun, name):
+    serial, parallel = tmp_path / "serial", tmp_path / "parallel"
+    p1 = run_cli("run", str(SCENARIOS / name), "-o", str(serial), "-q")
+    assert p1.returncode == 0, p1.stderr
+    p2 = run_cli_mpi(2, "run", str(SCENARIOS / name), "-o", str(parallel), "-q")
+    assert p2.returncode == 0, p2.stderr + p2.stdout
+    a, b = read_summary(serial), read_summary(parallel)
+    assert b["provenance"]["mpi_ranks"] == 2
+    assert a["mesh"]["cells"] == b["mesh"]["cells"]
+    for key, value in a["metrics"].items():
+        # direct LU in both: agreement to round-off, far inside any solver tolerance
+        assert b["metrics"][key] == pytest.approx(value, rel=1e-8, abs=1e-6), key
+
+
+def test_bad_input_under_mpi_is_one_line(tmp_path, have_mpirun):
+    proc = run_cli_mpi(2, "run", str(SCENARIOS / "flat_bilayer.toml"), "-o", str(tmp_path / "x"),
+                       "--set", "loading.stack_pressure_Pa=-1")
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.count("ecmsim: error:") == 1

@@ -75,7 +75,20 @@ def reflectance(wavelength_m, bragg_m, index, coupling, dz_m: float, *, workers:
         amplitude: also return the complex reflection amplitude r.
 
     Returns:
-        R, shape (P, W) [-]; with ``amplitude``, (R, r).
+        R = |r|^2, shape (P, W) [-]; with ``amplitude``, (R, r).
+    """
+    A, B = transfer_matrix(wavelength_m, bragg_m, index, coupling, dz_m, workers=workers)
+    R = (B.real ** 2 + B.imag ** 2) / (A.real ** 2 + A.imag ** 2)
+    if amplitude:
+        return R, np.conj(B) / A
+    return R
+
+
+def transfer_matrix(wavelength_m, bragg_m, index, coupling, dz_m: float, *, workers: int | None = None):
+    """The grating's transfer matrix F_total = [[A, B], [conj(B), conj(A)]] per polarisation and
+    wavelength: returns (A, B), complex arrays of shape (P, W). Arguments as :func:`reflectance`.
+
+    r = conj(B) / A, t = 1 / A, and |A|^2 - |B|^2 = 1 (lossless).
     """
     lam = np.ascontiguousarray(wavelength_m, dtype=float)
     bragg = np.atleast_2d(np.asarray(bragg_m, dtype=float))
@@ -108,10 +121,7 @@ def reflectance(wavelength_m, bragg_m, index, coupling, dz_m: float, *, workers:
     else:
         with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
             list(pool.map(run, chunks))
-    R = (B.real ** 2 + B.imag ** 2) / (A.real ** 2 + A.imag ** 2)
-    if amplitude:
-        return R, np.conj(B) / A
-    return R
+    return A, B
 
 
 def _chain(lam: np.ndarray, bragg: np.ndarray, c: np.ndarray, kdz: np.ndarray):
@@ -212,7 +222,7 @@ def reflectance_loop(wavelength_m, bragg_m, index, coupling, dz_m: float, *, amp
         for w, wl in enumerate(lam):
             F = np.eye(2, dtype=complex)
             for m in range(M):
-                sigma = 2.0 * math.pi * n[p, m] * (1.0 / wl - 1.0 / bragg[p, m])
+                sigma = 2.0 * math.pi * n[p, m] * (bragg[p, m] - wl) / (wl * bragg[p, m])
                 kappa = k[m] / wl
                 gamma = cmath.sqrt(kappa * kappa - sigma * sigma)
                 ch = cmath.cosh(gamma * dz_m)

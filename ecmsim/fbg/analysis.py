@@ -4,7 +4,8 @@
   grids of a time series coincide.
 - Peaks as an interrogator finds them: local maxima above ``threshold_fraction`` of the
   spectrum's maximum that stand out by ``prominence_fraction`` of it (scipy.signal.find_peaks),
-  each placed between samples by the vertex of the parabola through the three highest samples.
+  each placed between samples by the vertex of the parabola through the three highest samples
+  (noiseless) or of a least-squares parabola over the top of the peak (noisy spectra).
 - Per peak: FWHM, the width where the reflectance first falls below half the peak's height on
   each side (linear interpolation between samples).
 - Spectrum: thresholded centroid sum(lambda w) / sum(w), w = max(R - threshold, 0); envelope
@@ -22,7 +23,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.signal import find_peaks as _scipy_find_peaks
 
 from ecmsim.errors import ScenarioError
 from ecmsim.fbg.optics import Fibre
@@ -130,23 +130,35 @@ class PeakReport:
 
 
 def find_peaks(wavelength_m: np.ndarray, reflectance: np.ndarray, interrogator: Interrogator,
-               reference_wavelength_m: float) -> PeakReport:
-    """Peaks, widths and centroid of a sampled spectrum (see the module docstring)."""
+               reference_wavelength_m: float, *, fit_fraction: float | None = None) -> PeakReport:
+    """Peaks, widths and centroid of a sampled spectrum (see the module docstring).
+
+    ``fit_fraction``: each peak is placed at the vertex of a least-squares parabola through the
+    samples within fit_fraction x FWHM / 2 of its highest sample; 0 uses the three highest samples
+    only (exact for a smooth noiseless peak). None: 0 for a noiseless interrogator, 0.5 when
+    ``interrogator.noise_rms`` > 0 (three noisy samples would place the peak anywhere on its top).
+    """
+    if fit_fraction is None:
+        fit_fraction = 0.0 if interrogator.noise_rms == 0.0 else 0.5
     lam = np.asarray(wavelength_m, dtype=float)
     R = np.asarray(reflectance, dtype=float)
     top = float(R.max()) if R.size else 0.0
     if not top > 0.0:
         return PeakReport((), reference_wavelength_m, math.nan, top, 0.0)
+    from scipy.signal import find_peaks as scipy_find_peaks   # ~0.5 s to import: only when needed
     # pad with the minimum so that a peak on the first or last sample is still seen
     padded = np.concatenate([[R.min()], R, [R.min()]])
-    idx, props = _scipy_find_peaks(padded, height=interrogator.threshold_fraction * top,
+    idx, props = scipy_find_peaks(padded, height=interrogator.threshold_fraction * top,
                                    prominence=interrogator.prominence_fraction * top)
     idx = idx - 1
     peaks = []
     for i, prom in zip(idx, props["prominences"]):
-        where, height = parabolic_vertex(lam, R, int(i))
-        peaks.append(Peak(wavelength_m=where, reflectance=height, fwhm_m=_width_at(lam, R, int(i), 0.5 * height),
-                          prominence=float(prom)))
+        i = int(i)
+        where, height = parabolic_vertex(lam, R, i)
+        fwhm = _width_at(lam, R, i, 0.5 * height)
+        if fit_fraction > 0.0:
+            where, height = _fitted_vertex(lam, R, i, fit_fraction * 0.5 * fwhm)
+        peaks.append(Peak(wavelength_m=where, reflectance=height, fwhm_m=fwhm, prominence=float(prom)))
     # weights R - threshold: a sample entering or leaving the sum does so with weight 0, so the
     # centroid moves smoothly as the spectrum slides along the grid
     weight = np.clip(R - interrogator.threshold_fraction * top, 0.0, None)
@@ -168,6 +180,22 @@ def parabolic_vertex(lam: np.ndarray, R: np.ndarray, i: int) -> tuple[float, flo
     offset = 0.5 * (left - right) / curvature           # in samples, within [-1/2, 1/2]
     step = lam[i + 1] - lam[i]
     return float(lam[i] + offset * step), float(mid - 0.25 * (left - right) * offset)
+
+
+def _fitted_vertex(lam: np.ndarray, R: np.ndarray, i: int, half_window_m: float) -> tuple[float, float]:
+    """Vertex of the least-squares parabola through the samples within half_window_m of sample i
+    (at least one on each side), kept inside that window."""
+    step = lam[1] - lam[0]
+    h = max(1, int(round(half_window_m / step)))
+    j = np.arange(max(0, i - h), min(R.size, i + h + 1))
+    if j.size < 3:
+        return parabolic_vertex(lam, R, i)
+    x = lam[j] - lam[i]
+    a, b, c = np.polyfit(x / step, R[j], 2)
+    if a >= 0.0:
+        return float(lam[i]), float(R[i])
+    x0 = float(np.clip(-b / (2.0 * a), x[0] / step, x[-1] / step))
+    return float(lam[i] + x0 * step), float(c + b * x0 + a * x0 * x0)
 
 
 def _crossing(lam: np.ndarray, R: np.ndarray, i: int, direction: int, level: float) -> float:

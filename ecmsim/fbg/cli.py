@@ -51,15 +51,17 @@ def run(args: argparse.Namespace) -> int:
     from ecmsim import __version__, materials
     from ecmsim.errors import InputFileError
     from ecmsim.fbg.analysis import track_peaks
-    from ecmsim.fbg.optics import Fibre
-    from ecmsim.fbg.plots import plot_spectrum, plot_waterfall
+    from ecmsim.fbg.optics import Fibre, section_count
     from ecmsim.fbg.profile import read_profiles
     from ecmsim.fbg.sensor import grating_sections, simulate, simulate_series, summary_metrics
     from ecmsim.fbg.spectra import compare, read_measured_csv
 
+    # every input is checked before any work (scipy and matplotlib load only after this)
     grating, source, interrogator, fibre_key = parameters.from_settings(args.overrides)
     fibre = Fibre.from_material(fibre_key)
+    section_count(grating, fibre)
     profiles = read_profiles(args.profiles)
+    sections = [grating_sections(p, grating, fibre) for p in profiles]
     measured = read_measured_csv(args.measured) if args.measured else None
     out = Path(args.out)
     try:
@@ -67,9 +69,9 @@ def run(args: argparse.Namespace) -> int:
     except OSError as err:
         raise InputFileError(f"{out}: cannot create the output directory: {err.strerror}") from None
 
+    from ecmsim.fbg.plots import plot_spectrum, plot_waterfall
     results = simulate_series(profiles, grating, interrogator, fibre=fibre, source=source)
     labels = [_label(p, len(profiles)) for p in profiles]
-    sections = [grating_sections(p, grating, fibre) for p in profiles]
     references = []
     for p, (spectrum, _) in zip(profiles, results):
         # a strain-free twin at the same temperatures: the reference paper's glass-tube FBG

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import correlate
 
 from ecmsim.errors import InputFileError
 from ecmsim.fbg.analysis import PeakReport, find_peaks
@@ -151,7 +150,7 @@ def compare(simulated: Spectrum, measured: MeasuredSpectrum, interrogator: Inter
     meas = _normalised(measured.reflectance[keep])
     sim = _normalised(np.interp(lam, simulated.wavelength_m, simulated.R))
     sim_report = find_peaks(simulated.wavelength_m, simulated.R, interrogator, reference_wavelength_m)
-    meas_report = find_peaks(lam, meas, interrogator, reference_wavelength_m)
+    meas_report = find_peaks(lam, meas, interrogator, reference_wavelength_m, fit_fraction=0.5)
     offsets = _nearest_offsets(meas_report, sim_report)
     return {
         "fbg_measured_peaks_nm": [p.wavelength_m * 1e9 for p in meas_report.peaks],
@@ -186,22 +185,25 @@ def _nearest_offsets(measured: PeakReport, simulated: PeakReport) -> list[float]
 def _best_shift(simulated: Spectrum, lam: np.ndarray, meas: np.ndarray) -> float:
     """Shift s [m] maximising the correlation of R_sim(lambda - s) with R_meas(lambda).
 
-    Both are resampled on a uniform grid of the measured median step; the cross-correlation
-    (FFT) is searched within +-1/4 of the compared range and refined by a parabola.
+    Coarse: the FFT cross-correlation of both resampled on a uniform grid of the measured median
+    step, searched within +-1/4 of the compared range. Fine: the correlation on the measured
+    samples as a continuous function of s (simulated spectrum interpolated), maximised within
+    one step of the coarse answer.
     """
+    from scipy.optimize import minimize_scalar               # scipy loads only when needed
+    from scipy.signal import correlate
     step = float(np.median(np.diff(lam)))
     grid = np.arange(lam[0], lam[-1], step)
     a = np.interp(grid, simulated.wavelength_m, simulated.R)
     b = np.interp(grid, lam, meas)
-    a, b = a - a.mean(), b - b.mean()
-    corr = correlate(b, a, mode="full", method="fft")
+    corr = correlate(b - b.mean(), a - a.mean(), mode="full", method="fft")
     lags = np.arange(-(grid.size - 1), grid.size)
     window = np.abs(lags) <= max(1, grid.size // 4)
-    corr, lags = corr[window], lags[window]
-    i = int(np.argmax(corr))
-    offset = 0.0
-    if 0 < i < corr.size - 1:
-        curvature = corr[i - 1] - 2 * corr[i] + corr[i + 1]
-        if curvature < 0:
-            offset = 0.5 * (corr[i - 1] - corr[i + 1]) / curvature
-    return float((lags[i] + offset) * step)
+    coarse = float(lags[window][np.argmax(corr[window])] * step)
+
+    def minus_correlation(shift: float) -> float:
+        return -_correlation(np.interp(lam - shift, simulated.wavelength_m, simulated.R), meas)
+
+    fine = minimize_scalar(minus_correlation, bounds=(coarse - step, coarse + step), method="bounded",
+                           options={"xatol": 1e-4 * step})
+    return float(fine.x)

@@ -68,7 +68,7 @@ BAD_FILES = {
     "short row": (HEADER + "0,0,0,0,0,0,0,300\n0.01,0,0\n", r"line 3: 3 fields, the header has 8"),
     "one point": (HEADER + "0,0,0,0,0,0,0,300\n", r"at least two points"),
     "no rows": (HEADER, r"no data rows"),
-    "empty": ("", r"empty profile"),
+    "empty": ("", r"empty profile file"),
     "strain too large": (HEADER + "0,0,0,0.2,0,0,0,300\n0.01,0,0,0,0,0,0,300\n", r"ezz = 0.2 .* \[-0.05, 0.05\]"),
     "negative temperature": (HEADER + "0,0,0,0,0,0,0,-3\n0.01,0,0,0,0,0,0,300\n", r"T_K = -3.0 .* must be in"),
     "fractional step": ("step,z_m,exx,eyy,ezz\n0.5,0,0,0,0\n0.5,0.01,0,0,0\n", r"step = 0.5 is not a whole number"),

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import glob
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ecmsim.errors import InputFileError
+from ecmsim.fbg.csvfile import read_numeric_csv
 
 REQUIRED_COLUMNS = ("z_m", "exx", "eyy", "ezz")
 SHEAR_COLUMNS = ("exy", "exz", "eyz")
@@ -202,47 +202,20 @@ def read_profile_csv(path: str | Path) -> list[StrainProfile]:
     points, a strain beyond +-5 %, a temperature outside 1-2000 K, a step that is not a whole number.
     """
     path = Path(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise InputFileError(f"{path}: profile file not found") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputFileError(f"{path}: cannot read: {err}") from None
-    rows = [(i + 1, line) for i, line in enumerate(text.splitlines())
-            if line.strip() and not line.lstrip().startswith("#")]
-    if not rows:
-        raise InputFileError(f"{path}: empty profile (expected a header line: {', '.join(REQUIRED_COLUMNS)}, ...)")
-    header_line, header_text = rows[0]
-    header = [h.strip() for h in next(csv.reader([header_text]))]
+    table = read_numeric_csv(path, "profile")
+    header = table.header
     unknown = [h for h in header if h not in ALL_COLUMNS]
     if unknown:
-        raise InputFileError(f"{path}: line {header_line}: unknown column {unknown[0]!r} "
+        raise InputFileError(f"{path}: line {table.header_line}: unknown column {unknown[0]!r} "
                              f"(allowed: {', '.join(ALL_COLUMNS)})")
-    repeated = sorted({h for h in header if header.count(h) > 1})
-    if repeated:
-        raise InputFileError(f"{path}: line {header_line}: column {repeated[0]!r} appears twice")
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise InputFileError(f"{path}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
                              f"(found: {', '.join(header)}; required: {', '.join(REQUIRED_COLUMNS)})")
-    values = {name: [] for name in header}
-    lines = []
-    for line_no, fields in zip((r[0] for r in rows[1:]), csv.reader(r[1] for r in rows[1:])):
-        if len(fields) != len(header):
-            raise InputFileError(f"{path}: line {line_no}: {len(fields)} fields, the header has {len(header)}")
-        for name, raw in zip(header, fields):
-            try:
-                v = float(raw)
-            except ValueError:
-                raise InputFileError(f"{path}: line {line_no}: column {name} = {raw.strip()!r} is not a number") from None
-            if not math.isfinite(v):
-                raise InputFileError(f"{path}: line {line_no}: column {name} = {raw.strip()!r}: must be a finite number")
-            values[name].append(v)
-        lines.append(line_no)
-    if not lines:
+    if not table.lines.size:
         raise InputFileError(f"{path}: no data rows below the header")
-    arrays = {name: np.array(v) for name, v in values.items()}
-    line_numbers = np.array(lines)
+    arrays = table.columns
+    line_numbers = table.lines
     if "step" in arrays:
         steps = arrays["step"]
         frac = np.flatnonzero(steps != np.round(steps))

@@ -21,6 +21,7 @@ import numpy as np
 
 from ecmsim.errors import InputFileError
 from ecmsim.fbg.analysis import PeakReport, find_peaks
+from ecmsim.fbg.csvfile import read_numeric_csv
 from ecmsim.fbg.parameters import Interrogator
 
 WAVELENGTH_COLUMNS = {"wavelength_nm": 1e-9, "wavelength_m": 1.0}
@@ -97,30 +98,10 @@ def read_measured_csv(path: str | Path) -> MeasuredSpectrum:
 
 
 def _read_numeric_csv(path: Path) -> tuple[list[str], dict[str, np.ndarray]]:
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise InputFileError(f"{path}: spectrum file not found") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputFileError(f"{path}: cannot read: {err}") from None
-    rows = [(i + 1, line) for i, line in enumerate(text.splitlines())
-            if line.strip() and not line.lstrip().startswith("#")]
-    if len(rows) < 4:
+    table = read_numeric_csv(path, "spectrum")
+    if table.lines.size < 3:
         raise InputFileError(f"{path}: a spectrum needs a header line and at least three samples")
-    header = [h.strip() for h in next(csv.reader([rows[0][1]]))]
-    data: dict[str, list[float]] = {h: [] for h in header}
-    for (line_no, _), fields in zip(rows[1:], csv.reader(r[1] for r in rows[1:])):
-        if len(fields) != len(header):
-            raise InputFileError(f"{path}: line {line_no}: {len(fields)} fields, the header has {len(header)}")
-        for name, raw in zip(header, fields):
-            try:
-                v = float(raw)
-            except ValueError:
-                raise InputFileError(f"{path}: line {line_no}: column {name} = {raw.strip()!r} is not a number") from None
-            if not math.isfinite(v):
-                raise InputFileError(f"{path}: line {line_no}: column {name} = {raw.strip()!r}: must be a finite number")
-            data[name].append(v)
-    return header, {k: np.array(v) for k, v in data.items()}
+    return table.header, table.columns
 
 
 def _check_increasing(path: Path, lam: np.ndarray) -> None:

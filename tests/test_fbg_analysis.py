@@ -104,6 +104,18 @@ def test_noise_floor():
     assert report.count == 1 and abs(report.peaks[0].wavelength_m - 1550e-9) < 2e-12
 
 
+def test_noise_does_not_multiply_peaks():
+    """Two split peaks under 1 % noise, several seeds: two peaks each time (noise maxima on one
+    top are one peak; a peak must stand 5 sigma out of the noise), splitting within a few pm."""
+    profile = StrainProfile.uniform(L, exx=3.4e-4, eyy=-6.8e-4)
+    grating = Grating(apodization="gaussian")
+    _, clean = simulate(profile, grating)
+    for seed in range(6):
+        _, noisy = simulate(profile, grating, Interrogator(noise_rms=0.01, seed=seed))
+        assert noisy.count == 2, seed
+        assert abs(noisy.splitting_m - clean.splitting_m) < 5e-12
+
+
 def test_wavelength_grid_is_aligned_and_bounded():
     grid = wavelength_grid(Interrogator(resolution_m=2e-12), 1549.99951e-9, 1550.2e-9)
     assert np.allclose(grid / 2e-12, np.round(grid / 2e-12), atol=1e-6)

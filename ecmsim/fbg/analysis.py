@@ -149,16 +149,22 @@ def find_peaks(wavelength_m: np.ndarray, reflectance: np.ndarray, interrogator: 
     # pad with the minimum so that a peak on the first or last sample is still seen
     padded = np.concatenate([[R.min()], R, [R.min()]])
     idx, props = scipy_find_peaks(padded, height=interrogator.threshold_fraction * top,
-                                   prominence=interrogator.prominence_fraction * top)
+                                   # a peak must also stand out of the noise by 5 sigma
+                                   prominence=max(interrogator.prominence_fraction * top, 5 * interrogator.noise_rms))
     idx = idx - 1
-    peaks = []
-    for i, prom in zip(idx, props["prominences"]):
+    peaks: list[Peak] = []
+    for i, prom in sorted(zip(idx, props["prominences"]), key=lambda ip: -R[ip[0]]):
         i = int(i)
         where, height = parabolic_vertex(lam, R, i)
         fwhm = _width_at(lam, R, i, 0.5 * height)
         if fit_fraction > 0.0:
-            where, height = _fitted_vertex(lam, R, i, fit_fraction * 0.5 * fwhm)
+            window = fit_fraction * 0.5 * fwhm
+            where, height = _fitted_vertex(lam, R, i, window)
+            # two noise maxima on one top fit the same parabola: keep the stronger only
+            if any(abs(where - p.wavelength_m) <= window for p in peaks):
+                continue
         peaks.append(Peak(wavelength_m=where, reflectance=height, fwhm_m=fwhm, prominence=float(prom)))
+    peaks.sort(key=lambda p: p.wavelength_m)
     # weights R - threshold: a sample entering or leaving the sum does so with weight 0, so the
     # centroid moves smoothly as the spectrum slides along the grid
     weight = np.clip(R - interrogator.threshold_fraction * top, 0.0, None)

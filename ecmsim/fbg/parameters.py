@@ -159,7 +159,7 @@ class Interrogator:
             0.17 at the default kappa L = 2.03). Lower it to see weak components of an apodized
             grating.
         prominence_fraction: a peak must stand out from its surroundings by this fraction
-            of the spectrum's maximum (scipy.signal.find_peaks prominence) [-].
+            of the spectrum's maximum (scipy.signal.find_peaks prominence), and by 5 noise_rms [-].
         track_max_jump_m: a peak of a time series belongs to the track of the previous
             step's nearest peak if it moved by less than this [m]; else it starts a new track.
     """

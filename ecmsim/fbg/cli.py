@@ -71,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
 
     from ecmsim.fbg.plots import plot_spectrum, plot_waterfall
     results = simulate_series(profiles, grating, interrogator, fibre=fibre, source=source)
-    labels = [_label(p, len(profiles)) for p in profiles]
+    several_files = len(_files_of(profiles)) > 1
+    labels = [_label(p, several_files) for p in profiles]
     references = []
     for p, (spectrum, _) in zip(profiles, results):
         # a strain-free twin at the same temperatures: the reference paper's glass-tube FBG
@@ -121,11 +122,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _label(profile, count: int) -> str:
+def _label(profile, several_files: bool) -> str:
+    """File stem, ``step N`` for a step column, ``stem:N`` for step columns in several files."""
     name = Path(profile.source.split(" (step")[0]).stem
-    if profile.step is not None:
-        return f"{name}:{profile.step}" if count > 1 and "step" not in name else f"step {profile.step}"
-    return name
+    if profile.step is None:
+        return name
+    return f"{name}:{profile.step}" if several_files else f"step {profile.step}"
 
 
 def _files_of(profiles) -> list[Path]:

@@ -77,9 +77,14 @@ def plot_waterfall(path: str | Path, spectra: Sequence[Spectrum], reports: Seque
     ax.ticklabel_format(axis="x", useOffset=False)
     ax.set_title("Reflected spectra")
     cmap = plt.get_cmap("tab10")
+    by_track: dict[int, list[tuple[float, int]]] = {}
     for i, (r, ids) in enumerate(zip(reports, tracks)):
         for p, t in zip(r.peaks, ids):
-            ax2.plot(p.wavelength_m * 1e9, i, "o", color=cmap(t % 10), ms=4)
+            by_track.setdefault(t, []).append((p.wavelength_m * 1e9, i))
+    for t, points in by_track.items():
+        x, y = zip(*points)
+        ax2.plot(x, y, "o-", color=cmap(t % 10), ms=4, lw=1)
+    ax2.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(5))
     ax2.set_xlabel("Peak wavelength [nm]")
     ax2.set_ylabel("Step index [-]")
     ax2.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))

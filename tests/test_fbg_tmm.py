@@ -1,12 +1,15 @@
 """Transfer matrix of the virtual FBG against closed forms and against the plain loop."""
 
 import math
+import os
+import time
 
 import numpy as np
 import pytest
 from scipy.optimize import brentq
 
-from ecmsim.fbg import tmm
+from ecmsim.fbg import parallel, tmm
+from ecmsim.fbg.parallel import map_in_processes
 
 N_EFF = 1.45          # the closed forms below do not read the library: any index will do
 LAMBDA_D = 1550e-9
@@ -99,7 +102,7 @@ def random_grating(rng, P=2, M=23):
 
 def test_vectorised_kernel_equals_plain_loop():
     """Non-uniform sections, two polarisations, wavelengths inside and outside every local stop
-    band: the vectorised kernel (tan route, blocks, threads) and the plain complex loop agree."""
+    band: the vectorised kernel (tan route, blocks) and the plain complex loop agree."""
     rng = np.random.default_rng(7)
     bragg, index, coupling = random_grating(rng)
     lam = np.linspace(1548e-9, 1552e-9, 257)
@@ -112,8 +115,8 @@ def test_vectorised_kernel_equals_plain_loop():
     assert R_loop.max() > 0.3          # the comparison covers strong reflection too
 
 
-def test_threads_and_chunks_give_identical_results(monkeypatch):
-    """Splitting the wavelengths between threads and L2-sized pieces changes nothing."""
+def test_processes_and_chunks_give_identical_results(monkeypatch):
+    """Splitting the wavelengths between processes and L2-sized pieces changes nothing."""
     rng = np.random.default_rng(3)
     bragg, index, coupling = random_grating(rng, M=300)
     lam = np.linspace(1548e-9, 1552e-9, 4001)
@@ -123,6 +126,28 @@ def test_threads_and_chunks_give_identical_results(monkeypatch):
     monkeypatch.setattr(tmm, "_BLOCK_ELEMENTS", 5000)
     two = tmm.reflectance(lam, bragg, index, coupling, dz, workers=2)
     assert np.array_equal(one, two)
+
+
+def test_map_in_processes_keeps_order_and_survives_failing_or_stuck_workers(monkeypatch):
+    parent = os.getpid()
+    results = map_in_processes(lambda i: (os.getpid() != parent, 2 * i), [1, 2, 3])
+    assert [r[1] for r in results] == [2, 4, 6]
+    assert results[0][0] is False and all(r[0] for r in results[1:])      # forked workers did 2 and 3
+
+    def fails_in_children(i):
+        if os.getpid() != parent:
+            raise RuntimeError("worker failure")
+        return 10 * i
+    assert map_in_processes(fails_in_children, [1, 2, 3]) == [10, 20, 30]
+
+    def stuck_in_children(i):
+        if os.getpid() != parent:
+            time.sleep(60)
+        return 10 * i
+    monkeypatch.setattr(parallel, "PATIENCE_EXTRA_S", 0.5)
+    t0 = time.monotonic()
+    assert map_in_processes(stuck_in_children, [1, 2]) == [10, 20]
+    assert time.monotonic() - t0 < 10
 
 
 def test_lossless_transfer_matrix():

@@ -24,10 +24,13 @@ does the product: two complex numbers (A, B) per wavelength carry it, r = conj(B
 
 Vectorisation (see benchmarks/bench_fbg.py): the section matrices are built for blocks of
 sections x polarisations x wavelengths in single numpy calls; the product is a loop over the
-sections whose body works on all wavelengths and both polarisations at once; the wavelength
-axis is split between threads (numpy releases the GIL inside its loops). cos and sin come from
-one tangent of the half angle, cos x = (1 - t^2)/(1 + t^2), sin x = 2t/(1 + t^2), t = tan(x/2):
-numpy's float64 tan is vectorised while its sin and cos are not (about 6x faster here).
+sections whose body works on all wavelengths and both polarisations at once, in pieces that
+stay in a core's L2 cache. cos and sin come from one tangent of the half angle,
+cos x = (1 - t^2)/(1 + t^2), sin x = 2t/(1 + t^2), t = tan(x/2): numpy's float64 tan is
+vectorised while its sin and cos are not (about 6x faster here).
+
+Parallelism: the wavelength axis is split between forked processes
+(:mod:`ecmsim.fbg.parallel` says why not threads, and when everything runs here instead).
 """
 
 from __future__ import annotations
@@ -35,9 +38,10 @@ from __future__ import annotations
 import cmath
 import math
 import os
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+
+from ecmsim.fbg.parallel import map_in_processes
 
 #: Polarisations x wavelengths carried through the section loop at a time, and sections x
 #: polarisations x wavelengths of one block of section matrices: small enough for the arrays
@@ -45,15 +49,15 @@ import numpy as np
 #: (tuned with benchmarks/bench_fbg.py).
 _CHUNK_ELEMENTS = 1 << 13
 _BLOCK_ELEMENTS = 1 << 14
-#: Below this much work a single thread is faster than splitting.
-_MIN_PARALLEL_ELEMENTS = 1 << 18
+#: Below this much work (~15 ms) forking a worker costs more than it saves.
+_MIN_PARALLEL_ELEMENTS = 1 << 20
 #: gamma dz and kappa L above which cosh overflows (e^710): no physical grating comes close
 #: (kappa L = 350 means 1 - R ~ 1e-304).
 MAX_KAPPA_L = 350.0
 
 
 def worker_count() -> int:
-    """Threads used by :func:`reflectance`: the CPUs this process may run on."""
+    """Processes used by :func:`reflectance`: the CPUs this process may run on."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:          # not on Linux
@@ -71,7 +75,7 @@ def reflectance(wavelength_m, bragg_m, index, coupling, dz_m: float, *, workers:
         index: local effective index, shape (P, M) [-].
         coupling: pi v delta_n g(z) per section, shape (M,) [-] (kappa = coupling / lambda).
         dz_m: section length [m].
-        workers: threads (default: :func:`worker_count`).
+        workers: processes sharing the wavelengths (default: :func:`worker_count`; 1: this one).
         amplitude: also return the complex reflection amplitude r.
 
     Returns:
@@ -110,22 +114,14 @@ def transfer_matrix(wavelength_m, bragg_m, index, coupling, dz_m: float, *, work
     kdz = k * dz_m
     bounds = np.linspace(0, W, workers + 1).astype(int)
     chunks = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
-    A = np.empty((P, W), dtype=complex)
-    B = np.empty((P, W), dtype=complex)
-
-    def run(chunk: slice) -> None:
-        A[:, chunk], B[:, chunk] = _chain(lam[chunk], bragg, c, kdz)
-
-    if len(chunks) == 1:
-        run(chunks[0])
-    else:
-        with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
-            list(pool.map(run, chunks))
+    parts = map_in_processes(lambda chunk: _chain(lam[chunk], bragg, c, kdz), chunks)
+    A = np.concatenate([a for a, _ in parts], axis=1)
+    B = np.concatenate([b for _, b in parts], axis=1)
     return A, B
 
 
 def _chain(lam: np.ndarray, bragg: np.ndarray, c: np.ndarray, kdz: np.ndarray):
-    """(A, B) of F_total = F_1 ... F_M for one thread's wavelengths; shapes (P, W).
+    """(A, B) of F_total = F_1 ... F_M for one worker's wavelengths; shapes (P, W).
 
     The wavelengths are taken in pieces of about _CHUNK_ELEMENTS / P so that the working set
     of the section loop stays in the core's L2 cache (the passes are memory bound).

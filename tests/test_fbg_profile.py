@@ -132,7 +132,7 @@ def test_bad_settings_are_clear_errors(items, pattern):
 def test_settings_parse_units_and_types():
     grating, source, interrogator, fibre = from_settings(
         ["grating.length_m=5e-3", "grating.sections=100", "source.polarisation_angle_rad=0.5",
-         "interrogator.resolution_m=2e-12", "grating.apodization=gaussian", "grating.gaussian_fwhm_m=none"])
+         "interrogator.resolution_m=2e-12", "grating.apodization=gaussian", "grating.gaussian_fwhm_m=unset"])
     assert grating.length_m == 5e-3 and grating.sections == 100 and grating.apodization == "gaussian"
     assert source.polarisation_angle_rad == 0.5 and interrogator.resolution_m == 2e-12 and fibre == "silica"
     assert grating.fwhm_m == 2.5e-3

@@ -28,7 +28,10 @@ def register(subparsers) -> None:
     """Add the ``fbg`` subcommand."""
     p = subparsers.add_parser(
         "fbg", help="virtual FBG: strain profile(s) -> reflected spectrum, peaks, stress estimate",
-        description=__doc__.split("\n\n")[1].replace("\n", " "),
+        description="Strain profile(s) along the fibre -> reflected spectrum (transfer matrix, both "
+                    "polarisations), interrogator peaks, splitting, width, shift and the reference paper's "
+                    "eq. 1-2 stress estimate. Writes spectrum.csv, spectrum.png, peaks.csv and summary.json "
+                    "into DIR; a time series adds waterfall.png and spectra.csv. See docs/fbg.md.",
         epilog="keys for --set (unit in brackets; the default shown):\n" + parameters.describe_keys(),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("profiles", nargs="+", metavar="PROFILE",

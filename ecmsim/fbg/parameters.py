@@ -218,7 +218,7 @@ def from_settings(settings: Mapping[str, Any] | Iterable[str]) -> tuple[Grating,
     """The grating, source, interrogator and fibre material key from ``section.key`` settings.
 
     ``settings`` is a mapping or a list of ``key=value`` strings (``--set`` items). Integers
-    are accepted for float keys; ``none`` (any case) resets an optional key to its default.
+    are accepted for float keys; ``unset`` (or ``none``) resets an optional key to its default.
     """
     if not isinstance(settings, Mapping):
         settings = dict(parse_assignment(item) for item in settings)
@@ -228,7 +228,7 @@ def from_settings(settings: Mapping[str, Any] | Iterable[str]) -> tuple[Grating,
     for key, value in settings.items():
         if key not in known:
             raise ScenarioError(f"unknown key '{key}' (known: {', '.join(known)})")
-        if isinstance(value, str) and value.lower() in ("none", "unpolarised", "unpolarized", "auto"):
+        if isinstance(value, str) and value.lower() in ("unset", "none", "unpolarised", "unpolarized", "auto"):
             value = None
         section, name = key.split(".", 1)
         if section == "fibre":
@@ -261,14 +261,35 @@ def as_dict(grating: Grating, source: Source, interrogator: Interrogator, fibre:
             "interrogator": asdict(interrogator), "fibre": {"material": fibre}}
 
 
+#: What an unset optional key means, and the choices of the text keys (for --help).
+_NOTES = {
+    "grating.apodization": "uniform | gaussian",
+    "grating.gaussian_fwhm_m": "unset: length / 2",
+    "grating.dc_apodized": "true: the DC index follows the apodization too",
+    "grating.centre_m": "unset: the middle of the profile's z range",
+    "grating.sections": "unset: length / (50 periods), at most 2000",
+    "source.polarisation_angle_rad": "unset: unpolarised",
+    "interrogator.start_m": "unset: local Bragg wavelengths - margin",
+    "interrogator.stop_m": "unset: local Bragg wavelengths + margin",
+    "fibre.material": "a record of `ecmsim materials`",
+}
+
+
+def _toml(value: Any) -> str:
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f'"{value}"' if isinstance(value, str) else repr(value)
+
+
 def describe_keys() -> str:
-    """One line per key with its default and unit (for ``ecmsim fbg --help``)."""
+    """One line per key with its default, unit and meaning when unset (``ecmsim fbg --help``)."""
     lines = []
-    for section, cls in _SECTIONS.items():
-        default = cls()
-        for f in fields(cls):
-            key = f"{section}.{f.name}"
-            unit = _BOUNDS[key][4] if key in _BOUNDS else "-"
-            lines.append(f"  {key} = {getattr(default, f.name)!r} [{unit}]")
-    lines += [f"  {k} = {v!r} (a record of `ecmsim materials`)" for k, v in _OTHER_KEYS.items()]
+    defaults = {f"{section}.{f.name}": getattr(cls(), f.name)
+                for section, cls in _SECTIONS.items() for f in fields(cls)}
+    for key, value in {**defaults, **_OTHER_KEYS}.items():
+        unit = f" [{_BOUNDS[key][4]}]" if key in _BOUNDS else ""
+        note = f"  ({_NOTES[key]})" if key in _NOTES else ""
+        lines.append(f"  {key} = {_toml(value)}{unit}{note}")
     return "\n".join(lines)

@@ -56,7 +56,8 @@ def main() -> None:
     lam = np.linspace(1545e-9, 1555e-9, WAVELENGTHS)
     workers = worker_count()
     print(f"CPUs available: {workers} (os.cpu_count() = {os.cpu_count()}); {WAVELENGTHS} wavelengths, "
-          f"2 polarisations; best of {args.repeat}")
+          f"2 polarisations; best of {args.repeat}; 1-min load average {os.getloadavg()[0]:.2f} "
+          f"(other processes' load slows every column)")
     vec_all, vec_one = f"vectorised, {workers} proc", "vectorised, 1 proc"
     header = f"{'sections':>8} | {vec_all:>18} | {vec_one:>18} | {'plain loop':>12} | {'loop / vec':>10} | {'max |dR|':>9}"
     print(header)
@@ -78,6 +79,7 @@ def main() -> None:
               f"{ns_loop / ns_all:10.0f} | {worst:9.1e}")
         verdict = "meets" if ns_all <= TARGET_NS else "MISSES"
         print(f"{'':>8}   {verdict} the target of {TARGET_NS:g} ns per section x wavelength x polarisation")
+    print(f"1-min load average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

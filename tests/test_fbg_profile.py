@@ -136,3 +136,14 @@ def test_settings_parse_units_and_types():
     assert grating.length_m == 5e-3 and grating.sections == 100 and grating.apodization == "gaussian"
     assert source.polarisation_angle_rad == 0.5 and interrogator.resolution_m == 2e-12 and fibre == "silica"
     assert grating.fwhm_m == 2.5e-3
+
+
+def test_profiles_built_in_python_are_validated_too():
+    """The mechanics side builds profiles from arrays: the same checks, naming the source."""
+    z = np.array([0.0, 0.005, 0.01])
+    with pytest.raises(InputFileError, match=r"fe-run: exx = nan at point 2"):
+        StrainProfile(z_m=z, exx=[0.0, np.nan, 0.0], eyy=0.0, ezz=0.0, source="fe-run")
+    with pytest.raises(InputFileError, match=r"fe-run: z_m must increase strictly"):
+        StrainProfile(z_m=z[::-1], exx=0.0, eyy=0.0, ezz=0.0, source="fe-run")
+    profile = StrainProfile(z_m=z, exx=1e-4, eyy=0.0, ezz=0.0)         # scalars broadcast along z
+    assert np.array_equal(profile.exx, [1e-4] * 3) and np.array_equal(profile.eyz, [0.0] * 3)

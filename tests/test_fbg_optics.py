@@ -194,7 +194,7 @@ def test_linear_strain_gradient_broadens_by_the_bragg_spread():
         assert abs(report.strongest.fwhm_m - spread) < local_band
         assert abs(report.centroid_m - bragg.mean()) < 0.05 * spread
         widths.append(report.strongest.fwhm_m)
-    assert widths[0] > 4 * flat.strongest.fwhm_m
+    assert widths[0] > 3 * flat.strongest.fwhm_m              # well beyond the unstrained peak
     assert 1.6 < widths[1] / widths[0] < 2.2
 
 

@@ -140,6 +140,10 @@ def test_map_in_processes_keeps_order_and_survives_failing_or_stuck_workers(monk
         return 10 * i
     assert map_in_processes(fails_in_children, [1, 2, 3]) == [10, 20, 30]
 
+    monkeypatch.setenv("OMPI_COMM_WORLD_RANK", "0")              # under mpirun: no forking
+    assert all(r[0] is False for r in map_in_processes(lambda i: (os.getpid() != parent, i), [1, 2]))
+    monkeypatch.delenv("OMPI_COMM_WORLD_RANK")
+
     def stuck_in_children(i):
         if os.getpid() != parent:
             time.sleep(60)

@@ -6,9 +6,9 @@ few microseconds per section, and two threads spend the gain handing the GIL to 
 
 :func:`map_in_processes` runs the first item here and the others in forked children, each of
 which sends its pickled result through a pipe and leaves with ``os._exit``. Everything runs
-here instead where ``fork`` is missing, under MPI (forking an MPI rank is unsafe), and for a
-child that fails or takes far longer than this process took for its own item (then it is
-killed): a result never depends on the children.
+here instead where ``fork`` is missing, under MPI (the ranks already share the cores, and
+forking an initialised MPI process is unsafe), and for a child that fails or takes far longer
+than this process took for its own item (then it is killed): a result never depends on them.
 
 Forking a process that has other threads is unsafe if the child needs a lock one of them
 holds. numpy's OpenBLAS keeps idle worker threads; the children here call only elementwise
@@ -35,7 +35,7 @@ PATIENCE_EXTRA_S = 60.0
 
 def map_in_processes(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
     """``[fn(item) for item in items]``, the items after the first in forked children."""
-    if len(items) < 2 or not hasattr(os, "fork") or "mpi4py" in sys.modules:
+    if len(items) < 2 or not hasattr(os, "fork") or _under_mpi():
         return [fn(item) for item in items]
     children: list[tuple[int, int]] = []
     try:
@@ -59,6 +59,14 @@ def map_in_processes(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any
                     cleanup()
                 except OSError:
                     pass
+
+
+def _under_mpi() -> bool:
+    """True when MPI is loaded here or an MPI launcher started this process (its ranks already
+    share the cores, and forking an initialised MPI process is unsafe)."""
+    if "mpi4py" in sys.modules:
+        return True
+    return any(var in os.environ for var in ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK"))
 
 
 def _fork(fn: Callable[[Any], Any], item: Any) -> tuple[int, int]:

@@ -2,7 +2,10 @@
 
 import math
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -128,7 +131,21 @@ def test_processes_and_chunks_give_identical_results(monkeypatch):
     assert np.array_equal(one, two)
 
 
-def test_map_in_processes_keeps_order_and_survives_failing_or_stuck_workers(monkeypatch):
+def test_map_in_processes_keeps_order_and_survives_failing_or_stuck_workers():
+    """Run in a fresh interpreter: earlier tests of the suite load mpi4py, and with MPI loaded
+    the pool (rightly) never forks, which would leave the forking path untested."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).parents[1]), str(Path(__file__).parent)]))
+    for var in ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK"):
+        env.pop(var, None)
+    proc = subprocess.run([sys.executable, "-c", "import test_fbg_tmm as t; t.fork_checks()"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "fork checks passed"
+
+
+def fork_checks():
+    """The assertions of the test above, run where mpi4py is not loaded."""
+    assert "mpi4py" not in sys.modules
     parent = os.getpid()
     results = map_in_processes(lambda i: (os.getpid() != parent, 2 * i), [1, 2, 3])
     assert [r[1] for r in results] == [2, 4, 6]
@@ -140,18 +157,19 @@ def test_map_in_processes_keeps_order_and_survives_failing_or_stuck_workers(monk
         return 10 * i
     assert map_in_processes(fails_in_children, [1, 2, 3]) == [10, 20, 30]
 
-    monkeypatch.setenv("OMPI_COMM_WORLD_RANK", "0")              # under mpirun: no forking
+    os.environ["OMPI_COMM_WORLD_RANK"] = "0"                              # under mpirun: no forking
     assert all(r[0] is False for r in map_in_processes(lambda i: (os.getpid() != parent, i), [1, 2]))
-    monkeypatch.delenv("OMPI_COMM_WORLD_RANK")
+    del os.environ["OMPI_COMM_WORLD_RANK"]
 
     def stuck_in_children(i):
         if os.getpid() != parent:
             time.sleep(60)
         return 10 * i
-    monkeypatch.setattr(parallel, "PATIENCE_EXTRA_S", 0.5)
+    parallel.PATIENCE_EXTRA_S = 0.5
     t0 = time.monotonic()
     assert map_in_processes(stuck_in_children, [1, 2]) == [10, 20]
     assert time.monotonic() - t0 < 10
+    print("fork checks passed")
 
 
 def test_lossless_transfer_matrix():

@@ -40,7 +40,9 @@ def plot_spectrum(path: str | Path, spectrum: Spectrum, report: PeakReport,
     ax.set_xlabel("Wavelength [nm]")
     ax.set_ylabel("Reflectance [-]")
     ax.set_title(title or spectrum.label)
-    ax.set_ylim(bottom=min(0.0, float(spectrum.R.min())), top=max(1e-12, float(spectrum.R.max())) * 1.15)
+    # the eigenmode curves reach twice the unpolarised R: keep all three inside the axes
+    top = max(1e-12, float(max(spectrum.R.max(), spectrum.R_x.max(), spectrum.R_y.max())))
+    ax.set_ylim(bottom=min(0.0, float(spectrum.R.min())), top=top * 1.15)
     ax.legend(fontsize=8, loc="upper right")
     ax.ticklabel_format(axis="x", useOffset=False)
     if sections is not None:

@@ -589,6 +589,16 @@ class ContactProblem:
         """Change the full-load pressure of a loaded facet group [Pa] (no recompilation)."""
         self.pressures[facet].value = pressure_Pa
 
+    def reset(self) -> None:
+        """Back to the unloaded state (zero displacements): the next solve starts from scratch.
+
+        With :attr:`gamma0` (or :attr:`theta`, :attr:`friction`) changed in between, the same
+        compiled forms solve another parameter value."""
+        for b in self.bodies:
+            b.u.x.array[:] = 0.0
+            b.u_old.x.array[:] = 0.0
+        self.set_load_factor(0.0)
+
     def set_load_factor(self, t: float) -> None:
         """Scale loads, prescribed displacements and obstacle motions by t (1 = full load)."""
         self.load.value = t
@@ -634,7 +644,8 @@ class ContactProblem:
                     f"contact: Newton did not converge at load step {step} of {load_steps} (load factor {t:.4g}): "
                     f"{snes_reason(snes) if finite else 'non-finite displacement'} after {its} iterations, "
                     f"residual norm {norm:.3e} (start of step {float(history[0]) if len(history) else float('nan'):.3e}); "
-                    "try more interface.load_steps or another interface.nitsche_parameter")
+                    "try more interface.load_steps or another interface.nitsche_parameter (a body held by the "
+                    "contact alone cannot be pulled away by a load)")
             iterations.append(its)
             residuals.append(norm)
             if on_step is not None:

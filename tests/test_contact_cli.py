@@ -64,7 +64,8 @@ def test_rough_voids_parallel_equals_serial(tmp_path, have_mpirun):
     from contact_cases import rough_void_metrics
 
     serial = rough_void_metrics()
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")]))
+    path = os.pathsep.join([str(ROOT), str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")])
+    env = dict(os.environ, PYTHONPATH=path)
     proc = subprocess.run([mpirun(), "-n", "2", sys.executable, str(ROOT / "tests" / "contact_cases.py"), "rough_voids",
                            str(tmp_path / "m.json")], capture_output=True, text=True, timeout=600, env=env)
     assert proc.returncode == 0, proc.stderr
@@ -93,7 +94,8 @@ def _interface(**keys):
 
 def test_contact_keys_validated():
     scn = scenario.validate(_interface(model="contact"))
-    assert (scn.interface.nitsche_parameter, scn.interface.nitsche_variant, scn.interface.load_steps) == (100.0, "skew", 4)
+    itf = scn.interface
+    assert (itf.nitsche_parameter, itf.nitsche_variant, itf.load_steps) == (100.0, "skew", 4)
     bad = [({"model": "contact", "nitsche_parameter": -1.0}, "interface.nitsche_parameter = -1.0: must be > 0"),
            ({"model": "contact", "load_steps": 0}, "interface.load_steps = 0: must be >= 1"),
            ({"model": "contact", "friction_coefficient": 20.0}, "must be <= 10"),

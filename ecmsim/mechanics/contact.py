@@ -5,8 +5,9 @@ a facet group that is not declared a contact are glued into one body; each body 
 submesh and its own displacement :math:`u_b` (Lagrange, degree k), so that the displacement may
 jump across a contact facet group. A contact pair is a facet group shared by two bodies, e.g.
 ``interface`` (electrode "+" over electrolyte "-"); on it :math:`\nu` is the unit normal
-pointing from the "-" body into the "+" body and, in small sliding (the facets stay paired as
-meshed),
+pointing from the "-" body into the "+" body -- continuous along the facet group (the mean of
+the facets' normals at each vertex, linear in between), so that a polygonal curve does not lock
+at its vertices when the sides slide -- and, in small sliding (the facets stay paired as meshed),
 
 .. math::
 
@@ -46,9 +47,10 @@ first, which keeps the method stable for any stiffness contrast. For a rigid obs
 :math:`w_+ = 1` and :math:`\gamma = \gamma_0 E'/h`. :math:`\gamma_0` is dimensionless.
 
 Coulomb friction (optional, coefficient F > 0, pairs only): the shear :math:`s` on the "-" side,
-tangent :math:`\tau = (\nu_y, -\nu_x)`, slip increment :math:`\Delta_t(u) = ((u_+ - u_+^{old}) - (u_- - u_-^{old}))\cdot\tau`
-over the load step, :math:`s = \Pi_{F[P]_+}(s_\sigma(u) + \gamma\Delta_t(u))` with
-:math:`\Pi_r` the clip to :math:`[-r, r]`, entering as
+tangent :math:`\tau = (\nu_y, -\nu_x)`, slip increment over the load step
+:math:`\Delta_t(u) = ((u_+ - u_+^{old}) - (u_- - u_-^{old}))\cdot\tau`,
+:math:`s = \Pi_{F[P]_+}(s_\sigma(u) + \gamma\Delta_t(u))` with :math:`\Pi_r` the clip to
+:math:`[-r, r]`, entering as
 :math:`- \frac{\theta}{\gamma}s_\sigma(u)s_\sigma(v) + \frac{1}{\gamma}\,s\,(\theta s_\sigma(v) + \gamma\,\delta_t(v))`
 (Chouly, Mlika & Renard, Numer. Math. 139, 593 (2018)).
 
@@ -72,7 +74,6 @@ from ecmsim.fem import MPI, NONLINEAR_SOLVER_OPTIONS, PETSc, basix, dolfinx, fem
 from ecmsim.materials import Material
 from ecmsim.mechanics.elasticity import (ElasticSolution, Support, Traction, dirichlet_bcs, epsilon, lame_fields,
                                          sigma, stress_field)
-from ecmsim.mechanics.stresses import outward_normals
 from ecmsim.mesh import TaggedMesh
 
 #: Default dimensionless Nitsche parameter gamma_0 (see the module docstring and docs/contact.md:
@@ -132,7 +133,7 @@ class ContactProfile:
         x_m, y_m: sample positions (reference configuration) [m].
         gap_m: g(u) [m], > 0 open (a small negative value is the discrete interpenetration).
         contact_pressure_Pa: the Nitsche contact pressure [P(u)]_+ [Pa], >= 0, 0 where open.
-        weight_m: Simpson weights [m].
+        weight_m: quadrature weights [m]; their sum is the length of the facet group.
     """
 
     facet: str
@@ -141,10 +142,6 @@ class ContactProfile:
     gap_m: np.ndarray
     contact_pressure_Pa: np.ndarray
     weight_m: np.ndarray
-
-    @property
-    def length_m(self) -> float:
-        return float(self.weight_m.sum())
 
     @property
     def in_contact(self) -> np.ndarray:
@@ -363,8 +360,8 @@ class ContactProblem:
             if sides is None:
                 raise MeshError(f"contact facet group '{p.facet}' does not lie between two tagged regions")
             if next(b for b in bodies if sides[0] in b.regions) is next(b for b in bodies if sides[1] in b.regions):
-                raise MeshError(f"contact facet group '{p.facet}' joins regions of one body ({sides[0]}, {sides[1]} are "
-                                "also glued by another facet group): declare that group a contact too")
+                raise MeshError(f"contact facet group '{p.facet}' joins regions of one body ({sides[0]}, "
+                                f"{sides[1]} are also glued by another facet group): declare that group a contact too")
         self._check_split(bodies)
         return bodies
 
@@ -640,13 +637,14 @@ class ContactProblem:
             history = snes.getConvergenceHistory()[0]
             its = snes.getIterationNumber()
             norm = float(history[its]) if len(history) > its else float("nan")
+            norm0 = float(history[0]) if len(history) else float("nan")
             finite = all(np.all(np.isfinite(b.u.x.array)) for b in self.bodies)
             finite = self.tmesh.comm.allreduce(finite, op=MPI.LAND)
             if snes.getConvergedReason() <= 0 or not finite:
                 raise SolverError(
                     f"contact: Newton did not converge at load step {step} of {load_steps} (load factor {t:.4g}): "
                     f"{snes_reason(snes) if finite else 'non-finite displacement'} after {its} iterations, "
-                    f"residual norm {norm:.3e} (start of step {float(history[0]) if len(history) else float('nan'):.3e}); "
+                    f"residual norm {norm:.3e} (start of step {norm0:.3e}); "
                     "try more interface.load_steps or another interface.nitsche_parameter (a body held by the "
                     "contact alone cannot be pulled away by a load)")
             if step == 1 and len(history):
@@ -711,7 +709,8 @@ class ContactProblem:
         X = msh.geometry.x
         nodes = dolfinx.mesh.entities_to_geometry(msh, 2, cells).reshape(-1, 3)
         p0, p1, p2 = X[nodes[:, 0], :2], X[nodes[:, 1], :2], X[nodes[:, 2], :2]
-        area = 0.5 * np.abs((p1[:, 0] - p0[:, 0]) * (p2[:, 1] - p0[:, 1]) - (p1[:, 1] - p0[:, 1]) * (p2[:, 0] - p0[:, 0]))
+        e1, e2 = p1 - p0, p2 - p0
+        area = 0.5 * np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])
         return 2 * area / length
 
     def _traction(self, pts, cells, nu):
@@ -783,7 +782,8 @@ def stack_pressure_contact_problem(tmesh: TaggedMesh, materials: Mapping[str, Ma
     friction_coefficient, petsc_options).
     """
     regions = sorted(tmesh.cell_ids)
-    pairs = [ContactPair(name) for name in tmesh.facet_ids if facet_regions(name, regions) == ("electrode", "electrolyte")]
+    pairs = [ContactPair(name) for name in tmesh.facet_ids
+             if facet_regions(name, regions) == ("electrode", "electrolyte")]
     return ContactProblem(
         tmesh, materials,
         supports=[Support("bottom", (0, 1)), Support("left", (0,)), Support("right", (0,))],

@@ -131,24 +131,18 @@ def _side_cells_and_normals(tm, facets: np.ndarray, fnodes: np.ndarray, side: st
         if len(adj) != 1:
             raise MeshError(f"facet {f} of '{facet}' has {len(adj)} '{side}' neighbours (expected 1)")
         cells[i] = adj[0]
-    nrm = outward_normals(msh, cells, fnodes)
-    if side == "electrode":
-        nrm *= -1                                          # keep electrolyte -> electrode
-    return cells, nrm
-
-
-def outward_normals(msh, cells: np.ndarray, fnodes: np.ndarray) -> np.ndarray:
-    """Unit outward normals (N, 2) of ``cells`` on their facets given by geometry nodes ``fnodes`` (N, 2)."""
-    if len(cells) == 0:
-        return np.empty((0, 2))
+    if len(facets) == 0:
+        return cells, np.empty((0, 2))
     X = msh.geometry.x
     cnodes = dolfinx.mesh.entities_to_geometry(msh, 2, cells)
     off = np.array([[n for n in cn if n not in fn][0] for cn, fn in zip(cnodes, fnodes, strict=True)])
     a, b, c = X[fnodes[:, 0], :2], X[fnodes[:, 1], :2], X[off, :2]
     t = b - a
     nrm = np.column_stack([t[:, 1], -t[:, 0]]) / np.linalg.norm(t, axis=1)[:, None]
-    nrm[np.einsum("ij,ij->i", nrm, c - a) > 0] *= -1
-    return nrm
+    nrm[np.einsum("ij,ij->i", nrm, c - a) > 0] *= -1    # now the outward normal of the side cell
+    if side == "electrode":
+        nrm *= -1                                          # keep electrolyte -> electrode
+    return cells, nrm
 
 
 def field_metrics(solution: ElasticSolution) -> dict[str, float]:
@@ -165,4 +159,4 @@ def field_metrics(solution: ElasticSolution) -> dict[str, float]:
     return out
 
 
-__all__ = ["InterfaceProfile", "interface_profile", "field_metrics", "outward_normals", "von_mises"]
+__all__ = ["InterfaceProfile", "interface_profile", "field_metrics", "von_mises"]

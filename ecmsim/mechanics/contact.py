@@ -64,6 +64,7 @@ contact is not singular in the first iteration). A step that does not converge r
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -84,6 +85,10 @@ NITSCHE_PARAMETER = 100.0
 NITSCHE_VARIANTS = {"skew": -1.0, "incomplete": 0.0, "symmetric": 1.0}
 
 _PAIR_ID0, _OBSTACLE_ID0 = 1, 1001   # integration ids of contact facets (custom integration data)
+
+#: Numbers the problems' PETSc option prefixes: the same on every rank (problems are built
+#: collectively, in the same order), unlike id().
+_PROBLEM_NUMBER = itertools.count()
 
 
 @dataclass(frozen=True)
@@ -321,7 +326,7 @@ class ContactProblem:
         self.problem = fem.petsc.NonlinearProblem(
             residuals, [b.u for b in self.bodies], bcs=[bc for b in self.bodies for bc in b.bcs],
             entity_maps=[b.entity_map for b in self.bodies], kind="mpi", petsc_options=options,
-            petsc_options_prefix=f"ecmsim_contact_{id(self)}_")
+            petsc_options_prefix=f"ecmsim_contact_{next(_PROBLEM_NUMBER)}_")
         self.problem.solver.setConvergenceHistory(reset=True)   # one history per load step
         self._atol = self.problem.solver.getTolerances()[1]
 

@@ -15,6 +15,8 @@ one place decides how linear and nonlinear systems are solved.
 
 from __future__ import annotations
 
+import itertools
+
 from ecmsim.errors import EcmsimError
 
 try:  # the PyPI wheel: orders MPI ahead of the compiled bindings
@@ -45,7 +47,7 @@ if not dolfinx.__version__.startswith("0.11"):  # pragma: no cover
     raise EcmsimError(f"ecmsim needs dolfinx 0.11, found {dolfinx.__version__} at {dolfinx.__file__}")
 
 __all__ = ["MPI", "PETSc", "basix", "dolfinx", "fem", "ufl", "LINEAR_SOLVER_OPTIONS",
-           "NONLINEAR_SOLVER_OPTIONS", "snes_reason", "versions", "rank0"]
+           "NONLINEAR_SOLVER_OPTIONS", "snes_reason", "versions", "rank0", "options_prefix"]
 
 #: Direct LU through MUMPS: robust for the 2D problems here (10^4-10^6 dofs), serial and parallel.
 LINEAR_SOLVER_OPTIONS: dict[str, str | float | int] = {
@@ -82,6 +84,16 @@ def snes_reason(snes) -> str:
         if not name.startswith("_") and getattr(PETSc.SNES.ConvergedReason, name) == reason:
             return name
     return str(reason)
+
+
+_PREFIX_NUMBER = itertools.count()
+
+
+def options_prefix(name: str) -> str:
+    """A PETSc options prefix unique to one solver object, e.g. ``ecmsim_contact_3_``.
+
+    Numbered in creation order, which is the same on every MPI rank (``id()`` is not)."""
+    return f"ecmsim_{name}_{next(_PREFIX_NUMBER)}_"
 
 
 def rank0(comm=None) -> bool:

@@ -64,14 +64,13 @@ contact is not singular in the first iteration). A step that does not converge r
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ecmsim.errors import MeshError, SolverError
-from ecmsim.fem import MPI, NONLINEAR_SOLVER_OPTIONS, PETSc, basix, dolfinx, fem, snes_reason, ufl
+from ecmsim.fem import MPI, NONLINEAR_SOLVER_OPTIONS, PETSc, basix, dolfinx, fem, options_prefix, snes_reason, ufl
 from ecmsim.materials import Material
 from ecmsim.mechanics.elasticity import (ElasticSolution, Support, Traction, dirichlet_bcs, epsilon, lame_fields,
                                          sigma, stress_field)
@@ -88,7 +87,6 @@ _PAIR_ID0, _OBSTACLE_ID0 = 1, 1001   # integration ids of contact facets (custom
 
 #: Numbers the problems' PETSc option prefixes: the same on every rank (problems are built
 #: collectively, in the same order), unlike id().
-_PROBLEM_NUMBER = itertools.count()
 
 
 @dataclass(frozen=True)
@@ -326,7 +324,7 @@ class ContactProblem:
         self.problem = fem.petsc.NonlinearProblem(
             residuals, [b.u for b in self.bodies], bcs=[bc for b in self.bodies for bc in b.bcs],
             entity_maps=[b.entity_map for b in self.bodies], kind="mpi", petsc_options=options,
-            petsc_options_prefix=f"ecmsim_contact_{next(_PROBLEM_NUMBER)}_")
+            petsc_options_prefix=options_prefix("contact"))
         self.problem.solver.setConvergenceHistory(reset=True)   # one history per load step
         self._atol = self.problem.solver.getTolerances()[1]
 

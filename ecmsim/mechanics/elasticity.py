@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ecmsim.errors import MaterialError, SolverError
-from ecmsim.fem import LINEAR_SOLVER_OPTIONS, PETSc, fem, ufl
+from ecmsim.fem import LINEAR_SOLVER_OPTIONS, PETSc, fem, options_prefix, ufl
 from ecmsim.materials import Material
 from ecmsim.mesh import TaggedMesh
 
@@ -158,7 +158,7 @@ class PlaneStrainElasticity:
         options.update(petsc_options or {})
         self.u = fem.Function(self.V, name="displacement_m")
         self.problem = fem.petsc.LinearProblem(a, L, bcs=self.bcs, u=self.u, petsc_options=options,
-                                               petsc_options_prefix=f"ecmsim_elasticity_{id(self)}_")
+                                               petsc_options_prefix=options_prefix("elasticity"))
 
         self.stress, self._stress_expr = stress_field(self.u, self.lam, self.mu, degree)
 

@@ -15,6 +15,8 @@ one place decides how linear and nonlinear systems are solved.
 
 from __future__ import annotations
 
+import itertools
+
 from ecmsim.errors import EcmsimError
 
 try:  # the PyPI wheel: orders MPI ahead of the compiled bindings
@@ -45,7 +47,7 @@ if not dolfinx.__version__.startswith("0.11"):  # pragma: no cover
     raise EcmsimError(f"ecmsim needs dolfinx 0.11, found {dolfinx.__version__} at {dolfinx.__file__}")
 
 __all__ = ["MPI", "PETSc", "basix", "dolfinx", "fem", "ufl", "LINEAR_SOLVER_OPTIONS",
-           "versions", "rank0"]
+           "NONLINEAR_SOLVER_OPTIONS", "snes_reason", "versions", "rank0", "options_prefix"]
 
 #: Direct LU through MUMPS: robust for the 2D problems here (10^4-10^6 dofs), serial and parallel.
 LINEAR_SOLVER_OPTIONS: dict[str, str | float | int] = {
@@ -54,6 +56,44 @@ LINEAR_SOLVER_OPTIONS: dict[str, str | float | int] = {
     "pc_factor_mat_solver_type": "mumps",
     "ksp_error_if_not_converged": True,
 }
+
+
+#: Newton (PETSc SNES) for the contact problems: full (semismooth) Newton steps, each solved by
+#: the direct LU above. Convergence on the residual only: ||F|| <= snes_rtol ||F_0|| of the load
+#: step, or <= snes_atol [N/m, a force per unit depth in 2D] when a step starts converged; a small
+#: Newton step alone (snes_stol) must not count as converged. A failure is reported by the
+#: caller (see :func:`snes_reason`), never raised from inside PETSc.
+NONLINEAR_SOLVER_OPTIONS: dict[str, str | float | int] = {
+    "snes_type": "newtonls",
+    # No line search: with the active set (contact or not) taken at every quadrature point,
+    # backtracking on ||F||^2 stalls at active-set switches, full steps converge (docs/contact.md).
+    "snes_linesearch_type": "basic",
+    "snes_rtol": 1e-9,
+    "snes_atol": 1e-10,
+    "snes_stol": 0.0,
+    "snes_max_it": 25,
+    "snes_error_if_not_converged": False,
+    **LINEAR_SOLVER_OPTIONS,
+}
+
+
+def snes_reason(snes) -> str:
+    """The name of a SNES converged/diverged reason, e.g. ``DIVERGED_MAX_IT``."""
+    reason = snes.getConvergedReason()
+    for name in dir(PETSc.SNES.ConvergedReason):
+        if not name.startswith("_") and getattr(PETSc.SNES.ConvergedReason, name) == reason:
+            return name
+    return str(reason)
+
+
+_PREFIX_NUMBER = itertools.count()
+
+
+def options_prefix(name: str) -> str:
+    """A PETSc options prefix unique to one solver object, e.g. ``ecmsim_contact_3_``.
+
+    Numbered in creation order, which is the same on every MPI rank (``id()`` is not)."""
+    return f"ecmsim_{name}_{next(_PREFIX_NUMBER)}_"
 
 
 def rank0(comm=None) -> bool:

@@ -44,23 +44,29 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
                  f"to {mesh_stats['h_max_m']:.3g} m ({progress.done('mesh'):.1f} s)")
 
         materials = scn.materials.resolve()
-        problem = stack_pressure_problem(tmesh, materials, scn.loading.stack_pressure_Pa, scn.solver.element_degree)
-        progress(f"forms ready: P{scn.solver.element_degree} plane strain, {scn.interface.model} interface "
-                 f"({progress.done('forms'):.1f} s)")
-        solution = problem.solve()
-        # Free the solver's PETSc objects here, on every rank at the same point: their destroy is
-        # collective, and a frame kept alive on rank 0 only (plotting) would otherwise delay it
-        # there until exit and deadlock against the other ranks.
-        del problem
+        if scn.interface.model == "contact":
+            solution = _solve_contact(scn, tmesh, materials, progress)
+        else:
+            problem = stack_pressure_problem(tmesh, materials, scn.loading.stack_pressure_Pa, scn.solver.element_degree)
+            progress(f"forms ready: P{scn.solver.element_degree} plane strain, {scn.interface.model} interface "
+                     f"({progress.done('forms'):.1f} s)")
+            solution = problem.solve()
+            # Free the solver's PETSc objects here, on every rank at the same point: their destroy
+            # is collective, and a frame kept alive on rank 0 only (plotting) would otherwise delay
+            # it there until exit and deadlock against the other ranks.
+            del problem
         progress(f"solved: {solution.info['dofs']} dofs ({progress.done('solve'):.1f} s)")
 
         profile = interface_profile(solution)
         metrics = profile.metrics(geometry.width_m)
         metrics.update(field_metrics(solution))
+        contact = getattr(solution, "contact", {}).get("interface")
+        if contact is not None:
+            metrics.update(contact.metrics())
         metrics["stack_pressure_Pa"] = scn.loading.stack_pressure_Pa
         progress.done("metrics")
 
-        files = ["summary.json", "interface_profile.csv"]
+        files = ["summary.json", "interface_profile.csv"] + (["contact_profile.csv"] if contact else [])
         if scn.output.fields:
             files += write_fields(stage / "fields", solution, tmesh)
             progress(f"fields written ({progress.done('fields'):.1f} s)")
@@ -71,6 +77,9 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
                                             scn.title)
             plots.stress_map(stage / "stress_map.png", solution, profile, scn.title)
             files += ["stress_map.png", "interface_stress.png"]
+            if contact is not None and comm.rank == 0:
+                plots.contact_plot(stage / "contact.png", contact, scn.loading.stack_pressure_Pa, scn.title)
+            files += ["contact.png"] if contact is not None else []
             progress(f"plots written ({progress.done('plots'):.1f} s)")
 
         summary = {
@@ -88,15 +97,38 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
         }
         if comm.rank == 0:
             profile.to_csv(stage / "interface_profile.csv")
+            if contact is not None:
+                contact.to_csv(stage / "contact_profile.csv")
             write_summary(stage / "summary.json", summary)
     progress(f"done in {progress.elapsed_s:.1f} s: {out_dir}/summary.json")
     _print_metrics(metrics, progress)
     return summary
 
 
+def _solve_contact(scn: scenario_mod.Scenario, tmesh, materials, progress: Progress):
+    """The stack-pressure window with contact on the interface, ramped in ``interface.load_steps``."""
+    from ecmsim.mechanics.contact import stack_pressure_contact_problem
+
+    itf = scn.interface
+    problem = stack_pressure_contact_problem(
+        tmesh, materials, scn.loading.stack_pressure_Pa, scn.solver.element_degree,
+        nitsche_parameter=itf.nitsche_parameter, variant=itf.nitsche_variant,
+        friction_coefficient=itf.friction_coefficient,
+        petsc_options={"snes_max_it": itf.newton_max_iterations, "snes_rtol": itf.newton_rtol})
+    progress(f"forms ready: P{scn.solver.element_degree} plane strain, contact interface "
+             f"(bodies {', '.join(b.name for b in problem.bodies)}) ({progress.done('forms'):.1f} s)")
+
+    def step(k: int, t: float, its: int) -> None:
+        progress(f"  load step {k}/{itf.load_steps}: {t * scn.loading.stack_pressure_Pa:.4g} Pa, "
+                 f"{its} Newton iteration(s)")
+
+    return problem.solve(itf.load_steps, on_step=step)
+
+
 def _print_metrics(metrics: dict[str, float], progress: Progress) -> None:
     if progress.quiet:
         return
     for key in ("interface_normal_stress_mean_Pa", "interface_normal_stress_min_Pa",
-                "interface_normal_stress_max_Pa", "von_mises_max_Pa"):
-        progress(f"  {key:34s} = {metrics[key]:.6g}")
+                "interface_normal_stress_max_Pa", "von_mises_max_Pa", "contact_fraction", "contact_pressure_max_Pa"):
+        if key in metrics:
+            progress(f"  {key:34s} = {metrics[key]:.6g}")

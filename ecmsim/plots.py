@@ -110,3 +110,27 @@ def interface_stress_plot(path: Path, profile, stack_pressure_Pa: float, title: 
         ax.set_title(title)
     fig.savefig(path, dpi=150)
     plt.close(fig)
+
+
+def contact_plot(path: Path, profile, stack_pressure_Pa: float, title: str = "") -> None:
+    """Contact pressure [MPa] and gap [nm] along the interface against x [µm], contact zones shaded."""
+    plt = _pyplot()
+    fig, (ax_p, ax_g) = plt.subplots(2, 1, figsize=(8, 6), sharex=True, constrained_layout=True)
+    x = profile.x_m * UM
+    metrics = profile.metrics()
+    ax_p.plot(x, profile.contact_pressure_Pa * MPA, ".", ms=2, label="contact pressure (Nitsche)")
+    ax_p.axhline(stack_pressure_Pa * MPA, color="tab:red", ls=":", lw=1.0,
+                 label=f"stack pressure {stack_pressure_Pa * MPA:.3g} MPa")
+    ax_p.set_ylabel("contact pressure [MPa]")
+    ax_p.set_title(f"contact fraction {metrics['contact_fraction']:.3f}", fontsize=10)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    ax_p.legend(fontsize=8, loc="best")
+    ax_g.plot(x, profile.gap_m * 1e9, ".", ms=2, color="tab:green")
+    ax_g.axhline(0.0, color="k", lw=0.6)
+    ax_g.set_ylabel("gap [nm] (> 0 open)")
+    ax_g.set_xlabel("x along the window [µm]")
+    for ax in (ax_p, ax_g):
+        ax.grid(alpha=0.3)
+    fig.savefig(path, dpi=150)
+    plt.close(fig)

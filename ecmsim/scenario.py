@@ -282,7 +282,31 @@ class LoadingSection(_Section):
 class InterfaceSection(_Section):
     """How electrode and electrolyte are joined."""
 
-    model: Literal["bonded"] = Field("bonded", description="bonded: continuous displacement")
+    model: Literal["bonded", "contact"] = Field(
+        "bonded", description="bonded: continuous displacement; contact: no penetration, free separation, small "
+                              "sliding, frictionless unless friction_coefficient > 0 (Nitsche, docs/contact.md)")
+    nitsche_parameter: float = Field(
+        100.0, gt=0, le=1e4, allow_inf_nan=False,
+        description="contact: gamma0 in gamma = gamma0 / (h+/E'+ + h-/E'-), E' = E/(1-nu^2) of each side, h the "
+                    "element height over the facet [-]; 100-1000 agree to 0.2 % in L2 stress (0 < x <= 1e4)")
+    nitsche_variant: Literal["skew", "symmetric", "incomplete"] = Field(
+        "skew", description="contact: theta = -1 (skew, stable for any nitsche_parameter), 1 (symmetric, needs "
+                            "nitsche_parameter >= ~30) or 0")
+    friction_coefficient: float = Field(0.0, ge=0, le=10, allow_inf_nan=False,
+                                        description="contact: Coulomb coefficient [-] (0 <= x <= 10; 0 frictionless)")
+    load_steps: int = Field(4, ge=1, le=1000, strict=True,
+                            description="contact: equal steps ramping the stack pressure from 0 [-] (1 ... 1000)")
+    newton_max_iterations: int = Field(25, ge=1, le=500, strict=True,
+                                       description="contact: Newton iterations allowed per load step [-] (1 ... 500)")
+    newton_rtol: float = Field(1e-9, gt=0, lt=1e-2, allow_inf_nan=False,
+                               description="contact: residual reduction that ends a load step [-] (0 < x < 1e-2)")
+
+    @model_validator(mode="after")
+    def _contact_keys_need_contact(self) -> InterfaceSection:
+        extra = sorted(k for k in self.model_fields_set if k != "model")
+        if self.model == "bonded" and extra:
+            raise ValueError(f"interface.{extra[0]} applies to interface.model = 'contact' only (model is 'bonded')")
+        return self
 
 
 class MeshSection(_Section):

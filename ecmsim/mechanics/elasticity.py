@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ecmsim.errors import MaterialError, SolverError
-from ecmsim.fem import LINEAR_SOLVER_OPTIONS, PETSc, fem, ufl
+from ecmsim.fem import LINEAR_SOLVER_OPTIONS, PETSc, fem, options_prefix, ufl
 from ecmsim.materials import Material
 from ecmsim.mesh import TaggedMesh
 
@@ -129,7 +129,7 @@ class PlaneStrainElasticity:
         self.degree = degree
         msh = tmesh.mesh
         self.V = fem.functionspace(msh, ("Lagrange", degree, (2,)))
-        self.lam, self.mu = self._material_fields()
+        self.lam, self.mu = lame_fields(tmesh, self.materials)
 
         u, v = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
         x = ufl.SpatialCoordinate(msh)
@@ -153,19 +153,14 @@ class PlaneStrainElasticity:
             if load.traction is not None:
                 L += ufl.inner(load.traction(x, n), v) * ds(tag)
 
-        self.bcs = [bc for s in supports for bc in self._dirichlet(s)]
+        self.bcs = [bc for s in supports for bc, _ in dirichlet_bcs(self.V, tmesh.facets(s.facet), s)]
         options = dict(LINEAR_SOLVER_OPTIONS)
         options.update(petsc_options or {})
         self.u = fem.Function(self.V, name="displacement_m")
         self.problem = fem.petsc.LinearProblem(a, L, bcs=self.bcs, u=self.u, petsc_options=options,
-                                               petsc_options_prefix=f"ecmsim_elasticity_{id(self)}_")
+                                               petsc_options_prefix=options_prefix("elasticity"))
 
-        S = fem.functionspace(msh, ("Discontinuous Lagrange", degree - 1, (4,)))
-        s2 = sigma(self.u, self.lam, self.mu)
-        s_zz = self.lam * ufl.tr(epsilon(self.u))
-        self._stress_expr = fem.Expression(ufl.as_vector([s2[0, 0], s2[1, 1], s_zz, s2[0, 1]]),
-                                           S.element.interpolation_points)
-        self.stress = fem.Function(S, name="stress_Pa")
+        self.stress, self._stress_expr = stress_field(self.u, self.lam, self.mu, degree)
 
     def set_pressure(self, facet: str, pressure_Pa: float) -> None:
         """Change the pressure of a loaded facet group [Pa] (no recompilation)."""
@@ -191,40 +186,63 @@ class PlaneStrainElasticity:
                                info={"dofs": self.V.dofmap.index_map.size_global * 2,
                                      "ksp_type": ksp.getType(), "pc_type": ksp.getPC().getType()})
 
-    def _material_fields(self):
-        tm = self.tmesh
-        msh = tm.mesh
-        Q = fem.functionspace(msh, ("DG", 0))
-        lam, mu = fem.Function(Q, name="lambda_Pa"), fem.Function(Q, name="mu_Pa")
-        n_cells = msh.topology.index_map(2).size_local + msh.topology.index_map(2).num_ghosts
-        covered = np.zeros(n_cells, dtype=bool)
-        for region in tm.cell_ids:
-            if region not in self.materials:
-                raise MaterialError(f"mesh region '{region}' has no material (given: {', '.join(self.materials)})")
-            cells = tm.cells(region)
-            lam.x.array[cells] = self.materials[region].lame_lambda_Pa
-            mu.x.array[cells] = self.materials[region].lame_mu_Pa
-            covered[cells] = True
-        if not covered.all():
-            raise MaterialError(f"{(~covered).sum()} cells carry no region tag")
-        return lam, mu
 
-    def _dirichlet(self, support: Support) -> list:
-        tm = self.tmesh
-        facets = tm.facets(support.facet)
-        out = []
-        for i in support.components:
-            Vi = self.V.sub(i)
-            if support.value is None:
-                dofs = fem.locate_dofs_topological(Vi, 1, facets)
-                out.append(fem.dirichletbc(PETSc.ScalarType(0), dofs, Vi))
-            else:
-                Vc, _ = Vi.collapse()
-                g = fem.Function(Vc)
-                g.interpolate(lambda x, i=i: support.value(x)[i])
-                dofs = fem.locate_dofs_topological((Vi, Vc), 1, facets)
-                out.append(fem.dirichletbc(g, dofs, Vi))
-        return out
+def lame_fields(tmesh: TaggedMesh, materials: Mapping[str, Material]):
+    """lambda and mu [Pa] as DG0 functions on the mesh, set per region from the cell tags.
+
+    MaterialError if a tagged region has no material or some cells carry no region tag.
+    """
+    msh = tmesh.mesh
+    Q = fem.functionspace(msh, ("DG", 0))
+    lam, mu = fem.Function(Q, name="lambda_Pa"), fem.Function(Q, name="mu_Pa")
+    n_cells = msh.topology.index_map(2).size_local + msh.topology.index_map(2).num_ghosts
+    covered = np.zeros(n_cells, dtype=bool)
+    for region in tmesh.cell_ids:
+        if region not in materials:
+            raise MaterialError(f"mesh region '{region}' has no material (given: {', '.join(materials)})")
+        cells = tmesh.cells(region)
+        lam.x.array[cells] = materials[region].lame_lambda_Pa
+        mu.x.array[cells] = materials[region].lame_mu_Pa
+        covered[cells] = True
+    if not covered.all():
+        raise MaterialError(f"{(~covered).sum()} cells carry no region tag")
+    return lam, mu
+
+
+def stress_field(u, lam, mu, degree: int):
+    """The stress function (DG(degree-1), components xx, yy, zz, xy [Pa]) on the mesh of ``lam``
+    and the expression that fills it from ``u`` (``stress.interpolate(expression)``).
+
+    ``u`` lives on the same mesh (continuous or discontinuous Lagrange of ``degree``), so the
+    interpolation is exact: the stress of a degree-k displacement is a polynomial of degree k-1.
+    """
+    msh = lam.function_space.mesh
+    S = fem.functionspace(msh, ("Discontinuous Lagrange", degree - 1, (4,)))
+    s2 = sigma(u, lam, mu)
+    s_zz = lam * ufl.tr(epsilon(u))
+    expression = fem.Expression(ufl.as_vector([s2[0, 0], s2[1, 1], s_zz, s2[0, 1]]), S.element.interpolation_points)
+    return fem.Function(S, name="stress_Pa"), expression
+
+
+def dirichlet_bcs(V, facets: np.ndarray, support: Support) -> list[tuple[object, object | None]]:
+    """Dirichlet conditions of ``support`` on the (local) ``facets`` of the space ``V``.
+
+    Returns ``(bc, g)`` per prescribed component, ``g`` the value function of that component
+    (a collapsed sub-space Function) or None when the value is zero; changing ``g`` changes the bc.
+    """
+    out = []
+    for i in support.components:
+        Vi = V.sub(i)
+        if support.value is None:
+            dofs = fem.locate_dofs_topological(Vi, 1, facets)
+            out.append((fem.dirichletbc(PETSc.ScalarType(0), dofs, Vi), None))
+        else:
+            Vc, _ = Vi.collapse()
+            g = fem.Function(Vc)
+            g.interpolate(lambda x, i=i: support.value(x)[i])
+            dofs = fem.locate_dofs_topological((Vi, Vc), 1, facets)
+            out.append((fem.dirichletbc(g, dofs, Vi), g))
+    return out
 
 
 def stack_pressure_problem(tmesh: TaggedMesh, materials: Mapping[str, Material], stack_pressure_Pa: float,
@@ -239,4 +257,4 @@ def stack_pressure_problem(tmesh: TaggedMesh, materials: Mapping[str, Material],
 
 
 __all__ = ["PlaneStrainElasticity", "Support", "Traction", "ElasticSolution", "stack_pressure_problem",
-           "von_mises", "sigma", "epsilon", "STRESS_COMPONENTS"]
+           "von_mises", "sigma", "epsilon", "lame_fields", "stress_field", "dirichlet_bcs", "STRESS_COMPONENTS"]

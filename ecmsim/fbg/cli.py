@@ -1,0 +1,169 @@
+"""``ecmsim fbg PROFILE... -o OUT [--set key=value] [--measured SPECTRUM.csv]``.
+
+Strain profile(s) along the fibre -> reflected spectrum, peaks, splitting, width, shift and
+the reference paper's stress estimate. Writes into OUT:
+
+- ``spectrum.csv`` (``wavelength_nm, R_x, R_y, R``) and ``spectrum.png`` of the (last) profile;
+- ``peaks.csv``: every peak of every step with its track number;
+- ``summary.json``: ``metrics`` (``fbg_peaks_nm``, ``fbg_peak_count``, ``fbg_splitting_pm``,
+  ``fbg_fwhm_pm``, ``fbg_shift_pm``, ...), the inputs used, and for a series ``series``;
+- for a time series (several files, a directory, a glob, or a ``step`` column):
+  ``waterfall.png`` and ``spectra.csv`` (``wavelength_nm`` then R of each step).
+
+Only the standard library is imported here at module level; numpy and friends load in the handler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+from pathlib import Path
+
+from ecmsim.fbg import parameters
+
+
+def register(subparsers) -> None:
+    """Add the ``fbg`` subcommand."""
+    p = subparsers.add_parser(
+        "fbg", help="virtual FBG: strain profile(s) -> reflected spectrum, peaks, stress estimate",
+        description="Strain profile(s) along the fibre -> reflected spectrum (transfer matrix, both "
+                    "polarisations), interrogator peaks, splitting, width, shift and the reference paper's "
+                    "eq. 1-2 stress estimate. Writes spectrum.csv, spectrum.png, peaks.csv and summary.json "
+                    "into DIR; a time series adds waterfall.png and spectra.csv. See docs/fbg.md.",
+        epilog="keys for --set (unit in brackets; the default shown):\n" + parameters.describe_keys(),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("profiles", nargs="+", metavar="PROFILE",
+                   help="CSV with z_m, exx, eyy, ezz [, exy, exz, eyz, T_K, step]; several files, a "
+                        "directory or a glob make a time series")
+    p.add_argument("-o", "--out", required=True, metavar="DIR", help="output directory")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="set a parameter (repeatable), e.g. --set grating.length_m=0.01")
+    p.add_argument("--measured", metavar="SPECTRUM.csv",
+                   help="measured spectrum (wavelength_nm|wavelength_m and R|reflectance|power_dBm) "
+                        "to compare with the (last) simulated one")
+    p.add_argument("-q", "--quiet", action="store_true", help="no summary line on stdout")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handler of ``ecmsim fbg``: read, simulate, write; returns the exit status."""
+    import numpy as np
+
+    from ecmsim import __version__, materials
+    from ecmsim.errors import InputFileError
+    from ecmsim.fbg.analysis import track_peaks
+    from ecmsim.fbg.optics import Fibre, section_count
+    from ecmsim.fbg.profile import read_profiles
+    from ecmsim.fbg.sensor import grating_sections, simulate, simulate_series, summary_metrics
+    from ecmsim.fbg.spectra import compare, read_measured_csv
+
+    # every input is checked before any work (scipy and matplotlib load only after this)
+    grating, source, interrogator, fibre_key = parameters.from_settings(args.overrides)
+    fibre = Fibre.from_material(fibre_key)
+    section_count(grating, fibre)
+    profiles = read_profiles(args.profiles)
+    sections = [grating_sections(p, grating, fibre) for p in profiles]
+    measured = read_measured_csv(args.measured) if args.measured else None
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputFileError(f"{out}: cannot create the output directory: {err.strerror}") from None
+
+    from ecmsim.fbg.plots import plot_spectrum, plot_waterfall
+    results = simulate_series(profiles, grating, interrogator, fibre=fibre, source=source)
+    several_files = len(_files_of(profiles)) > 1
+    labels = [_label(p, several_files) for p in profiles]
+    references = []
+    for p, (spectrum, _) in zip(profiles, results):
+        # a strain-free twin at the same temperatures: the reference paper's glass-tube FBG
+        references.append(None if p.T_K is None else
+                          simulate(p.with_strain_zeroed(), grating, interrogator, fibre=fibre, source=source,
+                                   wavelength_m=spectrum.wavelength_m)[1])
+    per_step = [summary_metrics(s, r, sec, fibre, ref)
+                for (s, r), sec, ref in zip(results, sections, references)]
+    last_spectrum, last_report = results[-1]
+    metrics = dict(per_step[-1])
+    if measured is not None:
+        metrics.update(compare(last_spectrum, measured, interrogator, grating.design_wavelength_m))
+
+    files = ["spectrum.csv", "spectrum.png", "peaks.csv", "summary.json"]
+    last_spectrum.write_csv(out / "spectrum.csv")
+    plot_spectrum(out / "spectrum.png", last_spectrum, last_report, sections[-1],
+                  title=f"Virtual FBG: {labels[-1]}")
+    tracks = track_peaks([r for _, r in results], interrogator.track_max_jump_m)
+    _write_peaks(out / "peaks.csv", results, labels, tracks, fibre)
+    summary = {
+        "command": "fbg",
+        "ecmsim_version": __version__,
+        "inputs": {
+            "profiles": [{"file": str(f), "sha256": _sha256(f)} for f in _files_of(profiles)],
+            "steps": labels,
+            "parameters": parameters.as_dict(grating, source, interrogator, fibre_key),
+            "fibre": materials.get(fibre_key).as_dict(),
+            "measured": args.measured,
+        },
+        "metrics": metrics,
+    }
+    if len(results) > 1:
+        files += ["waterfall.png", "spectra.csv"]
+        plot_waterfall(out / "waterfall.png", [s for s, _ in results], [r for _, r in results], labels, tracks)
+        columns = np.column_stack([last_spectrum.wavelength_m * 1e9] + [s.R for s, _ in results])
+        np.savetxt(out / "spectra.csv", columns, delimiter=",", fmt="%.17g", comments="",
+                   header=",".join(["wavelength_nm"] + [f"R[{label}]" for label in labels]))
+        keys = ("fbg_peak_count", "fbg_peaks_nm", "fbg_shift_pm", "fbg_splitting_pm", "fbg_fwhm_pm",
+                "fbg_envelope_width_pm", "fbg_centroid_nm", "fbg_centroid_stress_eq12_Pa")
+        summary["series"] = {"label": labels, **{k: [m[k] for m in per_step] for k in keys}}
+    summary["files"] = files
+    (out / "summary.json").write_text(json.dumps(_clean(summary), indent=2) + "\n")
+    if not args.quiet:
+        peaks = ", ".join(f"{w:.3f}" for w in metrics["fbg_peaks_nm"])
+        print(f"ecmsim fbg: {len(results)} profile(s); last: {metrics['fbg_peak_count']} peak(s) [{peaks}] nm, "
+              f"splitting {metrics['fbg_splitting_pm']:.1f} pm, shift {metrics['fbg_shift_pm']:.1f} pm -> {out}")
+    return 0
+
+
+def _label(profile, several_files: bool) -> str:
+    """File stem, ``step N`` for a step column, ``stem:N`` for step columns in several files."""
+    name = Path(profile.source.split(" (step")[0]).stem
+    if profile.step is None:
+        return name
+    return f"{name}:{profile.step}" if several_files else f"step {profile.step}"
+
+
+def _files_of(profiles) -> list[Path]:
+    seen: dict[str, None] = {}
+    for p in profiles:
+        seen.setdefault(p.source.split(" (step")[0], None)
+    return [Path(s) for s in seen]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _write_peaks(path: Path, results, labels, tracks, fibre) -> None:
+    from ecmsim.fbg.analysis import stress_from_shift
+    lines = ["step_index,label,track,wavelength_nm,reflectance,shift_pm,fwhm_pm,stress_eq12_Pa"]
+    for i, ((_, report), label, ids) in enumerate(zip(results, labels, tracks)):
+        lam0 = report.reference_wavelength_m
+        for p, t in zip(report.peaks, ids):
+            shift = p.wavelength_m - lam0
+            lines.append(f"{i},{label.replace(',', ';')},{t},{p.wavelength_m * 1e9:.6f},{p.reflectance:.6g},"
+                         f"{shift * 1e12:.3f},{p.fwhm_m * 1e12:.3f},{float(stress_from_shift(shift, lam0, fibre)):.6g}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _clean(value):
+    """JSON-safe: numpy scalars to Python, NaN and inf to null."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

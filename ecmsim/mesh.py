@@ -11,12 +11,13 @@ Electrode pieces that reach the top edge neither directly nor through other elec
 (dead Li islands inside the electrolyte) keep the ``electrode`` cell tag, but their boundary
 with the electrolyte is tagged ``island``, not ``interface``: it is electronically cut off.
 
-Two routes build the gmsh model. A geometry whose regions share their boundaries vertex for
-vertex (a conforming partition: what the generators and the image pipeline make) goes through
-gmsh's built-in kernel with one explicitly shared line per boundary segment: linear in the
-number of vertices, so image contours with thousands of points mesh in seconds. Anything else
-(overlapping or touching-but-not-sharing regions) goes through OpenCASCADE, whose boolean
-fragment finds the shared curves itself but slows down badly with many vertices.
+Two routes build the gmsh model. OpenCASCADE's boolean fragment finds the shared curves of any
+set of regions itself, but slows down badly with many vertices (1.3 s at 600, 17 s at 8700).
+A geometry whose regions share their boundaries vertex for vertex (a conforming partition: what
+the generators and the image pipeline make) with at least ``GEO_ROUTE_MIN_VERTICES`` vertices
+goes through gmsh's built-in kernel instead, with one explicitly shared line per boundary
+segment: linear in the number of vertices (1.0 s at 8700). Smaller geometries keep the
+OpenCASCADE route, so their meshes do not change with this choice.
 
 gmsh runs on rank 0 only; :func:`dolfinx.io.gmsh.model_to_mesh` distributes the mesh with
 facet-sharing ghosts (needed by interior-facet integrals on the interface).
@@ -42,6 +43,9 @@ FACET_IDS = {"top": 11, "bottom": 12, "left": 13, "right": 14, "interface": 15, 
 #: A void corner sharper than this (the void's inner angle below 180 - 60 degrees) is a tip.
 TIP_TURN_DEG = 60.0
 
+#: Conforming geometries with at least this many distinct vertices take the built-in kernel.
+GEO_ROUTE_MIN_VERTICES = 1000
+
 
 @dataclass(frozen=True)
 class MeshOptions:
@@ -55,7 +59,7 @@ class MeshOptions:
         max_cells: refuse to mesh when the estimated triangle count exceeds this.
         tip_size_m: element size at void tips [m] — where the interface meets a void, and at
             void corners sharper than 120 degrees (default: half the interface size). Needs
-            the conforming route (see the module docstring).
+            a conforming geometry (see the module docstring).
     """
 
     size_m: float
@@ -162,13 +166,13 @@ def build_gmsh_model(geometry: Geometry, options: MeshOptions) -> dict[str, dict
                            else "") + f" (limit mesh.max_cells = {options.max_cells}): use a larger mesh size")
     geometry = scaled
     options = _scaled_options(options, 1.0 / unit)
-    if partition is not None:
-        surface_label, facet_groups, refine_points, tips = _build_geo(partition, options)
-        refine_curves: list[int] = []
+    if partition is not None and len(partition.points) >= GEO_ROUTE_MIN_VERTICES:
+        surface_label, facet_groups, tips = _build_geo(partition, options)
+        refine_lines, refine_curves = [c for name in _REFINED for c in facet_groups.get(name, [])], []
     else:
         surface_label, facet_groups = _build_occ(geometry)
-        refine_points, tips = [], []
-        refine_curves = [c for name in _REFINED for c in facet_groups.get(name, [])]
+        tips = _occ_points_at(partition.points[_tip_vertices(partition)]) if partition is not None else []
+        refine_lines, refine_curves = [], [c for name in _REFINED for c in facet_groups.get(name, [])]
 
     cell_ids = _ids(sorted(set(surface_label.values())), CELL_IDS)
     facet_ids = _ids(sorted(facet_groups), FACET_IDS)
@@ -177,7 +181,7 @@ def build_gmsh_model(geometry: Geometry, options: MeshOptions) -> dict[str, dict
     for name, ident in facet_ids.items():
         gmsh.model.addPhysicalGroup(1, facet_groups[name], ident, name)
 
-    _set_size_fields(options, refine_curves, refine_points, tips)
+    _set_size_fields(options, refine_curves, refine_lines, tips)
     gmsh.option.setNumber("Mesh.Algorithm", 6)  # Frontal-Delaunay: good angles in 2D
     gmsh.option.setNumber("Mesh.ElementOrder", 1)
     try:
@@ -408,9 +412,9 @@ def _ids(names: list[str], canonical: dict[str, int]) -> dict[str, int]:
     return out
 
 
-def _set_size_fields(options: MeshOptions, refine_curves: list[int], refine_points: list[int] = (),
+def _set_size_fields(options: MeshOptions, refine_curves: list[int], refine_lines: list[int] = (),
                      tip_points: list[int] = ()) -> None:
-    """Interface size near the refined curves (or points sampling them), tip size near tips,
+    """Interface size near the refined curves (long ones, or short lines), tip size near tips,
     growing linearly to the coarse size over the refinement distance."""
     import gmsh
 
@@ -423,11 +427,11 @@ def _set_size_fields(options: MeshOptions, refine_curves: list[int], refine_poin
     distance = options.refine_distance_m or 10 * fine
     thresholds = []
 
-    def threshold(list_name: str, entities, size: float) -> None:
+    def threshold(list_name: str, entities, size: float, sampling: int = 200) -> None:
         dist = field.add("Distance")
         field.setNumbers(dist, list_name, list(entities))
         if list_name == "CurvesList":
-            field.setNumber(dist, "Sampling", 200)
+            field.setNumber(dist, "Sampling", sampling)
         thr = field.add("Threshold")
         field.setNumber(thr, "InField", dist)
         field.setNumber(thr, "SizeMin", size)
@@ -439,8 +443,10 @@ def _set_size_fields(options: MeshOptions, refine_curves: list[int], refine_poin
     if fine < options.size_m:
         if len(refine_curves):
             threshold("CurvesList", refine_curves, fine)
-        if len(refine_points):
-            threshold("PointsList", refine_points, fine)
+        if len(refine_lines):
+            # the conforming route split these lines to at most the fine size: a few samples
+            # each are as good as OpenCASCADE's 200 on its long curves, and stay cheap
+            threshold("CurvesList", refine_lines, fine, sampling=5)
     if len(tip_points) and options.tip_size < min(fine, options.size_m):
         threshold("PointsList", tip_points, options.tip_size)
     if not thresholds:
@@ -567,9 +573,9 @@ def _conforming_partition(geometry: Geometry) -> _Partition | None:
 def _build_geo(part: _Partition, options: MeshOptions):
     """Built-in kernel route: one gmsh line per boundary segment, shared by both neighbours.
 
-    Refined segments longer than the interface size are split, so that the points sampling
-    them (the refinement's distance field) are never further apart than that size. Returns
-    surface labels, facet groups, refined points and tip points (point tags).
+    Refined segments longer than the interface size are split, so that a few samples per line
+    give the refinement's distance field. Returns surface labels, facet groups and tip points
+    (point tags).
     """
     import gmsh
 
@@ -578,7 +584,6 @@ def _build_geo(part: _Partition, options: MeshOptions):
     point_tag = [geo.addPoint(float(x), float(y), 0.0) for x, y in part.points]
     line_tags: list[list[int]] = []
     groups: dict[str, list[int]] = {}
-    refine_points: set[int] = set()
     for e, (a, b) in enumerate(part.edges.tolist()):
         name = part.names[e]
         chain = [point_tag[a]]
@@ -589,7 +594,6 @@ def _build_geo(part: _Partition, options: MeshOptions):
                 x, y = pa + (pb - pa) * (k / pieces)
                 chain.append(geo.addPoint(float(x), float(y), 0.0))
             chain.append(point_tag[b])
-            refine_points.update(chain)
         else:
             chain.append(point_tag[b])
         lines = [geo.addLine(chain[k], chain[k + 1]) for k in range(len(chain) - 1)]
@@ -607,7 +611,22 @@ def _build_geo(part: _Partition, options: MeshOptions):
         surface_label[geo.addPlaneSurface(wires)] = part.pieces[piece]
     geo.synchronize()
     tips = [point_tag[v] for v in _tip_vertices(part)]
-    return surface_label, groups, sorted(refine_points), tips
+    return surface_label, groups, tips
+
+
+def _occ_points_at(xy: np.ndarray) -> list[int]:
+    """Tags of the model points at the coordinates ``xy`` (those that exist)."""
+    import gmsh
+    from scipy.spatial import cKDTree
+
+    points = gmsh.model.getEntities(0)
+    if not len(xy) or not points:
+        return []
+    tags = np.array([t for _, t in points])
+    coords = np.array([gmsh.model.getValue(0, int(t), [])[:2] for t in tags])
+    dist, idx = cKDTree(coords).query(xy)
+    scale = float(np.ptp(coords, axis=0).max()) or 1.0
+    return sorted(set(tags[idx[dist < 1e-9 * scale]].tolist()))
 
 
 def _tip_vertices(part: _Partition) -> list[int]:

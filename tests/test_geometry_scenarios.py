@@ -23,7 +23,7 @@ def test_every_new_scenario_loads_and_builds_a_conforming_geometry(name):
     g = sc.geometry.build(path.parent)
     assert g.width_m == pytest.approx(40e-6)
     assert {r.label for r in g.regions} == {"electrode", "electrolyte"}
-    assert _conforming_partition(g) is not None  # the fast, shared-curve meshing route
+    assert _conforming_partition(g) is not None  # regions share their vertices: tips can be refined
 
 
 def test_seed_override_changes_a_generated_geometry():

@@ -104,7 +104,16 @@ def test_noisy_example_and_its_labels_mesh_alike():
     assert r_grey["contact_fraction"] == pytest.approx(r_true["contact_fraction"], abs=0.03)
 
 
-def test_void_tips_are_refined():
+@pytest.fixture(params=["occ", "geo"])
+def route(request, monkeypatch):
+    """Run a test with each gmsh route (the built-in one normally needs 1000+ vertices)."""
+    from ecmsim import mesh as mesh_mod
+
+    monkeypatch.setattr(mesh_mod, "GEO_ROUTE_MIN_VERTICES", 10**9 if request.param == "occ" else 0)
+    return request.param
+
+
+def test_void_tips_are_refined(route):
     g = gen.voids(40e-6, 20e-6, 20e-6, 0.3, 4e-6, seed=1)
     coarse_tips, arrays_coarse = report_of(g, MeshOptions(1e-6, 0.2e-6, tip_size_m=0.2e-6))
     fine_tips, arrays_fine = report_of(g, MeshOptions(1e-6, 0.2e-6, tip_size_m=0.04e-6))
@@ -125,7 +134,7 @@ def test_void_tips_are_refined():
     assert fine_tips["min_angle_deg"] > 15
 
 
-def test_interface_is_refined_along_long_straight_segments():
+def test_interface_is_refined_along_long_straight_segments(route):
     """A flat interface is one 40 um segment: the refinement must follow all of it."""
     g = gen.flat(40e-6, 20e-6, 20e-6)
     _, arrays = report_of(g, MeshOptions(2e-6, 0.25e-6))
@@ -138,15 +147,18 @@ def test_interface_is_refined_along_long_straight_segments():
 def test_both_meshing_routes_give_the_same_tags_areas_and_lengths(monkeypatch):
     from ecmsim import mesh as mesh_mod
 
-    g = gen.sinusoidal(40e-6, 20e-6, 20e-6, 2e-6, 20e-6)
+    g = img.image_to_geometry(MESHES / "li_pll_cycled.png",
+                              img.options_with_sidecar(MESHES / "li_pll_cycled.png", window_width_m=40e-6)).geometry
     options = MeshOptions(1e-6, 0.25e-6)
+    monkeypatch.setattr(mesh_mod, "GEO_ROUTE_MIN_VERTICES", 0)
     geo, _ = report_of(g, options)
-    monkeypatch.setattr(mesh_mod, "_conforming_partition", lambda geometry: None)
+    monkeypatch.setattr(mesh_mod, "GEO_ROUTE_MIN_VERTICES", 10**9)
     occ, _ = report_of(g, options)
     assert set(geo["facet_length_m"]) == set(occ["facet_length_m"]) == {"top", "bottom", "left", "right",
-                                                                          "interface"}
-    for key in ("interface_length_m",):
+                                                                          "interface", "void", "island"}
+    for key in ("interface_length_m", "island_length_m", "void_boundary_length_m", "contact_fraction"):
         assert geo[key] == pytest.approx(occ[key], rel=1e-9)
+    assert geo["void_count"] == occ["void_count"] == 11
     for region in ("electrode", "electrolyte"):
         assert geo["region_area_m2"][region] == pytest.approx(occ["region_area_m2"][region], rel=1e-9)
 

@@ -38,7 +38,7 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
         progress.done("geometry")
         m = scn.mesh
         tmesh = mesh_geometry(geometry, MeshOptions(m.size_m, m.interface_size_m, m.refine_distance_m, m.max_cells,
-                                                    m.tip_size_m), comm)
+                                                    m.tip_size_m), comm, msh_path=stage / "mesh.msh")
         mesh_stats = tmesh.stats()
         progress(f"mesh: {mesh_stats['cells']} triangles, h from {mesh_stats['h_min_m']:.3g} "
                  f"to {mesh_stats['h_max_m']:.3g} m ({progress.done('mesh'):.1f} s)")
@@ -66,7 +66,8 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
         metrics["stack_pressure_Pa"] = scn.loading.stack_pressure_Pa
         progress.done("metrics")
 
-        files = ["summary.json", "interface_profile.csv"] + (["contact_profile.csv"] if contact else [])
+        files = ["summary.json", "interface_profile.csv", "mesh.msh", "mesh.report.json"]
+        files += ["contact_profile.csv"] if contact else []
         if scn.output.fields:
             files += write_fields(stage / "fields", solution, tmesh)
             progress(f"fields written ({progress.done('fields'):.1f} s)")

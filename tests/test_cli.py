@@ -35,6 +35,8 @@ def test_run_writes_summary_fields_and_plots(flat_run):
     assert summary["materials"]["electrode"]["sources"]["youngs_modulus_Pa"]
     for rel in summary["files"]:
         assert (out / rel).exists(), rel
+    report = json.loads((out / "mesh.report.json").read_text())  # the mesh's report travels with the run
+    assert report["cells"] == summary["mesh"]["cells"] and report["min_angle_deg"] > 20
     for png in ("stress_map.png", "interface_stress.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "mesh:" in proc.stdout and "solved:" in proc.stdout  # progress on stdout

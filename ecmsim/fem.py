@@ -47,7 +47,7 @@ if not dolfinx.__version__.startswith("0.11"):  # pragma: no cover
     raise EcmsimError(f"ecmsim needs dolfinx 0.11, found {dolfinx.__version__} at {dolfinx.__file__}")
 
 __all__ = ["MPI", "PETSc", "basix", "dolfinx", "fem", "ufl", "LINEAR_SOLVER_OPTIONS",
-           "NONLINEAR_SOLVER_OPTIONS", "snes_reason", "versions", "rank0", "options_prefix"]
+           "NONLINEAR_SOLVER_OPTIONS", "snes_reason", "versions", "options_prefix", "destroy_petsc"]
 
 #: Direct LU through MUMPS: robust for the 2D problems here (10^4-10^6 dofs), serial and parallel.
 LINEAR_SOLVER_OPTIONS: dict[str, str | float | int] = {
@@ -96,9 +96,17 @@ def options_prefix(name: str) -> str:
     return f"ecmsim_{name}_{next(_PREFIX_NUMBER)}_"
 
 
-def rank0(comm=None) -> bool:
-    """True on the rank that writes files and prints progress."""
-    return (comm or MPI.COMM_WORLD).rank == 0
+def destroy_petsc(problem) -> None:
+    """Destroy a dolfinx Linear/NonlinearProblem's PETSc objects now, at the same point on every rank.
+
+    Their destroy is collective. Left to Python, it happens whenever each rank drops or
+    garbage-collects the problem, which differs between ranks (rank 0 also plots and writes),
+    and a rank waiting in a collective destroy that the others never reach deadlocks the run.
+    petsc4py's destroy is idempotent: the problem's own ``__del__`` later does nothing more.
+    """
+    for obj in (problem.solver, problem.A, problem.P_mat, problem.b, problem.x):
+        if obj is not None:
+            obj.destroy()
 
 
 def versions() -> dict[str, str]:

@@ -51,10 +51,7 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
             progress(f"forms ready: P{scn.solver.element_degree} plane strain, {scn.interface.model} interface "
                      f"({progress.done('forms'):.1f} s)")
             solution = problem.solve()
-            # Free the solver's PETSc objects here, on every rank at the same point: their destroy
-            # is collective, and a frame kept alive on rank 0 only (plotting) would otherwise delay
-            # it there until exit and deadlock against the other ranks.
-            del problem
+            problem.close()  # collective PETSc teardown here, not whenever each rank collects it
         progress(f"solved: {solution.info['dofs']} dofs ({progress.done('solve'):.1f} s)")
 
         profile = interface_profile(solution)
@@ -123,7 +120,9 @@ def _solve_contact(scn: scenario_mod.Scenario, tmesh, materials, progress: Progr
         progress(f"  load step {k}/{itf.load_steps}: {t * scn.loading.stack_pressure_Pa:.4g} Pa, "
                  f"{its} Newton iteration(s)")
 
-    return problem.solve(itf.load_steps, on_step=step)
+    solution = problem.solve(itf.load_steps, on_step=step)
+    problem.close()  # collective PETSc teardown here, not whenever each rank collects it
+    return solution
 
 
 def _print_metrics(metrics: dict[str, float], progress: Progress) -> None:

@@ -70,7 +70,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ecmsim.errors import MeshError, SolverError
-from ecmsim.fem import MPI, NONLINEAR_SOLVER_OPTIONS, PETSc, basix, dolfinx, fem, options_prefix, snes_reason, ufl
+from ecmsim.fem import (MPI, NONLINEAR_SOLVER_OPTIONS, PETSc, basix, destroy_petsc, dolfinx, fem, options_prefix,
+                        snes_reason, ufl)
 from ecmsim.materials import Material
 from ecmsim.mechanics.elasticity import (ElasticSolution, Support, Traction, dirichlet_bcs, epsilon, lame_fields,
                                          sigma, stress_field)
@@ -599,6 +600,10 @@ class ContactProblem:
             b.u.x.array[:] = 0.0
             b.u_old.x.array[:] = 0.0
         self.set_load_factor(0.0)
+
+    def close(self) -> None:
+        """Release the solver's PETSc objects (collective: call on every rank); no solve after."""
+        destroy_petsc(self.problem)
 
     def set_load_factor(self, t: float) -> None:
         """Scale loads, prescribed displacements and obstacle motions by t (1 = full load)."""

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ecmsim.errors import MaterialError, SolverError
-from ecmsim.fem import LINEAR_SOLVER_OPTIONS, PETSc, fem, options_prefix, ufl
+from ecmsim.fem import LINEAR_SOLVER_OPTIONS, PETSc, destroy_petsc, fem, options_prefix, ufl
 from ecmsim.materials import Material
 from ecmsim.mesh import TaggedMesh
 
@@ -161,6 +161,10 @@ class PlaneStrainElasticity:
                                                petsc_options_prefix=options_prefix("elasticity"))
 
         self.stress, self._stress_expr = stress_field(self.u, self.lam, self.mu, degree)
+
+    def close(self) -> None:
+        """Release the solver's PETSc objects (collective: call on every rank); no solve after."""
+        destroy_petsc(self.problem)
 
     def set_pressure(self, facet: str, pressure_Pa: float) -> None:
         """Change the pressure of a loaded facet group [Pa] (no recompilation)."""

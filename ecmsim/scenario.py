@@ -500,19 +500,23 @@ def _unit_of(loc: list[str]) -> str:
     return ""
 
 
-def describe_schema() -> str:
-    """Every section and key with its description (unit) and default, for the docs."""
-    lines = []
+def schema_keys() -> list[tuple[str, str]]:
+    """Every (section, key) the schema accepts, geometry keys of all kinds included, in order.
+
+    Top-level scalar keys (``title``) come as ``("", key)``.
+    """
+    out: list[tuple[str, str]] = []
     for section, field in Scenario.model_fields.items():
-        models = (list(GEOMETRY_KINDS.values()) if section == "geometry"
-                  else [field.annotation] if isinstance(field.annotation, type)
-                  and issubclass(field.annotation, BaseModel) else [])
+        if section == "geometry":
+            models = list(GEOMETRY_KINDS.values())
+        elif isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            models = [field.annotation]
+        else:
+            out.append(("", section))
+            continue
         for model in models:
-            lines.append(f"[{section}]  ({model.__doc__.strip().splitlines()[0]})")
-            for key, f in model.model_fields.items():
-                default = "" if f.is_required() else f" (default {f.default!r})"
-                lines.append(f"  {key}: {f.description or ''}{default}")
-    return "\n".join(lines)
+            out += [(section, key) for key in model.model_fields if (section, key) not in out]
+    return out
 
 
-__all__ = ["Scenario", "load", "validate", "apply_override", "describe_schema"]
+__all__ = ["Scenario", "load", "validate", "apply_override", "schema_keys"]

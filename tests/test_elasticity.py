@@ -188,3 +188,15 @@ def test_kirsch_hole_concentration_factor():
     assert factors[-1] == pytest.approx(3.0, rel=3e-3)
     errors = np.abs(np.array(factors) - 3.0)
     assert np.all(np.diff(errors) < 0)  # converges under refinement
+
+
+def test_set_pressure_resolves_without_rebuilding(bilayer_mesh):
+    """Linearity: doubling the stack pressure through set_pressure doubles every stress."""
+    mats = {"electrode": materials.get("Li"), "electrolyte": materials.get("PLL")}
+    problem = stack_pressure_problem(bilayer_mesh, mats, P, 2)
+    first = problem.solve().stress_values().copy()
+    problem.set_pressure("top", 2 * P)
+    second = problem.solve().stress_values()
+    assert np.allclose(second, 2 * first, rtol=1e-10, atol=1e-8 * P)
+    assert np.allclose(second[:, 1], -2 * P, rtol=1e-9)
+    problem.close()

@@ -83,3 +83,13 @@ def test_geometry_validation():
         Geometry(W, HE, [Region("electrode", np.array([[0, 0], [2 * W, 0], [0, HE]]))])
     with pytest.raises(GeometryError, match="label"):
         Region("anode", np.array([[0, 0], [1, 0], [0, 1]]))
+
+
+def test_geometry_json_round_trip(tmp_path):
+    geo = generators.sinusoidal(W, HL, HE, 1e-6, 10e-6)
+    geo.to_json(tmp_path / "g.json")
+    back = Geometry.from_json(tmp_path / "g.json")
+    assert (back.width_m, back.height_m, back.description) == (geo.width_m, geo.height_m, geo.description)
+    assert [r.label for r in back.regions] == [r.label for r in geo.regions]
+    for a, b in zip(back.regions, geo.regions, strict=True):
+        assert np.array_equal(a.outer, b.outer)

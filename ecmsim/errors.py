@@ -33,3 +33,7 @@ class SolverError(EcmsimError):
 
 class InputFileError(EcmsimError):
     """A data file (profile, spectrum, image) is missing or malformed."""
+
+
+class OutputError(EcmsimError):
+    """A result cannot be written where asked (the folder holds other files, is read-only, ...)."""

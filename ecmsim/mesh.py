@@ -460,6 +460,12 @@ def _set_size_fields(options: MeshOptions, refine_curves: list[int], refine_line
     field.setAsBackgroundMesh(smallest)
 
 
+def estimated_cells(geometry: Geometry, options: MeshOptions) -> float:
+    """A quick estimate of the triangle count before meshing (for progress lines), taking the
+    window width as the length of refined interface."""
+    return _estimate_cells(geometry, options, geometry.width_m)
+
+
 def _estimate_cells(geometry: Geometry, options: MeshOptions, refine_length: float) -> float:
     """Triangles of an equilateral mesh at the coarse size, plus the band refined around
     ``refine_length`` of interface and void boundary."""

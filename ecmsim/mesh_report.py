@@ -205,6 +205,8 @@ def write_mesh_files(geometry, options, msh_path: str | Path, grey: np.ndarray |
         arrays = gmsh_arrays()
     report = mesh_report(arrays, geometry.width_m, geometry.height_m)
     report["mesh_file"] = msh_path.name
+    # the files written together: this report is their manifest (ecmsim.outputs.result_files)
+    report["files"] = [msh_path.name] + ([msh_path.with_suffix(".preview.png").name] if preview else [])
     report["geometry"] = geometry.description
     if image_measures is not None:
         report["image"] = {k: v for k, v in image_measures.items()}
@@ -219,8 +221,9 @@ def write_mesh_files(geometry, options, msh_path: str | Path, grey: np.ndarray |
     write_report(report, report_path(msh_path))
     if preview:
         from ecmsim.geometry.preview import preview_png
-        preview_png(msh_path.with_suffix(".preview.png"), arrays, grey, title or geometry.description,
-                    geometry.width_m, geometry.height_m)
+        from ecmsim.plots import draw_or_warn
+        draw_or_warn(msh_path.with_suffix(".preview.png"), lambda p: preview_png(
+            p, arrays, grey, title or geometry.description, geometry.width_m, geometry.height_m))
     return report
 
 

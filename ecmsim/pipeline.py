@@ -9,36 +9,44 @@ from ecmsim import scenario as scenario_mod
 from ecmsim.progress import Progress
 
 
-def default_out_dir(scenario_path: Path) -> Path:
-    """``results/<scenario file stem>`` under the current folder."""
-    return Path("results") / Path(scenario_path).stem
+def default_out_dir(scenario_path: Path, overrides: list[str] | None = None) -> Path:
+    """``results/<scenario file stem>`` under the current folder, with a suffix naming the
+    ``--set`` overrides (``results/flat_bilayer+stack_pressure_Pa=3e6``)."""
+    from ecmsim.outputs import default_result_name
+    return Path("results") / default_result_name(Path(scenario_path).stem, overrides)
 
 
 def run_scenario_file(path: str | Path, out_dir: str | Path | None = None, overrides: list[str] | None = None,
-                      quiet: bool = False) -> dict[str, Any]:
+                      quiet: bool = False, overwrite: bool = False) -> dict[str, Any]:
     """Validate the scenario (before anything heavy is imported), run it, return the summary."""
     path = Path(path)
     scn = scenario_mod.load(path, overrides)
-    return run_scenario(scn, path, Path(out_dir) if out_dir else default_out_dir(path), quiet=quiet)
+    return run_scenario(scn, path, Path(out_dir) if out_dir else default_out_dir(path, overrides), quiet=quiet,
+                        overwrite=overwrite, overrides=overrides)
 
 
-def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet: bool = False) -> dict[str, Any]:
-    """Run a validated scenario and write its results into ``out_dir``."""
+def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet: bool = False,
+                 overwrite: bool = False, overrides: list[str] | None = None) -> dict[str, Any]:
+    """Run a validated scenario and write its results into ``out_dir`` (see :mod:`ecmsim.outputs`:
+    an existing folder is replaced only when complete, and only if ecmsim wrote all of it, or
+    ``overwrite``). ``overrides`` (the ``--set`` items) are named in the plot titles."""
     from ecmsim.fem import MPI
     from ecmsim.mechanics.elasticity import stack_pressure_problem
     from ecmsim.mechanics.stresses import field_metrics, interface_profile
-    from ecmsim.mesh import MeshOptions, mesh_geometry
-    from ecmsim.report import provenance, staged_output, write_fields, write_summary
+    from ecmsim.mesh import MeshOptions, estimated_cells, mesh_geometry
+    from ecmsim.outputs import result_folder
+    from ecmsim.report import provenance, write_fields, write_summary
 
     comm = MPI.COMM_WORLD
     progress = Progress(quiet, comm.rank)
     progress(f"scenario {source} ({scn.title or 'untitled'}), {comm.size} MPI rank(s)")
-    with staged_output(out_dir, comm) as stage:
+    with result_folder(out_dir, comm, command="run", overwrite=overwrite) as stage:
         geometry = scn.geometry.build(source.parent)
         progress.done("geometry")
         m = scn.mesh
-        tmesh = mesh_geometry(geometry, MeshOptions(m.size_m, m.interface_size_m, m.refine_distance_m, m.max_cells,
-                                                    m.tip_size_m), comm, msh_path=stage / "mesh.msh")
+        options = MeshOptions(m.size_m, m.interface_size_m, m.refine_distance_m, m.max_cells, m.tip_size_m)
+        progress(f"meshing {geometry.description} (about {estimated_cells(geometry, options):.2g} triangles) ...")
+        tmesh = mesh_geometry(geometry, options, comm, msh_path=stage / "mesh.msh")
         mesh_stats = tmesh.stats()
         progress(f"mesh: {mesh_stats['cells']} triangles, h from {mesh_stats['h_min_m']:.3g} "
                  f"to {mesh_stats['h_max_m']:.3g} m ({progress.done('mesh'):.1f} s)")
@@ -50,6 +58,7 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
             problem = stack_pressure_problem(tmesh, materials, scn.loading.stack_pressure_Pa, scn.solver.element_degree)
             progress(f"forms ready: P{scn.solver.element_degree} plane strain, {scn.interface.model} interface "
                      f"({progress.done('forms'):.1f} s)")
+            progress("solving ...")
             solution = problem.solve()
             problem.close()  # collective PETSc teardown here, not whenever each rank collects it
         progress(f"solved: {solution.info['dofs']} dofs ({progress.done('solve'):.1f} s)")
@@ -70,14 +79,8 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
             progress(f"fields written ({progress.done('fields'):.1f} s)")
         if scn.output.plots:
             from ecmsim import plots
-            if comm.rank == 0:
-                plots.interface_stress_plot(stage / "interface_stress.png", profile, scn.loading.stack_pressure_Pa,
-                                            scn.title)
-            plots.stress_map(stage / "stress_map.png", solution, profile, scn.title)
-            files += ["stress_map.png", "interface_stress.png"]
-            if contact is not None and comm.rank == 0:
-                plots.contact_plot(stage / "contact.png", contact, scn.loading.stack_pressure_Pa, scn.title)
-            files += ["contact.png"] if contact is not None else []
+            files += plots.write_run_plots(stage, solution, profile, contact, scn.loading.stack_pressure_Pa,
+                                           plots.run_title(scn.title, overrides), comm)
             progress(f"plots written ({progress.done('plots'):.1f} s)")
 
         summary = {

@@ -14,6 +14,50 @@ UM = 1e6
 MPA = 1e-6
 
 
+def plain_text(text: str) -> str:
+    """User text (titles, file names) drawn as written: every ``$`` escaped, so that
+    matplotlib never parses it as TeX (an unbalanced ``$\\frac{$`` would fail the whole figure)."""
+    return str(text).replace("\\$", "$").replace("$", "\\$")
+
+
+def run_title(title: str, overrides: list[str] | None = None) -> str:
+    """The scenario's title plus the ``--set`` overrides of this run, e.g.
+    ``Flat Li / PLL bilayer (--set stack_pressure_Pa=3e6)``."""
+    shown = [item.split(".")[-1].replace(" ", "") for item in overrides or [] if "=" in item]
+    extra = f"(--set {', '.join(shown)})" if shown else ""
+    return " ".join(t for t in (title, extra) if t)
+
+
+def draw_or_warn(path: Path, draw) -> bool:
+    """``draw(path)``; a figure that fails is reported as one warning line on stderr and left out
+    (a figure is never worth the computed result). True if drawn."""
+    import sys
+
+    try:
+        draw(path)
+        return True
+    except Exception as err:  # noqa: BLE001 - see the docstring
+        print(f"ecmsim: warning: {Path(path).name} not drawn ({type(err).__name__}: {' '.join(str(err).split())}); "
+              "the other results are complete", file=sys.stderr, flush=True)
+        Path(path).unlink(missing_ok=True)
+        return False
+
+
+def write_run_plots(folder: Path, solution, profile, contact, stack_pressure_Pa: float, title: str,
+                    comm) -> list[str]:
+    """The figures of ``ecmsim run`` (:func:`draw_or_warn` each); collective, as the stress map
+    gathers the field to rank 0. Returns the files written (on rank 0)."""
+    files: list[str] = []
+    if draw_or_warn(folder / "stress_map.png", lambda p: stress_map(p, solution, profile, title)) and comm.rank == 0:
+        files.append("stress_map.png")
+    if comm.rank == 0:
+        drawings = {"interface_stress.png": lambda p: interface_stress_plot(p, profile, stack_pressure_Pa, title)}
+        if contact is not None:
+            drawings["contact.png"] = lambda p: contact_plot(p, contact, stack_pressure_Pa, title)
+        files += [name for name, draw in drawings.items() if draw_or_warn(folder / name, draw)]
+    return files
+
+
 def _pyplot():
     import matplotlib
 
@@ -82,7 +126,7 @@ def stress_map(path: Path, solution, profile, title: str = "") -> None:
         ax.set_xlabel("x [µm]")
         ax.set_ylabel("y [µm]")
     if title:
-        fig.suptitle(title)
+        fig.suptitle(plain_text(title))
     fig.savefig(path, dpi=150)
     plt.close(fig)
 
@@ -123,7 +167,7 @@ def interface_stress_plot(path: Path, profile, stack_pressure_Pa: float, title: 
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
     if title:
-        ax.set_title(title)
+        ax.set_title(plain_text(title))
     fig.savefig(path, dpi=150)
     plt.close(fig)
 
@@ -140,7 +184,7 @@ def contact_plot(path: Path, profile, stack_pressure_Pa: float, title: str = "")
     ax_p.set_ylabel("contact pressure [MPa]")
     ax_p.set_title(f"contact fraction {metrics['contact_fraction']:.3f}", fontsize=10)
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(plain_text(title), fontsize=10)
     ax_p.legend(fontsize=8, loc="best")
     ax_g.plot(x, profile.gap_m * 1e9, ".", ms=2, color="tab:green")
     ax_g.axhline(0.0, color="k", lw=0.6)

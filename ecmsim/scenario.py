@@ -379,8 +379,11 @@ def read_toml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ScenarioError(f"{path}: scenario file not found")
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        text = path.read_bytes().decode("utf-8-sig")  # a byte-order mark (some Windows editors) is fine
+        return tomllib.loads(text)
+    except UnicodeDecodeError as err:
+        raise ScenarioError(f"{path}: not a text file in UTF-8 (byte 0x{err.object[err.start]:02x} at offset "
+                            f"{err.start}): a scenario is a TOML text file") from None
     except tomllib.TOMLDecodeError as err:
         raise ScenarioError(f"{path}: not valid TOML: {err}") from None
     except OSError as err:

@@ -37,7 +37,10 @@ def register(subparsers) -> None:
     p.add_argument("profiles", nargs="+", metavar="PROFILE",
                    help="CSV with z_m, exx, eyy, ezz [, exy, exz, eyz, T_K, step]; several files, a "
                         "directory or a glob make a time series")
-    p.add_argument("-o", "--out", required=True, metavar="DIR", help="output directory")
+    p.add_argument("-o", "--out", required=True, metavar="DIR",
+                   help="result folder: created, or replaced if it holds an earlier result of ecmsim fbg only")
+    p.add_argument("--overwrite", action="store_true",
+                   help="write into DIR although it holds other files (ecmsim's files replaced, others kept)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="set a parameter (repeatable), e.g. --set grating.length_m=0.01")
     p.add_argument("--measured", metavar="SPECTRUM.csv",
@@ -49,15 +52,11 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``ecmsim fbg``: read, simulate, write; returns the exit status."""
-    import numpy as np
-
-    from ecmsim import __version__, materials
-    from ecmsim.errors import InputFileError
-    from ecmsim.fbg.analysis import track_peaks
     from ecmsim.fbg.optics import Fibre, section_count
     from ecmsim.fbg.profile import read_profiles
-    from ecmsim.fbg.sensor import grating_sections, simulate, simulate_series, summary_metrics
-    from ecmsim.fbg.spectra import compare, read_measured_csv
+    from ecmsim.fbg.sensor import grating_sections
+    from ecmsim.fbg.spectra import read_measured_csv
+    from ecmsim.outputs import result_folder
 
     # every input is checked before any work (scipy and matplotlib load only after this)
     grating, source, interrogator, fibre_key = parameters.from_settings(args.overrides)
@@ -67,12 +66,28 @@ def run(args: argparse.Namespace) -> int:
     sections = [grating_sections(p, grating, fibre) for p in profiles]
     measured = read_measured_csv(args.measured) if args.measured else None
     out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise InputFileError(f"{out}: cannot create the output directory: {err.strerror}") from None
+    with result_folder(out, command="fbg", overwrite=args.overwrite) as stage:
+        metrics, count = _simulate_and_write(stage, args, profiles, sections, measured, grating, source,
+                                             interrogator, fibre, fibre_key)
+    if not args.quiet:
+        peaks = ", ".join(f"{w:.3f}" for w in metrics["fbg_peaks_nm"])
+        print(f"ecmsim fbg: {count} profile(s); last: {metrics['fbg_peak_count']} peak(s) [{peaks}] nm, "
+              f"splitting {metrics['fbg_splitting_pm']:.1f} pm, shift {metrics['fbg_shift_pm']:.1f} pm -> {out}")
+    return 0
 
+
+def _simulate_and_write(out: Path, args, profiles, sections, measured, grating, source, interrogator, fibre,
+                        fibre_key) -> tuple[dict, int]:
+    """Simulate every profile and write the files into ``out`` (the staging folder)."""
+    import numpy as np
+
+    from ecmsim import __version__, materials
+    from ecmsim.fbg.analysis import track_peaks
     from ecmsim.fbg.plots import plot_spectrum, plot_waterfall
+    from ecmsim.fbg.sensor import simulate, simulate_series, summary_metrics
+    from ecmsim.fbg.spectra import compare
+    from ecmsim.plots import draw_or_warn, plain_text
+
     results = simulate_series(profiles, grating, interrogator, fibre=fibre, source=source)
     several_files = len(_files_of(profiles)) > 1
     labels = [_label(p, several_files) for p in profiles]
@@ -89,10 +104,10 @@ def run(args: argparse.Namespace) -> int:
     if measured is not None:
         metrics.update(compare(last_spectrum, measured, interrogator, grating.design_wavelength_m))
 
-    files = ["spectrum.csv", "spectrum.png", "peaks.csv", "summary.json"]
     last_spectrum.write_csv(out / "spectrum.csv")
-    plot_spectrum(out / "spectrum.png", last_spectrum, last_report, sections[-1],
-                  title=f"Virtual FBG: {labels[-1]}")
+    drawn = draw_or_warn(out / "spectrum.png", lambda p: plot_spectrum(p, last_spectrum, last_report, sections[-1],
+                                                                       title=f"Virtual FBG: {plain_text(labels[-1])}"))
+    files = ["spectrum.csv"] + (["spectrum.png"] if drawn else []) + ["peaks.csv", "summary.json"]
     tracks = track_peaks([r for _, r in results], interrogator.track_max_jump_m)
     _write_peaks(out / "peaks.csv", results, labels, tracks, fibre)
     summary = {
@@ -108,8 +123,11 @@ def run(args: argparse.Namespace) -> int:
         "metrics": metrics,
     }
     if len(results) > 1:
-        files += ["waterfall.png", "spectra.csv"]
-        plot_waterfall(out / "waterfall.png", [s for s, _ in results], [r for _, r in results], labels, tracks)
+        if draw_or_warn(out / "waterfall.png", lambda p: plot_waterfall(p, [s for s, _ in results],
+                                                                        [r for _, r in results],
+                                                                        [plain_text(t) for t in labels], tracks)):
+            files.append("waterfall.png")
+        files.append("spectra.csv")
         columns = np.column_stack([last_spectrum.wavelength_m * 1e9] + [s.R for s, _ in results])
         np.savetxt(out / "spectra.csv", columns, delimiter=",", fmt="%.17g", comments="",
                    header=",".join(["wavelength_nm"] + [f"R[{label}]" for label in labels]))
@@ -118,11 +136,7 @@ def run(args: argparse.Namespace) -> int:
         summary["series"] = {"label": labels, **{k: [m[k] for m in per_step] for k in keys}}
     summary["files"] = files
     (out / "summary.json").write_text(json.dumps(_clean(summary), indent=2) + "\n")
-    if not args.quiet:
-        peaks = ", ".join(f"{w:.3f}" for w in metrics["fbg_peaks_nm"])
-        print(f"ecmsim fbg: {len(results)} profile(s); last: {metrics['fbg_peak_count']} peak(s) [{peaks}] nm, "
-              f"splitting {metrics['fbg_splitting_pm']:.1f} pm, shift {metrics['fbg_shift_pm']:.1f} pm -> {out}")
-    return 0
+    return metrics, len(results)
 
 
 def _label(profile, several_files: bool) -> str:

@@ -48,6 +48,8 @@ def register(subparsers) -> None:
     msh.add_argument("--refine-distance", help="width of the refined band (default 10 interface sizes)")
     msh.add_argument("--max-cells", type=int, default=2_000_000, help="refuse larger meshes (default 2e6)")
     p.add_argument("--no-preview", action="store_true", help="do not draw the preview PNG")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace OUT (and its .report.json, .preview.png) even if ecmsim did not write them")
     p.set_defaults(handler=_mesh)
 
 
@@ -61,8 +63,8 @@ def parse_length(text: str | None, what: str) -> float | None:
     if not m or m.group(2) not in UNITS:
         raise InputFileError(f"{what} = {text!r}: expected a number with a unit ({', '.join(UNITS)}), e.g. 20nm")
     value = float(m.group(1)) * UNITS[m.group(2)]
-    if not value > 0:
-        raise InputFileError(f"{what} = {text!r}: must be > 0")
+    if not 0 < value < 1.0:
+        raise InputFileError(f"{what} = {text!r}: must be > 0 and < 1 m")
     return value
 
 
@@ -72,8 +74,10 @@ def _mesh(args: argparse.Namespace) -> int:
 
     from ecmsim.errors import InputFileError
     from ecmsim.geometry import image as img
-    from ecmsim.mesh import MeshOptions
+    from ecmsim.mesh import MeshOptions, estimated_cells
     from ecmsim.mesh_report import write_mesh_files
+    from ecmsim.outputs import result_files
+    from ecmsim.plots import plain_text
 
     start = time.perf_counter()
     given = {
@@ -104,9 +108,13 @@ def _mesh(args: argparse.Namespace) -> int:
         if out.exists() and not out.is_dir():
             raise InputFileError(f"-o {out}: give a .msh file name or a folder")
         out = out / (image.stem + ".msh")
-    report = write_mesh_files(result.geometry, mesh_options, out, result.grey, result.info["pixels"],
-                              preview=not args.no_preview,
-                              title=f"{image.name}: {result.geometry.description}")
+    names = [out.name] + ([] if args.no_preview else [out.with_suffix(".preview.png").name])
+    print(f"meshing {image.name} (about {estimated_cells(result.geometry, mesh_options):.2g} triangles) ...",
+          flush=True)
+    with result_files(out.parent, names + [out.with_suffix(".report.json").name], overwrite=args.overwrite) as stage:
+        report = write_mesh_files(result.geometry, mesh_options, stage / out.name, result.grey, result.info["pixels"],
+                                  preview=not args.no_preview,
+                                  title=plain_text(f"{image.name}: {result.geometry.description}"))
     print(f"mesh     {out}  ({report['cells']} triangles, min angle {report['min_angle_deg']:.1f} deg)")
     print(f"report   {out.with_suffix('.report.json')}")
     if not args.no_preview:

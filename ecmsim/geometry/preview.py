@@ -53,7 +53,8 @@ def preview_png(path: str | Path, mesh: MeshArrays, grey: np.ndarray | None = No
     ax.set_aspect("equal")
     ax.set_xlabel("x [µm]")
     ax.set_ylabel("y [µm]")
-    ax.set_title(title, fontsize=9)
+    from ecmsim.plots import plain_text
+    ax.set_title(plain_text(title), fontsize=9)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=90)

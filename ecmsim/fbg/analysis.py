@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ecmsim.errors import ScenarioError
+from ecmsim.errors import InputFileError, ScenarioError
 from ecmsim.fbg.optics import Fibre
 from ecmsim.fbg.parameters import Interrogator
 
@@ -140,8 +140,12 @@ def find_peaks(wavelength_m: np.ndarray, reflectance: np.ndarray, interrogator: 
     """
     if fit_fraction is None:
         fit_fraction = 0.0 if interrogator.noise_rms == 0.0 else 0.5
-    lam = np.asarray(wavelength_m, dtype=float)
-    R = np.asarray(reflectance, dtype=float)
+    from ecmsim.fbg.profile import as_real_array
+    lam = as_real_array(wavelength_m, "wavelength_m", "find_peaks")
+    R = as_real_array(reflectance, "reflectance", "find_peaks")
+    if lam.ndim != 1 or lam.shape != R.shape:
+        raise InputFileError(f"find_peaks: wavelength_m (shape {lam.shape}) and reflectance (shape {R.shape}) must "
+                             "be one-dimensional and of the same length")
     top = float(R.max()) if R.size else 0.0
     if not top > 0.0:
         return PeakReport((), reference_wavelength_m, math.nan, top, 0.0)

@@ -37,6 +37,9 @@ ALL_COLUMNS = (*REQUIRED_COLUMNS, *SHEAR_COLUMNS, "T_K", "step")
 #: Largest strain accepted [-]: silica fibres break near 1-5 %, and the linear strain-optic
 #: model is a small-strain model.
 MAX_STRAIN = 0.05
+#: Largest |z| accepted [m]: a grating is millimetres to centimetres long; positions beyond this
+#: are a unit mistake (and would overflow the section integrals).
+MAX_POSITION_M = 100.0
 #: Temperature range accepted [K].
 T_RANGE_K = (1.0, 2000.0)
 
@@ -65,16 +68,18 @@ class StrainProfile:
     step: int | None = None
 
     def __post_init__(self) -> None:
-        z = np.asarray(self.z_m, dtype=float)
+        z = as_real_array(self.z_m, "z_m", self.source)
         if z.ndim != 1 or z.size < 2:
-            raise InputFileError(f"{self.source}: a profile needs at least two points along z_m (got {z.size})")
+            raise InputFileError(f"{self.source}: z_m must be a list of at least two positions (got shape {z.shape})")
         object.__setattr__(self, "z_m", z)
         for name in STRAIN_COLUMNS:
             value = getattr(self, name)
-            arr = np.zeros_like(z) if value is None else np.broadcast_to(np.asarray(value, dtype=float), z.shape).copy()
+            arr = np.zeros_like(z) if value is None else _broadcast(as_real_array(value, name, self.source), z, name,
+                                                                    self.source)
             object.__setattr__(self, name, arr)
         if self.T_K is not None:
-            object.__setattr__(self, "T_K", np.broadcast_to(np.asarray(self.T_K, dtype=float), z.shape).copy())
+            object.__setattr__(self, "T_K", _broadcast(as_real_array(self.T_K, "T_K", self.source), z, "T_K",
+                                                       self.source))
         self._validate()
 
     def _validate(self) -> None:
@@ -84,6 +89,10 @@ class StrainProfile:
             if bad.size:
                 raise InputFileError(f"{self.source}: {name} = {arr[bad[0]]} at point {bad[0] + 1} (z_m = "
                                      f"{self.z_m[bad[0]]}): must be a finite number")
+        i = int(np.argmax(np.abs(self.z_m)))
+        if abs(self.z_m[i]) > MAX_POSITION_M:
+            raise InputFileError(f"{self.source}: z_m = {self.z_m[i]} at point {i + 1}: positions along the fibre "
+                                 f"must be within +-{MAX_POSITION_M:g} m")
         steps = np.diff(self.z_m)
         bad = np.flatnonzero(steps <= 0)
         if bad.size:
@@ -142,6 +151,25 @@ class StrainProfile:
             writer.writerow(names)
             for row in zip(*columns):
                 writer.writerow([repr(float(v)) for v in row])
+
+
+def as_real_array(value, name: str, source: str) -> np.ndarray:
+    """``value`` as a float array, or InputFileError naming the column (text, complex, ragged)."""
+    try:
+        arr = np.asarray(value)
+        if arr.dtype.kind == "c":
+            raise TypeError("complex")
+        return arr.astype(float)
+    except (TypeError, ValueError) as err:
+        raise InputFileError(f"{source}: {name} must hold real numbers ({' '.join(str(err).split())})") from None
+
+
+def _broadcast(arr: np.ndarray, z: np.ndarray, name: str, source: str) -> np.ndarray:
+    """A number or one value per z position."""
+    if arr.shape not in ((), (1,), z.shape):
+        raise InputFileError(f"{source}: {name} has {arr.size} value(s) for {z.size} positions z_m: give one "
+                             "number or one value per position")
+    return np.broadcast_to(arr, z.shape).copy()
 
 
 def _interval_means(z: np.ndarray, f: np.ndarray, edges: np.ndarray) -> np.ndarray:

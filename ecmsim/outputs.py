@@ -376,7 +376,12 @@ def _claimed(manifest: Path) -> set[str]:
         data = json.loads(manifest.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return set()
-    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return set()
+    files = data.get("files")
+    if not isinstance(files, list) and isinstance(data.get("mesh_file"), str):
+        # a mesh report from before reports listed their files: the mesh and its preview
+        files = [data["mesh_file"], Path(data["mesh_file"]).with_suffix(".preview.png").name]
     return {str(f) for f in files} | {manifest.name} if isinstance(files, list) else set()
 
 

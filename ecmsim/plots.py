@@ -23,7 +23,12 @@ def plain_text(text: str) -> str:
 def run_title(title: str, overrides: list[str] | None = None) -> str:
     """The scenario's title plus the ``--set`` overrides of this run, e.g.
     ``Flat Li / PLL bilayer (--set stack_pressure_Pa=3e6)``."""
-    shown = [item.split(".")[-1].replace(" ", "") for item in overrides or [] if "=" in item]
+    shown = []
+    for item in overrides or []:
+        key, _, value = item.partition("=")
+        key = key.strip().split(".")[-1]
+        if value and key != "title":  # a new title shows itself
+            shown.append(f"{key}={value.strip()}")
     extra = f"(--set {', '.join(shown)})" if shown else ""
     return " ".join(t for t in (title, extra) if t)
 

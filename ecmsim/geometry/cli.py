@@ -108,7 +108,7 @@ def _mesh(args: argparse.Namespace) -> int:
         if out.exists() and not out.is_dir():
             raise InputFileError(f"-o {out}: give a .msh file name or a folder")
         out = out / (image.stem + ".msh")
-    names = [out.name] + ([] if args.no_preview else [out.with_suffix(".preview.png").name])
+    names = [out.name, out.with_suffix(".preview.png").name]  # an old preview goes too with --no-preview
     print(f"meshing {image.name} (about {estimated_cells(result.geometry, mesh_options):.2g} triangles) ...",
           flush=True)
     with result_files(out.parent, names + [out.with_suffix(".report.json").name], overwrite=args.overwrite) as stage:

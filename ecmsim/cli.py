@@ -116,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _materials(args: argparse.Namespace) -> int:
     from ecmsim import materials
-    print(materials.format_record(args.key) if args.key else materials.format_table())
+    print(materials.format_record(args.key) if args.key is not None else materials.format_table())
     return 0
 
 

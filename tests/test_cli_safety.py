@@ -233,7 +233,7 @@ def test_profile_with_huge_z(capsys, tmp_path):
     (dict(z_m=[0, 0.01], exx=["a", "b"], eyy=0, ezz=0), ["exx must hold real numbers"]),
     (dict(z_m=["x", "y"], exx=0, eyy=0, ezz=0), ["z_m must hold real numbers"]),
     (dict(z_m=[0, 0.01], exx=0, eyy=0, ezz=[1e-4 + 1j, 0]), ["ezz must hold real numbers"]),
-    (dict(z_m=[[0, 1], [2, 3]], exx=0, eyy=0, ezz=0), ["z_m must be a list of at least two"]),
+    (dict(z_m=[[0, 1], [2, 3]], exx=0, eyy=0, ezz=0), ["at least two points along z_m (got shape (2, 2))"]),
 ])
 def test_python_api_profile_arrays(kwargs, words):
     from ecmsim.fbg import StrainProfile

@@ -98,8 +98,22 @@ else
     "$python" -m venv "$venv"
     extras="fem,test"
 fi
-"$venv/bin/python" -m pip install --quiet --upgrade pip
+# pip quietly: its notices (index locations it skips, the editable-install banner of setuptools,
+# version checks) are noise to someone who typed `make run`. Its whole output is kept in a log;
+# if pip fails, the log is shown in full, so real errors stay visible.
+pip_log=$venv/pip.log
+quiet_pip() {
+    if ! PYTHONWARNINGS=ignore PIP_DISABLE_PIP_VERSION_CHECK=1 \
+        "$venv/bin/python" -m pip install --quiet --no-warn-script-location "$@" >"$pip_log" 2>&1; then
+        cat "$pip_log" >&2
+        say "error: pip install $* failed (log above, also in $pip_log)"
+        exit 1
+    fi
+    # anything but the known notices is shown
+    grep -v -E "^WARNING: Location '.*' is ignored|^WARNING: You are using pip version|^\[notice\]" "$pip_log" >&2 || true
+}
+quiet_pip --upgrade pip
 say "installing ecmsim[$extras] (editable)"
-"$venv/bin/python" -m pip install --quiet -e ".[$extras]"
+quiet_pip -e ".[$extras]"
 echo "$want" >"$stamp"
 say "ready: $venv"

@@ -32,7 +32,7 @@ def read_numeric_csv(path: str | Path, kind: str) -> Table:
     """
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Excel "CSV UTF-8") is fine
     except FileNotFoundError:
         raise InputFileError(f"{path}: {kind} file not found") from None
     except (OSError, UnicodeDecodeError) as err:

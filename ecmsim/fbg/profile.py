@@ -70,7 +70,8 @@ class StrainProfile:
     def __post_init__(self) -> None:
         z = as_real_array(self.z_m, "z_m", self.source)
         if z.ndim != 1 or z.size < 2:
-            raise InputFileError(f"{self.source}: z_m must be a list of at least two positions (got shape {z.shape})")
+            raise InputFileError(f"{self.source}: a profile needs at least two points along z_m (got "
+                                 f"{z.size if z.ndim == 1 else f'shape {z.shape}'})")
         object.__setattr__(self, "z_m", z)
         for name in STRAIN_COLUMNS:
             value = getattr(self, name)

@@ -1,8 +1,7 @@
-"""Results on disk: staged output folders, summary.json, fields for ParaView, tables.
+"""Results on disk: summary.json, fields for ParaView, tables.
 
-A run writes into ``<OUT>.partial`` and renames it to ``<OUT>`` only when everything is
-written, so a failed run never leaves files that look like valid results. An existing ``<OUT>``
-is replaced only if it is an earlier ecmsim result (it holds a ``summary.json``) or empty.
+Where they go, and when an existing folder may be replaced, is :mod:`ecmsim.outputs`
+(a staging folder per run, a manifest of ecmsim's own files, atomic replacement).
 Only rank 0 writes JSON, CSV and PNG; field writers are collective.
 """
 
@@ -11,53 +10,20 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
-import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import ecmsim
-from ecmsim.errors import EcmsimError
 
 SUMMARY = "summary.json"
 
 
-@contextmanager
-def staged_output(final: Path, comm) -> Iterator[Path]:
-    """Yield a staging folder; on success it becomes ``final``, on failure it is removed."""
-    final = Path(final)
-    staging = final.with_name(final.name + ".partial")
-    error = None
-    if comm.rank == 0:
-        if final.exists() and (not final.is_dir() or (any(final.iterdir()) and not (final / SUMMARY).exists())):
-            error = (f"output folder {final} exists and is not an ecmsim result folder (no {SUMMARY}): "
-                     "refusing to replace it; choose another -o")
-        else:
-            shutil.rmtree(staging, ignore_errors=True)
-            try:
-                staging.mkdir(parents=True)
-            except OSError as err:
-                error = f"cannot create output folder {staging}: {err.strerror}"
-    error = comm.bcast(error, root=0)
-    if error:
-        raise EcmsimError(error)
-    comm.barrier()
-    try:
-        yield staging
-    except BaseException:
-        # no barrier here: a rank that failed alone must not wait for the others
-        if comm.rank == 0:
-            shutil.rmtree(staging, ignore_errors=True)
-        raise
-    comm.barrier()
-    if comm.rank == 0:
-        if final.exists():
-            shutil.rmtree(final)
-        staging.rename(final)
-    comm.barrier()
+def staged_output(final: Path, comm):
+    """Kept for callers written before :mod:`ecmsim.outputs`: ``result_folder(final, comm, command="run")``."""
+    from ecmsim.outputs import result_folder
+    return result_folder(final, comm, command="run")
 
 
 def write_summary(path: Path, summary: dict[str, Any]) -> None:

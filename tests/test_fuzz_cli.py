@@ -168,7 +168,8 @@ def test_fuzz_fbg(capsys, tmp_path):
               "z_m,exx,eyy,ezz\n0.01,0,0,0\n0,0,0,0\n", "z_m,exx,eyy,ezz\n0,0,0,0\n",
               "z_m,exx,eyy,ezz\n0,0.5,0,0\n0.01,0,0,0\n", "z_m,exx,eyy,ezz\n0,0,0,0\n1e298,0,0,0\n",
               "z_m,exx,eyy,ezz,T_K\n0,0,0,0,-5\n0.01,0,0,0,300\n", "z_m,exx,eyy,ezz,colour\n0,0,0,0,1\n0.01,0,0,0,1\n",
-              "z_m,z_m,exx,eyy,ezz\n0,0,0,0,0\n", "z_m,exx,eyy,ezz\n", "z_m,exx,eyy,ezz,step\n0,0,0,0,0.5\n0.01,0,0,0,0.5\n",
+              "z_m,z_m,exx,eyy,ezz\n0,0,0,0,0\n", "z_m,exx,eyy,ezz\n",
+              "z_m,exx,eyy,ezz,step\n0,0,0,0,0.5\n0.01,0,0,0,0.5\n",
               "z_m,exx,eyy,ezz\n0,0,0,0\n0.01,0,0\n", "z_m;exx;eyy;ezz\n0;0;0;0\n0.01;0;0;0\n",
               "z_m,exx,eyy,ezz\n0,0,0,0\n0,0,0,0\n", "z_m,exx,eyy,ezz\n-1e300,0,0,0\n1e300,0,0,0\n",
               "\ufeffz_m,exx,eyy,ezz\n0,0,0,0\n1e299,0,0,0\n"]

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -328,3 +327,42 @@ def test_default_name_reflects_overrides():
     assert odd.startswith("flat+title=a_b-") and odd != name("flat", ["title=a_b"])
     assert name("flat", ["a.x=1", "b.x=1"]).startswith("flat+set-")  # same key twice: a hash
     assert len(name("flat", [f"mesh.size_m={'1' * 80}"])) < 30
+
+
+MPI_SCRIPT = """
+import sys
+from pathlib import Path
+from ecmsim.fem import MPI
+from ecmsim.outputs import result_folder
+comm = MPI.COMM_WORLD
+failing = int(sys.argv[2])
+try:
+    with result_folder(Path(sys.argv[1]), comm, command="run") as stage:
+        if comm.rank == 0:
+            (stage / "summary.json").write_text("new")
+        if comm.rank == failing:
+            raise ValueError("rank fails alone")
+    print(f"rank {comm.rank}: written", flush=True)
+except Exception as err:
+    print(f"rank {comm.rank}: {type(err).__name__}: {err}", flush=True)
+"""
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("failing", [-1, 0, 1])
+def test_mpi_one_rank_failing_ends_every_rank(tmp_path, have_mpirun, failing):
+    """Under mpirun -n 2 a failure on one rank only (or none) ends both ranks promptly with the
+    same decision: nothing written and the old result kept, or the new result in place."""
+    out = tmp_path / "r"
+    write_result(out, "old")
+    before = snapshot(out)
+    proc = subprocess.run([have_mpirun, "-n", "2", sys.executable, "-c", MPI_SCRIPT, str(out), str(failing)],
+                          capture_output=True, text=True, timeout=120, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    lines = sorted(proc.stdout.splitlines())
+    if failing < 0:
+        assert lines == ["rank 0: written", "rank 1: written"], proc.stdout + proc.stderr
+        assert (out / "summary.json").read_text() == "new"
+    else:
+        assert len(lines) == 2 and all("rank fails alone" in ln for ln in lines), proc.stdout + proc.stderr
+        assert snapshot(out) == before
+    assert siblings(out) == []

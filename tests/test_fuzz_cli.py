@@ -202,3 +202,18 @@ def test_fuzz_materials(capsys):
     cases += [["materials", "Li", "extra"], ["materials", "--nope"], ["materials", "li "], ["materials", ""],
               ["materials", "\x00"], ["materials", "../Li"], ["materials", "Li", "--set", "x=1"]]
     check_all(capsys, cases)
+
+
+def test_fuzz_sample_in_real_processes(tmp_path):
+    """A few of the generated inputs through a real ``python -m ecmsim`` (stderr as a user sees it:
+    warnings and all)."""
+    from conftest import assert_one_line_error, run_cli
+
+    rng = random.Random(SEED)
+    cases = run_cases(tmp_path)
+    sample = [cases[i] for i in (0, len(cases) // 2, -1)]
+    noise = random_files(tmp_path, rng, ".csv", 2)[0]
+    sample += [["fbg", noise, "-o", tmp_path / "f"], ["materials", garbage(rng, 8, string.ascii_letters)],
+               ["mesh", noise, "--pixel-size", "1e300m"]]
+    for case in sample:
+        assert_one_line_error(run_cli(*map(str, case), cwd=tmp_path))

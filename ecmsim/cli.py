@@ -20,7 +20,8 @@ EXIT_INPUT_ERROR = 2
 #: Modules that contribute subcommands. Each defines ``register(subparsers)`` which adds its
 #: parser(s) with ``set_defaults(handler=fn)``, ``fn(args) -> exit status``. They must import
 #: only the standard library at module level: the heavy imports belong inside the handlers.
-SUBCOMMAND_MODULES = ("ecmsim.fbg.cli", "ecmsim.geometry.cli")
+SUBCOMMAND_MODULES = ("ecmsim.fbg.cli", "ecmsim.geometry.cli", "ecmsim.sweep", "ecmsim.validate",
+                      "ecmsim.report_html")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -139,3 +139,21 @@ def test_a_failing_point_is_reported_and_the_others_gathered(tmp_path):
     assert rows["max_cells=5"]["status"] == "failed" and rows["max_cells=5"]["interface_normal_stress_mean_Pa"] == ""
     assert rows["max_cells=100000"]["status"] == "ok"
     assert "error" in (out / "logs" / "max_cells=5.log").read_text()
+
+
+@pytest.mark.mpi
+def test_sweep_under_mpirun_deals_points_to_ranks(tmp_path, have_mpirun):
+    """mpirun -n 2 ecmsim sweep: each rank runs its share of the points as single-process runs."""
+    from conftest import read_summary, run_cli_mpi
+
+    out = tmp_path / "sweep"
+    proc = run_cli_mpi(2, "sweep", FLAT, "-o", str(out), "--set", "loading.stack_pressure_Pa=1e6,2e6,3e6", *FAST)
+    assert proc.returncode == 0, proc.stderr
+    assert "(rank 0)" in proc.stdout and "(rank 1)" in proc.stdout
+    rows = _rows(out)
+    assert [r["status"] for r in rows] == ["ok"] * 3
+    for row in rows:
+        summary = read_summary(out / "points" / row["point"])
+        assert summary["provenance"]["mpi_ranks"] == 1
+        assert summary["metrics"]["interface_normal_stress_mean_Pa"] == pytest.approx(
+            -float(row["loading.stack_pressure_Pa"]), rel=1e-9)

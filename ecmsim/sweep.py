@@ -147,6 +147,9 @@ def build_points(axes: list[Axis]) -> list[Point]:
     for combo in itertools.product(*(a.values for a in swept)):
         params = dict(zip((a.key for a in swept), combo, strict=True))
         name = "__".join(f"{_safe(label)}={_safe(v)}" for label, v in zip(labels, combo, strict=True)) or "base"
+        if len(name) > 150:  # file names end at 255 bytes: keep a readable head and a hash of the rest
+            import hashlib
+            name = f"{name[:130]}__{hashlib.sha256(name.encode()).hexdigest()[:10]}"
         if name in names:
             raise ScenarioError(f"--set values {names[name]} and {params} give the same folder name {name!r}: "
                                 "make the values differ in letters or digits")
@@ -387,8 +390,9 @@ def run_sweep(scenario: str | Path, sets: list[str], out: str | Path, jobs: int 
     rank = comm.rank if comm is not None else 0
     say = (lambda msg: print(f"[sweep] {msg}", flush=True)) if not quiet and rank == 0 else (lambda msg: None)
 
-    if out.exists() and not out.is_dir():
-        raise EcmsimError(f"sweep folder {out} exists and is not a folder: choose another -o")
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "sweep.json").is_file())):
+        raise EcmsimError(f"sweep folder {out} exists and is not an ecmsim sweep folder (no sweep.json): "
+                          "choose another -o")
     if rank == 0:
         (out / "points").mkdir(parents=True, exist_ok=True)
         (out / "logs").mkdir(exist_ok=True)

@@ -14,13 +14,13 @@ import pytest
 
 from conftest import ROOT, SCENARIOS, assert_one_line_error, run_cli
 from ecmsim.errors import ScenarioError
-from ecmsim.sweep import build_points, parse_axes, split_values
+from ecmsim.sweep import build_points, finished, parse_axes, split_values, validate_points
 
 FLAT = str(SCENARIOS / "flat_bilayer.toml")
 #: A coarse, quiet flat run: about 3 s per point, most of it start-up.
 FAST = ["--set", "mesh.size_m=4e-6", "--set", "mesh.interface_size_m=2e-6", "--set", "output.fields=false",
         "--set", "output.plots=false", "--set", "solver.element_degree=1"]
-PRESSURES = ("1e6", "2e6", "3e6", "4e6")
+PRESSURES = ("1e6", "2e6", "3e6")
 
 
 def test_split_values_keeps_arrays_and_strings_whole():
@@ -70,6 +70,20 @@ def test_bad_input_one_line_before_any_run(tmp_path, args, fragments):
     assert not out.exists()  # nothing ran, nothing written
 
 
+def test_long_names_stay_short_and_distinct():
+    many = [f"section.key_with_a_long_name_{i}=1.000000001,2.000000002" for i in range(8)]
+    points = build_points(parse_axes(many))
+    assert len(points) == 256 and len({p.name for p in points}) == 256
+    assert max(len(p.name) for p in points) <= 150
+
+
+def test_refuses_a_foreign_output_folder(tmp_path):
+    (tmp_path / "mine.txt").write_text("precious")
+    proc = run_cli("sweep", FLAT, "-o", str(tmp_path), "--set", "loading.stack_pressure_Pa=1e6,2e6")
+    assert_one_line_error(proc, "not an ecmsim sweep folder")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.txt"]
+
+
 def _rows(out: Path) -> list[dict]:
     with (out / "sweep.csv").open() as fh:
         return list(csv.DictReader(fh))
@@ -98,18 +112,22 @@ def test_sweep_restart_after_kill_runs_only_missing_points(tmp_path):
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
-    finished = {p.name: (p / "summary.json").read_bytes() for p in points.iterdir()
+    done_before = {p.name: (p / "summary.json").read_bytes() for p in points.iterdir()
                 if (p / "summary.json").exists()}
     names = {f"stack_pressure_Pa={v}" for v in PRESSURES}
-    assert finished and set(finished) < names, finished.keys()
+    assert done_before and set(done_before) < names, done_before.keys()
 
+    # whatever the kill caught mid-run: make sure one point looks interrupted (staging folder left)
+    missing = sorted(names - set(done_before))
+    (points / f"{missing[0]}.partial").mkdir(exist_ok=True)
+    (points / f"{missing[0]}.partial" / "mesh.msh").write_text("half written")
     rerun = run_cli("sweep", FLAT, "-o", str(out), "-j", "2",
                     "--set", f"loading.stack_pressure_Pa={','.join(PRESSURES)}", *FAST)
     assert rerun.returncode == 0, rerun.stderr
-    assert _ran(rerun.stdout) == names - set(finished)
-    for name in finished:
+    assert _ran(rerun.stdout) == names - set(done_before)
+    for name in done_before:
         assert f"skip (finished): {name}" in rerun.stdout
-        assert (points / name / "summary.json").read_bytes() == finished[name]  # not rerun
+        assert (points / name / "summary.json").read_bytes() == done_before[name]  # not rerun
     assert not list(points.glob("*.partial"))
     rows = _rows(out)
     assert [r["status"] for r in rows] == ["ok"] * len(PRESSURES)
@@ -121,11 +139,14 @@ def test_sweep_restart_after_kill_runs_only_missing_points(tmp_path):
     again = run_cli("sweep", FLAT, "-o", str(out), "--set", f"loading.stack_pressure_Pa={','.join(PRESSURES)}",
                     *FAST)
     assert again.returncode == 0 and _ran(again.stdout) == set()
-    # a changed base input (another fixed value) makes every point stale: all rerun
-    changed = run_cli("sweep", FLAT, "-o", str(out), "--set", "loading.stack_pressure_Pa=1e6,2e6",
-                      *FAST, "--set", "loading.temperature_K=300")
-    assert changed.returncode == 0 and _ran(changed.stdout) == {"stack_pressure_Pa=1e6", "stack_pressure_Pa=2e6"}
-    assert len(_rows(out)) == 2
+    # a changed input (the scenario file, another fixed value) has another hash: the point is stale
+    point = build_points(parse_axes([f"loading.stack_pressure_Pa={PRESSURES[0]}", *FAST[1::2]]))[0]
+    validate_points(Path(FLAT), [point])
+    assert finished(points / f"stack_pressure_Pa={PRESSURES[0]}", point.input_hash)
+    changed = build_points(parse_axes([f"loading.stack_pressure_Pa={PRESSURES[0]}", *FAST[1::2],
+                                       "loading.temperature_K=300"]))[0]
+    validate_points(Path(FLAT), [changed])
+    assert not finished(points / f"stack_pressure_Pa={PRESSURES[0]}", changed.input_hash)
 
 
 def test_a_failing_point_is_reported_and_the_others_gathered(tmp_path):

@@ -159,7 +159,7 @@ def measured_comparison(runs: list[Folder]) -> tuple[list[str], list[list[str]]]
         if "max_stress_estimate_Pa" in key:
             rows.append([f"largest stress by eq. 1–2 from the spectrum, {label}, 3 cycles",
                          f"{key['max_stress_estimate_Pa'] / 1e6:g} MPa", f"{src}, Sec. 2.2–2.3",
-                         *[fbg_missing.replace("the fibre in the cell", "cycling and the fibre in the cell")] * len(runs)])
+                         *[fbg_missing.replace("the fibre", "cycling and the fibre")] * len(runs)])
         if "overpotential_V" in key:
             rows.append([f"overpotential at 0.2 mA/cm², {label}", f"{key['overpotential_V'] * 1e3:g} mV",
                          f"{src}, Sec. 2.3", *["not modelled (no electrochemistry yet)"] * len(runs)])
@@ -283,7 +283,8 @@ def build_html(folders: list[Folder], title: str | None = None) -> str:
                              "interface", "triangles", "run time"], rows))
 
         parts.append("<h2>Comparison with the measured values</h2>")
-        parts.append("<p>Measured values of the reference experiment (<code>validation/data/li2025_measured.toml</code>) "
+        parts.append("<p>Measured values of the reference experiment "
+                     "(<code>validation/data/li2025_measured.toml</code>) "
                      "beside what each run gives. Runs are static windows at their stack pressure; quantities that "
                      "need cycling, the fibre in the cell or electrochemistry are marked as such.</p>")
         header, rows = measured_comparison(runs)

@@ -251,7 +251,8 @@ class _Runner:
         status: dict[str, int] = {}
         if not points:
             return status
-        old = signal.signal(signal.SIGTERM, self.stop) if threading.current_thread() is threading.main_thread() else None
+        main = threading.current_thread() is threading.main_thread()
+        old = signal.signal(signal.SIGTERM, self.stop) if main else None
         try:
             with ThreadPoolExecutor(max_workers=self.jobs) as pool:
                 try:

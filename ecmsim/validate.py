@@ -417,13 +417,14 @@ def write_report(outcomes: list[Outcome], out: Path, quick: bool, total_s: float
     lines.append("")
     for o in outcomes:
         c = o.case
-        lines += [f"## {c.name}", "", f"*{c.quantity}* ({c.kind}; `{c.path.relative_to(ROOT) if c.path.is_relative_to(ROOT) else c.path}`)", "",
+        where = c.path.relative_to(ROOT) if c.path.is_relative_to(ROOT) else c.path
+        lines += [f"## {c.name}", "", f"*{c.quantity}* ({c.kind}; `{where}`)", "",
                   f"- reference: {reference_text(o) + ' — ' if reference_text(o) != '—' else ''}{c.source}"]
         if c.not_modelled:
             lines += [f"- **NOT YET MODELLED**: {c.not_modelled}", ""]
             continue
-        how = f"check `{c.check}`" if c.check else (f"`ecmsim run {c.scenario}" + "".join(f" --set {s}" for s in c.overrides)
-                                                      + f"`, metric `{c.metric}`")
+        sets = "".join(f" --set {s}" for s in c.overrides)
+        how = f"check `{c.check}`" if c.check else f"`ecmsim run {c.scenario}{sets}`, metric `{c.metric}`"
         lines += [f"- simulated: {fmt(o.simulated, c.unit) if o.simulated is not None else '—'} ({how})"
                   + (f"; {o.details}" if o.details and o.status != ERROR else ""),
                   f"- tolerance: {tolerance_text(c)} — {c.tolerance_reason}",

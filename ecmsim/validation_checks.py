@@ -171,7 +171,8 @@ def fbg_peak_reflectance(ctx) -> Result:
 
     lam, n, dn, L, M = 1550e-9, 1.45, 1e-4, 10e-3, 50
     R = tmm.reflectance([lam], np.full((1, M), lam), np.full((1, M), n), np.full(M, math.pi * dn), L / M)[0, 0]
-    return Result(float(R), reference=math.tanh(math.pi * dn / lam * L) ** 2, details=f"kappa L = {math.pi * dn / lam * L:.4f}")
+    kappa_L = math.pi * dn / lam * L
+    return Result(float(R), reference=math.tanh(kappa_L) ** 2, details=f"kappa L = {kappa_L:.4f}")
 
 
 @check("fbg_strain_sensitivity")
@@ -251,9 +252,10 @@ def li_pll_low_interface_stress(ctx) -> Result:
     cycled Li/PLL section at 2.4 MPa [Pa]: the low end of the stress range along the interface."""
     summary, folder = ctx.run(LI_CYCLED, CONTACT)
     _, s, w = _compressive_profile(folder)
-    return Result(_weighted_percentile(s, w, 5), details=f"median {_weighted_percentile(s, w, 50) / 1e6:.3g} MPa, "
-                                                         f"95th percentile {_weighted_percentile(s, w, 95) / 1e6:.3g} MPa, "
-                                                         f"contact fraction {summary['metrics'].get('contact_fraction', 1):.3f}")
+    median, p95 = _weighted_percentile(s, w, 50), _weighted_percentile(s, w, 95)
+    return Result(_weighted_percentile(s, w, 5),
+                  details=f"median {median / 1e6:.3g} MPa, 95th percentile {p95 / 1e6:.3g} MPa, "
+                          f"contact fraction {summary['metrics'].get('contact_fraction', 1):.3f}")
 
 
 @check("li_pll_centre_edge_ratio")
@@ -271,5 +273,6 @@ def lisn_over_li_stress_heterogeneity(ctx) -> Result:
     lisn, _ = ctx.run(LISN_CYCLED, CONTACT)
     cv_li = li["metrics"]["interface_normal_stress_cv"]
     cv_lisn = lisn["metrics"]["interface_normal_stress_cv"]
-    fig = ctx.profile_figure("li_vs_lisn_profile", [(LI_CYCLED, CONTACT, "Li/PLL"), (LISN_CYCLED, CONTACT, "Li-Sn/PLL")])
+    fig = ctx.profile_figure("li_vs_lisn_profile",
+                             [(LI_CYCLED, CONTACT, "Li/PLL"), (LISN_CYCLED, CONTACT, "Li-Sn/PLL")])
     return Result(cv_lisn / cv_li, details=f"CV Li/PLL {cv_li:.3f}, Li-Sn/PLL {cv_lisn:.3f}", figures=[fig])

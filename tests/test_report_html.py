@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -47,7 +47,7 @@ def test_page_is_self_contained_and_complete(report):
                     "Metrics", "Provenance"):
         assert f"<h2>{heading}</h2>" in text
     for folder in folders:
-        summary = __import__("json").loads((folder / "summary.json").read_text())
+        summary = json.loads((folder / "summary.json").read_text())
         assert summary["input_hash_sha256"] in text
         assert html.escape(summary["title"]) in text
         assert summary["provenance"]["dolfinx"] in text

@@ -186,7 +186,8 @@ def finished(point_dir: Path, input_hash: str) -> bool:
     return isinstance(summary, dict) and summary.get("input_hash_sha256") == input_hash and "metrics" in summary
 
 
-def _launcher_size() -> int:
+def launcher_size() -> int:
+    """Number of ranks an MPI launcher started (from its environment; 1 without one), without MPI."""
     for var in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS"):
         if os.environ.get(var, "").isdigit():
             return int(os.environ[var])
@@ -383,7 +384,7 @@ def run_sweep(scenario: str | Path, sets: list[str], out: str | Path, jobs: int 
     points = build_points(axes)
     validate_points(scenario, points)
 
-    size = _launcher_size()
+    size = launcher_size()
     comm = None
     if size > 1:
         from ecmsim.fem import MPI

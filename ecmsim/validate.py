@@ -471,6 +471,11 @@ def run_validation(out: str | Path | None = None, quick: bool = False, cases_dir
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from ecmsim.errors import EcmsimError
+    from ecmsim.sweep import launcher_size
+
+    if launcher_size() > 1:  # each case decides its own parallelism; ranks would race on report.md
+        raise EcmsimError("ecmsim validate runs as one process: start it without mpirun")
     outcomes, report = run_validation(args.out, args.quick, args.cases, args.select)
     failed = [o.case.name for o in outcomes if o.status in (FAIL, ERROR)]
     print(f"[validate] report: {report}" + (f"; failed: {', '.join(failed)}" if failed else ""))

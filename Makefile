@@ -8,7 +8,7 @@ SCENARIO ?= scenarios/flat_bilayer.toml
 OUT ?= results/$(basename $(notdir $(SCENARIO)))
 PYTEST_ARGS ?=
 
-.PHONY: setup run test test-fast bench clean
+.PHONY: setup run test test-fast compare bench clean
 
 setup:
 	@tools/setup-venv.sh
@@ -18,6 +18,7 @@ run: setup
 
 # The whole suite, slow physics and the MPI comparisons included.
 test: setup
+	@tools/ensure-chromium.sh
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests: that is a failure" >&2; exit 1; fi; \
 	exit $$rc
@@ -25,6 +26,12 @@ test: setup
 # Everything but the tests marked slow.
 test-fast: setup
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# Li vs Li-Sn after three cycles, static windows of the cycled sections at 2.4 MPa, one page.
+compare: setup
+	$(VENV)/bin/ecmsim run scenarios/li_pll_cycled_image.toml -o results/compare/li_pll --set interface.model=contact
+	$(VENV)/bin/ecmsim run scenarios/li_sn_pll_cycled_image.toml -o results/compare/li_sn_pll --set interface.model=contact
+	$(VENV)/bin/ecmsim report results/compare/li_pll results/compare/li_sn_pll -o results/compare/report.html
 
 bench: setup
 	$(PY) benchmarks/run_all.py

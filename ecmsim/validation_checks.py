@@ -1,0 +1,278 @@
+"""Check functions of ``ecmsim validate``: compute one simulated value by calling the package.
+
+A case in ``validation/cases/*.toml`` names a check with ``simulated.check = "<name>"``. A check
+takes a :class:`~ecmsim.validate.Context` (scenario runs shared between cases, a folder for
+figures) and returns a :class:`Result`: the simulated value in SI units, optionally the reference
+value when it is a closed form evaluated with the package's own constants, details for the
+report, and figure paths. Checks never read test results: each one solves or simulates anew.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class Result:
+    """What a check computed. ``value`` [SI]; ``reference``: overrides the case's reference value
+    (a closed form evaluated here); ``details``: shown in the report; ``figures``: PNG paths."""
+
+    value: float
+    reference: float | None = None
+    details: str = ""
+    figures: list[Path] = field(default_factory=list)
+
+
+#: name -> check function
+CHECKS: dict[str, Callable[[Any], Result]] = {}
+
+
+def check(name: str):
+    """Register a check under ``name``."""
+    def deco(fn):
+        CHECKS[name] = fn
+        return fn
+    return deco
+
+
+# --- mechanics: closed forms ------------------------------------------------------------------------
+
+@check("patch_test_interface_stress")
+def patch_test_interface_stress(ctx) -> Result:
+    """Flat Li/PLL bilayer, bonded, roller sides: uniaxial strain, sigma_yy = -p on the whole
+    interface. Returns the interface normal stress farthest from -p [Pa]."""
+    summary, _ = ctx.run("scenarios/flat_bilayer.toml", ["output.fields=false", "output.plots=false"])
+    m = summary["metrics"]
+    p = m["stack_pressure_Pa"]
+    worst = max((m["interface_normal_stress_min_Pa"], m["interface_normal_stress_max_Pa"]), key=lambda s: abs(s + p))
+    return Result(worst, details=f"min {m['interface_normal_stress_min_Pa']:.10g} Pa, "
+                                 f"max {m['interface_normal_stress_max_Pa']:.10g} Pa at p = {p:g} Pa")
+
+
+KIRSCH_A, KIRSCH_L, KIRSCH_S = 1e-6, 10e-6, 1e6  # hole radius, quarter-plate side [m], remote tension [Pa]
+
+
+def _kirsch_sigma(x, ufl):
+    """Kirsch (1898): stress around a circular hole of radius a, remote sigma_xx = S (UFL)."""
+    a, S = KIRSCH_A, KIRSCH_S
+    r2 = x[0] ** 2 + x[1] ** 2
+    c, s = x[0] / ufl.sqrt(r2), x[1] / ufl.sqrt(r2)
+    c2, s2 = c * c - s * s, 2 * s * c
+    q2, q4 = a**2 / r2, a**4 / r2**2
+    srr = S / 2 * (1 - q2) + S / 2 * (1 - 4 * q2 + 3 * q4) * c2
+    stt = S / 2 * (1 + q2) - S / 2 * (1 + 3 * q4) * c2
+    srt = -S / 2 * (1 + 2 * q2 - 3 * q4) * s2
+    sxx = srr * c * c + stt * s * s - 2 * srt * s * c
+    syy = srr * s * s + stt * c * c + 2 * srt * s * c
+    sxy = (srr - stt) * s * c + srt * (c * c - s * s)
+    return ufl.as_matrix([[sxx, sxy], [sxy, syy]])
+
+
+@check("kirsch_stress_concentration")
+def kirsch_stress_concentration(ctx) -> Result:
+    """Quarter plate with a hole (radius a, side 10 a), Kirsch tractions on the outer edges,
+    symmetry on the cut edges, P2, element size a/20 at the hole: sigma_xx(0, a) / S."""
+    from ecmsim import materials
+    from ecmsim.fem import MPI, ufl
+    from ecmsim.geometry import Geometry, Region
+    from ecmsim.mechanics.elasticity import PlaneStrainElasticity, Support, Traction
+    from ecmsim.mesh import MeshOptions, mesh_geometry
+
+    size = KIRSCH_A / 20
+    t = np.linspace(0, math.pi / 2, 181)
+    arc = np.column_stack([KIRSCH_A * np.cos(t), KIRSCH_A * np.sin(t)])[::-1]
+    outer = np.vstack([[[KIRSCH_A, 0.0], [KIRSCH_L, 0.0], [KIRSCH_L, KIRSCH_L], [0.0, KIRSCH_L]], arc[:-1]])
+    geo = Geometry(KIRSCH_L, KIRSCH_L, [Region("electrolyte", outer)], "quarter plate with a hole")
+    tm = mesh_geometry(geo, MeshOptions(size_m=size * 8, interface_size_m=size, refine_distance_m=3 * KIRSCH_A),
+                       MPI.COMM_SELF)
+
+    def traction(x, n):
+        return _kirsch_sigma(x, ufl) * n
+
+    problem = PlaneStrainElasticity(tm, {"electrolyte": materials.get("LLZO")},
+                                    supports=[Support("bottom", (1,)), Support("left", (0,))],
+                                    tractions=[Traction("right", traction=traction),
+                                               Traction("top", traction=traction)], degree=2)
+    sol = problem.solve()
+    sxx = _evaluate(sol.stress, (0.0, KIRSCH_A))[0]
+    problem.close()
+    return Result(sxx / KIRSCH_S, details=f"{tm.stats()['cells']} triangles, h = a/20 at the hole, P2")
+
+
+def _evaluate(function, point) -> np.ndarray:
+    """A dolfinx Function at one point (serial mesh)."""
+    from ecmsim.fem import dolfinx
+
+    msh = function.function_space.mesh
+    pts = np.array([[point[0], point[1], 0.0]])
+    tree = dolfinx.geometry.bb_tree(msh, msh.topology.dim)
+    hits = dolfinx.geometry.compute_colliding_cells(msh, dolfinx.geometry.compute_collisions_points(tree, pts), pts)
+    return np.asarray(function.eval(pts, np.array([hits.links(0)[0]], dtype=np.int32))).reshape(-1)
+
+
+HERTZ_R, HERTZ_W, HERTZ_H = 50e-6, 40e-6, 20e-6  # cylinder radius, window width, layer depth [m]
+
+
+@check("hertz_peak_pressure")
+def hertz_peak_pressure(ctx) -> Result:
+    """A rigid cylinder (R = 50 um) pressed 60 nm into a PLL layer (plane strain, Nitsche contact,
+    h = 50 nm at the contact): peak contact pressure against Hertz p0 = 2 P / (pi a),
+    a = sqrt(4 P R / (pi E*)) at the computed force P per unit length."""
+    from ecmsim import materials
+    from ecmsim.fem import MPI
+    from ecmsim.geometry import Geometry, Region
+    from ecmsim.mechanics.contact import ContactProblem, RigidCircle
+    from ecmsim.mechanics.elasticity import Support
+    from ecmsim.mesh import MeshOptions, mesh_geometry
+
+    size, zone = 50e-9, 3e-6
+    x = np.unique(np.round(np.concatenate([np.linspace(0, HERTZ_W, 21),
+                                           HERTZ_W / 2 + np.linspace(-zone, zone, 31)]), 12))
+    line = np.column_stack([x, np.full_like(x, HERTZ_H)])
+    geo = Geometry(HERTZ_W, 1.5 * HERTZ_H, [Region("electrolyte", np.vstack([[[0.0, 0.0], [HERTZ_W, 0.0]],
+                                                                            line[::-1]]))], "half-plane")
+    tm = mesh_geometry(geo, MeshOptions(size_m=min(HERTZ_H / 4, 40 * size), interface_size_m=size,
+                                        refine_distance_m=20 * size), MPI.COMM_SELF)
+    pll = materials.get("PLL")
+    problem = ContactProblem(tm, {"electrolyte": pll}, supports=[Support("bottom")], pairs=[],
+                             obstacles=[RigidCircle("void", (HERTZ_W / 2, HERTZ_H + HERTZ_R), HERTZ_R,
+                                                    motion_m=(0.0, -60e-9))])
+    sol = problem.solve(load_steps=4)
+    prof = sol.contact["void"]
+    problem.close()
+    e_star = pll.youngs_modulus_Pa / (1 - pll.poissons_ratio**2)
+    force = float(np.dot(prof.weight_m, prof.contact_pressure_Pa))
+    a = math.sqrt(4 * force * HERTZ_R / (math.pi * e_star))
+    p0 = 2 * force / (math.pi * a)
+    return Result(float(prof.contact_pressure_Pa.max()), reference=p0,
+                  details=f"P = {force:.4g} N/m, Hertz a = {a * 1e6:.4f} um (a/h = {a / size:.0f}), "
+                          f"{tm.stats()['cells']} triangles")
+
+
+# --- the virtual FBG: closed forms -----------------------------------------------------------------
+
+def _silica():
+    from ecmsim import materials
+    s = materials.get("silica")
+    return s, s.youngs_modulus_Pa, s.poissons_ratio, s.get("effective_index"), s.get("p11"), s.get("p12")
+
+
+@check("fbg_peak_reflectance")
+def fbg_peak_reflectance(ctx) -> Result:
+    """Transfer matrix of a uniform 10 mm grating (delta_n 1e-4, 50 sections) at the design
+    wavelength against Erdogan's R_max = tanh^2(kappa L), kappa = pi delta_n / lambda."""
+    from ecmsim.fbg import tmm
+
+    lam, n, dn, L, M = 1550e-9, 1.45, 1e-4, 10e-3, 50
+    R = tmm.reflectance([lam], np.full((1, M), lam), np.full((1, M), n), np.full(M, math.pi * dn), L / M)[0, 0]
+    kappa_L = math.pi * dn / lam * L
+    return Result(float(R), reference=math.tanh(kappa_L) ** 2, details=f"kappa L = {kappa_L:.4f}")
+
+
+@check("fbg_strain_sensitivity")
+def fbg_strain_sensitivity(ctx) -> Result:
+    """Free fibre under 100 microstrain axial tension (transverse -nu e): peak shift per microstrain
+    of the simulated spectrum [m per microstrain]."""
+    from ecmsim.fbg import StrainProfile, simulate
+
+    _, _, nu, n, p11, p12 = _silica()
+    strain = 1e-4
+    _, report = simulate(StrainProfile.uniform(10e-3, exx=-nu * strain, eyy=-nu * strain, ezz=strain))
+    p_e = 0.5 * n * n * (p12 - nu * (p11 + p12))
+    return Result(report.shift_m / (strain * 1e6), details=f"p_e = {p_e:.5f}; closed form lambda_D (1 - p_e) "
+                                                             f"= {1550e-9 * (1 - p_e) * 1e6:.5g} pm/ue")
+
+
+@check("fbg_diametral_splitting")
+def fbg_diametral_splitting(ctx) -> Result:
+    """A 125 um fibre under a diametral line load of 3000 N/m (Timoshenko & Goodier: centre stresses
+    2f/(pi D), -6f/(pi D), plane strain): splitting read by the interrogator from the unpolarised
+    spectrum (Gaussian apodization) against lambda_D (n^2/2)(p12 - p11)(e_x - e_y)."""
+    from ecmsim.fbg import Grating, StrainProfile, simulate
+
+    silica, E, nu, n, p11, p12 = _silica()
+    D, f, lam = silica.get("diameter_m"), 3000.0, 1550e-9
+    sx, sy = 2 * f / (math.pi * D), -6 * f / (math.pi * D)
+    sz = nu * (sx + sy)
+    tr = sx + sy + sz
+    ex, ey = ((1 + nu) * sx - nu * tr) / E, ((1 + nu) * sy - nu * tr) / E
+    _, report = simulate(StrainProfile.uniform(10e-3, exx=ex, eyy=ey, ezz=0.0), Grating(apodization="gaussian"))
+    closed = lam * 0.5 * n * n * (p12 - p11) * (ex - ey)
+    return Result(report.splitting_m, reference=closed, details=f"{report.count} peaks")
+
+
+@check("fbg_temperature_sensitivity")
+def fbg_temperature_sensitivity(ctx) -> Result:
+    """A free grating at the Li cell's 1542.18 nm heated by 10 K: peak shift per kelvin [m/K]."""
+    from ecmsim.fbg import Grating, StrainProfile, simulate
+
+    lam, T0, dT = 1542.18e-9, 293.15, 10.0
+    _, report = simulate(StrainProfile.uniform(10e-3, T_K=T0 + dT),
+                         Grating(design_wavelength_m=lam, reference_temperature_K=T0))
+    return Result(report.shift_m / dT, details="free fibre, strain-free: (alpha + xi) lambda_D")
+
+
+# --- the reference cells: Li/PLL and Li-Sn/PLL from the FIB-SEM-like images --------------------------
+
+LI_CYCLED = "scenarios/li_pll_cycled_image.toml"
+LISN_CYCLED = "scenarios/li_sn_pll_cycled_image.toml"
+#: As the reference study's COMSOL model: contact pair at the interface, linear elastic, 2.4 MPa.
+CONTACT = ["interface.model=contact", "output.fields=false"]
+
+
+def _compressive_profile(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    data = np.loadtxt(folder / "interface_profile.csv", delimiter=",", skiprows=1, ndmin=2)
+    return data[:, 0], -data[:, 2], data[:, 4]   # x [m], compressive normal stress [Pa], weight [m]
+
+
+def _weighted_percentile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    order = np.argsort(values)
+    cum = np.cumsum(weights[order])
+    return float(np.interp(q / 100 * cum[-1], cum, values[order]))
+
+
+@check("li_pll_peak_interface_stress")
+def li_pll_peak_interface_stress(ctx) -> Result:
+    """Largest compressive interface normal stress on the cycled Li/PLL section at 2.4 MPa [Pa]."""
+    summary, folder = ctx.run(LI_CYCLED, CONTACT)
+    _, s, _ = _compressive_profile(folder)
+    return Result(float(s.max()), details=f"contact fraction {summary['metrics'].get('contact_fraction', 1):.3f}",
+                  figures=[ctx.profile_figure("li_pll_profile", [(LI_CYCLED, CONTACT, "Li/PLL")])])
+
+
+@check("li_pll_low_interface_stress")
+def li_pll_low_interface_stress(ctx) -> Result:
+    """5th percentile (by interface length) of the compressive interface normal stress on the
+    cycled Li/PLL section at 2.4 MPa [Pa]: the low end of the stress range along the interface."""
+    summary, folder = ctx.run(LI_CYCLED, CONTACT)
+    _, s, w = _compressive_profile(folder)
+    median, p95 = _weighted_percentile(s, w, 50), _weighted_percentile(s, w, 95)
+    return Result(_weighted_percentile(s, w, 5),
+                  details=f"median {median / 1e6:.3g} MPa, 95th percentile {p95 / 1e6:.3g} MPa, "
+                          f"contact fraction {summary['metrics'].get('contact_fraction', 1):.3f}")
+
+
+@check("li_pll_centre_edge_ratio")
+def li_pll_centre_edge_ratio(ctx) -> Result:
+    """Mean normal traction over the central half of the window / over the outer quarters."""
+    summary, _ = ctx.run(LI_CYCLED, CONTACT)
+    return Result(summary["metrics"]["interface_normal_stress_centre_edge_ratio"])
+
+
+@check("lisn_over_li_stress_heterogeneity")
+def lisn_over_li_stress_heterogeneity(ctx) -> Result:
+    """Coefficient of variation (std / |mean|) of the interface normal stress, Li-Sn/PLL over Li/PLL,
+    both cycled sections at 2.4 MPa with contact."""
+    li, _ = ctx.run(LI_CYCLED, CONTACT)
+    lisn, _ = ctx.run(LISN_CYCLED, CONTACT)
+    cv_li = li["metrics"]["interface_normal_stress_cv"]
+    cv_lisn = lisn["metrics"]["interface_normal_stress_cv"]
+    fig = ctx.profile_figure("li_vs_lisn_profile",
+                             [(LI_CYCLED, CONTACT, "Li/PLL"), (LISN_CYCLED, CONTACT, "Li-Sn/PLL")])
+    return Result(cv_lisn / cv_li, details=f"CV Li/PLL {cv_li:.3f}, Li-Sn/PLL {cv_lisn:.3f}", figures=[fig])

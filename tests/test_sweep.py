@@ -1,0 +1,180 @@
+"""``ecmsim sweep``: the grid, bad input before any run, the gathered table, and the restart."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, SCENARIOS, assert_one_line_error, run_cli
+from ecmsim.errors import ScenarioError
+from ecmsim.sweep import build_points, finished, parse_axes, split_values, validate_points
+
+FLAT = str(SCENARIOS / "flat_bilayer.toml")
+#: A coarse, quiet flat run: about 3 s per point, most of it start-up.
+FAST = ["--set", "mesh.size_m=4e-6", "--set", "mesh.interface_size_m=2e-6", "--set", "output.fields=false",
+        "--set", "output.plots=false", "--set", "solver.element_degree=1"]
+PRESSURES = ("1e6", "2e6", "3e6")
+
+
+def test_split_values_keeps_arrays_and_strings_whole():
+    assert split_values("1e6, 2e6,3e6") == ["1e6", "2e6", "3e6"]
+    assert split_values('[0.3,0.6],[0.2,0.5]') == ["[0.3,0.6]", "[0.2,0.5]"]
+    assert split_values('"a,b",c') == ['"a,b"', "c"]
+
+
+def test_grid_names_and_fixed_values():
+    axes = parse_axes(["loading.stack_pressure_Pa=1e6,2e6", "mesh.size_m=1e-6,2e-6,3e-6", "output.plots=false"])
+    points = build_points(axes)
+    assert len(points) == 6
+    assert points[0].name == "stack_pressure_Pa=1e6__size_m=1e-6"
+    assert all(p.params["output.plots"] == "false" for p in points)
+    assert {(p.params["loading.stack_pressure_Pa"], p.params["mesh.size_m"]) for p in points} == {
+        (a, b) for a in ("1e6", "2e6") for b in ("1e-6", "2e-6", "3e-6")}
+    # same last key part on two swept axes: the full dotted key names the folder
+    twin = build_points(parse_axes(["mesh.size_m=1e-6,2e-6", "other.size_m=1,2"]))
+    assert twin[0].name == "mesh.size_m=1e-6__other.size_m=1"
+    assert build_points(parse_axes(["output.plots=false"]))[0].name == "base"
+
+
+@pytest.mark.parametrize("sets, fragment", [
+    (["loading.stack_pressure_Pa"], "expected SECTION.KEY=V1,V2"),
+    (["loading.stack_pressure_Pa=1e6,,2e6"], "empty value"),
+    (["loading.stack_pressure_Pa=1e6,1e6"], "listed twice"),
+    (["loading.stack_pressure_Pa=1e6", "loading.stack_pressure_Pa=2e6"], "given twice"),
+    (["=1,2"], "empty key"),
+])
+def test_malformed_sets(sets, fragment):
+    with pytest.raises(ScenarioError, match=fragment):
+        build_points(parse_axes(sets))
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["--set", "loading.stack_presure_Pa=1e6,2e6"], ["unknown key 'loading.stack_presure_Pa'"]),
+    (["--set", "loading.stack_pressure_Pa=1e6,-2e6"], ["loading.stack_pressure_Pa = -2000000.0", "must be > 0",
+                                                       "sweep point stack_pressure_Pa=-2e6"]),
+    (["--set", "loading.stack_pressure_Pa=1e6,abc"], ["loading.stack_pressure_Pa = 'abc'"]),
+    (["--set", "loading.stack_pressure_Pa=1e6,,2e6"], ["empty value"]),
+    (["-j", "0", "--set", "loading.stack_pressure_Pa=1e6,2e6"], ["-j 0"]),
+])
+def test_bad_input_one_line_before_any_run(tmp_path, args, fragments):
+    out = tmp_path / "sweep"
+    proc = run_cli("sweep", FLAT, "-o", str(out), *args)
+    assert_one_line_error(proc, *fragments)
+    assert not out.exists()  # nothing ran, nothing written
+
+
+def test_long_names_stay_short_and_distinct():
+    many = [f"section.key_with_a_long_name_{i}=1.000000001,2.000000002" for i in range(8)]
+    points = build_points(parse_axes(many))
+    assert len(points) == 256 and len({p.name for p in points}) == 256
+    assert max(len(p.name) for p in points) <= 150
+
+
+def test_refuses_a_foreign_output_folder(tmp_path):
+    (tmp_path / "mine.txt").write_text("precious")
+    proc = run_cli("sweep", FLAT, "-o", str(tmp_path), "--set", "loading.stack_pressure_Pa=1e6,2e6")
+    assert_one_line_error(proc, "not an ecmsim sweep folder")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.txt"]
+
+
+def _rows(out: Path) -> list[dict]:
+    with (out / "sweep.csv").open() as fh:
+        return list(csv.DictReader(fh))
+
+
+def _ran(stdout: str) -> set[str]:
+    return {ln.split("run: ", 1)[1].split(" (")[0] for ln in stdout.splitlines() if ln.startswith("[sweep] run: ")}
+
+
+def test_sweep_restart_after_kill_runs_only_missing_points(tmp_path):
+    """Kill the whole sweep (SIGKILL to its process group, as a scheduler does) once the first point
+    has finished; the rerun runs exactly the points without a complete summary.json, leaves the
+    finished ones untouched, and the table has every point with the right answer."""
+    out = tmp_path / "sweep"
+    args = [sys.executable, "-m", "ecmsim", "sweep", FLAT, "-o", str(out), "-j", "1",
+            "--set", f"loading.stack_pressure_Pa={','.join(PRESSURES)}", *FAST]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
+    points = out / "points"
+    deadline = time.monotonic() + 120
+    try:
+        while not any((p / "summary.json").exists() for p in points.glob("*")) and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.05)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+    done_before = {p.name: (p / "summary.json").read_bytes() for p in points.iterdir()
+                if (p / "summary.json").exists()}
+    names = {f"stack_pressure_Pa={v}" for v in PRESSURES}
+    assert done_before and set(done_before) < names, done_before.keys()
+
+    # whatever the kill caught mid-run: make sure one point looks interrupted (staging folder left)
+    missing = sorted(names - set(done_before))
+    (points / f"{missing[0]}.partial").mkdir(exist_ok=True)
+    (points / f"{missing[0]}.partial" / "mesh.msh").write_text("half written")
+    rerun = run_cli("sweep", FLAT, "-o", str(out), "-j", "2",
+                    "--set", f"loading.stack_pressure_Pa={','.join(PRESSURES)}", *FAST)
+    assert rerun.returncode == 0, rerun.stderr
+    assert _ran(rerun.stdout) == names - set(done_before)
+    for name in done_before:
+        assert f"skip (finished): {name}" in rerun.stdout
+        assert (points / name / "summary.json").read_bytes() == done_before[name]  # not rerun
+    assert not list(points.glob("*.partial"))
+    rows = _rows(out)
+    assert [r["status"] for r in rows] == ["ok"] * len(PRESSURES)
+    for row in rows:
+        assert float(row["interface_normal_stress_mean_Pa"]) == pytest.approx(
+            -float(row["loading.stack_pressure_Pa"]), rel=1e-9)
+    assert (out / "sweep.png").read_bytes()[:4] == b"\x89PNG"
+
+    again = run_cli("sweep", FLAT, "-o", str(out), "--set", f"loading.stack_pressure_Pa={','.join(PRESSURES)}",
+                    *FAST)
+    assert again.returncode == 0 and _ran(again.stdout) == set()
+    # a changed input (the scenario file, another fixed value) has another hash: the point is stale
+    point = build_points(parse_axes([f"loading.stack_pressure_Pa={PRESSURES[0]}", *FAST[1::2]]))[0]
+    validate_points(Path(FLAT), [point])
+    assert finished(points / f"stack_pressure_Pa={PRESSURES[0]}", point.input_hash)
+    changed = build_points(parse_axes([f"loading.stack_pressure_Pa={PRESSURES[0]}", *FAST[1::2],
+                                       "loading.temperature_K=300"]))[0]
+    validate_points(Path(FLAT), [changed])
+    assert not finished(points / f"stack_pressure_Pa={PRESSURES[0]}", changed.input_hash)
+
+
+def test_a_failing_point_is_reported_and_the_others_gathered(tmp_path):
+    """A point that fails at run time, where validation cannot see it (a mesh cap below the mesh
+    gmsh makes), is status 'failed' with an empty metric row; the other points are gathered."""
+    out = tmp_path / "sweep"
+    proc = run_cli("sweep", FLAT, "-o", str(out), "--set", "mesh.max_cells=5,100000", *FAST)
+    assert proc.returncode == 1
+    assert "1 point(s) failed: max_cells=5" in proc.stderr
+    rows = {r["point"]: r for r in _rows(out)}
+    assert rows["max_cells=5"]["status"] == "failed" and rows["max_cells=5"]["interface_normal_stress_mean_Pa"] == ""
+    assert rows["max_cells=100000"]["status"] == "ok"
+    assert "error" in (out / "logs" / "max_cells=5.log").read_text()
+
+
+@pytest.mark.mpi
+def test_sweep_under_mpirun_deals_points_to_ranks(tmp_path, have_mpirun):
+    """mpirun -n 2 ecmsim sweep: each rank runs its share of the points as single-process runs."""
+    from conftest import read_summary, run_cli_mpi
+
+    out = tmp_path / "sweep"
+    proc = run_cli_mpi(2, "sweep", FLAT, "-o", str(out), "--set", "loading.stack_pressure_Pa=1e6,2e6,3e6", *FAST)
+    assert proc.returncode == 0, proc.stderr
+    assert "(rank 0)" in proc.stdout and "(rank 1)" in proc.stdout
+    rows = _rows(out)
+    assert [r["status"] for r in rows] == ["ok"] * 3
+    for row in rows:
+        summary = read_summary(out / "points" / row["point"])
+        assert summary["provenance"]["mpi_ranks"] == 1
+        assert summary["metrics"]["interface_normal_stress_mean_Pa"] == pytest.approx(
+            -float(row["loading.stack_pressure_Pa"]), rel=1e-9)

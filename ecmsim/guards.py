@@ -129,12 +129,12 @@ def check_scenario(scn) -> None:
     est = estimate(scn)
     if est is not None:
         if est.cells > scn.mesh.max_cells:
-            raise ValueError(f"{est.driver} asks for about {est.cells:.2g} triangles (mesh.max_cells = "
-                             f"{scn.mesh.max_cells}): refused before meshing; coarsen that length scale, or raise "
-                             "mesh.max_cells if the machine can take it")
+            raise ValueError(f"{est.driver} m gives about {est.cells:.2g} triangles (limit mesh.max_cells = "
+                             f"{scn.mesh.max_cells}), estimated before meshing: use a larger mesh size or length "
+                             "scale, or raise mesh.max_cells if the machine can take it")
         memory = physical_memory_bytes()
         if est.memory_bytes > memory:
-            raise ValueError(f"{est.driver} asks for about {est.cells:.2g} triangles, about "
+            raise ValueError(f"{est.driver} m gives about {est.cells:.2g} triangles, about "
                              f"{est.memory_bytes / 2**30:.3g} GiB at solver.element_degree = "
                              f"{scn.solver.element_degree}, more than this machine's {memory / 2**30:.3g} GiB: "
                              "coarsen that length scale")
@@ -165,16 +165,34 @@ def nominal_strain(scn) -> tuple[float, str, float]:
     return worst
 
 
-def solution_warnings(metrics: dict, materials: dict) -> list[str]:
-    """Warnings about a finished run: local strains (von Mises stress / softest E) beyond the
-    small-strain range, at stress concentrations (void tips, filament tips)."""
-    out = []
-    vm = metrics.get("von_mises_max_Pa")
-    if vm is not None and math.isfinite(vm) and materials:
-        e_min = min(m.youngs_modulus_Pa for m in materials.values())
-        if vm / e_min > WARN_LOCAL_STRAIN:
-            out.append(f"warning: the largest von Mises stress {vm:.3g} Pa is {100 * vm / e_min:.3g} % of the softest "
-                       f"Young's modulus ({e_min:.3g} Pa): local strains there exceed the "
-                       f"{100 * WARN_LOCAL_STRAIN:g} % small-strain range, so stresses near that point are not "
-                       "reliable (a singular corner or tip, or a too high load)")
-    return out
+def max_local_strain(solution) -> tuple[float, str]:
+    """Largest von Mises stress / Young's modulus of its own region over the cells' stress nodes,
+    and that region (the same on every rank) [-]. A strain measure for the small-strain check."""
+    from ecmsim.fem import MPI
+
+    tm = solution.tmesh
+    n_cells = tm.mesh.topology.index_map(2).size_local
+    dofs = solution.stress.function_space.dofmap.list
+    vm = solution.von_mises_values(owned_only=False)
+    worst = (0.0, "")
+    for name, mat in solution.materials.items():
+        if name not in tm.cell_ids:
+            continue
+        cells = tm.cells(name)
+        cells = cells[cells < n_cells]
+        local = float(vm[dofs[cells].ravel()].max()) / mat.youngs_modulus_Pa if len(cells) else 0.0
+        worst = max(worst, (local, name))
+    strain = tm.comm.allreduce(worst[0], op=MPI.MAX)
+    regions = tm.comm.allgather(worst)
+    return strain, next(r for s, r in regions if s == strain)
+
+
+def solution_warnings(solution) -> list[str]:
+    """Warnings about a finished run: a local strain (von Mises / E of the region) beyond the
+    small-strain range, typically at a stress concentration (void or filament tip, sharp corner)."""
+    strain, region = max_local_strain(solution)
+    if strain > WARN_LOCAL_STRAIN:
+        return [f"warning: the {region}'s von Mises stress reaches {100 * strain:.3g} % of its Young's modulus: "
+                f"local strains there exceed the {100 * WARN_LOCAL_STRAIN:g} % small-strain range, so stresses near "
+                "that point are not reliable (a singular tip or corner, or a too high load)"]
+    return []

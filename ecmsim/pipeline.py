@@ -65,7 +65,7 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
         if contact is not None:
             metrics.update(contact.metrics())
         metrics["stack_pressure_Pa"] = scn.loading.stack_pressure_Pa
-        warnings = solution_warnings(metrics, materials)
+        warnings = solution_warnings(solution)
         for line in warnings:
             print(f"ecmsim: {line}", file=sys.stderr) if comm.rank == 0 else None
         progress.done("metrics")

@@ -361,7 +361,7 @@ class SolverSection(_Section):
 class OutputSection(_Section):
     """What to write besides summary.json."""
 
-    fields: bool = Field(True, description="write VTX/XDMF fields for ParaView")
+    fields: bool = Field(True, description="write the fields: VTU/PVD (ParaView, pyvista, meshio) and VTX .bp")
     plots: bool = Field(True, description="write PNG figures")
 
 

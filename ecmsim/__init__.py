@@ -1,7 +1,7 @@
 """ecmsim: electro-chemo-mechanical simulation of solid-state battery interfaces,
 with a virtual fibre Bragg grating.
 
-Stages (see docs/ and ../ARCHITECTURE): scenario -> geometry -> mesh -> mechanics ->
+Stages (see docs/architecture.md): scenario -> geometry -> mesh -> mechanics ->
 metrics -> virtual FBG -> report. Modules that need dolfinx import it through
 :mod:`ecmsim.fem` only; importing :mod:`ecmsim` itself needs numpy alone.
 """

@@ -1,6 +1,6 @@
 """Geometry -> gmsh model -> dolfinx mesh with named cell and facet tags.
 
-Contract (see ARCHITECTURE.md): cells are tagged ``electrode``, ``electrolyte`` (``fibre``);
+Contract (see docs/architecture.md): cells are tagged ``electrode``, ``electrolyte`` (``fibre``);
 facets ``top``, ``bottom``, ``left``, ``right`` (the window's edges), ``interface`` (between
 electrode and electrolyte) and ``void`` (edges of uncovered holes). A facet between two other
 labels is named ``<a>_<b>`` with the labels in alphabetical order. The name <-> id map travels
@@ -138,9 +138,12 @@ def gmsh_model(name: str = "ecmsim") -> Iterator[object]:
         gmsh.initialize(interruptible=False)
     gmsh.option.restoreDefaults()  # options are global: one model's sizes must not leak into the next
     gmsh.option.setNumber("General.Terminal", 1 if os.environ.get("ECMSIM_GMSH_VERBOSE") else 0)
+    from ecmsim.interrupt import hard_interrupt
+
     gmsh.model.add(name)
     try:
-        yield gmsh.model
+        with hard_interrupt():  # gmsh's C++ would hold Ctrl-C for minutes
+            yield gmsh.model
     finally:
         gmsh.model.remove()
 

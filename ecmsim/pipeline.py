@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,8 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
     an existing folder is replaced only when complete, and only if ecmsim wrote all of it, or
     ``overwrite``). ``overrides`` (the ``--set`` items) are named in the plot titles."""
     from ecmsim.fem import MPI
+    from ecmsim.guards import solution_warnings
+    from ecmsim.interrupt import hard_interrupt
     from ecmsim.mechanics.elasticity import stack_pressure_problem
     from ecmsim.mechanics.stresses import field_metrics, interface_profile
     from ecmsim.mesh import MeshOptions, estimated_cells, mesh_geometry
@@ -59,7 +62,8 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
             progress(f"forms ready: P{scn.solver.element_degree} plane strain, {scn.interface.model} interface "
                      f"({progress.done('forms'):.1f} s)")
             progress("solving ...")
-            solution = problem.solve()
+            with hard_interrupt():  # Ctrl-C inside the factorisation ends the run at once
+                solution = problem.solve()
             problem.close()  # collective PETSc teardown here, not whenever each rank collects it
         progress(f"solved: {solution.info['dofs']} dofs ({progress.done('solve'):.1f} s)")
 
@@ -70,6 +74,9 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
         if contact is not None:
             metrics.update(contact.metrics())
         metrics["stack_pressure_Pa"] = scn.loading.stack_pressure_Pa
+        warnings = solution_warnings(solution)
+        for line in warnings:
+            print(f"ecmsim: {line}", file=sys.stderr) if comm.rank == 0 else None
         progress.done("metrics")
 
         files = ["summary.json", "interface_profile.csv", "mesh.msh", "mesh.report.json"]
@@ -95,6 +102,7 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
             "provenance": provenance(),
             "timings_s": progress.timings_s,
             "files": files,
+            "warnings": warnings,
         }
         if comm.rank == 0:
             profile.to_csv(stage / "interface_profile.csv")
@@ -123,7 +131,10 @@ def _solve_contact(scn: scenario_mod.Scenario, tmesh, materials, progress: Progr
         progress(f"  load step {k}/{itf.load_steps}: {t * scn.loading.stack_pressure_Pa:.4g} Pa, "
                  f"{its} Newton iteration(s)")
 
-    solution = problem.solve(itf.load_steps, on_step=step)
+    from ecmsim.interrupt import hard_interrupt
+
+    with hard_interrupt():
+        solution = problem.solve(itf.load_steps, on_step=step)
     problem.close()  # collective PETSc teardown here, not whenever each rank collects it
     return solution
 

@@ -160,6 +160,7 @@ def interface_stress_plot(path: Path, profile, stack_pressure_Pa: float, title: 
     """Normal and shear traction along the interface [MPa] against x [µm]."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.5), constrained_layout=True)
+    profile = profile.merged()  # one value per point: no zig-zag between the two facets' values
     x = profile.x_m * UM
     mean = profile.mean(profile.normal_stress_Pa)
     ax.plot(x, profile.normal_stress_Pa * MPA, "-", lw=1.2, label=r"normal $\sigma_n$ (compression < 0)")

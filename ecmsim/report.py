@@ -1,4 +1,4 @@
-"""Results on disk: summary.json, fields for ParaView, tables.
+"""Results on disk: summary.json, fields (VTU/PVD and VTX), tables.
 
 Where they go, and when an existing folder may be replaced, is :mod:`ecmsim.outputs`
 (a staging folder per run, a manifest of ecmsim's own files, atomic replacement).
@@ -52,18 +52,22 @@ def provenance() -> dict[str, Any]:
 
 
 def write_fields(folder: Path, solution, tmesh) -> list[str]:
-    """Fields for ParaView: VTX (ADIOS2 .bp folders, arbitrary degree) and the region tags (XDMF).
+    """Fields for ParaView, pyvista and meshio (see :mod:`ecmsim.vtu` and docs/results.md).
 
-    - ``displacement.bp``: u [m], Lagrange of the solve's degree.
-    - ``stress.bp``: stress [Pa] (xx, yy, zz, xy) and von Mises [Pa], discontinuous, degree - 1.
-    - ``regions.xdmf``: mesh with cell tags (region ids) and facet tags (see summary.json).
-    Open the .bp folders in ParaView with the "ADIOS2VTXReader".
+    - ``fields.vtu`` / ``fields.pvd``: mesh (quadratic triangles), displacement [m] at the nodes,
+      region ids, cell stress and von Mises [Pa]; ``boundaries.vtu``: tagged facets as lines.
+      Plain VTK XML: no extra package needed to open them.
+    - ``displacement.bp``, ``stress.bp``: VTX (ADIOS2) at the solve's full degree: u [m] and the
+      discontinuous stress (xx, yy, zz, xy) and von Mises [Pa] of degree - 1. ParaView opens them
+      with its "ADIOS2VTXReader"; pyvista and meshio cannot.
     """
     from ecmsim.fem import dolfinx, fem
+    from ecmsim.vtu import write_vtu
 
     comm = tmesh.comm
     folder.mkdir(exist_ok=True) if comm.rank == 0 else None
     comm.barrier()
+    files = write_vtu(folder, solution, tmesh)
     with dolfinx.io.VTXWriter(comm, folder / "displacement.bp", [solution.u], engine="BP4") as w:
         w.write(0.0)
     S = solution.stress.function_space
@@ -72,10 +76,4 @@ def write_fields(folder: Path, solution, tmesh) -> list[str]:
     vm.x.array[:] = solution.von_mises_values(owned_only=False)
     with dolfinx.io.VTXWriter(comm, folder / "stress.bp", [solution.stress, vm], engine="BP4") as w:
         w.write(0.0)
-    with dolfinx.io.XDMFFile(comm, folder / "regions.xdmf", "w") as xdmf:
-        xdmf.write_mesh(tmesh.mesh)
-        tmesh.cell_tags.name = "regions"
-        tmesh.facet_tags.name = "boundaries"
-        xdmf.write_meshtags(tmesh.cell_tags, tmesh.mesh.geometry)
-        xdmf.write_meshtags(tmesh.facet_tags, tmesh.mesh.geometry)
-    return ["fields/displacement.bp", "fields/stress.bp", "fields/regions.xdmf"]
+    return files + ["fields/displacement.bp", "fields/stress.bp"]

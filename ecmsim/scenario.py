@@ -109,6 +109,11 @@ class _RandomInterface(FlatGeometry):
         if self.rms_height_m > limit:
             raise ValueError(f"geometry.rms_height_m = {self.rms_height_m:g} must be <= a quarter of the thinner "
                              f"layer ({limit:g} m) so that the interface stays inside the window [m]")
+        finest = 16 * self.width_m / 2**16  # rough_profile: 16 samples per correlation length, at most 2^16
+        if self.correlation_length_m is not None and self.correlation_length_m < finest:
+            raise ValueError(f"geometry.correlation_length_m = {self.correlation_length_m:g} must be >= "
+                             f"width_m / 4096 ({finest:g} m): a profile of at most 65536 samples cannot resolve "
+                             "a shorter correlation length [m]")
         if self.correlation_length_m is not None and self.correlation_length_m > self.width_m / 4:
             raise ValueError(f"geometry.correlation_length_m = {self.correlation_length_m:g} must be <= a quarter "
                              f"of width_m ({self.width_m / 4:g} m) [m]")
@@ -145,6 +150,20 @@ class VoidsGeometry(_RandomInterface):
     void_aspect_ratio: float = Field(0.3, gt=0, le=2, allow_inf_nan=False,
                                      description="void depth into the electrode / void width [-]")
 
+    @model_validator(mode="after")
+    def _voids_fit(self) -> VoidsGeometry:
+        covered = self.void_fraction * self.width_m
+        if self.void_width_mean_m > covered:
+            raise ValueError(f"geometry.void_width_mean_m = {self.void_width_mean_m:g} must be <= void_fraction x "
+                             f"width_m ({covered:g} m): one void of that width would already cover more than "
+                             "void_fraction of the window [m]")
+        depth = self.void_aspect_ratio * self.void_width_mean_m
+        if depth > self.electrode_thickness_m / 2:
+            raise ValueError(f"geometry.void_aspect_ratio x void_width_mean_m = {depth:g} m (the mean void depth) "
+                             f"must be <= half the electrode_thickness_m ({self.electrode_thickness_m / 2:g} m): "
+                             "deeper voids cut through the electrode [m]")
+        return self
+
     def build(self, base_dir: Path):
         from ecmsim.geometry import generators
         return generators.voids(self.width_m, self.electrode_thickness_m, self.electrolyte_thickness_m,
@@ -180,7 +199,9 @@ class ImageGeometry(_Section):
 
     kind: Literal["image"] = "image"
     path: str = Field(min_length=1, description="PNG or TIFF file, relative to the scenario file")
-    pixel_size_m: Length | None = Field(None, description="pixel edge [m] (default: from the image's sidecar JSON)")
+    pixel_size_m: float | None = Field(None, ge=1e-10, le=1e-3, allow_inf_nan=False,
+                                       description="pixel edge [m] (1e-10 ... 1e-3; default: from the image's "
+                                                   "sidecar JSON)")
     phases: list[Literal["void", "electrode", "electrolyte"]] | None = Field(
         None, description="grey phases from dark to bright (default: from the histogram)")
     levels: list[float] | None = Field(None, min_length=1, max_length=2,
@@ -232,7 +253,8 @@ GeometrySection = Annotated[Union[tuple(GEOMETRY_KINDS.values())], Field(discrim
 class InlineMaterial(_Section):
     """A material given in the scenario itself (a user's own measurement)."""
 
-    youngs_modulus_Pa: float = Field(gt=0, allow_inf_nan=False, description="Young's modulus [Pa]")
+    youngs_modulus_Pa: float = Field(ge=1e3, le=2e12, allow_inf_nan=False,
+                                     description="Young's modulus [Pa] (1e3 ... 2e12: soft gels to diamond)")
     poissons_ratio: float = Field(gt=-1, lt=0.5, allow_inf_nan=False, description="Poisson's ratio [-]")
     source: str = Field(min_length=1, description="where the values come from")
 
@@ -320,6 +342,15 @@ class MeshSection(_Section):
     tip_size_m: Length | None = Field(None, description="element size at void tips [m] (default: half the "
                                                         "interface size)")
 
+    @model_validator(mode="after")
+    def _refined_not_coarser(self) -> MeshSection:
+        for key in ("interface_size_m", "tip_size_m"):
+            value = getattr(self, key)
+            if value is not None and value > self.size_m:
+                raise ValueError(f"mesh.{key} = {value:g} must be <= mesh.size_m ({self.size_m:g} m): it refines "
+                                 "the mesh near the interface, it cannot coarsen it [m]")
+        return self
+
 
 class SolverSection(_Section):
     """Discretisation."""
@@ -330,7 +361,7 @@ class SolverSection(_Section):
 class OutputSection(_Section):
     """What to write besides summary.json."""
 
-    fields: bool = Field(True, description="write VTX/XDMF fields for ParaView")
+    fields: bool = Field(True, description="write the fields: VTU/PVD (ParaView, pyvista, meshio) and VTX .bp")
     plots: bool = Field(True, description="write PNG figures")
 
 
@@ -352,6 +383,13 @@ class Scenario(_Section):
         if thinnest is not None and self.mesh.size_m > thinnest / 2:
             raise ValueError(f"mesh.size_m = {self.mesh.size_m:g} must be <= half the thinnest dimension "
                              f"({thinnest / 2:g} m) [m]")
+        return self
+
+    @model_validator(mode="after")
+    def _affordable_and_valid(self) -> Scenario:
+        """Estimated cells and memory, and the small-strain range, before anything is built."""
+        from ecmsim import guards
+        guards.check_scenario(self)
         return self
 
     def to_dict(self) -> dict[str, Any]:

@@ -44,10 +44,12 @@ def test_run_writes_summary_fields_and_plots(flat_run):
     assert not list(out.parent.glob(out.name + ".partial*"))
 
 
-def test_regions_xdmf_names_tags(flat_run):
-    out, _ = flat_run
-    text = (out / "fields" / "regions.xdmf").read_text()
-    assert 'Name="regions"' in text and 'Name="boundaries"' in text
+def test_fields_vtu_carries_the_region_and_boundary_tags(flat_run):
+    from ecmsim import results
+    r = results.load(flat_run[0])
+    assert set(r.fields.cell_data["region"]) == {r.cell_tags["electrode"], r.cell_tags["electrolyte"]}
+    assert {r.facet_tags[n] for n in ("top", "bottom", "left", "right", "interface")} == set(
+        r.boundaries.cell_data["boundary"])
 
 
 def test_set_overrides_pressure(tmp_path):

@@ -78,14 +78,14 @@ def test_time_series_from_a_step_column(tmp_path):
     assert sorted(set(steps)) == [0, 1, 2, 3]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["series"]["fbg_peak_count"][0] == 1 and summary["series"]["fbg_peak_count"][-1] == 2
-    # e_x - e_y = 3 load: splitting lambda (n^2/2)(p12 - p11) 3 load, resolved from ~250 pm on;
-    # below that the two peaks merge into one broader peak
+    # e_x - e_y = 3 load: splitting lambda (n^2/2)(p12 - p11) 3 load. Step 1 (a 136 pm split) is not
+    # asserted: the peak finder merges it into one broader peak today, a limit of the analysis, not a
+    # behaviour to pin (the peak analysis is being reworked); steps 2 and 3 are resolved.
     silica = materials.get("silica")
     n, p11, p12 = silica.get("effective_index"), silica.get("p11"), silica.get("p12")
     expected = [1550e-9 * n * n / 2 * (p12 - p11) * 3 * load * 1e12 for load in loads]
     series = summary["series"]
-    assert series["fbg_splitting_pm"][:2] == [0.0, 0.0]
-    assert series["fbg_fwhm_pm"][1] > 1.5 * series["fbg_fwhm_pm"][0]
+    assert series["fbg_splitting_pm"][0] == 0.0  # unloaded: one peak
     for got, want in zip(series["fbg_splitting_pm"][2:], expected[2:]):
         assert abs(got - want) < 1.0
     spectra = np.loadtxt(out / "spectra.csv", delimiter=",", skiprows=1)

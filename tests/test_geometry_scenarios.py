@@ -63,7 +63,7 @@ def test_image_scenario_errors_name_the_problem(tmp_path):
     with pytest.raises(GeometryError, match="not inside the image"):
         scenario.load(path).geometry.build(path.parent)
     path = _write(tmp_path, 'kind = "image"\npath = "bare.png"\npixel_size_m = -50e-9\n')
-    with pytest.raises(ScenarioError, match=r"geometry.pixel_size_m = -5e-08: must be > 0.0 \[m\]"):
+    with pytest.raises(ScenarioError, match=r"geometry.pixel_size_m = -5e-08: must be >= 1e-10 \[m\]"):
         scenario.load(path)
     path = _write(tmp_path, 'kind = "image"\npath = "bare.png"\nmedian_px = 0\n')
     with pytest.raises(ScenarioError, match=r"geometry.median_px = 0: must be >= 1 \[px\]"):

@@ -15,6 +15,9 @@ import re
 #: Length units accepted on the command line, in metres.
 UNITS = {"nm": 1e-9, "um": 1e-6, "µm": 1e-6, "μm": 1e-6, "mm": 1e-3, "m": 1.0}
 
+#: Plausible pixel edges [m]: from an atom's size to a millimetre.
+PIXEL_RANGE_M = (1e-10, 1e-3)
+
 #: Default mesh sizes in pixels of the image (see docs/geometry.md).
 SIZE_PX, INTERFACE_SIZE_PX = 25.0, 5.0
 
@@ -97,10 +100,14 @@ def _mesh(args: argparse.Namespace) -> int:
     }
     image = Path(args.image)
     options = img.options_with_sidecar(image, **given)
-    result = img.image_to_geometry(image, options)
     px = options.pixel_size_m
+    if not PIXEL_RANGE_M[0] <= px <= PIXEL_RANGE_M[1]:
+        raise InputFileError(f"{image}: --pixel-size = {px:g} m: must be in {PIXEL_RANGE_M[0]:g} ... "
+                             f"{PIXEL_RANGE_M[1]:g} m (an atom to a millimetre per pixel)")
+    result = img.image_to_geometry(image, options)
     size = parse_length(args.size, "--size") or SIZE_PX * px
     fine = parse_length(args.interface_size, "--interface-size") or min(INTERFACE_SIZE_PX * px, size)
+    _check_sizes(result.geometry, size, fine, parse_length(args.tip_size, "--tip-size"))
     mesh_options = MeshOptions(size, fine, parse_length(args.refine_distance, "--refine-distance"),
                                args.max_cells, parse_length(args.tip_size, "--tip-size"))
     out = Path(args.out) if args.out else Path(image.stem + ".msh")
@@ -123,6 +130,20 @@ def _mesh(args: argparse.Namespace) -> int:
           f"(image {result.info['pixels']['void_area_fraction']:.4f}); interface {report['interface_length_m'] * 1e6:.2f} um; "
           f"contact fraction {report['contact_fraction']:.3f}; {time.perf_counter() - start:.1f} s")
     return 0
+
+
+def _check_sizes(geometry, size: float, fine: float, tip: float | None) -> None:
+    """Mesh sizes that make sense for this window: the same rules as a scenario's [mesh]."""
+    from ecmsim.errors import InputFileError
+
+    limit = 0.5 * min(geometry.width_m, geometry.height_m)
+    if size > limit:
+        raise InputFileError(f"--size = {size:g} m: must be <= half the window's smaller side ({limit:g} m); "
+                             "larger elements cannot follow the window and come out as slivers")
+    for what, value in (("--interface-size", fine), ("--tip-size", tip)):
+        if value is not None and value > size:
+            raise InputFileError(f"{what} = {value:g} m: must be <= the element size --size ({size:g} m): it "
+                                 "refines the mesh, it cannot coarsen it")
 
 
 def _items(text: str) -> list[str]:

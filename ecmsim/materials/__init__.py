@@ -22,9 +22,9 @@ LIBRARY_PATH = Path(__file__).with_name("library.toml")
 
 #: Physical ranges every record must respect: key -> (low, high, low inclusive?).
 _RANGES: dict[str, tuple[float, float]] = {
-    "youngs_modulus_Pa": (0.0, math.inf),
+    "youngs_modulus_Pa": (1e3, 2e12),  # soft gels (kPa) to diamond (1.2 TPa)
     "poissons_ratio": (-1.0, 0.5),
-    "shear_modulus_Pa": (0.0, math.inf),
+    "shear_modulus_Pa": (1e2, 1e12),
     "density_kg_m3": (0.0, math.inf),
     "molar_volume_m3_mol": (0.0, math.inf),
     "diameter_m": (0.0, math.inf),

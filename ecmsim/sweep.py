@@ -11,8 +11,8 @@ Before any point runs, every point's scenario is validated: a bad key or value e
 with one line and exit status 2, and nothing has run.
 
 Restart: a point whose folder holds a ``summary.json`` of the same input hash is finished and is
-not run again. A point interrupted mid-run left only ``<name>.partial`` (see
-:func:`ecmsim.report.staged_output`), so it runs again. Run the same command again after an
+not run again. A point interrupted mid-run left only a staging folder ``<name>.partial-*`` (see
+:mod:`ecmsim.outputs`), so it runs again, and that folder is removed first. Run the same command again after an
 interruption and only the missing points run.
 
 Results: ``DIR/sweep.csv`` (one row per point: name, status, swept and fixed parameters, every
@@ -186,6 +186,16 @@ def finished(point_dir: Path, input_hash: str) -> bool:
     return isinstance(summary, dict) and summary.get("input_hash_sha256") == input_hash and "metrics" in summary
 
 
+def _remove_stale_staging(target: Path) -> None:
+    """Staging folders a killed run of this point left beside it (``<name>.partial-*``, never
+    holding a manifest): the point is about to run again, so they are only clutter."""
+    from ecmsim.outputs import read_manifest, remove_tree
+
+    for leftover in target.parent.glob(f"{target.name}.partial*"):
+        if leftover.is_dir() and read_manifest(leftover) is None:
+            remove_tree(leftover)
+
+
 def launcher_size() -> int:
     """Number of ranks an MPI launcher started (from its environment; 1 without one), without MPI."""
     for var in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS"):
@@ -222,7 +232,9 @@ class _Runner:
         self.stopping = False
 
     def run_one(self, point: Point) -> tuple[Point, int, float]:
-        cmd = [sys.executable, "-m", "ecmsim", "run", str(self.scenario), "-o", str(self.out / "points" / point.name)]
+        target = self.out / "points" / point.name
+        _remove_stale_staging(target)
+        cmd = [sys.executable, "-m", "ecmsim", "run", str(self.scenario), "-o", str(target)]
         for o in point.overrides:
             cmd += ["--set", o]
         log = self.out / "logs" / f"{point.name}.log"

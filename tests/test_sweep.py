@@ -119,8 +119,8 @@ def test_sweep_restart_after_kill_runs_only_missing_points(tmp_path):
 
     # whatever the kill caught mid-run: make sure one point looks interrupted (staging folder left)
     missing = sorted(names - set(done_before))
-    (points / f"{missing[0]}.partial").mkdir(exist_ok=True)
-    (points / f"{missing[0]}.partial" / "mesh.msh").write_text("half written")
+    (points / f"{missing[0]}.partial-123-abcdef").mkdir(exist_ok=True)
+    (points / f"{missing[0]}.partial-123-abcdef" / "mesh.msh").write_text("half written")
     rerun = run_cli("sweep", FLAT, "-o", str(out), "-j", "2",
                     "--set", f"loading.stack_pressure_Pa={','.join(PRESSURES)}", *FAST)
     assert rerun.returncode == 0, rerun.stderr
@@ -128,7 +128,7 @@ def test_sweep_restart_after_kill_runs_only_missing_points(tmp_path):
     for name in done_before:
         assert f"skip (finished): {name}" in rerun.stdout
         assert (points / name / "summary.json").read_bytes() == done_before[name]  # not rerun
-    assert not list(points.glob("*.partial"))
+    assert not list(points.glob("*.partial*"))
     rows = _rows(out)
     assert [r["status"] for r in rows] == ["ok"] * len(PRESSURES)
     for row in rows:
@@ -150,16 +150,20 @@ def test_sweep_restart_after_kill_runs_only_missing_points(tmp_path):
 
 
 def test_a_failing_point_is_reported_and_the_others_gathered(tmp_path):
-    """A point that fails at run time, where validation cannot see it (a mesh cap below the mesh
-    gmsh makes), is status 'failed' with an empty metric row; the other points are gathered."""
+    """A point that fails at run time, where validation cannot see it (an image file that is not
+    there: the schema does not open files), is status 'failed' with an empty metric row; the other
+    points are gathered."""
     out = tmp_path / "sweep"
-    proc = run_cli("sweep", FLAT, "-o", str(out), "--set", "mesh.max_cells=5,100000", *FAST)
+    proc = run_cli("sweep", str(ROOT / "scenarios" / "li_sn_pll_cycled_image.toml"), "-o", str(out),
+                   "--set", "geometry.path=../meshes/li_sn_pll_cycled.png,../meshes/no_such_image.png", *FAST)
     assert proc.returncode == 1
-    assert "1 point(s) failed: max_cells=5" in proc.stderr
-    rows = {r["point"]: r for r in _rows(out)}
-    assert rows["max_cells=5"]["status"] == "failed" and rows["max_cells=5"]["interface_normal_stress_mean_Pa"] == ""
-    assert rows["max_cells=100000"]["status"] == "ok"
-    assert "error" in (out / "logs" / "max_cells=5.log").read_text()
+    assert "1 point(s) failed: path=" in proc.stderr and "no_such_image" in proc.stderr
+    rows = _rows(out)
+    failed = [r for r in rows if r["status"] == "failed"]
+    assert len(failed) == 1 and "no_such_image" in failed[0]["point"]
+    assert failed[0]["interface_normal_stress_mean_Pa"] == ""
+    assert [r["status"] for r in rows if r is not failed[0]] == ["ok"]
+    assert "error" in (out / "logs" / f"{failed[0]['point']}.log").read_text()
 
 
 @pytest.mark.mpi

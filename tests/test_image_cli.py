@@ -56,8 +56,8 @@ def files(tmp_path_factory):
      ["not inside the image"]),
     ("label not in image", ["labels.png", "--pixel-size", "50nm", "--labels", "void=0,electrode=7,electrolyte=2"],
      ["electrode = 7", "does not occur"]),
-    ("unknown phase", ["ok.png", "--pixel-size", "50nm", "--phases", "void,electrode,separator"],
-     ["unknown phase 'separator'"]),
+    ("unknown phase", ["ok.png", "--pixel-size", "50nm", "--phases", "void,electrolyte,cathode"],
+     ["unknown phase 'cathode'"]),
 ])
 def test_bad_input_is_one_line_and_exit_code_2(files, tmp_path, case, args, words):
     assert_one_line_error(run(*args, "-o", str(tmp_path / "out.msh"), cwd=files), *words)

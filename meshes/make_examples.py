@@ -96,7 +96,7 @@ def main() -> None:
         print(f"{name}: {r['cells']} triangles, min angle {r['min_angle_deg']:.1f} deg, "
               f"void fraction {r['void_area_fraction']:.4f} (image {r['image']['void_area_fraction']:.4f}), "
               f"interface {r['interface_length_m'] * 1e6:.2f} um (image {r['image']['interface_length_m'] * 1e6:.2f}), "
-              f"contact fraction {r['contact_fraction']:.3f}")
+              f"geometric contact fraction {r['interface_contact_fraction_geometric']:.3f}")
 
 
 if __name__ == "__main__":

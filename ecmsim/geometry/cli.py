@@ -26,14 +26,22 @@ def register(subparsers) -> None:
     p.add_argument("--pixel-size", help="edge of one pixel, e.g. 20nm (default: from <image>.json)")
     p.add_argument("-o", "--out", help="output .msh file or folder (default: <image name>.msh here)")
     seg = p.add_argument_group("segmentation")
-    seg.add_argument("--phases", help="grey phases dark to bright, e.g. void,electrode,electrolyte "
-                                      "(default: found from the histogram)")
+    seg.add_argument("--phases", help="grey phases dark to bright, e.g. void,electrode,electrolyte, or "
+                                      "void,electrolyte,particle (default: found from the image)")
     seg.add_argument("--levels", help="grey thresholds between the phases, e.g. 70,130 (needs --phases)")
     seg.add_argument("--labels", help="the image is a label image: phase=value pairs, "
                                       "e.g. void=0,electrode=1,electrolyte=2")
     seg.add_argument("--electrode-side", choices=("auto", "top", "bottom"), help="where the electrode is")
     seg.add_argument("--median-px", type=int, help="median filter size [px] (default 5)")
     seg.add_argument("--min-feature-px", type=int, help="clean pieces smaller than this squared [px] (default 4)")
+    seg.add_argument("--min-feature", help="clean pieces smaller than this length squared, e.g. 200nm "
+                                           "(physical: the same at any resolution; overrides --min-feature-px)")
+    seg.add_argument("--method", choices=("auto", "histogram", "mixture"),
+                     help="grey classes from histogram peaks, a Gaussian mixture, or auto (default)")
+    seg.add_argument("--scribbles", help="sparse label image (0 unmarked, k = k-th of --phases) training a "
+                                         "pixel classifier")
+    seg.add_argument("--label-map", help="label or probability map from ilastik / Weka (TIFF, HDF5); "
+                                         "value k = k-th of --phases")
     seg.add_argument("--tolerance-px", type=float, help="contour simplification tolerance [px] (default 1)")
     seg.add_argument("--no-flatten", action="store_true", help="no curtaining/charging correction")
     win = p.add_argument_group("crop window (x from the image's left edge, y from its top)")
@@ -90,6 +98,10 @@ def _mesh(args: argparse.Namespace) -> int:
         "min_feature_px": args.min_feature_px,
         "tolerance_px": args.tolerance_px,
         "flatten": False if args.no_flatten else None,
+        "min_feature_m": parse_length(args.min_feature, "--min-feature"),
+        "method": args.method,
+        "scribbles": args.scribbles,
+        "label_map": args.label_map,
     }
     image = Path(args.image)
     options = img.options_with_sidecar(image, **given)
@@ -106,14 +118,20 @@ def _mesh(args: argparse.Namespace) -> int:
         out = out / (image.stem + ".msh")
     report = write_mesh_files(result.geometry, mesh_options, out, result.grey, result.info["pixels"],
                               preview=not args.no_preview,
-                              title=f"{image.name}: {result.geometry.description}")
+                              title=f"{image.name}: {result.geometry.description}",
+                              decisions=result.info)
     print(f"mesh     {out}  ({report['cells']} triangles, min angle {report['min_angle_deg']:.1f} deg)")
     print(f"report   {out.with_suffix('.report.json')}")
     if not args.no_preview:
         print(f"preview  {out.with_suffix('.preview.png')}")
     print(f"phases {', '.join(result.info['phases'])}; void fraction {report['void_area_fraction']:.4f} "
           f"(image {result.info['pixels']['void_area_fraction']:.4f}); interface {report['interface_length_m'] * 1e6:.2f} um; "
-          f"contact fraction {report['contact_fraction']:.3f}; {time.perf_counter() - start:.1f} s")
+          f"geometric contact fraction {report['interface_contact_fraction_geometric']:.3f}; "
+          f"{time.perf_counter() - start:.1f} s")
+    for note in result.info.get("notes", []):
+        print(f"note: {note}")
+    for warning in result.info.get("warnings", []):
+        print(f"warning: {warning}")
     return 0
 
 

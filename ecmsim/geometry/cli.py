@@ -56,6 +56,8 @@ def register(subparsers) -> None:
     msh.add_argument("--refine-distance", help="width of the refined band (default 10 interface sizes)")
     msh.add_argument("--max-cells", type=int, default=2_000_000, help="refuse larger meshes (default 2e6)")
     p.add_argument("--no-preview", action="store_true", help="do not draw the preview PNG")
+    p.add_argument("--micrograph", help="with --labels: the grey micrograph the label image was made from, "
+                                        "drawn under the mesh in the preview (default: the labels)")
     p.set_defaults(handler=_mesh)
 
 
@@ -116,7 +118,19 @@ def _mesh(args: argparse.Namespace) -> int:
         if out.exists() and not out.is_dir():
             raise InputFileError(f"-o {out}: give a .msh file name or a folder")
         out = out / (image.stem + ".msh")
-    report = write_mesh_files(result.geometry, mesh_options, out, result.grey, result.info["pixels"],
+    background = result.grey
+    if background is None and args.micrograph:
+        win = result.info["window_px"]
+        background = img.to_grey(img.read_image(args.micrograph))
+        if background.shape != tuple(result.info["image_shape_px"]):
+            raise InputFileError(f"--micrograph {args.micrograph}: {background.shape[1]} x {background.shape[0]} px, "
+                                 f"the label image is {result.info['image_shape_px'][1]} x "
+                                 f"{result.info['image_shape_px'][0]} px")
+        background = background[win["y0"]:win["y0"] + win["height"], win["x0"]:win["x0"] + win["width"]]
+        background = background[::-1] if result.info["flipped"] else background
+    if background is None:
+        background = result.labels.astype(float)  # the segmentation the mesh follows
+    report = write_mesh_files(result.geometry, mesh_options, out, background, result.info["pixels"],
                               preview=not args.no_preview,
                               title=f"{image.name}: {result.geometry.description}",
                               decisions=result.info)

@@ -111,8 +111,10 @@ def segment_stack(volume: np.ndarray, pixel_size_m: float, slice_spacing_m: floa
     from ecmsim.geometry import image as img
 
     info: dict = {"shape_in": list(volume.shape)}
+    if label_values is None:
+        volume = volume.astype(float)  # integer grey would wrap in differences
     if do_align and label_values is None:
-        volume, info["alignment"] = align(volume.astype(float))
+        volume, info["alignment"] = align(volume)
     if label_values is not None:
         labels = np.stack([img.labels_from_label_image(s, label_values) for s in volume])
         info["phases"] = sorted(label_values, key=lambda n: label_values[n])

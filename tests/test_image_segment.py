@@ -177,3 +177,25 @@ def test_label_and_probability_maps_from_ilastik_and_weka(tmp_path):
     assert res.info["phase_fraction_segmented"]["void"] == pytest.approx(50 / lab.size, abs=1e-6)
     with pytest.raises(GeometryError, match="need the phases"):
         _run(grey, label_map=str(tmp_path / "ilastik.h5"))
+
+
+def test_composite_and_porous_windows_mesh_with_good_angles(tmp_path):
+    """N-phase windows mesh with their own tags, every boundary refined, thin parts removed:
+    minimum angle >= 18 deg (composite with necks between particles) at default settings."""
+    from ecmsim.mesh import MeshOptions
+    from ecmsim.mesh_report import write_mesh_files
+
+    lab = np.full((H, W), ELECTROLYTE, np.uint8)
+    lab[syn.disks((H, W), 0.3, (6, 14), 5)] = PARTICLE
+    lab[syn.disks((H, W), 0.05, (3, 6), 6, within=lab == ELECTROLYTE)] = VOID
+    grey = syn.render_phases(lab, {VOID: 40, ELECTROLYTE: 110, PARTICLE: 170}, seed=7, noise_sigma=22)
+    res = _run(grey)
+    assert res.info["thin_part_pixels_moved"] > 0
+    report = write_mesh_files(res.geometry, MeshOptions(25 * PX, 5 * PX), tmp_path / "c.msh", res.grey,
+                              res.info["pixels"], preview=False, decisions=res.info)
+    assert set(report["region_area_m2"]) == {"electrolyte", "particle"}
+    assert {"void", "electrolyte_particle"} <= set(report["facet_length_m"])
+    assert report["min_angle_deg"] >= 18.0
+    assert report["segmentation"]["segmentation_method"] == "mixture"
+    assert report["warnings"] == res.info["warnings"]
+    assert "interface_contact_fraction_geometric" in report and "contact_fraction" not in report

@@ -86,7 +86,7 @@ def make(name: str, scene: syn.Scene, look: syn.Look, extras: dict, seed: int) -
     options = img.options_with_sidecar(HERE / f"{name}.png", window_width_m=WINDOW_WIDTH_M)
     result = img.image_to_geometry(HERE / f"{name}.png", options)
     report = write_mesh_files(result.geometry, MESH, HERE / f"{name}.msh", result.grey, result.info["pixels"],
-                              title=f"{name}: {extras['description']}")
+                              title=f"{name}: {extras['description']}", decisions=result.info)
     return report
 
 

@@ -85,7 +85,7 @@ def test_stack_mesh_reads_as_3d_tagged_mesh(made_stack, tmp_path):
 
 
 @pytest.mark.fem
-def test_3d_elastic_solve_on_stack_mesh_matches_uniaxial_strain():
+def test_3d_elastic_solve_on_stack_mesh_matches_uniaxial_strain(tmp_path):
     """Flat Li/PLL bilayer stack, bottom fixed, rollers on the sides, 1 MPa on top: the top moves
     by p (h_Li / M_Li + h_PLL / M_PLL), M the confined (P-wave) modulus. Breaking the material
     map (both regions PLL) moves it by 7 %: the check can fail."""
@@ -98,10 +98,8 @@ def test_3d_elastic_solve_on_stack_mesh_matches_uniaxial_strain():
     labels = np.full((5, 24, 20), ELECTROLYTE, np.uint8)
     labels[:, :10] = ELECTRODE
     size = (80e-9, PX, PX)
-    out = Path(__file__).parent / ".." / ".pytest_cache"
-    out.mkdir(exist_ok=True)
-    st.write_msh(out / "stack_flat.msh", *st.voxel_tetra_mesh(labels, size))
-    tm = st.tagged_mesh_3d(out / "stack_flat.msh")
+    st.write_msh(tmp_path / "stack_flat.msh", *st.voxel_tetra_mesh(labels, size))
+    tm = st.tagged_mesh_3d(tmp_path / "stack_flat.msh")
     mats = {"electrode": (4.9e9, 0.38), "electrolyte": (0.38e9, 0.4)}
     uy, _, _ = solve3d(tm, mats)
     M = {k: E * (1 - nu) / ((1 + nu) * (1 - 2 * nu)) for k, (E, nu) in mats.items()}

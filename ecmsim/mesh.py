@@ -171,11 +171,11 @@ def build_gmsh_model(geometry: Geometry, options: MeshOptions) -> dict[str, dict
     options = _scaled_options(options, 1.0 / unit)
     if partition is not None and len(partition.points) >= GEO_ROUTE_MIN_VERTICES:
         surface_label, facet_groups, tips = _build_geo(partition, options)
-        refine_lines, refine_curves = [c for name in _REFINED for c in facet_groups.get(name, [])], []
+        refine_lines, refine_curves = [c for name in facet_groups if _refined(name) for c in facet_groups[name]], []
     else:
         surface_label, facet_groups = _build_occ(geometry)
         tips = _occ_points_at(partition.points[_tip_vertices(partition)]) if partition is not None else []
-        refine_lines, refine_curves = [], [c for name in _REFINED for c in facet_groups.get(name, [])]
+        refine_lines, refine_curves = [], [c for name in facet_groups if _refined(name) for c in facet_groups[name]]
 
     cell_ids = _ids(sorted(set(surface_label.values())), CELL_IDS)
     facet_ids = _ids(sorted(facet_groups), FACET_IDS)
@@ -200,6 +200,13 @@ def build_gmsh_model(geometry: Geometry, options: MeshOptions) -> dict[str, dict
 
 #: Facet groups refined to the interface size.
 _REFINED = ("interface", "void", "island")
+#: Phases of N-phase image layouts: boundaries that involve them are refined too.
+_EXTRA_PHASES = ("particle", "dead_li", "separator")
+
+
+def _refined(name: str) -> bool:
+    return name in _REFINED or any(p in name.split("_") or name.startswith(p) or name.endswith(p)
+                                   for p in _EXTRA_PHASES)
 
 
 def _build_occ(geometry: Geometry) -> tuple[dict[int, str], dict[str, list[int]]]:
@@ -502,7 +509,7 @@ class _Partition:
     def refine_length(self) -> float:
         d = self.points[self.edges[:, 1]] - self.points[self.edges[:, 0]]
         length = np.hypot(d[:, 0], d[:, 1])
-        return float(sum(length[e] for e, n in enumerate(self.names) if n in _REFINED))
+        return float(sum(length[e] for e, n in enumerate(self.names) if _refined(n)))
 
 
 def _conforming_partition(geometry: Geometry) -> _Partition | None:

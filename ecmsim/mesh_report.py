@@ -6,10 +6,11 @@ Definitions (all measured on the mesh, not on the geometry it came from):
 - ``void_area_fraction`` = 1 - (area of all triangles) / (window area).
 - ``interface_length_m``: sum of the ``interface`` facet lengths (electrode against
   electrolyte; dead-Li ``island`` facets are counted apart).
-- ``contact_fraction`` = L_interface / (L_interface + L_lost), L_lost being the electrolyte-side
+- ``interface_contact_fraction_geometric`` = L_interface / (L_interface + L_lost), L_lost being the electrolyte-side
   boundary of the voids that touch both electrode and electrolyte (interfacial voids): the part
   of the electrolyte surface the electrode has let go of. Pores closed inside one phase do not
-  count. 1 for a conformal interface.
+  count. 1 for a conformal interface. Geometric, from the mesh alone; not the run metric
+  ``contact_fraction`` (the mechanical one: the part of the interface in contact under load).
 - quality: the radius ratio q = 2 r_inscribed / r_circumscribed (1 equilateral, 0 degenerate)
   and the smallest angle of each triangle, with histograms.
 """
@@ -153,7 +154,7 @@ def mesh_report(mesh: MeshArrays, width_m: float, height_m: float) -> dict:
         "island_length_m": facet_length.get("island", 0.0),
         "void_boundary_length_m": facet_length.get("void", 0.0),
         "lost_contact_length_m": lost,
-        "contact_fraction": contact / (contact + lost) if contact + lost > 0 else 0.0,
+        "interface_contact_fraction_geometric": contact / (contact + lost) if contact + lost > 0 else 0.0,
         "void_count": void_count,
         "facet_length_m": facet_length,
     }
@@ -185,10 +186,13 @@ def _plain(value):
 
 
 def write_mesh_files(geometry, options, msh_path: str | Path, grey: np.ndarray | None = None,
-                     image_measures: dict | None = None, preview: bool = True, title: str = "") -> dict:
+                     image_measures: dict | None = None, preview: bool = True, title: str = "",
+                     decisions: dict | None = None) -> dict:
     """Mesh a geometry with gmsh (this process only, no dolfinx) and write ``name.msh``,
     ``name.report.json`` and (``preview``) ``name.preview.png`` over ``grey``.
 
+    ``decisions``: what the image pipeline decided (method, thresholds, classes, merges, flips,
+    cleaning, warnings), stored under ``segmentation``; its warnings also under ``warnings``.
     ``image_measures``: the image's own numbers (:func:`ecmsim.geometry.image.pixel_measures`),
     stored in the report under ``image`` beside the mesh's, with their relative differences.
     Returns the report.
@@ -218,6 +222,10 @@ def write_mesh_files(geometry, options, msh_path: str | Path, grey: np.ndarray |
             "void_boundary_length_relative_difference": _relative(
                 report["void_boundary_length_m"], image_measures["void_boundary_length_m"]),
         }
+    if decisions is not None:
+        report["segmentation"] = {k: v for k, v in decisions.items() if k != "pixels"}
+        if decisions.get("warnings"):
+            report["warnings"] = list(decisions["warnings"])
     write_report(report, report_path(msh_path))
     if preview:
         from ecmsim.geometry.preview import preview_png

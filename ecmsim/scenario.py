@@ -202,9 +202,10 @@ class ImageGeometry(_Section):
     pixel_size_m: float | None = Field(None, ge=1e-10, le=1e-3, allow_inf_nan=False,
                                        description="pixel edge [m] (1e-10 ... 1e-3; default: from the image's "
                                                    "sidecar JSON)")
-    phases: list[Literal["void", "electrode", "electrolyte"]] | None = Field(
-        None, description="grey phases from dark to bright (default: from the histogram)")
-    levels: list[float] | None = Field(None, min_length=1, max_length=2,
+    phases: list[Literal["void", "electrode", "electrolyte", "particle", "dead_li", "separator"]] | None = Field(
+        None, description="grey phases from dark to bright, or the phases of label-map / scribble values "
+                          "1, 2, ... (default: found from the image)")
+    levels: list[float] | None = Field(None, min_length=1, max_length=5,
                                        description="grey thresholds between the phases, image units (needs phases)")
     labels: dict[str, int] | None = Field(None, description="the image is a label image: phase -> pixel value")
     electrode_side: Literal["auto", "top", "bottom"] | None = Field(
@@ -220,6 +221,15 @@ class ImageGeometry(_Section):
                                 description="pieces smaller than min_feature_px^2 pixels are cleaned away [px]")
     tolerance_px: float = Field(1.0, ge=0, le=10, allow_inf_nan=False, description="contour tolerance [px]")
     flatten: bool = Field(True, description="remove curtaining stripes and charging shading")
+    method: Literal["auto", "histogram", "mixture"] = Field(
+        "auto", description="grey classes: histogram peaks, Gaussian mixture, or auto (mixture when the "
+                            "histogram shows too few phases)")
+    min_feature_m: Length | None = Field(
+        None, description="pieces smaller than this length squared are cleaned away [m] (overrides min_feature_px)")
+    scribbles: str | None = Field(None, min_length=1, description="sparse label image training a pixel "
+                                                                  "classifier, relative to the scenario file")
+    label_map: str | None = Field(None, min_length=1, description="ilastik / Weka label or probability map "
+                                                                  "(TIFF, HDF5), relative to the scenario file")
 
     def image_options(self, base_dir: Path):
         """The :class:`~ecmsim.geometry.image.ImageOptions` (sidecar values filled in) and the image path."""
@@ -230,6 +240,9 @@ class ImageGeometry(_Section):
         given["phases"] = tuple(self.phases) if self.phases else None
         given["levels"] = tuple(self.levels) if self.levels else None
         given["label_values"] = self.labels
+        for key in ("scribbles", "label_map"):
+            if given[key] is not None and not Path(given[key]).is_absolute():
+                given[key] = str(Path(base_dir) / given[key])
         return options_with_sidecar(path, **given), path
 
     def build(self, base_dir: Path):
@@ -266,12 +279,16 @@ MaterialRef = Annotated[Annotated[str, Tag("library")] | Annotated[InlineMateria
 class MaterialsSection(_Section):
     """Which material fills each region: a library key or an inline table."""
 
-    electrode: MaterialRef = Field(description="electrode material (library key or inline table)")
+    electrode: MaterialRef | None = Field(None, description="electrode material (library key or inline "
+                                                            "table); needed when the window has an electrode")
     electrolyte: MaterialRef = Field(description="electrolyte material (library key or inline table)")
+    particle: MaterialRef | None = Field(None, description="material of 'particle' regions (composite windows)")
+    dead_li: MaterialRef | None = Field(None, description="material of 'dead_li' regions")
+    separator: MaterialRef | None = Field(None, description="material of 'separator' regions")
 
-    @field_validator("electrode", "electrolyte")
+    @field_validator("electrode", "electrolyte", "particle", "dead_li", "separator")
     @classmethod
-    def _known(cls, value: str | InlineMaterial) -> str | InlineMaterial:
+    def _known(cls, value: str | InlineMaterial | None) -> str | InlineMaterial | None:
         if isinstance(value, str) and value not in materials_lib.names():
             raise ValueError(f"unknown material '{value}' (known: {', '.join(materials_lib.names())})")
         return value
@@ -279,8 +296,10 @@ class MaterialsSection(_Section):
     def resolve(self) -> dict[str, materials_lib.Material]:
         """Region name -> Material record."""
         out = {}
-        for region in ("electrode", "electrolyte"):
+        for region in ("electrode", "electrolyte", "particle", "dead_li", "separator"):
             ref = getattr(self, region)
+            if ref is None:
+                continue
             if isinstance(ref, str):
                 out[region] = materials_lib.get(ref)
             else:

@@ -86,7 +86,7 @@ def make(name: str, scene: syn.Scene, look: syn.Look, extras: dict, seed: int) -
     options = img.options_with_sidecar(HERE / f"{name}.png", window_width_m=WINDOW_WIDTH_M)
     result = img.image_to_geometry(HERE / f"{name}.png", options)
     report = write_mesh_files(result.geometry, MESH, HERE / f"{name}.msh", result.grey, result.info["pixels"],
-                              title=f"{name}: {extras['description']}")
+                              title=f"{name}: {extras['description']}", decisions=result.info)
     return report
 
 
@@ -96,7 +96,7 @@ def main() -> None:
         print(f"{name}: {r['cells']} triangles, min angle {r['min_angle_deg']:.1f} deg, "
               f"void fraction {r['void_area_fraction']:.4f} (image {r['image']['void_area_fraction']:.4f}), "
               f"interface {r['interface_length_m'] * 1e6:.2f} um (image {r['image']['interface_length_m'] * 1e6:.2f}), "
-              f"contact fraction {r['contact_fraction']:.3f}")
+              f"geometric contact fraction {r['interface_contact_fraction_geometric']:.3f}")
 
 
 if __name__ == "__main__":

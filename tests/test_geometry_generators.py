@@ -65,7 +65,7 @@ def test_voids_cover_the_requested_fraction_measured_on_the_mesh():
     g = gen.voids(W, T, T, 0.25, 2.5e-6, seed=4, void_aspect_ratio=0.3)
     report, _ = report_of(g, MeshOptions(1e-6, 0.25e-6))
     # flat interface: the lost contact is the voids' chord, exactly the covered width
-    assert report["contact_fraction"] == pytest.approx(0.75, abs=1e-9)
+    assert report["interface_contact_fraction_geometric"] == pytest.approx(0.75, abs=1e-9)
     assert report["void_count"] == round(0.25 * W / 2.5e-6)
     # half-ellipse areas: pi/4 * w * (aspect * w) summed over voids
     widths = _void_widths(g)

@@ -56,9 +56,30 @@ def files(tmp_path_factory):
      ["not inside the image"]),
     ("label not in image", ["labels.png", "--pixel-size", "50nm", "--labels", "void=0,electrode=7,electrolyte=2"],
      ["electrode = 7", "does not occur"]),
-    ("unknown phase", ["ok.png", "--pixel-size", "50nm", "--phases", "void,electrode,separator"],
-     ["unknown phase 'separator'"]),
+    ("unknown phase", ["ok.png", "--pixel-size", "50nm", "--phases", "void,electrolyte,cathode"],
+     ["unknown phase 'cathode'"]),
 ])
 def test_bad_input_is_one_line_and_exit_code_2(files, tmp_path, case, args, words):
     assert_one_line_error(run(*args, "-o", str(tmp_path / "out.msh"), cwd=files), *words)
     assert not (tmp_path / "out.msh").exists()
+
+
+def test_stack_cli_writes_tetrahedra_and_3d_report(tmp_path):
+    import json
+
+    import tifffile
+
+    from ecmsim.geometry import synthetic as syn
+
+    lab = np.full((6, 40, 50), 2, np.uint8)
+    lab[:, :18] = 1
+    lab[:, 16:20, 20:30] = 0
+    grey = np.stack([syn.render_phases(lab[k], {0: 40, 1: 95, 2: 165}, seed=k, noise_sigma=8, shading=0,
+                                       curtains=0) for k in range(6)])
+    tifffile.imwrite(tmp_path / "s.tif", grey)
+    proc = run_cli("mesh", str(tmp_path / "s.tif"), "--pixel-size", "50nm", "--slice-spacing", "50nm",
+                   "--phases", "void,electrode,electrolyte", "--no-align", "-o", str(tmp_path / "s.msh"))
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((tmp_path / "s.report.json").read_text())
+    assert report["dimension"] == 3 and report["tetrahedra"] > 0
+    assert report["void_volume_fraction"] == pytest.approx((lab == 0).mean(), abs=0.01)

@@ -60,7 +60,7 @@ def test_mesh_void_fraction_and_lengths_match_the_image_and_the_truth():
     assert report["interface_length_m"] == pytest.approx(interface_px * PX, rel=0.02)
     assert report["void_boundary_length_m"] == pytest.approx(pixels["void_boundary_length_m"], rel=0.03)
     assert report["void_boundary_length_m"] == pytest.approx(perimeter_px * PX, rel=0.03)
-    assert report["contact_fraction"] == 1.0  # closed voids inside the Li take no contact
+    assert report["interface_contact_fraction_geometric"] == 1.0  # closed voids inside the Li take no contact
 
 
 def test_example_meshes_match_their_images():
@@ -82,7 +82,7 @@ def test_example_meshes_match_their_images():
     assert {"interface", "void", "island", "top", "bottom", "left", "right"} <= set(report["facet_length_m"])
     # voids: 7 interfacial (two cut by the window sides) + 4 closed in the Li (one cut by the left side)
     assert report["void_count"] == 11
-    assert 0.6 < report["contact_fraction"] < 0.85
+    assert 0.6 < report["interface_contact_fraction_geometric"] < 0.85
     assert report["min_angle_deg"] > 15
 
 
@@ -101,7 +101,7 @@ def test_noisy_example_and_its_labels_mesh_alike():
     window = truth.geometry.width_m * truth.geometry.height_m
     tolerance = 0.5 * PX * r_true["void_boundary_length_m"] / window  # half a pixel along every void edge
     assert abs(r_grey["void_area_fraction"] - r_true["void_area_fraction"]) < tolerance
-    assert r_grey["contact_fraction"] == pytest.approx(r_true["contact_fraction"], abs=0.03)
+    assert r_grey["interface_contact_fraction_geometric"] == pytest.approx(r_true["interface_contact_fraction_geometric"], abs=0.03)
 
 
 @pytest.fixture(params=["occ", "geo"])
@@ -156,7 +156,7 @@ def test_both_meshing_routes_give_the_same_tags_areas_and_lengths(monkeypatch):
     occ, _ = report_of(g, options)
     assert set(geo["facet_length_m"]) == set(occ["facet_length_m"]) == {"top", "bottom", "left", "right",
                                                                           "interface", "void", "island"}
-    for key in ("interface_length_m", "island_length_m", "void_boundary_length_m", "contact_fraction"):
+    for key in ("interface_length_m", "island_length_m", "void_boundary_length_m", "interface_contact_fraction_geometric"):
         assert geo[key] == pytest.approx(occ[key], rel=1e-9)
     assert geo["void_count"] == occ["void_count"] == 11
     for region in ("electrode", "electrolyte"):

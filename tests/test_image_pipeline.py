@@ -311,3 +311,17 @@ def test_low_contrast_8_bit_image_is_read_as_two_phases():
     res = _geometry(np.round(grey).astype(np.uint8), electrode_side="top")
     assert res.info["phases"] == ["electrode", "electrolyte"]
     assert np.mean(res.labels != lab) < 0.001
+
+
+def test_one_pixel_wide_features_mesh_without_crash():
+    """A 1 px wide void line and a 1 px sliver collapse to a two-point loop under Douglas-Peucker;
+    the third corner was picked with np.cross on 2-vectors, which NumPy 2 rejects (issue 13)."""
+    lab = np.full((60, 80), ELECTROLYTE, np.uint8)
+    lab[:25] = ELECTRODE
+    lab[40, 10:50] = VOID          # 1 px wide pore in the electrolyte
+    lab[10, 20:60] = ELECTROLYTE   # 1 px wide sliver in the electrode
+    res = _geometry(lab, label_values={"void": VOID, "electrode": ELECTRODE, "electrolyte": ELECTROLYTE})
+    assert res.info["pixels"]["void_area_fraction"] == pytest.approx(40 / lab.size)
+    assert res.geometry.void_area_m2 == pytest.approx(40 * PX**2, rel=0.3)
+    loop = simplify(np.array([[0.0, 0], [7, 0.2], [14, 0.1], [20, 0], [14, -0.1], [7, -0.2]]), 1.0, closed=True)
+    assert len(loop) == 3

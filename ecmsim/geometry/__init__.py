@@ -19,7 +19,7 @@ import numpy as np
 from ecmsim.errors import GeometryError
 
 #: Region labels the rest of ecmsim knows about (cell tag names of the mesh).
-REGION_LABELS = ("electrode", "electrolyte", "fibre")
+REGION_LABELS = ("electrode", "electrolyte", "fibre", "particle", "dead_li", "separator")
 
 
 @dataclass

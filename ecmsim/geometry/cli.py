@@ -29,14 +29,22 @@ def register(subparsers) -> None:
     p.add_argument("--pixel-size", help="edge of one pixel, e.g. 20nm (default: from <image>.json)")
     p.add_argument("-o", "--out", help="output .msh file or folder (default: <image name>.msh here)")
     seg = p.add_argument_group("segmentation")
-    seg.add_argument("--phases", help="grey phases dark to bright, e.g. void,electrode,electrolyte "
-                                      "(default: found from the histogram)")
+    seg.add_argument("--phases", help="grey phases dark to bright, e.g. void,electrode,electrolyte, or "
+                                      "void,electrolyte,particle (default: found from the image)")
     seg.add_argument("--levels", help="grey thresholds between the phases, e.g. 70,130 (needs --phases)")
     seg.add_argument("--labels", help="the image is a label image: phase=value pairs, "
                                       "e.g. void=0,electrode=1,electrolyte=2")
     seg.add_argument("--electrode-side", choices=("auto", "top", "bottom"), help="where the electrode is")
     seg.add_argument("--median-px", type=int, help="median filter size [px] (default 5)")
     seg.add_argument("--min-feature-px", type=int, help="clean pieces smaller than this squared [px] (default 4)")
+    seg.add_argument("--min-feature", help="clean pieces smaller than this length squared, e.g. 200nm "
+                                           "(physical: the same at any resolution; overrides --min-feature-px)")
+    seg.add_argument("--method", choices=("auto", "histogram", "mixture"),
+                     help="grey classes from histogram peaks, a Gaussian mixture, or auto (default)")
+    seg.add_argument("--scribbles", help="sparse label image (0 unmarked, k = k-th of --phases) training a "
+                                         "pixel classifier")
+    seg.add_argument("--label-map", help="label or probability map from ilastik / Weka (TIFF, HDF5); "
+                                         "value k = k-th of --phases")
     seg.add_argument("--tolerance-px", type=float, help="contour simplification tolerance [px] (default 1)")
     seg.add_argument("--no-flatten", action="store_true", help="no curtaining/charging correction")
     win = p.add_argument_group("crop window (x from the image's left edge, y from its top)")
@@ -53,6 +61,13 @@ def register(subparsers) -> None:
     p.add_argument("--no-preview", action="store_true", help="do not draw the preview PNG")
     p.add_argument("--overwrite", action="store_true",
                    help="replace OUT (and its .report.json, .preview.png) even if ecmsim did not write them")
+    stk = p.add_argument_group("3D stacks (a multi-page TIFF or a folder of slices)")
+    stk.add_argument("--slice-spacing", help="distance between slices, e.g. 20nm: the input is a stack and "
+                                             "the mesh tetrahedral")
+    stk.add_argument("--voxel-factor", type=int, default=1, help="coarsen voxels by this factor (default 1)")
+    stk.add_argument("--no-align", action="store_true", help="do not correct slice drift")
+    p.add_argument("--micrograph", help="with --labels: the grey micrograph the label image was made from, "
+                                        "drawn under the mesh in the preview (default: the labels)")
     p.set_defaults(handler=_mesh)
 
 
@@ -83,6 +98,8 @@ def _mesh(args: argparse.Namespace) -> int:
     from ecmsim.plots import plain_text
 
     start = time.perf_counter()
+    if args.slice_spacing:
+        return _mesh_stack(args, start)
     given = {
         "pixel_size_m": parse_length(args.pixel_size, "--pixel-size"),
         "phases": tuple(_items(args.phases)) if args.phases else None,
@@ -97,6 +114,10 @@ def _mesh(args: argparse.Namespace) -> int:
         "min_feature_px": args.min_feature_px,
         "tolerance_px": args.tolerance_px,
         "flatten": False if args.no_flatten else None,
+        "min_feature_m": parse_length(args.min_feature, "--min-feature"),
+        "method": args.method,
+        "scribbles": args.scribbles,
+        "label_map": args.label_map,
     }
     image = Path(args.image)
     options = img.options_with_sidecar(image, **given)
@@ -115,20 +136,82 @@ def _mesh(args: argparse.Namespace) -> int:
         if out.exists() and not out.is_dir():
             raise InputFileError(f"-o {out}: give a .msh file name or a folder")
         out = out / (image.stem + ".msh")
+    background = result.grey
+    if background is None and args.micrograph:
+        win = result.info["window_px"]
+        background = img.to_grey(img.read_image(args.micrograph))
+        if background.shape != tuple(result.info["image_shape_px"]):
+            raise InputFileError(f"--micrograph {args.micrograph}: {background.shape[1]} x {background.shape[0]} px, "
+                                 f"the label image is {result.info['image_shape_px'][1]} x "
+                                 f"{result.info['image_shape_px'][0]} px")
+        background = background[win["y0"]:win["y0"] + win["height"], win["x0"]:win["x0"] + win["width"]]
+        background = background[::-1] if result.info["flipped"] else background
+    if background is None:
+        background = result.labels.astype(float)  # the segmentation the mesh follows
     names = [out.name, out.with_suffix(".preview.png").name]  # an old preview goes too with --no-preview
     print(f"meshing {image.name} (about {estimated_cells(result.geometry, mesh_options):.2g} triangles) ...",
           flush=True)
     with result_files(out.parent, names + [out.with_suffix(".report.json").name], overwrite=args.overwrite) as stage:
-        report = write_mesh_files(result.geometry, mesh_options, stage / out.name, result.grey, result.info["pixels"],
+        report = write_mesh_files(result.geometry, mesh_options, stage / out.name, background, result.info["pixels"],
                                   preview=not args.no_preview,
-                                  title=plain_text(f"{image.name}: {result.geometry.description}"))
+                                  title=plain_text(f"{image.name}: {result.geometry.description}"),
+                                  decisions=result.info)
     print(f"mesh     {out}  ({report['cells']} triangles, min angle {report['min_angle_deg']:.1f} deg)")
     print(f"report   {out.with_suffix('.report.json')}")
     if not args.no_preview:
         print(f"preview  {out.with_suffix('.preview.png')}")
     print(f"phases {', '.join(result.info['phases'])}; void fraction {report['void_area_fraction']:.4f} "
           f"(image {result.info['pixels']['void_area_fraction']:.4f}); interface {report['interface_length_m'] * 1e6:.2f} um; "
-          f"contact fraction {report['contact_fraction']:.3f}; {time.perf_counter() - start:.1f} s")
+          f"geometric contact fraction {report['interface_contact_fraction_geometric']:.3f}; "
+          f"{time.perf_counter() - start:.1f} s")
+    for note in result.info.get("notes", []):
+        print(f"note: {note}")
+    for warning in result.info.get("warnings", []):
+        print(f"warning: {warning}")
+    return 0
+
+
+def _mesh_stack(args: argparse.Namespace, start: float) -> int:
+    """The 3D route: stack -> aligned labels -> tetrahedra (see ecmsim.geometry.stack)."""
+    import json
+    import time
+    from pathlib import Path
+
+    from ecmsim.errors import InputFileError
+    from ecmsim.geometry import stack as st
+
+    px = parse_length(args.pixel_size, "--pixel-size")
+    if px is None:
+        raise InputFileError("--pixel-size is needed for a stack (e.g. --pixel-size 20nm)")
+    dz = parse_length(args.slice_spacing, "--slice-spacing")
+    if not 1 <= args.voxel_factor <= 16:
+        raise InputFileError(f"--voxel-factor {args.voxel_factor}: must be from 1 to 16")
+    image = Path(args.image)
+    volume = st.read_stack(image)
+    extra = {"phases": tuple(_items(args.phases)) if args.phases else None,
+             "electrode_side": args.electrode_side, "median_px": args.median_px,
+             "flatten": False if args.no_flatten else None}
+    extra = {k: v for k, v in extra.items() if v is not None}
+    res = st.segment_stack(volume, px, dz, label_values=_label_values(args.labels) if args.labels else None,
+                           do_align=not args.no_align, voxel_factor=args.voxel_factor, **extra)
+    pts, tets, code, tri, names = st.voxel_tetra_mesh(res.labels, res.voxel_size_m)
+    if len(tets) > args.max_cells:
+        raise InputFileError(f"{len(tets)} tetrahedra > --max-cells {args.max_cells}: raise --voxel-factor")
+    out = Path(args.out) if args.out else Path(image.stem + ".msh")
+    if out.suffix != ".msh":
+        out = out / (image.stem + ".msh")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ids = st.write_msh(out, pts, tets, code, tri, names)
+    report = {"mesh_file": out.name, "dimension": 3, "voxel_size_m": list(res.voxel_size_m),
+              **st.interface_metrics_3d(pts, tets, code, tri, names, res.voxel_size_m),
+              "tags": ids, "segmentation": res.info, "seconds": round(time.perf_counter() - start, 2)}
+    report_path = out.with_suffix(".report.json")
+    report_path.write_text(json.dumps(report, indent=2, default=float) + "\n")
+    print(f"mesh     {out}  ({len(tets)} tetrahedra, {len(pts)} vertices)")
+    print(f"report   {report_path}")
+    drift = res.info.get("alignment", {}).get("max_drift_px")
+    print(f"phases {', '.join(res.info['phases'])}; void fraction {report['void_volume_fraction']:.4f}; "
+          f"drift corrected up to {drift if drift is not None else 0:.1f} px; {report['seconds']:.1f} s")
     return 0
 
 

@@ -49,7 +49,11 @@ from ecmsim.geometry.polyline import crossing_segments, simplify
 
 #: Phase codes of a label array, and their names.
 VOID, ELECTRODE, ELECTROLYTE = 0, 1, 2
-PHASE_NAMES = {"void": VOID, "electrode": ELECTRODE, "electrolyte": ELECTROLYTE}
+#: Further named solid phases of N-phase layouts (composite, porous or multi-layer windows).
+PARTICLE, DEAD_LI, SEPARATOR = 3, 4, 5
+PHASE_NAMES = {"void": VOID, "electrode": ELECTRODE, "electrolyte": ELECTROLYTE,
+               "particle": PARTICLE, "dead_li": DEAD_LI, "separator": SEPARATOR}
+_ISLAND = 250  # electrode cut off from the top, in pixel measures
 _OUTSIDE = 255  # beyond the window, in contour extraction
 
 #: A histogram peak is a phase only if the smoothed histogram dips below this fraction of the
@@ -72,6 +76,19 @@ class ImageOptions:
             corner [m]; None: centred horizontally, from the top.
         window_width_m, window_height_m: crop window size [m]; None: the whole image.
         median_px: median filter size [px] before thresholding (1: none).
+        method: ``auto`` (histogram peaks; the Gaussian-mixture route of
+            :mod:`ecmsim.geometry.segment` when the histogram shows fewer phases than there are,
+            or misses a dark minority phase with sharp edges), ``histogram`` or ``mixture``.
+        scribbles: path of a sparse label image (0 = unmarked, k = the k-th of ``phases``)
+            that trains a pixel classifier (:func:`ecmsim.geometry.segment.classify_scribbles`).
+        thin_parts: give parts thinner than 3 px (slivers, necks, needle tips) to their
+            neighbours (:func:`remove_thin_parts`): better mesh angles, fractions move by the
+            pixels moved (reported). None: on for every grey route, scribbles and label maps;
+            off for label images (given labels are taken as they are).
+        label_map: path of a label or probability map from ilastik / Weka (TIFF, PNG, HDF5);
+            value k (or channel k) is the k-th of ``phases``.
+        min_feature_m: pieces smaller than this squared are cleaned away [m] (physical, so the
+            result does not change with resolution); overrides ``min_feature_px``.
         flatten: remove curtaining stripes and smooth shading before the final thresholds.
         min_feature_px: pieces smaller than min_feature_px**2 pixels are cleaned away.
         tolerance_px: contour simplification tolerance [px].
@@ -87,6 +104,11 @@ class ImageOptions:
     window_width_m: float | None = None
     window_height_m: float | None = None
     median_px: int = 5
+    method: str = "auto"
+    min_feature_m: float | None = None
+    scribbles: str | None = None
+    label_map: str | None = None
+    thin_parts: bool | None = None
     flatten: bool = True
     min_feature_px: int = 4
     tolerance_px: float = 1.0
@@ -95,6 +117,10 @@ class ImageOptions:
         if not (isinstance(self.pixel_size_m, int | float) and math.isfinite(self.pixel_size_m)
                 and self.pixel_size_m > 0):
             raise GeometryError(f"pixel size must be > 0 m (got {self.pixel_size_m})")
+        if self.method not in ("auto", "histogram", "mixture"):
+            raise GeometryError(f"segmentation method must be auto, histogram or mixture (got '{self.method}')")
+        if self.min_feature_m is not None and not (math.isfinite(self.min_feature_m) and self.min_feature_m >= 0):
+            raise GeometryError(f"min_feature_m must be >= 0 m (got {self.min_feature_m})")
         if self.electrode_side not in ("auto", "top", "bottom"):
             raise GeometryError(f"electrode side must be auto, top or bottom (got '{self.electrode_side}')")
         if self.phases is not None:
@@ -103,10 +129,12 @@ class ImageOptions:
                 raise GeometryError(f"{len(self.phases)} phases need {len(self.phases) - 1} levels "
                                     f"(got {len(self.levels)})")
         if self.levels is not None:
-            if not 1 <= len(self.levels) <= 2 or list(self.levels) != sorted(set(self.levels)):
-                raise GeometryError(f"levels must be 1 or 2 increasing grey values (got {list(self.levels)})")
+            if not 1 <= len(self.levels) <= 5 or list(self.levels) != sorted(set(self.levels)):
+                raise GeometryError(f"levels must be 1 to 5 increasing grey values (got {list(self.levels)})")
             if self.phases is None:
                 raise GeometryError("levels need the phases they separate (dark to bright)")
+        if (self.scribbles is not None or self.label_map is not None) and self.phases is None:
+            raise GeometryError("scribbles and label maps need the phases their values 1, 2, ... stand for")
         if self.label_values is not None:
             _check_phase_names(tuple(self.label_values), "labels")
             values = list(self.label_values.values())
@@ -124,6 +152,14 @@ class ImageOptions:
             raise GeometryError(f"min_feature_px must be a whole number from 0 to 100 (got {self.min_feature_px})")
         if not (math.isfinite(self.tolerance_px) and 0 <= self.tolerance_px <= 10):
             raise GeometryError(f"tolerance_px must be from 0 to 10 px (got {self.tolerance_px})")
+
+
+    @property
+    def min_area_px(self) -> int:
+        """Pieces smaller than this many pixels are cleaned away (from ``min_feature_m`` if given)."""
+        if self.min_feature_m is not None:
+            return int(round((self.min_feature_m / self.pixel_size_m) ** 2))
+        return self.min_feature_px**2
 
 
 @dataclass
@@ -151,9 +187,9 @@ def _check_phase_names(names, what: str) -> None:
         raise GeometryError(f"{what}: unknown phase '{unknown[0]}' (known: {', '.join(PHASE_NAMES)})")
     if len(set(names)) != len(names):
         raise GeometryError(f"{what}: each phase may appear once (got {', '.join(names)})")
-    missing = [n for n in ("electrode", "electrolyte") if n not in names]
-    if missing:
-        raise GeometryError(f"{what}: '{missing[0]}' is missing (need electrode and electrolyte)")
+    if "electrolyte" not in names:
+        raise GeometryError(f"{what}: 'electrolyte' is missing (every layout needs the electrolyte; "
+                            f"the electrode is optional)")
 
 
 # ----------------------------------------------------------------------------------------- reading
@@ -421,6 +457,7 @@ def segment_grey(grey: np.ndarray, options: ImageOptions, source: str = "image")
     if options.flatten:
         g = _destripe(g)
     info: dict = {}
+    method = "levels" if options.levels is not None else options.method
     if options.levels is not None:
         n = len(options.levels) + 1
         thresholds = np.asarray(options.levels, dtype=float)
@@ -429,26 +466,100 @@ def segment_grey(grey: np.ndarray, options: ImageOptions, source: str = "image")
         if np.count_nonzero(present) < 2:
             raise GeometryError(f"{source}: levels {list(options.levels)} leave one phase only "
                                 f"(grey values from {grey.min():g} to {grey.max():g})")
-    else:
-        found, peaks = histogram_levels(g, quantum=quantum)
-        if len(peaks) < 2:
-            raise GeometryError(f"{source}: the image shows one phase only (its grey-level histogram "
-                                f"has a single peak); give the levels or check the image")
-        n = len(options.phases) if options.phases is not None else len(peaks)
-        thresholds = found if n == len(peaks) else histogram_levels(g, n, quantum=quantum)[0]
-        if len(thresholds) != n - 1:
-            raise GeometryError(f"{source}: found {len(peaks)} grey phases, {n} were asked for: give the levels")
-        info["grey_peaks"] = peaks
-        thresholds = phase_levels(g, _classify(g, thresholds), n)
-        classes = _classify(g, thresholds)
+    if method in ("auto", "histogram"):
+        try:
+            n, thresholds, classes = _histogram_route(g, options, quantum, info, source)
+            method = "histogram"
+        except GeometryError as err:
+            if method == "histogram":
+                raise
+            info["warnings"] = [f"grey histogram: {err}".replace(f"{source}: ", "")
+                                + "; used the Gaussian mixture instead"]
+            method = "mixture"
+        if method == "histogram" and options.method == "auto" and options.phases is None and n == 2:
+            dark = _missed_dark_phase(g, thresholds)
+            if dark is not None:
+                info.setdefault("warnings", []).append(
+                    f"the histogram showed 2 phases but a dark class of {100 * dark:.1f} % of the image "
+                    f"with sharp edges is there (pores?): used the Gaussian mixture")
+                method = "mixture"
+    if method == "mixture":
+        from ecmsim.geometry import segment as seg
+
+        # non-local means instead of the median: the median erases pores a few pixels wide
+        g, sigma = seg.denoise(_destripe(grey) if options.flatten else grey)
+        want = len(options.phases) if options.phases is not None else None
+        # shading first: classes -> per-class flattening -> classes again on the flat image
+        # over-split (OVERSPLIT classes), merge neighbours whose common boundary is soft
+        # (shading, pore-edge blur), flatten per class, fit again with the merged count
+        count = want
+        for rnd in range(2 if options.flatten else 1):
+            thresholds, minfo = seg.mixture_classes(g, n_classes=count, min_contrast=sigma)
+            classes = _classify(g, thresholds)
+            if want is None:
+                thresholds, classes, merged = _merge_soft_classes(g, classes, thresholds)
+                if merged:
+                    minfo["merged_soft_boundaries"] = merged
+                count = len(thresholds) + 1
+            if rnd == 0 and options.flatten and len(thresholds) > 0:
+                g, classes, thresholds = _flatten(g, classes, thresholds, fixed=True)
+        if len(thresholds) > 0:
+            # a blurred edge crosses the midpoint of its two phases' levels where the edge is:
+            # levels from each class's interior (1 px in), not from the mixture, whose minority
+            # components are pulled towards the edges
+            thresholds = _interior_midpoints(g, classes, len(thresholds) + 1, thresholds)
+            classes = _classify(g, thresholds)
+            minfo["thresholds_interior_midpoints"] = [float(t) for t in thresholds]
+        minfo["noise_sigma"] = sigma
+        n = len(thresholds) + 1
+        if n < 2:
+            raise GeometryError(f"{source}: the image shows one phase only (one grey-level peak, one mixture "
+                                f"class after denoising); give the levels or a label image, or check the image")
+        if want is not None and n != want:
+            raise GeometryError(f"{source}: the grey values hold {n} classes, {want} phases were asked for: "
+                                f"give the levels or a label image")
+        info["mixture"] = minfo
+        info["grey_peaks"] = minfo["class_means"]
+    info["segmentation_method"] = method
     if options.flatten:
-        g, classes, thresholds = _flatten(g, classes, thresholds, fixed=options.levels is not None)
+        # mixture thresholds stay: class modes are ill-defined for small blurred pores
+        g, classes, thresholds = _flatten(g, classes, thresholds,
+                                          fixed=options.levels is not None or method == "mixture")
     info["thresholds"] = [float(t) for t in thresholds]
-    if n == 3:
+    if n == 3 and (options.phases is None or options.phases[0] == "void"):
         classes, info["partial_volume_pixels"] = _partial_volume(g, classes)
 
     if options.phases is not None:
         names = list(options.phases)
+    elif method == "mixture":
+        from ecmsim.geometry import segment as seg
+
+        names, info["layout"] = seg.name_classes(classes, n)
+        unknown = [k for k, name in enumerate(names) if name == "?"]
+        if unknown:
+            electrode, reason = _which_is_electrode(g, classes, unknown, options.electrode_side,
+                                                    void_class=names.index("void") if "void" in names else None,
+                                                    source=source)
+            names[electrode] = "electrode"
+            names[unknown[0] if unknown[1] == electrode else unknown[1]] = "electrolyte"
+            info["electrode_rule"] = reason
+        for k, name in enumerate(names):
+            if name.startswith("="):
+                host = int(name[1:])
+                info.setdefault("merged_classes", []).append(
+                    {"class": k, "fraction": float(np.mean(classes == k)), "into": names[host],
+                     "why": "darker than the layer phase but not the darkest (pore edges or shading)"})
+                names[k] = names[host]
+        if "particle" in names and "electrode" in names:
+            # inclusions in a bilayer join the phase around them (recorded), so the standard
+            # electrode/electrolyte materials apply; ask for phases with 'particle' to keep them
+            for k in [k for k, name in enumerate(names) if name == "particle"]:
+                host = _host_class(classes, k, [j for j, nm in enumerate(names) if nm in ("electrode", "electrolyte")])
+                info.setdefault("merged_classes", []).append(
+                    {"class": k, "fraction": float(np.mean(classes == k)), "into": names[host],
+                     "why": "inclusions in a bilayer join the phase around them (give phases with "
+                            "'particle' to keep them)"})
+                names[k] = names[host]
     else:
         names = ["void", "?", "?"] if n == 3 else ["?", "?"]
         solid = [k for k, name in enumerate(names) if name == "?"]
@@ -457,9 +568,91 @@ def segment_grey(grey: np.ndarray, options: ImageOptions, source: str = "image")
         names[electrode] = "electrode"
         names[solid[0] if solid[1] == electrode else solid[1]] = "electrolyte"
         info["electrode_rule"] = reason
-    info["phases"] = names
+    info["class_phases"] = names
+    info["phases"] = list(dict.fromkeys(names))
     lut = np.array([PHASE_NAMES[name] for name in names], dtype=np.uint8)
     return lut[classes], info
+
+
+def _histogram_route(g, options: ImageOptions, quantum: float, info: dict, source: str):
+    """Thresholds from histogram peaks (the original route); raises when the peaks do not fit."""
+    found, peaks = histogram_levels(g, quantum=quantum)
+    if len(peaks) < 2:
+        raise GeometryError(f"{source}: the image shows one phase only (its grey-level histogram "
+                            f"has a single peak); give the levels or check the image")
+    n = len(options.phases) if options.phases is not None else len(peaks)
+    thresholds = found if n == len(peaks) else histogram_levels(g, n, quantum=quantum)[0]
+    if len(thresholds) != n - 1:
+        raise GeometryError(f"{source}: found {len(peaks)} grey phases, {n} were asked for: give the levels")
+    info["grey_peaks"] = peaks
+    thresholds = phase_levels(g, _classify(g, thresholds), n)
+    return n, thresholds, _classify(g, thresholds)
+
+
+#: Edge contrast (step across a class boundary / class difference) below which two grey classes
+#: are one phase split by shading, and above which a dark class is a real phase.
+SOFT_EDGE, SHARP_EDGE = 0.3, 0.4
+#: Grey classes of the first mixture fit when the phases are not given (then merged).
+OVERSPLIT = 5
+
+
+def _missed_dark_phase(g: np.ndarray, thresholds) -> float | None:
+    """Fraction of a dark minority class that a 3-class mixture finds below the histogram's two
+    phases with a sharp edge to them (pores that are a tail of the histogram), else None."""
+    from ecmsim.geometry import segment as seg
+
+    d, _ = seg.denoise(g)
+    cuts, _ = seg.mixture_classes(d, n_classes=3)
+    if len(cuts) != 2 or cuts[0] >= thresholds[0]:
+        return None
+    cl = _classify(d, cuts)
+    frac = float(np.mean(cl == 0))
+    if not 0.005 <= frac <= 0.5:
+        return None
+    contrast = seg.edge_contrast(d, cl, 0, 1)
+    return frac if contrast is not None and contrast >= SHARP_EDGE else None
+
+
+def _interior_midpoints(g, classes, n, fallback):
+    from scipy.ndimage import binary_erosion
+
+    levels = []
+    for k in range(n):
+        inner = binary_erosion(classes == k, iterations=1, border_value=1)
+        v = g[inner] if inner.sum() >= 20 else g[classes == k]
+        levels.append(float(np.median(v)) if len(v) else np.nan)
+    levels = np.array(levels)
+    mids = 0.5 * (levels[1:] + levels[:-1])
+    ok = np.isfinite(mids) & (np.diff(levels) > 0)
+    return np.where(ok, mids, fallback)
+
+
+def _merge_soft_classes(g, classes, thresholds):
+    """Merge neighbouring grey classes whose common boundary is soft (shading, not an edge)."""
+    from ecmsim.geometry import segment as seg
+
+    merged = []
+    while len(thresholds) > 1:
+        contrast = [seg.edge_contrast(g, classes, k, k + 1) for k in range(len(thresholds))]
+        soft = [(c, k) for k, c in enumerate(contrast) if c is not None and c < SOFT_EDGE]
+        if not soft:
+            break
+        c, k = min(soft)
+        merged.append({"threshold": float(thresholds[k]), "edge_contrast": round(c, 3)})
+        thresholds = np.delete(thresholds, k)
+        classes = _classify(g, thresholds)
+    return thresholds, classes, merged
+
+
+def _host_class(classes: np.ndarray, k: int, hosts: list[int]) -> int:
+    """The class of ``hosts`` sharing the longest boundary with class ``k``."""
+    m = classes == k
+    votes = {}
+    for h in hosts:
+        o = classes == h
+        votes[h] = int((m[:-1] & o[1:]).sum() + (m[1:] & o[:-1]).sum() + (m[:, :-1] & o[:, 1:]).sum()
+                       + (m[:, 1:] & o[:, :-1]).sum())
+    return max(hosts, key=lambda h: votes[h])
 
 
 def _which_is_electrode(g, classes, solid, side, void_class, source) -> tuple[int, str]:
@@ -496,8 +689,8 @@ def _which_is_electrode(g, classes, solid, side, void_class, source) -> tuple[in
                         f"difference): give the electrode side (top or bottom) or the phases")
 
 
-def labels_from_label_image(data: np.ndarray, label_values: Mapping[str, int], source: str = "image"
-                            ) -> np.ndarray:
+def labels_from_label_image(data: np.ndarray, label_values: Mapping[str, int], source: str = "image",
+                            info: dict | None = None) -> np.ndarray:
     """Phase labels from an integer label image and the user's phase -> value map."""
     if data.ndim == 3:
         if not np.all(data[..., :3] == data[..., :1]):
@@ -514,6 +707,18 @@ def labels_from_label_image(data: np.ndarray, label_values: Mapping[str, int], s
     out = np.full(data.shape, 255, dtype=np.uint8)
     for name, value in label_values.items():
         out[data == value] = PHASE_NAMES[name]
+    stray_px = out == 255
+    if stray_px.any() and stray_px.mean() <= ANTIALIAS_MAX_FRACTION and _all_on_edges(stray_px, data, label_values):
+        # anti-aliased edges: in-between values take the nearest assigned value
+        values = np.array(sorted(label_values.values()))
+        names = {v: n for n, v in label_values.items()}
+        nearest = values[np.argmin(np.abs(data[stray_px][:, None].astype(float) - values[None, :]), axis=1)]
+        out[stray_px] = np.array([PHASE_NAMES[names[v]] for v in values], dtype=np.uint8)[
+            np.searchsorted(values, nearest)]
+        if info is not None:
+            info.setdefault("notes", []).append(
+                f"{int(stray_px.sum())} pixels with unassigned (anti-aliased) values took the nearest "
+                f"assigned value")
     if (out == 255).any():
         stray = sorted(set(np.unique(data[out == 255]).tolist()))
         raise GeometryError(f"{source}: pixel values {stray[:10]} are not assigned to a phase "
@@ -551,7 +756,7 @@ def clean_labels(labels: np.ndarray, min_area_px: int) -> tuple[np.ndarray, int]
         return out, 0
     for _ in range(5):
         changed = 0
-        for phase in (VOID, ELECTRODE, ELECTROLYTE):
+        for phase in np.unique(out).tolist():
             comp, n = cc(out == phase)
             if n == 0:
                 continue
@@ -560,7 +765,7 @@ def clean_labels(labels: np.ndarray, min_area_px: int) -> tuple[np.ndarray, int]
             small[0] = False
             if not small.any():
                 continue
-            votes = np.zeros((n + 1, 3), dtype=np.int64)
+            votes = np.zeros((n + 1, 256), dtype=np.int64)
             for a, b in ((comp[:-1], out[1:]), (comp[1:], out[:-1]), (comp[:, :-1], out[:, 1:]),
                          (comp[:, 1:], out[:, :-1])):
                 sel = small[a] & (b != phase)
@@ -577,6 +782,48 @@ def clean_labels(labels: np.ndarray, min_area_px: int) -> tuple[np.ndarray, int]
         if not changed:
             break
     return out, merged
+
+
+def remove_thin_parts(labels: np.ndarray, passes: int = 3) -> tuple[np.ndarray, int]:
+    """Give away the parts of every phase thinner than 3 px (what a 3 x 3 opening removes:
+    slivers, 1-2 px necks between grains, needle tips, strips along the window edge) to the
+    phase that borders them most. A mesh with 5 px elements on the boundary can only follow
+    such parts with needle triangles (minimum angles of 5-10 degrees); they are also below the
+    resolution of the image. Returns the labels and the pixel count moved."""
+    from scipy.ndimage import binary_opening, maximum_filter
+
+    out = labels.copy()
+    moved = 0
+    square = np.ones((3, 3), dtype=bool)
+    for _ in range(passes):
+        changed = 0
+        for phase in np.unique(out).tolist():
+            mask = out == phase
+            thin = mask & ~binary_opening(mask, structure=square, border_value=1)
+            if not thin.any():
+                continue
+            # the most common other phase in the 5 x 5 neighbourhood
+            best, best_count = np.full(out.shape, 255, np.uint8), np.zeros(out.shape)
+            for other in np.unique(out).tolist():
+                if other == phase:
+                    continue
+                count = _box_count(out == other, 2)
+                take = thin & (count > best_count)
+                best[take], best_count[take] = other, count[take]
+            go = thin & (best != 255)
+            out[go] = best[go]
+            changed += int(go.sum())
+        moved += changed
+        if not changed:
+            break
+    del maximum_filter
+    return out, moved
+
+
+def _box_count(mask: np.ndarray, r: int) -> np.ndarray:
+    from scipy.ndimage import uniform_filter
+
+    return uniform_filter(mask.astype(float), size=2 * r + 1, mode="nearest")
 
 
 def drop_floating(labels: np.ndarray) -> tuple[np.ndarray, int]:
@@ -643,7 +890,9 @@ def labels_to_geometry(labels: np.ndarray, pixel_size_m: float, tolerance_px: fl
     chains = _boundary_chains(labels)
     shapes = _simplified_chains(chains, h, w, tolerance_px)
     regions = []
-    for label, name in ((ELECTRODE, "electrode"), (ELECTROLYTE, "electrolyte")):
+    for name, label in PHASE_NAMES.items():
+        if label == VOID:
+            continue
         loops = _loops_of(label, chains, shapes)
         regions.extend(_regions_from_loops(name, loops, pixel_size_m))
     if not regions:
@@ -759,7 +1008,9 @@ def _simplified_chains(chains: list[_Chain], h: int, w: int, tolerance_px: float
             mids = 0.5 * (pts + np.roll(pts, -1, axis=0))
             return simplify(mids, tol, closed=True) if tol > 0 else mids
         mids = np.vstack([pts[:1], 0.5 * (pts[:-1] + pts[1:]), pts[-1:]])
-        return simplify(mids, tol, closed=False) if tol > 0 else mids
+        if tol <= 0:
+            return mids
+        return _clear_window_edge(simplify(mids, tol, closed=False), h, w)
 
     level = np.zeros(len(chains), dtype=int)
     shapes = [shape(k, 0) for k in range(len(chains))]
@@ -773,6 +1024,29 @@ def _simplified_chains(chains: list[_Chain], h: int, w: int, tolerance_px: float
         for k in lower:
             level[k] += 1
             shapes[k] = shape(k, level[k])
+
+
+#: A chain that ends on the window edge drops its inner vertices lying closer to that edge
+#: than this [px] (the crossing check puts them back if that makes contours cross): a contour running into the edge at a shallow angle would otherwise
+#: leave a sliver between itself and the edge, meshed with needle triangles (13 -> 19 degrees).
+EDGE_CLEARANCE_PX = 1.5
+
+
+def _clear_window_edge(pts: np.ndarray, h: int, w: int) -> np.ndarray:
+    def side_distance(p, end):
+        d = []
+        if end[0] in (0.0, float(w)):
+            d.append(abs(p[0] - end[0]))
+        if end[1] in (0.0, float(h)):
+            d.append(abs(p[1] - end[1]))
+        return min(d) if d else np.inf
+
+    keep = np.ones(len(pts), dtype=bool)
+    for end in (pts[0], pts[-1]):
+        for k in range(1, len(pts) - 1):
+            if side_distance(pts[k], end) < EDGE_CLEARANCE_PX:
+                keep[k] = False
+    return pts[keep] if keep.sum() >= 2 else pts
 
 
 def _drop_collinear(pts: np.ndarray, closed: bool) -> np.ndarray:
@@ -912,11 +1186,11 @@ def pixel_measures(labels: np.ndarray, pixel_size_m: float) -> dict[str, float]:
 
     h, w = labels.shape
     area = pixel_size_m**2
-    counts = np.bincount(labels.ravel(), minlength=3)
+    counts = np.bincount(labels.ravel(), minlength=256)
     comp, _ = cc(labels == ELECTRODE)
     top = np.unique(comp[0])
     work = labels.copy()
-    island = 3
+    island = _ISLAND
     work[(labels == ELECTRODE) & ~np.isin(comp, top[top > 0])] = island
     return {
         "window_width_m": w * pixel_size_m,
@@ -924,10 +1198,12 @@ def pixel_measures(labels: np.ndarray, pixel_size_m: float) -> dict[str, float]:
         "electrode_area_m2": float(counts[ELECTRODE] * area),
         "electrolyte_area_m2": float(counts[ELECTROLYTE] * area),
         "void_area_fraction": float(counts[VOID] / labels.size),
+        "phase_area_fraction": {name: float(counts[k] / labels.size) for name, k in PHASE_NAMES.items()
+                                if counts[k] > 0},
         "interface_length_m": crofton_length(work, ELECTRODE, ELECTROLYTE, pixel_size_m),
         "island_length_m": crofton_length(work, island, ELECTROLYTE, pixel_size_m),
         "void_boundary_length_m": sum(crofton_length(work, VOID, k, pixel_size_m)
-                                      for k in (ELECTRODE, ELECTROLYTE, island)),
+                                      for k in (*[c for c in PHASE_NAMES.values() if c != VOID], island)),
     }
 
 
@@ -945,8 +1221,32 @@ def array_to_geometry(data: np.ndarray, options: ImageOptions, source: str = "im
     info: dict = {"source": source, "image_shape_px": list(data.shape[:2])}
     grey = None
     if options.label_values is not None:
-        labels = labels_from_label_image(data, options.label_values, source)
+        labels = labels_from_label_image(data, options.label_values, source, info)
         info["phases"] = sorted(options.label_values, key=lambda n: options.label_values[n])
+        info["segmentation_method"] = "label image"
+    elif options.label_map is not None or options.scribbles is not None:
+        from ecmsim.geometry import segment as seg
+
+        grey = to_grey(data)
+        if options.label_map is not None:
+            classes = seg.read_label_map(options.label_map)
+            info["segmentation_method"] = f"label map {Path(options.label_map).name}"
+        else:
+            marks = np.asarray(to_grey(read_image(options.scribbles)), dtype=np.int64)
+            classes, info["scribbles"] = seg.classify_scribbles(grey, marks)
+            info["segmentation_method"] = "random forest on scribbles"
+        if classes.shape != grey.shape:
+            raise GeometryError(f"{source}: the label map is {classes.shape[1]} x {classes.shape[0]} px, the "
+                                f"image {grey.shape[1]} x {grey.shape[0]} px: they must match")
+        lut = np.full(max(int(classes.max()) + 1, len(options.phases) + 1), 255, dtype=np.uint8)
+        for k, name in enumerate(options.phases, start=1):
+            lut[k] = PHASE_NAMES[name]
+        labels = lut[np.clip(classes, 0, len(lut) - 1)]
+        if (labels == 255).any():
+            stray = sorted(set(np.unique(classes[labels == 255]).tolist()))
+            raise GeometryError(f"{source}: label map values {stray[:10]} name no phase "
+                                f"(values 1..{len(options.phases)} are {', '.join(options.phases)})")
+        info["phases"] = list(options.phases)
     else:
         grey = to_grey(data)
         if not np.all(np.isfinite(grey)):
@@ -958,9 +1258,22 @@ def array_to_geometry(data: np.ndarray, options: ImageOptions, source: str = "im
     grey = grey[rows, cols] if grey is not None else None
     info["window_px"] = {"x0": cols.start, "y0": rows.start, "width": cols.stop - cols.start,
                          "height": rows.stop - rows.start}
-    labels, info["pieces_merged"] = clean_labels(labels, options.min_feature_px**2)
-    _require_both(labels, source)
+    before = _fractions(labels)
+    min_area = options.min_area_px
+    info["min_feature_area"] = {"px": min_area, "m2": min_area * options.pixel_size_m**2}
+    labels, info["pieces_merged"] = clean_labels(labels, min_area)
+    thin = options.thin_parts
+    if thin is None:
+        thin = info.get("segmentation_method") != "label image"
+    if thin:
+        labels, info["thin_part_pixels_moved"] = remove_thin_parts(labels)
+        labels, more = clean_labels(labels, min_area)
+        info["pieces_merged"] += more
+    has_electrode = bool((labels == ELECTRODE).any()) or "electrode" in info.get("phases", [])
+    _require_both(labels, source, electrode=has_electrode)
     labels, grey, info["flipped"] = _orient(labels, grey)
+    if info["flipped"]:
+        info.setdefault("notes", []).append("image flipped upside down so that the electrode is on top")
     if options.electrode_side != "auto" and info["flipped"] != (options.electrode_side == "bottom"):
         where = "bottom" if info["flipped"] else "top"
         raise GeometryError(f"{source}: the phases put the electrode at the {where} of the image, but the "
@@ -974,17 +1287,63 @@ def array_to_geometry(data: np.ndarray, options: ImageOptions, source: str = "im
         info["corner_bridges"] += n_pinch
         if n_pinch == 0:
             break
-    _require_both(labels, source)
+    _require_both(labels, source, electrode=has_electrode)
     info["pixels"] = pixel_measures(labels, options.pixel_size_m)
+    _warn_changes(info, before, _fractions(labels))
     geometry = labels_to_geometry(labels, options.pixel_size_m, options.tolerance_px,
                                   f"image {Path(source).name}, {options.pixel_size_m:g} m/px, "
                                   f"window {labels.shape[1]} x {labels.shape[0]} px")
     return ImageResult(geometry, labels, grey, options.pixel_size_m, info)
 
 
-def _require_both(labels: np.ndarray, source: str) -> None:
-    counts = np.bincount(labels.ravel(), minlength=3)
-    for phase, name in ((ELECTRODE, "electrode"), (ELECTROLYTE, "electrolyte")):
+def _all_on_edges(stray: np.ndarray, data: np.ndarray, label_values: Mapping[str, int]) -> bool:
+    """Unassigned pixels are anti-aliasing: each has two assigned phases within 2 px and lies
+    between the smallest and largest assigned value."""
+    from scipy.ndimage import binary_dilation
+
+    values = np.array(sorted(label_values.values()))
+    inside = (data[stray] > values[0]) & (data[stray] < values[-1])
+    square = np.ones((3, 3), bool)
+    phases_near = sum(binary_dilation(data == v, structure=square, iterations=2)[stray].astype(int)
+                      for v in values)
+    return bool(np.all(inside & (phases_near >= 2)))
+
+
+#: A label image may hold up to this fraction of pixels with unassigned values (anti-aliased
+#: edges between phases); they take the nearest assigned value. More is an error.
+ANTIALIAS_MAX_FRACTION = 0.05
+
+
+def _fractions(labels: np.ndarray) -> dict[str, float]:
+    counts = np.bincount(labels.ravel(), minlength=256)
+    return {name: float(counts[k] / labels.size) for name, k in PHASE_NAMES.items()}
+
+
+#: Cleaning that changes the void fraction by more than this (relative, and 0.2 % absolute) is
+#: reported as a warning.
+VOID_CHANGE_WARNING = 0.2
+
+
+def _warn_changes(info: dict, before: dict[str, float], after: dict[str, float]) -> None:
+    """Phase fractions before/after cleaning in ``info``; warnings for surprising changes."""
+    info["phase_fraction_segmented"] = {k: round(v, 6) for k, v in before.items() if v > 0}
+    info["phase_fraction_cleaned"] = {k: round(v, 6) for k, v in after.items() if v > 0}
+    warnings = info.setdefault("warnings", [])
+    for name, f in before.items():
+        if f > 0 and after[name] == 0:
+            warnings.append(f"phase '{name}' ({100 * f:.2f} % of the window) vanished in cleaning "
+                            f"(pieces smaller than {info['min_feature_area']['px']} px)")
+    v0, v1 = before["void"], after["void"]
+    if abs(v1 - v0) > 0.002 and abs(v1 - v0) > VOID_CHANGE_WARNING * max(v0, 1e-12):
+        warnings.append(f"cleaning changed the void fraction from {v0:.4f} to {v1:.4f}")
+    if not warnings:
+        del info["warnings"]
+
+
+def _require_both(labels: np.ndarray, source: str, electrode: bool = True) -> None:
+    """The electrolyte must be there, and the electrode too when the layout has one."""
+    counts = np.bincount(labels.ravel(), minlength=256)
+    for phase, name in ((ELECTRODE, "electrode"), (ELECTROLYTE, "electrolyte"))[0 if electrode else 1:]:
         if counts[phase] == 0:
             other = [n for n, k in PHASE_NAMES.items() if counts[k] > 0]
             raise GeometryError(f"{source}: no {name} in the window after segmentation and cleaning "
@@ -992,6 +1351,8 @@ def _require_both(labels: np.ndarray, source: str) -> None:
 
 
 def _orient(labels: np.ndarray, grey):
+    if not (labels == ELECTRODE).any():
+        return labels, grey, False
     rows = np.arange(labels.shape[0])[:, None]
     centre = {k: float((rows * (labels == k)).sum() / max((labels == k).sum(), 1))
               for k in (ELECTRODE, ELECTROLYTE)}

@@ -75,7 +75,9 @@ def simplify(points: np.ndarray, tolerance: float, closed: bool = False,
         second = douglas_peucker(loop[far:], tolerance) + far
         idx = np.concatenate([first, second[1:-1]])
         if len(idx) < 3:  # a loop needs three corners: keep the vertex farthest from the chord
-            d = np.abs(np.cross(pts[far] - pts[0], pts - pts[0]))
+            # |2-D cross product| written out: np.cross on 2-vectors is deprecated (NumPy 2)
+            chord, rel = pts[far] - pts[0], pts - pts[0]
+            d = np.abs(chord[0] * rel[:, 1] - chord[1] * rel[:, 0])
             idx = np.unique(np.array([0, far, int(np.argmax(d))]))
         out = pts[idx]
         free = np.ones(len(out), dtype=bool)

@@ -11,7 +11,8 @@ from ecmsim.mesh_report import MeshArrays
 
 #: Facet colours of the preview.
 FACET_COLOURS = {"interface": "#e41a1c", "void": "#ffd92f", "island": "#e7298a"}
-REGION_COLOURS = {"electrode": "#ff7f00", "electrolyte": "#377eb8", "fibre": "#4daf4a"}
+REGION_COLOURS = {"electrode": "#ff7f00", "electrolyte": "#377eb8", "fibre": "#4daf4a", "particle": "#984ea3",
+                  "dead_li": "#a65628", "separator": "#f781bf"}
 
 
 def preview_png(path: str | Path, mesh: MeshArrays, grey: np.ndarray | None = None, title: str = "",

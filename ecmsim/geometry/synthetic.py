@@ -165,3 +165,49 @@ def random_voids_scene(height_px: int, width_px: int, n_voids: int, seed: int) -
     islands = [(float(rng.uniform(0.1, 0.9) * width_px), float(rng.uniform(0.7, 0.85) * height_px),
                 0.006 * width_px, 0.004 * width_px, 0.0) for _ in range(2)]
     return Scene(height_px, width_px, iface, interfacial, closed, islands, filaments)
+
+
+# ------------------------------------------------------------------ N-phase scenes (issue 13 tests)
+
+def disks(shape: tuple[int, int], fraction: float, radius_px: tuple[float, float], seed: int,
+          within: np.ndarray | None = None) -> np.ndarray:
+    """Random overlapping discs covering about ``fraction`` of ``within`` (default: everything)."""
+    rng = np.random.default_rng(seed)
+    h, w = shape
+    within = np.ones(shape, dtype=bool) if within is None else within
+    mask = np.zeros(shape, dtype=bool)
+    rows, cols = np.ogrid[0:h, 0:w]
+    target = fraction * within.sum()
+    while (mask & within).sum() < target:
+        r, c, rad = rng.uniform(0, h), rng.uniform(0, w), rng.uniform(*radius_px)
+        r0, r1 = int(max(r - rad - 1, 0)), int(min(r + rad + 2, h))
+        c0, c1 = int(max(c - rad - 1, 0)), int(min(c + rad + 2, w))
+        mask[r0:r1, c0:c1] |= (rows[r0:r1] - r) ** 2 + (cols[:, c0:c1] - c) ** 2 <= rad**2
+    return mask & within
+
+
+def render_phases(labels: np.ndarray, grey: dict[int, float], seed: int = 0, noise_sigma: float = 20.0,
+                  blur_px: float = 1.0, shading: float = 30.0, curtains: float = 12.0,
+                  texture: dict[int, float] | None = None) -> np.ndarray:
+    """uint8 image of any phase codes: grey per code, blur, a smooth shading ramp and glow
+    (``shading`` grey levels), vertical curtains, optional per-phase texture (std of a fine
+    random pattern) and Gaussian noise."""
+    from scipy.ndimage import gaussian_filter, gaussian_filter1d
+
+    rng = np.random.default_rng(seed)
+    h, w = labels.shape
+    img = np.zeros((h, w))
+    for code, level in grey.items():
+        img[labels == code] = level
+    for code, std in (texture or {}).items():
+        pattern = gaussian_filter(rng.standard_normal((h, w)), 1.0)
+        img[labels == code] += std * pattern[labels == code] / pattern.std()
+    if blur_px:
+        img = gaussian_filter(img, blur_px)
+    rows, cols = np.mgrid[0:h, 0:w]
+    img += shading * (0.3 * cols / w + np.exp(-np.minimum(rows, cols) / 25.0))
+    if curtains:
+        stripes = gaussian_filter1d(rng.standard_normal(w), 1.5)
+        img += curtains * stripes[None, :] / max(stripes.std(), 1e-12)
+    img += rng.normal(0.0, noise_sigma, img.shape)
+    return np.round(np.clip(img, 0, 255)).astype(np.uint8)

@@ -47,7 +47,8 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
         if scn.interface.model == "contact":
             solution = _solve_contact(scn, tmesh, materials, progress)
         else:
-            problem = stack_pressure_problem(tmesh, materials, scn.loading.stack_pressure_Pa, scn.solver.element_degree)
+            problem = stack_pressure_problem(tmesh, materials, scn.loading.stack_pressure_Pa, scn.solver.element_degree,
+                                             linear=scn.solver.linear)
             progress(f"forms ready: P{scn.solver.element_degree} plane strain, {scn.interface.model} interface "
                      f"({progress.done('forms'):.1f} s)")
             solution = problem.solve()
@@ -112,7 +113,8 @@ def _solve_contact(scn: scenario_mod.Scenario, tmesh, materials, progress: Progr
         tmesh, materials, scn.loading.stack_pressure_Pa, scn.solver.element_degree,
         nitsche_parameter=itf.nitsche_parameter, variant=itf.nitsche_variant,
         friction_coefficient=itf.friction_coefficient,
-        petsc_options={"snes_max_it": itf.newton_max_iterations, "snes_rtol": itf.newton_rtol})
+        petsc_options={"snes_max_it": itf.newton_max_iterations, "snes_rtol": itf.newton_rtol},
+        linear=scn.solver.linear)
     progress(f"forms ready: P{scn.solver.element_degree} plane strain, contact interface "
              f"(bodies {', '.join(b.name for b in problem.bodies)}) ({progress.done('forms'):.1f} s)")
 

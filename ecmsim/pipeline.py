@@ -37,10 +37,11 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
         geometry = scn.geometry.build(source.parent)
         progress.done("geometry")
         m = scn.mesh
+        depth_m = getattr(scn.geometry, "depth_m", None)
         tmesh = mesh_geometry(geometry, MeshOptions(m.size_m, m.interface_size_m, m.refine_distance_m, m.max_cells,
-                                                    m.tip_size_m), comm, msh_path=stage / "mesh.msh")
+                                                    m.tip_size_m, depth_m), comm, msh_path=stage / "mesh.msh")
         mesh_stats = tmesh.stats()
-        progress(f"mesh: {mesh_stats['cells']} triangles, h from {mesh_stats['h_min_m']:.3g} "
+        progress(f"mesh: {mesh_stats['cells']} {'tetrahedra' if depth_m else 'triangles'}, h from {mesh_stats['h_min_m']:.3g} "
                  f"to {mesh_stats['h_max_m']:.3g} m ({progress.done('mesh'):.1f} s)")
 
         materials = scn.materials.resolve()
@@ -49,7 +50,8 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
         else:
             problem = stack_pressure_problem(tmesh, materials, scn.loading.stack_pressure_Pa, scn.solver.element_degree,
                                              linear=scn.solver.linear)
-            progress(f"forms ready: P{scn.solver.element_degree} plane strain, {scn.interface.model} interface "
+            progress(f"forms ready: P{scn.solver.element_degree} {'3D' if depth_m else 'plane strain'}, "
+                     f"{scn.interface.model} interface, {problem.plan.method} solver "
                      f"({progress.done('forms'):.1f} s)")
             solution = problem.solve()
             problem.close()  # collective PETSc teardown here, not whenever each rank collects it
@@ -69,7 +71,7 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
         if scn.output.fields:
             files += write_fields(stage / "fields", solution, tmesh)
             progress(f"fields written ({progress.done('fields'):.1f} s)")
-        if scn.output.plots:
+        if scn.output.plots and depth_m is None:   # 3D: the fields (ParaView) are the pictures
             from ecmsim import plots
             if comm.rank == 0:
                 plots.interface_stress_plot(stage / "interface_stress.png", profile, scn.loading.stack_pressure_Pa,

@@ -55,6 +55,8 @@ class FlatGeometry(_Section):
     width_m: Length = Field(description="window width [m]")
     electrode_thickness_m: Length = Field(description="electrode layer thickness [m]")
     electrolyte_thickness_m: Length = Field(description="electrolyte layer thickness [m]")
+    depth_m: Length | None = Field(None, description="window depth normal to the cross-section [m]: a 3D window "
+                                                     "extruded along z (default: 2D plane strain)")
 
     def build(self, base_dir: Path):
         """The :class:`~ecmsim.geometry.Geometry` (``base_dir``: where relative paths start)."""
@@ -199,13 +201,15 @@ class ImageGeometry(_Section):
                                 description="pieces smaller than min_feature_px^2 pixels are cleaned away [px]")
     tolerance_px: float = Field(1.0, ge=0, le=10, allow_inf_nan=False, description="contour tolerance [px]")
     flatten: bool = Field(True, description="remove curtaining stripes and charging shading")
+    depth_m: Length | None = Field(None, description="window depth normal to the image plane [m]: the "
+                                                     "segmented section extruded to 3D (default: 2D plane strain)")
 
     def image_options(self, base_dir: Path):
         """The :class:`~ecmsim.geometry.image.ImageOptions` (sidecar values filled in) and the image path."""
         from ecmsim.geometry.image import options_with_sidecar
 
         path = Path(self.path) if Path(self.path).is_absolute() else Path(base_dir) / self.path
-        given = self.model_dump(exclude={"kind", "path", "labels"})
+        given = self.model_dump(exclude={"kind", "path", "labels", "depth_m"})
         given["phases"] = tuple(self.phases) if self.phases else None
         given["levels"] = tuple(self.levels) if self.levels else None
         given["label_values"] = self.labels
@@ -355,6 +359,13 @@ class Scenario(_Section):
         if thinnest is not None and self.mesh.size_m > thinnest / 2:
             raise ValueError(f"mesh.size_m = {self.mesh.size_m:g} must be <= half the thinnest dimension "
                              f"({thinnest / 2:g} m) [m]")
+        return self
+
+    @model_validator(mode="after")
+    def _contact_is_2d(self) -> Scenario:
+        if self.geometry.depth_m is not None and self.interface.model == "contact":
+            raise ValueError("interface.model = 'contact' is 2D only: remove geometry.depth_m or use "
+                             "interface.model = 'bonded' for a 3D window")
         return self
 
     def to_dict(self) -> dict[str, Any]:

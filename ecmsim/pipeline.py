@@ -9,6 +9,10 @@ from ecmsim import scenario as scenario_mod
 from ecmsim.progress import Progress
 
 
+#: Above this many cells no stress_map.png: it gathers every cell's stress to rank 0 (docs/cluster.md).
+PLOT_MAX_CELLS = 2_000_000
+
+
 def default_out_dir(scenario_path: Path) -> Path:
     """``results/<scenario file stem>`` under the current folder."""
     return Path("results") / Path(scenario_path).stem
@@ -76,8 +80,10 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
             if comm.rank == 0:
                 plots.interface_stress_plot(stage / "interface_stress.png", profile, scn.loading.stack_pressure_Pa,
                                             scn.title)
-            plots.stress_map(stage / "stress_map.png", solution, profile, scn.title)
-            files += ["stress_map.png", "interface_stress.png"]
+            files += ["interface_stress.png"]
+            if mesh_stats["cells"] <= PLOT_MAX_CELLS:   # the one full-field gather to rank 0
+                plots.stress_map(stage / "stress_map.png", solution, profile, scn.title)
+                files += ["stress_map.png"]
             if contact is not None and comm.rank == 0:
                 plots.contact_plot(stage / "contact.png", contact, scn.loading.stack_pressure_Pa, scn.title)
             files += ["contact.png"] if contact is not None else []

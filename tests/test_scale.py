@@ -216,6 +216,7 @@ def _mms_error(degree: int, n: int) -> tuple[float, float]:
     return MMS_L / n, err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("degree, ns", [(1, (4, 8, 16)), (2, (2, 4, 8))])
 def test_3d_manufactured_solution_rate(degree, ns):
     h, err = np.array([_mms_error(degree, n) for n in ns]).T
@@ -228,6 +229,7 @@ def test_3d_manufactured_solution_rate(degree, ns):
 
 # --- MPI -----------------------------------------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.mpi
 def test_3d_parallel_equals_serial(tmp_path, have_mpirun):
     args = ["run", str(SCENARIOS / "voids_3d.toml"), "-q", "--set", "mesh.size_m=5e-6",

@@ -105,10 +105,11 @@ ITERATIVE_LINEAR_OPTIONS: dict[str, str | float | int] = {
 }
 
 #: ``solver.linear = "auto"`` chooses the iterative solver at or above this many dofs (global,
-#: all components), per space dimension. Measured on this project's windows
-#: (benchmarks/bench_scaling.py, docs/mechanics.md): in 2D MUMPS stays competitive to a few
-#: 10^5 dofs; in 3D its fill grows as N^(4/3) and CG+GAMG wins from a few 10^4.
-ITERATIVE_MIN_DOFS = {2: 300_000, 3: 30_000}
+#: all components), per space dimension. Measured on this project's windows, P2, one core
+#: (benchmarks/bench_scaling.py, docs/mechanics.md "Scaling"): in 2D MUMPS takes about the CPU
+#: time of CG + GAMG up to 10^6 dofs (15 vs 18 s) but 2.4 times its memory (3.2 vs 1.3 GiB); in
+#: 3D MUMPS's time grows as N^1.6 and CG + GAMG (N^1.15) is cheaper from about 10^5 dofs.
+ITERATIVE_MIN_DOFS = {2: 1_000_000, 3: 100_000}
 
 #: Problem kinds of :func:`linear_solver`: which Krylov method fits their operator.
 _KRYLOV = {

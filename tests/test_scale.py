@@ -245,3 +245,12 @@ def test_3d_parallel_equals_serial(tmp_path, have_mpirun):
     for key, value in a["metrics"].items():
         # CG to a relative residual of 1e-10 on both: agreement far inside discretisation error
         assert b["metrics"][key] == pytest.approx(value, rel=1e-6, abs=1e-3), key
+
+
+def test_contact_in_3d_is_refused_in_one_line():
+    from ecmsim import scenario
+    from ecmsim.errors import ScenarioError
+
+    with pytest.raises(ScenarioError, match="contact' is 2D only"):
+        scenario.load(SCENARIOS / "voids_3d.toml", ["interface.model=contact"])
+    assert scenario.load(SCENARIOS / "voids_3d.toml").geometry.depth_m == 10e-6

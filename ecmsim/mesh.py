@@ -21,6 +21,11 @@ OpenCASCADE route, so their meshes do not change with this choice.
 
 gmsh runs on rank 0 only; :func:`dolfinx.io.gmsh.model_to_mesh` distributes the mesh with
 facet-sharing ghosts (needed by interior-facet integrals on the interface).
+
+3D: with a depth (``geometry.depth_m``), the 2D model is extruded along z from z = 0 to
+z = depth before meshing (tetrahedra): every region becomes a prism-shaped volume, every tagged
+curve a tagged surface with the same name, and the two new window faces are ``front`` (z = 0)
+and ``back`` (z = depth). x is the width, y the height (stacking direction), z the depth.
 """
 
 from __future__ import annotations
@@ -38,7 +43,8 @@ from ecmsim.geometry import Geometry, Region
 
 #: Canonical ids of the named tags (physical groups). Other names get ids from 100 up.
 CELL_IDS = {"electrode": 1, "electrolyte": 2, "fibre": 3}
-FACET_IDS = {"top": 11, "bottom": 12, "left": 13, "right": 14, "interface": 15, "void": 16, "island": 17}
+FACET_IDS = {"top": 11, "bottom": 12, "left": 13, "right": 14, "interface": 15, "void": 16, "island": 17,
+             "front": 18, "back": 19}
 
 #: A void corner sharper than this (the void's inner angle below 180 - 60 degrees) is a tip.
 TIP_TURN_DEG = 60.0
@@ -59,7 +65,9 @@ class MeshOptions:
         max_cells: refuse to mesh when the estimated triangle count exceeds this.
         tip_size_m: element size at void tips [m] — where the interface meets a void, and at
             void corners sharper than 120 degrees (default: half the interface size). Needs
-            a conforming geometry (see the module docstring).
+            a conforming geometry (see the module docstring). 2D only.
+        depth_m: extent along z [m]: a 3D window (tetrahedra) extruded from the 2D geometry;
+            None: 2D (triangles). ``max_cells`` then counts tetrahedra.
     """
 
     size_m: float
@@ -67,6 +75,7 @@ class MeshOptions:
     refine_distance_m: float | None = None
     max_cells: int = 2_000_000
     tip_size_m: float | None = None
+    depth_m: float | None = None
 
     @property
     def fine_size_m(self) -> float:
@@ -149,7 +158,8 @@ def gmsh_model(name: str = "ecmsim") -> Iterator[object]:
 
 
 def build_gmsh_model(geometry: Geometry, options: MeshOptions) -> dict[str, dict[str, int]]:
-    """Fill the current gmsh model with the geometry, tagged and meshed (2D, linear triangles).
+    """Fill the current gmsh model with the geometry, tagged and meshed (2D, linear triangles; with
+    ``options.depth_m`` extruded to 3D, linear tetrahedra).
 
     Returns ``{"cells": {name: id}, "facets": {name: id}}`` of the physical groups created.
     Raises MeshError for overlapping regions, too many cells, or a gmsh failure.
@@ -164,7 +174,8 @@ def build_gmsh_model(geometry: Geometry, options: MeshOptions) -> dict[str, dict
     refine_length = partition.refine_length() * unit if partition is not None else geometry.width_m
     estimate = _estimate_cells(geometry, options, refine_length)
     if estimate > options.max_cells:
-        raise MeshError(f"about {estimate:.3g} triangles at mesh.size_m = {options.size_m:g} m"
+        raise MeshError(f"about {estimate:.3g} {'tetrahedra' if options.depth_m else 'triangles'} at "
+                        f"mesh.size_m = {options.size_m:g} m"
                         + (f", mesh.interface_size_m = {options.interface_size_m:g} m" if options.interface_size_m
                            else "") + f" (limit mesh.max_cells = {options.max_cells}): use a larger mesh size")
     geometry = scaled
@@ -176,6 +187,9 @@ def build_gmsh_model(geometry: Geometry, options: MeshOptions) -> dict[str, dict
         surface_label, facet_groups = _build_occ(geometry)
         tips = _occ_points_at(partition.points[_tip_vertices(partition)]) if partition is not None else []
         refine_lines, refine_curves = [], [c for name in facet_groups if _refined(name) for c in facet_groups[name]]
+
+    if options.depth_m:
+        return _extrude_and_mesh(geometry, options, surface_label, facet_groups, unit)
 
     cell_ids = _ids(sorted(set(surface_label.values())), CELL_IDS)
     facet_ids = _ids(sorted(facet_groups), FACET_IDS)
@@ -195,6 +209,91 @@ def build_gmsh_model(geometry: Geometry, options: MeshOptions) -> dict[str, dict
     if n_tri == 0:
         raise MeshError(f"gmsh produced no triangles for the geometry ({geometry.description})")
     gmsh.model.mesh.affineTransform([unit, 0, 0, 0, 0, unit, 0, 0, 0, 0, 1, 0])
+    return {"cells": cell_ids, "facets": facet_ids}
+
+
+def _extrude_and_mesh(geometry: Geometry, options: MeshOptions, surface_label: dict[int, str],
+                      facet_groups: dict[str, list[int]], unit: float) -> dict[str, dict[str, int]]:
+    """Extrude the (scaled) 2D model along z by ``options.depth_m``, tag volumes and surfaces, mesh
+    with tetrahedra and scale back to metres (see the module docstring)."""
+    import gmsh
+
+    depth = options.depth_m
+    occ = bool(gmsh.model.occ.getEntities(2))
+    kernel = gmsh.model.occ if occ else gmsh.model.geo
+    sources = sorted(surface_label)
+    out = kernel.extrude([(2, s) for s in sources], 0.0, 0.0, depth)
+    kernel.synchronize()
+    volumes = [t for d, t in out if d == 3]
+    if len(volumes) != len(sources):
+        raise MeshError(f"gmsh extruded {len(sources)} surfaces into {len(volumes)} volumes")
+    volume_label = {v: surface_label[s] for v, s in zip(volumes, sources, strict=True)}
+    if occ:   # separately extruded prisms: make their shared faces one face
+        try:
+            _, piece_map = gmsh.model.occ.fragment([(3, v) for v in volumes], [])
+        except Exception as err:
+            raise MeshError(f"gmsh could not join the extruded regions: {err}") from None
+        gmsh.model.occ.synchronize()
+        volume_label = {t: volume_label[v] for v, pieces in zip(volumes, piece_map, strict=True)
+                        for d, t in pieces if d == 3}
+
+    W, H = geometry.width_m, geometry.height_m
+    tol = 1e-5 * max(W, H, depth)    # OpenCASCADE pads bounding boxes by its tolerance (~1e-7)
+    sides_of, border_of = {}, {}
+    for _, surf in gmsh.model.getEntities(2):
+        up, _ = gmsh.model.getAdjacencies(2, surf)
+        sides_of[surf] = [v for v in up if v in volume_label]
+        xmin, ymin, zmin, xmax, ymax, zmax = gmsh.model.getBoundingBox(2, surf)
+        border_of[surf] = None
+        if len(up) == 1:
+            if zmax < tol:
+                border_of[surf] = "front"
+            elif zmin > depth - tol:
+                border_of[surf] = "back"
+            else:
+                border_of[surf] = _window_side(np.array([[xmin, ymin], [xmax, ymax]]), W, H, tol)
+    groups: dict[str, list[int]] = {}
+    for surf, name in _name_boundaries(sides_of, border_of, volume_label).items():
+        groups.setdefault(name, []).append(surf)
+
+    cell_ids = _ids(sorted(set(volume_label.values())), CELL_IDS)
+    facet_ids = _ids(sorted(groups), FACET_IDS)
+    for name, ident in cell_ids.items():
+        gmsh.model.addPhysicalGroup(3, [t for t, lab in volume_label.items() if lab == name], ident, name)
+    for name, ident in facet_ids.items():
+        gmsh.model.addPhysicalGroup(2, groups[name], ident, name)
+
+    gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
+    gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
+    gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
+    gmsh.option.setNumber("Mesh.MeshSizeMax", options.size_m)
+    refined = [s for name in _REFINED for s in groups.get(name, [])]
+    fine = options.fine_size_m
+    if refined and fine < options.size_m:
+        field = gmsh.model.mesh.field
+        dist = field.add("Distance")
+        field.setNumbers(dist, "SurfacesList", refined)
+        field.setNumber(dist, "Sampling", 20)
+        thr = field.add("Threshold")
+        field.setNumber(thr, "InField", dist)
+        field.setNumber(thr, "SizeMin", fine)
+        field.setNumber(thr, "SizeMax", options.size_m)
+        field.setNumber(thr, "DistMin", 0.0)
+        field.setNumber(thr, "DistMax", options.refine_distance_m or 10 * fine)
+        field.setAsBackgroundMesh(thr)
+    else:
+        gmsh.option.setNumber("Mesh.MeshSizeMin", options.size_m)
+    gmsh.option.setNumber("Mesh.Algorithm", 6)
+    gmsh.option.setNumber("Mesh.Algorithm3D", 10)   # HXT: parallel Delaunay, fast on large meshes
+    gmsh.option.setNumber("Mesh.ElementOrder", 1)
+    try:
+        gmsh.model.mesh.generate(3)
+    except Exception as err:
+        raise MeshError(f"gmsh failed to mesh the 3D window ({geometry.description}): {err}") from None
+    n_tet = sum(len(t) for t in gmsh.model.mesh.getElements(3)[1])
+    if n_tet == 0:
+        raise MeshError(f"gmsh produced no tetrahedra for the 3D window ({geometry.description})")
+    gmsh.model.mesh.affineTransform([unit, 0, 0, 0, 0, unit, 0, 0, 0, 0, unit, 0])
     return {"cells": cell_ids, "facets": facet_ids}
 
 
@@ -256,7 +355,7 @@ def _scaled_options(options: MeshOptions, factor: float) -> MeshOptions:
     def s(v):
         return None if v is None else v * factor
     return MeshOptions(options.size_m * factor, s(options.interface_size_m), s(options.refine_distance_m),
-                       options.max_cells, s(options.tip_size_m))
+                       options.max_cells, s(options.tip_size_m), s(options.depth_m))
 
 
 def mesh_geometry(geometry: Geometry, options: MeshOptions, comm=None, msh_path: str | Path | None = None
@@ -279,8 +378,11 @@ def mesh_geometry(geometry: Geometry, options: MeshOptions, comm=None, msh_path:
 
                     from ecmsim import mesh_report
                     gmsh.write(str(msh_path))
-                    report = mesh_report.mesh_report(mesh_report.gmsh_arrays(), geometry.width_m,
-                                                     geometry.height_m)
+                    if options.depth_m:
+                        report = _report_3d(geometry, options)
+                    else:
+                        report = mesh_report.mesh_report(mesh_report.gmsh_arrays(), geometry.width_m,
+                                                         geometry.height_m)
                     mesh_report.write_report(report, mesh_report.report_path(msh_path))
             except MeshError as err:
                 error = str(err)
@@ -321,18 +423,33 @@ def _nothing():
     yield None
 
 
+def _report_3d(geometry: Geometry, options: MeshOptions) -> dict:
+    """Counts of a 3D mesh per physical group (the 2D report's quality measures are for triangles)."""
+    import gmsh
+
+    report = {"dimension": 3, "window_m": [geometry.width_m, geometry.height_m, options.depth_m], "cells": {},
+              "facets": {}}
+    for dim, ident in gmsh.model.getPhysicalGroups():
+        count = sum(len(t) for e in gmsh.model.getEntitiesForPhysicalGroup(dim, ident)
+                    for t in gmsh.model.mesh.getElements(dim, int(e))[1])
+        report["cells" if dim == 3 else "facets"][gmsh.model.getPhysicalName(dim, ident)] = count
+    report["tetrahedra"] = sum(report["cells"].values())
+    return report
+
+
 def _to_dolfinx(model, comm) -> TaggedMesh:
     from ecmsim.fem import dolfinx
 
-    partitioner = dolfinx.mesh.create_cell_partitioner(dolfinx.mesh.GhostMode.shared_facet, 2)
+    dim = comm.bcast(model.getDimension() if comm.rank == 0 else None, root=0)
+    partitioner = dolfinx.mesh.create_cell_partitioner(dolfinx.mesh.GhostMode.shared_facet, dim)
     try:
-        data = dolfinx.io.gmsh.model_to_mesh(model, comm, 0, gdim=2, partitioner=partitioner)
+        data = dolfinx.io.gmsh.model_to_mesh(model, comm, 0, gdim=dim, partitioner=partitioner)
     except RuntimeError as err:
         raise MeshError(f"the gmsh model cannot become a dolfinx mesh: {err}") from None
-    cell_ids = {name: g.tag for name, g in data.physical_groups.items() if g.dim == 2}
-    facet_ids = {name: g.tag for name, g in data.physical_groups.items() if g.dim == 1}
+    cell_ids = {name: g.tag for name, g in data.physical_groups.items() if g.dim == dim}
+    facet_ids = {name: g.tag for name, g in data.physical_groups.items() if g.dim == dim - 1}
     msh = data.mesh
-    msh.topology.create_connectivity(1, 2)
+    msh.topology.create_connectivity(dim - 1, dim)
     return TaggedMesh(msh, data.cell_tags, data.facet_tags, cell_ids, facet_ids)
 
 
@@ -364,9 +481,9 @@ def _classify_curves(geometry: Geometry, surface_label: dict[int, str]) -> dict[
     return groups
 
 
-def _window_side(ends: np.ndarray, W: float, H: float) -> str | None:
+def _window_side(ends: np.ndarray, W: float, H: float, tol: float | None = None) -> str | None:
     """Which window edge a segment with end points ``ends`` (2, 2) lies on, if any."""
-    tol = 1e-9 * max(W, H)
+    tol = tol or 1e-9 * max(W, H)
     x, y = ends[:, 0], ends[:, 1]
     for name, near in (("left", np.abs(x)), ("right", np.abs(x - W)), ("bottom", np.abs(y)),
                        ("top", np.abs(y - H))):
@@ -480,11 +597,14 @@ def _estimate_cells(geometry: Geometry, options: MeshOptions, refine_length: flo
     """Triangles of an equilateral mesh at the coarse size, plus the band refined around
     ``refine_length`` of interface and void boundary."""
     area = geometry.width_m * geometry.height_m
+    fine = options.fine_size_m
+    band = min(area, refine_length * (options.refine_distance_m or 10 * fine)) if fine < options.size_m else 0.0
+    if options.depth_m:
+        tet = 1 / (6 * math.sqrt(2))   # regular tetrahedron of edge h: h^3 / (6 sqrt 2)
+        return options.depth_m * ((area - band) / (tet * options.size_m**3) + band / (tet * fine**3))
     tri = math.sqrt(3) / 4
     coarse = area / (tri * options.size_m**2)
-    fine = options.fine_size_m
     if fine < options.size_m:
-        band = min(area, refine_length * (options.refine_distance_m or 10 * fine))
         coarse += band / (tri * fine**2)
     return coarse
 

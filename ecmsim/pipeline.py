@@ -10,6 +10,10 @@ from ecmsim import scenario as scenario_mod
 from ecmsim.progress import Progress
 
 
+#: Above this many cells no stress_map.png: it gathers every cell's stress to rank 0 (docs/cluster.md).
+PLOT_MAX_CELLS = 2_000_000
+
+
 def default_out_dir(scenario_path: Path, overrides: list[str] | None = None) -> Path:
     """``results/<scenario file stem>`` under the current folder, with a suffix naming the
     ``--set`` overrides (``results/flat_bilayer+stack_pressure_Pa=3e6``)."""
@@ -47,19 +51,23 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
         geometry = scn.geometry.build(source.parent)
         progress.done("geometry")
         m = scn.mesh
-        options = MeshOptions(m.size_m, m.interface_size_m, m.refine_distance_m, m.max_cells, m.tip_size_m)
-        progress(f"meshing {geometry.description} (about {estimated_cells(geometry, options):.2g} triangles) ...")
+        depth_m = getattr(scn.geometry, "depth_m", None)
+        options = MeshOptions(m.size_m, m.interface_size_m, m.refine_distance_m, m.max_cells, m.tip_size_m, depth_m)
+        progress(f"meshing {geometry.description} (about {estimated_cells(geometry, options):.2g} "
+                 f"{'tetrahedra' if depth_m else 'triangles'}) ...")
         tmesh = mesh_geometry(geometry, options, comm, msh_path=stage / "mesh.msh")
         mesh_stats = tmesh.stats()
-        progress(f"mesh: {mesh_stats['cells']} triangles, h from {mesh_stats['h_min_m']:.3g} "
+        progress(f"mesh: {mesh_stats['cells']} {'tetrahedra' if depth_m else 'triangles'}, h from {mesh_stats['h_min_m']:.3g} "
                  f"to {mesh_stats['h_max_m']:.3g} m ({progress.done('mesh'):.1f} s)")
 
         materials = scn.materials.resolve()
         if scn.interface.model == "contact":
             solution = _solve_contact(scn, tmesh, materials, progress)
         else:
-            problem = stack_pressure_problem(tmesh, materials, scn.loading.stack_pressure_Pa, scn.solver.element_degree)
-            progress(f"forms ready: P{scn.solver.element_degree} plane strain, {scn.interface.model} interface "
+            problem = stack_pressure_problem(tmesh, materials, scn.loading.stack_pressure_Pa, scn.solver.element_degree,
+                                             linear=scn.solver.linear)
+            progress(f"forms ready: P{scn.solver.element_degree} {'3D' if depth_m else 'plane strain'}, "
+                     f"{scn.interface.model} interface, {problem.plan.method} solver "
                      f"({progress.done('forms'):.1f} s)")
             progress("solving ...")
             with hard_interrupt():  # Ctrl-C inside the factorisation ends the run at once
@@ -84,10 +92,11 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
         if scn.output.fields:
             files += write_fields(stage / "fields", solution, tmesh)
             progress(f"fields written ({progress.done('fields'):.1f} s)")
-        if scn.output.plots:
+        if scn.output.plots and depth_m is None:   # 3D: the fields (ParaView) are the pictures
             from ecmsim import plots
             files += plots.write_run_plots(stage, solution, profile, contact, scn.loading.stack_pressure_Pa,
-                                           plots.run_title(scn.title, overrides), comm)
+                                           plots.run_title(scn.title, overrides), comm,
+                                           with_stress_map=mesh_stats["cells"] <= PLOT_MAX_CELLS)
             progress(f"plots written ({progress.done('plots'):.1f} s)")
 
         summary = {
@@ -123,7 +132,8 @@ def _solve_contact(scn: scenario_mod.Scenario, tmesh, materials, progress: Progr
         tmesh, materials, scn.loading.stack_pressure_Pa, scn.solver.element_degree,
         nitsche_parameter=itf.nitsche_parameter, variant=itf.nitsche_variant,
         friction_coefficient=itf.friction_coefficient,
-        petsc_options={"snes_max_it": itf.newton_max_iterations, "snes_rtol": itf.newton_rtol})
+        petsc_options={"snes_max_it": itf.newton_max_iterations, "snes_rtol": itf.newton_rtol},
+        linear=scn.solver.linear)
     progress(f"forms ready: P{scn.solver.element_degree} plane strain, contact interface "
              f"(bodies {', '.join(b.name for b in problem.bodies)}) ({progress.done('forms'):.1f} s)")
 

@@ -49,11 +49,13 @@ def draw_or_warn(path: Path, draw) -> bool:
 
 
 def write_run_plots(folder: Path, solution, profile, contact, stack_pressure_Pa: float, title: str,
-                    comm) -> list[str]:
+                    comm, with_stress_map: bool = True) -> list[str]:
     """The figures of ``ecmsim run`` (:func:`draw_or_warn` each); collective, as the stress map
-    gathers the field to rank 0. Returns the files written (on rank 0)."""
+    gathers the field to rank 0 (``with_stress_map=False`` leaves it out, for very large meshes).
+    Returns the files written (on rank 0)."""
     files: list[str] = []
-    if draw_or_warn(folder / "stress_map.png", lambda p: stress_map(p, solution, profile, title)) and comm.rank == 0:
+    if with_stress_map and draw_or_warn(folder / "stress_map.png", lambda p: stress_map(p, solution, profile, title)) \
+            and comm.rank == 0:
         files.append("stress_map.png")
     if comm.rank == 0:
         drawings = {"interface_stress.png": lambda p: interface_stress_plot(p, profile, stack_pressure_Pa, title)}

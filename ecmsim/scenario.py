@@ -55,6 +55,8 @@ class FlatGeometry(_Section):
     width_m: Length = Field(description="window width [m]")
     electrode_thickness_m: Length = Field(description="electrode layer thickness [m]")
     electrolyte_thickness_m: Length = Field(description="electrolyte layer thickness [m]")
+    depth_m: Length | None = Field(None, description="window depth normal to the cross-section [m]: a 3D window "
+                                                     "extruded along z (default: 2D plane strain)")
 
     def build(self, base_dir: Path):
         """The :class:`~ecmsim.geometry.Geometry` (``base_dir``: where relative paths start)."""
@@ -230,13 +232,15 @@ class ImageGeometry(_Section):
                                                                   "classifier, relative to the scenario file")
     label_map: str | None = Field(None, min_length=1, description="ilastik / Weka label or probability map "
                                                                   "(TIFF, HDF5), relative to the scenario file")
+    depth_m: Length | None = Field(None, description="window depth normal to the image plane [m]: the "
+                                                     "segmented section extruded to 3D (default: 2D plane strain)")
 
     def image_options(self, base_dir: Path):
         """The :class:`~ecmsim.geometry.image.ImageOptions` (sidecar values filled in) and the image path."""
         from ecmsim.geometry.image import options_with_sidecar
 
         path = Path(self.path) if Path(self.path).is_absolute() else Path(base_dir) / self.path
-        given = self.model_dump(exclude={"kind", "path", "labels"})
+        given = self.model_dump(exclude={"kind", "path", "labels", "depth_m"})
         given["phases"] = tuple(self.phases) if self.phases else None
         given["levels"] = tuple(self.levels) if self.levels else None
         given["label_values"] = self.labels
@@ -375,6 +379,9 @@ class SolverSection(_Section):
     """Discretisation."""
 
     element_degree: int = Field(2, ge=1, le=3, strict=True, description="Lagrange degree of displacement [-]")
+    linear: Literal["auto", "direct", "iterative"] = Field(
+        "auto", description="linear solver: direct (MUMPS LU), iterative (CG/GMRES + algebraic multigrid) or auto "
+                            "(iterative from 1 000 000 dofs in 2D, 100 000 in 3D)")
 
 
 class OutputSection(_Section):
@@ -409,6 +416,13 @@ class Scenario(_Section):
         """Estimated cells and memory, and the small-strain range, before anything is built."""
         from ecmsim import guards
         guards.check_scenario(self)
+        return self
+
+    @model_validator(mode="after")
+    def _contact_is_2d(self) -> Scenario:
+        if self.geometry.depth_m is not None and self.interface.model == "contact":
+            raise ValueError("interface.model = 'contact' is 2D only: remove geometry.depth_m or use "
+                             "interface.model = 'bonded' for a 3D window")
         return self
 
     def to_dict(self) -> dict[str, Any]:

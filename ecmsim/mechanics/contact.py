@@ -70,8 +70,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ecmsim.errors import MeshError, SolverError
-from ecmsim.fem import (MPI, NONLINEAR_SOLVER_OPTIONS, PETSc, basix, destroy_petsc, dolfinx, fem, options_prefix,
-                        snes_reason, ufl)
+from ecmsim.fem import (LINEAR_SOLVER_OPTIONS, MPI, NONLINEAR_SOLVER_OPTIONS, PETSc, basix, destroy_petsc, dolfinx,
+                        fem, linear_solver, options_prefix, snes_reason, ufl)
 from ecmsim.materials import Material
 from ecmsim.mechanics.elasticity import (ElasticSolution, Support, Traction, dirichlet_bcs, epsilon, lame_fields,
                                          sigma, stress_field)
@@ -272,13 +272,15 @@ class ContactProblem:
         variant: ``skew`` (theta = -1), ``incomplete`` (0) or ``symmetric`` (1).
         friction_coefficient: Coulomb coefficient F [-] on the pairs; 0 is frictionless.
         petsc_options: overrides of :data:`ecmsim.fem.NONLINEAR_SOLVER_OPTIONS`.
+        linear: the Newton steps' linear solver: ``direct`` (MUMPS), ``iterative`` (GMRES + GAMG on
+            the monolithic matrix, each body's rigid-body modes as near-nullspace) or ``auto``.
     """
 
     def __init__(self, tmesh: TaggedMesh, materials: Mapping[str, Material], supports: Sequence[Support],
                  tractions: Sequence[Traction] = (), pairs: Sequence[ContactPair] = (ContactPair(),),
                  obstacles: Sequence[RigidCircle] = (), degree: int = 2,
                  nitsche_parameter: float = NITSCHE_PARAMETER, variant: str = "skew",
-                 friction_coefficient: float = 0.0, petsc_options: Mapping | None = None):
+                 friction_coefficient: float = 0.0, petsc_options: Mapping | None = None, linear: str = "auto"):
         if variant not in NITSCHE_VARIANTS:
             raise SolverError(f"Nitsche variant '{variant}' unknown (known: {', '.join(NITSCHE_VARIANTS)})")
         if not nitsche_parameter > 0:
@@ -292,6 +294,9 @@ class ContactProblem:
         self.obstacles = list(obstacles)
         msh = tmesh.mesh
         tdim = msh.topology.dim
+        if msh.geometry.dim != 2:
+            raise SolverError("contact is implemented in 2D (plane strain) only: use interface.model = 'bonded' "
+                              "for a 3D window (geometry.depth_m)")
         msh.topology.create_connectivity(tdim - 1, tdim)
         msh.topology.create_connectivity(tdim, tdim - 1)
         for name in [p.facet for p in self.pairs] + [o.facet for o in self.obstacles] + \
@@ -317,7 +322,11 @@ class ContactProblem:
                         b.values.append((g, g.x.array.copy()))
 
         residuals = self._residuals(tractions, friction_coefficient > 0)
+        self.plan = linear_solver("contact", [b.V for b in self.bodies], linear)
         options = dict(NONLINEAR_SOLVER_OPTIONS)
+        for key in LINEAR_SOLVER_OPTIONS:
+            options.pop(key)
+        options.update(self.plan.options)
         if friction_coefficient > 0:
             # stick/slip switches make full steps cycle; backtracking converges (docs/contact.md)
             options["snes_linesearch_type"] = "bt"
@@ -326,6 +335,7 @@ class ContactProblem:
             residuals, [b.u for b in self.bodies], bcs=[bc for b in self.bodies for bc in b.bcs],
             entity_maps=[b.entity_map for b in self.bodies], kind="mpi", petsc_options=options,
             petsc_options_prefix=options_prefix("contact"))
+        self.plan.attach(self.problem.A)
         self.problem.solver.setConvergenceHistory(reset=True)   # one history per load step
         self._atol = self.problem.solver.getTolerances()[1]
 
@@ -626,6 +636,7 @@ class ContactProblem:
         rtol = snes.getTolerances()[0]
         snes.setTolerances(atol=self._atol)
         iterations, residuals = [], []
+        self._linear_iterations = []
         for step in range(1, load_steps + 1):
             t = start + (end - start) * step / load_steps
             for b in self.bodies:
@@ -661,6 +672,7 @@ class ContactProblem:
                 snes.setTolerances(atol=max(self._atol, rtol * float(history[0])))
             iterations.append(its)
             residuals.append(norm)
+            self._linear_iterations.append(snes.getLinearSolveIterations())
             if on_step is not None:
                 on_step(step, t, its)
         for b in self.bodies:
@@ -683,7 +695,9 @@ class ContactProblem:
                 "nitsche_variant": self.variant, "friction_coefficient": float(self.friction.value),
                 "load_steps": len(iterations), "newton_iterations": iterations,
                 "final_residual_norms": residuals,
-                "snes_type": self.problem.solver.getType(), "ksp_type": self.problem.solver.getKSP().getType()}
+                "snes_type": self.problem.solver.getType(), "ksp_type": self.problem.solver.getKSP().getType(),
+                "linear_solver": self.plan.method, "pc_type": self.problem.solver.getKSP().getPC().getType(),
+                "linear_iterations": self._linear_iterations}
         solution = ContactSolution(self.tmesh, self.u, self.stress, self.materials, self.degree, info,
                                    displacements={b.name: b.u for b in self.bodies})
         for pair, data, _, g0, nu_h in self._pairs:

@@ -1,4 +1,4 @@
-r"""Linear elasticity in plane strain with piecewise-constant materials.
+r"""Linear elasticity with piecewise-constant materials: plane strain in 2D, full 3D on a 3D mesh.
 
 Find the displacement u [m] such that
 
@@ -12,6 +12,8 @@ with u (or some of its components) prescribed on supported facets and the tracti
 :math:`\sigma n = t` on loaded ones (a pressure p gives t = -p n). Plane strain:
 :math:`\varepsilon_{zz} = 0`, so :math:`\sigma_{zz} = \lambda\,\mathrm{tr}\,\varepsilon = \nu(\sigma_{xx}+\sigma_{yy})`.
 Weak form: :math:`\int_\Omega \sigma(u):\varepsilon(v)\,dx = \int_\Omega f\cdot v\,dx + \int_{\Gamma_t} t\cdot v\,ds`.
+The same code solves a 3D mesh (u with 3 components, no plane-strain assumption): the space
+dimension comes from the mesh.
 
 lambda and mu are DG0 fields set per region from the cell tags, so one compiled form serves
 every material combination and every mesh. Stresses are interpolated exactly into the
@@ -26,12 +28,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ecmsim.errors import MaterialError, SolverError
-from ecmsim.fem import LINEAR_SOLVER_OPTIONS, PETSc, destroy_petsc, fem, options_prefix, ufl
+from ecmsim.fem import PETSc, destroy_petsc, fem, linear_solver, options_prefix, ufl
 from ecmsim.materials import Material
 from ecmsim.mesh import TaggedMesh
 
-#: Order of the stored stress components (the stress function has 4 per point).
+#: Order of the stored stress components: 4 per point in 2D (plane strain), 6 in 3D.
 STRESS_COMPONENTS = ("xx", "yy", "zz", "xy")
+STRESS_COMPONENTS_3D = ("xx", "yy", "zz", "xy", "xz", "yz")
+
+
+def stress_components(gdim: int) -> tuple[str, ...]:
+    """Names of the stored stress components of a ``gdim``-dimensional solve."""
+    return STRESS_COMPONENTS if gdim == 2 else STRESS_COMPONENTS_3D
 
 
 @dataclass(frozen=True)
@@ -40,8 +48,8 @@ class Support:
 
     Attributes:
         facet: facet tag name (``bottom``...).
-        components: which displacement components are prescribed (0 = x, 1 = y).
-        value: ``x -> u`` with x of shape (3, N) [m] returning (2, N) [m]; None means zero.
+        components: which displacement components are prescribed (0 = x, 1 = y, 2 = z).
+        value: ``x -> u`` with x of shape (3, N) [m] returning (gdim, N) [m]; None means zero.
     """
 
     facet: str
@@ -71,16 +79,22 @@ class ElasticSolution:
 
     tmesh: TaggedMesh
     u: object  # fem.Function, P(degree) vector [m]
-    stress: object  # fem.Function, DG(degree-1) with 4 components (xx, yy, zz, xy) [Pa]
+    stress: object  # fem.Function, DG(degree-1): 4 components (xx, yy, zz, xy) in 2D, 6 in 3D [Pa]
     materials: Mapping[str, Material]
     degree: int
     info: dict = field(default_factory=dict)
 
+    @property
+    def gdim(self) -> int:
+        """Space dimension of the solve (2: plane strain, 3)."""
+        return self.tmesh.mesh.geometry.dim
+
     def stress_values(self, owned_only: bool = True) -> np.ndarray:
-        """Stress dof values as (N, 4) [Pa] (xx, yy, zz, xy); owned dofs only by default."""
+        """Stress dof values as (N, 4) [Pa] (xx, yy, zz, xy), (N, 6) in 3D (.., xz, yz); owned dofs
+        only by default."""
         V = self.stress.function_space
         n = V.dofmap.index_map.size_local if owned_only else None
-        return self.stress.x.array.reshape(-1, 4)[:n]
+        return self.stress.x.array.reshape(-1, V.dofmap.index_map_bs)[:n]
 
     def von_mises_values(self, owned_only: bool = True) -> np.ndarray:
         """Von Mises stress at the stress dofs [Pa] (plane strain, sigma_zz included).
@@ -92,9 +106,11 @@ class ElasticSolution:
 
 
 def von_mises(s: np.ndarray) -> np.ndarray:
-    """sqrt(((sxx-syy)^2 + (syy-szz)^2 + (szz-sxx)^2)/2 + 3 sxy^2) for rows (xx, yy, zz, xy) [Pa]."""
-    sxx, syy, szz, sxy = s[:, 0], s[:, 1], s[:, 2], s[:, 3]
-    return np.sqrt(0.5 * ((sxx - syy) ** 2 + (syy - szz) ** 2 + (szz - sxx) ** 2) + 3.0 * sxy**2)
+    """sqrt(((sxx-syy)^2 + (syy-szz)^2 + (szz-sxx)^2)/2 + 3 (sxy^2 + sxz^2 + syz^2)) for rows
+    (xx, yy, zz, xy) or (xx, yy, zz, xy, xz, yz) [Pa]."""
+    sxx, syy, szz = s[:, 0], s[:, 1], s[:, 2]
+    shear2 = np.sum(s[:, 3:] ** 2, axis=1)
+    return np.sqrt(0.5 * ((sxx - syy) ** 2 + (syy - szz) ** 2 + (szz - sxx) ** 2) + 3.0 * shear2)
 
 
 def epsilon(u):
@@ -103,12 +119,13 @@ def epsilon(u):
 
 
 def sigma(u, lam, mu):
-    """In-plane Cauchy stress of isotropic linear elasticity [Pa]."""
-    return lam * ufl.tr(epsilon(u)) * ufl.Identity(2) + 2 * mu * epsilon(u)
+    """Cauchy stress of isotropic linear elasticity [Pa] (in-plane part in plane strain)."""
+    return lam * ufl.tr(epsilon(u)) * ufl.Identity(u.ufl_shape[0]) + 2 * mu * epsilon(u)
 
 
 class PlaneStrainElasticity:
-    """A plane-strain elasticity problem on a tagged mesh; build once, solve (again) cheaply.
+    """An elasticity problem on a tagged mesh (plane strain in 2D, 3D on a 3D mesh); build once,
+    solve (again) cheaply.
 
     Args:
         tmesh: mesh with cell tags naming the regions of ``materials``.
@@ -118,17 +135,20 @@ class PlaneStrainElasticity:
             without recompiling).
         body_force: ``x -> f`` [N/m^3] as a UFL vector, or None.
         degree: Lagrange degree of the displacement.
-        petsc_options: override of :data:`ecmsim.fem.LINEAR_SOLVER_OPTIONS`.
+        petsc_options: overrides of the chosen solver's PETSc options.
+        linear: ``direct`` (MUMPS), ``iterative`` (CG + GAMG with the rigid-body near-nullspace)
+            or ``auto`` (by size: :data:`ecmsim.fem.ITERATIVE_MIN_DOFS`).
     """
 
     def __init__(self, tmesh: TaggedMesh, materials: Mapping[str, Material], supports: Sequence[Support],
                  tractions: Sequence[Traction] = (), body_force: Callable | None = None, degree: int = 2,
-                 petsc_options: Mapping | None = None):
+                 petsc_options: Mapping | None = None, linear: str = "auto"):
         self.tmesh = tmesh
         self.materials = dict(materials)
         self.degree = degree
         msh = tmesh.mesh
-        self.V = fem.functionspace(msh, ("Lagrange", degree, (2,)))
+        gdim = msh.geometry.dim
+        self.V = fem.functionspace(msh, ("Lagrange", degree, (gdim,)))
         self.lam, self.mu = lame_fields(tmesh, self.materials)
 
         u, v = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
@@ -136,7 +156,7 @@ class PlaneStrainElasticity:
         n = ufl.FacetNormal(msh)
         ds = ufl.Measure("ds", domain=msh, subdomain_data=tmesh.facet_tags)
         a = ufl.inner(sigma(u, self.lam, self.mu), epsilon(v)) * ufl.dx
-        zero = fem.Constant(msh, np.zeros(2, dtype=PETSc.ScalarType))
+        zero = fem.Constant(msh, np.zeros(gdim, dtype=PETSc.ScalarType))
         L = ufl.inner(zero, v) * ufl.dx
         if body_force is not None:
             L += ufl.inner(body_force(x), v) * ufl.dx
@@ -154,11 +174,13 @@ class PlaneStrainElasticity:
                 L += ufl.inner(load.traction(x, n), v) * ds(tag)
 
         self.bcs = [bc for s in supports for bc, _ in dirichlet_bcs(self.V, tmesh.facets(s.facet), s)]
-        options = dict(LINEAR_SOLVER_OPTIONS)
+        self.plan = linear_solver("elasticity", self.V, linear)
+        options = dict(self.plan.options)
         options.update(petsc_options or {})
         self.u = fem.Function(self.V, name="displacement_m")
         self.problem = fem.petsc.LinearProblem(a, L, bcs=self.bcs, u=self.u, petsc_options=options,
                                                petsc_options_prefix=options_prefix("elasticity"))
+        self.plan.attach(self.problem.A)
 
         self.stress, self._stress_expr = stress_field(self.u, self.lam, self.mu, degree)
 
@@ -175,6 +197,11 @@ class PlaneStrainElasticity:
         try:
             self.problem.solve()
         except PETSc.Error as err:
+            ksp = self.problem.solver
+            if self.plan.method == "iterative" and ksp.getConvergedReason() < 0:
+                raise SolverError(f"the iterative elasticity solve (CG + GAMG) did not converge in "
+                                  f"{ksp.getIterationNumber()} iterations (KSP reason {ksp.getConvergedReason()}); "
+                                  "try solver.linear = 'direct'") from None
             raise SolverError(f"the linear elasticity solve failed in PETSc (error code {err.ierr}); "
                               "is every body supported against rigid motion?") from None
         ksp = self.problem.solver
@@ -187,8 +214,9 @@ class PlaneStrainElasticity:
                               "(check the supports) or a material value is extreme")
         self.stress.interpolate(self._stress_expr)
         return ElasticSolution(self.tmesh, self.u, self.stress, self.materials, self.degree,
-                               info={"dofs": self.V.dofmap.index_map.size_global * 2,
-                                     "ksp_type": ksp.getType(), "pc_type": ksp.getPC().getType()})
+                               info={"dofs": self.plan.dofs, "dimension": self.V.mesh.geometry.dim,
+                                     "linear_solver": self.plan.method, "ksp_type": ksp.getType(),
+                                     "pc_type": ksp.getPC().getType(), "ksp_iterations": ksp.getIterationNumber()})
 
 
 def lame_fields(tmesh: TaggedMesh, materials: Mapping[str, Material]):
@@ -199,7 +227,8 @@ def lame_fields(tmesh: TaggedMesh, materials: Mapping[str, Material]):
     msh = tmesh.mesh
     Q = fem.functionspace(msh, ("DG", 0))
     lam, mu = fem.Function(Q, name="lambda_Pa"), fem.Function(Q, name="mu_Pa")
-    n_cells = msh.topology.index_map(2).size_local + msh.topology.index_map(2).num_ghosts
+    imap = msh.topology.index_map(msh.topology.dim)
+    n_cells = imap.size_local + imap.num_ghosts
     covered = np.zeros(n_cells, dtype=bool)
     for region in tmesh.cell_ids:
         if region not in materials:
@@ -214,17 +243,20 @@ def lame_fields(tmesh: TaggedMesh, materials: Mapping[str, Material]):
 
 
 def stress_field(u, lam, mu, degree: int):
-    """The stress function (DG(degree-1), components xx, yy, zz, xy [Pa]) on the mesh of ``lam``
-    and the expression that fills it from ``u`` (``stress.interpolate(expression)``).
+    """The stress function (DG(degree-1), components xx, yy, zz, xy [Pa]; in 3D also xz, yz) on the
+    mesh of ``lam`` and the expression that fills it from ``u`` (``stress.interpolate(expression)``).
 
     ``u`` lives on the same mesh (continuous or discontinuous Lagrange of ``degree``), so the
     interpolation is exact: the stress of a degree-k displacement is a polynomial of degree k-1.
     """
     msh = lam.function_space.mesh
-    S = fem.functionspace(msh, ("Discontinuous Lagrange", degree - 1, (4,)))
-    s2 = sigma(u, lam, mu)
-    s_zz = lam * ufl.tr(epsilon(u))
-    expression = fem.Expression(ufl.as_vector([s2[0, 0], s2[1, 1], s_zz, s2[0, 1]]), S.element.interpolation_points)
+    s = sigma(u, lam, mu)
+    if u.ufl_shape[0] == 3:
+        components = [s[0, 0], s[1, 1], s[2, 2], s[0, 1], s[0, 2], s[1, 2]]
+    else:
+        components = [s[0, 0], s[1, 1], lam * ufl.tr(epsilon(u)), s[0, 1]]   # plane strain: s_zz
+    S = fem.functionspace(msh, ("Discontinuous Lagrange", degree - 1, (len(components),)))
+    expression = fem.Expression(ufl.as_vector(components), S.element.interpolation_points)
     return fem.Function(S, name="stress_Pa"), expression
 
 
@@ -235,30 +267,48 @@ def dirichlet_bcs(V, facets: np.ndarray, support: Support) -> list[tuple[object,
     (a collapsed sub-space Function) or None when the value is zero; changing ``g`` changes the bc.
     """
     out = []
+    fdim = V.mesh.topology.dim - 1
     for i in support.components:
         Vi = V.sub(i)
         if support.value is None:
-            dofs = fem.locate_dofs_topological(Vi, 1, facets)
+            dofs = fem.locate_dofs_topological(Vi, fdim, facets)
             out.append((fem.dirichletbc(PETSc.ScalarType(0), dofs, Vi), None))
         else:
             Vc, _ = Vi.collapse()
             g = fem.Function(Vc)
             g.interpolate(lambda x, i=i: support.value(x)[i])
-            dofs = fem.locate_dofs_topological((Vi, Vc), 1, facets)
+            dofs = fem.locate_dofs_topological((Vi, Vc), fdim, facets)
             out.append((fem.dirichletbc(g, dofs, Vi), g))
     return out
 
 
+def window_supports(tmesh: TaggedMesh) -> list[Support]:
+    """Supports of the interface window: electrolyte bottom fixed, roller sides (u_x = 0 on left
+    and right; in 3D also u_z = 0 on front and back).
+
+    The 3D bottom is fixed in all components, as in 2D: a window extruded from a cross-section
+    then reproduces the plane-strain solution exactly (u_z = 0), which the tests use."""
+    gdim = tmesh.mesh.geometry.dim
+    supports = [Support("bottom", tuple(range(gdim))), Support("left", (0,)), Support("right", (0,))]
+    if gdim == 3:
+        supports += [Support("front", (2,)), Support("back", (2,))]
+    return supports
+
+
 def stack_pressure_problem(tmesh: TaggedMesh, materials: Mapping[str, Material], stack_pressure_Pa: float,
-                           degree: int = 2) -> PlaneStrainElasticity:
-    """The interface window of the reference model: electrolyte bottom fixed, stack pressure on
-    the electrode top, roller sides (u_x = 0 on left and right)."""
+                           degree: int = 2, linear: str = "auto") -> PlaneStrainElasticity:
+    """The interface window of the reference model: :func:`window_supports` and the stack
+    pressure on the electrode top (2D plane strain or 3D, from the mesh)."""
     return PlaneStrainElasticity(
-        tmesh, materials,
-        supports=[Support("bottom", (0, 1)), Support("left", (0,)), Support("right", (0,))],
+        tmesh, materials, supports=window_supports(tmesh),
         tractions=[Traction("top", pressure_Pa=stack_pressure_Pa)],
-        degree=degree)
+        degree=degree, linear=linear)
 
 
-__all__ = ["PlaneStrainElasticity", "Support", "Traction", "ElasticSolution", "stack_pressure_problem",
+#: The same class by its dimension-neutral name.
+Elasticity = PlaneStrainElasticity
+
+
+__all__ = ["PlaneStrainElasticity", "Elasticity", "window_supports", "stress_components", "STRESS_COMPONENTS_3D",
+           "Support", "Traction", "ElasticSolution", "stack_pressure_problem",
            "von_mises", "sigma", "epsilon", "lame_fields", "stress_field", "dirichlet_bcs", "STRESS_COMPONENTS"]

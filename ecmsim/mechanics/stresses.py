@@ -6,6 +6,11 @@ cells on both sides (the stress is linear per cell for P2 displacements) and ave
 :math:`\tau = t\cdot\sigma n` (shear), with n the unit normal pointing from the electrolyte into
 the electrode and t = (n_y, -n_x). Integrals along the interface use Simpson's rule per facet,
 exact for the linear traction of a P2 solution (and for its square, used by the deviation).
+
+3D: the interface facets are triangles; the traction is sampled at their edge midpoints with
+weight area/3 each (exact for quadratics on a triangle, so again for the linear traction and
+its square): means and deviations are area-weighted. The shear is the magnitude of the
+tangential traction, :math:`|\sigma n - (n\cdot\sigma n)\,n| \ge 0`.
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ class InterfaceProfile:
         x_m, y_m: sample positions [m] (facet ends and midpoints).
         normal_stress_Pa: n . sigma n [Pa], compression negative.
         shear_stress_Pa: t . sigma n [Pa].
-        weight_m: Simpson weights [m]; sum(weight_m) is the interface length.
+        weight_m: Simpson weights [m]; sum(weight_m) is the interface length. In 3D: area
+            weights [m^2] (the name is kept), summing to the interface area.
+        z_m: sample depth [m] in 3D, None in 2D.
     """
 
     x_m: np.ndarray
@@ -35,6 +42,7 @@ class InterfaceProfile:
     normal_stress_Pa: np.ndarray
     shear_stress_Pa: np.ndarray
     weight_m: np.ndarray
+    z_m: np.ndarray | None = None
 
     @property
     def length_m(self) -> float:
@@ -61,7 +69,7 @@ class InterfaceProfile:
             "interface_normal_stress_centre_edge_ratio": (centre_mean / edge_mean if edge_mean != 0
                                                           else float("nan")),
             "interface_shear_stress_max_abs_Pa": float(np.abs(self.shear_stress_Pa).max()),
-            "interface_length_m": self.length_m,
+            **({"interface_length_m": self.length_m} if self.z_m is None else {"interface_area_m2": self.length_m}),
         }
 
     def mean_over(self, values: np.ndarray, mask: np.ndarray) -> float:
@@ -83,6 +91,12 @@ class InterfaceProfile:
         return InterfaceProfile(xy[:, 0], xy[:, 1], avg(self.normal_stress_Pa), avg(self.shear_stress_Pa), w)
 
     def to_csv(self, path) -> None:
+        if self.z_m is not None:
+            header = "x_m,y_m,z_m,normal_stress_Pa,shear_stress_Pa,weight_m2"
+            np.savetxt(path, np.column_stack([self.x_m, self.y_m, self.z_m, self.normal_stress_Pa,
+                                              self.shear_stress_Pa, self.weight_m]), delimiter=",", header=header,
+                       comments="")
+            return
         """``interface_profile.csv`` (docs/results.md): one row per distinct point (:meth:`merged`),
         sorted by x, then y. Columns: x_m, y_m [m]; normal_stress_Pa, shear_stress_Pa [Pa];
         weight_m [m], the Simpson quadrature weight: mean = sum(w s) / sum(w), sum(w) = length."""
@@ -102,6 +116,8 @@ def interface_profile(solution: ElasticSolution, facet: str = "interface", side:
     """
     tm = solution.tmesh
     msh = tm.mesh
+    if msh.geometry.dim == 3:
+        return _interface_profile_3d(solution, facet, side)
     comm = msh.comm
     n_owned = msh.topology.index_map(1).size_local
     facets = tm.facets(facet)
@@ -161,6 +177,58 @@ def _side_cells_and_normals(tm, facets: np.ndarray, fnodes: np.ndarray, side: st
     if side == "electrode":
         nrm *= -1                                          # keep electrolyte -> electrode
     return cells, nrm
+
+
+def _interface_profile_3d(solution: ElasticSolution, facet: str, side: str) -> InterfaceProfile:
+    tm = solution.tmesh
+    msh = tm.mesh
+    comm = msh.comm
+    msh.topology.create_connectivity(2, 3)
+    n_owned = msh.topology.index_map(2).size_local
+    facets = tm.facets(facet)
+    facets = facets[facets < n_owned]
+    X = msh.geometry.x
+    fnodes = dolfinx.mesh.entities_to_geometry(msh, 2, facets).reshape(-1, 3)
+    a, b, c = X[fnodes[:, 0]], X[fnodes[:, 1]], X[fnodes[:, 2]]
+    cross = np.cross(b - a, c - a)
+    area = 0.5 * np.linalg.norm(cross, axis=1)
+    pts = np.concatenate([0.5 * (a + b), 0.5 * (b + c), 0.5 * (c + a)])
+    weights = np.concatenate([area / 3, area / 3, area / 3])
+    n_cells = msh.topology.index_map(3).size_local + msh.topology.index_map(3).num_ghosts
+    f2c = msh.topology.connectivity(2, 3)
+    sides = ("electrolyte", "electrode") if side == "both" else (side,)
+    normal_sum = np.zeros(len(pts))
+    shear_sum = np.zeros(len(pts))
+    for name in sides:
+        in_side = np.zeros(n_cells, bool)
+        in_side[tm.cells(name)] = True
+        cells = np.empty(len(facets), dtype=np.int32)
+        for i, f in enumerate(facets):
+            adj = [cc for cc in f2c.links(f) if in_side[cc]]
+            if len(adj) != 1:
+                raise MeshError(f"facet {f} of '{facet}' has {len(adj)} '{name}' neighbours (expected 1)")
+            cells[i] = adj[0]
+        nrm = cross / np.linalg.norm(cross, axis=1)[:, None] if len(facets) else np.empty((0, 3))
+        if len(facets):
+            centroid = X[dolfinx.mesh.entities_to_geometry(msh, 3, cells).reshape(-1, 4)].mean(axis=1)
+            nrm[np.einsum("ij,ij->i", nrm, centroid - a) > 0] *= -1   # outward of the side cell
+            if name == "electrode":
+                nrm = -nrm                                             # electrolyte -> electrode
+        cells3 = np.concatenate([cells, cells, cells])
+        normals = np.concatenate([nrm, nrm, nrm])
+        sv = solution.stress.eval(pts, cells3) if len(pts) else np.empty((0, 6))
+        # rows (xx, yy, zz, xy, xz, yz) -> symmetric tensors
+        sig = sv[:, [0, 3, 4, 3, 1, 5, 4, 5, 2]].reshape(-1, 3, 3)
+        t = np.einsum("kij,kj->ki", sig, normals)
+        tn = np.einsum("ki,ki->k", t, normals)
+        normal_sum += tn
+        shear_sum += np.linalg.norm(t - tn[:, None] * normals, axis=1)
+    local = np.column_stack([pts, normal_sum / len(sides), shear_sum / len(sides), weights])
+    rows = np.concatenate(comm.allgather(local))
+    if len(rows) == 0:
+        raise MeshError(f"the mesh has no '{facet}' facets to sample")
+    rows = rows[np.lexsort((rows[:, 2], rows[:, 1], rows[:, 0]))]
+    return InterfaceProfile(rows[:, 0], rows[:, 1], rows[:, 3], rows[:, 4], rows[:, 5], z_m=rows[:, 2])
 
 
 def field_metrics(solution: ElasticSolution) -> dict[str, float]:

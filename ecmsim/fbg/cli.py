@@ -43,8 +43,21 @@ def register(subparsers) -> None:
     p.add_argument("--measured", metavar="SPECTRUM.csv",
                    help="measured spectrum (wavelength_nm|wavelength_m and R|reflectance|power_dBm) "
                         "to compare with the (last) simulated one")
+    p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                   help="processes sharing the wavelengths (default: every CPU; 1 on a busy machine)")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary line on stdout")
     p.set_defaults(handler=run)
+
+
+def _positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1 (argparse reports anything else, exit status 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputFileError(f"{out}: cannot create the output directory: {err.strerror}") from None
 
     from ecmsim.fbg.plots import plot_spectrum, plot_waterfall
-    results = simulate_series(profiles, grating, interrogator, fibre=fibre, source=source)
+    results = simulate_series(profiles, grating, interrogator, fibre=fibre, source=source, workers=args.workers)
     several_files = len(_files_of(profiles)) > 1
     labels = [_label(p, several_files) for p in profiles]
     references = []
@@ -81,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         # a strain-free twin at the same temperatures: the reference paper's glass-tube FBG
         references.append(None if p.T_K is None else
                           simulate(p.with_strain_zeroed(), grating, interrogator, fibre=fibre, source=source,
-                                   wavelength_m=spectrum.wavelength_m)[1])
+                                   wavelength_m=spectrum.wavelength_m, workers=args.workers)[1])
     per_step = [summary_metrics(s, r, sec, fibre, ref)
                 for (s, r), sec, ref in zip(results, sections, references)]
     last_spectrum, last_report = results[-1]

@@ -36,7 +36,9 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("profiles", nargs="+", metavar="PROFILE",
                    help="CSV with z_m, exx, eyy, ezz [, exy, exz, eyz, T_K, step]; several files, a "
-                        "directory or a glob make a time series")
+                        "directory or a glob make a time series. `ecmsim fbg invert SPECTRUM.csv -o DIR`: "
+                        "the inverse, spectrum (ours, a series spectra.csv, or a measured one) -> "
+                        "distribution of transverse load along the grating (inverse_profile.csv)")
     p.add_argument("-o", "--out", required=True, metavar="DIR", help="output directory")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="set a parameter (repeatable), e.g. --set grating.length_m=0.01")
@@ -45,6 +47,10 @@ def register(subparsers) -> None:
                         "to compare with the (last) simulated one")
     p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
                    help="processes sharing the wavelengths (default: every CPU; 1 on a busy machine)")
+    p.add_argument("--no-decompose", dest="decompose", action="store_false",
+                   help="skip the model-based peak decomposition of the (last) spectrum")
+    p.add_argument("--levels", type=_positive_int, default=None, metavar="N",
+                   help="fbg invert: most load levels tried (default 5; chosen by BIC)")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary line on stdout")
     p.set_defaults(handler=run)
 
@@ -62,6 +68,9 @@ def _positive_int(text: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``ecmsim fbg``: read, simulate, write; returns the exit status."""
+    if args.profiles and args.profiles[0] == "invert":
+        from ecmsim.fbg.invert_cli import run_invert
+        return run_invert(args, args.profiles[1:], output_dir)
     import numpy as np
 
     from ecmsim import __version__, materials
@@ -79,11 +88,7 @@ def run(args: argparse.Namespace) -> int:
     profiles = read_profiles(args.profiles)
     sections = [grating_sections(p, grating, fibre) for p in profiles]
     measured = read_measured_csv(args.measured) if args.measured else None
-    out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise InputFileError(f"{out}: cannot create the output directory: {err.strerror}") from None
+    out = output_dir(args.out)
 
     from ecmsim.fbg.plots import plot_spectrum, plot_waterfall
     results = simulate_series(profiles, grating, interrogator, fibre=fibre, source=source, workers=args.workers)
@@ -97,10 +102,19 @@ def run(args: argparse.Namespace) -> int:
                                    wavelength_m=spectrum.wavelength_m, workers=args.workers)[1])
     per_step = [summary_metrics(s, r, sec, fibre, ref)
                 for (s, r), sec, ref in zip(results, sections, references)]
+    if args.decompose:                      # model-based peaks of every step (docs/fbg.md)
+        from ecmsim.fbg.decompose import decompose
+        for m, (spectrum, _) in zip(per_step, results):
+            m.update(decompose(spectrum.wavelength_m, spectrum.R, grating, fibre).metrics())
     last_spectrum, last_report = results[-1]
     metrics = dict(per_step[-1])
     if measured is not None:
         metrics.update(compare(last_spectrum, measured, interrogator, grating.design_wavelength_m))
+    if args.decompose:
+        if measured is not None:
+            from ecmsim.fbg.decompose import decompose
+            metrics.update(decompose(measured.wavelength_m, measured.reflectance / measured.reflectance.max(),
+                                     grating, fibre, baseline=True).metrics("fbg_measured_decomposed"))
 
     files = ["spectrum.csv", "spectrum.png", "peaks.csv", "summary.json"]
     last_spectrum.write_csv(out / "spectrum.csv")
@@ -127,15 +141,33 @@ def run(args: argparse.Namespace) -> int:
         np.savetxt(out / "spectra.csv", columns, delimiter=",", fmt="%.17g", comments="",
                    header=",".join(["wavelength_nm"] + [f"R[{label}]" for label in labels]))
         keys = ("fbg_peak_count", "fbg_peaks_nm", "fbg_shift_pm", "fbg_splitting_pm", "fbg_fwhm_pm",
-                "fbg_envelope_width_pm", "fbg_centroid_nm", "fbg_centroid_stress_eq12_Pa")
-        summary["series"] = {"label": labels, **{k: [m[k] for m in per_step] for k in keys}}
+                "fbg_envelope_width_pm", "fbg_centroid_nm", "fbg_centroid_stress_eq12_Pa",
+                "fbg_decomposed_peak_count", "fbg_decomposed_peaks_nm", "fbg_decomposed_peak_uncertainty_pm",
+                "fbg_decomposed_splitting_pm", "fbg_decomposed_splitting_uncertainty_pm")
+        summary["series"] = {"label": labels, **{k: [m[k] for m in per_step] for k in keys if k in per_step[-1]}}
     summary["files"] = files
     (out / "summary.json").write_text(json.dumps(_clean(summary), indent=2) + "\n")
     if not args.quiet:
         peaks = ", ".join(f"{w:.3f}" for w in metrics["fbg_peaks_nm"])
+        decomposed = ""
+        if "fbg_decomposed_peaks_nm" in metrics:
+            decomposed = (f"; decomposed: {metrics['fbg_decomposed_peak_count']} peak(s), splitting "
+                          f"{metrics['fbg_decomposed_splitting_pm']:.1f} +- "
+                          f"{metrics['fbg_decomposed_splitting_uncertainty_pm']:.1f} pm")
         print(f"ecmsim fbg: {len(results)} profile(s); last: {metrics['fbg_peak_count']} peak(s) [{peaks}] nm, "
-              f"splitting {metrics['fbg_splitting_pm']:.1f} pm, shift {metrics['fbg_shift_pm']:.1f} pm -> {out}")
+              f"splitting {metrics['fbg_splitting_pm']:.1f} pm, shift {metrics['fbg_shift_pm']:.1f} pm{decomposed} -> {out}")
     return 0
+
+
+def output_dir(path) -> Path:
+    """The output directory, created if needed (one place for ``fbg`` and ``fbg invert``)."""
+    from ecmsim.errors import InputFileError
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputFileError(f"{out}: cannot create the output directory: {err.strerror}") from None
+    return out
 
 
 def _label(profile, several_files: bool) -> str:

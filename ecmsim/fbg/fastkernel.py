@@ -124,7 +124,7 @@ _compiled = None
 def _kernel():
     global _compiled
     if _compiled is None:
-        _compiled = numba.njit(cache=True, nogil=True, error_model="numpy")(_chain_py)
+        _compiled = numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})(_chain_py)
     return _compiled
 
 

@@ -80,7 +80,8 @@ class Level:
     line_load_uncertainty_N_m: float
     sigma_diff_Pa: float
     sigma_diff_uncertainty_Pa: float
-    mean_strain: float                  # (e_1 + e_2) / 2 from the load [-]
+    mean_strain: float                  # (e_1 + e_2) / 2: the load's, plus the level's shift read as one [-]
+    relative_shift: float               # both lines of the level moved by this factor beyond the load's shift
     bragg_x_m: float
     bragg_y_m: float
 
@@ -91,7 +92,7 @@ class Inversion:
     module docstring for what that order means), the common shift, the fit."""
 
     levels: tuple[Level, ...]
-    shift_relative: float               # delta: every Bragg wavelength times (1 + delta)
+    shift_relative: float               # length-weighted mean of the levels' shifts delta
     shift_relative_uncertainty: float
     scale: float                        # alpha
     wavelength_m: np.ndarray
@@ -115,7 +116,7 @@ class Inversion:
                         "length_uncertainty_m": lv.length_fraction_uncertainty * self.grating_length_m,
                         "sigma_diff_Pa": lv.sigma_diff_Pa, "sigma_diff_uncertainty_Pa": lv.sigma_diff_uncertainty_Pa,
                         "line_load_N_m": lv.line_load_N_m, "line_load_uncertainty_N_m": lv.line_load_uncertainty_N_m,
-                        "mean_strain": lv.mean_strain, "uniform_shift_strain": self.shift_relative,
+                        "mean_strain": lv.mean_strain, "relative_shift": lv.relative_shift,
                         "bragg_x_nm": lv.bragg_x_m * 1e9, "bragg_y_nm": lv.bragg_y_m * 1e9})
             start += length
         return out
@@ -130,7 +131,8 @@ class Inversion:
             "fbg_inverse_sigma_diff_Pa": [lv.sigma_diff_Pa for lv in self.levels],
             "fbg_inverse_length_fraction": weights,
             "fbg_inverse_mean_line_load_N_m": float(np.dot(loads, weights)),
-            "fbg_inverse_uniform_shift_pm": self.shift_relative * self.design_wavelength_m * 1e12,
+            "fbg_inverse_mean_strain": [lv.mean_strain for lv in self.levels],
+            "fbg_inverse_mean_shift_pm": self.shift_relative * self.design_wavelength_m * 1e12,
             "fbg_inverse_scale": self.scale,
             "fbg_inverse_noise_rms": self.noise_rms,
             "fbg_inverse_chi2_per_dof": self.chi2_per_dof,
@@ -183,17 +185,33 @@ class _Model:
         return 0.5 * (R[0] + R[1])
 
 
-def _unpack(theta, K):
-    """theta = [scale, delta (ppm), loads (kN/m) x K, weights x (K - 1)] -> (scale, delta, loads, fractions)."""
-    scale, delta = theta[0], theta[1] * 1e-6
-    loads = theta[2:2 + K] * _LOAD_UNIT
-    u = np.concatenate([[1.0], theta[2 + K:2 + 2 * K - 1]])
+def _shifts(free_mean: bool, K: int) -> int:
+    return K if free_mean else 1
+
+
+def _unpack(theta, K, free_mean=False):
+    """theta = [scale, shifts (ppm) x (K or 1), loads (kN/m) x K, weights x (K - 1)] ->
+    (scale, shifts (K,), loads (K,), fractions (K,))."""
+    S = _shifts(free_mean, K)
+    scale = theta[0]
+    delta = np.broadcast_to(np.asarray(theta[1:1 + S]) * 1e-6, (K,)).copy()
+    loads = np.asarray(theta[1 + S:1 + S + K]) * _LOAD_UNIT
+    u = np.concatenate([[1.0], theta[1 + S + K:1 + S + 2 * K - 1]])
     return scale, delta, loads, u / u.sum()
+
+
+def _pack(scale, delta, loads, w, free_mean):
+    """Inverse of :func:`_unpack` (delta: one common value, or one per level)."""
+    delta = np.atleast_1d(np.asarray(delta, dtype=float))
+    K = len(loads)
+    d = (np.broadcast_to(delta, (K,)) if free_mean else delta[:1]) * 1e6
+    w = np.asarray(w, dtype=float)
+    return np.concatenate([[scale], d, np.asarray(loads) / _LOAD_UNIT, w[1:] / w[0]])
 
 
 def invert(wavelength_m, reflectance, grating: Grating | None = None, fibre: Fibre | None = None, *,
            max_levels: int = MAX_LEVELS, levels: int | None = None, noise_rms: float | None = None,
-           floor: float = NOISE_FLOOR, kernel: str | None = None) -> Inversion:
+           floor: float = NOISE_FLOOR, kernel: str | None = None, mean: str = "line_load") -> Inversion:
     """Recover the distribution of transverse load along the grating from its spectrum.
 
     Args:
@@ -202,7 +220,15 @@ def invert(wavelength_m, reflectance, grating: Grating | None = None, fibre: Fib
         max_levels: most levels tried (the count is chosen by BIC); ``levels`` fixes it instead.
         noise_rms: noise level [-]; None estimates it from the data.
         floor: lowest noise level assumed, fraction of max R.
+        mean: ``"line_load"`` (default): one common shift, each level's mean strain follows from
+            its diametral load (fewer parameters; right for a fibre under diametral loads);
+            ``"free"``: each level has its own shift of both lines (its own mean strain) besides its
+            load, started from the decomposed lines paired neighbour by neighbour (which lines pair
+            up is not determined by the spectrum: this is one reading of it).
     """
+    if mean not in ("free", "line_load"):
+        raise ValueError(f"mean = {mean!r}: must be free or line_load")
+    free_mean = mean == "free"
     grating = grating or Grating()
     fibre = fibre or Fibre.from_material("silica")
     lam = np.asarray(wavelength_m, dtype=float)
@@ -221,7 +247,7 @@ def invert(wavelength_m, reflectance, grating: Grating | None = None, fibre: Fib
 
     def residual_fn(K):
         def resid(theta):
-            scale, delta, loads, w = _unpack(theta, K)
+            scale, delta, loads, w = _unpack(theta, K, free_mean)
             return (scale * model.reflectance(loads, w, delta) - R) / sigma
         return resid
 
@@ -239,8 +265,9 @@ def invert(wavelength_m, reflectance, grating: Grating | None = None, fibre: Fib
 
     def fit(theta0, K):
         resid = residual_fn(K)
-        lo = np.concatenate([[0.0, -5e4], np.zeros(K), np.full(K - 1, 0.02)])
-        hi = np.concatenate([[10.0, 5e4], np.full(K, 200.0), np.full(K - 1, 50.0)])
+        S = _shifts(free_mean, K)
+        lo = np.concatenate([[0.0], np.full(S, -5e4), np.zeros(K), np.full(K - 1, 0.02)])
+        hi = np.concatenate([[10.0], np.full(S, 5e4), np.full(K, 200.0), np.full(K - 1, 50.0)])
         x, r, J = levenberg_marquardt(resid, jac_fn(K, resid), np.asarray(theta0, float), lo, hi, max_iter=100)
         chi2 = float(r @ r)
         return {"theta": x, "K": K, "chi2": chi2, "score": chi2 + x.size * math.log(N), "jac": J}
@@ -256,20 +283,32 @@ def invert(wavelength_m, reflectance, grating: Grating | None = None, fibre: Fib
     for guess in (max((above[-1] - above[0]) - width0, 0.0) / split_per_load,):
         for f0 in (guess, 0.5 * guess + 100.0, 1.5 * guess + 100.0):
             delta0 = (centroid - lam_d - mean_per_load * f0) / lam_d
-            starts.append([R.max() / max(unloaded.max(), 1e-12), delta0 * 1e6, f0 / _LOAD_UNIT])
+            starts.append(_pack(R.max() / max(unloaded.max(), 1e-12), delta0, [f0], [1.0], free_mean))
     fits = [min((fit(s, 1) for s in starts), key=lambda f: f["chi2"])]
+    paired = _paired_start(lam, R, grating, fibre, model, split_per_load, lam_d) if free_mean else None
     if levels is not None:
         max_levels = levels
     best_score, worse = fits[0]["score"], 0
     for K in range(2, max_levels + 1):
         prev = fits[-1]
-        scale, delta, loads, w = _unpack(prev["theta"], K - 1)
+        scale, delta, loads, w = _unpack(prev["theta"], K - 1, free_mean)
         trials = []
         for j in range(K - 1):          # split level j in place, the lower load first or second
             for first, second in ((0.7, 1.3), (1.3, 0.7)):
                 new_loads = np.concatenate([loads[:j], [loads[j] * first + 50.0, loads[j] * second + 50.0], loads[j + 1:]])
                 new_w = np.concatenate([w[:j], [0.5 * w[j], 0.5 * w[j]], w[j + 1:]])
-                trials.append(np.concatenate([[scale, delta * 1e6], new_loads / _LOAD_UNIT, new_w[1:] / new_w[0]]))
+                new_d = np.concatenate([delta[:j], [delta[j], delta[j]], delta[j + 1:]])
+                trials.append(_pack(scale, new_d, new_loads, new_w, free_mean))
+        if paired is not None and paired[2] == K:
+            trials.append(_pack(*paired[:2], *paired[3:], free_mean))
+        if free_mean:                   # a new lightly loaded level where the residual is largest
+            resid = R - scale * model.reflectance(loads, w, delta)
+            d_new = (lam[int(np.argmax(resid))] - lam_d) / lam_d
+            for j in (0, K - 1):
+                new_loads = np.insert(loads, j, 100.0)
+                new_w = np.insert(w * (K - 1) / K, j, 1.0 / K)
+                new_d = np.insert(delta, j, d_new)
+                trials.append(_pack(scale, new_d, new_loads, new_w, free_mean))
         f = min((fit(t, K) for t in trials), key=lambda f: f["chi2"])
         fits.append(f)
         if levels is None:
@@ -280,35 +319,67 @@ def invert(wavelength_m, reflectance, grating: Grating | None = None, fibre: Fib
                 if worse >= 2:
                     break
     best = fits[-1] if levels is not None else min(fits, key=lambda f: f["score"])
-    return _result(best, fits, model, lam, R, sigma, estimate, grating, fibre)
+    return _result(best, fits, model, lam, R, sigma, estimate, grating, fibre, free_mean)
 
 
-def _result(best, fits, model: _Model, lam, R, sigma, estimate, grating, fibre) -> Inversion:
+def _paired_start(lam, R, grating, fibre, model, split_per_load, lam_d):
+    """(scale, shifts, K, loads, fractions) from the decomposed lines paired neighbour by
+    neighbour (a lone last line: an unloaded level); None with fewer than two lines."""
+    from ecmsim.fbg.decompose import decompose
+    d = decompose(lam, R, grating, fibre)
+    lines = [(c.wavelength_m, c.amplitude) for c in d.components]
+    if len(lines) < 2:
+        return None
+    loads, shifts, weights = [], [], []
+    unloaded, _ = model.bragg(np.array([0.0]), 0.0)
+    for i in range(0, len(lines), 2):
+        pair = lines[i:i + 2]
+        if len(pair) == 2:
+            f = abs(pair[1][0] - pair[0][0]) / split_per_load
+            centre = 0.5 * (pair[0][0] + pair[1][0])
+            amplitude = pair[0][1] + pair[1][1]
+        else:
+            f, centre, amplitude = 0.0, pair[0][0], 2 * pair[0][1]
+        b, _ = model.bragg(np.array([f]), 0.0)
+        shifts.append(centre / (0.5 * (b[0, 0] + b[1, 0])) - 1.0)
+        loads.append(f)
+        weights.append(max(amplitude, 1e-3))
+    w = np.array(weights) / np.sum(weights)
+    return (1.0, np.array(shifts), len(loads), np.array(loads), w)
+
+
+def _result(best, fits, model: _Model, lam, R, sigma, estimate, grating, fibre, free_mean) -> Inversion:
     K = best["K"]
+    S = _shifts(free_mean, K)
     theta = best["theta"]
     dof = max(lam.size - theta.size, 1)
     chi2_dof = best["chi2"] / dof
     J = best["jac"]
     cov = np.linalg.pinv(J.T @ J) * max(1.0, chi2_dof)
-    scale, delta, loads, w = _unpack(theta, K)
+    scale, delta, loads, w = _unpack(theta, K, free_mean)
     # uncertainties of the fractions: propagate through w = u / sum(u) numerically
     eps = 1e-6
     Jw = np.zeros((K, theta.size))
-    for i in range(2 + K, theta.size):
+    for i in range(1 + S + K, theta.size):
         t = theta.copy()
         t[i] += eps
-        Jw[:, i] = (_unpack(t, K)[3] - w) / eps
+        Jw[:, i] = (_unpack(t, K, free_mean)[3] - w) / eps
     cov_w = Jw @ cov @ Jw.T
     bragg, _ = model.bragg(loads, delta)
     e1, e2 = line_load_strains(loads, fibre)
     lv = []
+    # a relative shift delta of both lines read as a change of the mean transverse strain (plane
+    # strain): d(lambda)/lambda = -(n^2/2)(p11 + p12) d(e_mean)
+    n = fibre.effective_index
+    per_mean_strain = -0.5 * n * n * (fibre.p11 + fibre.p12)
     for j in range(K):
-        sf = math.sqrt(max(cov[2 + j, 2 + j], 0.0)) * _LOAD_UNIT
+        sf = math.sqrt(max(cov[1 + S + j, 1 + S + j], 0.0)) * _LOAD_UNIT
         lv.append(Level(length_fraction=float(w[j]), length_fraction_uncertainty=math.sqrt(max(cov_w[j, j], 0.0)),
                         line_load_N_m=float(loads[j]), line_load_uncertainty_N_m=sf,
                         sigma_diff_Pa=float(sigma_diff_from_line_load(loads[j], fibre)),
                         sigma_diff_uncertainty_Pa=float(sigma_diff_from_line_load(sf, fibre)),
-                        mean_strain=float(0.5 * (e1[j] + e2[j])),
+                        mean_strain=float(0.5 * (e1[j] + e2[j]) + delta[j] / per_mean_strain),
+                        relative_shift=float(delta[j]),
                         bragg_x_m=float(bragg[0, j]), bragg_y_m=float(bragg[1, j])))
     fitted = scale * model.reflectance(loads, w, delta)
     notes = ("levels are a distribution over the grating's length: a reflection spectrum does not tell "
@@ -316,8 +387,9 @@ def _result(best, fits, model: _Model, lam, R, sigma, estimate, grating, fibre) 
              "do not overlap can be permuted freely); z_m only places them one after the other",
              "only |sigma_1 - sigma_2| is seen with an unpolarised source; the load is read as a diametral "
              "line load (plane strain), which fixes how each level's two polarisation lines pair up")
-    return Inversion(levels=tuple(lv), shift_relative=float(delta),
-                     shift_relative_uncertainty=math.sqrt(max(cov[1, 1], 0.0)) * 1e-6, scale=float(scale),
+    return Inversion(levels=tuple(lv), shift_relative=float(np.dot(delta, w)),
+                     shift_relative_uncertainty=math.sqrt(max(cov[1, 1], 0.0)) * 1e-6 if S == 1 else math.nan,
+                     scale=float(scale),
                      wavelength_m=lam, model=fitted, noise_rms=sigma, noise_estimate=estimate,
                      chi2_per_dof=chi2_dof, candidates=tuple((f["K"], f["score"], f["chi2"]) for f in fits),
                      grating_length_m=grating.length_m, design_wavelength_m=grating.design_wavelength_m,

@@ -6,7 +6,7 @@ Reads a spectrum (``wavelength_nm, R_x, R_y, R`` as ``ecmsim fbg`` writes it; a 
 
 - ``inverse_profile.csv``: per level (and ``step`` for a series) ``z_m, length_m,
   length_uncertainty_m, sigma_diff_Pa, sigma_diff_uncertainty_Pa, line_load_N_m,
-  line_load_uncertainty_N_m, mean_strain, uniform_shift_strain, bragg_x_nm, bragg_y_nm``;
+  line_load_uncertainty_N_m, mean_strain, relative_shift, bragg_x_nm, bragg_y_nm``;
 - ``inverse_fit.png``: the fit against the spectrum and the recovered levels (last step);
 - ``summary.json``: metrics (``fbg_inverse_*``), what the spectrum cannot tell, the inputs.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 from ecmsim.fbg import parameters
 
 COLUMNS = ("z_m", "length_m", "length_uncertainty_m", "sigma_diff_Pa", "sigma_diff_uncertainty_Pa",
-           "line_load_N_m", "line_load_uncertainty_N_m", "mean_strain", "uniform_shift_strain",
+           "line_load_N_m", "line_load_uncertainty_N_m", "mean_strain", "relative_shift",
            "bragg_x_nm", "bragg_y_nm")
 
 

@@ -149,7 +149,6 @@ class _Model:
         self.fibre = fibre
         self.kernel = tmm.default_kernel() if kernel is None else kernel
         self.m = 1 if grating.apodization == "uniform" and not grating.dc_apodized else SECTIONS_PER_LEVEL
-        n = fibre.effective_index
         self.period = period_m(grating, fibre)
 
     def bragg(self, loads_N_m, delta):
@@ -161,7 +160,6 @@ class _Model:
 
     def reflectance(self, loads_N_m, fractions, delta):
         L = self.grating.length_m
-        K = len(loads_N_m)
         bragg, index = self.bragg(loads_N_m, delta)
         m = self.m
         lengths = np.repeat(np.asarray(fractions) * L / m, m)                 # (K m,)
@@ -181,7 +179,6 @@ class _Model:
         else:
             A, B = tmm._chain(self.lam, bragg_s, c, kdz)
         R = (B.real ** 2 + B.imag ** 2) / (A.real ** 2 + A.imag ** 2)
-        del K
         return 0.5 * (R[0] + R[1])
 
 

@@ -51,6 +51,9 @@ def register(subparsers) -> None:
                    help="skip the model-based peak decomposition of the (last) spectrum")
     p.add_argument("--levels", type=_positive_int, default=None, metavar="N",
                    help="fbg invert: most load levels tried (default 5; chosen by BIC)")
+    p.add_argument("--mean", choices=("line_load", "free"), default="line_load",
+                   help="fbg invert: each level's mean strain from its diametral load and one common shift "
+                        "(line_load, default), or its own (free)")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary line on stdout")
     p.set_defaults(handler=run)
 

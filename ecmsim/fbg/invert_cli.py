@@ -1,4 +1,4 @@
-"""``ecmsim fbg invert SPECTRUM.csv -o OUT [--set grating.KEY=VALUE] [--levels N]``.
+"""``ecmsim fbg invert SPECTRUM.csv -o OUT [--set grating.KEY=VALUE] [--levels N] [--mean free]``.
 
 Reads a spectrum (``wavelength_nm, R_x, R_y, R`` as ``ecmsim fbg`` writes it; a series
 ``spectra.csv``, ``wavelength_nm`` then ``R[label]`` per step; or a measured spectrum, see
@@ -60,7 +60,8 @@ def run_invert(args: argparse.Namespace, files: list[str], output_dir) -> int:
     out = output_dir(args.out)
     results = []
     for label, lam, R in spectra:
-        results.append((label, R, invert(lam, R, grating, fibre, max_levels=args.levels or MAX_LEVELS)))
+        results.append((label, R, invert(lam, R, grating, fibre, max_levels=args.levels or MAX_LEVELS,
+                                         mean=getattr(args, "mean", "line_load"))))
     series = len(results) > 1
     header = (["step"] if series else []) + list(COLUMNS)
     lines = [",".join(header)]

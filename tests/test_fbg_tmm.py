@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq
 
-from ecmsim.fbg import parallel, tmm
+from ecmsim.fbg import fastkernel, parallel, tmm
 from ecmsim.fbg.parallel import map_in_processes
 
 N_EFF = 1.45          # the closed forms below do not read the library: any index will do
@@ -124,11 +124,54 @@ def test_processes_and_chunks_give_identical_results(monkeypatch):
     bragg, index, coupling = random_grating(rng, M=300)
     lam = np.linspace(1548e-9, 1552e-9, 4001)
     dz = LENGTH / 300
-    one = tmm.reflectance(lam, bragg, index, coupling, dz, workers=1)
+    one = tmm.reflectance(lam, bragg, index, coupling, dz, workers=1, kernel="numpy")
     monkeypatch.setattr(tmm, "_CHUNK_ELEMENTS", 1000)
     monkeypatch.setattr(tmm, "_BLOCK_ELEMENTS", 5000)
-    two = tmm.reflectance(lam, bragg, index, coupling, dz, workers=2)
+    two = tmm.reflectance(lam, bragg, index, coupling, dz, workers=2, kernel="numpy")
     assert np.array_equal(one, two)
+    if fastkernel.available():
+        monkeypatch.setattr(tmm, "_MIN_PARALLEL_ELEMENTS", 1)
+        one = tmm.reflectance(lam, bragg, index, coupling, dz, workers=1, kernel="numba")
+        two = tmm.reflectance(lam, bragg, index, coupling, dz, workers=2, kernel="numba")
+        assert np.array_equal(one, two)
+
+
+@pytest.mark.skipif(not fastkernel.available(), reason="numba not installed")
+@pytest.mark.parametrize("case", ["random", "one long section", "strong", "wide window"])
+def test_numba_kernel_equals_numpy_kernel(case):
+    """The compiled kernel (series in (gamma dz)^2, argument doubling) against the numpy reference
+    (tan half-angle, cosh/sinh in the stop band): transfer matrices to ~1e-12, across short and
+    long sections (|gamma dz| from 1e-3 to ~60), inside and outside the stop bands."""
+    rng = np.random.default_rng(11)
+    lam = np.linspace(1548e-9, 1552e-9, 1501)
+    if case == "random":
+        bragg, index, coupling = random_grating(rng, M=120)
+        dz = LENGTH / 120
+    elif case == "one long section":                       # |gamma dz| up to ~60 at the window's ends
+        bragg, index, coupling = uniform_sections(1)
+        dz = LENGTH
+    elif case == "strong":                                 # kappa L ~ 20: cosh of large arguments
+        bragg, index, coupling = uniform_sections(40, dn=1e-3)
+        dz = LENGTH / 40
+    else:
+        bragg, index, coupling = random_grating(rng, M=30)
+        lam = np.linspace(1450e-9, 1650e-9, 2001)
+        dz = LENGTH / 30
+    A0, B0 = tmm.transfer_matrix(lam, bragg, index, coupling, dz, workers=1, kernel="numpy")
+    A1, B1 = tmm.transfer_matrix(lam, bragg, index, coupling, dz, workers=1, kernel="numba")
+    scale = np.abs(A0)             # the phases of A, B far from resonance (hundreds of radians over
+    assert np.max(np.abs(A1 - A0) / scale) < 5e-12     # the grating) carry rounding of ~1e-12 in both
+    assert np.max(np.abs(B1 - B0) / scale) < 5e-12
+    R0 = tmm.reflectance(lam, bragg, index, coupling, dz, kernel="numpy")
+    R1 = tmm.reflectance(lam, bragg, index, coupling, dz, kernel="numba")
+    assert np.max(np.abs(R1 - R0)) < 1e-12
+    assert R0.max() > 0.5
+
+
+def test_kernel_choice():
+    with pytest.raises(ValueError, match="kernel"):
+        tmm.reflectance(np.array([1550e-9]), *uniform_sections(1), LENGTH, kernel="fortran")
+    assert tmm.default_kernel() in tmm.KERNELS
 
 
 def test_map_in_processes_keeps_order_and_survives_failing_or_stuck_workers():

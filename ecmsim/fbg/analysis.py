@@ -150,24 +150,36 @@ def find_peaks(wavelength_m: np.ndarray, reflectance: np.ndarray, interrogator: 
     if not top > 0.0:
         return PeakReport((), reference_wavelength_m, math.nan, top, 0.0)
     from scipy.signal import find_peaks as scipy_find_peaks   # ~0.5 s to import: only when needed
+    from scipy.signal import peak_widths
     # pad with the minimum so that a peak on the first or last sample is still seen
     padded = np.concatenate([[R.min()], R, [R.min()]])
-    idx, props = scipy_find_peaks(padded, height=interrogator.threshold_fraction * top,
-                                   # a peak must also stand out of the noise by 5 sigma
-                                   prominence=max(interrogator.prominence_fraction * top, 5 * interrogator.noise_rms))
-    idx = idx - 1
+    threshold = max(interrogator.prominence_fraction * top, 5 * interrogator.noise_rms)
+    # candidates down to half the prominence threshold; the threshold itself is applied to the
+    # prominence of the refined (sub-sample) top and valleys, so that the count does not flip
+    # with the sampling step when a prominence sits near the threshold
+    idx, props = scipy_find_peaks(padded, height=interrogator.threshold_fraction * top, prominence=0.5 * threshold)
+    # each peak's own width at half its prominence (its FWHM when it stands alone on a zero
+    # baseline; the width of a weaker peak on a stronger one's flank, not of the whole group)
+    widths = peak_widths(padded, idx, rel_height=0.5, prominence_data=(props["prominences"], props["left_bases"],
+                                                                       props["right_bases"]))[0] if idx.size else []
+    step = float(lam[1] - lam[0]) if lam.size > 1 else 0.0
+    candidates = []
+    for j, i in enumerate(idx):
+        where, height = parabolic_vertex(lam, R, int(i) - 1)
+        valley = max(_valley(lam, R, int(props["left_bases"][j]) - 1), _valley(lam, R, int(props["right_bases"][j]) - 1))
+        prominence = height - valley
+        if prominence >= threshold:
+            candidates.append((int(i) - 1, float(prominence), float(widths[j]) * step))
     peaks: list[Peak] = []
-    for i, prom in sorted(zip(idx, props["prominences"]), key=lambda ip: -R[ip[0]]):
-        i = int(i)
+    for i, prom, own_width in sorted(candidates, key=lambda c: -R[c[0]]):
         where, height = parabolic_vertex(lam, R, i)
-        fwhm = _width_at(lam, R, i, 0.5 * height)
         if fit_fraction > 0.0:
-            window = fit_fraction * 0.5 * fwhm
+            window = fit_fraction * 0.5 * own_width
             where, height = _fitted_vertex(lam, R, i, window)
             # two noise maxima on one top fit the same parabola: keep the stronger only
             if any(abs(where - p.wavelength_m) <= window for p in peaks):
                 continue
-        peaks.append(Peak(wavelength_m=where, reflectance=height, fwhm_m=fwhm, prominence=float(prom)))
+        peaks.append(Peak(wavelength_m=where, reflectance=height, fwhm_m=own_width, prominence=prom))
     peaks.sort(key=lambda p: p.wavelength_m)
     # weights R - threshold: a sample entering or leaving the sum does so with weight 0, so the
     # centroid moves smoothly as the spectrum slides along the grid
@@ -206,6 +218,20 @@ def _fitted_vertex(lam: np.ndarray, R: np.ndarray, i: int, half_window_m: float)
         return float(lam[i]), float(R[i])
     x0 = float(np.clip(-b / (2.0 * a), x[0] / step, x[-1] / step))
     return float(lam[i] + x0 * step), float(c + b * x0 + a * x0 * x0)
+
+
+def _valley(lam: np.ndarray, R: np.ndarray, i: int) -> float:
+    """Lowest value of the parabola through samples i-1, i, i+1 around a minimum (sample i's value
+    at the ends of the window or where the samples do not curve upwards)."""
+    i = min(max(i, 0), R.size - 1)
+    if i == 0 or i == R.size - 1:
+        return float(R[i])
+    left, mid, right = R[i - 1], R[i], R[i + 1]
+    curvature = left - 2.0 * mid + right
+    if curvature <= 0.0:
+        return float(mid)
+    offset = 0.5 * (left - right) / curvature
+    return float(mid - 0.25 * (left - right) * offset)
 
 
 def _crossing(lam: np.ndarray, R: np.ndarray, i: int, direction: int, level: float) -> float:

@@ -36,7 +36,9 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("profiles", nargs="+", metavar="PROFILE",
                    help="CSV with z_m, exx, eyy, ezz [, exy, exz, eyz, T_K, step]; several files, a "
-                        "directory or a glob make a time series")
+                        "directory or a glob make a time series. `ecmsim fbg invert SPECTRUM.csv -o DIR`: "
+                        "the inverse, spectrum (ours, a series spectra.csv, or a measured one) -> "
+                        "distribution of transverse load along the grating (inverse_profile.csv)")
     p.add_argument("-o", "--out", required=True, metavar="DIR",
                    help="result folder: created, or replaced if it holds an earlier result of ecmsim fbg only")
     p.add_argument("--overwrite", action="store_true",
@@ -46,12 +48,35 @@ def register(subparsers) -> None:
     p.add_argument("--measured", metavar="SPECTRUM.csv",
                    help="measured spectrum (wavelength_nm|wavelength_m and R|reflectance|power_dBm) "
                         "to compare with the (last) simulated one")
+    p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                   help="processes sharing the wavelengths (default: every CPU; 1 on a busy machine)")
+    p.add_argument("--no-decompose", dest="decompose", action="store_false",
+                   help="skip the model-based peak decomposition of the (last) spectrum")
+    p.add_argument("--levels", type=_positive_int, default=None, metavar="N",
+                   help="fbg invert: most load levels tried (default 5; chosen by BIC)")
+    p.add_argument("--mean", choices=("line_load", "free"), default="line_load",
+                   help="fbg invert: each level's mean strain from its diametral load and one common shift "
+                        "(line_load, default), or its own (free)")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary line on stdout")
     p.set_defaults(handler=run)
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1 (argparse reports anything else, exit status 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
 def run(args: argparse.Namespace) -> int:
     """Handler of ``ecmsim fbg``: read, simulate, write; returns the exit status."""
+    if args.profiles and args.profiles[0] == "invert":
+        from ecmsim.fbg.invert_cli import run_invert
+        return run_invert(args, args.profiles[1:])
     from ecmsim.fbg.optics import Fibre, section_count
     from ecmsim.fbg.profile import read_profiles
     from ecmsim.fbg.sensor import grating_sections
@@ -71,8 +96,14 @@ def run(args: argparse.Namespace) -> int:
                                              interrogator, fibre, fibre_key)
     if not args.quiet:
         peaks = ", ".join(f"{w:.3f}" for w in metrics["fbg_peaks_nm"])
+        decomposed = ""
+        if "fbg_decomposed_peaks_nm" in metrics:
+            decomposed = (f"; decomposed: {metrics['fbg_decomposed_peak_count']} peak(s), splitting "
+                          f"{metrics['fbg_decomposed_splitting_pm']:.1f} +- "
+                          f"{metrics['fbg_decomposed_splitting_uncertainty_pm']:.1f} pm")
         print(f"ecmsim fbg: {count} profile(s); last: {metrics['fbg_peak_count']} peak(s) [{peaks}] nm, "
-              f"splitting {metrics['fbg_splitting_pm']:.1f} pm, shift {metrics['fbg_shift_pm']:.1f} pm -> {out}")
+              f"splitting {metrics['fbg_splitting_pm']:.1f} pm, shift {metrics['fbg_shift_pm']:.1f} pm{decomposed}"
+              f" -> {out}")
     return 0
 
 
@@ -88,7 +119,7 @@ def _simulate_and_write(out: Path, args, profiles, sections, measured, grating, 
     from ecmsim.fbg.spectra import compare
     from ecmsim.plots import draw_or_warn, plain_text
 
-    results = simulate_series(profiles, grating, interrogator, fibre=fibre, source=source)
+    results = simulate_series(profiles, grating, interrogator, fibre=fibre, source=source, workers=args.workers)
     several_files = len(_files_of(profiles)) > 1
     labels = [_label(p, several_files) for p in profiles]
     references = []
@@ -96,13 +127,22 @@ def _simulate_and_write(out: Path, args, profiles, sections, measured, grating, 
         # a strain-free twin at the same temperatures: the reference paper's glass-tube FBG
         references.append(None if p.T_K is None else
                           simulate(p.with_strain_zeroed(), grating, interrogator, fibre=fibre, source=source,
-                                   wavelength_m=spectrum.wavelength_m)[1])
+                                   wavelength_m=spectrum.wavelength_m, workers=args.workers)[1])
     per_step = [summary_metrics(s, r, sec, fibre, ref)
                 for (s, r), sec, ref in zip(results, sections, references)]
+    if args.decompose:                      # model-based peaks of every step (docs/fbg.md)
+        from ecmsim.fbg.decompose import decompose
+        for m, (spectrum, _) in zip(per_step, results):
+            m.update(decompose(spectrum.wavelength_m, spectrum.R, grating, fibre).metrics())
     last_spectrum, last_report = results[-1]
     metrics = dict(per_step[-1])
     if measured is not None:
         metrics.update(compare(last_spectrum, measured, interrogator, grating.design_wavelength_m))
+    if args.decompose:
+        if measured is not None:
+            from ecmsim.fbg.decompose import decompose
+            metrics.update(decompose(measured.wavelength_m, measured.reflectance / measured.reflectance.max(),
+                                     grating, fibre, baseline=True).metrics("fbg_measured_decomposed"))
 
     last_spectrum.write_csv(out / "spectrum.csv")
     drawn = draw_or_warn(out / "spectrum.png", lambda p: plot_spectrum(p, last_spectrum, last_report, sections[-1],
@@ -132,8 +172,10 @@ def _simulate_and_write(out: Path, args, profiles, sections, measured, grating, 
         np.savetxt(out / "spectra.csv", columns, delimiter=",", fmt="%.17g", comments="",
                    header=",".join(["wavelength_nm"] + [f"R[{label}]" for label in labels]))
         keys = ("fbg_peak_count", "fbg_peaks_nm", "fbg_shift_pm", "fbg_splitting_pm", "fbg_fwhm_pm",
-                "fbg_envelope_width_pm", "fbg_centroid_nm", "fbg_centroid_stress_eq12_Pa")
-        summary["series"] = {"label": labels, **{k: [m[k] for m in per_step] for k in keys}}
+                "fbg_envelope_width_pm", "fbg_centroid_nm", "fbg_centroid_stress_eq12_Pa",
+                "fbg_decomposed_peak_count", "fbg_decomposed_peaks_nm", "fbg_decomposed_peak_uncertainty_pm",
+                "fbg_decomposed_splitting_pm", "fbg_decomposed_splitting_uncertainty_pm")
+        summary["series"] = {"label": labels, **{k: [m[k] for m in per_step] for k in keys if k in per_step[-1]}}
     summary["files"] = files
     (out / "summary.json").write_text(json.dumps(_clean(summary), indent=2) + "\n")
     return metrics, len(results)

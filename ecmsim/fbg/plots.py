@@ -95,3 +95,34 @@ def plot_waterfall(path: str | Path, spectra: Sequence[Spectrum], reports: Seque
     fig.tight_layout()
     fig.savefig(path, dpi=130)
     plt.close(fig)
+
+
+def plot_inverse(path: str | Path, inversion, reflectance, title: str = "", diameter_m: float = 125e-6) -> None:
+    """Top: the spectrum, the inverse model's fit and the residual; bottom: the recovered levels
+    (line load against position, bars one level wide, error bars one standard uncertainty)."""
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(8, 8), gridspec_kw={"height_ratios": [3, 2]})
+    lam_nm = inversion.wavelength_m * 1e9
+    ax.plot(lam_nm, reflectance, lw=1.0, color="black", label="spectrum")
+    ax.plot(lam_nm, inversion.model, lw=1.2, color="tab:red", ls="--",
+            label=f"inverse model, {len(inversion.levels)} level(s), chi2/dof {inversion.chi2_per_dof:.2f}")
+    ax.plot(lam_nm, np.asarray(reflectance) - inversion.model, lw=0.6, color="tab:grey", label="residual")
+    for lv in inversion.levels:
+        for b in (lv.bragg_x_m, lv.bragg_y_m):
+            ax.axvline(b * 1e9, color="tab:blue", lw=0.6, ls=":")
+    ax.set_xlabel("Wavelength [nm]")
+    ax.set_ylabel("Reflectance [-]")
+    ax.set_title(title or "Inverse FBG: fit against the spectrum (dotted: local Bragg lines)")
+    ax.legend(fontsize=8, loc="upper right")
+    ax.ticklabel_format(axis="x", useOffset=False)
+    rows = inversion.rows()
+    for r in rows:
+        ax2.bar(r["z_m"] * 1e3, r["line_load_N_m"] / 1e3, width=r["length_m"] * 1e3, color="tab:blue",
+                alpha=0.6, edgecolor="black", yerr=r["line_load_uncertainty_N_m"] / 1e3, capsize=3)
+    ax2.set_xlabel("Position along the grating [mm] (order along z not determined by the spectrum)")
+    ax2.set_ylabel("Diametral line load [N/mm]")
+    sec = ax2.secondary_yaxis("right", functions=(lambda f: f * 8e3 / (np.pi * diameter_m) / 1e6,
+                                                  lambda s: s * 1e6 * np.pi * diameter_m / 8e3))
+    sec.set_ylabel(f"sigma1 - sigma2 [MPa] (fibre {diameter_m * 1e6:.0f} um)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)

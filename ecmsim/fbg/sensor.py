@@ -60,9 +60,11 @@ def _check_strength(grating: Grating, lowest_wavelength_m: float) -> None:
 
 
 def spectrum_of(sections: LocalBragg, wavelength_m: np.ndarray, interrogator: Interrogator, source: Source,
-                label: str = "", seed_offset: int = 0) -> Spectrum:
-    """Spectrum of given sections on given wavelengths (polarisations combined, noise added)."""
-    R = tmm.reflectance(wavelength_m, sections.bragg_m, sections.index, sections.coupling, sections.dz_m)
+                label: str = "", seed_offset: int = 0, workers: int | None = None) -> Spectrum:
+    """Spectrum of given sections on given wavelengths (polarisations combined, noise added);
+    ``workers`` processes share the wavelengths (None: every CPU, see :func:`tmm.reflectance`)."""
+    R = tmm.reflectance(wavelength_m, sections.bragg_m, sections.index, sections.coupling, sections.dz_m,
+                        workers=workers)
     angle = float(np.mean(sections.angle_rad))
     combined = tmm.combine_polarisations(R[0], R[1], source.polarisation_angle_rad, angle)
     return Spectrum(wavelength_m, R[0], R[1], add_noise(combined, interrogator, seed_offset), label=label)
@@ -70,7 +72,8 @@ def spectrum_of(sections: LocalBragg, wavelength_m: np.ndarray, interrogator: In
 
 def simulate(profile: StrainProfile, grating: Grating | None = None, interrogator: Interrogator | None = None,
              *, fibre: Fibre | None = None, source: Source | None = None,
-             wavelength_m: np.ndarray | None = None, seed_offset: int = 0) -> tuple[Spectrum, PeakReport]:
+             wavelength_m: np.ndarray | None = None, seed_offset: int = 0,
+             workers: int | None = None) -> tuple[Spectrum, PeakReport]:
     """Reflected spectrum and peak report of one strain profile.
 
     Args:
@@ -80,6 +83,8 @@ def simulate(profile: StrainProfile, grating: Grating | None = None, interrogato
         fibre: fibre constants (default: the library's ``silica``).
         wavelength_m: sampling wavelengths [m] instead of the interrogator's window.
         seed_offset: added to the interrogator's noise seed (a series passes its step).
+        workers: processes sharing the wavelengths (None: every CPU this process may use; 1:
+            this process only, the best choice on a machine that is busy anyway).
 
     Returns:
         (Spectrum, PeakReport); shifts refer to the design wavelength.
@@ -92,13 +97,13 @@ def simulate(profile: StrainProfile, grating: Grating | None = None, interrogato
     if wavelength_m is None:
         wavelength_m = wavelength_grid(interrogator, float(sections.bragg_m.min()), float(sections.bragg_m.max()))
     _check_strength(grating, float(np.min(wavelength_m)))
-    spectrum = spectrum_of(sections, wavelength_m, interrogator, source, profile.source, seed_offset)
+    spectrum = spectrum_of(sections, wavelength_m, interrogator, source, profile.source, seed_offset, workers)
     return spectrum, find_peaks(spectrum.wavelength_m, spectrum.R, interrogator, grating.design_wavelength_m)
 
 
 def simulate_series(profiles: Sequence[StrainProfile], grating: Grating | None = None,
                     interrogator: Interrogator | None = None, *, fibre: Fibre | None = None,
-                    source: Source | None = None) -> list[tuple[Spectrum, PeakReport]]:
+                    source: Source | None = None, workers: int | None = None) -> list[tuple[Spectrum, PeakReport]]:
     """:func:`simulate` for each profile of a time series, all on one wavelength grid (the union
     of their windows), noise seeded by the step's position in the series."""
     grating = grating or Grating()
@@ -108,8 +113,8 @@ def simulate_series(profiles: Sequence[StrainProfile], grating: Grating | None =
     lo = min(float(s.bragg_m.min()) for s in all_sections)
     hi = max(float(s.bragg_m.max()) for s in all_sections)
     grid = wavelength_grid(interrogator, lo, hi)
-    return [simulate(p, grating, interrogator, fibre=fibre, source=source, wavelength_m=grid, seed_offset=i)
-            for i, p in enumerate(profiles)]
+    return [simulate(p, grating, interrogator, fibre=fibre, source=source, wavelength_m=grid, seed_offset=i,
+                     workers=workers) for i, p in enumerate(profiles)]
 
 
 def summary_metrics(spectrum: Spectrum, report: PeakReport, sections: LocalBragg, fibre: Fibre,

@@ -146,9 +146,10 @@ class ProtocolSection(BaseModel):
                                     description="dt factor after a rejected step [-] (0 < x < 1)")
     target_newton_iterations: int = Field(4, ge=1, le=100, strict=True,
                                           description="Newton iterations per step the dt control aims at [-]")
-    creep_strain_increment_tolerance: float = Field(
-        2e-3, gt=0, le=1, allow_inf_nan=False,
-        description="largest equivalent creep strain increment per step; larger is rejected [-] (0 < x <= 1)")
+    relaxation_tolerance: float = Field(
+        0.1, gt=0, lt=1, allow_inf_nan=False,
+        description="largest relative drop of the von Mises stress by creep in one time step, 3 mu dp / q_trial; "
+                    "a step above 1.5x is rejected [-] (0 < x < 1)")
 
     @field_validator("steps")
     @classmethod
@@ -171,7 +172,7 @@ class ProtocolSection(BaseModel):
         """The parsed :class:`Protocol`."""
         return Protocol([parse_step(s) for s in self.steps], self.cycles, TimeStepping(
             self.dt_initial_s, self.dt_min_s, self.dt_max_s, self.dt_growth_factor, self.dt_shrink_factor,
-            self.target_newton_iterations, self.creep_strain_increment_tolerance))
+            self.target_newton_iterations, self.relaxation_tolerance))
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,7 @@ class TimeStepping:
     growth_factor: float = 2.0
     shrink_factor: float = 0.5
     target_newton_iterations: int = 4
-    creep_strain_increment_tolerance: float = 2e-3
+    relaxation_tolerance: float = 0.1
 
 
 @dataclass(frozen=True)

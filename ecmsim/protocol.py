@@ -136,7 +136,7 @@ class ProtocolSection(BaseModel):
     cycles: int = Field(1, ge=1, le=10000, strict=True, description="repeats of the step list [-] (1 ... 10000)")
     dt_initial_s: float = Field(1.0, gt=0, le=1e7, allow_inf_nan=False,
                                 description="first time step of each protocol step [s] (0 < x <= 1e7)")
-    dt_min_s: float = Field(1e-3, gt=0, le=1e7, allow_inf_nan=False,
+    dt_min_s: float = Field(1e-6, gt=0, le=1e7, allow_inf_nan=False,
                             description="smallest time step: a step that fails below it stops the run [s]")
     dt_max_s: float = Field(3600.0, gt=0, le=1e8, allow_inf_nan=False,
                             description="largest time step [s] (0 < x <= 1e8)")
@@ -146,10 +146,10 @@ class ProtocolSection(BaseModel):
                                     description="dt factor after a rejected step [-] (0 < x < 1)")
     target_newton_iterations: int = Field(4, ge=1, le=100, strict=True,
                                           description="Newton iterations per step the dt control aims at [-]")
-    relaxation_tolerance: float = Field(
-        0.1, gt=0, lt=1, allow_inf_nan=False,
-        description="largest relative drop of the von Mises stress by creep in one time step, 3 mu dp / q_trial; "
-                    "a step above 1.5x is rejected [-] (0 < x < 1)")
+    error_tolerance: float = Field(
+        0.01, gt=0, lt=1, allow_inf_nan=False,
+        description="estimated local time-step error, relative (creep: of the von Mises stress); a step above "
+                    "1.5x is rejected [-] (0 < x < 1)")
 
     @field_validator("steps")
     @classmethod
@@ -172,7 +172,7 @@ class ProtocolSection(BaseModel):
         """The parsed :class:`Protocol`."""
         return Protocol([parse_step(s) for s in self.steps], self.cycles, TimeStepping(
             self.dt_initial_s, self.dt_min_s, self.dt_max_s, self.dt_growth_factor, self.dt_shrink_factor,
-            self.target_newton_iterations, self.relaxation_tolerance))
+            self.target_newton_iterations, self.error_tolerance))
 
 
 @dataclass(frozen=True)
@@ -180,12 +180,12 @@ class TimeStepping:
     """Adaptive time-step control (see :mod:`ecmsim.timeloop`); times in seconds."""
 
     dt_initial_s: float = 1.0
-    dt_min_s: float = 1e-3
+    dt_min_s: float = 1e-6
     dt_max_s: float = 3600.0
     growth_factor: float = 2.0
     shrink_factor: float = 0.5
     target_newton_iterations: int = 4
-    relaxation_tolerance: float = 0.1
+    error_tolerance: float = 0.01
 
 
 @dataclass(frozen=True)

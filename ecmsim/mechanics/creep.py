@@ -196,6 +196,7 @@ class CreepProblem:
         self._owned_points[: self.n_owned_cells * nq] = True
         self.region_of_point = {r: np.isin(cell_of_point, tmesh.cells(r)) & self._owned_points for r in tmesh.cell_ids}
         self.dt_s = 0.0
+        self._q_start = np.zeros(len(cell_of_point))    # von Mises at the start of the step [Pa]
 
         # Forms: residual and consistent tangent, compiled once.
         v, du = ufl.TestFunction(self.V), ufl.TrialFunction(self.V)
@@ -277,6 +278,7 @@ class CreepProblem:
         self.beta.x.array[self.dofs] = st.beta
         self.normal.x.array.reshape(-1, 3, 3)[self.dofs] = st.normal
         self.relaxation = st.relaxation
+        self._q_trial = von_mises3(st.stress)
 
     # -- the time loop's verbs ------------------------------------------------------------------
 
@@ -284,7 +286,34 @@ class CreepProblem:
         """Change the pressure of a loaded facet group [Pa] (no recompilation)."""
         self.pressures[facet].value = pressure_Pa
 
-    def advance(self, t_s: float, dt_s: float) -> int:
+    name = "mechanics"
+    #: Tolerance of :meth:`error_indicator` (``protocol.error_tolerance``).
+    error_tolerance = 0.01
+
+    def error_indicator(self) -> float:
+        r"""Estimated local error of the last step over the tolerance (acceptable up to 1, :mod:`ecmsim.timeloop`).
+
+        Backward Euler's local error in the creep increment is about half the difference between
+        the backward (:math:`\Delta p`) and the forward (:math:`\Delta t\,\dot p_n`) increments; times
+        :math:`3\mu` it is an error in the von Mises stress, taken relative to the stress at the end
+        of the step (floored at 1e-3 of the largest, so that unloaded points do not decide):
+
+        .. math:: e = \max \frac{3\mu\,|\Delta p - \Delta t\,\dot p_n|}{2\,\max(q_{n+1}, 10^{-3} q_{max})}.
+
+        Steady creep (constant stress) has e = 0 whatever the step; a fast relaxation has e near 1/2.
+        """
+        comm = self.tmesh.comm
+        own = self._owned_points
+        q = self._q_trial[own]
+        qmax = comm.allreduce(float(q.max()) if q.size else 0.0, op=MPI.MAX)
+        if qmax == 0:
+            return 0.0
+        dp = (self.p_trial.x.array[self.dofs] - self.p.x.array[self.dofs])[own]
+        rate0 = self._rate_q[own] * (self._q_start[own] / self._s0_q[own]) ** self._n_q[own]
+        e = 3 * self._mu_q[own] * np.abs(dp - self.dt_s * rate0) / (2 * np.maximum(q, 1e-3 * qmax))
+        return comm.allreduce(float(e.max()) if e.size else 0.0, op=MPI.MAX) / self.error_tolerance
+
+    def advance(self, t_s: float, dt_s: float, step=None) -> int:
         """Solve the step from the last accepted state over dt_s (0: the elastic response to the loads).
 
         Returns the Newton iterations; SolverError if Newton fails (the caller may reject and retry)."""
@@ -319,6 +348,7 @@ class CreepProblem:
         self.creep_strain.x.array[:] = self.creep_strain_trial.x.array
         self.p.x.array[:] = self.p_trial.x.array
         self.u_old.x.array[:] = self.u.x.array
+        self._q_start = self._q_trial.copy()
 
     def reject(self) -> None:
         """Forget the step: back to the last accepted displacement (the committed state is untouched)."""

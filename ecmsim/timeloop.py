@@ -10,8 +10,8 @@ before the mechanics, say); the step is accepted only if all of them are.
 
 Time-step control (keys of ``[protocol]``, docs/protocol.md): every protocol step starts with
 ``dt_initial_s`` and ends exactly at its end time. After an accepted step dt is multiplied by
-``min(growth, 0.9 / indicator, target_its / its)`` (the last only when Newton needed more than the
-target), bounded by ``dt_min_s`` and ``dt_max_s``. A step whose Newton fails, or whose indicator
+``min(growth, 0.9 / indicator)``, except that it does not grow when Newton needed more than
+``target_newton_iterations`` and shrinks by ``target / its`` beyond twice the target, bounded by ``dt_min_s`` and ``dt_max_s``. A step whose Newton fails, or whose indicator
 exceeds 1.5, is rejected and retried with ``dt * max(shrink, 0.9 / indicator)``; below ``dt_min_s``
 the run stops with a SolverError naming the time.
 
@@ -117,7 +117,10 @@ class TimeLoop:
             if indicator > 0:
                 factor = min(factor, 0.9 / indicator)
             if its > control.target_newton_iterations:
-                factor = min(factor, control.target_newton_iterations / its)
+                # hard steps do not grow; only very hard ones shrink (Newton counts that do not
+                # fall with dt must not drive dt to dt_min)
+                factor = min(factor, 1.0 if its <= 2 * control.target_newton_iterations
+                             else control.target_newton_iterations / its)
             dt = min(max(dt * factor, control.dt_min_s), control.dt_max_s)
 
     def _try(self, step: Step, cycle: int, dt: float) -> bool:

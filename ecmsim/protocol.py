@@ -136,15 +136,16 @@ class ProtocolSection(BaseModel):
     cycles: int = Field(1, ge=1, le=10000, strict=True, description="repeats of the step list [-] (1 ... 10000)")
     dt_initial_s: float = Field(1.0, gt=0, le=1e7, allow_inf_nan=False,
                                 description="first time step of each protocol step [s] (0 < x <= 1e7)")
-    dt_min_s: float = Field(1e-6, gt=0, le=1e7, allow_inf_nan=False,
-                            description="smallest time step: a step that fails below it stops the run [s]")
+    dt_min_s: float = Field(1e-9, gt=0, le=1e7, allow_inf_nan=False,
+                            description="smallest time step: a Newton failure there stops the run, a step above "
+                                        "the error bound is taken and counted [s]")
     dt_max_s: float = Field(3600.0, gt=0, le=1e8, allow_inf_nan=False,
                             description="largest time step [s] (0 < x <= 1e8)")
     dt_growth_factor: float = Field(2.0, ge=1, le=10, allow_inf_nan=False,
                                     description="largest growth of dt after an easy step [-] (1 ... 10)")
     dt_shrink_factor: float = Field(0.5, gt=0, lt=1, allow_inf_nan=False,
                                     description="dt factor after a rejected step [-] (0 < x < 1)")
-    target_newton_iterations: int = Field(4, ge=1, le=100, strict=True,
+    target_newton_iterations: int = Field(6, ge=1, le=100, strict=True,
                                           description="Newton iterations per step the dt control aims at [-]")
     error_tolerance: float = Field(
         0.01, gt=0, lt=1, allow_inf_nan=False,
@@ -180,11 +181,11 @@ class TimeStepping:
     """Adaptive time-step control (see :mod:`ecmsim.timeloop`); times in seconds."""
 
     dt_initial_s: float = 1.0
-    dt_min_s: float = 1e-6
+    dt_min_s: float = 1e-9
     dt_max_s: float = 3600.0
     growth_factor: float = 2.0
     shrink_factor: float = 0.5
-    target_newton_iterations: int = 4
+    target_newton_iterations: int = 6
     error_tolerance: float = 0.01
 
 

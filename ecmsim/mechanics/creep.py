@@ -197,6 +197,8 @@ class CreepProblem:
         self.region_of_point = {r: np.isin(cell_of_point, tmesh.cells(r)) & self._owned_points for r in tmesh.cell_ids}
         self.dt_s = 0.0
         self._q_start = np.zeros(len(cell_of_point))    # von Mises at the start of the step [Pa]
+        self._dt_last = 0.0
+        self._du_last = None
 
         # Forms: residual and consistent tangent, compiled once.
         v, du = ufl.TestFunction(self.V), ufl.TrialFunction(self.V)
@@ -326,6 +328,10 @@ class CreepProblem:
         Returns the Newton iterations; SolverError if Newton fails (the caller may reject and retry)."""
         self.dt_s = float(dt_s)
         snes = self.problem.solver
+        if dt_s > 0 and self._dt_last > 0:
+            # Predictor: the last accepted step's displacement increment, scaled by the step ratio
+            # (at most 1: creep slows down as stresses relax), starts Newton near the answer.
+            self.u.x.array[:] = self.u_old.x.array + min(dt_s / self._dt_last, 1.0) * self._du_last
         try:
             self.problem.solve()
         except PETSc.Error as err:
@@ -354,8 +360,10 @@ class CreepProblem:
         """Commit the step: its creep strain becomes the start of the next."""
         self.creep_strain.x.array[:] = self.creep_strain_trial.x.array
         self.p.x.array[:] = self.p_trial.x.array
-        self.u_old.x.array[:] = self.u.x.array
         self._q_start = self._q_trial.copy()
+        self._du_last = self.u.x.array - self.u_old.x.array if self.dt_s > 0 else np.zeros_like(self.u.x.array)
+        self._dt_last = self.dt_s
+        self.u_old.x.array[:] = self.u.x.array
 
     def reject(self) -> None:
         """Forget the step: back to the last accepted displacement (the committed state is untouched)."""

@@ -106,12 +106,12 @@ class TimeLoop:
                 self._rejected += 1
                 factor = control.shrink_factor if not ok else max(control.shrink_factor, 0.9 / indicator)
                 new_dt = dt * factor
-                why = "Newton failed" if not ok else f"error indicator {indicator:.3g} > 1.5"
+                why = f"Newton failed: {self._last_error}" if not ok else f"error indicator {indicator:.3g} > 1.5"
                 self.progress(f"  rejected t = {self.t_s:.6g} s, dt = {dt:.3g} s ({why}); retry with "
                               f"{max(new_dt, control.dt_min_s):.3g} s")
                 if not ok and dt <= control.dt_min_s:
                     raise SolverError(f"time step at protocol.dt_min_s = {control.dt_min_s:g} s at t = "
-                                      f"{self.t_s:g} s in '{step.text}' (cycle {cycle}): {why} ({self._last_error})")
+                                      f"{self.t_s:g} s in '{step.text}' (cycle {cycle}): {why}")
                 dt = max(new_dt, control.dt_min_s)
                 continue
             if indicator > 1.5:

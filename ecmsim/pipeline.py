@@ -37,12 +37,13 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
     ``overwrite``). ``overrides`` (the ``--set`` items) are named in the plot titles."""
     from ecmsim.fem import MPI
     from ecmsim.guards import solution_warnings
-    from ecmsim.interrupt import hard_interrupt
-    from ecmsim.mechanics.elasticity import stack_pressure_problem
+    from ecmsim.history import FieldSeries, history_plot, write_history_csv
+    from ecmsim.mechanics.problems import mechanics_problem
     from ecmsim.mechanics.stresses import field_metrics, interface_profile
     from ecmsim.mesh import MeshOptions, estimated_cells, mesh_geometry
     from ecmsim.outputs import result_folder
     from ecmsim.report import provenance, write_fields, write_summary
+    from ecmsim.timeloop import TimeLoop
 
     comm = MPI.COMM_WORLD
     progress = Progress(quiet, comm.rank)
@@ -61,19 +62,18 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
                  f"to {mesh_stats['h_max_m']:.3g} m ({progress.done('mesh'):.1f} s)")
 
         materials = scn.materials.resolve()
-        if scn.interface.model == "contact":
-            solution = _solve_contact(scn, tmesh, materials, progress)
-        else:
-            problem = stack_pressure_problem(tmesh, materials, scn.loading.stack_pressure_Pa, scn.solver.element_degree,
-                                             linear=scn.solver.linear)
-            progress(f"forms ready: P{scn.solver.element_degree} {'3D' if depth_m else 'plane strain'}, "
-                     f"{scn.interface.model} interface, {problem.plan.method} solver "
-                     f"({progress.done('forms'):.1f} s)")
-            progress("solving ...")
-            with hard_interrupt():  # Ctrl-C inside the factorisation ends the run at once
-                solution = problem.solve()
-            problem.close()  # collective PETSc teardown here, not whenever each rank collects it
-        progress(f"solved: {solution.info['dofs']} dofs ({progress.done('solve'):.1f} s)")
+        # One time loop for every run: a scenario without [protocol] is one static step.
+        problem = mechanics_problem(scn, tmesh, materials, progress)
+        protocol = scn.protocol.build() if scn.protocol is not None else None
+        series = (FieldSeries(stage / "fields", problem, protocol.duration_s) if protocol and scn.output.fields
+                  else None)
+        history = TimeLoop([problem], protocol, progress,
+                           on_accept=(lambda row: series.on_step(row["time_s"])) if series else None).run()
+        solution = problem.solution()
+        if series:
+            series.close(history[-1]["time_s"])
+        problem.close()  # collective PETSc teardown here, not whenever each rank collects it
+        progress(f"solved: {solution.info['dofs']} dofs, {len(history)} step(s) ({progress.done('solve'):.1f} s)")
 
         profile = interface_profile(solution)
         metrics = profile.metrics(geometry.width_m)
@@ -82,6 +82,10 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
         if contact is not None:
             metrics.update(contact.metrics())
         metrics["stack_pressure_Pa"] = scn.loading.stack_pressure_Pa
+        if protocol is not None:
+            metrics.update({k: v for k, v in history[-1].items() if isinstance(v, float) and k != "dt_s"})
+            solution.info["time_steps"] = len(history) - 1
+            solution.info["newton_iterations_total"] = sum(r["newton_iterations"] for r in history)
         warnings = solution_warnings(solution)
         for line in warnings:
             print(f"ecmsim: {line}", file=sys.stderr) if comm.rank == 0 else None
@@ -89,6 +93,15 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
 
         files = ["summary.json", "interface_profile.csv", "mesh.msh", "mesh.report.json"]
         files += ["contact_profile.csv"] if contact else []
+        if protocol is not None:
+            files += ["history.csv"] + (["fields/series.pvd"] if series else [])
+            if comm.rank == 0:
+                write_history_csv(stage / "history.csv", history)
+                if scn.output.plots:
+                    from ecmsim import plots
+                    title = plots.plain_text(plots.run_title(scn.title, overrides))
+                    if plots.draw_or_warn(stage / "history.png", lambda p: history_plot(p, history, title)):
+                        files.append("history.png")
         if scn.output.fields:
             files += write_fields(stage / "fields", solution, tmesh)
             progress(f"fields written ({progress.done('fields'):.1f} s)")
@@ -123,36 +136,12 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
     return summary
 
 
-def _solve_contact(scn: scenario_mod.Scenario, tmesh, materials, progress: Progress):
-    """The stack-pressure window with contact on the interface, ramped in ``interface.load_steps``."""
-    from ecmsim.mechanics.contact import stack_pressure_contact_problem
-
-    itf = scn.interface
-    problem = stack_pressure_contact_problem(
-        tmesh, materials, scn.loading.stack_pressure_Pa, scn.solver.element_degree,
-        nitsche_parameter=itf.nitsche_parameter, variant=itf.nitsche_variant,
-        friction_coefficient=itf.friction_coefficient,
-        petsc_options={"snes_max_it": itf.newton_max_iterations, "snes_rtol": itf.newton_rtol},
-        linear=scn.solver.linear)
-    progress(f"forms ready: P{scn.solver.element_degree} plane strain, contact interface "
-             f"(bodies {', '.join(b.name for b in problem.bodies)}) ({progress.done('forms'):.1f} s)")
-
-    def step(k: int, t: float, its: int) -> None:
-        progress(f"  load step {k}/{itf.load_steps}: {t * scn.loading.stack_pressure_Pa:.4g} Pa, "
-                 f"{its} Newton iteration(s)")
-
-    from ecmsim.interrupt import hard_interrupt
-
-    with hard_interrupt():
-        solution = problem.solve(itf.load_steps, on_step=step)
-    problem.close()  # collective PETSc teardown here, not whenever each rank collects it
-    return solution
-
-
 def _print_metrics(metrics: dict[str, float], progress: Progress) -> None:
     if progress.quiet:
         return
     for key in ("interface_normal_stress_mean_Pa", "interface_normal_stress_min_Pa",
-                "interface_normal_stress_max_Pa", "von_mises_max_Pa", "contact_fraction", "contact_pressure_max_Pa"):
+                "interface_normal_stress_max_Pa", "von_mises_max_Pa", "contact_fraction", "contact_pressure_max_Pa",
+                "electrode_von_mises_mean_Pa", "electrode_von_mises_max_Pa", "electrode_creep_strain_max",
+                "time_s"):
         if key in metrics:
             progress(f"  {key:34s} = {metrics[key]:.6g}")

@@ -39,6 +39,8 @@ from pydantic import (BaseModel, ConfigDict, Discriminator, Field, Tag, Validati
 
 from ecmsim import materials as materials_lib
 from ecmsim.errors import EcmsimError, ScenarioError
+from ecmsim.materials.creep import CREEP_KEYS, SIZE_KEYS
+from ecmsim.protocol import ProtocolSection
 
 Length = Annotated[float, Field(gt=0, lt=1.0, strict=True, allow_inf_nan=False)]
 """A positive length below 1 m [m]."""
@@ -274,6 +276,30 @@ class InlineMaterial(_Section):
                                      description="Young's modulus [Pa] (1e3 ... 2e12: soft gels to diamond)")
     poissons_ratio: float = Field(gt=-1, lt=0.5, allow_inf_nan=False, description="Poisson's ratio [-]")
     source: str = Field(min_length=1, description="where the values come from")
+    creep_rate_prefactor_per_s: float | None = Field(
+        None, ge=0, le=1e30, allow_inf_nan=False, description="Norton creep: prefactor A [1/s] (0 ... 1e30)")
+    creep_stress_exponent: float | None = Field(None, ge=1, le=20, allow_inf_nan=False,
+                                                description="Norton creep: stress exponent n [-] (1 ... 20)")
+    creep_activation_energy_J_per_mol: float | None = Field(
+        None, ge=0, le=1e6, allow_inf_nan=False, description="Norton creep: activation energy Q [J/mol] (0 ... 1e6)")
+    creep_reference_stress_Pa: float | None = Field(None, gt=0, le=1e10, allow_inf_nan=False,
+                                                    description="Norton creep: reference stress sigma0 [Pa]")
+    creep_size_reference_length_m: float | None = Field(
+        None, gt=0, lt=1, allow_inf_nan=False, description="size effect: length above which the bulk law holds [m]")
+    creep_size_exponent: float | None = Field(
+        None, ge=0, le=2, allow_inf_nan=False, description="size effect: sigma0 scales as (L_ref/L)^m [-] (0 ... 2)")
+
+    @model_validator(mode="after")
+    def _creep_complete(self) -> InlineMaterial:
+        given = [k for k in CREEP_KEYS if getattr(self, k) is not None]
+        if given and len(given) != len(CREEP_KEYS):
+            missing = [k for k in CREEP_KEYS if k not in given]
+            raise ValueError(f"inline material: creep needs all of {', '.join(CREEP_KEYS)} (missing: "
+                             f"{', '.join(missing)})")
+        size = [k for k in SIZE_KEYS if getattr(self, k) is not None]
+        if size and (len(size) != len(SIZE_KEYS) or not given):
+            raise ValueError(f"inline material: the size effect needs {' and '.join(SIZE_KEYS)} and the creep keys")
+        return self
 
 
 MaterialRef = Annotated[Annotated[str, Tag("library")] | Annotated[InlineMaterial, Tag("inline")],
@@ -307,10 +333,11 @@ class MaterialsSection(_Section):
             if isinstance(ref, str):
                 out[region] = materials_lib.get(ref)
             else:
+                extra = {k: getattr(ref, k) for k in (*CREEP_KEYS, *SIZE_KEYS) if getattr(ref, k) is not None}
                 out[region] = materials_lib.Material(
                     key=f"<inline {region}>", youngs_modulus_Pa=ref.youngs_modulus_Pa,
-                    poissons_ratio=ref.poissons_ratio,
-                    sources={"youngs_modulus_Pa": ref.source, "poissons_ratio": ref.source})
+                    poissons_ratio=ref.poissons_ratio, properties=extra,
+                    sources={k: ref.source for k in ("youngs_modulus_Pa", "poissons_ratio", *extra)})
         return out
 
 
@@ -391,6 +418,17 @@ class OutputSection(_Section):
     plots: bool = Field(True, description="write PNG figures")
 
 
+class CreepSection(_Section):
+    """Creep options (the law itself is part of each material record, docs/creep.md)."""
+
+    enabled: bool = Field(True, description="materials with creep keys creep during a [protocol] (false: all "
+                                            "elastic)")
+    characteristic_length_m: float | None = Field(
+        None, gt=0, lt=1, allow_inf_nan=False,
+        description="feature size of the creeping material for its size effect (thin Li is stronger): "
+                    "sigma0 * (L_ref/L)^m below L_ref [m]; default: bulk law")
+
+
 class Scenario(_Section):
     """A validated scenario. ``source`` is the file it came from (for messages)."""
 
@@ -402,6 +440,8 @@ class Scenario(_Section):
     mesh: MeshSection
     solver: SolverSection = SolverSection()
     output: OutputSection = OutputSection()
+    protocol: ProtocolSection | None = None
+    creep: CreepSection = CreepSection()
 
     @model_validator(mode="after")
     def _mesh_fits(self) -> Scenario:
@@ -425,9 +465,20 @@ class Scenario(_Section):
                              "interface.model = 'bonded' for a 3D window")
         return self
 
+    @model_validator(mode="after")
+    def _protocol_needs_bonded(self) -> Scenario:
+        if self.protocol is not None and self.interface.model == "contact":
+            raise ValueError("interface.model = 'contact' with a [protocol]: time-dependent runs support the "
+                             "bonded interface only (docs/creep.md, limits)")
+        return self
+
     def to_dict(self) -> dict[str, Any]:
         """The scenario as run: plain data, defaults filled in."""
-        return self.model_dump(mode="json")
+        # Sections of time-dependent runs appear only when given, so that the input hash of a
+        # static scenario is what it was before they existed.
+        exclude = {"protocol"} if self.protocol is None else set()
+        exclude |= {"creep"} if "creep" not in self.model_fields_set else set()
+        return self.model_dump(mode="json", exclude=exclude)
 
     def input_hash(self) -> str:
         """SHA-256 of the scenario as run and of the material records it uses."""
@@ -553,7 +604,9 @@ def _section_model(loc: list[str], data: dict[str, Any]):
             kind = data.get("geometry", {}).get("kind", "flat") if isinstance(data.get("geometry"), dict) else "flat"
             model = GEOMETRY_KINDS.get(kind, FlatGeometry)
         else:
-            model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+            ann = next((a for a in (ann, *getattr(ann, "__args__", ())) if isinstance(a, type)
+                        and issubclass(a, BaseModel)), None)   # Optional sections: the model inside
+            model = ann
         if model is None:
             return None
     return model
@@ -568,7 +621,7 @@ def _unit_of(loc: list[str]) -> str:
     if not loc:
         return ""
     name = loc[-1]
-    for suffix, unit in (("_Pa", "[Pa]"), ("_m", "[m]"), ("_K", "[K]"), ("_s", "[s]"), ("_px", "[px]")):
+    for suffix, unit in (("_per_s", "[1/s]"), ("_J_per_mol", "[J/mol]"), ("_Pa", "[Pa]"), ("_m", "[m]"), ("_K", "[K]"), ("_s", "[s]"), ("_px", "[px]")):
         if name.endswith(suffix):
             return unit
     return ""
@@ -581,10 +634,12 @@ def schema_keys() -> list[tuple[str, str]]:
     """
     out: list[tuple[str, str]] = []
     for section, field in Scenario.model_fields.items():
+        inner = [a for a in (field.annotation, *getattr(field.annotation, "__args__", ()))
+                 if isinstance(a, type) and issubclass(a, BaseModel)]
         if section == "geometry":
             models = list(GEOMETRY_KINDS.values())
-        elif isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
-            models = [field.annotation]
+        elif inner:
+            models = inner[:1]
         else:
             out.append(("", section))
             continue

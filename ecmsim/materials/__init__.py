@@ -29,6 +29,13 @@ _RANGES: dict[str, tuple[float, float]] = {
     "molar_volume_m3_mol": (0.0, math.inf),
     "diameter_m": (0.0, math.inf),
     "effective_index": (1.0, 5.0),
+    # Norton creep (ecmsim.materials.creep); a zero prefactor is allowed: no creep
+    "creep_rate_prefactor_per_s": (-1e-300, 1e30),
+    "creep_stress_exponent": (0.999999, 20.0),
+    "creep_activation_energy_J_per_mol": (-1e-300, 1e6),
+    "creep_reference_stress_Pa": (0.0, 1e10),
+    "creep_size_reference_length_m": (0.0, 1.0),
+    "creep_size_exponent": (-1e-300, 2.0),
 }
 
 

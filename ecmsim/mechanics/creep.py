@@ -1,0 +1,442 @@
+r"""Elastic–viscoplastic (Norton–Arrhenius creep) bodies: backward Euler at quadrature points.
+
+Small strain, additive split :math:`\varepsilon = \varepsilon_e + \varepsilon_c`, isotropic
+elasticity :math:`\sigma = K\,\mathrm{tr}\,\varepsilon_e\,I + 2\mu\,\mathrm{dev}\,\varepsilon_e` and
+the creep law of :mod:`ecmsim.materials.creep`,
+
+.. math::
+
+    \dot p = A' \left(\frac{q}{\sigma_0}\right)^n, \quad A' = A\,e^{-Q/RT}, \qquad
+    \dot\varepsilon_c = \dot p\,\frac{3}{2}\frac{s}{q}, \qquad q = \sqrt{\tfrac32\,s:s}.
+
+Integration (backward Euler, radial return). Over a step :math:`\Delta t`, with the trial stress
+:math:`\sigma^{tr} = \mathbb C : (\varepsilon_{n+1} - \varepsilon_{c,n})`, the deviator keeps its
+direction and only its size changes: :math:`s_{n+1} = (q/q^{tr})\,s^{tr}`, where q solves the
+scalar equation
+
+.. math::
+
+    q + 3\mu\,\Delta t\,A' (q/\sigma_0)^n = q^{tr},
+
+solved per point (numpy, vectorised) by Newton from the upper bound
+:math:`\min(q^{tr}, \sigma_0 (q^{tr}/(3\mu\Delta t A'\sigma_0^{-1}))^{1/n})`; the function is convex and
+increasing, so the iterates fall monotonically onto the root. Then :math:`\Delta p = (q^{tr}-q)/(3\mu)`,
+:math:`\varepsilon_{c,n+1} = \varepsilon_{c,n} + \Delta p\,\tfrac32 s^{tr}/q^{tr}`.
+
+Consistent tangent (the exact derivative of the update, so Newton keeps its quadratic rate):
+
+.. math::
+
+    \mathbb C^{alg} = K\,I\otimes I + 2\mu\left[\theta\,\mathbb I_{dev} + (q' - \theta)\,N\otimes N\right],
+    \quad \theta = q/q^{tr}, \quad q' = \frac{dq}{dq^{tr}} = \frac{1}{1 + 3\mu\Delta t A' n q^{n-1}/\sigma_0^n},
+    \quad N = s^{tr}/|s^{tr}|.
+
+Tensors are 3x3 at every point (plane strain carries :math:`\varepsilon_{c,zz}` and
+:math:`\sigma_{zz}`; in 3D the same code sees a full strain). State (creep strain, equivalent creep
+strain p) lives in quadrature spaces (basix quadrature elements of degree 2(k-1), the degree that
+integrates :math:`\sigma:\varepsilon(v)` of a degree-k displacement exactly in the elastic case). The
+residual :math:`\int \sigma_{n+1} : \varepsilon(v)\,dx - L(v)` and the tangent form are compiled once;
+PETSc SNES calls the constitutive update at every residual evaluation (the update sits in front of
+dolfinx's residual assembly), and the Jacobian that follows is assembled at the same point.
+
+With A = 0 (or no creep keys, or dt = 0) the update returns the elastic stress and the tangent
+is the elastic one, so the first Newton step solves the linear problem exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ecmsim.errors import SolverError
+from ecmsim.fem import MPI, NONLINEAR_SOLVER_OPTIONS, PETSc, basix, destroy_petsc, dolfinx, fem, options_prefix, ufl
+from ecmsim.materials import Material
+from ecmsim.materials.creep import NortonLaw
+from ecmsim.mechanics.elasticity import ElasticSolution, Support, Traction, dirichlet_bcs, lame_fields
+from ecmsim.mesh import TaggedMesh
+
+_I3 = np.eye(3)
+
+#: Absolute Newton tolerance of the time steps, relative to the residual of the load step [-].
+LOAD_RESIDUAL_TOLERANCE = 1e-7
+
+
+def strain3(u):
+    """sym(grad u) as a 3x3 UFL tensor: plane strain pads the out-of-plane row and column with 0."""
+    e = ufl.sym(ufl.grad(u))
+    gdim = e.ufl_shape[0]
+    if gdim == 3:
+        return e
+    return ufl.as_matrix([[e[i, j] if i < gdim and j < gdim else 0 for j in range(3)] for i in range(3)])
+
+
+@dataclass
+class PointState:
+    """What the constitutive update returns for a set of points (numpy, 3x3 tensors)."""
+
+    stress: np.ndarray        # (N, 3, 3) [Pa]
+    creep_strain: np.ndarray  # (N, 3, 3) [-], end of step
+    p: np.ndarray             # (N,) equivalent creep strain, end of step [-]
+    theta: np.ndarray         # (N,) q / q_trial
+    beta: np.ndarray          # (N,) q' - theta
+    normal: np.ndarray        # (N, 3, 3) unit deviatoric direction N
+    relaxation: np.ndarray    # (N,) 1 - theta: relative drop of von Mises stress by creep in this step
+
+
+def radial_return(strain: np.ndarray, creep_strain_old: np.ndarray, p_old: np.ndarray, lam: np.ndarray,
+                  mu: np.ndarray, rate_factor_per_s: np.ndarray, exponent: np.ndarray, reference_stress_Pa: np.ndarray,
+                  dt_s: float) -> PointState:
+    """Backward-Euler Norton update at N points (see the module docstring). Arrays per point."""
+    ee = strain - creep_strain_old
+    tr = np.trace(ee, axis1=1, axis2=2)
+    bulk = lam + 2.0 * mu / 3.0
+    s_tr = 2.0 * mu[:, None, None] * (ee - tr[:, None, None] / 3.0 * _I3)
+    norm_s = np.sqrt(np.einsum("nij,nij->n", s_tr, s_tr))
+    q_tr = np.sqrt(1.5) * norm_s
+    k = 3.0 * mu * dt_s * rate_factor_per_s / reference_stress_Pa     # x + k x^n = x_tr, x = q / sigma0
+    active = (k > 0) & (q_tr > 0)
+    theta = np.ones_like(q_tr)
+    qprime = np.ones_like(q_tr)
+    if np.any(active):
+        n = exponent[active]
+        ka = k[active]
+        x_tr = q_tr[active] / reference_stress_Pa[active]
+        x = np.minimum(x_tr, (x_tr / ka) ** (1.0 / n))     # >= root: Newton falls monotonically onto it
+        for _ in range(200):
+            f = x + ka * x**n - x_tr
+            step = f / (1.0 + n * ka * x ** (n - 1))
+            x = np.maximum(x - step, 0.0)
+            if np.all(np.abs(step) <= 1e-15 * x_tr):
+                break
+        theta[active] = x / x_tr
+        qprime[active] = 1.0 / (1.0 + n * ka * x ** (n - 1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        normal = np.where(norm_s[:, None, None] > 0, s_tr / norm_s[:, None, None], 0.0)
+    dp = (1.0 - theta) * q_tr / (3.0 * mu)
+    stress = bulk[:, None, None] * tr[:, None, None] * _I3 + theta[:, None, None] * s_tr
+    creep = creep_strain_old + (dp * np.sqrt(1.5))[:, None, None] * normal   # dp (3/2) s/q
+    return PointState(stress, creep, p_old + dp, theta, qprime - theta, normal, 1.0 - theta)
+
+
+def von_mises3(s: np.ndarray) -> np.ndarray:
+    """Von Mises stress of (N, 3, 3) tensors [Pa]."""
+    dev = s - np.trace(s, axis1=1, axis2=2)[:, None, None] / 3.0 * _I3
+    return np.sqrt(1.5 * np.einsum("nij,nij->n", dev, dev))
+
+
+class CreepProblem:
+    """Elastic–creeping bodies on a tagged mesh, bonded; build once, advance in time steps.
+
+    Args:
+        tmesh: mesh with cell tags naming the regions of ``materials``.
+        materials: region name -> Material.
+        laws: region name -> NortonLaw (None or missing: elastic region).
+        supports, tractions: as for :class:`~ecmsim.mechanics.elasticity.PlaneStrainElasticity`.
+        degree: Lagrange degree of the displacement.
+        temperature_K: temperature of the Arrhenius factor [K].
+        petsc_options: overrides of :data:`ecmsim.fem.NONLINEAR_SOLVER_OPTIONS`.
+
+    Verbs (the time loop's): :meth:`advance` (t, dt) -> Newton iterations, :meth:`accept`,
+    :meth:`reject`, :meth:`metrics`, :meth:`solution`.
+    """
+
+    def __init__(self, tmesh: TaggedMesh, materials: Mapping[str, Material], laws: Mapping[str, NortonLaw | None],
+                 supports: Sequence[Support], tractions: Sequence[Traction] = (), degree: int = 2,
+                 temperature_K: float = 333.15, petsc_options: Mapping | None = None):
+        self.tmesh = tmesh
+        self.materials = dict(materials)
+        self.laws = {r: laws.get(r) for r in tmesh.cell_ids}
+        self.degree = degree
+        self.temperature_K = temperature_K
+        msh = tmesh.mesh
+        gdim = msh.geometry.dim
+        self.V = fem.functionspace(msh, ("Lagrange", degree, (gdim,)))
+        self.u = fem.Function(self.V, name="displacement_m")
+        self.u_old = fem.Function(self.V)
+        self.lam, self.mu = lame_fields(tmesh, self.materials)
+
+        # Quadrature spaces: the degree that integrates sigma : eps(v) exactly for elastic bodies.
+        self.qdeg = max(2 * (degree - 1), 1)
+        cell = msh.topology.cell_name()
+        Qs = fem.functionspace(msh, basix.ufl.quadrature_element(cell, value_shape=(), degree=self.qdeg))
+        Qt = fem.functionspace(msh, basix.ufl.quadrature_element(cell, value_shape=(3, 3), degree=self.qdeg))
+        self.Qs, self.Qt = Qs, Qt
+        self.stress_q = fem.Function(Qt, name="stress_Pa")
+        self.creep_strain = fem.Function(Qt, name="creep_strain")          # committed (end of last accepted step)
+        self.creep_strain_trial = fem.Function(Qt)
+        self.p = fem.Function(Qs, name="equivalent_creep_strain")
+        self.p_trial = fem.Function(Qs)
+        self.theta = fem.Function(Qs)
+        self.beta = fem.Function(Qs)
+        self.normal = fem.Function(Qt)
+        self.theta.x.array[:] = 1.0
+        self.relaxation = np.zeros(0)
+
+        imap = msh.topology.index_map(msh.topology.dim)
+        self.cells = np.arange(imap.size_local + imap.num_ghosts, dtype=np.int32)
+        self.n_owned_cells = imap.size_local
+        self.points = Qs.element.interpolation_points
+        nq = self.points.shape[0]
+        self.dofs = Qs.dofmap.list[self.cells].reshape(-1)         # (cell, point) -> scalar quadrature dof
+        self.nq = nq
+        cell_of_point = np.repeat(self.cells, nq)
+        self._lam_q = self.lam.x.array[cell_of_point]
+        self._mu_q = self.mu.x.array[cell_of_point]
+        rate = np.zeros(len(self.cells))
+        exponent = np.ones(len(self.cells))
+        s0 = np.ones(len(self.cells))
+        for region, law in self.laws.items():
+            if law is None:
+                continue
+            c = tmesh.cells(region)
+            rate[c] = law.rate_factor_per_s(temperature_K)
+            exponent[c] = law.stress_exponent
+            s0[c] = law.reference_stress_Pa
+        self._rate_q, self._n_q, self._s0_q = rate[cell_of_point], exponent[cell_of_point], s0[cell_of_point]
+        self._owned_points = np.zeros(len(cell_of_point), dtype=bool)
+        self._owned_points[: self.n_owned_cells * nq] = True
+        self.region_of_point = {r: np.isin(cell_of_point, tmesh.cells(r)) & self._owned_points for r in tmesh.cell_ids}
+        self.dt_s = 0.0
+        self._q_start = np.zeros(len(cell_of_point))    # von Mises at the start of the step [Pa]
+        self._dt_last = 0.0
+        self._du_last = None
+
+        # Forms: residual and consistent tangent, compiled once.
+        v, du = ufl.TestFunction(self.V), ufl.TrialFunction(self.V)
+        dx = ufl.Measure("dx", domain=msh, subdomain_data=tmesh.cell_tags,
+                         metadata={"quadrature_degree": self.qdeg, "quadrature_scheme": "default"})
+        self.dx = dx
+        n = ufl.FacetNormal(msh)
+        ds = ufl.Measure("ds", domain=msh, subdomain_data=tmesh.facet_tags)
+        bulk = self.lam + 2 * self.mu / 3
+        I3 = ufl.Identity(3)
+
+        def tangent(e):
+            dev = e - ufl.tr(e) / 3 * I3
+            return bulk * ufl.tr(e) * I3 + 2 * self.mu * (self.theta * dev
+                                                          + self.beta * ufl.inner(self.normal, e) * self.normal)
+
+        F = ufl.inner(self.stress_q, strain3(v)) * dx
+        self.pressures: dict[str, object] = {}
+        self.load = fem.Constant(msh, PETSc.ScalarType(1.0))
+        for load in tractions:
+            tag = tmesh.facet_ids.get(load.facet)
+            if tag is None:
+                raise SolverError(f"load on facet '{load.facet}': the mesh has no such facet tag")
+            if load.pressure_Pa is not None:
+                p = fem.Constant(msh, PETSc.ScalarType(load.pressure_Pa))
+                self.pressures[load.facet] = p
+                F -= ufl.inner(-self.load * p * n, v) * ds(tag)
+            if load.traction is not None:
+                F -= self.load * ufl.inner(load.traction(ufl.SpatialCoordinate(msh), n), v) * ds(tag)
+        J = ufl.inner(tangent(strain3(du)), strain3(v)) * dx
+        self.bcs = [bc for s in supports for bc, _ in dirichlet_bcs(self.V, tmesh.facets(s.facet), s)]
+        options = dict(NONLINEAR_SOLVER_OPTIONS)
+        options.update(petsc_options or {})
+        self.problem = fem.petsc.NonlinearProblem(F, self.u, bcs=self.bcs, J=J, petsc_options=options,
+                                                  petsc_options_prefix=options_prefix("creep"))
+        self._strain_expr = fem.Expression(strain3(self.u), self.points)
+        ctx = {"u": self.problem.u, "residual": self.problem.F, "jacobian": self.problem.J, "bcs": self.bcs}
+
+        def residual(snes, x, b, **kw):
+            dolfinx.la.petsc._ghost_update(x, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)
+            fem.petsc.assign(x, self.u)
+            self._update_points()
+            fem.petsc.assemble_residual(snes, x, b, **kw)
+
+        self.problem.solver.setFunction(residual, self.problem.b, kargs=ctx)
+        self.problem.solver.setConvergenceHistory(reset=True)
+        self._atol = float(self.problem.solver.getTolerances()[1])
+        self._first = True
+
+        # Post-processing: stress as DG(k-1) (L2 projection of the quadrature stress: exact when
+        # the stress is a polynomial of degree k-1, i.e. elastic), von Mises per region.
+        S = fem.functionspace(msh, ("Discontinuous Lagrange", degree - 1, (4,)))
+        self.stress = fem.Function(S, name="stress_Pa")
+        w, z = ufl.TrialFunction(S), ufl.TestFunction(S)
+        s = self.stress_q
+        self._projection = fem.petsc.LinearProblem(
+            ufl.inner(w, z) * dx, ufl.inner(ufl.as_vector([s[0, 0], s[1, 1], s[2, 2], s[0, 1]]), z) * dx,
+            u=self.stress, petsc_options={"ksp_type": "preonly", "pc_type": "lu",
+                                          "pc_factor_mat_solver_type": "mumps"},
+            petsc_options_prefix=options_prefix("stress_projection"))
+        dev = s - ufl.tr(s) / 3 * I3
+        vm = ufl.sqrt(1.5 * ufl.inner(dev, dev))
+        self._region_forms = {r: (fem.form(vm * dx(tag)), fem.form(1.0 * dx(tag)))
+                              for r, tag in tmesh.cell_ids.items()}
+        self._update_points()
+        # quadrature weight times |det J| of every point (the integral of a quadrature test function)
+        weights = fem.assemble_vector(fem.form(ufl.TestFunction(Qs) * dx))
+        self._weights = weights.array[self.dofs].copy()
+
+    # -- constitutive update --------------------------------------------------------------------
+
+    def _update_points(self) -> None:
+        """Stress, trial creep state and tangent at every quadrature point from the current u."""
+        eps = self._strain_expr.eval(self.tmesh.mesh, self.cells).reshape(-1, 3, 3)
+        ec_old = self.creep_strain.x.array.reshape(-1, 3, 3)[self.dofs]
+        p_old = self.p.x.array[self.dofs]
+        st = radial_return(eps, ec_old, p_old, self._lam_q, self._mu_q, self._rate_q, self._n_q, self._s0_q, self.dt_s)
+        self.stress_q.x.array.reshape(-1, 3, 3)[self.dofs] = st.stress
+        self.creep_strain_trial.x.array.reshape(-1, 3, 3)[self.dofs] = st.creep_strain
+        self.p_trial.x.array[self.dofs] = st.p
+        self.theta.x.array[self.dofs] = st.theta
+        self.beta.x.array[self.dofs] = st.beta
+        self.normal.x.array.reshape(-1, 3, 3)[self.dofs] = st.normal
+        self.relaxation = st.relaxation
+        self._q_trial = von_mises3(st.stress)
+
+    # -- the time loop's verbs ------------------------------------------------------------------
+
+    def set_pressure(self, facet: str, pressure_Pa: float) -> None:
+        """Change the pressure of a loaded facet group [Pa] (no recompilation)."""
+        self.pressures[facet].value = pressure_Pa
+
+    name = "mechanics"
+    #: Tolerance of :meth:`error_indicator` (``protocol.error_tolerance``).
+    error_tolerance = 0.01
+
+    def error_indicator(self) -> float:
+        r"""Estimated local error of the last step over the tolerance (acceptable up to 1, :mod:`ecmsim.timeloop`).
+
+        Backward Euler's local error in the creep increment is about half the difference between
+        the backward (:math:`\Delta p`) and the forward (:math:`\Delta t\,\dot p_n`) increments; times
+        :math:`3\mu` it is an error in the von Mises stress, never more than the stress drop of the step
+        itself (the update moves the stress monotonically). The indicator is its area integral over
+        the integral of the von Mises stress (an L1 relative error), so that singular points (void
+        tips, whose elastic stress a power law relaxes in far less than any useful step) do not decide:
+
+        .. math:: e = \frac{\int \min(\tfrac32\mu|\Delta p - \Delta t\,\dot p_n|,\ 3\mu\Delta p)\,dx}{\int q_{n+1}\,dx}.
+
+        Steady creep (constant stress) has e = 0 whatever the step.
+        """
+        comm = self.tmesh.comm
+        own = self._owned_points
+        w = self._weights[own]
+        q = self._q_trial[own]
+        total = comm.allreduce(float(np.dot(w, q)), op=MPI.SUM)
+        if total == 0:
+            return 0.0
+        dp = (self.p_trial.x.array[self.dofs] - self.p.x.array[self.dofs])[own]
+        mu = self._mu_q[own]
+        rate0 = self._rate_q[own] * (self._q_start[own] / self._s0_q[own]) ** self._n_q[own]
+        err = np.minimum(1.5 * mu * np.abs(dp - self.dt_s * rate0), 3 * mu * dp)
+        return comm.allreduce(float(np.dot(w, err)), op=MPI.SUM) / total / self.error_tolerance
+
+    def advance(self, t_s: float, dt_s: float, step=None) -> int:
+        """Solve the step from the last accepted state over dt_s (0: the elastic response to the loads).
+
+        Returns the Newton iterations; SolverError if Newton fails (the caller may reject and retry)."""
+        self.dt_s = float(dt_s)
+        snes = self.problem.solver
+        if dt_s > 0 and self._dt_last > 0:
+            # Predictor: the last accepted step's displacement increment, scaled by the step ratio
+            # (at most 1: creep slows down as stresses relax), starts Newton near the answer.
+            self.u.x.array[:] = self.u_old.x.array + min(dt_s / self._dt_last, 1.0) * self._du_last
+        try:
+            self.problem.solve()
+        except PETSc.Error as err:
+            raise SolverError(f"creep: the linear solve failed in PETSc (error code {err.ierr}) at t = {t_s:g} s "
+                              f"(dt {dt_s:g} s)") from None
+        its = snes.getIterationNumber()
+        history = snes.getConvergenceHistory()[0]
+        finite = self.tmesh.comm.allreduce(bool(np.all(np.isfinite(self.u.x.array))), op=MPI.LAND)
+        if snes.getConvergedReason() <= 0 or not finite:
+            norm = float(history[its]) if len(history) > its else float("nan")
+            raise SolverError(f"creep: Newton did not converge at t = {t_s:g} s (dt {dt_s:g} s): "
+                              f"{snes_reason_name(snes)} after {its} iterations, residual norm {norm:.3e}")
+        if self._first and len(history):
+            # Later steps start near their answer: judge them against the load scale of the first.
+            # 1e-7 of it, not rtol (1e-9): with creeping void tips the residual's round-off floor sits
+            # near 1e-9 of the load and Newton would stall there (seen on the cycled Li/PLL image).
+            snes.setTolerances(atol=max(self._atol, LOAD_RESIDUAL_TOLERANCE * float(history[0])))
+            self._first = False
+        self.u.x.scatter_forward()
+        return int(its)
+
+    def relaxation_max(self) -> float:
+        """Largest relative drop of the von Mises stress by creep in the last step, over all ranks [-]."""
+        local = float(self.relaxation[self._owned_points].max()) if self._owned_points.any() else 0.0
+        return self.tmesh.comm.allreduce(local, op=MPI.MAX)
+
+    def accept(self) -> None:
+        """Commit the step: its creep strain becomes the start of the next."""
+        self.creep_strain.x.array[:] = self.creep_strain_trial.x.array
+        self.p.x.array[:] = self.p_trial.x.array
+        self._q_start = self._q_trial.copy()
+        self._du_last = self.u.x.array - self.u_old.x.array if self.dt_s > 0 else np.zeros_like(self.u.x.array)
+        self._dt_last = self.dt_s
+        self.u_old.x.array[:] = self.u.x.array
+
+    def reject(self) -> None:
+        """Forget the step: back to the last accepted displacement (the committed state is untouched)."""
+        self.u.x.array[:] = self.u_old.x.array
+        self.dt_s = 0.0
+        self._update_points()
+
+    def close(self) -> None:
+        """Release the PETSc objects (collective: call on every rank)."""
+        destroy_petsc(self.problem)
+        destroy_petsc(self._projection)
+
+    # -- outputs --------------------------------------------------------------------------------
+
+    def metrics(self) -> dict[str, float]:
+        """Per-region von Mises mean and max [Pa] and largest equivalent creep strain [-].
+
+        Names: ``<region>_von_mises_mean_Pa``, ``<region>_von_mises_max_Pa``, ``<region>_creep_strain_max``,
+        ``<region>_creep_strain_mean``; means are area averages, maxima over the quadrature points (the
+        stress the law sees).
+        """
+        comm = self.tmesh.comm
+        vm = von_mises3(self.stress_q.x.array.reshape(-1, 3, 3)[self.dofs])
+        p = self.p.x.array[self.dofs]
+        out = {}
+        for region, (vm_form, area_form) in self._region_forms.items():
+            area = comm.allreduce(fem.assemble_scalar(area_form), op=MPI.SUM)
+            total = comm.allreduce(fem.assemble_scalar(vm_form), op=MPI.SUM)
+            mask = self.region_of_point[region]
+            out[f"{region}_von_mises_mean_Pa"] = float(total / area)
+            out[f"{region}_von_mises_max_Pa"] = comm.allreduce(float(vm[mask].max()) if mask.any() else 0.0,
+                                                               op=MPI.MAX)
+            out[f"{region}_creep_strain_max"] = comm.allreduce(float(p[mask].max()) if mask.any() else 0.0,
+                                                               op=MPI.MAX)
+            # the area mean: the maximum sits at singular points (void tips) when Li creeps freely there
+            out[f"{region}_creep_strain_mean"] = comm.allreduce(float(np.dot(self._weights[mask], p[mask])),
+                                                                op=MPI.SUM) / area
+        return out
+
+    def solution(self) -> ElasticSolution:
+        """Displacement and DG(k-1) stress now, for the interface post-processing of static runs."""
+        self._projection.solve()
+        self.stress.x.scatter_forward()
+        return ElasticSolution(self.tmesh, self.u, self.stress, self.materials, self.degree,
+                               info={"dofs": self.V.dofmap.index_map.size_global * self.V.dofmap.index_map_bs,
+                                     "snes_type": self.problem.solver.getType(), "constitutive": "norton_creep",
+                                     "quadrature_degree": self.qdeg})
+
+    def cell_means(self) -> dict[str, np.ndarray]:
+        """Per local cell: von Mises stress [Pa] and equivalent creep strain [-], averaged over the points."""
+        vm = von_mises3(self.stress_q.x.array.reshape(-1, 3, 3)[self.dofs]).reshape(-1, self.nq).mean(axis=1)
+        p = self.p.x.array[self.dofs].reshape(-1, self.nq).mean(axis=1)
+        return {"von_mises_Pa": vm, "equivalent_creep_strain": p}
+
+
+def snes_reason_name(snes) -> str:
+    from ecmsim.fem import snes_reason
+    return snes_reason(snes)
+
+
+def stack_pressure_creep_problem(tmesh: TaggedMesh, materials: Mapping[str, Material],
+                                 laws: Mapping[str, NortonLaw | None], stack_pressure_Pa: float, degree: int = 2,
+                                 temperature_K: float = 333.15) -> CreepProblem:
+    """The interface window (electrolyte bottom fixed, stack pressure on top, roller sides), creeping."""
+    return CreepProblem(tmesh, materials, laws,
+                        supports=[Support("bottom", (0, 1)), Support("left", (0,)), Support("right", (0,))],
+                        tractions=[Traction("top", pressure_Pa=stack_pressure_Pa)], degree=degree,
+                        temperature_K=temperature_K)
+
+
+__all__ = ["CreepProblem", "radial_return", "von_mises3", "strain3", "stack_pressure_creep_problem", "PointState"]

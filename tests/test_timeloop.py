@@ -1,0 +1,140 @@
+"""The time loop (fake problems: dt control, rejection, landing on step ends) and time-dependent runs."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from conftest import SCENARIOS, read_summary, run_cli
+from ecmsim.errors import SolverError
+from ecmsim.protocol import Protocol, TimeStepping, parse_step
+from ecmsim.timeloop import TimeLoop
+
+
+class Fake:
+    """Error indicator proportional to dt (backward Euler-like); Newton fails above dt_fail."""
+
+    name = "fake"
+
+    def __init__(self, error_per_s=0.01, dt_fail=float("inf"), its=2):
+        self.error_per_s, self.dt_fail, self.its = error_per_s, dt_fail, its
+        self.accepted, self.rejected, self.dt = [], 0, 0.0
+
+    def advance(self, t_s, dt_s, step):
+        self.dt = dt_s
+        if dt_s > self.dt_fail:
+            raise SolverError("Newton failed")
+        return self.its if len(self.accepted) < 4 else 2     # hard for the first steps only
+
+    def error_indicator(self):
+        return self.error_per_s * self.dt
+
+    def accept(self):
+        self.accepted.append(self.dt)
+
+    def reject(self):
+        self.rejected += 1
+
+    def metrics(self):
+        return {"fake_metric": 2.0 * self.dt}
+
+
+def _protocol(*steps, **stepping):
+    return Protocol([parse_step(s) for s in steps], 1, TimeStepping(**stepping))
+
+
+def test_static_run_is_one_step():
+    fake = Fake()
+    history = TimeLoop([fake], None).run()
+    assert len(history) == 1 and history[0]["time_s"] == 0.0 and fake.accepted == [0.0]
+
+
+def test_steps_grow_to_the_error_bound_and_land_on_step_ends():
+    fake = Fake(error_per_s=0.01)     # indicator 1 at dt = 100 s
+    lines = []
+    loop = TimeLoop([fake], _protocol("Rest for 20 minutes", "Hold for 1 h", dt_initial_s=1.0, dt_max_s=1e4,
+                                      growth_factor=2.0), lines.append)
+    history = loop.run()
+    times = [r["time_s"] for r in history]
+    assert times[0] == 0.0 and 1200.0 in times and times[-1] == pytest.approx(4800.0, rel=1e-12)
+    assert max(r["dt_s"] for r in history) <= 100.0 * 1.5
+    assert all(r["fake_metric"] == 2.0 * r["dt_s"] for r in history)
+    assert len(lines) == len(history) and "Hold for 1 h" in lines[-1] and "dt =" in lines[-1]
+    assert fake.rejected == 0
+
+
+def test_failed_newton_is_rejected_and_retried_smaller():
+    fake = Fake(error_per_s=0.0, dt_fail=10.0)
+    history = TimeLoop([fake], _protocol("Rest for 100 s", dt_initial_s=40.0, shrink_factor=0.5,
+                                         target_newton_iterations=4)).run()
+    assert fake.rejected >= 2 and all(dt <= 10.0 for dt in fake.accepted)
+    assert history[-1]["time_s"] == pytest.approx(100.0) and history[-1]["rejected_steps"] == fake.rejected
+
+
+def test_stops_at_dt_min_naming_the_time():
+    with pytest.raises(SolverError, match=r"dt_min_s = 1 s at t = 0 s in 'Rest for 100 s'"):
+        TimeLoop([Fake(dt_fail=0.1)], _protocol("Rest for 100 s", dt_initial_s=4.0, dt_min_s=1.0)).run()
+
+
+def test_inaccurate_steps_at_dt_min_are_taken_and_counted():
+    history = TimeLoop([Fake(error_per_s=10.0)], _protocol("Rest for 3 s", dt_initial_s=1.0, dt_min_s=1.0)).run()
+    assert history[-1]["time_s"] == 3.0 and history[-1]["steps_above_tolerance"] == 3
+
+
+@pytest.mark.parametrize("its, expected", [(2, [8.0, 16.0, 32.0]), (6, [8.0, 8.0, 8.0]), (10, [8.0, 3.2, 1.28])])
+def test_newton_iterations_steer_dt(its, expected):
+    fake = Fake(error_per_s=0.0, its=its)
+    TimeLoop([fake], _protocol("Rest for 100 s", dt_initial_s=8.0, target_newton_iterations=4)).run()
+    assert fake.accepted[1:4] == pytest.approx(expected)
+
+
+@pytest.mark.fem
+def test_creep_run_writes_history_fields_and_region_metrics(tmp_path):
+    out = tmp_path / "run"
+    args = ["run", str(SCENARIOS / "li_creep_hold.toml"), "-o", str(out), "--set", "mesh.size_m=5e-6",
+            "--set", "mesh.interface_size_m=2.5e-6", "--set", 'protocol.steps=["Hold for 1 s", "Rest for 1 s"]',
+            "--set", "protocol.cycles=2", "--set", "output.plots=false"]
+    proc = run_cli(*args)
+    assert proc.returncode == 0, proc.stderr
+    assert "Rest for 1 s, cycle 2" in proc.stdout and "Newton" in proc.stdout
+    summary = read_summary(out)
+    m = summary["metrics"]
+    for region in ("electrode", "electrolyte"):
+        for key in ("von_mises_mean_Pa", "von_mises_max_Pa", "creep_strain_max"):
+            assert f"{region}_{key}" in m
+    assert m["time_s"] == pytest.approx(4.0) and m["electrode_creep_strain_max"] > 0
+    assert m["electrolyte_creep_strain_max"] == 0.0
+    assert "interface_normal_stress_mean_Pa" in m and "history.csv" in summary["files"]
+    with open(out / "history.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == summary["solver"]["time_steps"] + 1
+    assert {"time_s", "dt_s", "newton_iterations", "electrode_von_mises_max_Pa"} <= set(rows[0])
+    assert float(rows[-1]["electrode_von_mises_mean_Pa"]) == m["electrode_von_mises_mean_Pa"]
+    # Li relaxes, the PLL (elastic) keeps its stress
+    assert float(rows[-1]["electrode_von_mises_mean_Pa"]) < 0.5 * float(rows[0]["electrode_von_mises_mean_Pa"])
+    pvd = (out / "fields" / "series.pvd").read_text()
+    assert pvd.count("<DataSet") >= 3 and 'timestep="4' in pvd
+    quiet = run_cli(*args[:3], str(tmp_path / "q"), *args[4:], "-q")
+    assert quiet.returncode == 0 and quiet.stdout == ""
+    assert json.loads((tmp_path / "q" / "summary.json").read_text())["metrics"] == m
+
+
+@pytest.mark.mpi
+@pytest.mark.fem
+def test_creep_run_parallel_equals_serial(tmp_path, have_mpirun):
+    from conftest import run_cli_mpi
+
+    args = [str(SCENARIOS / "li_creep_hold.toml"), "--set", "mesh.size_m=4e-6", "--set", "mesh.interface_size_m=2e-6",
+            "--set", 'protocol.steps=["Hold for 2 s"]', "--set", "output.plots=false", "--set", "output.fields=false",
+            "-q"]
+    p1 = run_cli("run", args[0], "-o", str(tmp_path / "serial"), *args[1:])
+    assert p1.returncode == 0, p1.stderr
+    p2 = run_cli_mpi(2, "run", args[0], "-o", str(tmp_path / "parallel"), *args[1:])
+    assert p2.returncode == 0, p2.stderr + p2.stdout
+    a, b = read_summary(tmp_path / "serial"), read_summary(tmp_path / "parallel")
+    assert b["provenance"]["mpi_ranks"] == 2
+    assert a["solver"]["time_steps"] == b["solver"]["time_steps"]
+    for key, value in a["metrics"].items():
+        assert b["metrics"][key] == pytest.approx(value, rel=1e-7, abs=1e-6), key

@@ -62,9 +62,19 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
             metrics.update(contact.metrics())
         metrics["stack_pressure_Pa"] = scn.loading.stack_pressure_Pa
         progress.done("metrics")
+        current = None
+        if scn.electrochem is not None:
+            from ecmsim.electrochem.stage import current_distribution
+            echem_metrics, current = current_distribution(scn.electrochem, scn.loading.temperature_K, tmesh,
+                                                          materials, profile, contact)
+            metrics.update(echem_metrics)
+            progress(f"current distribution: {current.info['potential_dofs']} dofs, "
+                     f"{current.info['potential_newton_iterations']} Newton iteration(s) "
+                     f"({progress.done('current'):.1f} s)")
 
         files = ["summary.json", "interface_profile.csv", "mesh.msh", "mesh.report.json"]
         files += ["contact_profile.csv"] if contact else []
+        files += ["current_profile.csv"] if current is not None else []
         if scn.output.fields:
             files += write_fields(stage / "fields", solution, tmesh)
             progress(f"fields written ({progress.done('fields'):.1f} s)")
@@ -97,6 +107,8 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
             profile.to_csv(stage / "interface_profile.csv")
             if contact is not None:
                 contact.to_csv(stage / "contact_profile.csv")
+            if current is not None:
+                current.profile.to_csv(stage / "current_profile.csv")
             write_summary(stage / "summary.json", summary)
     progress(f"done in {progress.elapsed_s:.1f} s: {out_dir}/summary.json")
     _print_metrics(metrics, progress)
@@ -129,6 +141,7 @@ def _print_metrics(metrics: dict[str, float], progress: Progress) -> None:
     if progress.quiet:
         return
     for key in ("interface_normal_stress_mean_Pa", "interface_normal_stress_min_Pa",
-                "interface_normal_stress_max_Pa", "von_mises_max_Pa", "contact_fraction", "contact_pressure_max_Pa"):
+                "interface_normal_stress_max_Pa", "von_mises_max_Pa", "contact_fraction", "contact_pressure_max_Pa",
+                "current_density_cv", "current_density_max_A_m2", "window_voltage_V", "cell_overpotential_V"):
         if key in metrics:
             progress(f"  {key:34s} = {metrics[key]:.6g}")

@@ -235,6 +235,23 @@ class InlineMaterial(_Section):
     youngs_modulus_Pa: float = Field(gt=0, allow_inf_nan=False, description="Young's modulus [Pa]")
     poissons_ratio: float = Field(gt=-1, lt=0.5, allow_inf_nan=False, description="Poisson's ratio [-]")
     source: str = Field(min_length=1, description="where the values come from")
+    molar_volume_m3_mol: float | None = Field(None, gt=0, lt=1e-3, allow_inf_nan=False,
+                                              description="electrode: molar volume of the plated metal [m3/mol]")
+    exchange_current_density_A_m2: float | None = Field(
+        None, gt=0, le=1e6, allow_inf_nan=False, description="electrode: Butler-Volmer exchange current density [A/m2]")
+    charge_transfer_coefficient: float | None = Field(
+        None, gt=0, lt=1, allow_inf_nan=False, description="electrode: cathodic charge-transfer coefficient [-]")
+    ionic_conductivity_S_m: float | None = Field(
+        None, gt=0, le=1e3, allow_inf_nan=False, description="electrolyte: ionic conductivity [S/m]")
+    ionic_conductivity_reference_temperature_K: float | None = Field(
+        None, gt=0, le=1000, allow_inf_nan=False, description="electrolyte: temperature of ionic_conductivity_S_m [K]")
+    ionic_conductivity_activation_energy_J_per_mol: float | None = Field(
+        None, ge=0, le=1e6, allow_inf_nan=False, description="electrolyte: Arrhenius activation energy [J/mol]")
+
+    def properties(self) -> dict[str, float]:
+        """The optional values that were given, by key."""
+        return {k: v for k, v in self.model_dump().items()
+                if k not in ("youngs_modulus_Pa", "poissons_ratio", "source") and v is not None}
 
 
 MaterialRef = Annotated[Annotated[str, Tag("library")] | Annotated[InlineMaterial, Tag("inline")],
@@ -262,10 +279,11 @@ class MaterialsSection(_Section):
             if isinstance(ref, str):
                 out[region] = materials_lib.get(ref)
             else:
+                props = ref.properties()
                 out[region] = materials_lib.Material(
                     key=f"<inline {region}>", youngs_modulus_Pa=ref.youngs_modulus_Pa,
-                    poissons_ratio=ref.poissons_ratio,
-                    sources={"youngs_modulus_Pa": ref.source, "poissons_ratio": ref.source})
+                    poissons_ratio=ref.poissons_ratio, properties=props,
+                    sources={k: ref.source for k in ("youngs_modulus_Pa", "poissons_ratio", *props)})
         return out
 
 
@@ -327,6 +345,22 @@ class SolverSection(_Section):
     element_degree: int = Field(2, ge=1, le=3, strict=True, description="Lagrange degree of displacement [-]")
 
 
+class ElectrochemSection(_Section):
+    """Current distribution on the window (docs/electrochem.md). Present: solved after the mechanics."""
+
+    applied_current_density_A_m2: float = Field(
+        2.0, ge=-1e3, le=1e3, allow_inf_nan=False,
+        description="current density entering the electrolyte's bottom edge [A/m2]; positive plates Li on the "
+                    "window's electrode (reference cycling: 0.2 mA/cm2 = 2 A/m2) (-1000 ... 1000)")
+    stress_coupling: bool = Field(
+        False, description="add Omega_Li * p / F to the overpotential (p: interface pressure from the mechanics; "
+                           "compression hinders plating)")
+    membrane_thickness_m: Length = Field(
+        100e-6, description="electrolyte membrane thickness of the whole symmetric cell, for cell_overpotential_V [m] "
+                            "(reference cells: not reported; 100 um assumed)")
+    element_degree: int = Field(1, ge=1, le=2, strict=True, description="Lagrange degree of the potential [-]")
+
+
 class OutputSection(_Section):
     """What to write besides summary.json."""
 
@@ -344,6 +378,7 @@ class Scenario(_Section):
     interface: InterfaceSection = InterfaceSection()
     mesh: MeshSection
     solver: SolverSection = SolverSection()
+    electrochem: ElectrochemSection | None = None
     output: OutputSection = OutputSection()
 
     @model_validator(mode="after")
@@ -479,7 +514,7 @@ def _section_model(loc: list[str], data: dict[str, Any]):
             kind = data.get("geometry", {}).get("kind", "flat") if isinstance(data.get("geometry"), dict) else "flat"
             model = GEOMETRY_KINDS.get(kind, FlatGeometry)
         else:
-            model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+            model = _section_class(ann)
         if model is None:
             return None
     return model
@@ -494,10 +529,21 @@ def _unit_of(loc: list[str]) -> str:
     if not loc:
         return ""
     name = loc[-1]
-    for suffix, unit in (("_Pa", "[Pa]"), ("_m", "[m]"), ("_K", "[K]"), ("_s", "[s]"), ("_px", "[px]")):
+    for suffix, unit in (("_Pa", "[Pa]"), ("_m", "[m]"), ("_K", "[K]"), ("_s", "[s]"), ("_px", "[px]"),
+                         ("_A_m2", "[A/m2]"), ("_S_m", "[S/m]")):
         if name.endswith(suffix):
             return unit
     return ""
+
+
+def _section_class(annotation) -> type[BaseModel] | None:
+    """The section model of a field annotation (``X`` or an optional ``X | None``), else None."""
+    import typing
+
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
 
 
 def schema_keys() -> list[tuple[str, str]]:
@@ -509,8 +555,8 @@ def schema_keys() -> list[tuple[str, str]]:
     for section, field in Scenario.model_fields.items():
         if section == "geometry":
             models = list(GEOMETRY_KINDS.values())
-        elif isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
-            models = [field.annotation]
+        elif _section_class(field.annotation) is not None:
+            models = [_section_class(field.annotation)]
         else:
             out.append(("", section))
             continue

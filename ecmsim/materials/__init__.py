@@ -29,6 +29,10 @@ _RANGES: dict[str, tuple[float, float]] = {
     "molar_volume_m3_mol": (0.0, math.inf),
     "diameter_m": (0.0, math.inf),
     "effective_index": (1.0, 5.0),
+    "exchange_current_density_A_m2": (0.0, math.inf),
+    "charge_transfer_coefficient": (0.0, 1.0),
+    "ionic_conductivity_S_m": (0.0, math.inf),
+    "ionic_conductivity_reference_temperature_K": (0.0, math.inf),
 }
 
 

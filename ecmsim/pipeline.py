@@ -88,6 +88,9 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
             if contact is not None and comm.rank == 0:
                 plots.contact_plot(stage / "contact.png", contact, scn.loading.stack_pressure_Pa, scn.title)
             files += ["contact.png"] if contact is not None else []
+            if current is not None and comm.rank == 0:
+                plots.current_plot(stage / "current.png", current.profile, current.metrics, scn.title)
+            files += ["current.png"] if current is not None else []
             progress(f"plots written ({progress.done('plots'):.1f} s)")
 
         summary = {

@@ -788,3 +788,52 @@ def _tip_vertices(part: _Partition) -> list[int]:
             sharp = both & (turn < -math.radians(TIP_TURN_DEG))
             tips.update(b[sharp].tolist())
     return sorted(tips)
+
+
+def restrict(tmesh: TaggedMesh, regions: tuple[str, ...] | list[str]) -> tuple[TaggedMesh, object]:
+    """The part of ``tmesh`` made of the cells tagged ``regions``, with its own tags.
+
+    Cell tags carry over; every tagged facet of the parent that is a facet of the part carries
+    its tag over, so a facet group between the part and the rest (``interface``) becomes a group
+    of the part's boundary. Returns the part and the dolfinx entity map (part cell -> parent cell).
+    Works in any dimension and in parallel (ghost cells included).
+    """
+    from ecmsim.fem import dolfinx
+
+    msh = tmesh.mesh
+    tdim = msh.topology.dim
+    fdim = tdim - 1
+    cells = np.unique(np.concatenate([tmesh.cells(r) for r in regions])).astype(np.int32)
+    sub, cell_map, vertex_map, _ = dolfinx.mesh.create_submesh(msh, tdim, cells)
+    sub.topology.create_connectivity(fdim, tdim)
+    sub.topology.create_connectivity(fdim, 0)
+    msh.topology.create_connectivity(fdim, 0)
+
+    n_cells = sub.topology.index_map(tdim).size_local + sub.topology.index_map(tdim).num_ghosts
+    parent_cells = cell_map.sub_topology_to_topology(np.arange(n_cells, dtype=np.int32), inverse=False)
+    cell_value = np.zeros(msh.topology.index_map(tdim).size_local + msh.topology.index_map(tdim).num_ghosts,
+                          dtype=np.int32)
+    cell_value[tmesh.cell_tags.indices] = tmesh.cell_tags.values
+    cell_tags = dolfinx.mesh.meshtags(sub, tdim, np.arange(n_cells, dtype=np.int32), cell_value[parent_cells])
+
+    # facets match by their parent vertices
+    p_f2v = msh.topology.connectivity(fdim, 0)
+    tagged = {tuple(sorted(p_f2v.links(f))): v
+              for f, v in zip(tmesh.facet_tags.indices, tmesh.facet_tags.values, strict=True)}
+    n_facets = sub.topology.index_map(fdim).size_local + sub.topology.index_map(fdim).num_ghosts
+    s_f2v = sub.topology.connectivity(fdim, 0)
+    parent_vertex = vertex_map.sub_topology_to_topology(
+        np.arange(sub.topology.index_map(0).size_local + sub.topology.index_map(0).num_ghosts, dtype=np.int32),
+        inverse=False)
+    facets, values = [], []
+    for f in range(n_facets):
+        v = tagged.get(tuple(sorted(parent_vertex[s_f2v.links(f)])))
+        if v is not None:
+            facets.append(f)
+            values.append(v)
+    values = np.asarray(values, dtype=np.int32)
+    facet_tags = dolfinx.mesh.meshtags(sub, fdim, np.asarray(facets, dtype=np.int32), values)
+    cell_ids = {name: i for name, i in tmesh.cell_ids.items() if name in regions}
+    present = {name: tmesh.comm.allreduce(int(np.count_nonzero(values == i))) for name, i in tmesh.facet_ids.items()}
+    facet_ids = {name: i for name, i in tmesh.facet_ids.items() if present[name]}
+    return TaggedMesh(sub, cell_tags, facet_tags, cell_ids, facet_ids), cell_map

@@ -90,6 +90,15 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
         for line in warnings:
             print(f"ecmsim: {line}", file=sys.stderr) if comm.rank == 0 else None
         progress.done("metrics")
+        current = None
+        if scn.electrochem is not None:
+            from ecmsim.electrochem.stage import current_distribution
+            echem_metrics, current = current_distribution(scn.electrochem, scn.loading.temperature_K, tmesh,
+                                                          materials, profile, contact)
+            metrics.update(echem_metrics)
+            progress(f"current distribution: {current.info['potential_dofs']} dofs, "
+                     f"{current.info['potential_newton_iterations']} Newton iteration(s) "
+                     f"({progress.done('current'):.1f} s)")
 
         files = ["summary.json", "interface_profile.csv", "mesh.msh", "mesh.report.json"]
         files += ["contact_profile.csv"] if contact else []
@@ -102,6 +111,7 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
                     title = plots.plain_text(plots.run_title(scn.title, overrides))
                     if plots.draw_or_warn(stage / "history.png", lambda p: history_plot(p, history, title)):
                         files.append("history.png")
+        files += ["current_profile.csv"] if current is not None else []
         if scn.output.fields:
             files += write_fields(stage / "fields", solution, tmesh)
             progress(f"fields written ({progress.done('fields'):.1f} s)")
@@ -110,6 +120,11 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
             files += plots.write_run_plots(stage, solution, profile, contact, scn.loading.stack_pressure_Pa,
                                            plots.run_title(scn.title, overrides), comm,
                                            with_stress_map=mesh_stats["cells"] <= PLOT_MAX_CELLS)
+            if current is not None and comm.rank == 0:
+                title = plots.plain_text(plots.run_title(scn.title, overrides))
+                if plots.draw_or_warn(stage / "current.png",
+                                      lambda p: plots.current_plot(p, current.profile, current.metrics, title)):
+                    files.append("current.png")
             progress(f"plots written ({progress.done('plots'):.1f} s)")
 
         summary = {
@@ -130,6 +145,8 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
             profile.to_csv(stage / "interface_profile.csv")
             if contact is not None:
                 contact.to_csv(stage / "contact_profile.csv")
+            if current is not None:
+                current.profile.to_csv(stage / "current_profile.csv")
             write_summary(stage / "summary.json", summary)
     progress(f"done in {progress.elapsed_s:.1f} s: {out_dir}/summary.json")
     _print_metrics(metrics, progress)
@@ -142,6 +159,7 @@ def _print_metrics(metrics: dict[str, float], progress: Progress) -> None:
     for key in ("interface_normal_stress_mean_Pa", "interface_normal_stress_min_Pa",
                 "interface_normal_stress_max_Pa", "von_mises_max_Pa", "contact_fraction", "contact_pressure_max_Pa",
                 "electrode_von_mises_mean_Pa", "electrode_von_mises_max_Pa", "electrode_creep_strain_max",
-                "time_s"):
+                "time_s", "current_density_cv", "current_density_max_A_m2", "window_voltage_V",
+                "cell_overpotential_V"):
         if key in metrics:
             progress(f"  {key:34s} = {metrics[key]:.6g}")

@@ -202,3 +202,33 @@ def contact_plot(path: Path, profile, stack_pressure_Pa: float, title: str = "")
         ax.grid(alpha=0.3)
     fig.savefig(path, dpi=150)
     plt.close(fig)
+
+
+def current_plot(path: Path, profile, metrics: dict, title: str = "") -> None:
+    """Local plating current density [mA/cm²] and electrolyte potential [mV] along the interface
+    against x [µm]; separated facets (no current) marked."""
+    plt = _pyplot()
+    fig, (ax_i, ax_phi) = plt.subplots(2, 1, figsize=(8, 6), sharex=True, constrained_layout=True)
+    order = np.argsort(profile.x_m, kind="stable")
+    x = profile.x_m[order] * UM
+    i = profile.current_density_A_m2[order] * 0.1  # A/m² -> mA/cm²
+    open_ = profile.active[order] == 0
+    ax_i.plot(x, i, ".", ms=2, label="local current density (+ plating)")
+    if open_.any():
+        ax_i.plot(x[open_], i[open_], "x", ms=3, color="tab:red", label="separated: no current")
+    applied = metrics["applied_current_density_A_m2"] * 0.1
+    ax_i.axhline(applied, color="k", ls="--", lw=0.8, label=f"applied {applied:.3g} mA/cm²")
+    ax_i.set_ylabel("current density [mA/cm²]")
+    ax_i.set_title(f"CV {metrics['current_density_cv']:.3g}, max/mean "
+                   f"{metrics['current_density_max_A_m2'] / metrics['current_density_mean_A_m2']:.3g}, "
+                   f"window voltage {metrics['window_voltage_V'] * 1e3:.3g} mV", fontsize=10)
+    ax_i.legend(fontsize=8, loc="best")
+    ax_phi.plot(x, profile.potential_V[order] * 1e3, ".", ms=2, color="tab:purple")
+    ax_phi.set_ylabel("electrolyte potential at the interface [mV]")
+    ax_phi.set_xlabel("x along the window [µm]")
+    for ax in (ax_i, ax_phi):
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.savefig(path, dpi=150)
+    plt.close(fig)

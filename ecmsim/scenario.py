@@ -300,6 +300,23 @@ class InlineMaterial(_Section):
         if size and (len(size) != len(SIZE_KEYS) or not given):
             raise ValueError(f"inline material: the size effect needs {' and '.join(SIZE_KEYS)} and the creep keys")
         return self
+    molar_volume_m3_mol: float | None = Field(None, gt=0, lt=1e-3, allow_inf_nan=False,
+                                              description="electrode: molar volume of the plated metal [m3/mol]")
+    exchange_current_density_A_m2: float | None = Field(
+        None, gt=0, le=1e6, allow_inf_nan=False, description="electrode: Butler-Volmer exchange current density [A/m2]")
+    charge_transfer_coefficient: float | None = Field(
+        None, gt=0, lt=1, allow_inf_nan=False, description="electrode: cathodic charge-transfer coefficient [-]")
+    ionic_conductivity_S_m: float | None = Field(
+        None, gt=0, le=1e3, allow_inf_nan=False, description="electrolyte: ionic conductivity [S/m]")
+    ionic_conductivity_reference_temperature_K: float | None = Field(
+        None, gt=0, le=1000, allow_inf_nan=False, description="electrolyte: temperature of ionic_conductivity_S_m [K]")
+    ionic_conductivity_activation_energy_J_per_mol: float | None = Field(
+        None, ge=0, le=1e6, allow_inf_nan=False, description="electrolyte: Arrhenius activation energy [J/mol]")
+
+    def properties(self) -> dict[str, float]:
+        """The optional values that were given (creep, electrochemistry), by key."""
+        return {k: v for k, v in self.model_dump().items()
+                if k not in ("youngs_modulus_Pa", "poissons_ratio", "source") and v is not None}
 
 
 MaterialRef = Annotated[Annotated[str, Tag("library")] | Annotated[InlineMaterial, Tag("inline")],
@@ -333,11 +350,11 @@ class MaterialsSection(_Section):
             if isinstance(ref, str):
                 out[region] = materials_lib.get(ref)
             else:
-                extra = {k: getattr(ref, k) for k in (*CREEP_KEYS, *SIZE_KEYS) if getattr(ref, k) is not None}
+                props = ref.properties()
                 out[region] = materials_lib.Material(
                     key=f"<inline {region}>", youngs_modulus_Pa=ref.youngs_modulus_Pa,
-                    poissons_ratio=ref.poissons_ratio, properties=extra,
-                    sources={k: ref.source for k in ("youngs_modulus_Pa", "poissons_ratio", *extra)})
+                    poissons_ratio=ref.poissons_ratio, properties=props,
+                    sources={k: ref.source for k in ("youngs_modulus_Pa", "poissons_ratio", *props)})
         return out
 
 
@@ -411,6 +428,22 @@ class SolverSection(_Section):
                             "(iterative from 1 000 000 dofs in 2D, 100 000 in 3D)")
 
 
+class ElectrochemSection(_Section):
+    """Current distribution on the window (docs/electrochem.md). Present: solved after the mechanics."""
+
+    applied_current_density_A_m2: float = Field(
+        2.0, ge=-1e3, le=1e3, allow_inf_nan=False,
+        description="current density entering the electrolyte's bottom edge [A/m2]; positive plates Li on the "
+                    "window's electrode (reference cycling: 0.2 mA/cm2 = 2 A/m2) (-1000 ... 1000)")
+    stress_coupling: bool = Field(
+        False, description="add Omega_Li * p / F to the overpotential (p: interface pressure from the mechanics; "
+                           "compression hinders plating)")
+    membrane_thickness_m: Length = Field(
+        100e-6, description="electrolyte membrane thickness of the whole symmetric cell, for cell_overpotential_V [m] "
+                            "(reference cells: not reported; 100 um assumed)")
+    element_degree: int = Field(1, ge=1, le=2, strict=True, description="Lagrange degree of the potential [-]")
+
+
 class OutputSection(_Section):
     """What to write besides summary.json."""
 
@@ -439,6 +472,7 @@ class Scenario(_Section):
     interface: InterfaceSection = InterfaceSection()
     mesh: MeshSection
     solver: SolverSection = SolverSection()
+    electrochem: ElectrochemSection | None = None
     output: OutputSection = OutputSection()
     protocol: ProtocolSection | None = None
     creep: CreepSection = CreepSection()
@@ -604,9 +638,7 @@ def _section_model(loc: list[str], data: dict[str, Any]):
             kind = data.get("geometry", {}).get("kind", "flat") if isinstance(data.get("geometry"), dict) else "flat"
             model = GEOMETRY_KINDS.get(kind, FlatGeometry)
         else:
-            ann = next((a for a in (ann, *getattr(ann, "__args__", ())) if isinstance(a, type)
-                        and issubclass(a, BaseModel)), None)   # Optional sections: the model inside
-            model = ann
+            model = _section_class(ann)
         if model is None:
             return None
     return model
@@ -621,10 +653,21 @@ def _unit_of(loc: list[str]) -> str:
     if not loc:
         return ""
     name = loc[-1]
-    for suffix, unit in (("_per_s", "[1/s]"), ("_J_per_mol", "[J/mol]"), ("_Pa", "[Pa]"), ("_m", "[m]"), ("_K", "[K]"), ("_s", "[s]"), ("_px", "[px]")):
+    for suffix, unit in (("_Pa", "[Pa]"), ("_m", "[m]"), ("_K", "[K]"), ("_s", "[s]"), ("_px", "[px]"),
+                         ("_A_m2", "[A/m2]"), ("_S_m", "[S/m]")):
         if name.endswith(suffix):
             return unit
     return ""
+
+
+def _section_class(annotation) -> type[BaseModel] | None:
+    """The section model of a field annotation (``X`` or an optional ``X | None``), else None."""
+    import typing
+
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
 
 
 def schema_keys() -> list[tuple[str, str]]:
@@ -638,8 +681,8 @@ def schema_keys() -> list[tuple[str, str]]:
                  if isinstance(a, type) and issubclass(a, BaseModel)]
         if section == "geometry":
             models = list(GEOMETRY_KINDS.values())
-        elif inner:
-            models = inner[:1]
+        elif _section_class(field.annotation) is not None:
+            models = [_section_class(field.annotation)]
         else:
             out.append(("", section))
             continue

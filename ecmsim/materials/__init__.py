@@ -36,6 +36,10 @@ _RANGES: dict[str, tuple[float, float]] = {
     "creep_reference_stress_Pa": (0.0, 1e10),
     "creep_size_reference_length_m": (0.0, 1.0),
     "creep_size_exponent": (-1e-300, 2.0),
+    "exchange_current_density_A_m2": (0.0, math.inf),
+    "charge_transfer_coefficient": (0.0, 1.0),
+    "ionic_conductivity_S_m": (0.0, math.inf),
+    "ionic_conductivity_reference_temperature_K": (0.0, math.inf),
 }
 
 

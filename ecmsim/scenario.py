@@ -638,7 +638,7 @@ def _section_model(loc: list[str], data: dict[str, Any]):
             kind = data.get("geometry", {}).get("kind", "flat") if isinstance(data.get("geometry"), dict) else "flat"
             model = GEOMETRY_KINDS.get(kind, FlatGeometry)
         else:
-            model = _section_class(ann)
+            model = section_class(ann)
         if model is None:
             return None
     return model
@@ -660,7 +660,7 @@ def _unit_of(loc: list[str]) -> str:
     return ""
 
 
-def _section_class(annotation) -> type[BaseModel] | None:
+def section_class(annotation) -> type[BaseModel] | None:
     """The section model of a field annotation (``X`` or an optional ``X | None``), else None."""
     import typing
 
@@ -681,8 +681,8 @@ def schema_keys() -> list[tuple[str, str]]:
                  if isinstance(a, type) and issubclass(a, BaseModel)]
         if section == "geometry":
             models = list(GEOMETRY_KINDS.values())
-        elif _section_class(field.annotation) is not None:
-            models = [_section_class(field.annotation)]
+        elif section_class(field.annotation) is not None:
+            models = [section_class(field.annotation)]
         else:
             out.append(("", section))
             continue

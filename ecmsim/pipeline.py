@@ -24,6 +24,9 @@ def run_scenario_file(path: str | Path, out_dir: str | Path | None = None, overr
 
 def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet: bool = False) -> dict[str, Any]:
     """Run a validated scenario and write its results into ``out_dir``."""
+    if scn.geometry.kind == "fbg_cell":          # the fibre inside the cell: ecmsim/fibre_cell_run.py
+        from ecmsim.fibre_cell_run import run_fbg_cell
+        return run_fbg_cell(scn, source, out_dir, quiet=quiet)
     from ecmsim.fem import MPI
     from ecmsim.mechanics.elasticity import stack_pressure_problem
     from ecmsim.mechanics.stresses import field_metrics, interface_profile

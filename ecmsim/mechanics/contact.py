@@ -517,6 +517,7 @@ class ContactProblem:
                     if t.pressure_Pa is not None}
         self.pressures.update(pressure)
         self._obstacles = []
+        self._obstacle_motion: dict[str, object] = {}
         obstacle_bodies = [self._obstacle_body(o) for o in self.obstacles]
         for b in self.bodies:
             ds_data, terms = [], []
@@ -536,8 +537,9 @@ class ContactProblem:
                 data = self._exterior_data(obstacle.facet, b)
                 self._obstacles.append((obstacle, b, data))
                 ds_data.append((_OBSTACLE_ID0 + k, data.ravel()))
-                centre = (ufl.as_vector(obstacle.centre_m)
-                          + self.load * fem.Constant(msh, np.asarray(obstacle.motion_m, dtype=PETSc.ScalarType)))
+                motion = fem.Constant(msh, np.asarray(obstacle.motion_m, dtype=PETSc.ScalarType))
+                self._obstacle_motion[obstacle.facet] = motion
+                centre = ufl.as_vector(obstacle.centre_m) + self.load * motion
                 r = x + b.u - centre
                 dist = ufl.sqrt(ufl.dot(r, r))
                 nu = r / dist                             # from the circle into the body
@@ -590,6 +592,12 @@ class ContactProblem:
     def set_pressure(self, facet: str, pressure_Pa: float) -> None:
         """Change the full-load pressure of a loaded facet group [Pa] (no recompilation)."""
         self.pressures[facet].value = pressure_Pa
+
+    def set_obstacle_motion(self, facet: str, motion_m: tuple[float, float]) -> None:
+        """Change the full-load motion of the rigid circle touching ``facet`` [m] (no recompilation).
+
+        The fibre of the FBG cell is moved this way until it carries no net force."""
+        self._obstacle_motion[facet].value[:] = motion_m
 
     def reset(self) -> None:
         """Back to the unloaded state (zero displacements): the next solve starts from scratch.
@@ -758,7 +766,8 @@ class ContactProblem:
         pts, weights, _, length = self._samples(cells, lf)
         m = len(pts) // max(len(cells), 1)
         cells3 = np.tile(cells, m)
-        centre = np.asarray(obstacle.centre_m) + float(self.load.value) * np.asarray(obstacle.motion_m)
+        centre = (np.asarray(obstacle.centre_m)
+                  + float(self.load.value) * np.asarray(self._obstacle_motion[obstacle.facet].value))
         if len(pts):
             r = pts[:, :2] + self.u.eval(pts, cells3) - centre
             dist = np.linalg.norm(r, axis=1)

@@ -169,8 +169,9 @@ class CellSectionSolver:
         self.problem = ContactProblem(
             self.tmesh, materials, supports=supports, tractions=[Traction("top", pressure_Pa=1.0)],
             pairs=[pair],
-            obstacles=[RigidCircle("fibre_electrode", self.layout.fibre_centre_electrode_m, R),
-                       RigidCircle("fibre_electrolyte", self.layout.fibre_centre_electrolyte_m, R)],
+            obstacles=[RigidCircle("fibre_electrode", self.layout.fibre_centre_electrode_m, R, conform_to_mesh=True),
+                       RigidCircle("fibre_electrolyte", self.layout.fibre_centre_electrolyte_m, R,
+                                   conform_to_mesh=True)],
             degree=degree, nitsche_parameter=nitsche_parameter,
             petsc_options={"snes_max_it": newton_max_iterations, 
                            # round-off floor of the residual [N/m]: 1e-9 of the load of the
@@ -215,7 +216,7 @@ class CellSectionSolver:
             guess = motion_guess_m
         self._pressure = stack_pressure_Pa
         self._set_motion(guess)
-        solution = self._checked(p.solve(self.load_steps, on_step=on_step), ramped=True)
+        solution = self._checked(self._ramp(on_step), ramped=True)
         its = list(solution.info["newton_iterations"])
         scale = max(abs(self._load(solution)), stack_pressure_Pa * self.section.fibre_diameter_m)
         history = [(guess, self._net(solution))]
@@ -290,8 +291,42 @@ class CellSectionSolver:
         try:
             return self._checked(p.solve(1, start=1.0, end=1.0), ramped=False)
         except SolverError:
+            return self._checked(self._ramp(), ramped=True)
+
+    def _ramp(self, on_step: Callable | None = None):
+        """Ramp the load factor 0 -> 1 from the unloaded state in ``load_steps`` steps, halving a step
+        whose Newton fails (back to the last converged state) and growing it again after success.
+
+        The membrane landing on the foil moves the contact front over many quadrature points at
+        once; a fixed step size then sometimes makes Newton cycle between two active sets."""
+        p = self.problem
+        p.reset()
+        try:
+            return p.solve(self.load_steps, on_step=on_step)
+        except SolverError:
             p.reset()
-            return self._checked(p.solve(self.load_steps), ramped=True)
+        t, dt, its, k = 0.0, 1.0 / self.load_steps, [], 0
+        while t < 1.0 - 1e-12:
+            saved = [b.u.x.array.copy() for b in p.bodies]
+            end = min(1.0, t + dt)
+            try:
+                solution = p.solve(1, start=t, end=end)
+            except SolverError:
+                for b, u in zip(p.bodies, saved):
+                    b.u.x.array[:] = u
+                    b.u_old.x.array[:] = u
+                dt *= 0.5
+                if dt < 1e-3 / self.load_steps:
+                    raise
+                continue
+            k += 1
+            its += solution.info["newton_iterations"]
+            if on_step is not None:
+                on_step(k, end, solution.info["newton_iterations"][-1])
+            t = end
+            dt = min(1.5 * dt, 1.0 / self.load_steps)
+        solution.info["newton_iterations"] = its
+        return solution
 
     def equilibrium_error(self, solution) -> float:
         """|fibre + interface force on the membrane - stack load| / stack load of the half width [-]."""

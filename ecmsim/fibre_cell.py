@@ -169,9 +169,11 @@ class CellSectionSolver:
         self.problem = ContactProblem(
             self.tmesh, materials, supports=supports, tractions=[Traction("top", pressure_Pa=1.0)],
             pairs=[pair],
-            obstacles=[RigidCircle("fibre_electrode", self.layout.fibre_centre_electrode_m, R, conform_to_mesh=True),
-                       RigidCircle("fibre_electrolyte", self.layout.fibre_centre_electrolyte_m, R,
-                                   conform_to_mesh=True)],
+            # conform_to_mesh (no chord-sag interference) is what a hanging body needs, but on the
+            # shipped Li cell it made the fibre force balance crawl (measured: > 7 min instead of
+            # ~90 s at 2.4 MPa); off here until that is understood (docs/fbg_cell.md, limits)
+            obstacles=[RigidCircle("fibre_electrode", self.layout.fibre_centre_electrode_m, R),
+                       RigidCircle("fibre_electrolyte", self.layout.fibre_centre_electrolyte_m, R)],
             degree=degree, nitsche_parameter=nitsche_parameter,
             petsc_options={"snes_max_it": newton_max_iterations, 
                            # round-off floor of the residual [N/m]: 1e-9 of the load of the

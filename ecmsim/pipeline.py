@@ -35,6 +35,9 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
     """Run a validated scenario and write its results into ``out_dir`` (see :mod:`ecmsim.outputs`:
     an existing folder is replaced only when complete, and only if ecmsim wrote all of it, or
     ``overwrite``). ``overrides`` (the ``--set`` items) are named in the plot titles."""
+    if scn.geometry.kind == "fbg_cell":          # the fibre inside the cell: ecmsim/fibre_cell_run.py
+        from ecmsim.fibre_cell_run import run_fbg_cell
+        return run_fbg_cell(scn, source, out_dir, quiet=quiet, overwrite=overwrite)
     from ecmsim.fem import MPI
     from ecmsim.guards import solution_warnings
     from ecmsim.history import FieldSeries, history_plot, write_history_csv

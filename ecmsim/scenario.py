@@ -41,6 +41,7 @@ from ecmsim import materials as materials_lib
 from ecmsim.errors import EcmsimError, ScenarioError
 from ecmsim.materials.creep import CREEP_KEYS, SIZE_KEYS
 from ecmsim.protocol import ProtocolSection
+from ecmsim.geometry.cell import FbgCellGeometry
 
 Length = Annotated[float, Field(gt=0, lt=1.0, strict=True, allow_inf_nan=False)]
 """A positive length below 1 m [m]."""
@@ -261,10 +262,12 @@ class ImageGeometry(_Section):
         return None
 
 
-#: ``[geometry] kind`` -> its section model. Each model has ``build(base_dir) -> Geometry``.
-GEOMETRY_KINDS: dict[str, type[_Section]] = {"flat": FlatGeometry, "sinusoidal": SinusoidalGeometry,
-                                             "rough": RoughGeometry, "voids": VoidsGeometry,
-                                             "filaments": FilamentsGeometry, "image": ImageGeometry}
+#: ``[geometry] kind`` -> its section model. Each model has ``build(base_dir) -> Geometry``
+#: (``fbg_cell``: a :class:`~ecmsim.geometry.cell.CellSection`, run by :mod:`ecmsim.fibre_cell_run`).
+GEOMETRY_KINDS: dict[str, type[BaseModel]] = {"flat": FlatGeometry, "sinusoidal": SinusoidalGeometry,
+                                              "rough": RoughGeometry, "voids": VoidsGeometry,
+                                              "filaments": FilamentsGeometry, "image": ImageGeometry,
+                                              "fbg_cell": FbgCellGeometry}
 
 GeometrySection = Annotated[Union[tuple(GEOMETRY_KINDS.values())], Field(discriminator="kind")]  # noqa: UP007
 
@@ -476,6 +479,34 @@ class Scenario(_Section):
     output: OutputSection = OutputSection()
     protocol: ProtocolSection | None = None
     creep: CreepSection = CreepSection()
+    fbg: dict[str, dict[str, Any]] | None = Field(
+        None, description="virtual FBG: the keys of `ecmsim fbg --set` as [fbg.grating], [fbg.source], "
+                          "[fbg.interrogator], [fbg.fibre] (needs geometry kind fbg_cell)")
+
+    @model_validator(mode="after")
+    def _fbg_cell(self) -> Scenario:
+        if self.fbg is not None:
+            from ecmsim.fbg import parameters
+            try:
+                parameters.from_settings(self.fbg_settings())
+            except ScenarioError as err:
+                raise ScenarioError(f"fbg.{err}" if not str(err).startswith("unknown") else f"fbg: {err}") from None
+            if self.geometry.kind != "fbg_cell":
+                raise ValueError(f"fbg: a virtual FBG needs a fibre: geometry.kind = 'fbg_cell' (got "
+                                 f"'{self.geometry.kind}')")
+        if self.geometry.kind == "fbg_cell" and self.interface.model != "contact":
+            raise ValueError("interface.model = 'bonded': geometry.kind = 'fbg_cell' needs 'contact' (the fibre "
+                             "touches the layers through the contact model)")
+        return self
+
+    def fbg_settings(self) -> dict[str, Any]:
+        """``[fbg]`` flattened to the ``section.key`` settings of :func:`ecmsim.fbg.parameters.from_settings`."""
+        out: dict[str, Any] = {}
+        for section, table in (self.fbg or {}).items():
+            if not isinstance(table, dict):
+                raise ScenarioError(f"fbg.{section} = {table!r}: must be a table such as [fbg.grating]")
+            out.update({f"{section}.{k}": v for k, v in table.items()})
+        return out
 
     @model_validator(mode="after")
     def _mesh_fits(self) -> Scenario:

@@ -525,7 +525,7 @@ class Scenario(_Section):
 
     @model_validator(mode="after")
     def _contact_is_2d(self) -> Scenario:
-        if self.geometry.depth_m is not None and self.interface.model == "contact":
+        if getattr(self.geometry, "depth_m", None) is not None and self.interface.model == "contact":
             raise ValueError("interface.model = 'contact' is 2D only: remove geometry.depth_m or use "
                              "interface.model = 'bonded' for a 3D window")
         return self

@@ -39,7 +39,7 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
     from ecmsim.guards import solution_warnings
     from ecmsim.interrupt import hard_interrupt
     from ecmsim.mechanics.elasticity import stack_pressure_problem
-    from ecmsim.mechanics.stresses import field_metrics, interface_profile
+    from ecmsim.mechanics.stresses import boundary_metrics, field_metrics, interface_profile, phase_metrics
     from ecmsim.mesh import MeshOptions, estimated_cells, mesh_geometry
     from ecmsim.outputs import result_folder
     from ecmsim.report import provenance, write_fields, write_summary
@@ -75,9 +75,12 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
             problem.close()  # collective PETSc teardown here, not whenever each rank collects it
         progress(f"solved: {solution.info['dofs']} dofs ({progress.done('solve'):.1f} s)")
 
-        profile = interface_profile(solution)
-        metrics = profile.metrics(geometry.width_m)
+        # windows without an electrode (porous electrolyte, composite) have no interface
+        profile = interface_profile(solution) if "interface" in tmesh.facet_ids else None
+        metrics = profile.metrics(geometry.width_m) if profile is not None else {}
         metrics.update(field_metrics(solution))
+        metrics.update(phase_metrics(solution))
+        metrics.update(boundary_metrics(solution))
         contact = getattr(solution, "contact", {}).get("interface")
         if contact is not None:
             metrics.update(contact.metrics())
@@ -87,7 +90,7 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
             print(f"ecmsim: {line}", file=sys.stderr) if comm.rank == 0 else None
         progress.done("metrics")
 
-        files = ["summary.json", "interface_profile.csv", "mesh.msh", "mesh.report.json"]
+        files = ["summary.json", "mesh.msh", "mesh.report.json"] + (["interface_profile.csv"] if profile else [])
         files += ["contact_profile.csv"] if contact else []
         if scn.output.fields:
             files += write_fields(stage / "fields", solution, tmesh)
@@ -114,7 +117,8 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
             "warnings": warnings,
         }
         if comm.rank == 0:
-            profile.to_csv(stage / "interface_profile.csv")
+            if profile is not None:
+                profile.to_csv(stage / "interface_profile.csv")
             if contact is not None:
                 contact.to_csv(stage / "contact_profile.csv")
             write_summary(stage / "summary.json", summary)

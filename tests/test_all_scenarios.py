@@ -44,6 +44,9 @@ def test_shipped_scenario_runs_coarse(name, tmp_path):
     p = m["stack_pressure_Pa"]
     for key, value in m.items():
         assert value is not None and math.isfinite(value), key
-    assert -3 * p < m["interface_normal_stress_mean_Pa"] < -0.3 * p
+    if "interface" in summary["mesh"]["facet_tags"]:
+        assert -3 * p < m["interface_normal_stress_mean_Pa"] < -0.3 * p
+    else:   # windows without an electrode: per-phase metrics instead (tests/test_windows_without_electrode.py)
+        assert "interface_normal_stress_mean_Pa" not in m and m["von_mises_mean_electrolyte_Pa"] > 0
     assert m["von_mises_max_Pa"] > 0 and m["hydrostatic_stress_min_Pa"] < 0
     assert summary["mesh"]["cells"] < 20_000  # coarse indeed: the suite stays fast

@@ -84,6 +84,9 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
         contact = getattr(solution, "contact", {}).get("interface")
         if contact is not None:
             metrics.update(contact.metrics())
+        for group, other in getattr(solution, "contact", {}).items():   # composite: electrode_particle...
+            if group != "interface":
+                metrics.update({f"{group}_{k}": v for k, v in other.metrics().items()})
         metrics["stack_pressure_Pa"] = scn.loading.stack_pressure_Pa
         warnings = solution_warnings(solution)
         for line in warnings:

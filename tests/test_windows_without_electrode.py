@@ -110,3 +110,59 @@ def test_window_without_electrode_runs_end_to_end(window_run):
         # pores concentrate stress: the electrolyte's von Mises max well above the uniaxial value
         nu = summary["materials"]["electrolyte"]["poissons_ratio"]
         assert metrics["von_mises_max_electrolyte_Pa"] > 2 * P * (1 - 2 * nu) / (1 - nu)
+
+
+# --- contact on composite windows ------------------------------------------------------------------
+
+def _li_over_composite():
+    """Li (rows 0-59) over PLL with LLZO particles, three of them cut by the flat interface (so
+    the electrode touches particles: an ``electrode_particle`` facet group), and a few pores."""
+    from ecmsim.geometry import image as img
+    from ecmsim.geometry import synthetic as syn
+    from ecmsim.geometry.image import ELECTRODE, ELECTROLYTE, PARTICLE, VOID
+
+    h, w = 160, 320
+    lab = np.full((h, w), ELECTROLYTE, np.uint8)
+    lab[:60] = ELECTRODE
+    rr, cc = np.mgrid[0:h, 0:w]
+    part = syn.disks((h, w), 0.25, (8, 14), 21, within=rr >= 60)
+    for c0 in (60, 170, 260):
+        part |= (rr - 64) ** 2 + (cc - c0) ** 2 <= 12**2
+    lab[part & (rr >= 60)] = PARTICLE
+    lab[syn.disks((h, w), 0.03, (4, 6), 22, within=lab == ELECTROLYTE)] = VOID
+    values = {"void": VOID, "electrode": ELECTRODE, "electrolyte": ELECTROLYTE, "particle": PARTICLE}
+    return img.array_to_geometry(lab, img.ImageOptions(pixel_size_m=50e-9, label_values=values)).geometry
+
+
+def test_contact_on_a_composite_window_with_particles_touching_the_electrode():
+    """Particles touching the Li used to glue electrode and electrolyte into one body ("contact facet
+    group 'interface' joins regions of one body"); now every electrode boundary is a contact pair.
+    The flat interface carries the whole stack load: interface + electrode_particle forces = p W."""
+    from ecmsim import materials
+    from ecmsim.fem import MPI
+    from ecmsim.mechanics.contact import stack_pressure_contact_problem
+    from ecmsim.mesh import MeshOptions, mesh_geometry
+
+    geo = _li_over_composite()
+    tm = mesh_geometry(geo, MeshOptions(1.25e-6, 0.25e-6), MPI.COMM_WORLD)
+    assert {"interface", "electrode_particle", "electrolyte_particle"} <= set(tm.facet_ids)
+    mats = {"electrode": materials.get("Li"), "electrolyte": materials.get("PLL"), "particle": materials.get("LLZO")}
+    problem = stack_pressure_contact_problem(tm, mats, P, 2)
+    assert [p.facet for p in problem.pairs] == ["interface", "electrode_particle"]
+    assert [b.name for b in problem.bodies] == ["electrode", "electrolyte+particle"]
+    sol = problem.solve(2)
+    problem.close()
+    m = {k: c.metrics() for k, c in sol.contact.items()}
+    total = m["interface"]["contact_force_N_per_m"] + m["electrode_particle"]["contact_force_N_per_m"]
+    assert total == pytest.approx(P * geo.width_m, rel=1e-6)
+    assert m["electrode_particle"]["contact_fraction"] == pytest.approx(1.0)
+    # the stiff particles under the Li carry more than the mean pressure
+    assert m["electrode_particle"]["contact_pressure_mean_Pa"] > P > m["interface"]["contact_pressure_mean_Pa"]
+
+
+def test_contact_on_a_window_without_electrode_is_refused_in_one_line(tmp_path):
+    from conftest import assert_one_line_error
+
+    proc = run_cli("run", str(SCENARIOS / "composite_window.toml"), "-o", str(tmp_path / "x"), "-q",
+                   "--set", "interface.model='contact'", "--set", "output.plots=false")
+    assert_one_line_error(proc, "interface.model = 'contact' needs an electrode", "use interface.model = 'bonded'")

@@ -48,14 +48,19 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
     progress = Progress(quiet, comm.rank)
     progress(f"scenario {source} ({scn.title or 'untitled'}), {comm.size} MPI rank(s)")
     with result_folder(out_dir, comm, command="run", overwrite=overwrite) as stage:
-        geometry = scn.geometry.build(source.parent)
-        progress.done("geometry")
-        m = scn.mesh
-        depth_m = getattr(scn.geometry, "depth_m", None)
-        options = MeshOptions(m.size_m, m.interface_size_m, m.refine_distance_m, m.max_cells, m.tip_size_m, depth_m)
-        progress(f"meshing {geometry.description} (about {estimated_cells(geometry, options):.2g} "
-                 f"{'tetrahedra' if depth_m else 'triangles'}) ...")
-        tmesh = mesh_geometry(geometry, options, comm, msh_path=stage / "mesh.msh")
+        if scn.geometry.kind == "image_stack":   # a 3D stack: voxel tetrahedra, no 2D geometry
+            geometry, tmesh = _mesh_stack(scn, source, comm, stage, progress)
+            depth_m = geometry.depth_m
+        else:
+            geometry = scn.geometry.build(source.parent)
+            progress.done("geometry")
+            m = scn.mesh
+            depth_m = getattr(scn.geometry, "depth_m", None)
+            options = MeshOptions(m.size_m, m.interface_size_m, m.refine_distance_m, m.max_cells, m.tip_size_m,
+                                  depth_m)
+            progress(f"meshing {geometry.description} (about {estimated_cells(geometry, options):.2g} "
+                     f"{'tetrahedra' if depth_m else 'triangles'}) ...")
+            tmesh = mesh_geometry(geometry, options, comm, msh_path=stage / "mesh.msh")
         mesh_stats = tmesh.stats()
         progress(f"mesh: {mesh_stats['cells']} {'tetrahedra' if depth_m else 'triangles'}, h from {mesh_stats['h_min_m']:.3g} "
                  f"to {mesh_stats['h_max_m']:.3g} m ({progress.done('mesh'):.1f} s)")
@@ -128,6 +133,23 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
     progress(f"done in {progress.elapsed_s:.1f} s: {out_dir}/summary.json")
     _print_metrics(metrics, progress)
     return summary
+
+
+def _mesh_stack(scn: scenario_mod.Scenario, source: Path, comm, stage: Path, progress: Progress):
+    """``[geometry] kind = "image_stack"``: the stack read, aligned, segmented and meshed into voxel
+    tetrahedra (mesh.msh, mesh.report.json); returns (window facts, 3D TaggedMesh)."""
+    import json
+    from types import SimpleNamespace
+
+    g = scn.geometry
+    progress(f"stack {g.path}: reading, aligning, segmenting, meshing voxels ...")
+    tmesh, report = g.mesh(source.parent, comm, stage / "mesh.msh")
+    if comm.rank == 0:
+        (stage / "mesh.report.json").write_text(json.dumps({"dimension": 3, "kind": "image_stack", **report},
+                                                           indent=2, default=str) + "\n")
+    shape, voxel = report["labels_shape"], report["voxel_size_m"]
+    return SimpleNamespace(width_m=report["width_m"], depth_m=shape[0] * voxel[0],
+                           description=f"stack {g.path}"), tmesh
 
 
 def _solve_contact(scn: scenario_mod.Scenario, tmesh, materials, progress: Progress):

@@ -67,7 +67,8 @@ def write_fields(folder: Path, solution, tmesh) -> list[str]:
     comm = tmesh.comm
     folder.mkdir(exist_ok=True) if comm.rank == 0 else None
     comm.barrier()
-    files = write_vtu(folder, solution, tmesh)
+    # the VTU writer is 2D (quadratic triangles); a 3D run writes the VTX files only
+    files = write_vtu(folder, solution, tmesh) if tmesh.mesh.geometry.dim == 2 else []
     with dolfinx.io.VTXWriter(comm, folder / "displacement.bp", [solution.u], engine="BP4") as w:
         w.write(0.0)
     S = solution.stress.function_space

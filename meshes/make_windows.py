@@ -1,7 +1,7 @@
 """Make the example windows WITHOUT an electrode: a composite (LLZO particles in PLL, a few pores)
 and a porous electrolyte (PLL with pores), small synthetic FIB-SEM-like images with known truth.
 
-    python meshes/make_windows.py      # images, label images, sidecars
+    python meshes/make_windows.py      # images, label images, sidecars; the 3D stack li_pll_stack.tif
 
 Reproducible (every random choice seeded). 160 x 320 px at 50 nm (8 x 16 um). Files per window:
 ``<name>.png`` (grey: blur, shading, curtains, noise), ``<name>_labels.png`` (truth: 0 void,
@@ -60,9 +60,42 @@ def make(name: str, labels: np.ndarray, grey_levels: dict[int, float], extras: d
     print(f"{name}: {labels.shape[1]} x {labels.shape[0]} px, true fractions {truth}")
 
 
+def make_stack(name: str = "li_pll_stack", seed: int = 41) -> None:
+    """A small FIB-SEM stack (8 slices of 48 x 64 px, 50 nm pixels, 100 nm slices) as a multi-page
+    TIFF: Li over PLL with a wavy interface, an interfacial void through the middle slices and
+    pores running along the stack, slice drift of up to a few pixels, noise; truth in
+    ``<name>_labels.tif``, the drift put in in the sidecar."""
+    import tifffile
+
+    nz, ny, nx = 8, 48, 64
+    z, y, x = np.mgrid[0:nz, 0:ny, 0:nx] + 0.5
+    lab = np.where(y < 22 + 2 * np.sin(x / 6), img.ELECTRODE, img.ELECTROLYTE).astype(np.uint8)
+    lab[((z - 4) ** 2 + (x - 32) ** 2 + (y - 22) ** 2 <= 7**2) & (y < 22)] = img.VOID
+    for cx, cy, r in ((12, 36, 4.0), (46, 35, 4.5)):
+        lab[(x - cx) ** 2 + (y - cy) ** 2 <= r**2] = img.VOID
+    rng = np.random.default_rng(seed)
+    drift = np.cumsum(rng.integers(-1, 2, (nz, 2)), axis=0)
+    drift[0] = 0
+    pad = np.pad(lab, ((0, 0), (6, 6), (6, 6)), mode="edge")
+    grey = np.stack([syn.render_phases(np.roll(pad[k], tuple(drift[k]), axis=(0, 1)),
+                                       {img.VOID: 40, img.ELECTRODE: 95, img.ELECTROLYTE: 165}, seed=seed + k,
+                                       noise_sigma=10, shading=0, curtains=4) for k in range(nz)])
+    tifffile.imwrite(HERE / f"{name}.tif", grey)
+    tifffile.imwrite(HERE / f"{name}_labels.tif", pad)
+    truth = {n: round(float((lab == k).mean()), 5) for n, k in img.PHASE_NAMES.items() if (lab == k).any()}
+    sidecar = {"image": f"{name}.tif", "pixel_size_m": PIXEL_SIZE_M, "slice_spacing_m": 100e-9,
+               "description": "Li / PLL stack: wavy interface, interfacial void, pores along z, slice drift "
+                              "(synthetic FIB-SEM)", "phase_fraction_true": truth,
+               "drift_px": drift.tolist(), "label_image": f"{name}_labels.tif",
+               "generated_by": "meshes/make_windows.py", "seed": seed}
+    (HERE / f"{name}.json").write_text(json.dumps(sidecar, indent=2) + "\n")
+    print(f"{name}: {nz} slices of {nx + 12} x {ny + 12} px, true fractions {truth}")
+
+
 def main() -> None:
     for seed, (name, (labels, levels, extras)) in enumerate(windows().items(), start=31):
         make(name, labels, levels, extras, seed)
+    make_stack()
 
 
 if __name__ == "__main__":

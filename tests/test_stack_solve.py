@@ -77,3 +77,33 @@ def test_stack_solve_parallel_equals_serial(serial, tmp_path, have_mpirun):
         for key, value in a["metrics"].items():
             tol = 1e-8 * P if key.endswith("_Pa") else 1e-12
             assert b["metrics"][key] == pytest.approx(value, rel=1e-8, abs=tol), (case, key)
+
+
+def test_image_stack_scenario_runs_through_ecmsim_run(tmp_path):
+    """``[geometry] kind = "image_stack"``: grey stack -> drift undone -> segmented -> voxel tetrahedra
+    -> 3D solve -> the 3D interface metrics in summary.json, the stack report in mesh.report.json."""
+    from conftest import SCENARIOS, read_summary
+
+    from ecmsim.pipeline import run_scenario_file
+
+    run_scenario_file(SCENARIOS / "li_pll_stack.toml", tmp_path / "out", ["output.fields=false"], quiet=True)
+    s = read_summary(tmp_path / "out")
+    m = s["metrics"]
+    assert s["solver"]["dimension"] == 3
+    assert "interface_area_m2" in m and "interface_length_m" not in m
+    assert -3 * m["stack_pressure_Pa"] < m["interface_normal_stress_mean_Pa"] < -0.3 * m["stack_pressure_Pa"]
+    report = json.loads((tmp_path / "out" / "mesh.report.json").read_text())
+    truth = json.loads((ROOT / "meshes" / "li_pll_stack.json").read_text())
+    drift_in = np.array(truth["drift_px"])
+    found = np.array(report["segmentation"]["alignment"]["drift_px"])
+    assert np.abs(np.round(found) + drift_in).max() <= 1          # the drift put in, undone to a pixel
+    assert report["void_volume_fraction"] == pytest.approx(truth["phase_fraction_true"]["void"], abs=0.03)
+    assert report["tetrahedra"] == s["mesh"]["cells"]
+
+
+def test_contact_on_an_image_stack_is_refused_in_one_line(tmp_path):
+    from conftest import SCENARIOS, assert_one_line_error, run_cli
+
+    proc = run_cli("run", str(SCENARIOS / "li_pll_stack.toml"), "-o", str(tmp_path / "x"),
+                   "--set", "interface.model='contact'")
+    assert_one_line_error(proc, "contact", "image_stack")

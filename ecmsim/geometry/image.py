@@ -784,7 +784,7 @@ def clean_labels(labels: np.ndarray, min_area_px: int) -> tuple[np.ndarray, int]
     return out, merged
 
 
-def remove_thin_parts(labels: np.ndarray, passes: int = 3) -> tuple[np.ndarray, int]:
+def remove_thin_parts(labels: np.ndarray, passes: int = 3, width_px: int = 3) -> tuple[np.ndarray, int]:
     """Give away the parts of every phase thinner than 3 px (what a 3 x 3 opening removes:
     slivers, 1-2 px necks between grains, needle tips, strips along the window edge) to the
     phase that borders them most. A mesh with 5 px elements on the boundary can only follow
@@ -794,7 +794,7 @@ def remove_thin_parts(labels: np.ndarray, passes: int = 3) -> tuple[np.ndarray, 
 
     out = labels.copy()
     moved = 0
-    square = np.ones((3, 3), dtype=bool)
+    square = np.ones((width_px, width_px), dtype=bool)
     for _ in range(passes):
         changed = 0
         for phase in np.unique(out).tolist():

@@ -199,3 +199,20 @@ def test_composite_and_porous_windows_mesh_with_good_angles(tmp_path):
     assert report["segmentation"]["segmentation_method"] == "mixture"
     assert report["warnings"] == res.info["warnings"]
     assert "interface_contact_fraction_geometric" in report and "contact_fraction" not in report
+
+
+def test_particles_crowding_the_top_are_a_composite_not_a_bilayer():
+    """Grains covering most of the top band (the public composite cathode's layout) used to make
+    the top class "a layer" and the window a Li/electrolyte bilayer; grains are separate pieces,
+    so the class spanning the window is the matrix and the grains are particles. (Before: "cannot
+    tell which phase is the electrode".)"""
+    lab = np.full((H, W), ELECTROLYTE, np.uint8)
+    rows = np.arange(H)[:, None] < 30
+    lab[syn.disks((H, W), 0.6, (6, 10), 12, within=np.broadcast_to(rows, (H, W)))] = PARTICLE
+    lab[syn.disks((H, W), 0.10, (6, 10), 13, within=lab == ELECTROLYTE)] = PARTICLE
+    grey = syn.render_phases(lab, {ELECTROLYTE: 115, PARTICLE: 150}, seed=5, noise_sigma=22)
+    res = _run(grey, method="mixture")   # the route of overlapping modes (the public image's)
+    assert res.info["layout"]["layout"].startswith("matrix"), res.info["layout"]
+    assert "not_a_bilayer" in res.info["layout"]
+    assert {r.label for r in res.geometry.regions} == {"electrolyte", "particle"}
+    assert _fractions(res)["particle"] == pytest.approx(float((lab == PARTICLE).mean()), abs=0.03)

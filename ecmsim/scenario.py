@@ -228,6 +228,10 @@ class ImageGeometry(_Section):
                             "histogram shows too few phases)")
     min_feature_m: Length | None = Field(
         None, description="pieces smaller than this length squared are cleaned away [m] (overrides min_feature_px)")
+    median_m: Length | None = Field(None, description="median filter size as a length [m] (the odd pixel count "
+                                                      "nearest to it; overrides median_px)")
+    thin_part_m: Length | None = Field(None, description="parts thinner than this go to their neighbours [m] "
+                                                         "(default 3 px)")
     scribbles: str | None = Field(None, min_length=1, description="sparse label image training a pixel "
                                                                   "classifier, relative to the scenario file")
     label_map: str | None = Field(None, min_length=1, description="ilastik / Weka label or probability map "

@@ -30,6 +30,8 @@ def test_shipped_scenario_runs_coarse(name, tmp_path):
     sets = dict(COARSE)
     if "tip_size_m" in text:
         sets["mesh.tip_size_m"] = "0.25e-6"
+    if 'kind = "image_stack"' in text:
+        sets["geometry.voxel_factor"] = "3"   # the voxels are the mesh
     if 'model = "contact"' in text:
         sets["interface.load_steps"] = "2"
     from ecmsim.pipeline import run_scenario_file  # in process: the suite has imported dolfinx already

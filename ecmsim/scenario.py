@@ -231,6 +231,10 @@ class ImageGeometry(_Section):
                             "histogram shows too few phases)")
     min_feature_m: Length | None = Field(
         None, description="pieces smaller than this length squared are cleaned away [m] (overrides min_feature_px)")
+    median_m: Length | None = Field(None, description="median filter size as a length [m] (the odd pixel count "
+                                                      "nearest to it; overrides median_px)")
+    thin_part_m: Length | None = Field(None, description="parts thinner than this go to their neighbours [m] "
+                                                         "(default 3 px)")
     scribbles: str | None = Field(None, min_length=1, description="sparse label image training a pixel "
                                                                   "classifier, relative to the scenario file")
     label_map: str | None = Field(None, min_length=1, description="ilastik / Weka label or probability map "
@@ -262,12 +266,53 @@ class ImageGeometry(_Section):
         return None
 
 
+class ImageStackGeometry(_Section):
+    """A FIB-SEM stack (multi-page TIFF or folder of slices) meshed into voxel tetrahedra: a 3D
+    window (:mod:`ecmsim.geometry.stack`, :mod:`ecmsim.mechanics.stack3d`)."""
+
+    kind: Literal["image_stack"] = "image_stack"
+    path: str = Field(min_length=1, description="multi-page TIFF or folder of PNG/TIFF slices, relative to "
+                                                "the scenario file")
+    pixel_size_m: float = Field(ge=1e-10, le=1e-3, allow_inf_nan=False, description="in-plane pixel edge [m]")
+    slice_spacing_m: float = Field(ge=1e-10, le=1e-3, allow_inf_nan=False,
+                                   description="distance between slices (milling step) [m]")
+    voxel_factor: int = Field(1, ge=1, le=16, strict=True, description="coarsen by majority over f^3 voxels [-]")
+    align: bool = Field(True, description="measure and undo the slice-to-slice drift (grey stacks)")
+    phases: list[Literal["void", "electrode", "electrolyte", "particle", "dead_li", "separator"]] | None = Field(
+        None, description="grey phases from dark to bright (default: found from the middle slice)")
+    labels: dict[str, int] | None = Field(None, description="the stack holds labels: phase -> voxel value")
+    method: Literal["auto", "histogram", "mixture"] = Field("auto", description="grey classes of the middle slice")
+
+    @property
+    def depth_m(self) -> None:
+        """Not an extrusion: the stack is 3D by itself."""
+        return None
+
+    def stack_path(self, base_dir: Path) -> Path:
+        return Path(self.path) if Path(self.path).is_absolute() else Path(base_dir) / self.path
+
+    def mesh(self, base_dir: Path, comm, msh_path: Path):
+        """(3D TaggedMesh, stack report) of :func:`ecmsim.mechanics.stack3d.mesh_stack`."""
+        from ecmsim.mechanics.stack3d import mesh_stack
+
+        options = {"method": self.method} if self.labels is None else {}
+        if self.phases and self.labels is None:
+            options["phases"] = tuple(self.phases)
+        return mesh_stack(self.stack_path(base_dir), self.pixel_size_m, self.slice_spacing_m, msh_path, comm,
+                          voxel_factor=self.voxel_factor, align=self.align, label_values=self.labels, **options)
+
+    def smallest_dimension_m(self) -> None:
+        """Unknown before the stack is read."""
+        return None
+
+
 #: ``[geometry] kind`` -> its section model. Each model has ``build(base_dir) -> Geometry``
-#: (``fbg_cell``: a :class:`~ecmsim.geometry.cell.CellSection`, run by :mod:`ecmsim.fibre_cell_run`).
+#: (``fbg_cell``: a :class:`~ecmsim.geometry.cell.CellSection`, run by :mod:`ecmsim.fibre_cell_run`;
+#: ``image_stack``: ``mesh(...)``, a 3D window).
 GEOMETRY_KINDS: dict[str, type[BaseModel]] = {"flat": FlatGeometry, "sinusoidal": SinusoidalGeometry,
                                               "rough": RoughGeometry, "voids": VoidsGeometry,
                                               "filaments": FilamentsGeometry, "image": ImageGeometry,
-                                              "fbg_cell": FbgCellGeometry}
+                                              "fbg_cell": FbgCellGeometry, "image_stack": ImageStackGeometry}
 
 GeometrySection = Annotated[Union[tuple(GEOMETRY_KINDS.values())], Field(discriminator="kind")]  # noqa: UP007
 
@@ -525,6 +570,9 @@ class Scenario(_Section):
 
     @model_validator(mode="after")
     def _contact_is_2d(self) -> Scenario:
+        if self.geometry.kind == "image_stack" and self.interface.model == "contact":
+            raise ValueError("interface.model = 'contact' is 2D only: use interface.model = 'bonded' for an "
+                             "image_stack (3D) window")
         if getattr(self.geometry, "depth_m", None) is not None and self.interface.model == "contact":
             raise ValueError("interface.model = 'contact' is 2D only: remove geometry.depth_m or use "
                              "interface.model = 'bonded' for a 3D window")

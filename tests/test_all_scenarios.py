@@ -34,6 +34,8 @@ def test_shipped_scenario_runs_coarse(name, tmp_path):
         sets["mesh.tip_size_m"] = "0.25e-6"
     if "depth_m" in text:  # a 3D window: tetrahedra, coarser still
         sets.update({"mesh.size_m": "4e-6", "mesh.interface_size_m": "2e-6"})
+    if 'kind = "image_stack"' in text:
+        sets["geometry.voxel_factor"] = "3"   # the voxels are the mesh
     if 'model = "contact"' in text:
         sets["interface.load_steps"] = "2"
     from ecmsim.pipeline import run_scenario_file  # in process: the suite has imported dolfinx already
@@ -48,6 +50,9 @@ def test_shipped_scenario_runs_coarse(name, tmp_path):
     p = m["stack_pressure_Pa"]
     for key, value in m.items():
         assert value is not None and math.isfinite(value), key
-    assert -3 * p < m["interface_normal_stress_mean_Pa"] < -0.3 * p
+    if "interface" in summary["mesh"]["facet_tags"]:
+        assert -3 * p < m["interface_normal_stress_mean_Pa"] < -0.3 * p
+    else:   # windows without an electrode: per-phase metrics instead (tests/test_windows_without_electrode.py)
+        assert "interface_normal_stress_mean_Pa" not in m and m["von_mises_mean_electrolyte_Pa"] > 0
     assert m["von_mises_max_Pa"] > 0 and m["hydrostatic_stress_min_Pa"] < 0
     assert summary["mesh"]["cells"] < 20_000  # coarse indeed: the suite stays fast

@@ -826,21 +826,35 @@ def stack_pressure_contact_problem(tmesh: TaggedMesh, materials: Mapping[str, Ma
                                    degree: int = 2, **settings) -> ContactProblem:
     """The interface window of :func:`~ecmsim.mechanics.elasticity.stack_pressure_problem` (electrolyte
     bottom fixed, stack pressure on the electrode top, roller sides) with contact on every facet
-    group between electrode and electrolyte (``interface``, and ``island`` where the mesh has one).
+    group between the electrode and another phase (:func:`electrode_contact_groups`: ``interface``,
+    ``island`` where the mesh has one, ``electrode_particle`` where particles touch the electrode).
 
     ``settings``: keyword arguments of :class:`ContactProblem` (nitsche_parameter, variant,
     friction_coefficient, petsc_options).
     """
-    regions = sorted(tmesh.cell_ids)
-    pairs = [ContactPair(name) for name in tmesh.facet_ids
-             if facet_regions(name, regions) == ("electrode", "electrolyte")]
     return ContactProblem(
         tmesh, materials,
         supports=[Support("bottom", (0, 1)), Support("left", (0,)), Support("right", (0,))],
         tractions=[Traction("top", pressure_Pa=stack_pressure_Pa)],
-        pairs=pairs, degree=degree, **settings)
+        pairs=[ContactPair(name) for name in electrode_contact_groups(tmesh)], degree=degree, **settings)
+
+
+def electrode_contact_groups(tmesh: TaggedMesh) -> list[str]:
+    """The facet groups where the electrode touches another phase: ``interface`` and ``island``
+    (electrolyte) and, in composite windows, ``electrode_particle``, ``electrode_separator``...
+    (a particle touching the electrode would otherwise glue electrode and electrolyte into one
+    body). MeshError (one line) for a window without an electrode: there the particles and
+    pores sit in one electrolyte body, and a particle held only by frictionless contact could
+    turn freely (a singular problem): such windows are solved bonded."""
+    regions = sorted(tmesh.cell_ids)
+    if "electrode" not in regions:
+        raise MeshError(f"interface.model = 'contact' needs an electrode: this window has none (regions: "
+                        f"{', '.join(regions)}); use interface.model = 'bonded' (particle boundaries are then "
+                        "reported by their traction)")
+    return [name for name in tmesh.facet_ids
+            if (pair := facet_regions(name, regions)) is not None and "electrode" in pair and len(set(pair)) == 2]
 
 
 __all__ = ["ContactProblem", "ContactPair", "RigidCircle", "ContactProfile", "ContactSolution",
-           "stack_pressure_contact_problem", "nitsche_coefficients", "find_bodies", "facet_regions",
-           "NITSCHE_PARAMETER", "NITSCHE_VARIANTS"]
+           "stack_pressure_contact_problem", "electrode_contact_groups", "nitsche_coefficients", "find_bodies",
+           "facet_regions", "NITSCHE_PARAMETER", "NITSCHE_VARIANTS"]

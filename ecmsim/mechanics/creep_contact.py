@@ -241,13 +241,20 @@ class CreepContactMechanics:
     name = "mechanics"
 
     def __init__(self, tmesh, materials, laws, stack_pressure_Pa: float, degree: int = 2,
-                 temperature_K: float = 333.15, load_steps: int = 1, **contact_settings):
-        from ecmsim.mechanics.contact import stack_pressure_contact_problem
+                 temperature_K: float = 333.15, load_steps: int = 1, initial_gap=None, **contact_settings):
+        from ecmsim.mechanics.contact import ContactPair, ContactProblem, facet_regions
+        from ecmsim.mechanics.elasticity import Support, Traction
 
         self.tmesh = tmesh
         self.constitutive = CreepConstitutive(tmesh, materials, laws, degree, temperature_K)
-        self.problem = stack_pressure_contact_problem(tmesh, materials, stack_pressure_Pa, degree,
-                                                      constitutive=self.constitutive, **contact_settings)
+        # the window of stack_pressure_contact_problem; ``initial_gap`` (x -> g0 [m]) on the interface
+        regions = sorted(tmesh.cell_ids)
+        pairs = [ContactPair(name, initial_gap if name == "interface" else None) for name in tmesh.facet_ids
+                 if facet_regions(name, regions) == ("electrode", "electrolyte")]
+        self.problem = ContactProblem(
+            tmesh, materials, supports=[Support("bottom", (0, 1)), Support("left", (0,)), Support("right", (0,))],
+            tractions=[Traction("top", pressure_Pa=stack_pressure_Pa)], pairs=pairs, degree=degree,
+            constitutive=self.constitutive, **contact_settings)
         self.load_steps = load_steps
         self.u = self.problem.u
         self._first = True

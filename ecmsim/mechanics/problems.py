@@ -84,12 +84,13 @@ def creep_mechanics(scn, tmesh, materials, progress):
         laws = {region: (law_of(mat, scn.creep.characteristic_length_m) if scn.creep.enabled else None)
                 for region, mat in materials.items()}
         problem = stack_pressure_creep_problem(tmesh, materials, laws, scn.loading.stack_pressure_Pa,
-                                               scn.solver.element_degree, scn.loading.temperature_K)
+                                               scn.solver.element_degree, scn.loading.temperature_K,
+                                               linear=scn.solver.linear)
         problem.error_tolerance = scn.protocol.error_tolerance
         creeping = [r for r, law in laws.items() if law is not None]
         progress(f"forms ready: P{scn.solver.element_degree} plane strain, bonded interface, creep in "
-                 f"{', '.join(creeping) or 'no region'} at {scn.loading.temperature_K:g} K "
-                 f"({progress.done('forms'):.1f} s)")
+                 f"{', '.join(creeping) or 'no region'} at {scn.loading.temperature_K:g} K, "
+                 f"{problem.plan.method} solver ({progress.done('forms'):.1f} s)")
         return problem
     from ecmsim.mechanics.creep_contact import CreepContactMechanics
 

@@ -89,3 +89,26 @@ def test_zero_prefactor_is_the_static_contact_solution(window):
     assert np.abs(s - ref_stress).max() <= 1e-6 * P
     pb.close()
     ref.close()
+
+
+@pytest.mark.mpi
+@pytest.mark.slow
+def test_creep_contact_run_parallel_equals_serial(tmp_path, have_mpirun):
+    """A [protocol] on the contact scenario through the CLI: serial equals mpirun -n 2."""
+    from conftest import SCENARIOS, read_summary, run_cli, run_cli_mpi
+
+    args = [str(SCENARIOS / "sinusoidal_contact.toml"), "--set", "mesh.size_m=4e-6", "--set",
+            "mesh.interface_size_m=1e-6", "--set", 'protocol.steps=["Hold for 1 s"]', "--set",
+            "protocol.dt_initial_s=1e-3", "--set", "output.plots=false", "--set", "output.fields=false", "-q"]
+    p1 = run_cli("run", args[0], "-o", str(tmp_path / "serial"), *args[1:])
+    assert p1.returncode == 0, p1.stderr
+    p2 = run_cli_mpi(2, "run", args[0], "-o", str(tmp_path / "parallel"), *args[1:])
+    assert p2.returncode == 0, p2.stderr + p2.stdout
+    a, b = read_summary(tmp_path / "serial"), read_summary(tmp_path / "parallel")
+    assert b["provenance"]["mpi_ranks"] == 2
+    assert a["solver"]["time_steps"] == b["solver"]["time_steps"] > 3
+    assert a["metrics"]["electrode_creep_strain_max"] > 0 and "contact_fraction" in a["metrics"]
+    for key, value in a["metrics"].items():
+        assert b["metrics"][key] == pytest.approx(value, rel=1e-7, abs=1e-6), key
+    rows = (tmp_path / "serial" / "history.csv").read_text().splitlines()
+    assert "contact_fraction" in rows[0]

@@ -257,6 +257,9 @@ class CreepContactMechanics:
             constitutive=self.constitutive, **contact_settings)
         self.load_steps = load_steps
         self.u = self.problem.u
+        self._dt_last = 0.0
+        self._du_last = None
+        self._frictionless = float(self.problem.friction.value) == 0.0
         self._first = True
         self._solution = None
         self._saved = None
@@ -280,6 +283,13 @@ class CreepContactMechanics:
                 if load:
                     self.problem._atol = max(self.problem._atol, LOAD_RESIDUAL_TOLERANCE * load)
             else:
+                if dt_s > 0 and self._dt_last > 0 and self._frictionless:
+                    # Predictor (as the bonded CreepProblem): the last accepted step's increment scaled
+                    # by the step ratio (at most 1). Frictionless only: with friction, solve() measures
+                    # the slip of the step from the displacement it starts from.
+                    ratio = min(dt_s / self._dt_last, 1.0)
+                    for b, du in zip(self.problem.bodies, self._du_last, strict=True):
+                        b.u.x.array[:] += ratio * du
                 sol = self.problem.solve(1)
         except SolverError as err:
             raise SolverError(f"creep + contact at t = {t_s:g} s (dt {dt_s:g} s): {err}") from None
@@ -294,6 +304,8 @@ class CreepContactMechanics:
 
     def accept(self) -> None:
         self.constitutive.accept()
+        self._du_last = [b.u.x.array - saved for b, saved in zip(self.problem.bodies, self._saved, strict=True)]
+        self._dt_last = self.constitutive.dt_s
 
     def reject(self) -> None:
         for b, saved in zip(self.problem.bodies, self._saved or [], strict=False):

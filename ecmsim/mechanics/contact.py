@@ -379,8 +379,9 @@ class ContactProblem:
             self._stress_expr = fem.Expression(ufl.as_vector(comps), self.stress.function_space.element.interpolation_points)
 
     def _correction_block(self):
-        c = self.constitutive.facet_correction
-        return ufl.as_matrix([[c[i, j] for j in range(2)] for i in range(2)])
+        c = self.constitutive.facet_correction   # 3x3: its in-plane block in plane strain
+        gdim = self.tmesh.mesh.geometry.dim
+        return ufl.as_matrix([[c[i, j] for j in range(gdim)] for i in range(gdim)])
 
     def _sigma_u(self, w):
         """Stress of a body displacement in the Nitsche terms: elastic, minus the constitutive's facet correction."""

@@ -578,13 +578,6 @@ class Scenario(_Section):
                              "interface.model = 'bonded' for a 3D window")
         return self
 
-    @model_validator(mode="after")
-    def _protocol_needs_bonded(self) -> Scenario:
-        if self.protocol is not None and self.interface.model == "contact":
-            raise ValueError("interface.model = 'contact' with a [protocol]: time-dependent runs support the "
-                             "bonded interface only (docs/creep.md, limits)")
-        return self
-
     def to_dict(self) -> dict[str, Any]:
         """The scenario as run: plain data, defaults filled in."""
         # Sections of time-dependent runs appear only when given, so that the input hash of a

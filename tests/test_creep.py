@@ -188,3 +188,24 @@ def test_zero_prefactor_is_elasticity(bilayer):
     assert pb.metrics()["electrode_creep_strain_max"] == 0.0
     pb.close()
     el.close()
+
+
+def test_iterative_linear_solver_gives_the_direct_answer(bilayer):
+    """solver.linear = 'iterative' (CG + GAMG, rigid-body near-nullspace) on the creep Newton steps."""
+    runs = {}
+    for linear in ("direct", "iterative"):
+        pb = stack_pressure_creep_problem(bilayer, {"electrode": LI, "electrolyte": PLL}, {"electrode": LAW}, P, 2,
+                                          linear=linear)
+        assert pb.plan.method == linear
+        pb.advance(0.0, 0.0)
+        pb.accept()
+        for k in range(3):
+            pb.advance(0.1 * (k + 1), 0.1)
+            pb.accept()
+        runs[linear] = (pb.u.x.array.copy(), pb.metrics())
+        if linear == "iterative":
+            assert pb.problem.solver.getKSP().getType() == "cg"
+        pb.close()
+    (ud, md), (ui, mi) = runs["direct"], runs["iterative"]
+    assert np.abs(ui - ud).max() <= 1e-6 * np.abs(ud).max()
+    assert abs(mi["electrode_von_mises_mean_Pa"] / md["electrode_von_mises_mean_Pa"] - 1) < 1e-6

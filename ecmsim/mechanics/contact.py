@@ -208,6 +208,13 @@ class _Body:
     values: list = field(default_factory=list)   # (g, full values) of prescribed displacements
 
 
+def _strain3(u):
+    """sym(grad u) padded to 3x3 (plane strain), as the constitutive object's quadrature points see it."""
+    from ecmsim.mechanics.creep import strain3
+
+    return strain3(u)
+
+
 def nitsche_coefficients(k_plus, k_minus, gamma0):
     """Weights (w_+, w_-) and gamma for stiffnesses k = E'/h [Pa/m] of the two sides.
 
@@ -281,13 +288,20 @@ class ContactProblem:
         petsc_options: overrides of :data:`ecmsim.fem.NONLINEAR_SOLVER_OPTIONS`.
         linear: the Newton steps' linear solver: ``direct`` (MUMPS), ``iterative`` (GMRES + GAMG on
             the monolithic matrix, each body's rigid-body modes as near-nullspace) or ``auto``.
+        constitutive: None (linear elasticity) or an object that supplies the body stress, e.g.
+            :class:`~ecmsim.mechanics.creep_contact.CreepConstitutive`: ``attach([(u_b, entity_map_b)])``,
+            ``stress_q`` (3x3 stress at quadrature points), ``tangent(e)`` (its consistent tangent on a
+            3x3 strain), ``dx`` (the measure of its quadrature points), ``facet_correction`` (a 3x3
+            stress subtracted from the elastic stress in the Nitsche terms) and ``update()`` (called
+            in front of every residual assembly).
     """
 
     def __init__(self, tmesh: TaggedMesh, materials: Mapping[str, Material], supports: Sequence[Support],
                  tractions: Sequence[Traction] = (), pairs: Sequence[ContactPair] = (ContactPair(),),
                  obstacles: Sequence[RigidCircle] = (), degree: int = 2,
                  nitsche_parameter: float = NITSCHE_PARAMETER, variant: str = "skew",
-                 friction_coefficient: float = 0.0, petsc_options: Mapping | None = None, linear: str = "auto"):
+                 friction_coefficient: float = 0.0, petsc_options: Mapping | None = None, linear: str = "auto",
+                 constitutive=None):
         if variant not in NITSCHE_VARIANTS:
             raise SolverError(f"Nitsche variant '{variant}' unknown (known: {', '.join(NITSCHE_VARIANTS)})")
         if not nitsche_parameter > 0:
@@ -317,8 +331,11 @@ class ContactProblem:
         self.friction = fem.Constant(msh, PETSc.ScalarType(friction_coefficient))
         self.variant = variant
         self._quadrature_degree = 2 * degree
+        self.constitutive = constitutive
 
         self.bodies = self._make_bodies()
+        if constitutive is not None:
+            constitutive.attach([(b.u, b.entity_map) for b in self.bodies])
         self._body_of_region = {r: b for b in self.bodies for r in b.regions}
         for b in self.bodies:
             for s in supports:
@@ -329,6 +346,15 @@ class ContactProblem:
                         b.values.append((g, g.x.array.copy()))
 
         residuals = self._residuals(tractions, friction_coefficient > 0)
+        jacobian = None
+        if constitutive is not None:
+            # The volume stress is a coefficient (no derivative): add the tangent's linear form, whose
+            # derivative is the consistent tangent, to the residuals before differentiating.
+            dx = constitutive.dx
+            lin = [residuals[i] + sum(ufl.inner(constitutive.tangent(_strain3(b.u)), _strain3(ufl.TestFunction(b.V)))
+                                      * dx(self.tmesh.cell_ids[r]) for r in b.regions)
+                   for i, b in enumerate(self.bodies)]
+            jacobian = fem.forms.derivative_block(lin, [b.u for b in self.bodies])
         self.plan = linear_solver("contact", [b.V for b in self.bodies], linear)
         options = dict(NONLINEAR_SOLVER_OPTIONS)
         for key in LINEAR_SOLVER_OPTIONS:
@@ -341,7 +367,9 @@ class ContactProblem:
         self.problem = fem.petsc.NonlinearProblem(
             residuals, [b.u for b in self.bodies], bcs=[bc for b in self.bodies for bc in b.bcs],
             entity_maps=[b.entity_map for b in self.bodies], kind="mpi", petsc_options=options,
-            petsc_options_prefix=options_prefix("contact"))
+            petsc_options_prefix=options_prefix("contact"), J=jacobian)
+        if constitutive is not None:
+            self._update_in_front_of_residual()
         self.plan.attach(self.problem.A)
         self.problem.solver.setConvergenceHistory(reset=True)   # one history per load step
         self._atol = self.problem.solver.getTolerances()[1]
@@ -350,6 +378,42 @@ class ContactProblem:
         W = fem.functionspace(msh, ("Discontinuous Lagrange", degree, (2,)))
         self.u = fem.Function(W, name="displacement_m")
         self.stress, self._stress_expr = stress_field(self.u, self.lam, self.mu, degree)
+        if constitutive is not None:
+            # the Nitsche terms' facet stress (see _sigma_u), so that the profiles are the forms' own
+            c = constitutive.facet_correction
+            s = sigma(self.u, self.lam, self.mu) - self._correction_block()
+            comps = [s[0, 0], s[1, 1], self.lam * ufl.tr(epsilon(self.u)) - c[2, 2], s[0, 1]]
+            self._stress_expr = fem.Expression(ufl.as_vector(comps), self.stress.function_space.element.interpolation_points)
+
+    def _correction_block(self):
+        c = self.constitutive.facet_correction   # 3x3: its in-plane block in plane strain
+        gdim = self.tmesh.mesh.geometry.dim
+        return ufl.as_matrix([[c[i, j] for j in range(gdim)] for i in range(gdim)])
+
+    def _sigma_u(self, w):
+        """Stress of a body displacement in the Nitsche terms: elastic, minus the constitutive's facet correction."""
+        s = sigma(w, self.lam, self.mu)
+        return s if self.constitutive is None else s - self._correction_block()
+
+    def _update_in_front_of_residual(self) -> None:
+        """PETSc SNES evaluates the residual through dolfinx's assembly: update the constitutive state first."""
+        problem = self.problem
+        ctx = {"u": problem.u, "residual": problem.F, "jacobian": problem.J,
+               "bcs": [bc for b in self.bodies for bc in b.bcs]}
+        if (blocks := problem.b.getAttr("_blocks")) is not None:
+            ctx["_blocks"] = blocks
+
+        def residual(snes, x, b, **kw):
+            dolfinx.la.petsc._ghost_update(x, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)
+            if "_blocks" in kw:
+                x.setAttr("_blocks", kw["_blocks"])
+            fem.petsc.assign(x, kw["u"])
+            for body in self.bodies:
+                body.u.x.scatter_forward()
+            self.constitutive.update()
+            fem.petsc.assemble_residual(snes, x, b, **kw)
+
+        problem.solver.setFunction(residual, problem.b, kargs=ctx)
 
     # -- set-up ---------------------------------------------------------------------------------
 
@@ -467,8 +531,13 @@ class ContactProblem:
         h = 2 * ufl.CellVolume(msh) / ufl.FacetArea(msh)
         dx = ufl.Measure("dx", domain=msh, subdomain_data=tm.cell_tags)
         v = {b.name: ufl.TestFunction(b.V) for b in self.bodies}
-        F = {b.name: sum(ufl.inner(sigma(b.u, self.lam, self.mu), epsilon(v[b.name])) * dx(tm.cell_ids[r])
-                         for r in b.regions) for b in self.bodies}
+        if self.constitutive is None:
+            F = {b.name: sum(ufl.inner(sigma(b.u, self.lam, self.mu), epsilon(v[b.name])) * dx(tm.cell_ids[r])
+                             for r in b.regions) for b in self.bodies}
+        else:
+            dxq = self.constitutive.dx
+            F = {b.name: sum(ufl.inner(self.constitutive.stress_q, _strain3(v[b.name])) * dxq(tm.cell_ids[r])
+                             for r in b.regions) for b in self.bodies}
 
         # Interior facets of the pairs: one data list shared by every form (dolfinx wants one per type).
         self._pairs = []
@@ -493,13 +562,13 @@ class ContactProblem:
             w_p, w_m, gamma = nitsche_coefficients(self.e_plane("+") / h("+"), self.e_plane("-") / h("-"),
                                                    self.gamma0)
 
-            def traction(w_plus, w_minus, nu=nu, w_p=w_p, w_m=w_m):
+            def traction(w_plus, w_minus, nu=nu, w_p=w_p, w_m=w_m, stress=lambda w: sigma(w, self.lam, self.mu)):
                 """Weighted traction sigma nu on the "-" side from displacement(s) (None: left out)."""
                 t = ufl.as_vector([0.0, 0.0])
                 if w_plus is not None:
-                    t = t + w_p * ufl.dot(sigma(w_plus, self.lam, self.mu)("+"), nu)
+                    t = t + w_p * ufl.dot(stress(w_plus)("+"), nu)
                 if w_minus is not None:
-                    t = t + w_m * ufl.dot(sigma(w_minus, self.lam, self.mu)("-"), nu)
+                    t = t + w_m * ufl.dot(stress(w_minus)("-"), nu)
                 return t
 
             def jump(w_plus, w_minus):
@@ -510,7 +579,7 @@ class ContactProblem:
                     j = j - w_minus("-")
                 return j
 
-            t_u = traction(bp.u, bm.u)
+            t_u = traction(bp.u, bm.u, stress=self._sigma_u)
             p_sigma = -ufl.dot(t_u, nu)
             gap = ufl.dot(jump(bp.u, bm.u), nu) + (g0("+") if g0 is not None else 0)
             P = p_sigma - gamma * gap
@@ -561,7 +630,7 @@ class ContactProblem:
                 dist = ufl.sqrt(ufl.dot(r, r))
                 nu = r / dist                             # from the circle into the body
                 gamma = self.gamma0 * self.e_plane / h    # nitsche_coefficients as k_- -> oo: w_+ = 1
-                p_sigma = -ufl.dot(nu, ufl.dot(sigma(b.u, self.lam, self.mu), nu))
+                p_sigma = -ufl.dot(nu, ufl.dot(self._sigma_u(b.u), nu))
                 # the circle is closed: a point pushed past its centre would meet its far side at
                 # distance R again (a spurious "contact" found by a large first Newton iterate of a
                 # body hanging on the circle); only the side the point faces in the reference counts
@@ -689,6 +758,8 @@ class ContactProblem:
                     f"residual norm {norm:.3e} (start of step {norm0:.3e}); "
                     "try more interface.load_steps or another interface.nitsche_parameter (a body held by the "
                     "contact alone cannot be pulled away by a load)")
+            if step == 1 and len(history) and start == 0:
+                self.load_residual = float(history[0])   # the load scale (for later solves' tolerances)
             if step == 1 and len(history):
                 # Later steps start from the predictor, often converged to round-off already: judge
                 # them against the load scale (the first step's initial residual), not their start.

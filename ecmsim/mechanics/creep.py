@@ -51,7 +51,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ecmsim.errors import SolverError
-from ecmsim.fem import MPI, NONLINEAR_SOLVER_OPTIONS, PETSc, basix, destroy_petsc, dolfinx, fem, options_prefix, ufl
+from ecmsim.fem import (LINEAR_SOLVER_OPTIONS, MPI, NONLINEAR_SOLVER_OPTIONS, PETSc, basix, destroy_petsc, dolfinx, fem,
+                        linear_solver, options_prefix, ufl)
 from ecmsim.materials import Material
 from ecmsim.materials.creep import NortonLaw
 from ecmsim.mechanics.elasticity import ElasticSolution, Support, Traction, dirichlet_bcs, lame_fields
@@ -137,6 +138,9 @@ class CreepProblem:
         degree: Lagrange degree of the displacement.
         temperature_K: temperature of the Arrhenius factor [K].
         petsc_options: overrides of :data:`ecmsim.fem.NONLINEAR_SOLVER_OPTIONS`.
+        linear: the Newton steps' linear solver (:func:`ecmsim.fem.linear_solver`, kind ``creep``):
+            ``direct`` (MUMPS), ``iterative`` (CG + GAMG with the rigid-body near-nullspace; the
+            consistent tangent is symmetric positive definite) or ``auto`` (by problem size).
 
     Verbs (the time loop's): :meth:`advance` (t, dt) -> Newton iterations, :meth:`accept`,
     :meth:`reject`, :meth:`metrics`, :meth:`solution`.
@@ -144,7 +148,7 @@ class CreepProblem:
 
     def __init__(self, tmesh: TaggedMesh, materials: Mapping[str, Material], laws: Mapping[str, NortonLaw | None],
                  supports: Sequence[Support], tractions: Sequence[Traction] = (), degree: int = 2,
-                 temperature_K: float = 333.15, petsc_options: Mapping | None = None):
+                 temperature_K: float = 333.15, petsc_options: Mapping | None = None, linear: str = "auto"):
         self.tmesh = tmesh
         self.materials = dict(materials)
         self.laws = {r: laws.get(r) for r in tmesh.cell_ids}
@@ -233,10 +237,15 @@ class CreepProblem:
                 F -= self.load * ufl.inner(load.traction(ufl.SpatialCoordinate(msh), n), v) * ds(tag)
         J = ufl.inner(tangent(strain3(du)), strain3(v)) * dx
         self.bcs = [bc for s in supports for bc, _ in dirichlet_bcs(self.V, tmesh.facets(s.facet), s)]
+        self.plan = linear_solver("creep", self.V, linear)
         options = dict(NONLINEAR_SOLVER_OPTIONS)
+        for key in LINEAR_SOLVER_OPTIONS:
+            options.pop(key)
+        options.update(self.plan.options)
         options.update(petsc_options or {})
         self.problem = fem.petsc.NonlinearProblem(F, self.u, bcs=self.bcs, J=J, petsc_options=options,
                                                   petsc_options_prefix=options_prefix("creep"))
+        self.plan.attach(self.problem.A)
         self._strain_expr = fem.Expression(strain3(self.u), self.points)
         ctx = {"u": self.problem.u, "residual": self.problem.F, "jacobian": self.problem.J, "bcs": self.bcs}
 
@@ -415,6 +424,7 @@ class CreepProblem:
         return ElasticSolution(self.tmesh, self.u, self.stress, self.materials, self.degree,
                                info={"dofs": self.V.dofmap.index_map.size_global * self.V.dofmap.index_map_bs,
                                      "snes_type": self.problem.solver.getType(), "constitutive": "norton_creep",
+                                     "linear_solver": self.plan.method,
                                      "quadrature_degree": self.qdeg})
 
     def cell_means(self) -> dict[str, np.ndarray]:
@@ -431,12 +441,12 @@ def snes_reason_name(snes) -> str:
 
 def stack_pressure_creep_problem(tmesh: TaggedMesh, materials: Mapping[str, Material],
                                  laws: Mapping[str, NortonLaw | None], stack_pressure_Pa: float, degree: int = 2,
-                                 temperature_K: float = 333.15) -> CreepProblem:
+                                 temperature_K: float = 333.15, linear: str = "auto") -> CreepProblem:
     """The interface window (electrolyte bottom fixed, stack pressure on top, roller sides), creeping."""
     return CreepProblem(tmesh, materials, laws,
                         supports=[Support("bottom", (0, 1)), Support("left", (0,)), Support("right", (0,))],
                         tractions=[Traction("top", pressure_Pa=stack_pressure_Pa)], degree=degree,
-                        temperature_K=temperature_K)
+                        temperature_K=temperature_K, linear=linear)
 
 
 __all__ = ["CreepProblem", "radial_return", "von_mises3", "strain3", "stack_pressure_creep_problem", "PointState"]

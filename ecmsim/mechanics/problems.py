@@ -2,13 +2,12 @@
 
 - No ``[protocol]``: :class:`StaticMechanics`, the one solve of today (bonded: linear elasticity;
   contact: Newton in ``interface.load_steps`` load steps), unchanged.
-- A ``[protocol]``: :class:`~ecmsim.mechanics.creep.CreepProblem`, materials with creep keys creep
-  (Norton–Arrhenius at ``loading.temperature_K``), the others stay elastic.
+- A ``[protocol]``: :class:`~ecmsim.mechanics.creep.CreepProblem` (bonded) or
+  :class:`~ecmsim.mechanics.creep_contact.CreepContactMechanics` (contact); materials with creep keys
+  creep (Norton–Arrhenius at ``loading.temperature_K``), the others stay elastic.
 """
 
 from __future__ import annotations
-
-from ecmsim.errors import ScenarioError
 
 
 class StaticMechanics:
@@ -77,7 +76,7 @@ class StaticMechanics:
 
 
 def creep_mechanics(scn, tmesh, materials, progress):
-    """The creeping window of a scenario with a ``[protocol]`` (bonded interface)."""
+    """The creeping window of a scenario with a ``[protocol]`` (bonded or contact interface)."""
     from ecmsim.materials.creep import law_of
     from ecmsim.mechanics.creep import stack_pressure_creep_problem
 
@@ -85,15 +84,31 @@ def creep_mechanics(scn, tmesh, materials, progress):
         laws = {region: (law_of(mat, scn.creep.characteristic_length_m) if scn.creep.enabled else None)
                 for region, mat in materials.items()}
         problem = stack_pressure_creep_problem(tmesh, materials, laws, scn.loading.stack_pressure_Pa,
-                                               scn.solver.element_degree, scn.loading.temperature_K)
+                                               scn.solver.element_degree, scn.loading.temperature_K,
+                                               linear=scn.solver.linear)
         problem.error_tolerance = scn.protocol.error_tolerance
         creeping = [r for r, law in laws.items() if law is not None]
         progress(f"forms ready: P{scn.solver.element_degree} plane strain, bonded interface, creep in "
-                 f"{', '.join(creeping) or 'no region'} at {scn.loading.temperature_K:g} K "
-                 f"({progress.done('forms'):.1f} s)")
+                 f"{', '.join(creeping) or 'no region'} at {scn.loading.temperature_K:g} K, "
+                 f"{problem.plan.method} solver ({progress.done('forms'):.1f} s)")
         return problem
-    raise ScenarioError("a [protocol] with interface.model = 'contact' is not supported yet: use the bonded "
-                        "interface for time-dependent runs")
+    from ecmsim.mechanics.creep_contact import CreepContactMechanics
+
+    itf = scn.interface
+    laws = {region: (law_of(mat, scn.creep.characteristic_length_m) if scn.creep.enabled else None)
+            for region, mat in materials.items()}
+    problem = CreepContactMechanics(
+        tmesh, materials, laws, scn.loading.stack_pressure_Pa, scn.solver.element_degree, scn.loading.temperature_K,
+        load_steps=itf.load_steps, nitsche_parameter=itf.nitsche_parameter, variant=itf.nitsche_variant,
+        friction_coefficient=itf.friction_coefficient,
+        petsc_options={"snes_max_it": itf.newton_max_iterations, "snes_rtol": itf.newton_rtol},
+        linear=scn.solver.linear)
+    problem.error_tolerance = scn.protocol.error_tolerance
+    creeping = [r for r, law in laws.items() if law is not None]
+    progress(f"forms ready: P{scn.solver.element_degree} plane strain, contact interface (bodies "
+             f"{', '.join(b.name for b in problem.problem.bodies)}), creep in {', '.join(creeping) or 'no region'} "
+             f"at {scn.loading.temperature_K:g} K ({progress.done('forms'):.1f} s)")
+    return problem
 
 
 def mechanics_problem(scn, tmesh, materials, progress):

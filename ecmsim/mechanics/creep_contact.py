@@ -1,0 +1,340 @@
+r"""Creeping bodies in contact: the Norton update of :mod:`ecmsim.mechanics.creep` inside the Nitsche
+contact problem of :mod:`ecmsim.mechanics.contact`.
+
+:class:`CreepConstitutive` is the constitutive object the contact problem accepts (argument
+``constitutive``): it owns the quadrature-point state on the whole mesh and supplies
+
+- the volume stress :math:`\sigma_{n+1}` at the quadrature points (residual ``∫σ:ε(v) dx``),
+- the consistent tangent :math:`\mathbb C^{alg}` (Jacobian ``∫ℂ^alg:ε(du):ε(v) dx``),
+- the update (radial return, :func:`ecmsim.mechanics.creep.radial_return`) that runs in front of
+  every residual assembly, from each body's displacement on its own submesh,
+- the facet stress of the Nitsche terms (below).
+
+**Nitsche traction (the one approximation).** The contact pressure :math:`p_\sigma = -\nu\cdot\sigma\nu`
+needs the stress on facets, where the quadrature-point stress does not exist. The contact terms use
+
+.. math:: \sigma_f(u) = \mathbb C : \big(\varepsilon(u) - \bar\varepsilon_c\big),
+
+with :math:`\bar\varepsilon_c` the cell average (quadrature-weighted) of the end-of-step creep strain at
+the current Newton iterate, i.e. the creep-corrected stress with the creep strain taken constant per
+cell. It is exact when the creep strain is constant in the cell next to the facet (P1, or uniform
+creep) and reduces to the elastic stress when nothing creeps, so a zero prefactor reproduces the
+static contact solution exactly. Its variation in the Nitsche terms (:math:`p_\sigma(v)`) is the
+elastic one, and the Jacobian leaves out :math:`\partial\bar\varepsilon_c/\partial u` in
+:math:`p_\sigma(u)`: next to the penalty-like :math:`\gamma\,\delta g` term (γ ≈ γ₀E'/h, γ₀ = 100)
+this is a small perturbation of the tangent; Newton still converges, at a slightly reduced rate.
+The method stays consistent up to the facet stress's error, which enters the pressure as a
+Nitsche penalty error of size :math:`\delta p_\sigma/\gamma` in the gap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from ecmsim.errors import SolverError
+from ecmsim.fem import MPI, PETSc, basix, fem, options_prefix, ufl
+from ecmsim.materials import Material
+from ecmsim.materials.creep import NortonLaw
+from ecmsim.mechanics.creep import LOAD_RESIDUAL_TOLERANCE, radial_return, strain3, von_mises3
+from ecmsim.mechanics.elasticity import lame_fields
+from ecmsim.mesh import TaggedMesh
+
+
+class CreepConstitutive:
+    """Norton creep at the quadrature points of a whole (parent) mesh, for bodies on submeshes.
+
+    Args:
+        tmesh: the parent mesh (cell tags naming the regions of ``materials``).
+        materials: region name -> Material.
+        laws: region name -> NortonLaw (None or missing: elastic).
+        degree: Lagrange degree of the displacements.
+        temperature_K: temperature of the Arrhenius factor [K].
+
+    The contact problem calls :meth:`attach` with its bodies' displacements, then builds its forms
+    with :attr:`stress_q`, :meth:`tangent`, :attr:`dx` and :attr:`facet_correction`, and calls
+    :meth:`update` before each residual assembly.
+    """
+
+    error_tolerance = 0.01
+
+    def __init__(self, tmesh: TaggedMesh, materials: Mapping[str, Material], laws: Mapping[str, NortonLaw | None],
+                 degree: int = 2, temperature_K: float = 333.15):
+        self.tmesh = tmesh
+        msh = tmesh.mesh
+        self.laws = {r: laws.get(r) for r in tmesh.cell_ids}
+        self.lam, self.mu = lame_fields(tmesh, materials)
+        self.degree = degree
+        self.qdeg = max(2 * (degree - 1), 1)
+        cell = msh.topology.cell_name()
+        self.Qs = fem.functionspace(msh, basix.ufl.quadrature_element(cell, value_shape=(), degree=self.qdeg))
+        self.Qt = fem.functionspace(msh, basix.ufl.quadrature_element(cell, value_shape=(3, 3), degree=self.qdeg))
+        self.stress_q = fem.Function(self.Qt, name="stress_Pa")
+        self.creep_strain = fem.Function(self.Qt, name="creep_strain")
+        self.creep_strain_trial = fem.Function(self.Qt)
+        self.p = fem.Function(self.Qs, name="equivalent_creep_strain")
+        self.p_trial = fem.Function(self.Qs)
+        self.theta = fem.Function(self.Qs)
+        self.beta = fem.Function(self.Qs)
+        self.normal = fem.Function(self.Qt)
+        self.theta.x.array[:] = 1.0
+        D = fem.functionspace(msh, ("Discontinuous Lagrange", 0, (3, 3)))
+        self.facet_correction = fem.Function(D, name="creep_stress_correction_Pa")   # C : mean creep strain
+        imap = msh.topology.index_map(msh.topology.dim)
+        self.cells = np.arange(imap.size_local + imap.num_ghosts, dtype=np.int32)
+        self.n_owned_cells = imap.size_local
+        self.points = self.Qs.element.interpolation_points
+        self.nq = nq = self.points.shape[0]
+        pts, w = basix.make_quadrature(getattr(basix.CellType, cell), self.qdeg)
+        if not np.allclose(pts, self.points):
+            raise SolverError("creep + contact: quadrature points of the state space are not basix's default rule")
+        self._ref_weights = np.asarray(w) / np.sum(w)
+        self._dg0 = D.dofmap.list[self.cells, 0]
+        self.dofs = self.Qs.dofmap.list[self.cells].reshape(-1)
+        cell_of_point = np.repeat(self.cells, nq)
+        self._lam_q = self.lam.x.array[cell_of_point]
+        self._mu_q = self.mu.x.array[cell_of_point]
+        rate, exponent, s0 = np.zeros(len(self.cells)), np.ones(len(self.cells)), np.ones(len(self.cells))
+        for region, law in self.laws.items():
+            if law is None:
+                continue
+            c = tmesh.cells(region)
+            rate[c] = law.rate_factor_per_s(temperature_K)
+            exponent[c] = law.stress_exponent
+            s0[c] = law.reference_stress_Pa
+        self._rate_q, self._n_q, self._s0_q = rate[cell_of_point], exponent[cell_of_point], s0[cell_of_point]
+        self._owned_points = np.zeros(len(cell_of_point), dtype=bool)
+        self._owned_points[: self.n_owned_cells * nq] = True
+        self.region_of_point = {r: np.isin(cell_of_point, tmesh.cells(r)) & self._owned_points for r in tmesh.cell_ids}
+        self.dx = ufl.Measure("dx", domain=msh, subdomain_data=tmesh.cell_tags,
+                              metadata={"quadrature_degree": self.qdeg, "quadrature_scheme": "default"})
+        self.dt_s = 0.0
+        self._q_start = np.zeros(len(cell_of_point))
+        self._q_trial = np.zeros(len(cell_of_point))
+        self.relaxation = np.zeros(len(cell_of_point))
+        self._bodies = []
+        weights = fem.assemble_vector(fem.form(ufl.TestFunction(self.Qs) * self.dx))
+        self._weights = weights.array[self.dofs].copy()
+        dev = self.stress_q - ufl.tr(self.stress_q) / 3 * ufl.Identity(3)
+        vm = ufl.sqrt(1.5 * ufl.inner(dev, dev))
+        self._region_forms = {r: (fem.form(vm * self.dx(tag)), fem.form(1.0 * self.dx(tag)))
+                              for r, tag in tmesh.cell_ids.items()}
+
+    # -- what the contact problem uses ----------------------------------------------------------
+
+    def attach(self, bodies) -> None:
+        """Bodies as (displacement Function on a submesh, EntityMap submesh -> parent mesh)."""
+        self._bodies = []
+        for u, emap in bodies:
+            sub = u.function_space.mesh
+            imap = sub.topology.index_map(sub.topology.dim)
+            subcells = np.arange(imap.size_local + imap.num_ghosts, dtype=np.int32)
+            parent = np.asarray(emap.sub_topology_to_topology(subcells, inverse=False), dtype=np.int32)
+            # rows of this body's points in the (cell, point) arrays of the parent
+            rows = (parent[:, None] * self.nq + np.arange(self.nq)).reshape(-1)
+            self._bodies.append((fem.Expression(strain3(u), self.points), sub, subcells, rows))
+
+    def tangent(self, e):
+        """The consistent tangent applied to a 3x3 strain (UFL)."""
+        I3 = ufl.Identity(3)
+        dev = e - ufl.tr(e) / 3 * I3
+        bulk = self.lam + 2 * self.mu / 3
+        return bulk * ufl.tr(e) * I3 + 2 * self.mu * (self.theta * dev + self.beta * ufl.inner(self.normal, e) * self.normal)
+
+    def update(self) -> None:
+        """Stress, trial creep state, tangent and facet correction from the bodies' current displacements."""
+        eps = np.zeros((len(self.cells) * self.nq, 3, 3))
+        for expr, sub, subcells, rows in self._bodies:
+            eps[rows] = expr.eval(sub, subcells).reshape(-1, 3, 3)
+        ec_old = self.creep_strain.x.array.reshape(-1, 3, 3)[self.dofs]
+        st = radial_return(eps, ec_old, self.p.x.array[self.dofs], self._lam_q, self._mu_q, self._rate_q,
+                           self._n_q, self._s0_q, self.dt_s)
+        self.stress_q.x.array.reshape(-1, 3, 3)[self.dofs] = st.stress
+        self.creep_strain_trial.x.array.reshape(-1, 3, 3)[self.dofs] = st.creep_strain
+        self.p_trial.x.array[self.dofs] = st.p
+        self.theta.x.array[self.dofs] = st.theta
+        self.beta.x.array[self.dofs] = st.beta
+        self.normal.x.array.reshape(-1, 3, 3)[self.dofs] = st.normal
+        self.relaxation = st.relaxation
+        self._q_trial = von_mises3(st.stress)
+        # C : (cell mean of the creep strain): the creep is volume-preserving, so only 2 mu eps_c
+        ec = np.einsum("cq,cqij->cij", np.broadcast_to(self._ref_weights, (len(self.cells), self.nq)),
+                       st.creep_strain.reshape(len(self.cells), self.nq, 3, 3))
+        lam, mu = self.lam.x.array[self.cells], self.mu.x.array[self.cells]
+        corr = lam[:, None, None] * np.trace(ec, axis1=1, axis2=2)[:, None, None] * np.eye(3) + 2 * mu[:, None, None] * ec
+        self.facet_correction.x.array.reshape(-1, 9)[self._dg0] = corr.reshape(-1, 9)
+
+    # -- state ----------------------------------------------------------------------------------
+
+    def accept(self) -> None:
+        self.creep_strain.x.array[:] = self.creep_strain_trial.x.array
+        self.p.x.array[:] = self.p_trial.x.array
+        self._q_start = self._q_trial.copy()
+
+    def error_indicator(self) -> float:
+        """As :meth:`ecmsim.mechanics.creep.CreepProblem.error_indicator` (L1 relative stress error / tolerance)."""
+        comm = self.tmesh.comm
+        own = self._owned_points
+        w = self._weights[own]
+        total = comm.allreduce(float(np.dot(w, self._q_trial[own])), op=MPI.SUM)
+        if total == 0:
+            return 0.0
+        dp = (self.p_trial.x.array[self.dofs] - self.p.x.array[self.dofs])[own]
+        mu = self._mu_q[own]
+        rate0 = self._rate_q[own] * (self._q_start[own] / self._s0_q[own]) ** self._n_q[own]
+        err = np.minimum(1.5 * mu * np.abs(dp - self.dt_s * rate0), 3 * mu * dp)
+        return comm.allreduce(float(np.dot(w, err)), op=MPI.SUM) / total / self.error_tolerance
+
+    def relaxation_max(self) -> float:
+        local = float(self.relaxation[self._owned_points].max()) if self._owned_points.any() else 0.0
+        return self.tmesh.comm.allreduce(local, op=MPI.MAX)
+
+    def metrics(self) -> dict[str, float]:
+        """Per region: von Mises mean/max [Pa], equivalent creep strain max/mean [-] (names of CreepProblem)."""
+        comm = self.tmesh.comm
+        vm = von_mises3(self.stress_q.x.array.reshape(-1, 3, 3)[self.dofs])
+        p = self.p.x.array[self.dofs]
+        out = {}
+        for region, (vm_form, area_form) in self._region_forms.items():
+            area = comm.allreduce(fem.assemble_scalar(area_form), op=MPI.SUM)
+            total = comm.allreduce(fem.assemble_scalar(vm_form), op=MPI.SUM)
+            mask = self.region_of_point[region]
+            out[f"{region}_von_mises_mean_Pa"] = float(total / area)
+            out[f"{region}_von_mises_max_Pa"] = comm.allreduce(float(vm[mask].max()) if mask.any() else 0.0, op=MPI.MAX)
+            out[f"{region}_creep_strain_max"] = comm.allreduce(float(p[mask].max()) if mask.any() else 0.0, op=MPI.MAX)
+            out[f"{region}_creep_strain_mean"] = comm.allreduce(float(np.dot(self._weights[mask], p[mask])),
+                                                                op=MPI.SUM) / area
+        return out
+
+    def cell_means(self) -> dict[str, np.ndarray]:
+        vm = von_mises3(self.stress_q.x.array.reshape(-1, 3, 3)[self.dofs]).reshape(-1, self.nq).mean(axis=1)
+        p = self.p.x.array[self.dofs].reshape(-1, self.nq).mean(axis=1)
+        return {"von_mises_Pa": vm, "equivalent_creep_strain": p}
+
+    def stress_projection(self):
+        """DG(k-1) stress (xx, yy, zz, xy) on the parent mesh: L2 projection of the quadrature stress."""
+        msh = self.tmesh.mesh
+        S = fem.functionspace(msh, ("Discontinuous Lagrange", self.degree - 1, (4,)))
+        stress = fem.Function(S, name="stress_Pa")
+        w, z = ufl.TrialFunction(S), ufl.TestFunction(S)
+        s = self.stress_q
+        problem = fem.petsc.LinearProblem(
+            ufl.inner(w, z) * self.dx, ufl.inner(ufl.as_vector([s[0, 0], s[1, 1], s[2, 2], s[0, 1]]), z) * self.dx,
+            u=stress, petsc_options={"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": "mumps"},
+            petsc_options_prefix=options_prefix("creep_contact_stress"))
+        problem.solve()
+        stress.x.scatter_forward()
+        from ecmsim.fem import destroy_petsc
+        destroy_petsc(problem)
+        return stress
+
+
+class CreepContactMechanics:
+    """The time loop's mechanics for creeping bodies in contact (interface.model = "contact").
+
+    Time t = 0 (dt = 0) is the static contact solution in ``load_steps`` load steps (creep inactive);
+    every later step solves the contact problem at full load from the last accepted state, with the
+    creep update of dt.
+    """
+
+    name = "mechanics"
+
+    def __init__(self, tmesh, materials, laws, stack_pressure_Pa: float, degree: int = 2,
+                 temperature_K: float = 333.15, load_steps: int = 1, initial_gap=None, **contact_settings):
+        from ecmsim.mechanics.contact import ContactPair, ContactProblem, facet_regions
+        from ecmsim.mechanics.elasticity import Support, Traction
+
+        self.tmesh = tmesh
+        self.constitutive = CreepConstitutive(tmesh, materials, laws, degree, temperature_K)
+        # the window of stack_pressure_contact_problem; ``initial_gap`` (x -> g0 [m]) on the interface
+        regions = sorted(tmesh.cell_ids)
+        pairs = [ContactPair(name, initial_gap if name == "interface" else None) for name in tmesh.facet_ids
+                 if facet_regions(name, regions) == ("electrode", "electrolyte")]
+        self.problem = ContactProblem(
+            tmesh, materials, supports=[Support("bottom", (0, 1)), Support("left", (0,)), Support("right", (0,))],
+            tractions=[Traction("top", pressure_Pa=stack_pressure_Pa)], pairs=pairs, degree=degree,
+            constitutive=self.constitutive, **contact_settings)
+        self.load_steps = load_steps
+        self.u = self.problem.u
+        self._dt_last = 0.0
+        self._du_last = None
+        self._frictionless = float(self.problem.friction.value) == 0.0
+        self._first = True
+        self._solution = None
+        self._saved = None
+
+    @property
+    def error_tolerance(self) -> float:
+        return self.constitutive.error_tolerance
+
+    @error_tolerance.setter
+    def error_tolerance(self, value: float) -> None:
+        self.constitutive.error_tolerance = value
+
+    def advance(self, t_s: float, dt_s: float, step=None) -> int:
+        self.constitutive.dt_s = float(dt_s)
+        self._saved = [b.u.x.array.copy() for b in self.problem.bodies]
+        try:
+            if self._first:
+                sol = self.problem.solve(self.load_steps)
+                self._first = False
+                load = getattr(self.problem, "load_residual", None)
+                if load:
+                    self.problem._atol = max(self.problem._atol, LOAD_RESIDUAL_TOLERANCE * load)
+            else:
+                if dt_s > 0 and self._dt_last > 0 and self._frictionless:
+                    # Predictor (as the bonded CreepProblem): the last accepted step's increment scaled
+                    # by the step ratio (at most 1). Frictionless only: with friction, solve() measures
+                    # the slip of the step from the displacement it starts from.
+                    ratio = min(dt_s / self._dt_last, 1.0)
+                    for b, du in zip(self.problem.bodies, self._du_last, strict=True):
+                        b.u.x.array[:] += ratio * du
+                sol = self.problem.solve(1)
+        except SolverError as err:
+            raise SolverError(f"creep + contact at t = {t_s:g} s (dt {dt_s:g} s): {err}") from None
+        self._solution = sol
+        return int(sum(sol.info["newton_iterations"]))
+
+    def error_indicator(self) -> float:
+        return self.constitutive.error_indicator()
+
+    def relaxation_max(self) -> float:
+        return self.constitutive.relaxation_max()
+
+    def accept(self) -> None:
+        self.constitutive.accept()
+        self._du_last = [b.u.x.array - saved for b, saved in zip(self.problem.bodies, self._saved, strict=True)]
+        self._dt_last = self.constitutive.dt_s
+
+    def reject(self) -> None:
+        for b, saved in zip(self.problem.bodies, self._saved or [], strict=False):
+            b.u.x.array[:] = saved
+            b.u_old.x.array[:] = saved
+        self.constitutive.dt_s = 0.0
+        self.constitutive.update()
+
+    def metrics(self) -> dict[str, float]:
+        out = self.constitutive.metrics()
+        if self._solution is not None:
+            for facet, prof in self._solution.contact.items():
+                prefix = "" if facet == "interface" else f"{facet}_"
+                out.update({f"{prefix}{k}": v for k, v in prof.metrics().items()})
+        return out
+
+    def cell_means(self) -> dict[str, np.ndarray]:
+        return self.constitutive.cell_means()
+
+    def solution(self):
+        """The contact solution now; its stress is the L2 projection of the quadrature stress."""
+        sol = self._solution
+        sol.stress = self.constitutive.stress_projection()
+        sol.info["constitutive"] = "norton_creep"
+        sol.info["quadrature_degree"] = self.constitutive.qdeg
+        return sol
+
+    def close(self) -> None:
+        self.problem.close()
+
+
+__all__ = ["CreepConstitutive", "CreepContactMechanics"]

@@ -1,0 +1,114 @@
+"""Creeping bodies in contact (docs/creep.md, "Creep with contact").
+
+- Zero prefactor: the creep + contact problem is the static contact solution, to solver tolerance.
+- A creeping Li layer pressed on a rough PLL surface (roughness as an initial gap
+  g0 = a ((1 - cos(2 pi x / lambda)) / 2 - 0.1)) under constant stack pressure: the elastic contact is
+  partial; as the Li creeps into the valleys the contact fraction grows and approaches 1
+  (a Li layer that has relaxed its deviatoric stress presses like a fluid at the stack pressure).
+  With an elastic Li the contact fraction stays put over the same hold.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ecmsim import materials
+from ecmsim.fem import MPI
+from ecmsim.geometry import generators
+from ecmsim.materials.creep import NortonLaw
+from ecmsim.mechanics.contact import ContactPair, ContactProblem
+from ecmsim.mechanics.creep_contact import CreepContactMechanics
+from ecmsim.mechanics.elasticity import Support, Traction
+from ecmsim.mesh import MeshOptions, mesh_geometry
+
+pytestmark = pytest.mark.fem
+
+P = 2.4e6
+W, H1, H2 = 40e-6, 20e-6, 20e-6
+AMPLITUDE, WAVELENGTH = 0.1e-6, 20e-6
+MATS = {"electrode": materials.from_mapping({"youngs_modulus_Pa": 4.9e9, "poissons_ratio": 0.38}),
+        "electrolyte": materials.get("PLL")}
+# relaxes 2.4 MPa of Li deviatoric stress in about a second (mild exponent, as in test_creep.py)
+LAW = NortonLaw(prefactor_per_s=2e-3, stress_exponent=4.0, activation_energy_J_per_mol=0.0, reference_stress_Pa=1e6)
+TIMES = [0.0, 0.1, 0.3, 1.0, 3.0, 10.0]
+
+
+def gap(x):
+    # the asperity tops overlap by 0.1 a before loading: the Li layer is held by the contact from the
+    # first Newton iteration (a layer floating over its gap would make the first tangent singular)
+    return AMPLITUDE * (0.5 * (1 - np.cos(2 * np.pi * x[0] / WAVELENGTH)) - 0.1)
+
+
+@pytest.fixture(scope="module")
+def window():
+    return mesh_geometry(generators.flat(W, H1, H2), MeshOptions(size_m=4e-6, interface_size_m=1e-6), MPI.COMM_WORLD)
+
+
+def _hold(tmesh, law):
+    pb = CreepContactMechanics(tmesh, MATS, {"electrode": law}, P, 2, 333.15, load_steps=2, initial_gap=gap)
+    fractions, its = [], []
+    for t0, t1 in zip([0.0] + TIMES[:-1], TIMES, strict=True):
+        its.append(pb.advance(t1, t1 - t0))
+        pb.accept()
+        fractions.append(pb.metrics()["contact_fraction"])
+    return pb, fractions, its
+
+
+def run_hold(tmesh):
+    """Contact fraction at TIMES for the creeping Li (the MPI test calls this too)."""
+    pb, fractions, its = _hold(tmesh, LAW)
+    m = pb.metrics()
+    pb.close()
+    return fractions, its, m
+
+
+def test_creeping_li_closes_a_rough_contact(window):
+    fractions, its, m = run_hold(window)
+    print("contact fraction at", TIMES, ":", np.round(fractions, 3), "Newton", its)
+    assert fractions[0] < 0.7                                   # elastic: partial contact
+    assert all(b >= a - 1e-12 for a, b in zip(fractions, fractions[1:], strict=False))   # grows monotonically
+    assert fractions[-1] > fractions[0] + 0.2                   # and substantially
+    assert m["electrode_creep_strain_max"] > 0
+
+
+def test_zero_prefactor_is_the_static_contact_solution(window):
+    zero = NortonLaw(0.0, 4.0, 0.0, 1e6)
+    pb, fractions, its = _hold(window, zero)
+    ref = ContactProblem(window, MATS, supports=[Support("bottom", (0, 1)), Support("left", (0,)), Support("right", (0,))],
+                         tractions=[Traction("top", pressure_Pa=P)], pairs=[ContactPair("interface", gap)], degree=2)
+    sol = ref.solve(2)
+    for b, r in zip(pb.problem.bodies, ref.bodies, strict=True):
+        scale = np.abs(r.u.x.array).max()
+        assert np.abs(b.u.x.array - r.u.x.array).max() <= 1e-8 * scale
+    static = sol.contact["interface"].metrics()["contact_fraction"]
+    assert fractions == [static] * len(TIMES)                    # nothing moves in time
+    assert its[1:] == [0] * (len(TIMES) - 1)
+    ref_stress = sol.stress.x.array.copy()
+    s = pb.solution().stress.x.array
+    assert np.abs(s - ref_stress).max() <= 1e-6 * P
+    pb.close()
+    ref.close()
+
+
+@pytest.mark.mpi
+@pytest.mark.slow
+def test_creep_contact_run_parallel_equals_serial(tmp_path, have_mpirun):
+    """A [protocol] on the contact scenario through the CLI: serial equals mpirun -n 2."""
+    from conftest import SCENARIOS, read_summary, run_cli, run_cli_mpi
+
+    args = [str(SCENARIOS / "sinusoidal_contact.toml"), "--set", "mesh.size_m=4e-6", "--set",
+            "mesh.interface_size_m=1e-6", "--set", 'protocol.steps=["Hold for 1 s"]', "--set",
+            "protocol.dt_initial_s=1e-3", "--set", "output.plots=false", "--set", "output.fields=false", "-q"]
+    p1 = run_cli("run", args[0], "-o", str(tmp_path / "serial"), *args[1:])
+    assert p1.returncode == 0, p1.stderr
+    p2 = run_cli_mpi(2, "run", args[0], "-o", str(tmp_path / "parallel"), *args[1:])
+    assert p2.returncode == 0, p2.stderr + p2.stdout
+    a, b = read_summary(tmp_path / "serial"), read_summary(tmp_path / "parallel")
+    assert b["provenance"]["mpi_ranks"] == 2
+    assert a["solver"]["time_steps"] == b["solver"]["time_steps"] > 3
+    assert a["metrics"]["electrode_creep_strain_max"] > 0 and "contact_fraction" in a["metrics"]
+    for key, value in a["metrics"].items():
+        assert b["metrics"][key] == pytest.approx(value, rel=1e-7, abs=1e-6), key
+    rows = (tmp_path / "serial" / "history.csv").read_text().splitlines()
+    assert "contact_fraction" in rows[0]

@@ -420,9 +420,10 @@ class Scenario(_Section):
 
     @model_validator(mode="after")
     def _contact_is_2d(self) -> Scenario:
-        if self.geometry.depth_m is not None and self.interface.model == "contact":
-            raise ValueError("interface.model = 'contact' is 2D only: remove geometry.depth_m or use "
-                             "interface.model = 'bonded' for a 3D window")
+        if (self.geometry.depth_m is not None and self.interface.model == "contact"
+                and self.interface.friction_coefficient > 0):
+            raise ValueError("interface.friction_coefficient > 0 is 2D only: remove geometry.depth_m or set "
+                             "interface.friction_coefficient = 0 (frictionless contact works in 3D)")
         return self
 
     def to_dict(self) -> dict[str, Any]:

@@ -134,7 +134,11 @@ class RoughGeometry(_RandomInterface):
     correlation_length_m: Length = Field(description="lateral correlation length (autocorrelation 1/e) [m]")
 
     def build(self, base_dir: Path):
-        from ecmsim.geometry import generators
+        from ecmsim.geometry import generators, solid3d
+        if self.depth_m is not None:   # a 2D random field h(x, z), not an extruded profile
+            return solid3d.rough(self.width_m, self.electrode_thickness_m, self.electrolyte_thickness_m, self.depth_m,
+                                 self.rms_height_m, self.correlation_length_m, self.seed, self.spectrum,
+                                 self.hurst_exponent)
         return generators.rough(self.width_m, self.electrode_thickness_m, self.electrolyte_thickness_m,
                                 self.rms_height_m, self.correlation_length_m, self.seed, self.spectrum,
                                 self.hurst_exponent)
@@ -167,7 +171,11 @@ class VoidsGeometry(_RandomInterface):
         return self
 
     def build(self, base_dir: Path):
-        from ecmsim.geometry import generators
+        from ecmsim.geometry import generators, solid3d
+        if self.depth_m is not None and not self.rms_height_m:   # half-spheroids; on a rough base: extruded
+            return solid3d.voids(self.width_m, self.electrode_thickness_m, self.electrolyte_thickness_m, self.depth_m,
+                                 self.void_fraction, self.void_width_mean_m, self.void_width_cv,
+                                 self.void_aspect_ratio, self.seed)
         return generators.voids(self.width_m, self.electrode_thickness_m, self.electrolyte_thickness_m,
                                 self.void_fraction, self.void_width_mean_m, self.void_width_cv,
                                 self.void_aspect_ratio, self.seed, **self._roughness())

@@ -225,7 +225,8 @@ def voids(width_m: float, electrode_thickness_m: float, electrolyte_thickness_m:
                             "thick): reduce void_aspect_ratio or thicken the electrode")
     section = generators.flat(width_m, electrode_thickness_m, electrolyte_thickness_m)
     section.description = (f"{count} half-spheroidal voids (3D), areal fraction {void_fraction:g}, mean diameter "
-                           f"{void_width_mean_m:g} m (cv {void_width_cv:g}), aspect {void_aspect_ratio:g}, seed {seed}, "
+                           f"{void_width_mean_m:g} m (cv {void_width_cv:g}), aspect {void_aspect_ratio:g}, "
+                           f"seed {seed}, "
                            f"depth {depth_m:g} m")
     section.solid = VoidsSolid(width_m, height, depth_m, electrolyte_thickness_m, centres, d / 2, b)
     return section

@@ -178,6 +178,8 @@ def build_gmsh_model(geometry: Geometry, options: MeshOptions) -> dict[str, dict
                         f"mesh.size_m = {options.size_m:g} m"
                         + (f", mesh.interface_size_m = {options.interface_size_m:g} m" if options.interface_size_m
                            else "") + f" (limit mesh.max_cells = {options.max_cells}): use a larger mesh size")
+    if options.depth_m and getattr(geometry, "solid", None) is not None:
+        return _solid_and_mesh(geometry, options, unit)     # genuinely 3D shapes (geometry/solid3d.py)
     geometry = scaled
     options = _scaled_options(options, 1.0 / unit)
     if partition is not None and len(partition.points) >= GEO_ROUTE_MIN_VERTICES:
@@ -238,6 +240,37 @@ def _extrude_and_mesh(geometry: Geometry, options: MeshOptions, surface_label: d
         volume_label = {t: volume_label[v] for v, pieces in zip(volumes, piece_map, strict=True)
                         for d, t in pieces if d == 3}
 
+    return _tag_and_mesh_3d(geometry, options, volume_label, unit)
+
+
+def _solid_and_mesh(geometry, options: MeshOptions, unit: float) -> dict[str, dict[str, int]]:
+    """A genuinely 3D window (``geometry.solid``, ecmsim.geometry.solid3d) built in OpenCASCADE in
+    the scaled length unit, then tagged and meshed like an extruded one."""
+    import gmsh
+
+    try:
+        volume_label = geometry.solid.build(gmsh.model.occ, 1.0 / unit)
+    except MeshError:
+        raise
+    except Exception as err:
+        raise MeshError(f"gmsh could not build the 3D window ({geometry.description}): {err}") from None
+    gmsh.model.occ.synchronize()
+    band = tuple(y / unit for y in geometry.solid.refine_band_m())
+    return _tag_and_mesh_3d(_scaled(geometry, 1.0 / unit), _scaled_options(options, 1.0 / unit), volume_label, unit,
+                            band)
+
+
+def _tag_and_mesh_3d(geometry: Geometry, options: MeshOptions, volume_label: dict[int, str],
+                     unit: float, band: tuple[float, float] | None = None) -> dict[str, dict[str, int]]:
+    """Tag the volumes and the boundary surfaces of a 3D window [0, W] x [0, H] x [0, depth] (scaled
+    units) by the pieces on their sides, mesh with tetrahedra, scale back to metres.
+
+    ``band`` = (y_low, y_high): refine in that slab (growing to the coarse size over the refinement
+    distance) instead of around the refined surfaces: a distance field to a large curved
+    OpenCASCADE surface (the 3D rough interface) costs minutes, the slab nothing."""
+    import gmsh
+
+    depth = options.depth_m
     W, H = geometry.width_m, geometry.height_m
     tol = 1e-5 * max(W, H, depth)    # OpenCASCADE pads bounding boxes by its tolerance (~1e-7)
     sides_of, border_of = {}, {}
@@ -270,7 +303,14 @@ def _extrude_and_mesh(geometry: Geometry, options: MeshOptions, surface_label: d
     gmsh.option.setNumber("Mesh.MeshSizeMax", options.size_m)
     refined = [s for name in _REFINED for s in groups.get(name, [])]
     fine = options.fine_size_m
-    if refined and fine < options.size_m:
+    if band is not None and fine < options.size_m:
+        grow = options.refine_distance_m or 10 * fine
+        field = gmsh.model.mesh.field
+        slab = field.add("MathEval")
+        field.setString(slab, "F", f"{fine} + {options.size_m - fine} * Min(1, Max(0, Max({band[0]} - y, "
+                                   f"y - {band[1]})) / {grow})")
+        field.setAsBackgroundMesh(slab)
+    elif refined and fine < options.size_m:
         field = gmsh.model.mesh.field
         dist = field.add("Distance")
         field.setNumbers(dist, "SurfacesList", refined)

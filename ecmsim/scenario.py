@@ -137,7 +137,11 @@ class RoughGeometry(_RandomInterface):
     correlation_length_m: Length = Field(description="lateral correlation length (autocorrelation 1/e) [m]")
 
     def build(self, base_dir: Path):
-        from ecmsim.geometry import generators
+        from ecmsim.geometry import generators, solid3d
+        if self.depth_m is not None:   # a 2D random field h(x, z), not an extruded profile
+            return solid3d.rough(self.width_m, self.electrode_thickness_m, self.electrolyte_thickness_m, self.depth_m,
+                                 self.rms_height_m, self.correlation_length_m, self.seed, self.spectrum,
+                                 self.hurst_exponent)
         return generators.rough(self.width_m, self.electrode_thickness_m, self.electrolyte_thickness_m,
                                 self.rms_height_m, self.correlation_length_m, self.seed, self.spectrum,
                                 self.hurst_exponent)
@@ -170,7 +174,11 @@ class VoidsGeometry(_RandomInterface):
         return self
 
     def build(self, base_dir: Path):
-        from ecmsim.geometry import generators
+        from ecmsim.geometry import generators, solid3d
+        if self.depth_m is not None and not self.rms_height_m:   # half-spheroids; on a rough base: extruded
+            return solid3d.voids(self.width_m, self.electrode_thickness_m, self.electrolyte_thickness_m, self.depth_m,
+                                 self.void_fraction, self.void_width_mean_m, self.void_width_cv,
+                                 self.void_aspect_ratio, self.seed)
         return generators.voids(self.width_m, self.electrode_thickness_m, self.electrolyte_thickness_m,
                                 self.void_fraction, self.void_width_mean_m, self.void_width_cv,
                                 self.void_aspect_ratio, self.seed, **self._roughness())
@@ -571,11 +579,12 @@ class Scenario(_Section):
     @model_validator(mode="after")
     def _contact_is_2d(self) -> Scenario:
         if self.geometry.kind == "image_stack" and self.interface.model == "contact":
-            raise ValueError("interface.model = 'contact' is 2D only: use interface.model = 'bonded' for an "
-                             "image_stack (3D) window")
-        if getattr(self.geometry, "depth_m", None) is not None and self.interface.model == "contact":
-            raise ValueError("interface.model = 'contact' is 2D only: remove geometry.depth_m or use "
-                             "interface.model = 'bonded' for a 3D window")
+            raise ValueError("interface.model = 'contact' on an image_stack (voxel) window is not supported yet: "
+                             "use interface.model = 'bonded'")
+        if (getattr(self.geometry, "depth_m", None) is not None and self.interface.model == "contact"
+                and self.interface.friction_coefficient > 0):
+            raise ValueError("interface.friction_coefficient > 0 is 2D only: remove geometry.depth_m or set "
+                             "interface.friction_coefficient = 0 (frictionless contact works in 3D)")
         return self
 
     def to_dict(self) -> dict[str, Any]:

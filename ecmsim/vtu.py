@@ -37,7 +37,10 @@ FIELDS_VTU, BOUNDARIES_VTU, FIELDS_PVD = "fields.vtu", "boundaries.vtu", "fields
 
 
 def write_vtu(folder: Path, solution, tmesh) -> list[str]:
-    """Write fields.vtu, boundaries.vtu and fields.pvd into ``folder`` (collective; rank 0 writes)."""
+    """Write fields.vtu, boundaries.vtu and fields.pvd into ``folder`` (collective; rank 0 writes).
+
+    2D (quadratic triangles) only: a 3D window's fields are the VTX files (fields/*.bp), nothing
+    is written here for it."""
     from ecmsim.fem import fem
 
     comm = tmesh.comm

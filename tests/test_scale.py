@@ -247,10 +247,11 @@ def test_3d_parallel_equals_serial(tmp_path, have_mpirun):
         assert b["metrics"][key] == pytest.approx(value, rel=1e-6, abs=1e-3), key
 
 
-def test_contact_in_3d_is_refused_in_one_line():
+def test_friction_in_3d_is_refused_in_one_line():
+    """Frictionless contact runs in 3D (tests/test_contact_3d.py); Coulomb friction stays 2D."""
     from ecmsim import scenario
     from ecmsim.errors import ScenarioError
 
-    with pytest.raises(ScenarioError, match="contact' is 2D only"):
-        scenario.load(SCENARIOS / "voids_3d.toml", ["interface.model=contact"])
-    assert scenario.load(SCENARIOS / "voids_3d.toml").geometry.depth_m == 10e-6
+    with pytest.raises(ScenarioError, match="friction_coefficient > 0 is 2D only"):
+        scenario.load(SCENARIOS / "voids_3d.toml", ["interface.model=contact", "interface.friction_coefficient=0.3"])
+    assert scenario.load(SCENARIOS / "voids_3d.toml", ["interface.model=contact"]).interface.model == "contact"

@@ -54,6 +54,10 @@ tangent :math:`\tau = (\nu_y, -\nu_x)`, slip increment over the load step
 :math:`- \frac{\theta}{\gamma}s_\sigma(u)s_\sigma(v) + \frac{1}{\gamma}\,s\,(\theta s_\sigma(v) + \gamma\,\delta_t(v))`
 (Chouly, Mlika & Renard, Numer. Math. 139, 593 (2018)).
 
+3D (a mesh of tetrahedra): the same forms with three displacement components, triangular contact
+facets, the area-weighted vertex normal and h = 3|K|/|F|; frictionless pairs only (the tangent
+above and the rigid circle are 2D).
+
 Solution: Newton (PETSc SNES, :data:`ecmsim.fem.NONLINEAR_SOLVER_OPTIONS`) on the blocked system
 of all bodies, load stepping a factor t from 0 to 1 that scales every pressure, traction,
 prescribed displacement and obstacle motion; the forms are compiled once. The closed state is
@@ -74,7 +78,7 @@ from ecmsim.fem import (LINEAR_SOLVER_OPTIONS, MPI, NONLINEAR_SOLVER_OPTIONS, PE
                         fem, linear_solver, options_prefix, snes_reason, ufl)
 from ecmsim.materials import Material
 from ecmsim.mechanics.elasticity import (ElasticSolution, Support, Traction, dirichlet_bcs, epsilon, lame_fields,
-                                         sigma, stress_field)
+                                         sigma, stress_field, window_supports)
 from ecmsim.mesh import TaggedMesh
 
 #: Default dimensionless Nitsche parameter gamma_0 (see the module docstring and docs/contact.md:
@@ -144,7 +148,9 @@ class ContactProfile:
         x_m, y_m: sample positions (reference configuration) [m].
         gap_m: g(u) [m], > 0 open (a small negative value is the discrete interpenetration).
         contact_pressure_Pa: the Nitsche contact pressure [P(u)]_+ [Pa], >= 0, 0 where open.
-        weight_m: quadrature weights [m]; their sum is the length of the facet group.
+        weight_m: quadrature weights [m]; their sum is the length of the facet group. In 3D:
+            area weights [m^2] (the name is kept), summing to the facet group's area.
+        z_m: sample depth [m] in 3D, None in 2D.
     """
 
     facet: str
@@ -153,6 +159,7 @@ class ContactProfile:
     gap_m: np.ndarray
     contact_pressure_Pa: np.ndarray
     weight_m: np.ndarray
+    z_m: np.ndarray | None = None
 
     @property
     def in_contact(self) -> np.ndarray:
@@ -160,22 +167,27 @@ class ContactProfile:
         return self.contact_pressure_Pa > 0
 
     def metrics(self) -> dict[str, float]:
-        """Contact metrics (names carry units); fractions and means are over the facet group length."""
+        """Contact metrics (names carry units); fractions and means are over the facet group length
+        (3D: area-weighted, the total force in N instead of N per m of depth)."""
         w, p, g = self.weight_m, self.contact_pressure_Pa, self.gap_m
         length = w.sum()
         return {
             "contact_fraction": float(np.dot(w, self.in_contact) / length),
             "contact_pressure_mean_Pa": float(np.dot(w, p) / length),
             "contact_pressure_max_Pa": float(p.max()),
-            "contact_force_N_per_m": float(np.dot(w, p)),
+            ("contact_force_N_per_m" if self.z_m is None else "contact_force_N"): float(np.dot(w, p)),
             "gap_max_m": float(g.max()),
             "gap_min_m": float(g.min()),
         }
 
     def to_csv(self, path) -> None:
-        header = "x_m,y_m,gap_m,contact_pressure_Pa,weight_m"
-        np.savetxt(path, np.column_stack([self.x_m, self.y_m, self.gap_m, self.contact_pressure_Pa, self.weight_m]),
-                   delimiter=",", header=header, comments="")
+        names, cols = ["x_m", "y_m"], [self.x_m, self.y_m]
+        if self.z_m is not None:
+            names.append("z_m")
+            cols.append(self.z_m)
+        names += ["gap_m", "contact_pressure_Pa", "weight_m"]
+        cols += [self.gap_m, self.contact_pressure_Pa, self.weight_m]
+        np.savetxt(path, np.column_stack(cols), delimiter=",", header=",".join(names), comments="")
 
 
 @dataclass
@@ -315,9 +327,10 @@ class ContactProblem:
         self.obstacles = list(obstacles)
         msh = tmesh.mesh
         tdim = msh.topology.dim
-        if msh.geometry.dim != 2:
-            raise SolverError("contact is implemented in 2D (plane strain) only: use interface.model = 'bonded' "
-                              "for a 3D window (geometry.depth_m)")
+        self.gdim = gdim = msh.geometry.dim
+        if gdim == 3 and (obstacles or friction_coefficient > 0):
+            raise SolverError("in 3D, contact is frictionless between tagged bodies only: rigid circular obstacles "
+                              "and Coulomb friction are 2D (set interface.friction_coefficient = 0)")
         msh.topology.create_connectivity(tdim - 1, tdim)
         msh.topology.create_connectivity(tdim, tdim - 1)
         for name in [p.facet for p in self.pairs] + [o.facet for o in self.obstacles] + \
@@ -375,7 +388,7 @@ class ContactProblem:
         self._atol = self.problem.solver.getTolerances()[1]
 
         # Post-processing on the whole mesh: u discontinuous across the contacts, stress per cell.
-        W = fem.functionspace(msh, ("Discontinuous Lagrange", degree, (2,)))
+        W = fem.functionspace(msh, ("Discontinuous Lagrange", degree, (gdim,)))
         self.u = fem.Function(W, name="displacement_m")
         self.stress, self._stress_expr = stress_field(self.u, self.lam, self.mu, degree)
         if constitutive is not None:
@@ -434,9 +447,10 @@ class ContactProblem:
             cells = np.unique(np.concatenate([tm.cells(r) for r in regions])).astype(np.int32)
             b = _Body("+".join(regions), regions, cells)
             b.mesh, b.entity_map, _, _ = dolfinx.mesh.create_submesh(msh, msh.topology.dim, cells)
-            b.mesh.topology.create_connectivity(1, 2)
-            b.mesh.topology.create_connectivity(2, 1)
-            b.V = fem.functionspace(b.mesh, ("Lagrange", self.degree, (2,)))
+            tdim = msh.topology.dim
+            b.mesh.topology.create_connectivity(tdim - 1, tdim)
+            b.mesh.topology.create_connectivity(tdim, tdim - 1)
+            b.V = fem.functionspace(b.mesh, ("Lagrange", self.degree, (msh.geometry.dim,)))
             b.u = fem.Function(b.V, name=f"displacement_{b.name}_m")
             b.u_old = fem.Function(b.V)
             bodies.append(b)
@@ -455,15 +469,17 @@ class ContactProblem:
         two free surfaces (e.g. an untagged or unknown facet group between two regions)."""
         tm = self.tmesh
         msh = tm.mesh
-        imap = msh.topology.index_map(2)
+        tdim = msh.topology.dim
+        imap = msh.topology.index_map(tdim)
         body_of_cell = np.full(imap.size_local + imap.num_ghosts, -1)
         for i, b in enumerate(bodies):
             body_of_cell[b.cells] = i
-        f2c = msh.topology.connectivity(1, 2)
-        contact = np.zeros(msh.topology.index_map(1).size_local + msh.topology.index_map(1).num_ghosts, dtype=bool)
+        f2c = msh.topology.connectivity(tdim - 1, tdim)
+        fmap = msh.topology.index_map(tdim - 1)
+        contact = np.zeros(fmap.size_local + fmap.num_ghosts, dtype=bool)
         for p in self.pairs:
             contact[tm.facets(p.facet)] = True
-        n_owned = msh.topology.index_map(1).size_local
+        n_owned = fmap.size_local
         offsets, links = f2c.offsets, f2c.array
         two = np.flatnonzero(np.diff(offsets[:n_owned + 1]) == 2)
         c0, c1 = links[offsets[two]], links[offsets[two] + 1]
@@ -475,7 +491,7 @@ class ContactProblem:
                             f"facet groups: {', '.join(tm.facet_ids)})")
 
     def _cell_mask(self, cells: np.ndarray) -> np.ndarray:
-        imap = self.tmesh.mesh.topology.index_map(2)
+        imap = self.tmesh.mesh.topology.index_map(self.tmesh.mesh.topology.dim)
         mask = np.zeros(imap.size_local + imap.num_ghosts, dtype=bool)
         mask[cells] = True
         return mask
@@ -483,8 +499,9 @@ class ContactProblem:
     def _body_facets(self, body: _Body, parent_facets: np.ndarray) -> np.ndarray:
         """Submesh facets of ``body`` that are the given parent facets (those next to the body)."""
         msh = self.tmesh.mesh
-        f2c, c2f = msh.topology.connectivity(1, 2), msh.topology.connectivity(2, 1)
-        sub_c2f = body.mesh.topology.connectivity(2, 1)
+        tdim = msh.topology.dim
+        f2c, c2f = msh.topology.connectivity(tdim - 1, tdim), msh.topology.connectivity(tdim, tdim - 1)
+        sub_c2f = body.mesh.topology.connectivity(tdim, tdim - 1)
         inside = self._cell_mask(body.cells)
         pcells, lfacets = [], []
         for f in parent_facets:
@@ -528,7 +545,9 @@ class ContactProblem:
         quad = {"quadrature_degree": self._quadrature_degree}
         x = ufl.SpatialCoordinate(msh)
         n = ufl.FacetNormal(msh)
-        h = 2 * ufl.CellVolume(msh) / ufl.FacetArea(msh)
+        tdim = msh.topology.dim
+        zero = ufl.as_vector([0.0] * msh.geometry.dim)
+        h = tdim * ufl.CellVolume(msh) / ufl.FacetArea(msh)    # the cell's height over the facet
         dx = ufl.Measure("dx", domain=msh, subdomain_data=tm.cell_tags)
         v = {b.name: ufl.TestFunction(b.V) for b in self.bodies}
         if self.constitutive is None:
@@ -558,13 +577,13 @@ class ContactProblem:
         for i, (pair, _, (plus, minus), g0, nu_h) in enumerate(self._pairs):
             bp, bm = self._body_of_region[plus], self._body_of_region[minus]
             nu = nu_h("-") / ufl.sqrt(ufl.dot(nu_h("-"), nu_h("-")))     # from "-" into "+", continuous
-            tau = ufl.as_vector([nu[1], -nu[0]])
+            tau = ufl.as_vector([nu[1], -nu[0]]) if msh.geometry.dim == 2 else None   # friction: 2D only
             w_p, w_m, gamma = nitsche_coefficients(self.e_plane("+") / h("+"), self.e_plane("-") / h("-"),
                                                    self.gamma0)
 
             def traction(w_plus, w_minus, nu=nu, w_p=w_p, w_m=w_m, stress=lambda w: sigma(w, self.lam, self.mu)):
                 """Weighted traction sigma nu on the "-" side from displacement(s) (None: left out)."""
-                t = ufl.as_vector([0.0, 0.0])
+                t = zero
                 if w_plus is not None:
                     t = t + w_p * ufl.dot(stress(w_plus)("+"), nu)
                 if w_minus is not None:
@@ -572,7 +591,7 @@ class ContactProblem:
                 return t
 
             def jump(w_plus, w_minus):
-                j = ufl.as_vector([0.0, 0.0])
+                j = zero
                 if w_plus is not None:
                     j = j + w_plus("+")
                 if w_minus is not None:
@@ -610,7 +629,7 @@ class ContactProblem:
             for j, load in enumerate(tractions):
                 data = self._exterior_data(load.facet, b)
                 ds_data.append((j + 1, data.ravel()))
-                t = ufl.as_vector([0.0, 0.0])
+                t = zero
                 if load.pressure_Pa is not None:
                     t = t - pressure[load.facet] * n
                 if load.traction is not None:
@@ -652,18 +671,19 @@ class ContactProblem:
     def _vertex_normals(self, dS_pair):
         """Unit normal (from "-" into "+") at the vertices of a pair's facets, as a P1 vector field.
 
-        The length-weighted mean of the adjacent facets' normals (assembled, so it is the same
+        The length- (3D: area-) weighted mean of the adjacent facets' normals (assembled, so it is the same
         across ranks), normalised; linear along each facet. A continuous normal keeps the gap
         of a polygonal curve consistent at its vertices: with the facets' own normals, a relative
         slip s across a vertex where the polyline turns by an angle a opens or closes s*a there,
         and the vertices act like teeth (the pressure then oscillates from facet to facet).
         """
         msh = self.tmesh.mesh
-        N = fem.functionspace(msh, ("Lagrange", 1, (2,)))
+        gdim = msh.geometry.dim
+        N = fem.functionspace(msh, ("Lagrange", 1, (gdim,)))
         q = ufl.TestFunction(N)
         b = fem.assemble_vector(fem.form(ufl.inner(ufl.FacetNormal(msh)("-"), q("-")) * dS_pair))
         b.scatter_reverse(dolfinx.la.InsertMode.add)
-        nodal = b.array.reshape(-1, 2).copy()
+        nodal = b.array.reshape(-1, gdim).copy()
         length = np.linalg.norm(nodal, axis=1)
         nodal[length > 0] /= length[length > 0, None]
         nu = fem.Function(N, name="interface_normal")
@@ -777,13 +797,14 @@ class ContactProblem:
 
     def _solution(self, iterations: list[int], residuals: list[float]) -> ContactSolution:
         for b in self.bodies:
-            imap = b.mesh.topology.index_map(2)
+            imap = b.mesh.topology.index_map(b.mesh.topology.dim)
             sub = np.arange(imap.size_local + imap.num_ghosts, dtype=np.int32)
             parent = np.asarray(b.entity_map.sub_topology_to_topology(sub, inverse=False), dtype=np.int32)
             self.u.interpolate(b.u, cells0=sub, cells1=parent)
         self.u.x.scatter_forward()
         self.stress.interpolate(self._stress_expr)
-        info = {"dofs": sum(b.V.dofmap.index_map.size_global * 2 for b in self.bodies),
+        info = {"dofs": sum(b.V.dofmap.index_map.size_global * self.gdim for b in self.bodies),
+                "dimension": self.gdim,
                 "bodies": [b.name for b in self.bodies],
                 "interface_model": "contact", "nitsche_parameter": float(self.gamma0.value),
                 "nitsche_variant": self.variant, "friction_coefficient": float(self.friction.value),
@@ -801,48 +822,75 @@ class ContactProblem:
         return solution
 
     def _samples(self, cells: np.ndarray, lfacets: np.ndarray):
-        """The contact forms' quadrature points on the facets of (cell, local facet) rows.
+        """The contact forms' quadrature rule on the facets of (cell, local facet) rows.
 
         Returns points (m N, 3) ordered point by point (all facets' first point, then the
-        second...), their weights [m], the facets' geometry nodes (N, 2) and lengths (N,) [m].
-        The contact state is decided at exactly these points, so sums over them are the forms'
-        integrals (total force, contact length).
+        second...), their weights [m; 3D: m^2], the facets' geometry nodes (N, tdim) and sizes
+        (N,) [m; 3D: m^2]. 2D facets are segments (Gauss rule), 3D facets triangles (basix's
+        symmetric rule of the same degree, mapped affinely): the contact state is decided at
+        this rule's points, so sums over them are the forms' integrals (total force, contact
+        length or area) up to the rule's exactness.
         """
         msh = self.tmesh.mesh
-        c2f = msh.topology.connectivity(2, 1)
+        tdim = msh.topology.dim
+        c2f = msh.topology.connectivity(tdim, tdim - 1)
         facets = np.array([c2f.links(c)[lf] for c, lf in zip(cells, lfacets, strict=True)], dtype=np.int32)
         X = msh.geometry.x
-        fnodes = dolfinx.mesh.entities_to_geometry(msh, 1, facets).reshape(-1, 2)
-        a, b = X[fnodes[:, 0]], X[fnodes[:, 1]]
-        length = np.linalg.norm(b - a, axis=1)
-        ref_points, ref_weights = basix.make_quadrature(basix.CellType.interval, self._quadrature_degree)
-        pts = np.concatenate([a + s * (b - a) for s in ref_points[:, 0]])
-        weights = np.concatenate([w * length for w in ref_weights])
-        return pts, weights, fnodes, length
+        fnodes = dolfinx.mesh.entities_to_geometry(msh, tdim - 1, facets).reshape(-1, tdim)
+        a = X[fnodes[:, 0]]
+        edges = [X[fnodes[:, k]] - a for k in range(1, tdim)]
+        if tdim == 2:
+            size = np.linalg.norm(edges[0], axis=1)
+            ref_points, ref_weights = basix.make_quadrature(basix.CellType.interval, self._quadrature_degree)
+            scale = size
+        else:
+            size = 0.5 * np.linalg.norm(np.cross(edges[0], edges[1]), axis=1)
+            ref_points, ref_weights = basix.make_quadrature(basix.CellType.triangle, self._quadrature_degree)
+            scale = 2 * size            # the reference triangle has area 1/2
+        pts = np.concatenate([a + sum(r[k] * edges[k] for k in range(tdim - 1)) for r in ref_points])
+        weights = np.concatenate([w * scale for w in ref_weights])
+        return pts, weights, fnodes, size
 
-    def _height(self, cells: np.ndarray, length: np.ndarray) -> np.ndarray:
+    def _height(self, cells: np.ndarray, size: np.ndarray) -> np.ndarray:
+        """Height of each cell over its facet of length (3D: area) ``size``: tdim |K| / |F|."""
         msh = self.tmesh.mesh
+        tdim = msh.topology.dim
         X = msh.geometry.x
-        nodes = dolfinx.mesh.entities_to_geometry(msh, 2, cells).reshape(-1, 3)
-        p0, p1, p2 = X[nodes[:, 0], :2], X[nodes[:, 1], :2], X[nodes[:, 2], :2]
-        e1, e2 = p1 - p0, p2 - p0
-        area = 0.5 * np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])
-        return 2 * area / length
+        nodes = dolfinx.mesh.entities_to_geometry(msh, tdim, cells).reshape(-1, tdim + 1)
+        p0 = X[nodes[:, 0], :tdim]
+        e = np.stack([X[nodes[:, k], :tdim] - p0 for k in range(1, tdim + 1)], axis=1)
+        volume = np.abs(np.linalg.det(e)) / (2 if tdim == 2 else 6)
+        return tdim * volume / size
 
     def _traction(self, pts, cells, nu):
-        s = self.stress.eval(pts, cells) if len(pts) else np.empty((0, 4))
-        return np.column_stack([s[:, 0] * nu[:, 0] + s[:, 3] * nu[:, 1], s[:, 3] * nu[:, 0] + s[:, 1] * nu[:, 1]])
+        """sigma nu at the points, from the stress (components xx, yy, zz, xy [, xz, yz])."""
+        gdim = self.gdim
+        ncomp = 4 if gdim == 2 else 6
+        s = self.stress.eval(pts, cells) if len(pts) else np.empty((0, ncomp))
+        if gdim == 2:
+            return np.column_stack([s[:, 0] * nu[:, 0] + s[:, 3] * nu[:, 1], s[:, 3] * nu[:, 0] + s[:, 1] * nu[:, 1]])
+        xx, yy, zz, xy, xz, yz = s.T
+        return np.column_stack([xx * nu[:, 0] + xy * nu[:, 1] + xz * nu[:, 2],
+                                xy * nu[:, 0] + yy * nu[:, 1] + yz * nu[:, 2],
+                                xz * nu[:, 0] + yz * nu[:, 1] + zz * nu[:, 2]])
+
+    def _owned(self, data: np.ndarray) -> np.ndarray:
+        """Rows of integration data whose facet this rank owns (each facet sampled once)."""
+        msh = self.tmesh.mesh
+        tdim = msh.topology.dim
+        n_owned = msh.topology.index_map(tdim - 1).size_local
+        c2f = msh.topology.connectivity(tdim, tdim - 1)
+        owned = np.array([c2f.links(c)[lf] < n_owned for c, lf in zip(data[:, 0], data[:, 1], strict=True)],
+                         dtype=bool)
+        return data[owned] if len(data) else data
 
     def _pair_profile(self, pair: ContactPair, data: np.ndarray, g0, nu_h) -> ContactProfile:
-        n_owned = self.tmesh.mesh.topology.index_map(1).size_local
-        c2f = self.tmesh.mesh.topology.connectivity(2, 1)
-        owned = np.array([c2f.links(c)[lf] < n_owned for c, lf in zip(data[:, 0], data[:, 1], strict=True)], dtype=bool)
-        data = data[owned] if len(data) else data
+        data = self._owned(data)
         cp, lp, cm = data[:, 0], data[:, 1], data[:, 2]
         pts, weights, fnodes, length = self._samples(cp, lp)
         m = len(pts) // max(len(cp), 1)
         cp3, cm3 = np.tile(cp, m), np.tile(cm, m)
-        nu = nu_h.eval(pts, cm3) if len(pts) else np.empty((0, 2))
+        nu = nu_h.eval(pts, cm3) if len(pts) else np.empty((0, self.gdim))
         nu /= np.linalg.norm(nu, axis=1)[:, None]
         ep = self.e_plane.x.array
         kp = np.tile(ep[cp] / self._height(cp, length), m)
@@ -858,10 +906,7 @@ class ContactProblem:
         return self._gather(pair.facet, pts, gap, np.maximum(p_sigma - gamma * gap, 0.0), weights)
 
     def _obstacle_profile(self, obstacle: RigidCircle, data: np.ndarray) -> ContactProfile:
-        n_owned = self.tmesh.mesh.topology.index_map(1).size_local
-        c2f = self.tmesh.mesh.topology.connectivity(2, 1)
-        owned = np.array([c2f.links(c)[lf] < n_owned for c, lf in data], dtype=bool)
-        data = data[owned] if len(data) else data
+        data = self._owned(data)
         cells, lf = data[:, 0], data[:, 1]
         pts, weights, _, length = self._samples(cells, lf)
         m = len(pts) // max(len(cells), 1)
@@ -885,12 +930,13 @@ class ContactProblem:
         return self._gather(obstacle.facet, pts, gap, pressure, weights)
 
     def _gather(self, facet, pts, gap, pressure, weights) -> ContactProfile:
-        local = np.column_stack([pts[:, :2], gap, pressure, weights]) if len(pts) else np.empty((0, 5))
+        local = (np.column_stack([pts[:, :3], gap, pressure, weights]) if len(pts) else np.empty((0, 6)))
         rows = np.concatenate(self.tmesh.comm.allgather(local))
         if len(rows) == 0:
             raise MeshError(f"the mesh has no '{facet}' facets to sample")
-        rows = rows[np.lexsort((rows[:, 1], rows[:, 0]))]
-        return ContactProfile(facet, rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3], rows[:, 4])
+        rows = rows[np.lexsort((rows[:, 2], rows[:, 1], rows[:, 0]))]
+        z = rows[:, 2] if self.gdim == 3 else None
+        return ContactProfile(facet, rows[:, 0], rows[:, 1], rows[:, 3], rows[:, 4], rows[:, 5], z)
 
 
 def stack_pressure_contact_problem(tmesh: TaggedMesh, materials: Mapping[str, Material], stack_pressure_Pa: float,
@@ -905,7 +951,7 @@ def stack_pressure_contact_problem(tmesh: TaggedMesh, materials: Mapping[str, Ma
     """
     return ContactProblem(
         tmesh, materials,
-        supports=[Support("bottom", (0, 1)), Support("left", (0,)), Support("right", (0,))],
+        supports=window_supports(tmesh),
         tractions=[Traction("top", pressure_Pa=stack_pressure_Pa)],
         pairs=[ContactPair(name) for name in electrode_contact_groups(tmesh)], degree=degree, **settings)
 

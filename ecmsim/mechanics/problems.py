@@ -28,7 +28,8 @@ class StaticMechanics:
                 friction_coefficient=itf.friction_coefficient,
                 petsc_options={"snes_max_it": itf.newton_max_iterations, "snes_rtol": itf.newton_rtol},
                 linear=scn.solver.linear)
-            progress(f"forms ready: P{scn.solver.element_degree} plane strain, contact interface "
+            dim = "plane strain" if tmesh.mesh.geometry.dim == 2 else "3D"
+            progress(f"forms ready: P{scn.solver.element_degree} {dim}, contact interface "
                      f"(bodies {', '.join(b.name for b in self.problem.bodies)}) ({progress.done('forms'):.1f} s)")
         else:
             from ecmsim.mechanics.elasticity import stack_pressure_problem

@@ -45,12 +45,18 @@ def provenance() -> dict[str, Any]:
             "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
 
 
+#: Above this many cells the single-file VTU (gathered to rank 0) is not written: large, parallel
+#: runs keep only the VTX files, which every rank writes its own part of (docs/cluster.md).
+VTU_MAX_CELLS = 2_000_000
+
+
 def write_fields(folder: Path, solution, tmesh) -> list[str]:
     """Fields for ParaView, pyvista and meshio (see :mod:`ecmsim.vtu` and docs/results.md).
 
-    - ``fields.vtu`` / ``fields.pvd``: mesh (quadratic triangles), displacement [m] at the nodes,
-      region ids, cell stress and von Mises [Pa]; ``boundaries.vtu``: tagged facets as lines.
-      Plain VTK XML: no extra package needed to open them.
+    - ``fields.vtu`` / ``fields.pvd``: mesh (quadratic triangles or tetrahedra), displacement [m]
+      at the nodes, region ids, cell stress and von Mises [Pa]; ``boundaries.vtu``: tagged facets.
+      Plain VTK XML: no extra package needed to open them. Gathered to rank 0, so written only up
+      to :data:`VTU_MAX_CELLS` cells.
     - ``displacement.bp``, ``stress.bp``: VTX (ADIOS2) at the solve's full degree: u [m] and the
       discontinuous stress (xx, yy, zz, xy) and von Mises [Pa] of degree - 1. ParaView opens them
       with its "ADIOS2VTXReader"; pyvista and meshio cannot.
@@ -61,7 +67,7 @@ def write_fields(folder: Path, solution, tmesh) -> list[str]:
     comm = tmesh.comm
     folder.mkdir(exist_ok=True) if comm.rank == 0 else None
     comm.barrier()
-    files = write_vtu(folder, solution, tmesh)
+    files = write_vtu(folder, solution, tmesh) if tmesh.num_cells_global() <= VTU_MAX_CELLS else []
     with dolfinx.io.VTXWriter(comm, folder / "displacement.bp", [solution.u], engine="BP4") as w:
         w.write(0.0)
     S = solution.stress.function_space

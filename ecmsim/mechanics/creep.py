@@ -73,6 +73,29 @@ def strain3(u):
     return ufl.as_matrix([[e[i, j] if i < gdim and j < gdim else 0 for j in range(3)] for i in range(3)])
 
 
+def point_laws(tmesh: TaggedMesh, laws: Mapping[str, NortonLaw | None], cells: np.ndarray, nq: int,
+               n_owned_cells: int, temperature_K: float):
+    """The creep law at every quadrature point of ``cells`` (``nq`` points per cell, in cell order).
+
+    Returns the Arrhenius rate factor A' [1/s] (0 where a region does not creep), the stress
+    exponent n and the reference stress sigma0 [Pa] per point, the mask of points of owned cells,
+    and region name -> mask of its owned points.
+    """
+    rate, exponent, s0 = np.zeros(len(cells)), np.ones(len(cells)), np.ones(len(cells))
+    for region, law in laws.items():
+        if law is None:
+            continue
+        c = tmesh.cells(region)
+        rate[c] = law.rate_factor_per_s(temperature_K)
+        exponent[c] = law.stress_exponent
+        s0[c] = law.reference_stress_Pa
+    cell_of_point = np.repeat(cells, nq)
+    owned = np.zeros(len(cell_of_point), dtype=bool)
+    owned[: n_owned_cells * nq] = True
+    regions = {r: np.isin(cell_of_point, tmesh.cells(r)) & owned for r in tmesh.cell_ids}
+    return rate[cell_of_point], exponent[cell_of_point], s0[cell_of_point], owned, regions
+
+
 @dataclass
 class PointState:
     """What the constitutive update returns for a set of points (numpy, 3x3 tensors)."""
@@ -188,20 +211,8 @@ class CreepProblem:
         cell_of_point = np.repeat(self.cells, nq)
         self._lam_q = self.lam.x.array[cell_of_point]
         self._mu_q = self.mu.x.array[cell_of_point]
-        rate = np.zeros(len(self.cells))
-        exponent = np.ones(len(self.cells))
-        s0 = np.ones(len(self.cells))
-        for region, law in self.laws.items():
-            if law is None:
-                continue
-            c = tmesh.cells(region)
-            rate[c] = law.rate_factor_per_s(temperature_K)
-            exponent[c] = law.stress_exponent
-            s0[c] = law.reference_stress_Pa
-        self._rate_q, self._n_q, self._s0_q = rate[cell_of_point], exponent[cell_of_point], s0[cell_of_point]
-        self._owned_points = np.zeros(len(cell_of_point), dtype=bool)
-        self._owned_points[: self.n_owned_cells * nq] = True
-        self.region_of_point = {r: np.isin(cell_of_point, tmesh.cells(r)) & self._owned_points for r in tmesh.cell_ids}
+        (self._rate_q, self._n_q, self._s0_q, self._owned_points,
+         self.region_of_point) = point_laws(tmesh, self.laws, self.cells, nq, self.n_owned_cells, temperature_K)
         self.dt_s = 0.0
         self._q_start = np.zeros(len(cell_of_point))    # von Mises at the start of the step [Pa]
         self._dt_last = 0.0

@@ -37,7 +37,7 @@ from ecmsim.errors import SolverError
 from ecmsim.fem import MPI, PETSc, basix, fem, options_prefix, ufl
 from ecmsim.materials import Material
 from ecmsim.materials.creep import NortonLaw
-from ecmsim.mechanics.creep import LOAD_RESIDUAL_TOLERANCE, radial_return, strain3, von_mises3
+from ecmsim.mechanics.creep import LOAD_RESIDUAL_TOLERANCE, point_laws, radial_return, strain3, von_mises3
 from ecmsim.mechanics.elasticity import lame_fields
 from ecmsim.mesh import TaggedMesh
 
@@ -95,18 +95,8 @@ class CreepConstitutive:
         cell_of_point = np.repeat(self.cells, nq)
         self._lam_q = self.lam.x.array[cell_of_point]
         self._mu_q = self.mu.x.array[cell_of_point]
-        rate, exponent, s0 = np.zeros(len(self.cells)), np.ones(len(self.cells)), np.ones(len(self.cells))
-        for region, law in self.laws.items():
-            if law is None:
-                continue
-            c = tmesh.cells(region)
-            rate[c] = law.rate_factor_per_s(temperature_K)
-            exponent[c] = law.stress_exponent
-            s0[c] = law.reference_stress_Pa
-        self._rate_q, self._n_q, self._s0_q = rate[cell_of_point], exponent[cell_of_point], s0[cell_of_point]
-        self._owned_points = np.zeros(len(cell_of_point), dtype=bool)
-        self._owned_points[: self.n_owned_cells * nq] = True
-        self.region_of_point = {r: np.isin(cell_of_point, tmesh.cells(r)) & self._owned_points for r in tmesh.cell_ids}
+        (self._rate_q, self._n_q, self._s0_q, self._owned_points,
+         self.region_of_point) = point_laws(tmesh, self.laws, self.cells, nq, self.n_owned_cells, temperature_K)
         self.dx = ufl.Measure("dx", domain=msh, subdomain_data=tmesh.cell_tags,
                               metadata={"quadrature_degree": self.qdeg, "quadrature_scheme": "default"})
         self.dt_s = 0.0

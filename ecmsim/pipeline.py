@@ -67,8 +67,23 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
         protocol = scn.protocol.build() if scn.protocol is not None else None
         series = (FieldSeries(stage / "fields", problem, protocol.duration_s) if protocol and scn.output.fields
                   else None)
-        history = TimeLoop([problem], protocol, progress,
-                           on_accept=(lambda row: series.on_step(row["time_s"])) if series else None).run()
+        cycling = None
+        if protocol is not None and any(s.kind in ("plate", "strip") for s in protocol.steps):
+            from ecmsim.electrochem.cycling import cycling_problem
+            cycling = cycling_problem(scn, tmesh, materials, problem)
+            progress(f"plating/stripping: {len(cycling.x)} interface facets, deposition layer "
+                     f"{scn.cycling.deposition_layer_thickness_m:g} m ({progress.done('cycling'):.1f} s)")
+        profile_rows = []
+
+        def on_accept(row):
+            if series:
+                series.on_step(row["time_s"])
+            if cycling is not None and scn.cycling.profiles:
+                profile_rows.append(cycling.profile_rows(row["step"], row["time_s"]))
+
+        history = TimeLoop(([cycling] if cycling else []) + [problem], protocol, progress, on_accept=on_accept).run()
+        if cycling is not None:
+            cycling.close()
         solution = problem.solution()
         if series:
             series.close(history[-1]["time_s"])
@@ -91,7 +106,7 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
             print(f"ecmsim: {line}", file=sys.stderr) if comm.rank == 0 else None
         progress.done("metrics")
         current = None
-        if scn.electrochem is not None:
+        if scn.electrochem is not None and cycling is None:
             from ecmsim.electrochem.stage import current_distribution
             echem_metrics, current = current_distribution(scn.electrochem, scn.loading.temperature_K, tmesh,
                                                           materials, profile, contact)
@@ -112,6 +127,10 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
                     if plots.draw_or_warn(stage / "history.png", lambda p: history_plot(p, history, title)):
                         files.append("history.png")
         files += ["current_profile.csv"] if current is not None else []
+        if cycling is not None:
+            from ecmsim.electrochem.cycling import cycling_outputs
+            files += cycling_outputs(stage, cycling, history, profile_rows, scn, metrics, comm.rank,
+                                     plots_title=scn.title if scn.output.plots else None)
         if scn.output.fields:
             files += write_fields(stage / "fields", solution, tmesh)
             progress(f"fields written ({progress.done('fields'):.1f} s)")

@@ -207,5 +207,8 @@ class Protocol:
         return self.cycles * sum(s.duration_s for s in self.steps)
 
 
+# Plating and stripping at a current density (pure Python as well).
+import ecmsim.electrochem.steps  # noqa: E402,F401
+
 __all__ = ["Step", "StepKind", "StepError", "STEP_KINDS", "register_step_kind", "parse_step", "duration_s",
            "Protocol", "ProtocolSection", "TimeStepping", "DURATION", "NUMBER", "TIME_UNITS_S"]

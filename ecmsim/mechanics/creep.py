@@ -199,6 +199,11 @@ class CreepProblem:
         self._owned_points[: self.n_owned_cells * nq] = True
         self.region_of_point = {r: np.isin(cell_of_point, tmesh.cells(r)) & self._owned_points for r in tmesh.cell_ids}
         self.dt_s = 0.0
+        #: Eigenstrain at every local point (N, 3, 3) [-], subtracted from the strain before the
+        #: constitutive update (growth of plated Li: ecmsim.electrochem.cycling); zero by default.
+        self.eigenstrain = np.zeros((len(cell_of_point), 3, 3))
+        self.cell_of_point = cell_of_point
+        self._lam0, self._mu0 = self.lam.x.array.copy(), self.mu.x.array.copy()
         self._q_start = np.zeros(len(cell_of_point))    # von Mises at the start of the step [Pa]
         self._dt_last = 0.0
         self._du_last = None
@@ -275,7 +280,7 @@ class CreepProblem:
 
     def _update_points(self) -> None:
         """Stress, trial creep state and tangent at every quadrature point from the current u."""
-        eps = self._strain_expr.eval(self.tmesh.mesh, self.cells).reshape(-1, 3, 3)
+        eps = self._strain_expr.eval(self.tmesh.mesh, self.cells).reshape(-1, 3, 3) - self.eigenstrain
         ec_old = self.creep_strain.x.array.reshape(-1, 3, 3)[self.dofs]
         p_old = self.p.x.array[self.dofs]
         st = radial_return(eps, ec_old, p_old, self._lam_q, self._mu_q, self._rate_q, self._n_q, self._s0_q, self.dt_s)
@@ -293,6 +298,19 @@ class CreepProblem:
     def set_pressure(self, facet: str, pressure_Pa: float) -> None:
         """Change the pressure of a loaded facet group [Pa] (no recompilation)."""
         self.pressures[facet].value = pressure_Pa
+
+    def quadrature_points(self) -> np.ndarray:
+        """Coordinates (N, gdim) of every local quadrature point, in the order of the point arrays [m]."""
+        x = fem.Expression(ufl.SpatialCoordinate(self.tmesh.mesh), self.points)
+        return x.eval(self.tmesh.mesh, self.cells).reshape(-1, self.tmesh.mesh.geometry.dim)
+
+    def set_modulus_factor(self, cell_factor: np.ndarray) -> None:
+        """Scale both Lame parameters of every local cell (ghosts included) by ``cell_factor`` relative to
+        the materials' values (softening by porous Li); the compiled forms see it (no recompilation)."""
+        self.lam.x.array[self.cells] = self._lam0[self.cells] * cell_factor
+        self.mu.x.array[self.cells] = self._mu0[self.cells] * cell_factor
+        self._lam_q = self.lam.x.array[self.cell_of_point]
+        self._mu_q = self.mu.x.array[self.cell_of_point]
 
     name = "mechanics"
     #: Tolerance of :meth:`error_indicator` (``protocol.error_tolerance``).

@@ -22,16 +22,16 @@ def default_out_dir(scenario_path: Path, overrides: list[str] | None = None) -> 
 
 
 def run_scenario_file(path: str | Path, out_dir: str | Path | None = None, overrides: list[str] | None = None,
-                      quiet: bool = False, overwrite: bool = False) -> dict[str, Any]:
+                      quiet: bool = False, overwrite: bool = False, resume: bool = False) -> dict[str, Any]:
     """Validate the scenario (before anything heavy is imported), run it, return the summary."""
     path = Path(path)
     scn = scenario_mod.load(path, overrides)
     return run_scenario(scn, path, Path(out_dir) if out_dir else default_out_dir(path, overrides), quiet=quiet,
-                        overwrite=overwrite, overrides=overrides)
+                        overwrite=overwrite, overrides=overrides, resume=resume)
 
 
 def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet: bool = False,
-                 overwrite: bool = False, overrides: list[str] | None = None) -> dict[str, Any]:
+                 overwrite: bool = False, overrides: list[str] | None = None, resume: bool = False) -> dict[str, Any]:
     """Run a validated scenario and write its results into ``out_dir`` (see :mod:`ecmsim.outputs`:
     an existing folder is replaced only when complete, and only if ecmsim wrote all of it, or
     ``overwrite``). ``overrides`` (the ``--set`` items) are named in the plot titles."""
@@ -81,7 +81,20 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
             if cycling is not None and scn.cycling.profiles:
                 profile_rows.append(cycling.profile_rows(row["step"], row["time_s"]))
 
-        history = TimeLoop(([cycling] if cycling else []) + [problem], protocol, progress, on_accept=on_accept).run()
+        checkpointer = None
+        if protocol is not None:
+            from ecmsim.checkpoint import Checkpointer
+            checkpointer = Checkpointer(out_dir, comm, {"mechanics": problem, **({"cycling": cycling} if cycling else {})},
+                                        scn.input_hash(), scn.protocol.checkpoint_interval_s, profile_rows)
+        loop = TimeLoop(([cycling] if cycling else []) + [problem], protocol, progress, on_accept=on_accept,
+                        on_checkpoint=checkpointer)
+        start = None
+        if resume and checkpointer is not None:
+            start = checkpointer.load()
+            progress(f"resumed from the checkpoint at t = {start['t_s']:.6g} s (step {len(start['history']) - 1})")
+        elif checkpointer is not None:
+            checkpointer.start_fresh()
+        history = loop.run(start)
         if cycling is not None:
             cycling.close()
         solution = problem.solution()
@@ -167,6 +180,8 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
             if current is not None:
                 current.profile.to_csv(stage / "current_profile.csv")
             write_summary(stage / "summary.json", summary)
+    if checkpointer is not None:
+        checkpointer.finish()      # the result is in place: its checkpoints are not needed any more
     progress(f"done in {progress.elapsed_s:.1f} s: {out_dir}/summary.json")
     _print_metrics(metrics, progress)
     return summary

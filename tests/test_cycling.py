@@ -42,13 +42,14 @@ steps = ["Plate at 0.2 mA/cm2 for 10 minutes", "Rest for 5 minutes", "Strip at 2
 cycles = {cycles}
 dt_initial_s = 200.0
 dt_max_s = 200.0
+{extra}
 """
 OMEGA = 13.0e-6
 
 
-def write(tmp_path, name="cyc.toml", f_irr=0.0, cycles=1):
+def write(tmp_path, name="cyc.toml", f_irr=0.0, cycles=1, extra=""):
     path = tmp_path / name
-    path.write_text(SCENARIO.format(f_irr=f_irr, cycles=cycles))
+    path.write_text(SCENARIO.format(f_irr=f_irr, cycles=cycles, extra=extra))
     return path
 
 
@@ -160,6 +161,40 @@ def test_dead_li_accumulates_and_blocks_contact(dead_li):
     act = h["interface_active_fraction"][cycle_end]
     assert act[0] < 1 and act[1] < act[0]
     assert np.max(h["charge_balance_error"]) < 1e-8
+
+
+def test_resume_after_kill_gives_the_same_result(tmp_path, dead_li):
+    import os
+    import subprocess
+    import sys
+
+    path = write(tmp_path, f_irr=0.1, cycles=2, extra="checkpoint_interval_s = 0.0")
+    out = tmp_path / "out"
+    env = {**os.environ, "ECMSIM_TEST_KILL_AFTER_CHECKPOINT": "5"}
+    killed = subprocess.run([sys.executable, "-m", "ecmsim", "run", str(path), "-o", str(out), "-q"], env=env,
+                            capture_output=True, text=True)
+    assert killed.returncode == -9                         # SIGKILL right after checkpoint step 5
+    assert not out.exists()                                # nothing that looks like a result
+    assert not any((p / "summary.json").exists() for p in tmp_path.glob("out.partial-*"))
+    assert (tmp_path / "out.checkpoint" / "step-5" / "loop.json").exists()
+    resumed = run_cli("run", str(path), "-o", str(out), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resumed from the checkpoint" in resumed.stdout + resumed.stderr
+    assert not (tmp_path / "out.checkpoint").exists()      # removed once the result is in place
+    a, b = read_summary(dead_li), read_summary(out)
+    for key, value in a["metrics"].items():
+        assert b["metrics"][key] == pytest.approx(value, rel=1e-9, abs=metric_tolerance(key, a)), key
+    ha, hb = history(dead_li), history(out)
+    assert len(ha["time_s"]) == len(hb["time_s"])
+    for key in ("interface_normal_stress_max_Pa", "dead_li_volume_m2", "current_density_cv", "time_s"):
+        np.testing.assert_allclose(hb[key], ha[key], rtol=1e-9)
+    np.testing.assert_allclose(profiles(out), profiles(dead_li), rtol=1e-9, atol=1e-12)
+
+
+def test_resume_without_checkpoint_is_one_line(tmp_path):
+    proc = run_cli("run", str(write(tmp_path)), "-o", str(tmp_path / "out"), "--resume")
+    assert proc.returncode == 2
+    assert "no checkpoint" in proc.stderr and "Traceback" not in proc.stderr
 
 
 @pytest.mark.mpi

@@ -305,14 +305,24 @@ class CyclingProblem:
 
     # -- checkpoint --------------------------------------------------------------------------------
 
-    def state(self) -> dict[str, np.ndarray]:
-        return {"h_live": self.h_live, "h_dead": self.h_dead, "current": self.current,
-                "normal_stress": self.normal_stress, "passed_charge": np.array([self.plated_charge_C_m])}
+    _POT_KEYS = ("current_density_mean_A_m2", "current_density_max_A_m2", "current_density_cv", "window_voltage_V")
 
-    def restore(self, state: dict[str, np.ndarray]) -> None:
+    def checkpoint_state(self) -> dict[str, np.ndarray]:
+        """The committed plated state (global arrays, the same on every rank) and this rank's potential."""
+        pot = np.array([self._pot_metrics.get(k, np.nan) for k in self._POT_KEYS] + [float(bool(self._pot_metrics))])
+        return {"h_live": self.h_live, "h_dead": self.h_dead, "current": self.current,
+                "normal_stress": self.normal_stress,
+                "scalars": np.array([self.plated_charge_C_m, getattr(self, "_accepted_applied", 0.0),
+                                     self.charge_error]), "potential_metrics": pot,
+                "phi": self.pot.phi.x.array.copy()}     # Newton's start of the next potential solve (this rank)
+
+    def restore_state(self, state: dict[str, np.ndarray]) -> None:
         self.h_live, self.h_dead = state["h_live"].copy(), state["h_dead"].copy()
         self.current, self.normal_stress = state["current"].copy(), state["normal_stress"].copy()
-        self.plated_charge_C_m = float(state["passed_charge"][0])
+        self.plated_charge_C_m, self._accepted_applied, self.charge_error = (float(v) for v in state["scalars"])
+        self.pot.phi.x.array[:] = state["phi"]
+        pot = state["potential_metrics"]
+        self._pot_metrics = dict(zip(self._POT_KEYS, (float(v) for v in pot[:-1]))) if pot[-1] else {}
         self._apply_state()
 
     def close(self) -> None:

@@ -394,6 +394,28 @@ class CreepProblem:
         self.dt_s = 0.0
         self._update_points()
 
+    def checkpoint_state(self) -> dict[str, np.ndarray]:
+        """The committed state of this rank (quadrature states, displacement, predictor, tolerance)."""
+        return {"u": self.u_old.x.array.copy(), "creep_strain": self.creep_strain.x.array.copy(),
+                "p": self.p.x.array.copy(), "q_start": self._q_start.copy(),
+                "du_last": self._du_last if self._du_last is not None else np.zeros(0),
+                "scalars": np.array([self._dt_last, float(self._first),
+                                     float(self.problem.solver.getTolerances()[1])])}
+
+    def restore_state(self, state: dict[str, np.ndarray]) -> None:
+        """Back to a :meth:`checkpoint_state` of the same mesh and partition."""
+        self.u.x.array[:] = state["u"]
+        self.u_old.x.array[:] = state["u"]
+        self.creep_strain.x.array[:] = state["creep_strain"]
+        self.p.x.array[:] = state["p"]
+        self._q_start = state["q_start"].copy()
+        self._du_last = state["du_last"].copy() if len(state["du_last"]) else None
+        self._dt_last, first, atol = (float(v) for v in state["scalars"])
+        self._first = bool(first)
+        self.problem.solver.setTolerances(atol=atol)
+        self.dt_s = 0.0
+        self._update_points()
+
     def close(self) -> None:
         """Release the PETSc objects (collective: call on every rank)."""
         destroy_petsc(self.problem)

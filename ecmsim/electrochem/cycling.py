@@ -20,15 +20,18 @@ plating, :mod:`ecmsim.electrochem.steps`):
    of the interface form the deposition layer; each belongs to its nearest facet k, with the
    facet's unit normal :math:`n_k`, and carries the growth eigenstrain
 
-   .. math:: \varepsilon_g = \frac{(h^{live}_k + h^{dead}_k)\,L_k}{A_k}\; n_k\otimes n_k ,
+   .. math:: \varepsilon_g = \frac{h^{live}_k + h^{dead}_k}{\bar\delta}\; n_k\otimes n_k ,
+      \qquad \bar\delta = \frac{\sum_k A_k}{\sum_k L_k},
 
-   :math:`A_k` the layer area that belongs to facet k (the sum of its points' quadrature weights),
-   so that :math:`\int \mathrm{tr}\,\varepsilon_g\,dA = \sum_k (h^{live}_k + h^{dead}_k) L_k` is
-   exactly the plated volume per unit depth (for a flat interface :math:`A_k = L_k\delta` and
-   :math:`\varepsilon_g = h/\delta\,n\otimes n`). The mechanics subtracts it from the strain in its
+   :math:`A_k` the layer area that belongs to facet k (the sum of its points' quadrature weights);
+   :math:`\bar\delta` = delta for a flat interface, and then :math:`\int \mathrm{tr}\,\varepsilon_g\,dA
+   = \sum_k h_k L_k` is exactly the plated volume per unit depth. On a rough interface this holds for
+   the mean (a per-facet :math:`L_k/A_k` would be exact for every facet, but :math:`A_k` shrinks to
+   nothing at concave corners and void tips, where it made the eigenstrain and the creep Newton
+   blow up). The mechanics subtracts it from the strain in its
    constitutive update (:class:`~ecmsim.mechanics.creep.CreepProblem.eigenstrain`; creeping and
    elastic regions alike) without recompiling forms;
-5. the porous volume fraction of the layer, :math:`\phi_k = h^{dead}_k L_k / A_k` (at most 0.9),
+5. the porous volume fraction of the layer, :math:`\phi_k = h^{dead}_k/\bar\delta` (at most 0.9),
    softens the layer (both Lamé parameters times :math:`(1-\phi)^m`, ``cycling.porous_modulus_exponent``,
    m = 2: Gibson–Ashby open-cell foams) and blocks contact: :math:`a_k = \max(1-\phi_k, a_{min})`.
 
@@ -125,6 +128,8 @@ class CyclingProblem:
         owned = mechanics._owned_points[self.layer]
         area = np.bincount(self.layer_k[owned], weights=mechanics._weights[self.layer][owned], minlength=len(self.x))
         self.layer_area = comm.allreduce(area, op=MPI.SUM)
+        #: mean layer thickness: layer area over interface length (delta for a flat interface) [m]
+        self.delta_eff = float(self.layer_area.sum() / self.length.sum())
         nk = np.zeros((len(self.x), 3, 3))
         nk[:, 0, 0], nk[:, 1, 1] = self.normal[:, 0] ** 2, self.normal[:, 1] ** 2
         nk[:, 0, 1] = nk[:, 1, 0] = self.normal[:, 0] * self.normal[:, 1]
@@ -164,16 +169,13 @@ class CyclingProblem:
     def porous_fraction(self, h_dead: np.ndarray | None = None) -> np.ndarray:
         """phi_k: porous (dead) Li volume fraction of each facet's layer [-]."""
         h_dead = self.h_dead if h_dead is None else h_dead
-        with np.errstate(invalid="ignore", divide="ignore"):
-            phi = np.where(self.layer_area > 0, h_dead * self.length / self.layer_area, 0.0)
-        return np.clip(phi, 0.0, MAX_POROUS_FRACTION)
+        return np.clip(h_dead / self.delta_eff, 0.0, MAX_POROUS_FRACTION)
 
     def activity(self) -> np.ndarray:
         return np.maximum(1.0 - self.porous_fraction(), self.a_min)
 
     def _apply_eigenstrain(self, h_live: np.ndarray, h_dead: np.ndarray) -> None:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            g = np.where(self.layer_area > 0, (h_live + h_dead) * self.length / self.layer_area, 0.0)
+        g = (h_live + h_dead) / self.delta_eff
         self.mech.eigenstrain[self.layer] = g[self.layer_k, None, None] * self._nn[self.layer_k]
 
     def _apply_state(self) -> None:

@@ -132,7 +132,7 @@ def test_stripping_is_minus_plating(symmetric):
 def test_symmetric_cycle_returns_stress_to_start(symmetric):
     h = history(symmetric)
     after_plate = np.flatnonzero(h["applied_current_density_A_m2"] > 0)[-1]
-    for key in ("interface_normal_stress_min_Pa", "interface_normal_stress_max_Pa", "electrode_von_mises_max_Pa",
+    for key in ("interface_sigma_nn_min_Pa", "interface_sigma_nn_max_Pa", "electrode_von_mises_max_Pa",
                 "electrolyte_von_mises_max_Pa"):
         start, mid, end = h[key][0], h[key][after_plate], h[key][-1]
         assert abs(mid - start) > 1e-3 * abs(start), key      # plating loads the interface ...
@@ -186,7 +186,7 @@ def test_resume_after_kill_gives_the_same_result(tmp_path, dead_li):
         assert b["metrics"][key] == pytest.approx(value, rel=1e-9, abs=metric_tolerance(key, a)), key
     ha, hb = history(dead_li), history(out)
     assert len(ha["time_s"]) == len(hb["time_s"])
-    for key in ("interface_normal_stress_max_Pa", "dead_li_volume_m2", "current_density_cv", "time_s"):
+    for key in ("interface_sigma_nn_max_Pa", "dead_li_volume_m2", "current_density_cv", "time_s"):
         np.testing.assert_allclose(hb[key], ha[key], rtol=1e-9)
     np.testing.assert_allclose(profiles(out), profiles(dead_li), rtol=1e-9, atol=1e-12)
 
@@ -206,6 +206,6 @@ def test_cycling_parallel_equals_serial(tmp_path, have_mpirun, symmetric):
     for key, value in a["metrics"].items():
         assert b["metrics"][key] == pytest.approx(value, rel=1e-7, abs=metric_tolerance(key, a)), key
     ha, hb = history(symmetric), history(tmp_path / "parallel")
-    for key in ("current_density_cv", "interface_normal_stress_max_Pa", "plated_thickness_max_m"):
+    for key in ("current_density_cv", "interface_sigma_nn_max_Pa", "plated_thickness_max_m"):
         np.testing.assert_allclose(hb[key], ha[key], rtol=1e-6, atol=1e-12 if "thickness" in key else 1e-3)
     json.dumps(a)

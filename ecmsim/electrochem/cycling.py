@@ -275,13 +275,13 @@ class CyclingProblem:
             "dead_li_volume_m2": float(np.dot(self.h_dead, self.length)),
             "dead_li_thickness_mean_m": float(np.dot(self.h_dead, self.length) / L),
             "dead_li_thickness_max_m": float(self.h_dead.max()),
-            "interface_normal_stress_mean_Pa": mean,
-            "interface_normal_stress_min_Pa": float(s.min()) if len(s) else float("nan"),
-            "interface_normal_stress_max_Pa": float(s.max()) if len(s) else float("nan"),
-            "interface_normal_stress_std_Pa": std,
+            "interface_sigma_nn_mean_Pa": mean,
+            "interface_sigma_nn_min_Pa": float(s.min()) if len(s) else float("nan"),
+            "interface_sigma_nn_max_Pa": float(s.max()) if len(s) else float("nan"),
+            "interface_sigma_nn_std_Pa": std,
             "interface_stress_heterogeneity": std / abs(mean) if mean else float("nan"),
-            "interface_normal_stress_centre_Pa": centre,
-            "interface_normal_stress_edge_Pa": edge,
+            "interface_sigma_nn_centre_Pa": centre,
+            "interface_sigma_nn_edge_Pa": edge,
         }
         return out
 
@@ -399,11 +399,11 @@ def cycling_plot(path: Path, history: list[dict], title: str = "") -> None:
     t = np.array([r["time_s"] for r in history]) / 3600.0
     get = lambda k: np.array([r.get(k, np.nan) for r in history], dtype=float)  # noqa: E731
     fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(14, 4))
-    ax1.plot(t, get("interface_normal_stress_mean_Pa") * 1e-6, label="mean")
-    ax1.fill_between(t, get("interface_normal_stress_min_Pa") * 1e-6, get("interface_normal_stress_max_Pa") * 1e-6,
+    ax1.plot(t, get("interface_sigma_nn_mean_Pa") * 1e-6, label="mean")
+    ax1.fill_between(t, get("interface_sigma_nn_min_Pa") * 1e-6, get("interface_sigma_nn_max_Pa") * 1e-6,
                      alpha=0.3, label="min ... max")
-    ax1.plot(t, get("interface_normal_stress_centre_Pa") * 1e-6, "--", label="centre half")
-    ax1.plot(t, get("interface_normal_stress_edge_Pa") * 1e-6, ":", label="outer quarters")
+    ax1.plot(t, get("interface_sigma_nn_centre_Pa") * 1e-6, "--", label="centre half")
+    ax1.plot(t, get("interface_sigma_nn_edge_Pa") * 1e-6, ":", label="outer quarters")
     ax1.set_ylabel("interface normal stress [MPa]")
     ax2.plot(t, get("interface_stress_heterogeneity"), label="std / |mean| of sigma_nn")
     ax2.set_ylabel("interface stress heterogeneity [-]")

@@ -150,7 +150,7 @@ def keys_text() -> str:
         if section == "geometry":
             models = [(kind, m) for kind, m in scenario.GEOMETRY_KINDS.items() if key in m.model_fields]
         elif section:
-            models = [("", scenario._section_class(scenario.Scenario.model_fields[section].annotation))]
+            models = [("", scenario.section_class(scenario.Scenario.model_fields[section].annotation))]
         else:
             models = [("", scenario.Scenario)]
         kind, model = models[0]

@@ -62,7 +62,7 @@ def estimate(scn) -> Estimate | None:
     """Cells and memory of a validated :class:`~ecmsim.scenario.Scenario` (None for images:
     their geometry is known only once the image is read; mesh.py checks those)."""
     g, m = scn.geometry, scn.mesh
-    if g.kind == "image":
+    if g.kind in ("image", "image_stack"):
         return None
     width, height = g.width_m, g.electrode_thickness_m + g.electrolyte_thickness_m
     size = m.size_m

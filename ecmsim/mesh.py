@@ -181,6 +181,7 @@ def build_gmsh_model(geometry: Geometry, options: MeshOptions) -> dict[str, dict
     geometry = scaled
     options = _scaled_options(options, 1.0 / unit)
     if partition is not None and len(partition.points) >= GEO_ROUTE_MIN_VERTICES:
+        partition = _merge_short_edges(partition, SHORT_EDGE_FRACTION * options.fine_size_m)
         surface_label, facet_groups, tips = _build_geo(partition, options)
         refine_lines, refine_curves = [c for name in facet_groups if _refined(name) for c in facet_groups[name]], []
     else:
@@ -704,6 +705,93 @@ def _conforming_partition(geometry: Geometry) -> _Partition | None:
         sel = slice(starts[i], starts[i + 1])
         loops[owner[i]].append((edge_of[sel], forward[sel]))
     return _Partition(points, edges, loops, pieces, names)
+
+
+#: Boundary segments shorter than this fraction of the interface size are merged into a
+#: neighbour (their middle vertex dropped): a 1 px segment in a 5 px field makes a sliver.
+SHORT_EDGE_FRACTION = 0.5
+
+
+def _merge_short_edges(part: _Partition, min_length: float) -> _Partition:
+    """Drop vertices joining two edges of the same tag where one of them is shorter than
+    ``min_length``: only vertices of degree 2 (not junctions of three phases, not window
+    corners or points where a boundary meets the window edge), and only if the merged edge
+    passes within ``min_length / 4`` of the dropped vertex (jitter, not a bend). Both
+    neighbouring pieces share the edge, so the partition stays conforming."""
+    points, edges = part.points, part.edges.copy()
+    names = list(part.names)
+    n_v = len(points)
+    alive = np.ones(len(edges), bool)
+    inc: list[list[int]] = [[] for _ in range(n_v)]
+    for e, (a, b) in enumerate(edges.tolist()):
+        inc[a].append(e)
+        inc[b].append(e)
+
+    def length(e):
+        a, b = edges[e]
+        return float(np.hypot(*(points[b] - points[a])))
+
+    replaced: dict[int, int] = {}   # dropped edge -> the edge that absorbed it
+    order = np.argsort([length(e) for e in range(len(edges))])
+    for e0 in order.tolist():
+        if not alive[e0] or length(e0) >= min_length:
+            continue
+        for v in edges[e0].tolist():
+            es = [e for e in inc[v] if alive[e]]
+            if len(es) != 2 or names[es[0]] != names[es[1]]:
+                continue
+            e1, e2 = es
+            a = edges[e1][0] if edges[e1][1] == v else edges[e1][1]
+            b = edges[e2][0] if edges[e2][1] == v else edges[e2][1]
+            if a == b:
+                continue
+            pa, pb, pv = points[a], points[b], points[v]
+            d = pb - pa
+            dist = abs(d[0] * (pv - pa)[1] - d[1] * (pv - pa)[0]) / max(float(np.hypot(*d)), 1e-300)
+            if dist > 0.25 * min_length:   # a bend, not jitter: keep it
+                continue
+            edges[e1] = (a, b)
+            alive[e2] = False
+            replaced[e2] = e1
+            inc[b] = [e1 if e == e2 else e for e in inc[b]]
+            break
+    # a boundary meeting the window edge within min_length of a corner: the junction moves
+    # into the corner (the tiny window-edge segment goes; the boundary shifts by < min_length)
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    corners = {i for i in range(n_v) if np.all(np.isclose(points[i], lo) | np.isclose(points[i], hi))}
+    for e in range(len(edges)):
+        if not alive[e] or names[e] not in ("top", "bottom", "left", "right") or length(e) >= min_length:
+            continue
+        a, b = edges[e].tolist()
+        keep, v = (a, b) if a in corners else (b, a) if b in corners else (None, None)
+        if keep is None or v in corners:
+            continue
+        alive[e] = False
+        replaced[e] = -1
+        edges[edges == v] = keep
+    if not replaced:
+        return part
+    if np.any(alive & (edges[:, 0] == edges[:, 1])):
+        return part
+    loops = []
+    for piece_loops in part.loops:
+        new_piece = []
+        for edge_ids, _ in piece_loops:
+            ids = [e for e in edge_ids.tolist() if alive[e]]
+            # orientation from vertex continuity (the piece stays on the left: same cyclic order)
+            fwd = []
+            for k, e in enumerate(ids):
+                nxt = edges[ids[(k + 1) % len(ids)]]
+                fwd.append(bool(edges[e][1] in nxt.tolist()) if len(ids) > 1 else True)
+            if len(ids) == 2:   # two edges between the same two vertices: continuity is ambiguous
+                return part
+            new_piece.append((np.array(ids), np.array(fwd)))
+        loops.append(new_piece)
+    keep = np.flatnonzero(alive)
+    remap = -np.ones(len(edges), int)
+    remap[keep] = np.arange(len(keep))
+    loops = [[(remap[ids], fwd) for ids, fwd in pl] for pl in loops]
+    return _Partition(points, edges[keep], loops, part.pieces, [names[e] for e in keep])
 
 
 def _build_geo(part: _Partition, options: MeshOptions):

@@ -35,11 +35,14 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
     """Run a validated scenario and write its results into ``out_dir`` (see :mod:`ecmsim.outputs`:
     an existing folder is replaced only when complete, and only if ecmsim wrote all of it, or
     ``overwrite``). ``overrides`` (the ``--set`` items) are named in the plot titles."""
+    if scn.geometry.kind == "fbg_cell":          # the fibre inside the cell: ecmsim/fibre_cell_run.py
+        from ecmsim.fibre_cell_run import run_fbg_cell
+        return run_fbg_cell(scn, source, out_dir, quiet=quiet, overwrite=overwrite)
     from ecmsim.fem import MPI
     from ecmsim.guards import solution_warnings
     from ecmsim.history import FieldSeries, history_plot, write_history_csv
     from ecmsim.mechanics.problems import mechanics_problem
-    from ecmsim.mechanics.stresses import field_metrics, interface_profile
+    from ecmsim.mechanics.stresses import boundary_metrics, field_metrics, interface_profile, phase_metrics
     from ecmsim.mesh import MeshOptions, estimated_cells, mesh_geometry
     from ecmsim.outputs import result_folder
     from ecmsim.report import provenance, write_fields, write_summary
@@ -49,14 +52,19 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
     progress = Progress(quiet, comm.rank)
     progress(f"scenario {source} ({scn.title or 'untitled'}), {comm.size} MPI rank(s)")
     with result_folder(out_dir, comm, command="run", overwrite=overwrite) as stage:
-        geometry = scn.geometry.build(source.parent)
-        progress.done("geometry")
-        m = scn.mesh
-        depth_m = getattr(scn.geometry, "depth_m", None)
-        options = MeshOptions(m.size_m, m.interface_size_m, m.refine_distance_m, m.max_cells, m.tip_size_m, depth_m)
-        progress(f"meshing {geometry.description} (about {estimated_cells(geometry, options):.2g} "
-                 f"{'tetrahedra' if depth_m else 'triangles'}) ...")
-        tmesh = mesh_geometry(geometry, options, comm, msh_path=stage / "mesh.msh")
+        if scn.geometry.kind == "image_stack":   # a 3D stack: voxel tetrahedra, no 2D geometry
+            geometry, tmesh = _mesh_stack(scn, source, comm, stage, progress)
+            depth_m = geometry.depth_m
+        else:
+            geometry = scn.geometry.build(source.parent)
+            progress.done("geometry")
+            m = scn.mesh
+            depth_m = getattr(scn.geometry, "depth_m", None)
+            options = MeshOptions(m.size_m, m.interface_size_m, m.refine_distance_m, m.max_cells, m.tip_size_m,
+                                  depth_m)
+            progress(f"meshing {geometry.description} (about {estimated_cells(geometry, options):.2g} "
+                     f"{'tetrahedra' if depth_m else 'triangles'}) ...")
+            tmesh = mesh_geometry(geometry, options, comm, msh_path=stage / "mesh.msh")
         mesh_stats = tmesh.stats()
         progress(f"mesh: {mesh_stats['cells']} {'tetrahedra' if depth_m else 'triangles'}, h from {mesh_stats['h_min_m']:.3g} "
                  f"to {mesh_stats['h_max_m']:.3g} m ({progress.done('mesh'):.1f} s)")
@@ -103,12 +111,18 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
         problem.close()  # collective PETSc teardown here, not whenever each rank collects it
         progress(f"solved: {solution.info['dofs']} dofs, {len(history)} step(s) ({progress.done('solve'):.1f} s)")
 
-        profile = interface_profile(solution)
-        metrics = profile.metrics(geometry.width_m)
+        # windows without an electrode (porous electrolyte, composite) have no interface
+        profile = interface_profile(solution) if "interface" in tmesh.facet_ids else None
+        metrics = profile.metrics(geometry.width_m) if profile is not None else {}
         metrics.update(field_metrics(solution))
+        metrics.update(phase_metrics(solution))
+        metrics.update(boundary_metrics(solution))
         contact = getattr(solution, "contact", {}).get("interface")
         if contact is not None:
             metrics.update(contact.metrics())
+        for group, other in getattr(solution, "contact", {}).items():   # composite: electrode_particle...
+            if group != "interface":
+                metrics.update({f"{group}_{k}": v for k, v in other.metrics().items()})
         metrics["stack_pressure_Pa"] = scn.loading.stack_pressure_Pa
         if protocol is not None:
             metrics.update({k: v for k, v in history[-1].items() if isinstance(v, float) and k != "dt_s"})
@@ -128,7 +142,7 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
                      f"{current.info['potential_newton_iterations']} Newton iteration(s) "
                      f"({progress.done('current'):.1f} s)")
 
-        files = ["summary.json", "interface_profile.csv", "mesh.msh", "mesh.report.json"]
+        files = ["summary.json", "mesh.msh", "mesh.report.json"] + (["interface_profile.csv"] if profile else [])
         files += ["contact_profile.csv"] if contact else []
         if protocol is not None:
             files += ["history.csv"] + (["fields/series.pvd"] if series else [])
@@ -174,7 +188,8 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
             "warnings": warnings,
         }
         if comm.rank == 0:
-            profile.to_csv(stage / "interface_profile.csv")
+            if profile is not None:
+                profile.to_csv(stage / "interface_profile.csv")
             if contact is not None:
                 contact.to_csv(stage / "contact_profile.csv")
             if current is not None:
@@ -185,6 +200,23 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
     progress(f"done in {progress.elapsed_s:.1f} s: {out_dir}/summary.json")
     _print_metrics(metrics, progress)
     return summary
+
+
+def _mesh_stack(scn: scenario_mod.Scenario, source: Path, comm, stage: Path, progress: Progress):
+    """``[geometry] kind = "image_stack"``: the stack read, aligned, segmented and meshed into voxel
+    tetrahedra (mesh.msh, mesh.report.json); returns (window facts, 3D TaggedMesh)."""
+    import json
+    from types import SimpleNamespace
+
+    g = scn.geometry
+    progress(f"stack {g.path}: reading, aligning, segmenting, meshing voxels ...")
+    tmesh, report = g.mesh(source.parent, comm, stage / "mesh.msh")
+    if comm.rank == 0:
+        (stage / "mesh.report.json").write_text(json.dumps({"dimension": 3, "kind": "image_stack", **report},
+                                                           indent=2, default=str) + "\n")
+    shape, voxel = report["labels_shape"], report["voxel_size_m"]
+    return SimpleNamespace(width_m=report["width_m"], depth_m=shape[0] * voxel[0],
+                           description=f"stack {g.path}"), tmesh
 
 
 def _print_metrics(metrics: dict[str, float], progress: Progress) -> None:

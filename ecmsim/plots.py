@@ -58,7 +58,8 @@ def write_run_plots(folder: Path, solution, profile, contact, stack_pressure_Pa:
             and comm.rank == 0:
         files.append("stress_map.png")
     if comm.rank == 0:
-        drawings = {"interface_stress.png": lambda p: interface_stress_plot(p, profile, stack_pressure_Pa, title)}
+        drawings = {} if profile is None else {
+            "interface_stress.png": lambda p: interface_stress_plot(p, profile, stack_pressure_Pa, title)}
         if contact is not None:
             drawings["contact.png"] = lambda p: contact_plot(p, contact, stack_pressure_Pa, title)
         files += [name for name, draw in drawings.items() if draw_or_warn(folder / name, draw)]
@@ -128,7 +129,8 @@ def stress_map(path: Path, solution, profile, title: str = "") -> None:
         label = f"{label}\nfield range {np.min(v):.3g} to {np.max(v):.3g}"
         pc = ax.tripcolor(tri, v, shading="gouraud", cmap=cmap, vmin=lo, vmax=hi)
         fig.colorbar(pc, ax=ax, label=label, shrink=0.9, extend=extend)
-        ax.plot(profile.x_m * UM, profile.y_m * UM, ".", color="k", ms=1.0, label="interface")
+        if profile is not None:   # windows without an electrode have no interface
+            ax.plot(profile.x_m * UM, profile.y_m * UM, ".", color="k", ms=1.0, label="interface")
         ax.set_aspect("equal")
         ax.set_xlabel("x [µm]")
         ax.set_ylabel("y [µm]")

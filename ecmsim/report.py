@@ -20,12 +20,6 @@ import ecmsim
 SUMMARY = "summary.json"
 
 
-def staged_output(final: Path, comm):
-    """Kept for callers written before :mod:`ecmsim.outputs`: ``result_folder(final, comm, command="run")``."""
-    from ecmsim.outputs import result_folder
-    return result_folder(final, comm, command="run")
-
-
 def write_summary(path: Path, summary: dict[str, Any]) -> None:
     """JSON with non-finite numbers written as null (JSON has no NaN)."""
     path.write_text(json.dumps(_finite(summary), indent=2, sort_keys=False) + "\n")

@@ -93,7 +93,8 @@ def load(folder: str | Path) -> Results:
         raise InputFileError(f"{summary_path}: cannot read: {err}") from None
     if "metrics" not in summary or "mesh" not in summary:
         raise InputFileError(f"{summary_path}: not an ecmsim run summary (an `ecmsim fbg` result?)")
-    interface = read_csv(folder / "interface_profile.csv")
+    # windows without an electrode have no interface_profile.csv: interface is then an empty dict
+    interface = read_csv(folder / "interface_profile.csv") if (folder / "interface_profile.csv").is_file() else {}
     contact = read_csv(folder / "contact_profile.csv") if (folder / "contact_profile.csv").is_file() else None
     fields = boundaries = None
     import pyvista as pv

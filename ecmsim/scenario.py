@@ -41,6 +41,7 @@ from ecmsim import materials as materials_lib
 from ecmsim.errors import EcmsimError, ScenarioError
 from ecmsim.materials.creep import CREEP_KEYS, SIZE_KEYS
 from ecmsim.protocol import ProtocolSection
+from ecmsim.geometry.cell import FbgCellGeometry
 
 Length = Annotated[float, Field(gt=0, lt=1.0, strict=True, allow_inf_nan=False)]
 """A positive length below 1 m [m]."""
@@ -230,6 +231,10 @@ class ImageGeometry(_Section):
                             "histogram shows too few phases)")
     min_feature_m: Length | None = Field(
         None, description="pieces smaller than this length squared are cleaned away [m] (overrides min_feature_px)")
+    median_m: Length | None = Field(None, description="median filter size as a length [m] (the odd pixel count "
+                                                      "nearest to it; overrides median_px)")
+    thin_part_m: Length | None = Field(None, description="parts thinner than this go to their neighbours [m] "
+                                                         "(default 3 px)")
     scribbles: str | None = Field(None, min_length=1, description="sparse label image training a pixel "
                                                                   "classifier, relative to the scenario file")
     label_map: str | None = Field(None, min_length=1, description="ilastik / Weka label or probability map "
@@ -261,10 +266,53 @@ class ImageGeometry(_Section):
         return None
 
 
-#: ``[geometry] kind`` -> its section model. Each model has ``build(base_dir) -> Geometry``.
-GEOMETRY_KINDS: dict[str, type[_Section]] = {"flat": FlatGeometry, "sinusoidal": SinusoidalGeometry,
-                                             "rough": RoughGeometry, "voids": VoidsGeometry,
-                                             "filaments": FilamentsGeometry, "image": ImageGeometry}
+class ImageStackGeometry(_Section):
+    """A FIB-SEM stack (multi-page TIFF or folder of slices) meshed into voxel tetrahedra: a 3D
+    window (:mod:`ecmsim.geometry.stack`, :mod:`ecmsim.mechanics.stack3d`)."""
+
+    kind: Literal["image_stack"] = "image_stack"
+    path: str = Field(min_length=1, description="multi-page TIFF or folder of PNG/TIFF slices, relative to "
+                                                "the scenario file")
+    pixel_size_m: float = Field(ge=1e-10, le=1e-3, allow_inf_nan=False, description="in-plane pixel edge [m]")
+    slice_spacing_m: float = Field(ge=1e-10, le=1e-3, allow_inf_nan=False,
+                                   description="distance between slices (milling step) [m]")
+    voxel_factor: int = Field(1, ge=1, le=16, strict=True, description="coarsen by majority over f^3 voxels [-]")
+    align: bool = Field(True, description="measure and undo the slice-to-slice drift (grey stacks)")
+    phases: list[Literal["void", "electrode", "electrolyte", "particle", "dead_li", "separator"]] | None = Field(
+        None, description="grey phases from dark to bright (default: found from the middle slice)")
+    labels: dict[str, int] | None = Field(None, description="the stack holds labels: phase -> voxel value")
+    method: Literal["auto", "histogram", "mixture"] = Field("auto", description="grey classes of the middle slice")
+
+    @property
+    def depth_m(self) -> None:
+        """Not an extrusion: the stack is 3D by itself."""
+        return None
+
+    def stack_path(self, base_dir: Path) -> Path:
+        return Path(self.path) if Path(self.path).is_absolute() else Path(base_dir) / self.path
+
+    def mesh(self, base_dir: Path, comm, msh_path: Path):
+        """(3D TaggedMesh, stack report) of :func:`ecmsim.mechanics.stack3d.mesh_stack`."""
+        from ecmsim.mechanics.stack3d import mesh_stack
+
+        options = {"method": self.method} if self.labels is None else {}
+        if self.phases and self.labels is None:
+            options["phases"] = tuple(self.phases)
+        return mesh_stack(self.stack_path(base_dir), self.pixel_size_m, self.slice_spacing_m, msh_path, comm,
+                          voxel_factor=self.voxel_factor, align=self.align, label_values=self.labels, **options)
+
+    def smallest_dimension_m(self) -> None:
+        """Unknown before the stack is read."""
+        return None
+
+
+#: ``[geometry] kind`` -> its section model. Each model has ``build(base_dir) -> Geometry``
+#: (``fbg_cell``: a :class:`~ecmsim.geometry.cell.CellSection`, run by :mod:`ecmsim.fibre_cell_run`;
+#: ``image_stack``: ``mesh(...)``, a 3D window).
+GEOMETRY_KINDS: dict[str, type[BaseModel]] = {"flat": FlatGeometry, "sinusoidal": SinusoidalGeometry,
+                                              "rough": RoughGeometry, "voids": VoidsGeometry,
+                                              "filaments": FilamentsGeometry, "image": ImageGeometry,
+                                              "fbg_cell": FbgCellGeometry, "image_stack": ImageStackGeometry}
 
 GeometrySection = Annotated[Union[tuple(GEOMETRY_KINDS.values())], Field(discriminator="kind")]  # noqa: UP007
 
@@ -498,6 +546,34 @@ class Scenario(_Section):
     protocol: ProtocolSection | None = None
     creep: CreepSection = CreepSection()
     cycling: CyclingSection = CyclingSection()
+    fbg: dict[str, dict[str, Any]] | None = Field(
+        None, description="virtual FBG: the keys of `ecmsim fbg --set` as [fbg.grating], [fbg.source], "
+                          "[fbg.interrogator], [fbg.fibre] (needs geometry kind fbg_cell)")
+
+    @model_validator(mode="after")
+    def _fbg_cell(self) -> Scenario:
+        if self.fbg is not None:
+            from ecmsim.fbg import parameters
+            try:
+                parameters.from_settings(self.fbg_settings())
+            except ScenarioError as err:
+                raise ScenarioError(f"fbg.{err}" if not str(err).startswith("unknown") else f"fbg: {err}") from None
+            if self.geometry.kind != "fbg_cell":
+                raise ValueError(f"fbg: a virtual FBG needs a fibre: geometry.kind = 'fbg_cell' (got "
+                                 f"'{self.geometry.kind}')")
+        if self.geometry.kind == "fbg_cell" and self.interface.model != "contact":
+            raise ValueError("interface.model = 'bonded': geometry.kind = 'fbg_cell' needs 'contact' (the fibre "
+                             "touches the layers through the contact model)")
+        return self
+
+    def fbg_settings(self) -> dict[str, Any]:
+        """``[fbg]`` flattened to the ``section.key`` settings of :func:`ecmsim.fbg.parameters.from_settings`."""
+        out: dict[str, Any] = {}
+        for section, table in (self.fbg or {}).items():
+            if not isinstance(table, dict):
+                raise ScenarioError(f"fbg.{section} = {table!r}: must be a table such as [fbg.grating]")
+            out.update({f"{section}.{k}": v for k, v in table.items()})
+        return out
 
     @model_validator(mode="after")
     def _mesh_fits(self) -> Scenario:
@@ -516,7 +592,10 @@ class Scenario(_Section):
 
     @model_validator(mode="after")
     def _contact_is_2d(self) -> Scenario:
-        if self.geometry.depth_m is not None and self.interface.model == "contact":
+        if self.geometry.kind == "image_stack" and self.interface.model == "contact":
+            raise ValueError("interface.model = 'contact' is 2D only: use interface.model = 'bonded' for an "
+                             "image_stack (3D) window")
+        if getattr(self.geometry, "depth_m", None) is not None and self.interface.model == "contact":
             raise ValueError("interface.model = 'contact' is 2D only: remove geometry.depth_m or use "
                              "interface.model = 'bonded' for a 3D window")
         return self
@@ -538,7 +617,7 @@ class Scenario(_Section):
             raise ValueError("protocol.steps: Plate/Strip steps need an [electrochem] section (the kinetics and "
                              "the potential problem, docs/electrochem.md)")
         if self.protocol is not None and any(parse_step(s).kind in CURRENT_STEP_KINDS for s in self.protocol.steps) \
-                and self.geometry.depth_m is not None:
+                and getattr(self.geometry, "depth_m", None) is not None:
             raise ValueError("protocol.steps: Plate/Strip steps need a 2D window (remove geometry.depth_m)")
         return self
 
@@ -675,7 +754,7 @@ def _section_model(loc: list[str], data: dict[str, Any]):
             kind = data.get("geometry", {}).get("kind", "flat") if isinstance(data.get("geometry"), dict) else "flat"
             model = GEOMETRY_KINDS.get(kind, FlatGeometry)
         else:
-            model = _section_class(ann)
+            model = section_class(ann)
         if model is None:
             return None
     return model
@@ -697,7 +776,7 @@ def _unit_of(loc: list[str]) -> str:
     return ""
 
 
-def _section_class(annotation) -> type[BaseModel] | None:
+def section_class(annotation) -> type[BaseModel] | None:
     """The section model of a field annotation (``X`` or an optional ``X | None``), else None."""
     import typing
 
@@ -718,8 +797,8 @@ def schema_keys() -> list[tuple[str, str]]:
                  if isinstance(a, type) and issubclass(a, BaseModel)]
         if section == "geometry":
             models = list(GEOMETRY_KINDS.values())
-        elif _section_class(field.annotation) is not None:
-            models = [_section_class(field.annotation)]
+        elif section_class(field.annotation) is not None:
+            models = [section_class(field.annotation)]
         else:
             out.append(("", section))
             continue

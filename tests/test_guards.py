@@ -104,7 +104,7 @@ def test_memory_guard_refuses_beyond_the_machine(monkeypatch):
 
 @pytest.mark.parametrize("args, fragments", [
     (["--pixel-size", "1e-30m"], ["--pixel-size = 1e-30 m", "1e-10 ... 0.001 m"]),
-    (["--pixel-size", "20nm", "--size", "1m"], ["--size = 1 m", "half the window"]),
+    (["--pixel-size", "20nm", "--size", "0.5m"], ["--size = 0.5 m", "half the window"]),
     (["--pixel-size", "20nm", "--size", "0.5um", "--interface-size", "1um"], ["--interface-size = 1e-06 m"]),
 ])
 def test_mesh_command_refuses_meaningless_sizes(args, fragments, tmp_path):

@@ -199,3 +199,44 @@ def test_composite_and_porous_windows_mesh_with_good_angles(tmp_path):
     assert report["segmentation"]["segmentation_method"] == "mixture"
     assert report["warnings"] == res.info["warnings"]
     assert "interface_contact_fraction_geometric" in report and "contact_fraction" not in report
+
+
+def test_particles_crowding_the_top_are_a_composite_not_a_bilayer():
+    """Grains covering most of the top band (the public composite cathode's layout) used to make
+    the top class "a layer" and the window a Li/electrolyte bilayer; grains are separate pieces,
+    so the class spanning the window is the matrix and the grains are particles. (Before: "cannot
+    tell which phase is the electrode".)"""
+    lab = np.full((H, W), ELECTROLYTE, np.uint8)
+    rows = np.arange(H)[:, None] < 30
+    lab[syn.disks((H, W), 0.6, (6, 10), 12, within=np.broadcast_to(rows, (H, W)))] = PARTICLE
+    lab[syn.disks((H, W), 0.10, (6, 10), 13, within=lab == ELECTROLYTE)] = PARTICLE
+    grey = syn.render_phases(lab, {ELECTROLYTE: 115, PARTICLE: 150}, seed=5, noise_sigma=22)
+    res = _run(grey, method="mixture")   # the route of overlapping modes (the public image's)
+    assert res.info["layout"]["layout"].startswith("matrix"), res.info["layout"]
+    assert "not_a_bilayer" in res.info["layout"]
+    assert {r.label for r in res.geometry.regions} == {"electrolyte", "particle"}
+    assert _fractions(res)["particle"] == pytest.approx(float((lab == PARTICLE).mean()), abs=0.03)
+
+
+def test_physical_filter_sizes_resolve_per_pixel_size_and_keep_fractions():
+    """median_m / thin_part_m / min_feature_m are lengths: at 50 and 25 nm/px the same scene gets
+    5 and 11 px medians, 3 and 6 px thin-part widths, and the same pore fraction (within 1.5 points)."""
+    coarse = np.full((120, 240), ELECTROLYTE, np.uint8)
+    coarse[syn.disks(coarse.shape, 0.12, (6, 12), 17)] = VOID
+    fine = np.kron(coarse, np.ones((2, 2), np.uint8))
+    physical = {"median_m": 250e-9, "thin_part_m": 150e-9, "min_feature_m": 200e-9}
+    got = {}
+    for px, lab in ((50e-9, coarse), (25e-9, fine)):
+        grey = syn.render_phases(lab, {VOID: 50, ELECTROLYTE: 150}, seed=3, noise_sigma=15, shading=0, curtains=0)
+        res = img.array_to_geometry(grey, img.ImageOptions(pixel_size_m=px, phases=("void", "electrolyte"),
+                                                           **physical))
+        got[px] = res.info
+    assert got[50e-9]["median_filter"]["px"] == 5 and got[25e-9]["median_filter"]["px"] == 11
+    assert got[50e-9]["thin_part_width"]["px"] == 3 and got[25e-9]["thin_part_width"]["px"] == 6
+    truth = float((coarse == VOID).mean())
+    for info in got.values():
+        assert info["phase_fraction_segmented"]["void"] == pytest.approx(truth, abs=0.015)
+    assert got[50e-9]["phase_fraction_segmented"]["void"] == pytest.approx(
+        got[25e-9]["phase_fraction_segmented"]["void"], abs=0.015)
+    with pytest.raises(GeometryError, match="median_m must be from 0 to 15 pixels"):
+        img.ImageOptions(pixel_size_m=50e-9, median_m=1e-6)

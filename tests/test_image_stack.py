@@ -93,7 +93,7 @@ def test_3d_elastic_solve_on_stack_mesh_matches_uniaxial_strain(tmp_path):
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from bench_stack3d import solve3d
+    from bench_stack3d import solve3d   # the benchmark's wrapper of ecmsim.mechanics.stack3d.solve_stack
 
     labels = np.full((5, 24, 20), ELECTROLYTE, np.uint8)
     labels[:, :10] = ELECTRODE

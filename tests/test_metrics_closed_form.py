@@ -6,7 +6,7 @@ sigma_xy = 0, so
 
 - interface normal traction -p everywhere: mean = min = max = -p, std = 0, cv = 0, centre/edge = 1;
   interface shear 0; interface length = window width;
-- von Mises p (1 - 2 nu)/(1 - nu), hydrostatic -p (1 + nu)/(3 (1 - nu)) per layer (max / min over
+- von Mises p (1 - 2 nu)/(1 - nu) (mean = max per layer), hydrostatic -p (1 + nu)/(3 (1 - nu)) per layer (max / min over
   the two layers);
 - contact (the same window with a frictionless contact interface): contact fraction 1, contact
   pressure p everywhere (mean = max), force p W, gap 0.
@@ -58,6 +58,9 @@ def flat_closed_form(summary: dict) -> dict[str, float]:
         "hydrostatic_stress_min_Pa": min(hyd),
         "hydrostatic_stress_max_Pa": max(hyd),
         "stack_pressure_Pa": p,
+        # per phase: the uniform stress of each layer (phase_metrics)
+        "von_mises_mean_electrode_Pa": vm[0], "von_mises_max_electrode_Pa": vm[0],
+        "von_mises_mean_electrolyte_Pa": vm[1], "von_mises_max_electrolyte_Pa": vm[1],
     }
 
 

@@ -9,7 +9,8 @@ from conftest import SCENARIOS, metric_tolerance, read_summary, run_cli, run_cli
 pytestmark = pytest.mark.mpi
 
 
-@pytest.mark.parametrize("name", ["sinusoidal_interface.toml", "li_pll_cycled_image.toml"])
+@pytest.mark.parametrize("name", ["sinusoidal_interface.toml", "li_pll_cycled_image.toml",
+                                  "composite_window.toml"])
 def test_parallel_equals_serial(tmp_path, have_mpirun, name):
     serial, parallel = tmp_path / "serial", tmp_path / "parallel"
     p1 = run_cli("run", str(SCENARIOS / name), "-o", str(serial), "-q")

@@ -36,6 +36,10 @@ def register(subparsers) -> None:
                                       "e.g. void=0,electrode=1,electrolyte=2")
     seg.add_argument("--electrode-side", choices=("auto", "top", "bottom"), help="where the electrode is")
     seg.add_argument("--median-px", type=int, help="median filter size [px] (default 5)")
+    seg.add_argument("--median", help="median filter size as a length, e.g. 250nm (the same at any resolution; "
+                                      "overrides --median-px)")
+    seg.add_argument("--thin-part", help="parts thinner than this length go to their neighbours, e.g. 150nm "
+                                         "(default 3 px)")
     seg.add_argument("--min-feature-px", type=int, help="clean pieces smaller than this squared [px] (default 4)")
     seg.add_argument("--min-feature", help="clean pieces smaller than this length squared, e.g. 200nm "
                                            "(physical: the same at any resolution; overrides --min-feature-px)")
@@ -115,6 +119,8 @@ def _mesh(args: argparse.Namespace) -> int:
         "tolerance_px": args.tolerance_px,
         "flatten": False if args.no_flatten else None,
         "min_feature_m": parse_length(args.min_feature, "--min-feature"),
+        "median_m": parse_length(args.median, "--median"),
+        "thin_part_m": parse_length(args.thin_part, "--thin-part"),
         "method": args.method,
         "scribbles": args.scribbles,
         "label_map": args.label_map,

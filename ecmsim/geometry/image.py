@@ -112,6 +112,8 @@ class ImageOptions:
     flatten: bool = True
     min_feature_px: int = 4
     tolerance_px: float = 1.0
+    median_m: float | None = None
+    thin_part_m: float | None = None
 
     def __post_init__(self) -> None:
         if not (isinstance(self.pixel_size_m, int | float) and math.isfinite(self.pixel_size_m)
@@ -146,6 +148,10 @@ class ImageOptions:
                                                                  else 1e-300)):
                 raise GeometryError(f"{name} must be {'>= 0' if name.endswith(('x_m', 'y_m')) else '> 0'} m "
                                     f"(got {v})")
+        for name in ("median_m", "thin_part_m"):
+            v = getattr(self, name)
+            if v is not None and not (math.isfinite(v) and 0 <= v <= 15 * self.pixel_size_m):
+                raise GeometryError(f"{name} must be from 0 to 15 pixels ({15 * self.pixel_size_m:.3g} m; got {v})")
         if not (isinstance(self.median_px, int) and 1 <= self.median_px <= 15):
             raise GeometryError(f"median_px must be a whole number from 1 to 15 (got {self.median_px})")
         if not (isinstance(self.min_feature_px, int) and 0 <= self.min_feature_px <= 100):
@@ -153,6 +159,26 @@ class ImageOptions:
         if not (math.isfinite(self.tolerance_px) and 0 <= self.tolerance_px <= 10):
             raise GeometryError(f"tolerance_px must be from 0 to 10 px (got {self.tolerance_px})")
 
+
+    @property
+    def median_size_px(self) -> int:
+        """Median filter size [px]: from ``median_m`` when given (the odd pixel count nearest to
+        it, at least 1: the same physical filter at any resolution), else ``median_px``."""
+        if self.median_m is None:
+            return self.median_px
+        x = self.median_m / self.pixel_size_m
+        n = int(round(x))
+        if n % 2 == 0:
+            n = n + 1 if x >= n else n - 1
+        return max(1, n)
+
+    @property
+    def thin_part_px(self) -> int:
+        """Parts thinner than this many pixels go to their neighbours: from ``thin_part_m`` when
+        given (nearest pixel count, at least 2), else 3."""
+        if self.thin_part_m is None:
+            return 3
+        return max(2, int(round(self.thin_part_m / self.pixel_size_m)))
 
     @property
     def min_area_px(self) -> int:
@@ -453,7 +479,8 @@ def segment_grey(grey: np.ndarray, options: ImageOptions, source: str = "image")
     from scipy.ndimage import median_filter
 
     quantum = _quantum(grey)
-    g = median_filter(grey, size=options.median_px, mode="nearest") if options.median_px > 1 else grey
+    size = options.median_size_px
+    g = median_filter(grey, size=size, mode="nearest") if size > 1 else grey
     if options.flatten:
         g = _destripe(g)
     info: dict = {}
@@ -784,7 +811,7 @@ def clean_labels(labels: np.ndarray, min_area_px: int) -> tuple[np.ndarray, int]
     return out, merged
 
 
-def remove_thin_parts(labels: np.ndarray, passes: int = 3) -> tuple[np.ndarray, int]:
+def remove_thin_parts(labels: np.ndarray, passes: int = 3, width_px: int = 3) -> tuple[np.ndarray, int]:
     """Give away the parts of every phase thinner than 3 px (what a 3 x 3 opening removes:
     slivers, 1-2 px necks between grains, needle tips, strips along the window edge) to the
     phase that borders them most. A mesh with 5 px elements on the boundary can only follow
@@ -794,7 +821,7 @@ def remove_thin_parts(labels: np.ndarray, passes: int = 3) -> tuple[np.ndarray, 
 
     out = labels.copy()
     moved = 0
-    square = np.ones((3, 3), dtype=bool)
+    square = np.ones((width_px, width_px), dtype=bool)
     for _ in range(passes):
         changed = 0
         for phase in np.unique(out).tolist():
@@ -1261,12 +1288,14 @@ def array_to_geometry(data: np.ndarray, options: ImageOptions, source: str = "im
     before = _fractions(labels)
     min_area = options.min_area_px
     info["min_feature_area"] = {"px": min_area, "m2": min_area * options.pixel_size_m**2}
+    info["median_filter"] = {"px": options.median_size_px, "m": options.median_size_px * options.pixel_size_m}
     labels, info["pieces_merged"] = clean_labels(labels, min_area)
     thin = options.thin_parts
     if thin is None:
         thin = info.get("segmentation_method") != "label image"
     if thin:
-        labels, info["thin_part_pixels_moved"] = remove_thin_parts(labels)
+        labels, info["thin_part_pixels_moved"] = remove_thin_parts(labels, width_px=options.thin_part_px)
+        info["thin_part_width"] = {"px": options.thin_part_px, "m": options.thin_part_px * options.pixel_size_m}
         labels, more = clean_labels(labels, min_area)
         info["pieces_merged"] += more
     has_electrode = bool((labels == ELECTRODE).any()) or "electrode" in info.get("phases", [])

@@ -162,13 +162,34 @@ def _band_share(mask: np.ndarray, rows: slice) -> float:
     return float(np.mean(mask[rows].mean(axis=0) > 0.5))
 
 
+def _is_layer(mask: np.ndarray, rows: slice) -> bool:
+    """Is ``mask`` in the band ``rows`` one layer: its largest connected piece (over the whole
+    image) holds >= 80 % of the band's mask pixels and spans >= 90 % of the columns? An
+    electrode band is one piece across the window (pores at the interface do not cut it);
+    particles touching an edge are separate grains."""
+    from scipy.ndimage import label
+
+    lab, n = label(mask)
+    if n == 0:
+        return False
+    in_band = lab[rows][mask[rows]]
+    if len(in_band) == 0:
+        return False
+    counts = np.bincount(in_band, minlength=n + 1)
+    biggest = int(np.argmax(counts[1:]) + 1)
+    columns = np.mean((lab == biggest).any(axis=0))
+    return bool(counts[biggest] >= 0.8 * len(in_band) and columns >= 0.9)
+
+
 def name_classes(classes: np.ndarray, n: int, g: np.ndarray | None = None) -> tuple[list[str], dict]:
     """Phase name of each class (dark -> bright) by position and connectivity.
 
     - The class that holds most of a band of rows at the top (10 % of the height) and the one
-      at the bottom are the two layer phases. Different classes: a bilayer (electrode and
-      electrolyte; which is which is left to the caller's electrode rule, marked ``?``).
-      The same class: a single matrix (porous or composite electrolyte, no electrode).
+      at the bottom are the two layer phases. Different classes, each one connected piece
+      across the window (:func:`_is_layer`): a bilayer (electrode and electrolyte; which is
+      which is left to the caller's electrode rule, marked ``?``). The same class, or a band
+      made of separate grains (particles crowding one edge of a composite): a single matrix
+      (porous or composite electrolyte, no electrode), the class that spans the window.
     - Of the others, the darkest, if darker than the layer phases, is ``void``.
     - Any further class is an inclusion: ``particle`` (bright grains in the matrix).
 
@@ -185,13 +206,22 @@ def name_classes(classes: np.ndarray, n: int, g: np.ndarray | None = None) -> tu
     info = {"top_band_share": [round(s, 3) for s in share_top],
             "bottom_band_share": [round(s, 3) for s in share_bot],
             "class_fraction": [round(f, 4) for f in frac]}
-    if t != b and min(share_top[t], share_bot[b]) >= 0.5:
+    layer_t, layer_b = _is_layer(classes == t, top), _is_layer(classes == b, bottom)
+    info["top_class_is_one_layer"], info["bottom_class_is_one_layer"] = layer_t, layer_b
+    if t != b and min(share_top[t], share_bot[b]) >= 0.5 and layer_t and layer_b:
         names[t] = names[b] = "?"
         info["layout"] = "bilayer: one class on top, another at the bottom"
         layer = [t, b]
     else:
-        matrix = int(np.argmax(frac)) if share_top[t] < 0.5 and share_bot[b] < 0.5 else (
-            t if share_top[t] >= share_bot[b] else b)
+        if t != b and min(share_top[t], share_bot[b]) >= 0.5:
+            info["not_a_bilayer"] = ("the top" if not layer_t else "the bottom") + \
+                " band's class is separate grains, not one layer across the window"
+        spanning = [k for k, ok in ((t, layer_t), (b, layer_b)) if ok]
+        if spanning:   # the class that is one connected piece across the window is the matrix
+            matrix = max(spanning, key=lambda k: frac[k])
+        else:
+            matrix = int(np.argmax(frac)) if share_top[t] < 0.5 and share_bot[b] < 0.5 else (
+                t if share_top[t] >= share_bot[b] else b)
         names[matrix] = "electrolyte"
         info["layout"] = "matrix: one class spans the window (no electrode band)"
         layer = [matrix]

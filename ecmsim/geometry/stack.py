@@ -116,7 +116,14 @@ def segment_stack(volume: np.ndarray, pixel_size_m: float, slice_spacing_m: floa
     if do_align and label_values is None:
         volume, info["alignment"] = align(volume)
     if label_values is not None:
-        labels = np.stack([img.labels_from_label_image(s, label_values) for s in volume])
+        present = set(np.unique(volume).tolist())
+        missing = [n for n, v in label_values.items() if v not in present]
+        if missing:
+            raise GeometryError(f"label stack: label {missing[0]} = {label_values[missing[0]]} occurs in no slice "
+                                f"(values present: {', '.join(str(v) for v in sorted(present)[:10])})")
+        # a phase may be absent from some slices (a pore through a few of them): check per stack
+        labels = np.stack([img.labels_from_label_image(s, {n: v for n, v in label_values.items() if (s == v).any()})
+                           for s in volume])
         info["phases"] = sorted(label_values, key=lambda n: label_values[n])
     else:
         middle = len(volume) // 2

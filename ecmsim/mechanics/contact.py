@@ -117,12 +117,19 @@ class RigidCircle:
         centre_m: centre (x, y) before loading [m].
         radius_m: radius [m].
         motion_m: displacement of the centre at full load [m].
+        conform_to_mesh: a facet group meshed *on* the circle (a conformal groove) has straight
+            facets whose interior points lie up to h^2/(8R) inside it; True measures the gap
+            from the meshed polygon there (g = |x + u - c| - R - min(|x - c| - R, 0)), so an
+            unloaded conformal groove starts touching with zero gap instead of an interference
+            fit of the chord sag (which, with E/h large, pushes a body hanging on the circle off
+            it in the first Newton iteration).
     """
 
     facet: str
     centre_m: tuple[float, float]
     radius_m: float
     motion_m: tuple[float, float] = (0.0, 0.0)
+    conform_to_mesh: bool = False
 
 
 @dataclass
@@ -527,6 +534,7 @@ class ContactProblem:
                     if t.pressure_Pa is not None}
         self.pressures.update(pressure)
         self._obstacles = []
+        self._obstacle_motion: dict[str, object] = {}
         obstacle_bodies = [self._obstacle_body(o) for o in self.obstacles]
         for b in self.bodies:
             ds_data, terms = [], []
@@ -546,14 +554,23 @@ class ContactProblem:
                 data = self._exterior_data(obstacle.facet, b)
                 self._obstacles.append((obstacle, b, data))
                 ds_data.append((_OBSTACLE_ID0 + k, data.ravel()))
-                centre = (ufl.as_vector(obstacle.centre_m)
-                          + self.load * fem.Constant(msh, np.asarray(obstacle.motion_m, dtype=PETSc.ScalarType)))
+                motion = fem.Constant(msh, np.asarray(obstacle.motion_m, dtype=PETSc.ScalarType))
+                self._obstacle_motion[obstacle.facet] = motion
+                centre = ufl.as_vector(obstacle.centre_m) + self.load * motion
                 r = x + b.u - centre
                 dist = ufl.sqrt(ufl.dot(r, r))
                 nu = r / dist                             # from the circle into the body
                 gamma = self.gamma0 * self.e_plane / h    # nitsche_coefficients as k_- -> oo: w_+ = 1
                 p_sigma = -ufl.dot(nu, ufl.dot(sigma(b.u, self.lam, self.mu), nu))
-                P = p_sigma - gamma * (dist - obstacle.radius_m)
+                # the circle is closed: a point pushed past its centre would meet its far side at
+                # distance R again (a spurious "contact" found by a large first Newton iterate of a
+                # body hanging on the circle); only the side the point faces in the reference counts
+                r0 = x - ufl.as_vector(obstacle.centre_m)
+                facing = ufl.conditional(ufl.gt(ufl.dot(r, r0), 0), 1.0, 0.0)
+                gap = dist - obstacle.radius_m
+                if obstacle.conform_to_mesh:
+                    gap = gap - ufl.min_value(ufl.sqrt(ufl.dot(r0, r0)) - obstacle.radius_m, 0.0)
+                P = facing * (p_sigma - gamma * gap) - (1 - facing) * 1.0
                 pv = -ufl.dot(nu, ufl.dot(sigma(v[b.name], self.lam, self.mu), nu))
                 terms.append((_OBSTACLE_ID0 + k, -self.theta / gamma * p_sigma * pv
                               + 1 / gamma * _pos(P) * (self.theta * pv - gamma * ufl.dot(v[b.name], nu))))
@@ -600,6 +617,12 @@ class ContactProblem:
     def set_pressure(self, facet: str, pressure_Pa: float) -> None:
         """Change the full-load pressure of a loaded facet group [Pa] (no recompilation)."""
         self.pressures[facet].value = pressure_Pa
+
+    def set_obstacle_motion(self, facet: str, motion_m: tuple[float, float]) -> None:
+        """Change the full-load motion of the rigid circle touching ``facet`` [m] (no recompilation).
+
+        The fibre of the FBG cell is moved this way until it carries no net force."""
+        self._obstacle_motion[facet].value[:] = motion_m
 
     def reset(self) -> None:
         """Back to the unloaded state (zero displacements): the next solve starts from scratch.
@@ -772,7 +795,8 @@ class ContactProblem:
         pts, weights, _, length = self._samples(cells, lf)
         m = len(pts) // max(len(cells), 1)
         cells3 = np.tile(cells, m)
-        centre = np.asarray(obstacle.centre_m) + float(self.load.value) * np.asarray(obstacle.motion_m)
+        centre = (np.asarray(obstacle.centre_m)
+                  + float(self.load.value) * np.asarray(self._obstacle_motion[obstacle.facet].value))
         if len(pts):
             r = pts[:, :2] + self.u.eval(pts, cells3) - centre
             dist = np.linalg.norm(r, axis=1)
@@ -780,7 +804,11 @@ class ContactProblem:
             p_sigma = -np.einsum("ij,ij->i", self._traction(pts, cells3, nu), nu)
             gamma = float(self.gamma0.value) * np.tile(self.e_plane.x.array[cells] / self._height(cells, length), m)
             gap = dist - obstacle.radius_m
-            pressure = np.maximum(p_sigma - gamma * gap, 0.0)
+            r0 = pts[:, :2] - np.asarray(obstacle.centre_m)
+            if obstacle.conform_to_mesh:
+                gap = gap - np.minimum(np.linalg.norm(r0, axis=1) - obstacle.radius_m, 0.0)
+            facing = np.einsum("ij,ij->i", r, r0) > 0
+            pressure = np.where(facing, np.maximum(p_sigma - gamma * gap, 0.0), 0.0)
         else:
             gap = pressure = np.empty(0)
         return self._gather(obstacle.facet, pts, gap, pressure, weights)
@@ -798,21 +826,35 @@ def stack_pressure_contact_problem(tmesh: TaggedMesh, materials: Mapping[str, Ma
                                    degree: int = 2, **settings) -> ContactProblem:
     """The interface window of :func:`~ecmsim.mechanics.elasticity.stack_pressure_problem` (electrolyte
     bottom fixed, stack pressure on the electrode top, roller sides) with contact on every facet
-    group between electrode and electrolyte (``interface``, and ``island`` where the mesh has one).
+    group between the electrode and another phase (:func:`electrode_contact_groups`: ``interface``,
+    ``island`` where the mesh has one, ``electrode_particle`` where particles touch the electrode).
 
     ``settings``: keyword arguments of :class:`ContactProblem` (nitsche_parameter, variant,
     friction_coefficient, petsc_options).
     """
-    regions = sorted(tmesh.cell_ids)
-    pairs = [ContactPair(name) for name in tmesh.facet_ids
-             if facet_regions(name, regions) == ("electrode", "electrolyte")]
     return ContactProblem(
         tmesh, materials,
         supports=[Support("bottom", (0, 1)), Support("left", (0,)), Support("right", (0,))],
         tractions=[Traction("top", pressure_Pa=stack_pressure_Pa)],
-        pairs=pairs, degree=degree, **settings)
+        pairs=[ContactPair(name) for name in electrode_contact_groups(tmesh)], degree=degree, **settings)
+
+
+def electrode_contact_groups(tmesh: TaggedMesh) -> list[str]:
+    """The facet groups where the electrode touches another phase: ``interface`` and ``island``
+    (electrolyte) and, in composite windows, ``electrode_particle``, ``electrode_separator``...
+    (a particle touching the electrode would otherwise glue electrode and electrolyte into one
+    body). MeshError (one line) for a window without an electrode: there the particles and
+    pores sit in one electrolyte body, and a particle held only by frictionless contact could
+    turn freely (a singular problem): such windows are solved bonded."""
+    regions = sorted(tmesh.cell_ids)
+    if "electrode" not in regions:
+        raise MeshError(f"interface.model = 'contact' needs an electrode: this window has none (regions: "
+                        f"{', '.join(regions)}); use interface.model = 'bonded' (particle boundaries are then "
+                        "reported by their traction)")
+    return [name for name in tmesh.facet_ids
+            if (pair := facet_regions(name, regions)) is not None and "electrode" in pair and len(set(pair)) == 2]
 
 
 __all__ = ["ContactProblem", "ContactPair", "RigidCircle", "ContactProfile", "ContactSolution",
-           "stack_pressure_contact_problem", "nitsche_coefficients", "find_bodies", "facet_regions",
-           "NITSCHE_PARAMETER", "NITSCHE_VARIANTS"]
+           "stack_pressure_contact_problem", "electrode_contact_groups", "nitsche_coefficients", "find_bodies",
+           "facet_regions", "NITSCHE_PARAMETER", "NITSCHE_VARIANTS"]

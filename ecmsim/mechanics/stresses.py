@@ -106,18 +106,20 @@ class InterfaceProfile:
                    delimiter=",", header=header, comments="")
 
 
-def interface_profile(solution: ElasticSolution, facet: str = "interface", side: str = "both"
-                      ) -> InterfaceProfile:
+def interface_profile(solution: ElasticSolution, facet: str = "interface", side: str = "both",
+                      sides: tuple[str, str] = ("electrolyte", "electrode")) -> InterfaceProfile:
     """Sample the traction on the facets tagged ``facet``.
 
-    ``side``: ``"electrolyte"`` or ``"electrode"`` evaluates the stress of that side's cells;
-    ``"both"`` (default) averages the two, which cancels most of the jump of a discrete stress
-    across the interface (equilibrium makes the exact traction continuous).
+    ``sides``: the two cell regions the facets separate; the normal points from ``sides[0]``
+    into ``sides[1]`` (electrolyte -> electrode for the interface, electrolyte -> particle for
+    ``electrolyte_particle``). ``side``: one of ``sides`` evaluates the stress of that side's
+    cells; ``"both"`` (default) averages the two, which cancels most of the jump of a discrete
+    stress across the interface (equilibrium makes the exact traction continuous).
     """
     tm = solution.tmesh
     msh = tm.mesh
     if msh.geometry.dim == 3:
-        return _interface_profile_3d(solution, facet, side)
+        return _interface_profile_3d(solution, facet, side, sides)
     comm = msh.comm
     n_owned = msh.topology.index_map(1).size_local
     facets = tm.facets(facet)
@@ -131,11 +133,12 @@ def interface_profile(solution: ElasticSolution, facet: str = "interface", side:
     weights = np.concatenate([length / 6, 4 * length / 6, length / 6])
     pts3 = np.column_stack([pts, np.zeros(len(pts))])
 
-    sides = ("electrolyte", "electrode") if side == "both" else (side,)
+    pair = sides
+    sides = tuple(pair) if side == "both" else (side,)
     normal_sum = np.zeros(len(pts))
     shear_sum = np.zeros(len(pts))
     for name in sides:
-        cells, nrm = _side_cells_and_normals(tm, facets, fnodes, name, facet)
+        cells, nrm = _side_cells_and_normals(tm, facets, fnodes, name, facet, flip=name == pair[1])
         cells3 = np.concatenate([cells, cells, cells])
         normals = np.concatenate([nrm, nrm, nrm])
         s = solution.stress.eval(pts3, cells3) if len(pts3) else np.empty((0, 4))
@@ -152,8 +155,9 @@ def interface_profile(solution: ElasticSolution, facet: str = "interface", side:
     return InterfaceProfile(rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3], rows[:, 4])
 
 
-def _side_cells_and_normals(tm, facets: np.ndarray, fnodes: np.ndarray, side: str, facet: str):
-    """The ``side`` cell of each facet and the unit normal pointing from electrolyte to electrode."""
+def _side_cells_and_normals(tm, facets: np.ndarray, fnodes: np.ndarray, side: str, facet: str, flip: bool):
+    """The ``side`` cell of each facet and the unit normal pointing out of it (into it if ``flip``:
+    the normal always points from the first region of the pair into the second)."""
     msh = tm.mesh
     n_cells = msh.topology.index_map(2).size_local + msh.topology.index_map(2).num_ghosts
     in_side = np.zeros(n_cells, bool)
@@ -174,12 +178,13 @@ def _side_cells_and_normals(tm, facets: np.ndarray, fnodes: np.ndarray, side: st
     t = b - a
     nrm = np.column_stack([t[:, 1], -t[:, 0]]) / np.linalg.norm(t, axis=1)[:, None]
     nrm[np.einsum("ij,ij->i", nrm, c - a) > 0] *= -1    # now the outward normal of the side cell
-    if side == "electrode":
-        nrm *= -1                                          # keep electrolyte -> electrode
+    if flip:
+        nrm *= -1                                          # keep first -> second region
     return cells, nrm
 
 
-def _interface_profile_3d(solution: ElasticSolution, facet: str, side: str) -> InterfaceProfile:
+def _interface_profile_3d(solution: ElasticSolution, facet: str, side: str, pair: tuple[str, str]
+                          ) -> InterfaceProfile:
     tm = solution.tmesh
     msh = tm.mesh
     comm = msh.comm
@@ -196,7 +201,7 @@ def _interface_profile_3d(solution: ElasticSolution, facet: str, side: str) -> I
     weights = np.concatenate([area / 3, area / 3, area / 3])
     n_cells = msh.topology.index_map(3).size_local + msh.topology.index_map(3).num_ghosts
     f2c = msh.topology.connectivity(2, 3)
-    sides = ("electrolyte", "electrode") if side == "both" else (side,)
+    sides = tuple(pair) if side == "both" else (side,)
     normal_sum = np.zeros(len(pts))
     shear_sum = np.zeros(len(pts))
     for name in sides:
@@ -212,8 +217,8 @@ def _interface_profile_3d(solution: ElasticSolution, facet: str, side: str) -> I
         if len(facets):
             centroid = X[dolfinx.mesh.entities_to_geometry(msh, 3, cells).reshape(-1, 4)].mean(axis=1)
             nrm[np.einsum("ij,ij->i", nrm, centroid - a) > 0] *= -1   # outward of the side cell
-            if name == "electrode":
-                nrm = -nrm                                             # electrolyte -> electrode
+            if name == pair[1]:
+                nrm = -nrm                                             # first -> second region
         cells3 = np.concatenate([cells, cells, cells])
         normals = np.concatenate([nrm, nrm, nrm])
         sv = solution.stress.eval(pts, cells3) if len(pts) else np.empty((0, 6))
@@ -245,4 +250,78 @@ def field_metrics(solution: ElasticSolution) -> dict[str, float]:
     return out
 
 
-__all__ = ["InterfaceProfile", "interface_profile", "field_metrics", "von_mises"]
+def phase_metrics(solution: ElasticSolution) -> dict[str, float]:
+    """Von Mises stress per cell region [Pa]: ``von_mises_mean_<region>_Pa`` (area- or
+    volume-weighted mean) and ``von_mises_max_<region>_Pa``, reduced over ranks.
+
+    The mean of a cell is the mean of its stress-dof values (the vertices of the linear stress
+    of a P2 solve, the one value of P1): exact where the stress is uniform (layers under the
+    stack pressure, tested against the uniaxial-strain closed form), a quadrature of the
+    convex von Mises function elsewhere (it can only overestimate, by the stress variation
+    within a cell). The maximum is exact for a stress linear per cell (convexity).
+    """
+    from ecmsim.fem import MPI
+
+    tm = solution.tmesh
+    msh = tm.mesh
+    tdim = msh.topology.dim
+    n_owned = msh.topology.index_map(tdim).size_local
+    S = solution.stress.function_space
+    dofs = S.dofmap.list[:n_owned]
+    vm_dof = solution.von_mises_values(owned_only=False)
+    vm_cell_mean = vm_dof[dofs].mean(axis=1)
+    vm_cell_max = vm_dof[dofs].max(axis=1)
+    X = msh.geometry.x
+    nodes = dolfinx.mesh.entities_to_geometry(msh, tdim, np.arange(n_owned, dtype=np.int32))
+    p = X[nodes]
+    if tdim == 2:
+        e1, e2 = p[:, 1, :2] - p[:, 0, :2], p[:, 2, :2] - p[:, 0, :2]
+        size = 0.5 * np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])
+    else:
+        size = np.abs(np.einsum("ij,ij->i", p[:, 1] - p[:, 0], np.cross(p[:, 2] - p[:, 0], p[:, 3] - p[:, 0]))) / 6
+    comm = tm.comm
+    out: dict[str, float] = {}
+    for region in sorted(tm.cell_ids):
+        cells = tm.cells(region)
+        cells = cells[cells < n_owned]
+        w = comm.allreduce(float(size[cells].sum()), op=MPI.SUM)
+        wv = comm.allreduce(float(np.dot(size[cells], vm_cell_mean[cells])), op=MPI.SUM)
+        vmax = comm.allreduce(float(vm_cell_max[cells].max()) if len(cells) else -np.inf, op=MPI.MAX)
+        if w > 0:
+            out[f"von_mises_mean_{region}_Pa"] = wv / w
+            out[f"von_mises_max_{region}_Pa"] = vmax
+    return out
+
+
+def phase_boundaries(tmesh) -> dict[str, tuple[str, str]]:
+    """``<a>_<b>`` facet groups of the mesh whose two names are cell regions: name -> (a, b)."""
+    out = {}
+    regions = set(tmesh.cell_ids)
+    for name in tmesh.facet_ids:
+        for a in regions:
+            b = name[len(a) + 1:] if name.startswith(a + "_") else None
+            if b in regions:
+                out[name] = (a, b)
+    return out
+
+
+def boundary_metrics(solution: ElasticSolution) -> dict[str, float]:
+    """Traction statistics on every ``<a>_<b>`` phase boundary (e.g. ``electrolyte_particle``):
+    ``<facet>_normal_stress_{mean,min,max,std}_Pa`` (normal from a into b, compression < 0),
+    ``<facet>_shear_stress_max_abs_Pa`` and ``<facet>_length_m`` (``_area_m2`` in 3D)."""
+    out: dict[str, float] = {}
+    for facet, pair in sorted(phase_boundaries(solution.tmesh).items()):
+        prof = interface_profile(solution, facet, sides=pair)
+        s = prof.normal_stress_Pa
+        mean = prof.mean(s)
+        out[f"{facet}_normal_stress_mean_Pa"] = mean
+        out[f"{facet}_normal_stress_min_Pa"] = float(s.min())
+        out[f"{facet}_normal_stress_max_Pa"] = float(s.max())
+        out[f"{facet}_normal_stress_std_Pa"] = float(np.sqrt(max(prof.mean((s - mean) ** 2), 0.0)))
+        out[f"{facet}_shear_stress_max_abs_Pa"] = float(np.abs(prof.shear_stress_Pa).max())
+        out[f"{facet}_{'length_m' if prof.z_m is None else 'area_m2'}"] = prof.length_m
+    return out
+
+
+__all__ = ["InterfaceProfile", "interface_profile", "field_metrics", "von_mises", "phase_metrics",
+           "boundary_metrics", "phase_boundaries"]

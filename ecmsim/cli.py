@@ -92,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="override a scenario key (repeatable), e.g. --set loading.stack_pressure_Pa=3e6")
     run.add_argument("--overwrite", action="store_true",
                      help="write into a folder that holds other files (ecmsim's files replaced, others kept)")
+    run.add_argument("--resume", action="store_true",
+                     help="continue a time-dependent run from its last checkpoint (OUT.checkpoint/) after an "
+                          "interruption")
     run.add_argument("--keys", action="store_true", help="list every scenario key with unit and range, and exit")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     run.set_defaults(handler=_run)
@@ -130,7 +133,7 @@ def _run(args: argparse.Namespace) -> int:
                           "(ecmsim run --keys lists every key)")
     from ecmsim.pipeline import run_scenario_file
     run_scenario_file(args.scenario, out_dir=args.out, overrides=args.overrides, quiet=args.quiet,
-                      overwrite=args.overwrite)
+                      overwrite=args.overwrite, resume=args.resume)
     return 0
 
 

@@ -22,16 +22,16 @@ def default_out_dir(scenario_path: Path, overrides: list[str] | None = None) -> 
 
 
 def run_scenario_file(path: str | Path, out_dir: str | Path | None = None, overrides: list[str] | None = None,
-                      quiet: bool = False, overwrite: bool = False) -> dict[str, Any]:
+                      quiet: bool = False, overwrite: bool = False, resume: bool = False) -> dict[str, Any]:
     """Validate the scenario (before anything heavy is imported), run it, return the summary."""
     path = Path(path)
     scn = scenario_mod.load(path, overrides)
     return run_scenario(scn, path, Path(out_dir) if out_dir else default_out_dir(path, overrides), quiet=quiet,
-                        overwrite=overwrite, overrides=overrides)
+                        overwrite=overwrite, overrides=overrides, resume=resume)
 
 
 def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet: bool = False,
-                 overwrite: bool = False, overrides: list[str] | None = None) -> dict[str, Any]:
+                 overwrite: bool = False, overrides: list[str] | None = None, resume: bool = False) -> dict[str, Any]:
     """Run a validated scenario and write its results into ``out_dir`` (see :mod:`ecmsim.outputs`:
     an existing folder is replaced only when complete, and only if ecmsim wrote all of it, or
     ``overwrite``). ``overrides`` (the ``--set`` items) are named in the plot titles."""
@@ -75,8 +75,36 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
         protocol = scn.protocol.build() if scn.protocol is not None else None
         series = (FieldSeries(stage / "fields", problem, protocol.duration_s) if protocol and scn.output.fields
                   else None)
-        history = TimeLoop([problem], protocol, progress,
-                           on_accept=(lambda row: series.on_step(row["time_s"])) if series else None).run()
+        cycling = None
+        if protocol is not None and any(s.kind in ("plate", "strip") for s in protocol.steps):
+            from ecmsim.electrochem.cycling import cycling_problem
+            cycling = cycling_problem(scn, tmesh, materials, problem)
+            progress(f"plating/stripping: {len(cycling.x)} interface facets, deposition layer "
+                     f"{scn.cycling.deposition_layer_thickness_m:g} m ({progress.done('cycling'):.1f} s)")
+        profile_rows = []
+
+        def on_accept(row):
+            if series:
+                series.on_step(row["time_s"])
+            if cycling is not None and scn.cycling.profiles:
+                profile_rows.append(cycling.profile_rows(row["step"], row["time_s"]))
+
+        checkpointer = None
+        if protocol is not None:
+            from ecmsim.checkpoint import Checkpointer
+            checkpointer = Checkpointer(out_dir, comm, {"mechanics": problem, **({"cycling": cycling} if cycling else {})},
+                                        scn.input_hash(), scn.protocol.checkpoint_interval_s, profile_rows)
+        loop = TimeLoop(([cycling] if cycling else []) + [problem], protocol, progress, on_accept=on_accept,
+                        on_checkpoint=checkpointer)
+        start = None
+        if resume and checkpointer is not None:
+            start = checkpointer.load()
+            progress(f"resumed from the checkpoint at t = {start['t_s']:.6g} s (step {len(start['history']) - 1})")
+        elif checkpointer is not None:
+            checkpointer.start_fresh()
+        history = loop.run(start)
+        if cycling is not None:
+            cycling.close()
         solution = problem.solution()
         if series:
             series.close(history[-1]["time_s"])
@@ -105,7 +133,7 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
             print(f"ecmsim: {line}", file=sys.stderr) if comm.rank == 0 else None
         progress.done("metrics")
         current = None
-        if scn.electrochem is not None:
+        if scn.electrochem is not None and cycling is None:
             from ecmsim.electrochem.stage import current_distribution
             echem_metrics, current = current_distribution(scn.electrochem, scn.loading.temperature_K, tmesh,
                                                           materials, profile, contact)
@@ -126,6 +154,10 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
                     if plots.draw_or_warn(stage / "history.png", lambda p: history_plot(p, history, title)):
                         files.append("history.png")
         files += ["current_profile.csv"] if current is not None else []
+        if cycling is not None:
+            from ecmsim.electrochem.cycling import cycling_outputs
+            files += cycling_outputs(stage, cycling, history, profile_rows, scn, metrics, comm.rank,
+                                     plots_title=scn.title if scn.output.plots else None)
         if scn.output.fields:
             files += write_fields(stage / "fields", solution, tmesh)
             progress(f"fields written ({progress.done('fields'):.1f} s)")
@@ -163,6 +195,8 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
             if current is not None:
                 current.profile.to_csv(stage / "current_profile.csv")
             write_summary(stage / "summary.json", summary)
+    if checkpointer is not None:
+        checkpointer.finish()      # the result is in place: its checkpoints are not needed any more
     progress(f"done in {progress.elapsed_s:.1f} s: {out_dir}/summary.json")
     _print_metrics(metrics, progress)
     return summary

@@ -147,6 +147,10 @@ class ProtocolSection(BaseModel):
                                     description="dt factor after a rejected step [-] (0 < x < 1)")
     target_newton_iterations: int = Field(6, ge=1, le=100, strict=True,
                                           description="Newton iterations per step the dt control aims at [-]")
+    checkpoint_interval_s: float = Field(
+        60.0, ge=0, le=1e6, allow_inf_nan=False,
+        description="wall time between checkpoints for --resume, besides one at the end of every protocol step "
+                    "[s] (0: after every time step)")
     error_tolerance: float = Field(
         0.01, gt=0, lt=1, allow_inf_nan=False,
         description="estimated local time-step error, relative (creep: of the von Mises stress); a step above "
@@ -206,6 +210,9 @@ class Protocol:
         """Total protocol time [s]."""
         return self.cycles * sum(s.duration_s for s in self.steps)
 
+
+# Plating and stripping at a current density (pure Python as well).
+import ecmsim.electrochem.steps  # noqa: E402,F401
 
 __all__ = ["Step", "StepKind", "StepError", "STEP_KINDS", "register_step_kind", "parse_step", "duration_s",
            "Protocol", "ProtocolSection", "TimeStepping", "DURATION", "NUMBER", "TIME_UNITS_S"]

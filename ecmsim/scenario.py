@@ -518,6 +518,27 @@ class CreepSection(_Section):
                     "sigma0 * (L_ref/L)^m below L_ref [m]; default: bulk law")
 
 
+class CyclingSection(_Section):
+    """Plating/stripping cycles (docs/electrochem.md, cycling): how plated Li loads the interface."""
+
+    deposition_layer_thickness_m: Length = Field(
+        10e-6, description="electrode layer next to the interface that takes up the plated Li as a growth "
+                           "eigenstrain (h/delta) n x n; 10 um keeps the eigenstrain of a 0.4 mAh/cm2 half "
+                           "cycle (1.9 um) at 0.19 [m]")
+    irreversible_fraction: float = Field(
+        0.05, ge=0, lt=1, allow_inf_nan=False,
+        description="fraction of every plated increment that becomes porous, dead Li (1 - Coulombic "
+                    "efficiency of Li plating) [-] (0 <= x < 1)")
+    porous_modulus_exponent: float = Field(
+        2.0, ge=0, le=10, allow_inf_nan=False,
+        description="softening of the deposition layer: moduli times (1 - porous fraction)^m "
+                    "(Gibson-Ashby open-cell foam: 2) [-] (0 ... 10)")
+    min_contact_activity: float = Field(
+        0.05, gt=0, le=1, allow_inf_nan=False,
+        description="smallest contact activity where porous Li covers the interface [-] (0 < x <= 1)")
+    profiles: bool = Field(True, description="write interface_profiles.csv (every accepted step, every facet)")
+
+
 class Scenario(_Section):
     """A validated scenario. ``source`` is the file it came from (for messages)."""
 
@@ -532,6 +553,7 @@ class Scenario(_Section):
     output: OutputSection = OutputSection()
     protocol: ProtocolSection | None = None
     creep: CreepSection = CreepSection()
+    cycling: CyclingSection = CyclingSection()
     fbg: dict[str, dict[str, Any]] | None = Field(
         None, description="virtual FBG: the keys of `ecmsim fbg --set` as [fbg.grating], [fbg.source], "
                           "[fbg.interrogator], [fbg.fibre] (needs geometry kind fbg_cell)")
@@ -587,12 +609,27 @@ class Scenario(_Section):
                              "interface.friction_coefficient = 0 (frictionless contact works in 3D)")
         return self
 
+    @model_validator(mode="after")
+    def _cycling_needs_electrochem(self) -> Scenario:
+        from ecmsim.electrochem.steps import CURRENT_STEP_KINDS
+        from ecmsim.protocol import parse_step
+
+        if self.protocol is not None and self.electrochem is None and any(
+                parse_step(s).kind in CURRENT_STEP_KINDS for s in self.protocol.steps):
+            raise ValueError("protocol.steps: Plate/Strip steps need an [electrochem] section (the kinetics and "
+                             "the potential problem, docs/electrochem.md)")
+        if self.protocol is not None and any(parse_step(s).kind in CURRENT_STEP_KINDS for s in self.protocol.steps) \
+                and getattr(self.geometry, "depth_m", None) is not None:
+            raise ValueError("protocol.steps: Plate/Strip steps need a 2D window (remove geometry.depth_m)")
+        return self
+
     def to_dict(self) -> dict[str, Any]:
         """The scenario as run: plain data, defaults filled in."""
         # Sections of time-dependent runs appear only when given, so that the input hash of a
         # static scenario is what it was before they existed.
         exclude = {"protocol"} if self.protocol is None else set()
         exclude |= {"creep"} if "creep" not in self.model_fields_set else set()
+        exclude |= {"cycling"} if "cycling" not in self.model_fields_set else set()
         return self.model_dump(mode="json", exclude=exclude)
 
     def input_hash(self) -> str:

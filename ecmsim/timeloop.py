@@ -22,6 +22,7 @@ Without a protocol the loop is one step of zero length: the static solve of the 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Protocol as TypingProtocol
 
@@ -65,7 +66,14 @@ class TimeLoop:
     """
 
     def __init__(self, problems: Sequence[TimeProblem], protocol: Protocol | None = None,
-                 progress: Callable[[str], None] | None = None, on_accept: Callable[[dict], None] | None = None):
+                 progress: Callable[[str], None] | None = None, on_accept: Callable[[dict], None] | None = None,
+                 on_checkpoint: Callable[[TimeLoop], None] | None = None):
+        self.on_checkpoint = on_checkpoint
+        #: Where the loop stands after an accepted protocol step (for checkpoints): index into
+        #: ``protocol.expanded()``, end time of that protocol step [s], the next dt [s].
+        self.step_index, self.step_end_s, self.next_dt_s = -1, 0.0, 0.0
+        self._wall_start = time.monotonic()
+        self._t_start = 0.0
         self.problems = list(problems)
         self.protocol = protocol
         self.progress = progress or (lambda message: None)
@@ -75,25 +83,44 @@ class TimeLoop:
         self._rejected = 0
         self._inaccurate = 0
 
-    def run(self) -> list[dict]:
-        """Run to the end of the protocol; returns :attr:`history`."""
+    def run(self, resume: dict | None = None) -> list[dict]:
+        """Run to the end of the protocol; returns :attr:`history`.
+
+        ``resume``: the loop state of a checkpoint (keys history, t_s, step_index, step_end_s,
+        next_dt_s, rejected_steps, steps_above_tolerance; the problems restored by the caller):
+        the run continues with the next time step of that protocol step."""
         if self.protocol is None:
             self._try(STATIC_STEP, 0, 0.0)
             self._accept(STATIC_STEP, 0, 0.0, self._last_its)
             return self.history
-        if not self._try(LOAD_STEP, 0, 0.0):
-            raise SolverError("the loads could not be applied (Newton failed at t = 0)")
-        self._accept(LOAD_STEP, 0, 0.0, self._last_its)
+        start, first_dt, first_end = 0, None, None
+        if resume is None:
+            if not self._try(LOAD_STEP, 0, 0.0):
+                raise SolverError("the loads could not be applied (Newton failed at t = 0)")
+            self._accept(LOAD_STEP, 0, 0.0, self._last_its)
+        else:
+            self.history = list(resume["history"])
+            self.t_s = self._t_start = float(resume["t_s"])
+            self._rejected, self._inaccurate = int(resume["rejected_steps"]), int(resume["steps_above_tolerance"])
+            start, first_dt, first_end = int(resume["step_index"]), float(resume["next_dt_s"]), float(resume["step_end_s"])
+            if self.t_s >= first_end - 1e-9 * max(first_end, 1.0):
+                start, first_dt, first_end = start + 1, None, None   # the checkpoint ended its protocol step
         control = self.protocol.stepping
-        for cycle, step in self.protocol.expanded():
-            self._run_step(step, cycle, control)
+        for index, (cycle, step) in enumerate(self.protocol.expanded()):
+            if index < start:
+                continue
+            self.step_index = index
+            self._run_step(step, cycle, control, first_end if index == start else None,
+                           first_dt if index == start else None)
         return self.history
 
     # -- internals ------------------------------------------------------------------------------
 
-    def _run_step(self, step: Step, cycle: int, control: TimeStepping) -> None:
-        t_end = self.t_s + step.duration_s
-        dt = control.dt_initial_s
+    def _run_step(self, step: Step, cycle: int, control: TimeStepping, t_end: float | None = None,
+                  dt: float | None = None) -> None:
+        t_end = self.t_s + step.duration_s if t_end is None else t_end
+        dt = control.dt_initial_s if dt is None else dt
+        self.step_end_s = t_end
         while t_end - self.t_s > 1e-9 * max(step.duration_s, 1.0):
             remaining = t_end - self.t_s
             if dt >= remaining or remaining - dt < control.dt_min_s:
@@ -129,6 +156,18 @@ class TimeLoop:
                 factor = min(factor, 1.0 if its <= 2 * control.target_newton_iterations
                              else control.target_newton_iterations / its)
             dt = min(max(dt * factor, control.dt_min_s), control.dt_max_s)
+            self.next_dt_s = dt
+            if self.on_checkpoint is not None:
+                self.on_checkpoint(self)
+
+    def _time_left(self) -> str:
+        """``, ~N s left``: wall time per simulated second so far times the simulated time left."""
+        if self.protocol is None or self.t_s <= self._t_start:
+            return ""
+        total = self.protocol.duration_s
+        rate = (time.monotonic() - self._wall_start) / (self.t_s - self._t_start)
+        left = max(total - self.t_s, 0.0) * rate
+        return f", ~{left:.0f} s left" if left < 120 else f", ~{left / 60:.1f} min left"
 
     def _try(self, step: Step, cycle: int, dt: float) -> bool:
         its = 0
@@ -155,7 +194,7 @@ class TimeLoop:
         self.history.append(row)
         if step is not STATIC_STEP:
             self.progress(f"step {row['step']:4d}  t = {self.t_s:10.4g} s  dt = {dt:9.3g} s  Newton {its:2d}  "
-                          f"[{step.text}, cycle {cycle}]")
+                          f"[{step.text}, cycle {cycle}]{self._time_left()}")
         if self.on_accept is not None:
             self.on_accept(row)
 

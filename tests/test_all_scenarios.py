@@ -36,6 +36,9 @@ def test_shipped_scenario_runs_coarse(name, tmp_path):
         sets["mesh.tip_size_m"] = "0.25e-6"
     if "depth_m" in text:  # a 3D window: tetrahedra, coarser still
         sets.update({"mesh.size_m": "4e-6", "mesh.interface_size_m": "2e-6"})
+    if "Plate at" in text:   # plating/stripping cycles: one short cycle
+        sets.update({"protocol.steps": '["Plate at 0.2 mA/cm2 for 10 minutes", "Strip at 0.2 mA/cm2 for 10 minutes"]',
+                     "protocol.cycles": "1"})
     if 'kind = "image_stack"' in text:
         sets["geometry.voxel_factor"] = "3"   # the voxels are the mesh
     if 'model = "contact"' in text:

@@ -27,11 +27,11 @@ def test_bad_steps_say_why(text, fragment):
 
 def test_new_step_kinds_register_without_touching_the_parser():
     kind = protocol.register_step_kind(
-        "plate_test", rf"plate\s+at\s+(?P<i>{protocol.NUMBER})\s*mA/cm2\s+for\s+{protocol.DURATION}",
-        "Plate at 0.2 mA/cm2 for 2 hours", lambda m: {"current_density_A_m2": float(m["i"]) * 10.0})
+        "deposit_test", rf"deposit\s+at\s+(?P<i>{protocol.NUMBER})\s*mA/cm2\s+for\s+{protocol.DURATION}",
+        "Deposit at 0.2 mA/cm2 for 2 hours", lambda m: {"current_density_A_m2": float(m["i"]) * 10.0})
     try:
-        step = protocol.parse_step("Plate at 0.2 mA/cm2 for 2 hours")
-        assert step.kind == "plate_test" and step.duration_s == 7200.0
+        step = protocol.parse_step("Deposit at 0.2 mA/cm2 for 2 hours")   # (Plate/Strip: ecmsim.electrochem.steps)
+        assert step.kind == "deposit_test" and step.duration_s == 7200.0
         assert step.values == {"current_density_A_m2": pytest.approx(2.0)}
     finally:
         del protocol.STEP_KINDS[kind.name]

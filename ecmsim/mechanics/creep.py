@@ -214,6 +214,11 @@ class CreepProblem:
         (self._rate_q, self._n_q, self._s0_q, self._owned_points,
          self.region_of_point) = point_laws(tmesh, self.laws, self.cells, nq, self.n_owned_cells, temperature_K)
         self.dt_s = 0.0
+        #: Eigenstrain at every local point (N, 3, 3) [-], subtracted from the strain before the
+        #: constitutive update (growth of plated Li: ecmsim.electrochem.cycling); zero by default.
+        self.eigenstrain = np.zeros((len(cell_of_point), 3, 3))
+        self.cell_of_point = cell_of_point
+        self._lam0, self._mu0 = self.lam.x.array.copy(), self.mu.x.array.copy()
         self._q_start = np.zeros(len(cell_of_point))    # von Mises at the start of the step [Pa]
         self._dt_last = 0.0
         self._du_last = None
@@ -295,7 +300,7 @@ class CreepProblem:
 
     def _update_points(self) -> None:
         """Stress, trial creep state and tangent at every quadrature point from the current u."""
-        eps = self._strain_expr.eval(self.tmesh.mesh, self.cells).reshape(-1, 3, 3)
+        eps = self._strain_expr.eval(self.tmesh.mesh, self.cells).reshape(-1, 3, 3) - self.eigenstrain
         ec_old = self.creep_strain.x.array.reshape(-1, 3, 3)[self.dofs]
         p_old = self.p.x.array[self.dofs]
         st = radial_return(eps, ec_old, p_old, self._lam_q, self._mu_q, self._rate_q, self._n_q, self._s0_q, self.dt_s)
@@ -313,6 +318,19 @@ class CreepProblem:
     def set_pressure(self, facet: str, pressure_Pa: float) -> None:
         """Change the pressure of a loaded facet group [Pa] (no recompilation)."""
         self.pressures[facet].value = pressure_Pa
+
+    def quadrature_points(self) -> np.ndarray:
+        """Coordinates (N, gdim) of every local quadrature point, in the order of the point arrays [m]."""
+        x = fem.Expression(ufl.SpatialCoordinate(self.tmesh.mesh), self.points)
+        return x.eval(self.tmesh.mesh, self.cells).reshape(-1, self.tmesh.mesh.geometry.dim)
+
+    def set_modulus_factor(self, cell_factor: np.ndarray) -> None:
+        """Scale both Lame parameters of every local cell (ghosts included) by ``cell_factor`` relative to
+        the materials' values (softening by porous Li); the compiled forms see it (no recompilation)."""
+        self.lam.x.array[self.cells] = self._lam0[self.cells] * cell_factor
+        self.mu.x.array[self.cells] = self._mu0[self.cells] * cell_factor
+        self._lam_q = self.lam.x.array[self.cell_of_point]
+        self._mu_q = self.mu.x.array[self.cell_of_point]
 
     name = "mechanics"
     #: Tolerance of :meth:`error_indicator` (``protocol.error_tolerance``).
@@ -393,6 +411,28 @@ class CreepProblem:
     def reject(self) -> None:
         """Forget the step: back to the last accepted displacement (the committed state is untouched)."""
         self.u.x.array[:] = self.u_old.x.array
+        self.dt_s = 0.0
+        self._update_points()
+
+    def checkpoint_state(self) -> dict[str, np.ndarray]:
+        """The committed state of this rank (quadrature states, displacement, predictor, tolerance)."""
+        return {"u": self.u_old.x.array.copy(), "creep_strain": self.creep_strain.x.array.copy(),
+                "p": self.p.x.array.copy(), "q_start": self._q_start.copy(),
+                "du_last": self._du_last if self._du_last is not None else np.zeros(0),
+                "scalars": np.array([self._dt_last, float(self._first),
+                                     float(self.problem.solver.getTolerances()[1])])}
+
+    def restore_state(self, state: dict[str, np.ndarray]) -> None:
+        """Back to a :meth:`checkpoint_state` of the same mesh and partition."""
+        self.u.x.array[:] = state["u"]
+        self.u_old.x.array[:] = state["u"]
+        self.creep_strain.x.array[:] = state["creep_strain"]
+        self.p.x.array[:] = state["p"]
+        self._q_start = state["q_start"].copy()
+        self._du_last = state["du_last"].copy() if len(state["du_last"]) else None
+        self._dt_last, first, atol = (float(v) for v in state["scalars"])
+        self._first = bool(first)
+        self.problem.solver.setTolerances(atol=atol)
         self.dt_s = 0.0
         self._update_points()
 

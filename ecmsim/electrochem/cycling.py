@@ -1,0 +1,421 @@
+r"""Plating and stripping cycles that load the interface: current -> plated thickness -> growth eigenstrain.
+
+A time-loop problem (:mod:`ecmsim.timeloop`) advanced *before* the mechanics in every step
+(staggered coupling). In a ``plate``/``strip`` step of current density :math:`i_{app}` (positive
+plating, :mod:`ecmsim.electrochem.steps`):
+
+1. the potential problem (:class:`~ecmsim.electrochem.potential.PotentialProblem`, built once) is
+   solved with :math:`i_{app}` and the interface state of the last accepted step: contact activity
+   :math:`a_k` (reduced where porous Li sits) and, with ``stress_coupling``, the interface pressure
+   of the mechanics;
+2. the local current :math:`i_k` of every interface facet k (the exact facet integral of the
+   Butler–Volmer current over the facet length, so that :math:`\sum_k i_k L_k = i_{app} W` to the
+   Newton tolerance: charge conservation) gives the plated thickness increment
+   :math:`\Delta h_k = i_k\,\Omega_{Li}/F\,\Delta t`;
+3. of a plated increment a fraction :math:`f_{irr}` (``cycling.irreversible_fraction``) becomes
+   porous, dead Li (:math:`h^{dead}_k`, never stripped); the rest and every stripped increment
+   change the dense plated thickness :math:`h^{live}_k` (which may turn negative: stripping takes
+   Li from the original electrode);
+4. the electrode's quadrature points within :math:`\delta` (``cycling.deposition_layer_thickness_m``)
+   of the interface form the deposition layer; each belongs to its nearest facet k, with the
+   facet's unit normal :math:`n_k`, and carries the growth eigenstrain
+
+   .. math:: \varepsilon_g = \frac{h^{live}_k + h^{dead}_k}{\bar\delta}\; n_k\otimes n_k ,
+      \qquad \bar\delta = \frac{\sum_k A_k}{\sum_k L_k},
+
+   :math:`A_k` the layer area that belongs to facet k (the sum of its points' quadrature weights);
+   :math:`\bar\delta` = delta for a flat interface, and then :math:`\int \mathrm{tr}\,\varepsilon_g\,dA
+   = \sum_k h_k L_k` is exactly the plated volume per unit depth. On a rough interface this holds for
+   the mean (a per-facet :math:`L_k/A_k` would be exact for every facet, but :math:`A_k` shrinks to
+   nothing at concave corners and void tips, where it made the eigenstrain and the creep Newton
+   blow up). The mechanics subtracts it from the strain in its
+   constitutive update (:class:`~ecmsim.mechanics.creep.CreepProblem.eigenstrain`; creeping and
+   elastic regions alike) without recompiling forms;
+5. the porous volume fraction of the layer, :math:`\phi_k = h^{dead}_k/\bar\delta` (at most 0.9),
+   softens the layer (both Lamé parameters times :math:`(1-\phi)^m`, ``cycling.porous_modulus_exponent``,
+   m = 2: Gibson–Ashby open-cell foams) and blocks contact: :math:`a_k = \max(1-\phi_k, a_{min})`.
+
+Rest (and hold) steps pass no current: the plated state stays, the mechanics relaxes by creep.
+The interface normal stress :math:`\sigma_{nn,k}` used for the coupling and the outputs is the
+weighted mean of :math:`n_k\cdot\sigma\cdot n_k` over the electrode's quadrature points attached to
+facet k within 1.5 facet lengths of the interface (end of the last accepted step).
+
+Limits: plane strain (2D) windows with a bonded interface; small strain (the eigenstrain of one
+half cycle is :math:`h/\delta`, 0.19 for 1.9 µm in a 10 µm layer); the interface does not move.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from ecmsim.constants import FARADAY_C_PER_MOL
+from ecmsim.electrochem.steps import CURRENT_STEP_KINDS
+from ecmsim.errors import MeshError
+from ecmsim.fem import MPI, dolfinx, fem, ufl
+
+#: Largest porous volume fraction of the deposition layer (keeps the softened modulus positive).
+MAX_POROUS_FRACTION = 0.9
+
+
+class CyclingProblem:
+    """The plated state of the interface, advanced before the mechanics in every step.
+
+    Args:
+        mechanics: the window's :class:`~ecmsim.mechanics.creep.CreepProblem`.
+        potential: the :class:`~ecmsim.electrochem.potential.PotentialProblem` of the same window.
+        deposition_layer_thickness_m: delta [m].
+        irreversible_fraction: f_irr [-] of every plated increment that turns into porous, dead Li.
+        porous_modulus_exponent: m of the softening (1 - phi)^m [-].
+        min_contact_activity: a_min [-].
+        molar_volume_m3_mol: Omega_Li [m³/mol].
+        stress_coupling: pass the interface pressure to the potential problem.
+        electrode_region: cell tag of the plated electrode.
+    """
+
+    name = "cycling"
+
+    def __init__(self, mechanics, potential, *, deposition_layer_thickness_m: float = 10e-6,
+                 irreversible_fraction: float = 0.05, porous_modulus_exponent: float = 2.0,
+                 min_contact_activity: float = 0.05, molar_volume_m3_mol: float = 13.0e-6,
+                 stress_coupling: bool = False, electrode_region: str = "electrode"):
+        self.mech, self.pot = mechanics, potential
+        self.delta = float(deposition_layer_thickness_m)
+        self.f_irr = float(irreversible_fraction)
+        self.m = float(porous_modulus_exponent)
+        self.a_min = float(min_contact_activity)
+        self.omega = float(molar_volume_m3_mol)
+        self.stress_coupling = stress_coupling
+        comm = mechanics.tmesh.comm
+        self.comm = comm
+        if mechanics.tmesh.mesh.geometry.dim != 2:
+            raise MeshError("plating/stripping cycles need a 2D (plane strain) window")
+
+        # -- interface samples: one per facet, counted on the rank that owns its electrolyte cell --
+        part = potential.part
+        msh = part.mesh
+        W = potential.activity.function_space
+        w = ufl.TestFunction(W)
+        self._i_form = fem.form(potential._i_local * w * potential._ds_itf)
+        lengths = self._cell_vector(fem.form(w * potential._ds_itf))
+        facets, cells = potential._itf_facets, potential._mid_cells
+        n_owned_cells = msh.topology.index_map(msh.topology.dim).size_local
+        own = cells < n_owned_cells
+        X = msh.geometry.x
+        nodes = dolfinx.mesh.entities_to_geometry(msh, 1, facets[own]) if own.any() else np.zeros((0, 2), int)
+        t = X[nodes[:, 1], :2] - X[nodes[:, 0], :2] if len(nodes) else np.zeros((0, 2))
+        normal = np.column_stack([-t[:, 1], t[:, 0]]) / np.maximum(np.linalg.norm(t, axis=1), 1e-300)[:, None]
+        self._own_cells = cells[own]
+        self._cell_length = lengths
+        cat = lambda a: np.concatenate(comm.allgather(np.asarray(a, dtype=float)))  # noqa: E731
+        self.x = cat(potential._midpoints[own, 0])
+        self.y = cat(potential._midpoints[own, 1])
+        self.length = cat(potential._lengths[own])
+        self.normal = cat(normal).reshape(-1, 2)
+        if len(self.x) == 0:
+            raise MeshError("plating/stripping cycles: the window has no electrode/electrolyte interface")
+        self._tree = cKDTree(np.column_stack([self.x, self.y]))
+        self.counter_length = potential._sum("counter_length")
+
+        # -- deposition layer: electrode quadrature points within delta of the interface --
+        pts = mechanics.quadrature_points()
+        dist, k = self._tree.query(pts[:, :2])
+        electrode = np.isin(mechanics.cell_of_point, mechanics.tmesh.cells(electrode_region))
+        self.layer = np.flatnonzero(electrode & (dist < self.delta))
+        self.layer_k = k[self.layer]
+        owned = mechanics._owned_points[self.layer]
+        area = np.bincount(self.layer_k[owned], weights=mechanics._weights[self.layer][owned], minlength=len(self.x))
+        self.layer_area = comm.allreduce(area, op=MPI.SUM)
+        #: mean layer thickness: layer area over interface length (delta for a flat interface) [m]
+        self.delta_eff = float(self.layer_area.sum() / self.length.sum())
+        nk = np.zeros((len(self.x), 3, 3))
+        nk[:, 0, 0], nk[:, 1, 1] = self.normal[:, 0] ** 2, self.normal[:, 1] ** 2
+        nk[:, 0, 1] = nk[:, 1, 0] = self.normal[:, 0] * self.normal[:, 1]
+        self._nn = nk
+        # points that sample the interface stress: within 1.5 facet lengths
+        near = electrode & (dist < 1.5 * self.length[k])
+        self._near = np.flatnonzero(near & mechanics._owned_points)
+        self._near_k = k[self._near]
+        wsum = np.bincount(self._near_k, weights=mechanics._weights[self._near], minlength=len(self.x))
+        self._near_weight = comm.allreduce(wsum, op=MPI.SUM)
+        self.n_cells_local = len(mechanics.cells)
+
+        # -- state (committed and trial) --
+        zeros = np.zeros(len(self.x))
+        self.h_live, self.h_dead = zeros.copy(), zeros.copy()
+        self.h_live_trial, self.h_dead_trial = zeros.copy(), zeros.copy()
+        self.current = zeros.copy()              # local current of the last current step [A/m2]
+        self.current_trial = zeros.copy()
+        self.normal_stress = zeros.copy()        # interface sigma_nn at the samples [Pa]
+        self._pot_metrics: dict[str, float] = {}
+        self._pot_metrics_trial: dict[str, float] = {}
+        self.applied = 0.0
+        self.charge_error = 0.0
+        self.plated_charge_C_m = 0.0             # net charge through the interface per unit depth [C/m]
+        self._charge_trial = 0.0
+        self.potential_iterations = 0
+        self._apply_state()
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _cell_vector(self, form) -> np.ndarray:
+        vec = fem.assemble_vector(form)
+        vec.scatter_reverse(dolfinx.la.InsertMode.add)
+        vec.scatter_forward()
+        return vec.array.copy()
+
+    def porous_fraction(self, h_dead: np.ndarray | None = None) -> np.ndarray:
+        """phi_k: porous (dead) Li volume fraction of each facet's layer [-]."""
+        h_dead = self.h_dead if h_dead is None else h_dead
+        return np.clip(h_dead / self.delta_eff, 0.0, MAX_POROUS_FRACTION)
+
+    def activity(self) -> np.ndarray:
+        return np.maximum(1.0 - self.porous_fraction(), self.a_min)
+
+    def _apply_eigenstrain(self, h_live: np.ndarray, h_dead: np.ndarray) -> None:
+        g = (h_live + h_dead) / self.delta_eff
+        self.mech.eigenstrain[self.layer] = g[self.layer_k, None, None] * self._nn[self.layer_k]
+
+    def _apply_state(self) -> None:
+        """Committed state -> eigenstrain, softening of the mechanics, contact activity of the potential."""
+        self._apply_eigenstrain(self.h_live, self.h_dead)
+        phi_point = np.zeros(len(self.mech.cell_of_point))
+        phi_point[self.layer] = self.porous_fraction()[self.layer_k]
+        factor = (1.0 - phi_point) ** self.m
+        self.mech.set_modulus_factor(factor.reshape(-1, self.mech.nq).mean(axis=1))
+        activity, tree = self.activity(), self._tree
+        self.pot.set_interface_state(lambda p: activity[tree.query(p[:, :2])[1]] if len(p) else np.empty(0),
+                                     (lambda p: -self.normal_stress[tree.query(p[:, :2])[1]] if len(p)
+                                      else np.empty(0)) if self.stress_coupling else None)
+
+    def _interface_normal_stress(self) -> np.ndarray:
+        s = self.mech.stress_q.x.array.reshape(-1, 3, 3)[self.mech.dofs][self._near]
+        snn = np.einsum("nij,nij->n", s, self._nn[self._near_k])
+        total = np.bincount(self._near_k, weights=self.mech._weights[self._near] * snn, minlength=len(self.x))
+        total = self.comm.allreduce(total, op=MPI.SUM)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self._near_weight > 0, total / self._near_weight, np.nan)
+
+    # -- the time loop's verbs ---------------------------------------------------------------------
+
+    def advance(self, t_s: float, dt_s: float, step=None) -> int:
+        kind = getattr(step, "kind", None)
+        if kind not in CURRENT_STEP_KINDS or dt_s <= 0:
+            self.applied = 0.0
+            self.h_live_trial, self.h_dead_trial = self.h_live.copy(), self.h_dead.copy()
+            self.current_trial = np.zeros_like(self.current)
+            self._pot_metrics_trial = {}
+            self._charge_trial = self.plated_charge_C_m
+            self.charge_error = 0.0
+            return 0
+        self.applied = float(step.values["current_density_A_m2"])
+        self.pot.set_current_density(self.applied)
+        solution = self.pot.solve()
+        self.potential_iterations = int(solution.info["potential_newton_iterations"])
+        self._pot_metrics_trial = dict(solution.metrics)
+        cell_current = self._cell_vector(self._i_form)          # facet integrals of a*i_BV per cell [A/m]
+        local = cell_current[self._own_cells] / self._cell_length[self._own_cells]
+        i_k = np.concatenate(self.comm.allgather(local))
+        total = float(np.dot(i_k, self.length))
+        applied_total = self.applied * self.counter_length
+        self.charge_error = abs(total - applied_total) / abs(applied_total)
+        dh = i_k * self.omega / FARADAY_C_PER_MOL * dt_s
+        plated = np.maximum(dh, 0.0)
+        self.h_dead_trial = self.h_dead + self.f_irr * plated
+        self.h_live_trial = self.h_live + dh - self.f_irr * plated
+        self.current_trial = i_k
+        self._charge_trial = self.plated_charge_C_m + total * dt_s
+        self._apply_eigenstrain(self.h_live_trial, self.h_dead_trial)
+        return self.potential_iterations
+
+    def error_indicator(self) -> float:
+        """0: within a step the current is explicit (the interface state of the last accepted step), so
+        dt is bounded by ``protocol.dt_max_s``; checked by halving it (docs/electrochem.md)."""
+        return 0.0
+
+    def accept(self) -> None:
+        self.h_live, self.h_dead = self.h_live_trial.copy(), self.h_dead_trial.copy()
+        self.current = self.current_trial.copy()
+        self.plated_charge_C_m = self._charge_trial
+        self._pot_metrics = self._pot_metrics_trial
+        self._accepted_applied = self.applied
+        # The mechanics accepts after this problem: the stress is refreshed in metrics(); the
+        # softening and activity follow the new dead Li now (they act from the next step on).
+        self._apply_state()
+
+    def reject(self) -> None:
+        self._apply_eigenstrain(self.h_live, self.h_dead)
+
+    def metrics(self) -> dict[str, float]:
+        self.normal_stress = self._interface_normal_stress()
+        if self.stress_coupling:
+            self._apply_state()
+        s = self.normal_stress[np.isfinite(self.normal_stress)]
+        w = self.length[np.isfinite(self.normal_stress)]
+        mean = float(np.dot(w, s) / w.sum()) if len(s) else float("nan")
+        std = float(np.sqrt(np.dot(w, (s - mean) ** 2) / w.sum())) if len(s) else float("nan")
+        centre, edge = self.centre_edge(s, w, self.x[np.isfinite(self.normal_stress)])
+        h = self.h_live + self.h_dead
+        L = self.length.sum()
+        out = {
+            "applied_current_density_A_m2": getattr(self, "_accepted_applied", 0.0),
+            "current_density_mean_A_m2": self._pot_metrics.get("current_density_mean_A_m2", float("nan")),
+            "current_density_max_A_m2": self._pot_metrics.get("current_density_max_A_m2", float("nan")),
+            "current_density_cv": self._pot_metrics.get("current_density_cv", float("nan")),
+            "window_voltage_V": self._pot_metrics.get("window_voltage_V", float("nan")),
+            "interface_active_fraction": float(np.dot(self.activity(), self.length) / L),
+            "charge_balance_error": self.charge_error,
+            "passed_charge_C_m": self.plated_charge_C_m,
+            "plated_volume_m2": float(np.dot(h, self.length)),
+            "plated_thickness_mean_m": float(np.dot(h, self.length) / L),
+            "plated_thickness_min_m": float(h.min()),
+            "plated_thickness_max_m": float(h.max()),
+            "dead_li_volume_m2": float(np.dot(self.h_dead, self.length)),
+            "dead_li_thickness_mean_m": float(np.dot(self.h_dead, self.length) / L),
+            "dead_li_thickness_max_m": float(self.h_dead.max()),
+            "interface_sigma_nn_mean_Pa": mean,
+            "interface_sigma_nn_min_Pa": float(s.min()) if len(s) else float("nan"),
+            "interface_sigma_nn_max_Pa": float(s.max()) if len(s) else float("nan"),
+            "interface_sigma_nn_std_Pa": std,
+            "interface_stress_heterogeneity": std / abs(mean) if mean else float("nan"),
+            "interface_sigma_nn_centre_Pa": centre,
+            "interface_sigma_nn_edge_Pa": edge,
+        }
+        return out
+
+    def centre_edge(self, s, w, x) -> tuple[float, float]:
+        """Length-weighted mean normal stress of the central half of the window and of the outer quarters [Pa]."""
+        if len(s) == 0:
+            return float("nan"), float("nan")
+        lo, hi = self.x.min(), self.x.max()
+        mid = np.abs(x - 0.5 * (lo + hi)) <= 0.25 * (hi - lo)
+        mean = lambda m: float(np.dot(w[m], s[m]) / w[m].sum()) if m.any() else float("nan")  # noqa: E731
+        return mean(mid), mean(~mid)
+
+    # -- outputs -----------------------------------------------------------------------------------
+
+    def profile_rows(self, step: int, t_s: float) -> np.ndarray:
+        """One row per interface facet: step, time, x, y, current, sigma_nn, plated and dead thickness, activity."""
+        n = len(self.x)
+        return np.column_stack([np.full(n, step), np.full(n, t_s), self.x, self.y, self.current, self.normal_stress,
+                                self.h_live + self.h_dead, self.h_dead, self.activity()])
+
+    PROFILE_HEADER = ("step,time_s,x_m,y_m,current_density_A_m2,normal_stress_Pa,plated_thickness_m,"
+                      "dead_li_thickness_m,contact_activity")
+
+    # -- checkpoint --------------------------------------------------------------------------------
+
+    _POT_KEYS = ("current_density_mean_A_m2", "current_density_max_A_m2", "current_density_cv", "window_voltage_V")
+
+    def checkpoint_state(self) -> dict[str, np.ndarray]:
+        """The committed plated state (global arrays, the same on every rank) and this rank's potential."""
+        pot = np.array([self._pot_metrics.get(k, np.nan) for k in self._POT_KEYS] + [float(bool(self._pot_metrics))])
+        return {"h_live": self.h_live, "h_dead": self.h_dead, "current": self.current,
+                "normal_stress": self.normal_stress,
+                "scalars": np.array([self.plated_charge_C_m, getattr(self, "_accepted_applied", 0.0),
+                                     self.charge_error]), "potential_metrics": pot,
+                "phi": self.pot.phi.x.array.copy()}     # Newton's start of the next potential solve (this rank)
+
+    def restore_state(self, state: dict[str, np.ndarray]) -> None:
+        self.h_live, self.h_dead = state["h_live"].copy(), state["h_dead"].copy()
+        self.current, self.normal_stress = state["current"].copy(), state["normal_stress"].copy()
+        self.plated_charge_C_m, self._accepted_applied, self.charge_error = (float(v) for v in state["scalars"])
+        self.pot.phi.x.array[:] = state["phi"]
+        pot = state["potential_metrics"]
+        self._pot_metrics = dict(zip(self._POT_KEYS, (float(v) for v in pot[:-1]))) if pot[-1] else {}
+        self._apply_state()
+
+    def close(self) -> None:
+        self.pot.close()
+
+
+def cycling_problem(scn, tmesh, materials, mechanics):
+    """The scenario's :class:`CyclingProblem` (needs ``[electrochem]``; settings from ``[cycling]``)."""
+    from ecmsim.electrochem.kinetics import butler_volmer, ionic_conductivity_S_m
+    from ecmsim.electrochem.potential import PotentialProblem
+
+    electrode, electrolyte = materials["electrode"], materials["electrolyte"]
+    T = scn.loading.temperature_K
+    omega = electrode.properties.get("molar_volume_m3_mol", 13.0e-6)
+    ec, cyc = scn.electrochem, scn.cycling
+    pot = PotentialProblem(tmesh, butler_volmer(electrode, T), ionic_conductivity_S_m(electrolyte, T),
+                           molar_volume_m3_mol=omega, stress_coupling=ec.stress_coupling, degree=ec.element_degree)
+    return CyclingProblem(mechanics, pot, deposition_layer_thickness_m=cyc.deposition_layer_thickness_m,
+                          irreversible_fraction=cyc.irreversible_fraction,
+                          porous_modulus_exponent=cyc.porous_modulus_exponent,
+                          min_contact_activity=cyc.min_contact_activity, molar_volume_m3_mol=omega,
+                          stress_coupling=ec.stress_coupling)
+
+
+def write_profiles(path: Path, rows: list[np.ndarray]) -> None:
+    """The long CSV of interface profiles (every accepted step)."""
+    np.savetxt(path, np.concatenate(rows) if rows else np.zeros((0, 9)), delimiter=",", comments="",
+               header=CyclingProblem.PROFILE_HEADER, fmt="%.10g")
+
+
+__all__ = ["CyclingProblem", "cycling_problem", "cycling_outputs", "cycling_plot", "write_profiles", "MAX_POROUS_FRACTION"]
+
+
+def cycling_outputs(stage: Path, cycling: CyclingProblem, history: list[dict], profile_rows: list, scn,
+                    metrics: dict, rank: int, plots_title: str | None) -> list[str]:
+    """interface_profiles.csv, cycling.png and the cycling metrics of summary.json; returns the file names."""
+    from ecmsim.electrochem.potential import cell_overpotential_V
+
+    files = []
+    currents = [r for r in history if r.get("applied_current_density_A_m2", 0.0) != 0.0]
+    if currents:
+        last = currents[-1]
+        metrics["cell_overpotential_V"] = cell_overpotential_V(
+            {"applied_current_density_A_m2": abs(last["applied_current_density_A_m2"]),
+             "ionic_conductivity_S_m": cycling.pot.kappa,
+             "window_voltage_V": abs(last["window_voltage_V"]),
+             "electrolyte_mean_thickness_m": cycling.pot._sum("electrolyte_area") / cycling.counter_length},
+            scn.electrochem.membrane_thickness_m)
+        metrics["current_density_cv_max"] = max(r["current_density_cv"] for r in currents)
+        metrics["charge_balance_error_max"] = max(r["charge_balance_error"] for r in currents)
+        for key in ("current_density_cv", "current_density_max_A_m2", "window_voltage_V",
+                    "applied_current_density_A_m2"):
+            metrics[f"last_current_step_{key}"] = last[key]
+    if rank == 0:
+        if scn.cycling.profiles:
+            write_profiles(stage / "interface_profiles.csv", profile_rows)
+            files.append("interface_profiles.csv")
+        if plots_title is not None:
+            from ecmsim import plots
+            if plots.draw_or_warn(stage / "cycling.png", lambda p: cycling_plot(p, history, plots_title)):
+                files.append("cycling.png")
+    return files
+
+
+def cycling_plot(path: Path, history: list[dict], title: str = "") -> None:
+    """Interface stress (range, heterogeneity) and current CV against time."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = np.array([r["time_s"] for r in history]) / 3600.0
+    get = lambda k: np.array([r.get(k, np.nan) for r in history], dtype=float)  # noqa: E731
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(14, 4))
+    ax1.plot(t, get("interface_sigma_nn_mean_Pa") * 1e-6, label="mean")
+    ax1.fill_between(t, get("interface_sigma_nn_min_Pa") * 1e-6, get("interface_sigma_nn_max_Pa") * 1e-6,
+                     alpha=0.3, label="min ... max")
+    ax1.plot(t, get("interface_sigma_nn_centre_Pa") * 1e-6, "--", label="centre half")
+    ax1.plot(t, get("interface_sigma_nn_edge_Pa") * 1e-6, ":", label="outer quarters")
+    ax1.set_ylabel("interface normal stress [MPa]")
+    ax2.plot(t, get("interface_sigma_nn_std_Pa") * 1e-6, label="std of sigma_nn along the interface")
+    ax2.set_ylabel("interface stress heterogeneity [MPa]")
+    cv = get("current_density_cv")
+    ax3.plot(t, cv, ".", label="current CV")
+    ax3.plot(t, get("interface_active_fraction"), "-", label="active fraction")
+    ax3.set_ylabel("[-]")
+    for ax in (ax1, ax2, ax3):
+        ax.set_xlabel("time [h]")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title or "plating/stripping cycles")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,211 @@
+"""Plating/stripping cycles: step kinds, charge conservation, a symmetric cycle, dead Li, serial vs MPI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import metric_tolerance, read_summary, run_cli, run_cli_mpi
+from ecmsim.constants import FARADAY_C_PER_MOL
+from ecmsim.protocol import StepError, parse_step
+
+SCENARIO = """title = "cycling test window"
+[geometry]
+kind = "sinusoidal"
+width_m = 40e-6
+electrode_thickness_m = 20e-6
+electrolyte_thickness_m = 20e-6
+amplitude_m = 3e-6
+wavelength_m = 20e-6
+[materials]
+electrode = "Li"
+electrolyte = "PLL"
+[loading]
+stack_pressure_Pa = 2.4e6
+temperature_K = 333.15
+[mesh]
+size_m = 5e-6
+interface_size_m = 2.5e-6
+[electrochem]
+applied_current_density_A_m2 = 2.0
+[creep]
+enabled = false
+[cycling]
+irreversible_fraction = {f_irr}
+[output]
+fields = false
+plots = false
+[protocol]
+steps = ["Plate at 0.2 mA/cm2 for 10 minutes", "Rest for 5 minutes", "Strip at 2 A/m2 for 10 minutes"]
+cycles = {cycles}
+dt_initial_s = 200.0
+dt_max_s = 200.0
+{extra}
+"""
+OMEGA = 13.0e-6
+
+
+def write(tmp_path, name="cyc.toml", f_irr=0.0, cycles=1, extra=""):
+    path = tmp_path / name
+    path.write_text(SCENARIO.format(f_irr=f_irr, cycles=cycles, extra=extra))
+    return path
+
+
+def history(folder):
+    from ecmsim.history import read_history_csv
+    return read_history_csv(folder / "history.csv")
+
+
+def profiles(folder):
+    return np.loadtxt(folder / "interface_profiles.csv", delimiter=",", skiprows=1)
+
+
+# -- step kinds ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, kind, i, duration", [
+    ("Plate at 0.2 mA/cm2 for 2 hours", "plate", 2.0, 7200.0),
+    ("Strip at 0.2 mA/cm2 for 2 hours", "strip", -2.0, 7200.0),
+    ("plate at 2 A/m2 for 10 min", "plate", 2.0, 600.0),
+    ("Strip 0.5 mA cm-2 for 30 minutes.", "strip", -5.0, 1800.0),
+    ("Plate at 100 uA/cm2 for 1 h", "plate", 1.0, 3600.0),
+])
+def test_step_kinds_parse(text, kind, i, duration):
+    step = parse_step(text)
+    assert step.kind == kind
+    assert step.values["current_density_A_m2"] == pytest.approx(i, rel=1e-12)
+    assert step.duration_s == pytest.approx(duration)
+
+
+@pytest.mark.parametrize("text", ["Plate at 0 mA/cm2 for 2 h", "Plate at 1 mA/m3 for 2 h", "Plate at -1 A/m2 for 1 h",
+                                  "Strip at 0.2 mA/cm2", "Plate at 2e9 A/m2 for 1 h"])
+def test_bad_steps_are_refused(text):
+    with pytest.raises(StepError):
+        parse_step(text)
+
+
+def test_plate_without_electrochem_is_one_line(tmp_path):
+    path = write(tmp_path)
+    path.write_text(path.read_text().replace("[electrochem]\napplied_current_density_A_m2 = 2.0\n", ""))
+    proc = run_cli("run", str(path), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "[electrochem]" in proc.stderr
+
+
+# -- physics ---------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def symmetric(tmp_path_factory):
+    """No creep, no dead Li, alpha = 0.5, bonded: one plate / rest / strip cycle."""
+    tmp = tmp_path_factory.mktemp("cycling_symmetric")
+    proc = run_cli("run", str(write(tmp)), "-o", str(tmp / "out"), "-q")
+    assert proc.returncode == 0, proc.stderr
+    return tmp / "out"
+
+
+def test_charge_is_conserved_at_every_step(symmetric):
+    h = history(symmetric)
+    current = h["applied_current_density_A_m2"] != 0
+    assert current.sum() == 6          # 3 plating + 3 stripping steps of 200 s
+    # the facet currents (exact facet integrals) add up to the applied current, every step
+    assert np.max(h["charge_balance_error"][current]) < 1e-8
+    # and the plated volume is the passed charge times Omega/F
+    plate_end = np.flatnonzero(h["protocol_step"] == "Plate at 0.2 mA/cm2 for 10 minutes")[-1]
+    width = 40e-6
+    assert h["passed_charge_C_m"][plate_end] == pytest.approx(2.0 * width * 600, rel=1e-12)
+    assert h["plated_volume_m2"][plate_end] == pytest.approx(2.0 * width * 600 * OMEGA / FARADAY_C_PER_MOL, rel=1e-8)
+
+
+def test_stripping_is_minus_plating(symmetric):
+    p = profiles(symmetric)
+    h = history(symmetric)
+    steps = h["step"].astype(int)
+    plate = [s for s in steps if h["applied_current_density_A_m2"][s] > 0]
+    strip = [s for s in steps if h["applied_current_density_A_m2"][s] < 0]
+    i_plate = p[p[:, 0] == plate[0], 4]
+    i_strip = p[p[:, 0] == strip[0], 4]
+    assert np.std(i_plate) / np.mean(i_plate) > 0.01       # the wavy interface makes the current uneven
+    np.testing.assert_allclose(i_strip, -i_plate, rtol=1e-7, atol=1e-9)
+
+
+def test_symmetric_cycle_returns_stress_to_start(symmetric):
+    h = history(symmetric)
+    after_plate = np.flatnonzero(h["applied_current_density_A_m2"] > 0)[-1]
+    for key in ("interface_sigma_nn_min_Pa", "interface_sigma_nn_max_Pa", "electrode_von_mises_max_Pa",
+                "electrolyte_von_mises_max_Pa"):
+        start, mid, end = h[key][0], h[key][after_plate], h[key][-1]
+        assert abs(mid - start) > 1e-3 * abs(start), key      # plating loads the interface ...
+        assert end == pytest.approx(start, rel=1e-7, abs=1.0), key   # ... and stripping unloads it
+    assert np.max(np.abs(h["plated_thickness_max_m"][-1])) < 1e-15
+
+
+@pytest.fixture(scope="module")
+def dead_li(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cycling_dead")
+    proc = run_cli("run", str(write(tmp, f_irr=0.1, cycles=2)), "-o", str(tmp / "out"), "-q")
+    assert proc.returncode == 0, proc.stderr
+    return tmp / "out"
+
+
+def test_dead_li_accumulates_and_blocks_contact(dead_li):
+    h = history(dead_li)
+    plated_per_cycle = 2.0 * 600 * OMEGA / FARADAY_C_PER_MOL
+    cycle_end = [np.flatnonzero(h["cycle"] == c)[-1] for c in (1, 2)]
+    # dead Li volume per unit depth: f_irr of the plated volume i W t Omega/F, every cycle
+    width = 40e-6
+    dead = h["dead_li_volume_m2"][cycle_end]
+    np.testing.assert_allclose(dead, [0.1 * plated_per_cycle * width, 0.2 * plated_per_cycle * width], rtol=1e-7)
+    # net Li of the window electrode is conserved (a symmetric cycle passes no net charge)
+    assert abs(h["plated_volume_m2"][-1]) < 1e-7 * plated_per_cycle * width
+    act = h["interface_active_fraction"][cycle_end]
+    assert act[0] < 1 and act[1] < act[0]
+    assert np.max(h["charge_balance_error"]) < 1e-8
+
+
+def test_resume_after_kill_gives_the_same_result(tmp_path, dead_li):
+    import os
+    import subprocess
+    import sys
+
+    path = write(tmp_path, f_irr=0.1, cycles=2, extra="checkpoint_interval_s = 0.0")
+    out = tmp_path / "out"
+    env = {**os.environ, "ECMSIM_TEST_KILL_AFTER_CHECKPOINT": "5"}
+    killed = subprocess.run([sys.executable, "-m", "ecmsim", "run", str(path), "-o", str(out), "-q"], env=env,
+                            capture_output=True, text=True)
+    assert killed.returncode == -9                         # SIGKILL right after checkpoint step 5
+    assert not out.exists()                                # nothing that looks like a result
+    assert not any((p / "summary.json").exists() for p in tmp_path.glob("out.partial-*"))
+    assert (tmp_path / "out.checkpoint" / "step-5" / "loop.json").exists()
+    resumed = run_cli("run", str(path), "-o", str(out), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resumed from the checkpoint" in resumed.stdout + resumed.stderr
+    assert not (tmp_path / "out.checkpoint").exists()      # removed once the result is in place
+    a, b = read_summary(dead_li), read_summary(out)
+    for key, value in a["metrics"].items():
+        assert b["metrics"][key] == pytest.approx(value, rel=1e-9, abs=metric_tolerance(key, a)), key
+    ha, hb = history(dead_li), history(out)
+    assert len(ha["time_s"]) == len(hb["time_s"])
+    for key in ("interface_sigma_nn_max_Pa", "dead_li_volume_m2", "current_density_cv", "time_s"):
+        np.testing.assert_allclose(hb[key], ha[key], rtol=1e-9)
+    np.testing.assert_allclose(profiles(out), profiles(dead_li), rtol=1e-9, atol=1e-12)
+
+
+def test_resume_without_checkpoint_is_one_line(tmp_path):
+    proc = run_cli("run", str(write(tmp_path)), "-o", str(tmp_path / "out"), "--resume")
+    assert proc.returncode == 2
+    assert "no checkpoint" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.mpi
+def test_cycling_parallel_equals_serial(tmp_path, have_mpirun, symmetric):
+    p2 = run_cli_mpi(2, "run", str(write(tmp_path)), "-o", str(tmp_path / "parallel"), "-q")
+    assert p2.returncode == 0, p2.stderr + p2.stdout
+    a, b = read_summary(symmetric), read_summary(tmp_path / "parallel")
+    assert b["provenance"]["mpi_ranks"] == 2
+    for key, value in a["metrics"].items():
+        assert b["metrics"][key] == pytest.approx(value, rel=1e-7, abs=metric_tolerance(key, a)), key
+    ha, hb = history(symmetric), history(tmp_path / "parallel")
+    for key in ("current_density_cv", "interface_sigma_nn_max_Pa", "plated_thickness_max_m"):
+        np.testing.assert_allclose(hb[key], ha[key], rtol=1e-6, atol=1e-12 if "thickness" in key else 1e-3)
+    json.dumps(a)

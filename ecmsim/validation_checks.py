@@ -276,3 +276,44 @@ def lisn_over_li_stress_heterogeneity(ctx) -> Result:
     fig = ctx.profile_figure("li_vs_lisn_profile",
                              [(LI_CYCLED, CONTACT, "Li/PLL"), (LISN_CYCLED, CONTACT, "Li-Sn/PLL")])
     return Result(cv_lisn / cv_li, details=f"CV Li/PLL {cv_li:.3f}, Li-Sn/PLL {cv_lisn:.3f}", figures=[fig])
+
+
+# --- electrochemistry -------------------------------------------------------------------------------
+
+@check("constriction_periodic_gaps")
+def constriction_periodic_gaps(ctx) -> Result:
+    """Extra resistance of periodic insulating gaps (active fraction 1/2, period 10 um) on a flat
+    window in the primary-distribution limit, against (L / (pi kappa)) ln(1 / sin(pi f / 2)) [ohm m2]."""
+    from ecmsim.electrochem.kinetics import ButlerVolmer
+    from ecmsim.electrochem.potential import PotentialProblem
+    from ecmsim.fem import MPI
+    from ecmsim.geometry import generators
+    from ecmsim.mesh import MeshOptions, mesh_geometry
+
+    period, width, h, kappa, i_app, fraction = 10e-6, 40e-6, 20e-6, 0.01, 2.0, 0.5
+    tm = mesh_geometry(generators.flat(width, 10e-6, h),
+                       MeshOptions(size_m=2e-6, interface_size_m=0.25e-6, refine_distance_m=4e-6), MPI.COMM_SELF)
+    problem = PotentialProblem(tm, ButlerVolmer(1e6, 0.5, 333.15), kappa, degree=2)  # i0 -> oo: primary
+    problem.set_current_density(i_app)
+    problem.set_interface_state(
+        active=lambda x: (np.abs(np.mod(x[:, 0] + period / 2, period) - period / 2) < fraction * period / 2) * 1.0)
+    m = problem.solve().metrics
+    problem.close()
+    f = m["interface_active_fraction"]
+    simulated = (m["window_voltage_V"] - i_app * h / kappa) / i_app
+    analytic = period / (math.pi * kappa) * math.log(1 / math.sin(math.pi * f / 2))
+    return Result(simulated, reference=analytic,
+                  details=f"active fraction {f:.4f}, P2, interface elements 0.25 um, kappa {kappa} S/m")
+
+
+@check("overpotential_ratio_lisn_over_li")
+def overpotential_ratio_lisn_over_li(ctx) -> Result:
+    """Cell overpotential Li-Sn / Li from the current distribution on the cycled sections at
+    0.2 mA/cm2 with contact (symmetric cell, 100 um membrane)."""
+    sets = ["electrochem.applied_current_density_A_m2=2.0", "output.fields=false"]
+    li, _ = ctx.run("scenarios/current_li_pll_cycled.toml", sets)
+    lisn, _ = ctx.run("scenarios/current_li_sn_pll_cycled.toml", sets)
+    eta_li, eta_lisn = li["metrics"]["cell_overpotential_V"], lisn["metrics"]["cell_overpotential_V"]
+    return Result(eta_lisn / eta_li, details=f"Li {eta_li * 1e3:.1f} mV (measured 286), Li-Sn {eta_lisn * 1e3:.1f} mV "
+                                             f"(measured 163); current CV Li {li['metrics']['current_density_cv']:.4f}, "
+                                             f"Li-Sn {lisn['metrics']['current_density_cv']:.4f}")

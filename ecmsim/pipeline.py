@@ -90,10 +90,16 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
                 profile_rows.append(cycling.profile_rows(row["step"], row["time_s"]))
 
         checkpointer = None
-        if protocol is not None:
+        stateful = {"mechanics": problem, **({"cycling": cycling} if cycling else {})}
+        resumable = all(hasattr(p, "checkpoint_state") for p in stateful.values())
+        if resume and not resumable:
+            from ecmsim.checkpoint import ResumeError
+            raise ResumeError("--resume: this run (creep with contact) writes no checkpoints yet; run it without "
+                              "--resume")
+        if protocol is not None and resumable:
             from ecmsim.checkpoint import Checkpointer
-            checkpointer = Checkpointer(out_dir, comm, {"mechanics": problem, **({"cycling": cycling} if cycling else {})},
-                                        scn.input_hash(), scn.protocol.checkpoint_interval_s, profile_rows)
+            checkpointer = Checkpointer(out_dir, comm, stateful, scn.input_hash(), scn.protocol.checkpoint_interval_s,
+                                        profile_rows)
         loop = TimeLoop(([cycling] if cycling else []) + [problem], protocol, progress, on_accept=on_accept,
                         on_checkpoint=checkpointer)
         start = None

@@ -112,3 +112,13 @@ def test_creep_contact_run_parallel_equals_serial(tmp_path, have_mpirun):
         assert b["metrics"][key] == pytest.approx(value, rel=1e-7, abs=1e-6), key
     rows = (tmp_path / "serial" / "history.csv").read_text().splitlines()
     assert "contact_fraction" in rows[0]
+
+
+def test_resume_of_creep_with_contact_is_refused_in_one_line(tmp_path):
+    """Creep with contact writes no checkpoints yet: --resume says so, exit 2, before any solve."""
+    from conftest import SCENARIOS, assert_one_line_error, run_cli
+
+    proc = run_cli("run", str(SCENARIOS / "sinusoidal_contact.toml"), "-o", str(tmp_path / "r"), "--resume",
+                   "--set", 'protocol.steps=["Hold for 1 s"]', "--set", "output.plots=false", "-q")
+    assert_one_line_error(proc, "--resume", "creep with contact")
+    assert not (tmp_path / "r").exists()

@@ -317,3 +317,44 @@ def overpotential_ratio_lisn_over_li(ctx) -> Result:
     return Result(eta_lisn / eta_li, details=f"Li {eta_li * 1e3:.1f} mV (measured 286), Li-Sn {eta_lisn * 1e3:.1f} mV "
                                              f"(measured 163); current CV Li {li['metrics']['current_density_cv']:.4f}, "
                                              f"Li-Sn {lisn['metrics']['current_density_cv']:.4f}")
+
+
+# --- creep ------------------------------------------------------------------------------------------
+
+@check("norton_relaxation_li")
+def norton_relaxation_li(ctx) -> Result:
+    """Stress relaxation at fixed strain of a Li block (the library's Li law at 60 C with the size
+    effect of 5 um Li), held by a fixed top displacement in plane strain: the shear stress
+    sxx - syy after one half-time, against the closed form of the Norton law with the 3 mu modulus
+    of this stress state [Pa]."""
+    from ecmsim import materials
+    from ecmsim.fem import MPI
+    from ecmsim.geometry import generators
+    from ecmsim.materials.creep import law_of
+    from ecmsim.mechanics.creep import CreepProblem
+    from ecmsim.mechanics.elasticity import Support
+    from ecmsim.mesh import MeshOptions, mesh_geometry
+
+    li = materials.get("Li")
+    law = law_of(li, 5e-6)
+    T, delta, height = 333.15, 2e-9, 40e-6
+    tm = mesh_geometry(generators.flat(40e-6, 20e-6, 20e-6), MeshOptions(size_m=10e-6), MPI.COMM_SELF)
+    pb = CreepProblem(tm, {"electrode": li, "electrolyte": li}, {"electrode": law, "electrolyte": law},
+                      supports=[Support("bottom"), Support("left", (0,)), Support("right", (0,)),
+                                Support("top", (1,), value=lambda x: np.vstack([0 * x[0], -delta + 0 * x[0]]))],
+                      degree=2, temperature_K=T)
+    pb.advance(0.0, 0.0)
+    pb.accept()
+    s = pb.stress_q.x.array.reshape(-1, 3, 3)[pb.dofs]
+    q0 = float(np.mean(s[:, 0, 0] - s[:, 1, 1]))
+    modulus = 3 * li.lame_mu_Pa
+    t_half = law.half_time_s(q0, modulus, T)
+    steps = 200
+    for k in range(steps):
+        pb.advance((k + 1) * t_half / steps, t_half / steps)
+        pb.accept()
+    s = pb.stress_q.x.array.reshape(-1, 3, 3)[pb.dofs]
+    pb.close()
+    exact = float(law.relaxation_stress_Pa(q0, modulus, t_half, T))
+    return Result(float(np.mean(s[:, 0, 0] - s[:, 1, 1])), reference=exact,
+                  details=f"initial {q0 / 1e6:.4g} MPa, half-time {t_half:.4g} s, {steps} backward-Euler steps")

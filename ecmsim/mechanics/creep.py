@@ -96,6 +96,29 @@ def point_laws(tmesh: TaggedMesh, laws: Mapping[str, NortonLaw | None], cells: n
     return rate[cell_of_point], exponent[cell_of_point], s0[cell_of_point], owned, regions
 
 
+def region_metrics(state) -> dict[str, float]:
+    """Per-region von Mises mean and max [Pa] and equivalent creep strain max and mean [-] of a creep
+    state at quadrature points (a :class:`CreepProblem` or the contact problems' constitutive object:
+    ``tmesh``, ``stress_q``, ``p``, ``dofs``, ``_region_forms``, ``region_of_point``, ``_weights``).
+
+    Means are area averages, maxima over the quadrature points (the stress the law sees)."""
+    comm = state.tmesh.comm
+    vm = von_mises3(state.stress_q.x.array.reshape(-1, 3, 3)[state.dofs])
+    p = state.p.x.array[state.dofs]
+    out = {}
+    for region, (vm_form, area_form) in state._region_forms.items():
+        area = comm.allreduce(fem.assemble_scalar(area_form), op=MPI.SUM)
+        total = comm.allreduce(fem.assemble_scalar(vm_form), op=MPI.SUM)
+        mask = state.region_of_point[region]
+        out[f"{region}_von_mises_mean_Pa"] = float(total / area)
+        out[f"{region}_von_mises_max_Pa"] = comm.allreduce(float(vm[mask].max()) if mask.any() else 0.0, op=MPI.MAX)
+        out[f"{region}_creep_strain_max"] = comm.allreduce(float(p[mask].max()) if mask.any() else 0.0, op=MPI.MAX)
+        # the area mean: the maximum sits at singular points (void tips) when Li creeps freely there
+        out[f"{region}_creep_strain_mean"] = comm.allreduce(float(np.dot(state._weights[mask], p[mask])),
+                                                            op=MPI.SUM) / area
+    return out
+
+
 @dataclass
 class PointState:
     """What the constitutive update returns for a set of points (numpy, 3x3 tensors)."""
@@ -450,23 +473,7 @@ class CreepProblem:
         ``<region>_creep_strain_mean``; means are area averages, maxima over the quadrature points (the
         stress the law sees).
         """
-        comm = self.tmesh.comm
-        vm = von_mises3(self.stress_q.x.array.reshape(-1, 3, 3)[self.dofs])
-        p = self.p.x.array[self.dofs]
-        out = {}
-        for region, (vm_form, area_form) in self._region_forms.items():
-            area = comm.allreduce(fem.assemble_scalar(area_form), op=MPI.SUM)
-            total = comm.allreduce(fem.assemble_scalar(vm_form), op=MPI.SUM)
-            mask = self.region_of_point[region]
-            out[f"{region}_von_mises_mean_Pa"] = float(total / area)
-            out[f"{region}_von_mises_max_Pa"] = comm.allreduce(float(vm[mask].max()) if mask.any() else 0.0,
-                                                               op=MPI.MAX)
-            out[f"{region}_creep_strain_max"] = comm.allreduce(float(p[mask].max()) if mask.any() else 0.0,
-                                                               op=MPI.MAX)
-            # the area mean: the maximum sits at singular points (void tips) when Li creeps freely there
-            out[f"{region}_creep_strain_mean"] = comm.allreduce(float(np.dot(self._weights[mask], p[mask])),
-                                                                op=MPI.SUM) / area
-        return out
+        return region_metrics(self)
 
     def solution(self) -> ElasticSolution:
         """Displacement and DG(k-1) stress now, for the interface post-processing of static runs."""

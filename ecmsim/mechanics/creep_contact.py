@@ -37,7 +37,8 @@ from ecmsim.errors import SolverError
 from ecmsim.fem import MPI, PETSc, basix, fem, options_prefix, ufl
 from ecmsim.materials import Material
 from ecmsim.materials.creep import NortonLaw
-from ecmsim.mechanics.creep import LOAD_RESIDUAL_TOLERANCE, point_laws, radial_return, strain3, von_mises3
+from ecmsim.mechanics.creep import (LOAD_RESIDUAL_TOLERANCE, point_laws, radial_return, region_metrics, strain3,
+                                    von_mises3)
 from ecmsim.mechanics.elasticity import lame_fields
 from ecmsim.mesh import TaggedMesh
 
@@ -182,20 +183,7 @@ class CreepConstitutive:
 
     def metrics(self) -> dict[str, float]:
         """Per region: von Mises mean/max [Pa], equivalent creep strain max/mean [-] (names of CreepProblem)."""
-        comm = self.tmesh.comm
-        vm = von_mises3(self.stress_q.x.array.reshape(-1, 3, 3)[self.dofs])
-        p = self.p.x.array[self.dofs]
-        out = {}
-        for region, (vm_form, area_form) in self._region_forms.items():
-            area = comm.allreduce(fem.assemble_scalar(area_form), op=MPI.SUM)
-            total = comm.allreduce(fem.assemble_scalar(vm_form), op=MPI.SUM)
-            mask = self.region_of_point[region]
-            out[f"{region}_von_mises_mean_Pa"] = float(total / area)
-            out[f"{region}_von_mises_max_Pa"] = comm.allreduce(float(vm[mask].max()) if mask.any() else 0.0, op=MPI.MAX)
-            out[f"{region}_creep_strain_max"] = comm.allreduce(float(p[mask].max()) if mask.any() else 0.0, op=MPI.MAX)
-            out[f"{region}_creep_strain_mean"] = comm.allreduce(float(np.dot(self._weights[mask], p[mask])),
-                                                                op=MPI.SUM) / area
-        return out
+        return region_metrics(self)
 
     def cell_means(self) -> dict[str, np.ndarray]:
         vm = von_mises3(self.stress_q.x.array.reshape(-1, 3, 3)[self.dofs]).reshape(-1, self.nq).mean(axis=1)

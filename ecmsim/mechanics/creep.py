@@ -96,6 +96,20 @@ def point_laws(tmesh: TaggedMesh, laws: Mapping[str, NortonLaw | None], cells: n
     return rate[cell_of_point], exponent[cell_of_point], s0[cell_of_point], owned, regions
 
 
+def store_point_state(state, st: "PointState") -> None:
+    """Write a radial-return result into a creep state's quadrature fields (stress, trial creep
+    strain and p, tangent factors theta, beta and normal) and keep its relaxation and trial von Mises."""
+    d = state.dofs
+    state.stress_q.x.array.reshape(-1, 3, 3)[d] = st.stress
+    state.creep_strain_trial.x.array.reshape(-1, 3, 3)[d] = st.creep_strain
+    state.p_trial.x.array[d] = st.p
+    state.theta.x.array[d] = st.theta
+    state.beta.x.array[d] = st.beta
+    state.normal.x.array.reshape(-1, 3, 3)[d] = st.normal
+    state.relaxation = st.relaxation
+    state._q_trial = von_mises3(st.stress)
+
+
 def region_metrics(state) -> dict[str, float]:
     """Per-region von Mises mean and max [Pa] and equivalent creep strain max and mean [-] of a creep
     state at quadrature points (a :class:`CreepProblem` or the contact problems' constitutive object:
@@ -327,14 +341,7 @@ class CreepProblem:
         ec_old = self.creep_strain.x.array.reshape(-1, 3, 3)[self.dofs]
         p_old = self.p.x.array[self.dofs]
         st = radial_return(eps, ec_old, p_old, self._lam_q, self._mu_q, self._rate_q, self._n_q, self._s0_q, self.dt_s)
-        self.stress_q.x.array.reshape(-1, 3, 3)[self.dofs] = st.stress
-        self.creep_strain_trial.x.array.reshape(-1, 3, 3)[self.dofs] = st.creep_strain
-        self.p_trial.x.array[self.dofs] = st.p
-        self.theta.x.array[self.dofs] = st.theta
-        self.beta.x.array[self.dofs] = st.beta
-        self.normal.x.array.reshape(-1, 3, 3)[self.dofs] = st.normal
-        self.relaxation = st.relaxation
-        self._q_trial = von_mises3(st.stress)
+        store_point_state(self, st)
 
     # -- the time loop's verbs ------------------------------------------------------------------
 

@@ -37,8 +37,8 @@ from ecmsim.errors import SolverError
 from ecmsim.fem import MPI, PETSc, basix, fem, options_prefix, ufl
 from ecmsim.materials import Material
 from ecmsim.materials.creep import NortonLaw
-from ecmsim.mechanics.creep import (LOAD_RESIDUAL_TOLERANCE, point_laws, radial_return, region_metrics, strain3,
-                                    von_mises3)
+from ecmsim.mechanics.creep import (LOAD_RESIDUAL_TOLERANCE, point_laws, radial_return, region_metrics,
+                                    store_point_state, strain3, von_mises3)
 from ecmsim.mechanics.elasticity import lame_fields
 from ecmsim.mesh import TaggedMesh
 
@@ -141,14 +141,7 @@ class CreepConstitutive:
         ec_old = self.creep_strain.x.array.reshape(-1, 3, 3)[self.dofs]
         st = radial_return(eps, ec_old, self.p.x.array[self.dofs], self._lam_q, self._mu_q, self._rate_q,
                            self._n_q, self._s0_q, self.dt_s)
-        self.stress_q.x.array.reshape(-1, 3, 3)[self.dofs] = st.stress
-        self.creep_strain_trial.x.array.reshape(-1, 3, 3)[self.dofs] = st.creep_strain
-        self.p_trial.x.array[self.dofs] = st.p
-        self.theta.x.array[self.dofs] = st.theta
-        self.beta.x.array[self.dofs] = st.beta
-        self.normal.x.array.reshape(-1, 3, 3)[self.dofs] = st.normal
-        self.relaxation = st.relaxation
-        self._q_trial = von_mises3(st.stress)
+        store_point_state(self, st)
         # C : (cell mean of the creep strain): the creep is volume-preserving, so only 2 mu eps_c
         ec = np.einsum("cq,cqij->cij", np.broadcast_to(self._ref_weights, (len(self.cells), self.nq)),
                        st.creep_strain.reshape(len(self.cells), self.nq, 3, 3))

@@ -139,8 +139,11 @@ def run_study(study_file: str | Path, out: str | Path | None = None, jobs: int |
 
     from ecmsim import scenario as scenario_mod
     from ecmsim.errors import EcmsimError, ScenarioError
-    from ecmsim.sweep import Point, _Runner, available_cores, finished
+    from ecmsim.sweep import Point, _Runner, available_cores, finished, launcher_size
 
+    if launcher_size() > 1:
+        raise EcmsimError("ecmsim study runs its runs as parallel processes itself (-j N); start it without "
+                          "mpirun, or run a single scenario under mpirun with ecmsim run")
     study = load(study_file)
     out = Path(out) if out else Path("results") / study.path.stem
     if jobs is not None and jobs < 1:

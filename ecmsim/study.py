@@ -359,7 +359,7 @@ def build_study_html(study: Study, out: Path) -> str:
         if not group:
             continue
         parts.append(f"<h2>{html.escape(ROLE_TITLE.get(role, 'Other runs'))}</h2>")
-        parts.append(f'<div class="grid" style="grid-template-columns:repeat({min(len(group), 2)},1fr)">')
+        parts.append('<div class="grid" style="grid-template-columns:repeat(2,1fr)">')
         for cell, f in group:
             shown.add(f.label)
             figs = sorted(f.path.glob("*.png"), key=lambda p: (_FIGURE_ORDER.get(p.name, 99), p.name))

@@ -143,7 +143,13 @@ class CellSectionSolver:
         mesh: (size_m, fibre_size_m, refine_distance_m or None, max_cells).
         axial: ``fixed`` or ``free`` (module docstring).
         sides: ``free`` (the electrodes end inside the 14 mm bore) or ``roller`` at x = width.
-        load_steps, nitsche_parameter, newton_max_iterations: contact settings (docs/contact.md).
+        load_steps, nitsche_parameter, newton_max_iterations: contact settings (docs/contact.md);
+            ``load_steps`` sets the first increment of the adaptive continuation (1/load_steps).
+        line_search: PETSc SNES line search (``l2`` default: full Newton steps cycle on the
+            conformal membrane groove, docs/fbg_cell.md).
+
+    :meth:`solve` warm-starts from the last converged pressure of this solver (a sweep re-solves
+    in a few Newton steps per pressure); ``warm=False`` ramps from zero.
     """
 
     def __init__(self, section: CellSection, electrode, electrolyte, fibre, mesh: tuple, axial: str = "fixed",

@@ -361,7 +361,7 @@ def norton_relaxation_li(ctx) -> Result:
 
 
 # --- the fibre inside the cell (docs/fbg_cell.md, validation/fbg_cell_calibration.md) ---------------
-
+ROOT_DIR = Path(__file__).resolve().parents[1]
 FBG_CELL_LI = "scenarios/fbg_cell_li.toml"
 FBG_CELL_LISN = "scenarios/fbg_cell_lisn.toml"
 #: The measured calibration range of the pressure sensitivity ([P] Fig. 2e: 0.2-3 MPa).
@@ -374,6 +374,8 @@ def _fbg_cell_sweep(ctx, scenario: str) -> dict:
     cache = ctx.__dict__.setdefault("_fbg_cell", {})
     if scenario in cache:
         return cache[scenario]
+    import copy
+
     from ecmsim import scenario as scenario_mod
     from ecmsim.fibre_cell import core_strain
     from ecmsim.fibre_cell_run import CellModel
@@ -390,7 +392,6 @@ def _fbg_cell_sweep(ctx, scenario: str) -> dict:
                 alt = {}
                 for k, r in results.items():
                     c = r.core
-                    import copy
                     alt[k] = copy.copy(r)
                     alt[k].core = core_strain(c["sxx_Pa"], c["syy_Pa"], c["sxy_Pa"], model.fibre, axial)
                 m = model.spectrum(model.profile(alt, scn.loading.temperature_K))[2]
@@ -404,8 +405,6 @@ def _fbg_cell_sweep(ctx, scenario: str) -> dict:
     cache[scenario] = out
     return out
 
-
-ROOT_DIR = Path(__file__).resolve().parents[1]
 
 
 def _eigen_splitting(row, axial="fixed") -> float:

@@ -1042,7 +1042,7 @@ def _simplified_chains(chains: list[_Chain], h: int, w: int, tolerance_px: float
     level = np.zeros(len(chains), dtype=int)
     shapes = [shape(k, 0) for k in range(len(chains))]
     while True:
-        crossing = _crossing_chains(shapes, chains, stride)
+        crossing = sorted(set(_crossing_chains(shapes, chains, stride)) | set(_sharp_chains(shapes, chains)))
         if not crossing:
             return shapes
         lower = [k for k in crossing if level[k] < len(ladder) - 1 and not border[k]]
@@ -1051,6 +1051,39 @@ def _simplified_chains(chains: list[_Chain], h: int, w: int, tolerance_px: float
         for k in lower:
             level[k] += 1
             shapes[k] = shape(k, level[k])
+
+
+#: A contour corner sharper than this (inside a chain, or between two chains at a junction)
+#: makes the chains simplify less: a needle tip that simplification turned into a 5 degree spike
+#: forces a 5 degree triangle whatever the mesher does. The pixel staircase has 90 degree corners
+#: (45 between pixel-edge midpoints), so the ladder always ends.
+MIN_CORNER_DEG = 30.0
+
+
+def _sharp_chains(shapes: list[np.ndarray], chains: list[_Chain]) -> list[int]:
+    """Chains with a corner sharper than MIN_CORNER_DEG, inside them or at a junction."""
+    limit = math.radians(MIN_CORNER_DEG)
+    out = set()
+    leaving: dict[int, list[tuple[float, int]]] = {}
+    for k, (pts, ch) in enumerate(zip(shapes, chains, strict=True)):
+        if len(pts) >= 3:
+            p = np.vstack([pts[-1:], pts, pts[:1]]) if ch.closed else pts
+            u, v = p[:-2] - p[1:-1], p[2:] - p[1:-1]
+            ang = np.abs(np.arctan2(u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0], np.einsum("ij,ij->i", u, v)))
+            if np.any(ang < limit):
+                out.add(k)
+        if not ch.closed and len(pts) >= 2:
+            for end, nxt, corner in ((pts[0], pts[1], ch.corners[0]), (pts[-1], pts[-2], ch.corners[-1])):
+                d = nxt - end
+                leaving.setdefault(corner, []).append((math.atan2(d[1], d[0]), k))
+    for items in leaving.values():
+        if len(items) < 2:
+            continue
+        items.sort()
+        for (a1, k1), (a2, k2) in zip(items, items[1:] + [(items[0][0] + 2 * math.pi, items[0][1])], strict=True):
+            if a2 - a1 < limit:
+                out.update((k1, k2))
+    return sorted(out)
 
 
 #: A chain that ends on the window edge drops its inner vertices lying closer to that edge

@@ -631,7 +631,9 @@ def _grow_pores(g: np.ndarray, classes: np.ndarray, void: int, host: list[int], 
     ``width_px`` across count (an opening: a blurred pore edge, a 1-2 px rim, and the solid's
     noise speckles are thinner; far-wall patches are not), and those connected to a pore core
     become pore (hysteresis, as in Canny edge linking). Runs on the flattened image of the
-    mixture route, only when the phases are not given.
+    mixture route, only when the phases are not given. ``width_px`` is the median filter size
+    (5 px by default): at 3 px the blurred rims of flat pores grow too (10 % pores read as
+    15 % in a test), at 7 px less of the far walls is found.
     """
     from scipy.ndimage import binary_opening, gaussian_filter1d
     from scipy.ndimage import label as cc

@@ -271,3 +271,19 @@ def test_open_pores_with_mid_grey_far_walls_are_found_without_hints(monkeypatch)
     before = _run(grey)
     assert _fractions(before)["void"] < 0.6 * float(pore.mean())
     assert iou(before) < 0.5
+
+
+def test_shipped_composite_window_without_hints():
+    """meshes/composite_window.png (strong curtains, 3 % small pores) with only the pixel size.
+    The second mixture fit on the flattened image used to nest a broad component on the
+    electrolyte's spike and lose the pores (void 0, particle 0.59): it is rejected for the first."""
+    import json
+
+    from geometry_helpers import MESHES
+
+    side = json.loads((MESHES / "composite_window.json").read_text())
+    res = img.image_to_geometry(MESHES / "composite_window.png", img.ImageOptions(pixel_size_m=side["pixel_size_m"]))
+    got = _fractions(res)
+    for name, truth in side["phase_fraction_true"].items():
+        assert got[name] == pytest.approx(truth, abs=0.01), name
+    assert "second_fit_rejected" in res.info["mixture"]

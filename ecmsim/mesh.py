@@ -674,6 +674,9 @@ NARROW_SIZE_FLOOR = 0.1
 #: Size growth per unit distance away from a narrow feature (0.5: a 1 px element grows to 5 px
 #: over 8 px).
 NARROW_GRADING = 0.5
+#: A short segment counts as a narrow feature only where the boundary turns by more than this
+#: at one of its ends (a chamfered pixel corner turns by 45 degrees, a 200-gon circle by 1.8).
+SHORT_CORNER_TURN_DEG = 20.0
 #: A boundary point across a narrow feature is one seen at more than this angle from the
 #: boundary's own direction (its neighbours along the same boundary do not count).
 NARROW_CONE_DEG = 60.0
@@ -749,10 +752,34 @@ def _narrow_sizes(part: _Partition, options: MeshOptions) -> _Narrow | None:
               & (dist > 1e-9 * fine) & ~at_shared)
     width = np.full(len(samples), np.inf)
     np.minimum.at(width, i[across], dist[across])
-    # a segment shorter than the same limit (a chamfered pixel corner the OpenCASCADE route keeps)
-    # is a narrow feature of its own length
-    short = ok & (length < fine / NARROW_SIZE_FACTOR)
-    width[short[owner]] = np.minimum(width[short[owner]], length[owner[short[owner]]])
+    # a segment shorter than the same limit at a corner (a chamfered pixel corner the OpenCASCADE
+    # route keeps) is a narrow feature of its own length; not one of the many short segments of a
+    # smooth curve (a generator's circle), which turn by a few degrees only
+    short = np.flatnonzero(ok & (length < fine / NARROW_SIZE_FACTOR))
+    if len(short):
+        unit_dir = (b - a) / np.where(ok, length, 1.0)[:, None]
+        incident: dict[int, list[int]] = {}
+        for e, (p0, p1) in enumerate(edges.tolist()):
+            incident.setdefault(p0, []).append(e)
+            incident.setdefault(p1, []).append(e)
+        limit = math.cos(math.radians(SHORT_CORNER_TURN_DEG))
+        for e in short.tolist():
+            corner = False
+            for v in edges[e].tolist():
+                others = [f for f in incident[v] if f != e]
+                if len(others) != 1:
+                    corner = True      # a junction or a loose end
+                    break
+                f = others[0]
+                # directions leaving v along e and along f: straight on means they are opposite
+                de = unit_dir[e] if edges[e, 0] == v else -unit_dir[e]
+                df = unit_dir[f] if edges[f, 0] == v else -unit_dir[f]
+                if -float(np.dot(de, df)) < limit:
+                    corner = True
+                    break
+            if corner:
+                sel = owner == e
+                width[sel] = np.minimum(width[sel], length[e])
     hit = np.isfinite(width)
     if not hit.any():
         return None

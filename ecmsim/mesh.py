@@ -674,6 +674,9 @@ NARROW_SIZE_FLOOR = 0.1
 #: Size growth per unit distance away from a narrow feature (0.5: a 1 px element grows to 5 px
 #: over 8 px).
 NARROW_GRADING = 0.5
+#: Two boundary points count as the sides of a narrow feature only if the way between them
+#: along the boundaries is more than this many times their distance (or there is none).
+NARROW_GEODESIC_RATIO = 2.0
 #: A short segment counts as a narrow feature only where the boundary turns by more than this
 #: at one of its ends (a chamfered pixel corner turns by 45 degrees, a 200-gon circle by 1.8).
 SHORT_CORNER_TURN_DEG = 20.0
@@ -707,9 +710,10 @@ def _narrow_sizes(part: _Partition, options: MeshOptions) -> _Narrow | None:
 
     Every boundary segment is sampled at a quarter of the interface size; each sample finds the
     nearest point of any other segment (the window edge included) seen at more than
-    NARROW_CONE_DEG from its own segment's direction, so that its neighbours along the same
-    boundary do not count but the far side of a gap, a neck, a needle or a strip along the
-    window edge does. None when nothing is narrow.
+    NARROW_CONE_DEG from its own segment's direction and farther along the boundaries than
+    NARROW_GEODESIC_RATIO times the distance, so that its neighbours along the same boundary
+    and round an open corner do not count but the far side of a gap, a neck, a needle or a
+    strip along the window edge does. None when nothing is narrow.
     """
     from scipy.spatial import cKDTree
 
@@ -750,6 +754,8 @@ def _narrow_sizes(part: _Partition, options: MeshOptions) -> _Narrow | None:
                  | ((s >= 1.0) & ((own[:, 0] == edges[j_edge, 1]) | (own[:, 1] == edges[j_edge, 1]))))
     across = ((cos < math.cos(math.radians(NARROW_CONE_DEG))) & (dist < fine / NARROW_SIZE_FACTOR)
               & (dist > 1e-9 * fine) & ~at_shared)
+    across[across] = _far_along_boundary(edges, length, owner[i[across]], t[i[across]], j_edge[across],
+                                         s[across], dist[across], NARROW_GEODESIC_RATIO * fine / NARROW_SIZE_FACTOR)
     width = np.full(len(samples), np.inf)
     np.minimum.at(width, i[across], dist[across])
     # a segment shorter than the same limit at a corner (a chamfered pixel corner the OpenCASCADE
@@ -768,8 +774,7 @@ def _narrow_sizes(part: _Partition, options: MeshOptions) -> _Narrow | None:
             for v in edges[e].tolist():
                 others = [f for f in incident[v] if f != e]
                 if len(others) != 1:
-                    corner = True      # a junction or a loose end
-                    break
+                    continue           # a junction: its angles are the gap test's business
                 f = others[0]
                 # directions leaving v along e and along f: straight on means they are opposite
                 de = unit_dir[e] if edges[e, 0] == v else -unit_dir[e]
@@ -790,6 +795,51 @@ def _narrow_sizes(part: _Partition, options: MeshOptions) -> _Narrow | None:
 #: Cells of the size grid along the longer window side, at most (the grid spacing is a quarter
 #: of the interface size unless that needs more).
 NARROW_GRID_MAX = 800
+
+
+def _far_along_boundary(edges: np.ndarray, length: np.ndarray, e: np.ndarray, t: np.ndarray, f: np.ndarray,
+                        s: np.ndarray, dist: np.ndarray, cutoff: float) -> np.ndarray:
+    """For point pairs (at parameter t on edge e, at s on edge f, ``dist`` apart): is the way
+    between them along the boundaries longer than NARROW_GEODESIC_RATIO x dist? Two sides of a
+    gap or of a needle are far apart along the boundary (or not connected); a vertex two
+    segments round a 90 degree corner is not (ratio <= sqrt 2), nor any wedge wider than about
+    53 degrees. Bounded Dijkstra (up to ``cutoff``) from the end vertices of the e edges."""
+    import heapq
+
+    adj: dict[int, list[tuple[int, float]]] = {}
+    for k, (u, w) in enumerate(edges.tolist()):
+        adj.setdefault(u, []).append((w, float(length[k])))
+        adj.setdefault(w, []).append((u, float(length[k])))
+    reach: dict[int, dict[int, float]] = {}
+
+    def from_vertex(u: int) -> dict[int, float]:
+        if u not in reach:
+            done: dict[int, float] = {}
+            heap = [(0.0, u)]
+            while heap:
+                d0, x = heapq.heappop(heap)
+                if x in done:
+                    continue
+                done[x] = d0
+                for y, w in adj.get(x, ()):
+                    if y not in done and d0 + w <= cutoff:
+                        heapq.heappush(heap, (d0 + w, y))
+            reach[u] = done
+        return reach[u]
+
+    far = np.ones(len(e), dtype=bool)
+    for k in range(len(e)):
+        ek, fk = int(e[k]), int(f[k])
+        limit = NARROW_GEODESIC_RATIO * float(dist[k])
+        le, lf = float(length[ek]), float(length[fk])
+        best = math.inf
+        for u, cu in ((int(edges[ek, 0]), t[k] * le), (int(edges[ek, 1]), (1.0 - t[k]) * le)):
+            r = from_vertex(u)
+            for w, cw in ((int(edges[fk, 0]), s[k] * lf), (int(edges[fk, 1]), (1.0 - s[k]) * lf)):
+                if w in r:
+                    best = min(best, cu + r[w] + cw)
+        far[k] = best > limit
+    return far
 
 
 def _narrow_field(narrow: _Narrow, options: MeshOptions, geometry: Geometry) -> int:

@@ -774,7 +774,8 @@ def _narrow_sizes(part: _Partition, options: MeshOptions) -> _Narrow | None:
             for v in edges[e].tolist():
                 others = [f for f in incident[v] if f != e]
                 if len(others) != 1:
-                    continue           # a junction: its angles are the gap test's business
+                    corner = True      # a junction of three boundaries (a 1 px segment there made 17 deg)
+                    break
                 f = others[0]
                 # directions leaving v along e and along f: straight on means they are opposite
                 de = unit_dir[e] if edges[e, 0] == v else -unit_dir[e]

@@ -165,3 +165,74 @@ def test_two_pressure_levels_give_the_two_pairs_of_direct_peaks():
 def test_bad_fibre_readout_keys_are_one_line(tmp_path, override, fragment):
     proc = run_cli("run", str(SCENARIOS / "cycling_li_pll_fbg.toml"), "-o", str(tmp_path / "r"), "--set", override)
     assert_one_line_error(proc, fragment, "cycling_li_pll_fbg.toml")
+
+
+# ---- the library against direct solves of a small fibre cell (FE) --------------------------------------------
+
+#: a small, fast version of the Li cell (as tests/test_fbg_cell.py: 1 mm half width, coarse far field)
+_SMALL = ["geometry.width_m=1e-3", "geometry.standoff_length_m=0.5e-3", "mesh.size_m=50e-6", "mesh.interface_size_m=3e-6"]
+
+
+@pytest.fixture(scope="module")
+def small_cell_solves():
+    """Library at 1.2 and 2.4 MPa (+ zero), direct solves at 1.8 MPa (inside) and 3.0 MPa (beyond)."""
+    from ecmsim import scenario
+    from ecmsim.fibre_cell_run import CellModel
+    from ecmsim.fibre_readout import solve_library
+
+    model = CellModel(scenario.load(SCENARIOS / "fbg_cell_li.toml", _SMALL))
+    try:
+        lib = solve_library(model, [1.2e6, 2.4e6])
+        direct = {p: next(iter(model.solve(p).values())).core for p in (1.8e6, 3.0e6)}
+    finally:
+        model.close()
+    return lib, direct
+
+
+@pytest.mark.slow
+def test_library_interpolation_against_direct_solves(small_cell_solves):
+    """Linear interpolation in pressure at the midpoint of the library interval 1.2-2.4 MPa and
+    extrapolation half an interval beyond with the last slope: core strains to 2 % (measured
+    0.25-0.45 %, docs/fibre_readout.md; the nearest node instead would be ~25 % off); the
+    zero-pressure node is exact (no load, no strain). Four small-cell solves, ~1 min."""
+    lib, direct = small_cell_solves
+    assert lib.pressures_Pa[0] == 0.0 and all(lib.cores[k][0] == 0.0 for k in ("exx", "eyy"))
+    for p, tol in ((1.8e6, 0.02), (3.0e6, 0.02)):
+        got = lib.at(p)
+        for k in ("exx", "eyy"):
+            err = abs(float(got[k]) - direct[p][k]) / abs(direct[p][k])
+            print(f"interpolation error {k} at {p / 1e6:g} MPa: {err:.4f}")
+            assert err < tol, (p, k, err)
+        # the splitting strain eps_x - eps_y, which sets the peak separation
+        d_lib, d_dir = float(got["exx"] - got["eyy"]), direct[p]["exx"] - direct[p]["eyy"]
+        assert abs(d_lib - d_dir) / abs(d_dir) < tol
+
+
+# ---- ecmsim run of a cycling scenario with [fibre_readout] -------------------------------------------------------
+
+@pytest.mark.slow
+def test_cycling_run_writes_the_readout_and_the_standalone_api_agrees(tmp_path):
+    """One short cycle of cycling_li_pll_fbg.toml: the files and metrics of the read-out, t = 0 at the stack
+    pressure in every section; the standalone readout() on the same folder gives the same peaks."""
+    from conftest import read_summary
+    from ecmsim.fibre_readout import readout
+
+    out = tmp_path / "run"
+    proc = run_cli("run", str(SCENARIOS / "cycling_li_pll_fbg.toml"), "-o", str(out), "-q",
+                   "--set", "protocol.steps=['Plate at 0.2 mA/cm2 for 20 minutes', 'Strip at 0.2 mA/cm2 for 20 minutes']",
+                   "--set", "protocol.cycles=1", "--set", "output.fields=false",
+                   "--set", "fibre_readout.output_interval_s=600")
+    assert proc.returncode == 0, proc.stderr
+    m = read_summary(out)["metrics"]
+    for name in ("spectra_history.csv", "peak_tracks.csv", "delta_sigma.csv", "section_pressures.csv",
+                 "fibre_library.csv", "fibre_readout.json", "waterfall.png", "peak_tracks.png", "delta_sigma.png"):
+        assert (out / name).is_file(), name
+    P = np.loadtxt(out / "section_pressures.csv", delimiter=",", skiprows=1, ndmin=2)
+    assert np.allclose(P[0, 2:], 2.4e6) and P.shape == (m["fbg_readout_times"], 12)
+    slots = np.floor(P[:-1, 1] / 600 + 1e-9)                  # one spectrum per 10 min (+ the last step)
+    assert len(np.unique(slots)) == len(slots) and P[0, 1] == 0.0
+    assert m["fbg_peak_count_initial"] >= 2 and m["fbg_delta_sigma_max_Pa"] > 0
+    assert m["fbg_readout_library_pressures_Pa"] == [0.0, 2.4e6]
+    alone = readout(out, SCENARIOS / "fbg_cell_li.toml", output_interval_s=600, out_dir=tmp_path / "alone", plots=False)
+    assert alone["fbg_peaks_final_nm"] == pytest.approx(m["fbg_peaks_final_nm"], abs=1e-9)
+    assert alone["fbg_delta_sigma_max_Pa"] == pytest.approx(m["fbg_delta_sigma_max_Pa"], rel=1e-9)

@@ -551,12 +551,12 @@ class FibreReadoutSection(_Section):
     output_interval_s: float = Field(
         0.0, ge=0, le=1e8, allow_inf_nan=False,
         description="a spectrum every this many seconds (the first accepted step of each interval, and the last); "
-                    "0: every accepted step [s] (0 ... 1e8)")
+                    "0: every accepted step [s]")
     library_pressure_factors: list[Annotated[float, Field(gt=0, le=20, allow_inf_nan=False)]] = Field(
         [1.0], min_length=1, max_length=12,
         description="fibre-cell solves at these multiples of the stack pressure (zero strain at zero pressure "
                     "is added; [1.0]: linear in pressure, one solve; e.g. [0.25, 0.5, 1, 2, 4] follows the "
-                    "cell's nonlinearity at one solve each) [-] (each 0 < x <= 20, 1 to 12 of them, distinct)")
+                    "cell's nonlinearity at one solve each) [-] (1 to 12 distinct values)")
     pressure_mapping: Literal["change", "absolute"] = Field(
         "change", description="section pressure: stack pressure + change of the window bin's mean since t = 0 "
                               "('change'), or the bin's mean itself ('absolute')")

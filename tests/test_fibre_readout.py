@@ -236,3 +236,23 @@ def test_cycling_run_writes_the_readout_and_the_standalone_api_agrees(tmp_path):
     alone = readout(out, SCENARIOS / "fbg_cell_li.toml", output_interval_s=600, out_dir=tmp_path / "alone", plots=False)
     assert alone["fbg_peaks_final_nm"] == pytest.approx(m["fbg_peaks_final_nm"], abs=1e-9)
     assert alone["fbg_delta_sigma_max_Pa"] == pytest.approx(m["fbg_delta_sigma_max_Pa"], rel=1e-9)
+
+
+@pytest.mark.slow
+def test_fibre_readout_parallel_equals_serial(tmp_path, have_mpirun):
+    """mpirun -n 2 (the cell library solved on both ranks, the optics on rank 0) = serial."""
+    from conftest import read_summary, run_cli_mpi
+
+    args = ["run", str(SCENARIOS / "cycling_li_pll_fbg.toml"), "-q",
+            "--set", "protocol.steps=['Plate at 0.2 mA/cm2 for 20 minutes', 'Strip at 0.2 mA/cm2 for 20 minutes']",
+            "--set", "protocol.cycles=1", "--set", "output.fields=false", "--set", "output.plots=false",
+            "--set", "fibre_readout.output_interval_s=600"]
+    serial = run_cli(*args, "-o", str(tmp_path / "s"))
+    parallel = run_cli_mpi(2, *args, "-o", str(tmp_path / "p"))
+    assert serial.returncode == 0 and parallel.returncode == 0, (serial.stderr, parallel.stderr)
+    a, b = read_summary(tmp_path / "s")["metrics"], read_summary(tmp_path / "p")["metrics"]
+    assert b["fbg_peak_count_final"] == a["fbg_peak_count_final"]
+    assert b["fbg_peaks_final_nm"] == pytest.approx(a["fbg_peaks_final_nm"], abs=1e-6)      # 1 fm
+    assert b["fbg_delta_sigma_max_Pa"] == pytest.approx(a["fbg_delta_sigma_max_Pa"], rel=1e-6)
+    assert b["fbg_readout_section_pressure_final_Pa"] == pytest.approx(a["fbg_readout_section_pressure_final_Pa"],
+                                                                        rel=1e-6)

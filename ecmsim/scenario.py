@@ -547,7 +547,7 @@ class FibreReadoutSection(_Section):
         ..., min_length=1, description="the fibre-cell scenario (geometry kind fbg_cell), a path relative to this "
                                        "scenario file")
     sections: int = Field(10, ge=1, le=200, strict=True,
-                          description="grating sections, one x-bin of the window each [-] (1 ... 200)")
+                          description="grating sections, one x-bin of the window each [-]")
     output_interval_s: float = Field(
         0.0, ge=0, le=1e8, allow_inf_nan=False,
         description="a spectrum every this many seconds (the first accepted step of each interval, and the last); "

@@ -210,18 +210,21 @@ def test_library_interpolation_against_direct_solves(small_cell_solves):
 
 # ---- ecmsim run of a cycling scenario with [fibre_readout] -------------------------------------------------------
 
+_SHORT = ["--set", "protocol.steps=['Plate at 0.2 mA/cm2 for 20 minutes', 'Strip at 0.2 mA/cm2 for 20 minutes']",
+          "--set", "protocol.cycles=1", "--set", "output.fields=false", "--set", "fibre_readout.output_interval_s=600"]
+
+
 @pytest.mark.slow
-def test_cycling_run_writes_the_readout_and_the_standalone_api_agrees(tmp_path):
-    """One short cycle of cycling_li_pll_fbg.toml: the files and metrics of the read-out, t = 0 at the stack
-    pressure in every section; the standalone readout() on the same folder gives the same peaks."""
-    from conftest import read_summary
+@pytest.mark.mpi
+def test_cycling_run_writes_the_readout_standalone_agrees_and_parallel_equals_serial(tmp_path, have_mpirun):
+    """One short cycle of cycling_li_pll_fbg.toml: the files and metrics of the read-out, t = 0 at the
+    stack pressure in every section; the standalone readout() on the same folder gives the same peaks;
+    mpirun -n 2 (the cell library solved on both ranks, the optics on rank 0) = serial."""
+    from conftest import read_summary, run_cli_mpi
     from ecmsim.fibre_readout import readout
 
     out = tmp_path / "run"
-    proc = run_cli("run", str(SCENARIOS / "cycling_li_pll_fbg.toml"), "-o", str(out), "-q",
-                   "--set", "protocol.steps=['Plate at 0.2 mA/cm2 for 20 minutes', 'Strip at 0.2 mA/cm2 for 20 minutes']",
-                   "--set", "protocol.cycles=1", "--set", "output.fields=false",
-                   "--set", "fibre_readout.output_interval_s=600")
+    proc = run_cli("run", str(SCENARIOS / "cycling_li_pll_fbg.toml"), "-o", str(out), "-q", *_SHORT)
     assert proc.returncode == 0, proc.stderr
     m = read_summary(out)["metrics"]
     for name in ("spectra_history.csv", "peak_tracks.csv", "delta_sigma.csv", "section_pressures.csv",
@@ -237,22 +240,12 @@ def test_cycling_run_writes_the_readout_and_the_standalone_api_agrees(tmp_path):
     assert alone["fbg_peaks_final_nm"] == pytest.approx(m["fbg_peaks_final_nm"], abs=1e-9)
     assert alone["fbg_delta_sigma_max_Pa"] == pytest.approx(m["fbg_delta_sigma_max_Pa"], rel=1e-9)
 
-
-@pytest.mark.slow
-def test_fibre_readout_parallel_equals_serial(tmp_path, have_mpirun):
-    """mpirun -n 2 (the cell library solved on both ranks, the optics on rank 0) = serial."""
-    from conftest import read_summary, run_cli_mpi
-
-    args = ["run", str(SCENARIOS / "cycling_li_pll_fbg.toml"), "-q",
-            "--set", "protocol.steps=['Plate at 0.2 mA/cm2 for 20 minutes', 'Strip at 0.2 mA/cm2 for 20 minutes']",
-            "--set", "protocol.cycles=1", "--set", "output.fields=false", "--set", "output.plots=false",
-            "--set", "fibre_readout.output_interval_s=600"]
-    serial = run_cli(*args, "-o", str(tmp_path / "s"))
-    parallel = run_cli_mpi(2, *args, "-o", str(tmp_path / "p"))
-    assert serial.returncode == 0 and parallel.returncode == 0, (serial.stderr, parallel.stderr)
-    a, b = read_summary(tmp_path / "s")["metrics"], read_summary(tmp_path / "p")["metrics"]
-    assert b["fbg_peak_count_final"] == a["fbg_peak_count_final"]
-    assert b["fbg_peaks_final_nm"] == pytest.approx(a["fbg_peaks_final_nm"], abs=1e-6)      # 1 fm
-    assert b["fbg_delta_sigma_max_Pa"] == pytest.approx(a["fbg_delta_sigma_max_Pa"], rel=1e-6)
-    assert b["fbg_readout_section_pressure_final_Pa"] == pytest.approx(a["fbg_readout_section_pressure_final_Pa"],
+    parallel = run_cli_mpi(2, "run", str(SCENARIOS / "cycling_li_pll_fbg.toml"), "-o", str(tmp_path / "p"), "-q",
+                           *_SHORT, "--set", "output.plots=false")
+    assert parallel.returncode == 0, parallel.stderr
+    b = read_summary(tmp_path / "p")["metrics"]
+    assert b["fbg_peak_count_final"] == m["fbg_peak_count_final"]
+    assert b["fbg_peaks_final_nm"] == pytest.approx(m["fbg_peaks_final_nm"], abs=1e-6)      # 1 fm
+    assert b["fbg_delta_sigma_max_Pa"] == pytest.approx(m["fbg_delta_sigma_max_Pa"], rel=1e-6)
+    assert b["fbg_readout_section_pressure_final_Pa"] == pytest.approx(m["fbg_readout_section_pressure_final_Pa"],
                                                                         rel=1e-6)

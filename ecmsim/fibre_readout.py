@@ -346,7 +346,7 @@ def readout_metrics(r: Readout, fibre, stack_pressure_Pa: float, options: Readou
         "fbg_peak_count_max": int(max(counts)),
         "fbg_peak_count_min": int(min(counts)),
         "fbg_peak_spread_max_nm": float(max(spread(rep) for rep in r.reports)),
-        "fbg_delta_sigma_reference": "nearest peak before cycling (t = 0)",
+        "fbg_delta_sigma_reference": "nearest peak before cycling (t = 0)",   # words: fibre_readout.json only
         "fbg_delta_sigma_max_Pa": top[0],
         "fbg_delta_sigma_max_signed_Pa": top[1],
         "fbg_delta_sigma_max_time_s": float(r.times_s[top[2]]),
@@ -569,12 +569,12 @@ def readout_stage(stage: Path, scn, source: Path, profile_rows: list, metrics: d
         model.close()
     files: list[str] = []
     if comm.rank == 0:
+        r.metrics["fbg_readout_cell_scenario"] = str(path)
         files = write_outputs(stage, r, model.fibre, scn.title or source.stem, plots)
-    new = comm.bcast(r.metrics if comm.rank == 0 else None, root=0)
-    new["fbg_readout_cell_scenario"] = str(path)
-    new["fbg_readout_wall_time_s"] = time.perf_counter() - start
-    metrics.update(new)
-    m = new
+    m = comm.bcast(r.metrics if comm.rank == 0 else None, root=0)
+    m["fbg_readout_wall_time_s"] = time.perf_counter() - start
+    # summary.json metrics are numbers (and lists of numbers); the words stay in fibre_readout.json
+    metrics.update({k: v for k, v in m.items() if not isinstance(v, str)})
     progress(f"fibre read-out: {m['fbg_readout_times']} times, {len(r.library.pressures_Pa)} library pressures; "
              f"peaks {m['fbg_peak_count_initial']} -> {m['fbg_peak_count_final']} (spread "
              f"{m['fbg_peak_spread_final_nm']:.3f} nm), max |delta sigma| {m['fbg_delta_sigma_max_Pa'] / 1e6:.1f} MPa "

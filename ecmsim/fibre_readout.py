@@ -500,10 +500,35 @@ def load_cell(cell_scenario: str | Path, base_dir: Path | None = None, overrides
     return scn, path
 
 
+def library_from_cell_runs(cell_runs: Sequence[str | Path], cell) -> StrainLibrary:
+    """A library from finished ``ecmsim run`` folders of the same fibre-cell scenario (any stack pressures):
+    their core strains, no solve. InputFileError if a folder is missing or of another cell."""
+    ps, cores = [0.0], [dict.fromkeys(STRAIN_KEYS, 0.0)]
+    want = {k: v for k, v in cell.to_dict().items() if k not in ("loading", "output", "title")}
+    for folder in cell_runs:
+        path = Path(folder) / "summary.json"
+        try:
+            summary = json.loads(path.read_text())
+            m = summary["metrics"]
+            core = {k: float(m[f"fibre_core_strain_{k[1:]}"]) for k in STRAIN_KEYS}
+            p = float(m["stack_pressure_Pa"])
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise InputFileError(f"{path}: not a fibre-cell result (summary.json with fibre_core_strain_* and "
+                                 f"stack_pressure_Pa): {err}") from None
+        have = {k: v for k, v in summary.get("scenario", {}).items() if k in want}
+        if have != {k: json.loads(json.dumps(v)) for k, v in want.items() if k in have}:
+            raise InputFileError(f"{path}: a run of another cell than the cell scenario (its geometry, materials, "
+                                 "interface, mesh or fbg differ)")
+        ps.append(p)
+        cores.append(core)
+    return StrainLibrary.from_cores(ps, cores)
+
+
 def readout(run_dir: str | Path, cell_scenario: str | Path, *, sections: int = 10, output_interval_s: float = 0.0,
             library_pressure_factors: Sequence[float] = DEFAULT_LIBRARY_FACTORS, pressure_mapping: str = "change",
             stack_pressure_Pa: float | None = None, cell_overrides: Sequence[str] = (), out_dir: str | Path | None = None,
-            plots: bool = True, quiet: bool = True, title: str | None = None) -> dict[str, Any]:
+            plots: bool = True, quiet: bool = True, title: str | None = None,
+            cell_runs: Sequence[str | Path] = ()) -> dict[str, Any]:
     """The fibre read-out of an existing cycling result folder (``interface_profiles.csv``, ``summary.json``).
 
     Args:
@@ -513,6 +538,8 @@ def readout(run_dir: str | Path, cell_scenario: str | Path, *, sections: int = 1
         stack_pressure_Pa: default: the run's ``loading.stack_pressure_Pa`` (summary.json).
         cell_overrides: ``--set`` items for the cell scenario.
         out_dir: where the files go (default: ``run_dir``).
+        cell_runs: finished ``ecmsim run`` folders of the cell scenario (e.g. at the stack pressure): their
+            core strains are the library instead of solving ``library_pressure_factors`` (no cell solve).
 
     Returns:
         The metrics (also written to ``fibre_readout.json``).
@@ -535,9 +562,10 @@ def readout(run_dir: str | Path, cell_scenario: str | Path, *, sections: int = 1
     options = ReadoutOptions(int(sections), float(output_interval_s), tuple(float(f) for f in library_pressure_factors),
                              pressure_mapping)
     cell, _ = load_cell(cell_scenario, None, cell_overrides, where="cell_scenario")
+    library = library_from_cell_runs(cell_runs, cell) if cell_runs else None
     model = CellModel(cell, progress)
     try:
-        r = compute(window, model, stack_pressure_Pa, options, progress=progress)
+        r = compute(window, model, stack_pressure_Pa, options, progress=progress, library=library)
     finally:
         model.close()
     out = Path(out_dir) if out_dir is not None else run_dir
@@ -584,4 +612,4 @@ def readout_stage(stage: Path, scn, source: Path, profile_rows: list, metrics: d
 
 __all__ = ["StrainLibrary", "solve_library", "WindowHistory", "section_pressures", "select_times", "sections_profile",
            "eq12_factor", "eq12_stress", "delta_sigma", "Readout", "ReadoutOptions", "compute", "readout",
-           "readout_stage", "write_outputs", "DEFAULT_LIBRARY_FACTORS", "PRESSURE_MAPPINGS"]
+           "readout_stage", "write_outputs", "library_from_cell_runs", "DEFAULT_LIBRARY_FACTORS", "PRESSURE_MAPPINGS"]

@@ -249,3 +249,28 @@ def test_cycling_run_writes_the_readout_standalone_agrees_and_parallel_equals_se
     assert b["fbg_delta_sigma_max_Pa"] == pytest.approx(m["fbg_delta_sigma_max_Pa"], rel=1e-6)
     assert b["fbg_readout_section_pressure_final_Pa"] == pytest.approx(m["fbg_readout_section_pressure_final_Pa"],
                                                                         rel=1e-6)
+
+
+def test_library_from_finished_cell_runs(tmp_path):
+    """readout(..., cell_runs=[...]) takes the core strains of finished fibre-cell runs (no solve), and
+    refuses a run of another cell."""
+    import json
+
+    from ecmsim import scenario
+    from ecmsim.errors import InputFileError
+    from ecmsim.fibre_readout import library_from_cell_runs
+
+    cell = scenario.load(SCENARIOS / "fbg_cell_li.toml")
+    for name, p, scn in (("a", 2.4e6, cell), ("b", 4.8e6, cell)):
+        (tmp_path / name).mkdir()
+        core = _core(p)
+        metrics = {"stack_pressure_Pa": p, **{f"fibre_core_strain_{k}": core[f"e{k}"] for k in ("xx", "yy", "zz", "xy")}}
+        (tmp_path / name / "summary.json").write_text(json.dumps({"metrics": metrics, "scenario": scn.to_dict()}))
+    lib = library_from_cell_runs([tmp_path / "b", tmp_path / "a"], cell)
+    assert list(lib.pressures_Pa) == [0.0, 2.4e6, 4.8e6]
+    assert lib.at(3.6e6)["eyy"] == pytest.approx(0.5 * (_core(2.4e6)["eyy"] + _core(4.8e6)["eyy"]), rel=1e-12)
+    other = scenario.load(SCENARIOS / "fbg_cell_lisn.toml")
+    with pytest.raises(InputFileError, match="another cell"):
+        library_from_cell_runs([tmp_path / "a"], other)
+    with pytest.raises(InputFileError, match="not a fibre-cell result"):
+        library_from_cell_runs([tmp_path], cell)

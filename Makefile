@@ -1,19 +1,26 @@
 # Two commands do everything on a fresh machine (see README):
-#   make run    set up .venv and run the flagship scenario
+#   make run    set up .venv and run the flagship study (Li vs Li-Sn at the reference conditions -> report.html)
 #   make test   set up .venv and run the test suite
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
+STUDY ?= scenarios/reference_study.toml
 SCENARIO ?= scenarios/flat_bilayer.toml
 OUT ?= results/$(basename $(notdir $(SCENARIO)))
 PYTEST_ARGS ?=
 
-.PHONY: setup run test test-fast compare bench clean
+.PHONY: setup run run-one test test-fast compare bench clean
 
 setup:
 	@tools/setup-venv.sh
 
+# The flagship: every run of the study (in parallel over the cores), then results/<study>/report.html.
+# Running it again reruns only what is missing or changed.
 run: setup
+	$(VENV)/bin/ecmsim study $(STUDY) -o results/$(basename $(notdir $(STUDY)))
+
+# One scenario: make run-one SCENARIO=scenarios/flat_bilayer.toml
+run-one: setup
 	$(VENV)/bin/ecmsim run $(SCENARIO) -o $(OUT)
 
 # The whole suite, slow physics and the MPI comparisons included.

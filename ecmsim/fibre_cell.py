@@ -49,6 +49,8 @@ from ecmsim.geometry.cell import CellSection
 #: Net vertical force on the fibre accepted, as a fraction of the load it carries.
 FORCE_BALANCE_RTOL = 1e-6
 FORCE_BALANCE_MAX_ITERATIONS = 30
+#: Smallest load (or fibre-motion) increment of the adaptive continuation, as a fraction of the whole.
+MIN_INCREMENT = 1e-4
 AXIAL_CONDITIONS = ("fixed", "free")
 _DEBUG = bool(__import__("os").environ.get("ECMSIM_DEBUG_FIBRE"))
 
@@ -141,12 +143,19 @@ class CellSectionSolver:
         mesh: (size_m, fibre_size_m, refine_distance_m or None, max_cells).
         axial: ``fixed`` or ``free`` (module docstring).
         sides: ``free`` (the electrodes end inside the 14 mm bore) or ``roller`` at x = width.
-        load_steps, nitsche_parameter, newton_max_iterations: contact settings (docs/contact.md).
+        load_steps, nitsche_parameter, newton_max_iterations: contact settings (docs/contact.md);
+            ``load_steps`` sets the first increment of the adaptive continuation (1/load_steps).
+        line_search: PETSc SNES line search (``l2`` default: full Newton steps cycle on the
+            conformal membrane groove, docs/fbg_cell.md).
+
+    :meth:`solve` warm-starts from the last converged pressure of this solver (a sweep re-solves
+    in a few Newton steps per pressure); ``warm=False`` ramps from zero.
     """
 
     def __init__(self, section: CellSection, electrode, electrolyte, fibre, mesh: tuple, axial: str = "fixed",
-                 sides: str = "free", load_steps: int = 8, nitsche_parameter: float = 100.0,
-                 newton_max_iterations: int = 40, degree: int = 2, msh_path=None, comm=None):
+                 sides: str = "free", load_steps: int = 8, nitsche_parameter: float = 10.0,
+                 newton_max_iterations: int = 40, degree: int = 2, msh_path=None, comm=None,
+                 line_search: str = "l2"):
         from ecmsim.geometry.cell import mesh_cell
         from ecmsim.mechanics.contact import ContactPair, ContactProblem, RigidCircle
         from ecmsim.mechanics.elasticity import Support, Traction
@@ -166,6 +175,8 @@ class CellSectionSolver:
         if sides == "roller":
             supports.append(Support("right", (0,)))
         self._motion_per_Pa: float | None = None
+        self._last: tuple | None = None       # (pressure, fibre motion, displacements) of the last solve
+        self._step_log: list[tuple] = []      # (s0, s1, converged, newton its) of every continuation attempt
         self.problem = ContactProblem(
             self.tmesh, materials, supports=supports, tractions=[Traction("top", pressure_Pa=1.0)],
             pairs=[pair],
@@ -175,7 +186,13 @@ class CellSectionSolver:
             obstacles=[RigidCircle("fibre_electrode", self.layout.fibre_centre_electrode_m, R),
                        RigidCircle("fibre_electrolyte", self.layout.fibre_centre_electrolyte_m, R)],
             degree=degree, nitsche_parameter=nitsche_parameter,
-            petsc_options={"snes_max_it": newton_max_iterations, 
+            petsc_options={"snes_max_it": newton_max_iterations,
+                           # a minimising line search along the Newton direction (secant on the
+                           # residual's directional derivative): full steps make the membrane
+                           # hanging on the fibre alternate between sitting on its crown and
+                           # on the foil next to it (measured: the Li-Sn cell cycled at every load
+                           # step with full steps and converges with l2; docs/fbg_cell.md)
+                           "snes_linesearch_type": line_search,
                            # round-off floor of the residual [N/m]: 1e-9 of the load of the
                            # half width at 3 MPa (a fibre moved at full load starts near it)
                            "snes_atol": 1e-9 * 3e6 * section.width_m})
@@ -203,22 +220,43 @@ class CellSectionSolver:
         self.problem.set_obstacle_motion("fibre_electrolyte", (0.0, dy))
 
     def solve(self, stack_pressure_Pa: float, on_step: Callable | None = None,
-              motion_guess_m: float | None = None) -> SectionResult:
-        """Ramp the stack pressure from 0, then move the fibre until it carries no net force."""
+              motion_guess_m: float | None = None, warm: bool = True) -> SectionResult:
+        """The contact state at ``stack_pressure_Pa`` with the fibre carrying no net force.
+
+        Warm start (``warm``, default): from this solver's last converged state, the load is
+        continued from the last pressure to the new one (the fibre's motion scaled with it),
+        in adaptive steps; the first solve ramps from zero. Then the fibre is moved until the
+        foil pushes it up as hard as the membrane pushes it down (each move continued from the
+        last converged state in adaptive motion increments)."""
         p = self.problem
-        p.reset()
-        p.set_pressure("top", stack_pressure_Pa)
-        # first guess of the fibre's sinking: the foil's plane-strain indentation under the load
-        # of a strip one fibre diameter wide (refined by the secant iterations below)
         e_f = p.materials["electrode"].youngs_modulus_Pa / (1 - p.materials["electrode"].poissons_ratio ** 2)
+        last = self._last if warm else None
+        self._pressure = stack_pressure_Pa
+        # first guess of the fibre's sinking: the foil's plane-strain indentation under the load
+        # of a strip one fibre diameter wide (refined by the force balance below); else the last
+        # solve of this cell scaled with the pressure
         guess = -stack_pressure_Pa * self.section.fibre_diameter_m / e_f
-        if self._motion_per_Pa is not None:           # the last solve of this cell, scaled
+        if self._motion_per_Pa is not None:
             guess = self._motion_per_Pa * stack_pressure_Pa
         if motion_guess_m is not None:
             guess = motion_guess_m
-        self._pressure = stack_pressure_Pa
-        self._set_motion(guess)
-        solution = self._checked(self._ramp(on_step), ramped=True)
+        steps_before = len(self._step_log)
+        if last is not None:
+            # continue from the last converged state: load factor t scales pressure and motion, so
+            # the last state is the factor p_last / p of a cell whose full-load motion is dy_last p / p_last
+            p_last, dy_last, saved = last
+            self._restore(saved)
+            p.set_pressure("top", stack_pressure_Pa)
+            guess = dy_last * stack_pressure_Pa / p_last if motion_guess_m is None else motion_guess_m
+            self._set_motion(guess)
+            try:
+                solution = self._checked(self._continue(p_last / stack_pressure_Pa, 1.0, on_step), ramped=True)
+            except SolverError:
+                last = None
+        if last is None:
+            p.set_pressure("top", stack_pressure_Pa)
+            self._set_motion(guess)
+            solution = self._checked(self._ramp(on_step), ramped=True)
         its = list(solution.info["newton_iterations"])
         scale = max(abs(self._load(solution)), stack_pressure_Pa * self.section.fibre_diameter_m)
         history = [(guess, self._net(solution))]
@@ -227,8 +265,7 @@ class CellSectionSolver:
 
         def evaluate(dy):
             nonlocal solution, its
-            self._set_motion(dy)
-            solution = self._resolve_full_load()
+            solution = self._move(history[-1][0], dy)
             its += solution.info["newton_iterations"]
             history.append((dy, self._net(solution)))
             if _DEBUG:
@@ -248,7 +285,13 @@ class CellSectionSolver:
             else:
                 hi = (dy, f)
             if lo is None or hi is None:
-                dy = dy + step
+                if len(history) >= 2 and history[-2][1] != f and (history[-2][1] > 0) == (f > 0):
+                    # secant through the last two (same sign): usually lands near the root
+                    d0, f0 = history[-2]
+                    secant = dy - f * (dy - d0) / (f - f0)
+                    dy = secant if (secant - dy) * step > 0 and abs(secant - dy) < 8 * abs(step) else dy + step
+                else:
+                    dy = dy + step
                 step *= 2.0
             else:
                 dy = lo[0] - lo[1] * (hi[0] - lo[0]) / (hi[1] - lo[1])
@@ -262,6 +305,7 @@ class CellSectionSolver:
             raise SolverError(f"fibre force balance did not converge in {FORCE_BALANCE_MAX_ITERATIONS} iterations: "
                               f"net force {history[-1][1]:.3g} N/m for a fibre load {scale:.3g} N/m")
         self._motion_per_Pa = dy / stack_pressure_Pa
+        self._last = (stack_pressure_Pa, dy, self._save())
         foil, membrane = self._tractions(solution)
         both = foil + membrane
         sxx, syy, sxy = disc_centre_stress(both)
@@ -280,55 +324,80 @@ class CellSectionSolver:
             "fibre_load_strip_width_m": float(-membrane.net_force_N_per_m[1] / stack_pressure_Pa),
             "interface_contact_fraction": contact.metrics()["contact_fraction"],
             "fibre_standoff_m": self.section.standoff_m,
+            "fibre_newton_iterations": int(sum(its)),
+            "fibre_failed_increments": sum(1 for s in self._step_log[steps_before:] if not s[2]),
         }
         solution.info["newton_iterations"] = its
         return SectionResult(self.section, stack_pressure_Pa, core, metrics, both, solution, dy,
                              {"foil": foil, "membrane": membrane})
 
-    def _resolve_full_load(self):
-        """Re-solve at full load from the current state (after moving the fibre); if Newton cycles
-        or lands on a state out of equilibrium (a large move changes the contact set a lot), ramp
-        again from zero with the new position."""
-        p = self.problem
-        try:
-            return self._checked(p.solve(1, start=1.0, end=1.0), ramped=False)
-        except SolverError:
-            return self._checked(self._ramp(), ramped=True)
+    # -- robust continuation ---------------------------------------------------------------------
 
-    def _ramp(self, on_step: Callable | None = None):
-        """Ramp the load factor 0 -> 1 from the unloaded state in ``load_steps`` steps, halving a step
-        whose Newton fails (back to the last converged state) and growing it again after success.
+    def _save(self) -> list:
+        return [b.u.x.array.copy() for b in self.problem.bodies]
 
-        The membrane landing on the foil moves the contact front over many quadrature points at
-        once; a fixed step size then sometimes makes Newton cycle between two active sets."""
-        p = self.problem
-        p.reset()
-        try:
-            return p.solve(self.load_steps, on_step=on_step)
-        except SolverError:
-            p.reset()
-        t, dt, its, k = 0.0, 1.0 / self.load_steps, [], 0
-        while t < 1.0 - 1e-12:
-            saved = [b.u.x.array.copy() for b in p.bodies]
-            end = min(1.0, t + dt)
+    def _restore(self, saved: list) -> None:
+        for b, u in zip(self.problem.bodies, saved):
+            b.u.x.array[:] = u
+            b.u_old.x.array[:] = u
+            b.u.x.scatter_forward()
+
+    def _adaptive(self, advance, first: float, on_step: Callable | None = None):
+        """Go from s = 0 to s = 1 by ``advance(s0, s1)`` (one Newton solve from the current state),
+        in increments that start at ``first``, halve on a failed Newton (back to the last converged
+        state) and grow by 1.5 after a success, down to :data:`MIN_INCREMENT`.
+
+        Every attempt goes to ``self._step_log`` as (s0, s1, converged, newton iterations)."""
+        s, ds, its, k, solution = 0.0, min(first, 1.0), [], 0, None
+        while s < 1.0 - 1e-12:
+            saved = self._save()
+            end = min(1.0, s + ds)
             try:
-                solution = p.solve(1, start=t, end=end)
+                solution = advance(s, end)
             except SolverError:
-                for b, u in zip(p.bodies, saved):
-                    b.u.x.array[:] = u
-                    b.u_old.x.array[:] = u
-                dt *= 0.5
-                if dt < 1e-3 / self.load_steps:
+                self._step_log.append((s, end, False, self.problem.problem.solver.getIterationNumber()))
+                self._restore(saved)
+                ds *= 0.5
+                if ds < MIN_INCREMENT:
                     raise
                 continue
+            n = solution.info["newton_iterations"][-1]
+            self._step_log.append((s, end, True, n))
             k += 1
-            its += solution.info["newton_iterations"]
+            its.append(n)
             if on_step is not None:
-                on_step(k, end, solution.info["newton_iterations"][-1])
-            t = end
-            dt = min(1.5 * dt, 1.0 / self.load_steps)
+                on_step(k, end, n)
+            s = end
+            ds = min(1.5 * ds, first) if n > 12 else min(2.0 * ds, 1.0)
         solution.info["newton_iterations"] = its
         return solution
+
+    def _continue(self, t0: float, t1: float, on_step: Callable | None = None):
+        """Continue the load factor from t0 (the current state) to t1 in adaptive steps."""
+        p = self.problem
+        return self._adaptive(lambda a, b: p.solve(1, start=t0 + a * (t1 - t0), end=t0 + b * (t1 - t0)),
+                              1.0 / self.load_steps, on_step)
+
+    def _ramp(self, on_step: Callable | None = None):
+        """The load factor 0 -> 1 from the unloaded state, in adaptive steps (first 1/load_steps)."""
+        self.problem.reset()
+        return self._continue(0.0, 1.0, on_step)
+
+    def _move(self, dy0: float, dy1: float):
+        """Move the fibre from dy0 (the current converged state, at full load) to dy1: one Newton
+        solve if it converges, else adaptive increments of the motion from the current state;
+        each result checked for the membrane's equilibrium."""
+        p = self.problem
+
+        def advance(a, b):
+            self._set_motion(dy0 + b * (dy1 - dy0))
+            return p.solve(1, start=1.0, end=1.0)
+
+        try:
+            return self._checked(self._adaptive(advance, 1.0), ramped=False)
+        except SolverError:
+            self._set_motion(dy1)
+            return self._checked(self._ramp(), ramped=True)
 
     def equilibrium_error(self, solution) -> float:
         """|fibre + interface force on the membrane - stack load| / stack load of the half width [-]."""

@@ -91,6 +91,9 @@ class FieldSeries:
         if t_end_s is not None and self.last_written_s != t_end_s:
             self.write(t_end_s)
         self.file.close()
+        # drop the C++ writer now: its destructor writes the .pvd once more, and after the result
+        # folder was committed that recreated <out>.partial-*/fields/series.pvd beside the result
+        self.file = None
 
 
 def history_plot(path: Path, history: list[dict], title: str = "") -> None:

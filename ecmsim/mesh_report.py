@@ -11,6 +11,9 @@ Definitions (all measured on the mesh, not on the geometry it came from):
   of the electrolyte surface the electrode has let go of. Pores closed inside one phase do not
   count. 1 for a conformal interface. Geometric, from the mesh alone; not the run metric
   ``contact_fraction`` (the mechanical one: the part of the interface in contact under load).
+- ``narrow_features`` (when present): where boundaries came closer than interface size / 2
+  across a gap, a neck, a needle or the window edge, and the mesh was refined to resolve them
+  (:func:`ecmsim.mesh._narrow_sizes`): the narrowest width and the smallest element size.
 - quality: the radius ratio q = 2 r_inscribed / r_circumscribed (1 equilateral, 0 degenerate)
   and the smallest angle of each triangle, with histograms.
 """
@@ -204,10 +207,12 @@ def write_mesh_files(geometry, options, msh_path: str | Path, grey: np.ndarray |
     with gmsh_model():
         import gmsh
 
-        build_gmsh_model(geometry, options)
+        built = build_gmsh_model(geometry, options)
         gmsh.write(str(msh_path))
         arrays = gmsh_arrays()
     report = mesh_report(arrays, geometry.width_m, geometry.height_m)
+    if "narrow_features" in built:   # where the mesh was refined to resolve gaps, necks and needles
+        report["narrow_features"] = built["narrow_features"]
     report["mesh_file"] = msh_path.name
     # the files written together: this report is their manifest (ecmsim.outputs.result_files)
     report["files"] = [msh_path.name] + ([msh_path.with_suffix(".preview.png").name] if preview else [])

@@ -99,11 +99,9 @@ def _profile(folder: Folder):
 
 
 def _percentile(values, weights, q: float) -> float:
-    import numpy as np
+    from ecmsim.results import weighted_percentile
 
-    order = np.argsort(values)
-    cum = np.cumsum(weights[order])
-    return float(np.interp(q / 100 * cum[-1], cum, values[order]))
+    return weighted_percentile(values, weights, q)
 
 
 def measured_comparison(runs: list[Folder]) -> tuple[list[str], list[list[str]]]:

@@ -133,3 +133,36 @@ def _msh_as_grid(path: Path):
 
 
 __all__ = ["Results", "load", "read_csv"]
+
+
+def weighted_percentile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """The q-th percentile (0-100) of ``values`` where each value counts with its weight (e.g. a length).
+
+    Each value sits at the middle of its weight on the cumulative axis (the centred convention: a
+    uniformly sampled linear profile gives its exact percentiles)."""
+    values, weights = np.asarray(values, dtype=float), np.asarray(weights, dtype=float)
+    order = np.argsort(values)
+    w = weights[order]
+    mid = np.cumsum(w) - 0.5 * w
+    return float(np.interp(q / 100 * w.sum(), mid, values[order]))
+
+
+def final_interface_pressure(folder: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The last step of a cycling run's ``interface_profiles.csv``: x [m], compressive normal stress
+    (−σ_nn) [Pa] and each facet's share of the window width [m] (half-way to its neighbours) (weights for percentiles along x),
+    sorted by x."""
+    path = Path(folder) / "interface_profiles.csv"
+    try:
+        d = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+    except (OSError, ValueError) as err:
+        raise InputFileError(f"{path}: cannot read the interface profiles ({err})") from None
+    if d.size == 0:
+        raise InputFileError(f"{path}: no interface profile rows")
+    last = d[d[:, 0] == d[:, 0].max()]
+    order = np.argsort(last[:, 2])
+    x, p = last[order, 2], -last[order, 5]
+    if len(x) < 2:
+        return x, p, np.ones_like(x)
+    w = np.abs(np.gradient(x))     # half the distance between the neighbours: each point's share of the width
+    w[[0, -1]] *= 0.5
+    return x, p, w

@@ -644,8 +644,10 @@ class Scenario(_Section):
     @model_validator(mode="after")
     def _contact_is_2d(self) -> Scenario:
         if self.geometry.kind == "image_stack" and self.interface.model == "contact":
-            raise ValueError("interface.model = 'contact' on an image_stack (voxel) window is not supported yet: "
-                             "use interface.model = 'bonded'")
+            raise ValueError("interface.model = 'contact' on an image_stack window: its mesh is a voxel staircase, "
+                             "whose 90-degree steps interlock when the sides slide, so gaps and contact pressures "
+                             "would measure the voxel size, not the interface; use interface.model = 'bonded', "
+                             "or contact on a 2D slice (kind = 'image')")
         if (getattr(self.geometry, "depth_m", None) is not None and self.interface.model == "contact"
                 and self.interface.friction_coefficient > 0):
             raise ValueError("interface.friction_coefficient > 0 is 2D only: remove geometry.depth_m or set "

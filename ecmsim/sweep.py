@@ -76,6 +76,7 @@ class Point:
     params: dict[str, str]
     overrides: list[str] = field(default_factory=list)
     input_hash: str = ""
+    scenario: Path | None = None    # a point's own scenario file (a study); None: the sweep's
 
 
 def split_values(text: str) -> list[str]:
@@ -225,16 +226,16 @@ class _Runner:
     next start) and end the sweep with status 143 / 130.
     """
 
-    def __init__(self, scenario: Path, out: Path, jobs: int, say):
-        self.scenario, self.out, self.jobs, self.say = scenario, out, jobs, say
+    def __init__(self, scenario: Path | None, out: Path, jobs: int, say, subdir: str = "points"):
+        self.scenario, self.out, self.jobs, self.say, self.subdir = scenario, out, jobs, say, subdir
         self.children: set[subprocess.Popen] = set()
         self.lock = threading.Lock()
         self.stopping = False
 
     def run_one(self, point: Point) -> tuple[Point, int, float]:
-        target = self.out / "points" / point.name
+        target = self.out / self.subdir / point.name
         _remove_stale_staging(target)
-        cmd = [sys.executable, "-m", "ecmsim", "run", str(self.scenario), "-o", str(target)]
+        cmd = [sys.executable, "-m", "ecmsim", "run", str(point.scenario or self.scenario), "-o", str(target)]
         for o in point.overrides:
             cmd += ["--set", o]
         log = self.out / "logs" / f"{point.name}.log"

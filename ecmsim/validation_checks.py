@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from ecmsim.results import final_interface_pressure, weighted_percentile as _weighted_percentile
+
 
 @dataclass
 class Result:
@@ -231,10 +233,6 @@ def _compressive_profile(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return data[:, 0], -data[:, 2], data[:, 4]   # x [m], compressive normal stress [Pa], weight [m]
 
 
-def _weighted_percentile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
-    order = np.argsort(values)
-    cum = np.cumsum(weights[order])
-    return float(np.interp(q / 100 * cum[-1], cum, values[order]))
 
 
 @check("li_pll_peak_interface_stress")
@@ -256,6 +254,25 @@ def li_pll_low_interface_stress(ctx) -> Result:
     return Result(_weighted_percentile(s, w, 5),
                   details=f"median {median / 1e6:.3g} MPa, 95th percentile {p95 / 1e6:.3g} MPa, "
                           f"contact fraction {summary['metrics'].get('contact_fraction', 1):.3f}")
+
+
+LI_CYCLING = "scenarios/cycling_li_pll.toml"
+
+
+@check("li_pll_stress_range_after_cycling")
+def li_pll_stress_range_after_cycling(ctx) -> Result:
+    """95th percentile (by window width) of the compressive interface normal stress on the Li/PLL
+    window at the end of three plating/stripping cycles at 2.4 MPa [Pa]: the high end of the range."""
+    summary, folder = ctx.run(LI_CYCLING, ["output.fields=false"])
+    _, p, w = final_interface_pressure(folder)
+    lo, med = _weighted_percentile(p, w, 5), _weighted_percentile(p, w, 50)
+    tension = float(w[p < 0].sum() / w.sum())
+    m = summary["metrics"]
+    return Result(_weighted_percentile(p, w, 95),
+                  details=f"5th percentile {lo / 1e6:.3g} MPa, median {med / 1e6:.3g} MPa, max {p.max() / 1e6:.3g} MPa; "
+                          f"{tension:.0%} of the window in normal tension (bonded interface); centre "
+                          f"{-m['interface_sigma_nn_centre_Pa'] / 1e6:.3g} MPa vs edges "
+                          f"{-m['interface_sigma_nn_edge_Pa'] / 1e6:.3g} MPa (compression +)")
 
 
 @check("li_pll_centre_edge_ratio")
@@ -358,3 +375,93 @@ def norton_relaxation_li(ctx) -> Result:
     exact = float(law.relaxation_stress_Pa(q0, modulus, t_half, T))
     return Result(float(np.mean(s[:, 0, 0] - s[:, 1, 1])), reference=exact,
                   details=f"initial {q0 / 1e6:.4g} MPa, half-time {t_half:.4g} s, {steps} backward-Euler steps")
+
+
+# --- the fibre inside the cell (docs/fbg_cell.md, validation/fbg_cell_calibration.md) ---------------
+ROOT_DIR = Path(__file__).resolve().parents[1]
+FBG_CELL_LI = "scenarios/fbg_cell_li.toml"
+FBG_CELL_LISN = "scenarios/fbg_cell_lisn.toml"
+#: The measured calibration range of the pressure sensitivity ([P] Fig. 2e: 0.2-3 MPa).
+FBG_CELL_PRESSURES_PA = (0.2e6, 0.5e6, 1.0e6, 1.5e6, 2.0e6, 2.4e6, 3.0e6)
+
+
+def _fbg_cell_sweep(ctx, scenario: str) -> dict:
+    """Eigenmode peaks of an fbg_cell scenario over FBG_CELL_PRESSURES_PA (warm-started CellModel),
+    shared between cases through ``ctx``; both out-of-plane conditions of the fibre."""
+    cache = ctx.__dict__.setdefault("_fbg_cell", {})
+    if scenario in cache:
+        return cache[scenario]
+    import copy
+
+    from ecmsim import scenario as scenario_mod
+    from ecmsim.fibre_cell import core_strain
+    from ecmsim.fibre_cell_run import CellModel
+
+    scn = scenario_mod.load(ROOT_DIR / scenario)
+    model = CellModel(scn)
+    lam0 = model.grating.design_wavelength_m
+    rows = []
+    try:
+        for p in FBG_CELL_PRESSURES_PA:
+            results = model.solve(p)
+            row = {"p": p}
+            for axial in ("fixed", "free"):
+                alt = {}
+                for k, r in results.items():
+                    c = r.core
+                    alt[k] = copy.copy(r)
+                    alt[k].core = core_strain(c["sxx_Pa"], c["syy_Pa"], c["sxy_Pa"], model.fibre, axial)
+                m = model.spectrum(model.profile(alt, scn.loading.temperature_K))[2]
+                row[axial] = (m["fbg_peak_x_nm"] * 1e-9, m["fbg_peak_y_nm"] * 1e-9, m["fbg_peak_count"])
+            row["load"] = next(iter(results.values())).metrics["fibre_line_load_N_per_m"]
+            rows.append(row)
+    finally:
+        model.close()
+    out = {"rows": rows, "lambda0_m": lam0, "axial": scn.geometry.fibre_axial_strain,
+           "depth_m": scn.geometry.fibre_depth_in_electrolyte_m}
+    cache[scenario] = out
+    return out
+
+
+
+def _eigen_splitting(row, axial="fixed") -> float:
+    x, y, _ = row[axial]
+    return abs(x - y)
+
+
+@check("fbg_cell_li_splitting_2p4MPa")
+def fbg_cell_li_splitting_2p4MPa(ctx) -> Result:
+    """Li cell (scenarios/fbg_cell_li.toml, its fitted membrane depth) at 2.4 MPa: separation of the
+    two polarisation eigenmode peaks [m]. This is the calibration target: the check holds the
+    scenario file to its fit."""
+    s = _fbg_cell_sweep(ctx, FBG_CELL_LI)
+    row = next(r for r in s["rows"] if abs(r["p"] - 2.4e6) < 1)
+    return Result(_eigen_splitting(row), details=f"fitted depth in the membrane {s['depth_m'] * 1e6:.3g} um; "
+                                                f"fibre load {row['load'] / 1e3:.3g} N/mm; "
+                                                f"{row['fixed'][2]} peak(s) read by the interrogator")
+
+
+@check("fbg_cell_lisn_splitting_2p4MPa")
+def fbg_cell_lisn_splitting_2p4MPa(ctx) -> Result:
+    """Li-Sn cell (scenarios/fbg_cell_lisn.toml, the Li cell's fitted depth, not refitted) at
+    2.4 MPa: eigenmode peak separation [m], predicted."""
+    s = _fbg_cell_sweep(ctx, FBG_CELL_LISN)
+    row = next(r for r in s["rows"] if abs(r["p"] - 2.4e6) < 1)
+    li = _fbg_cell_sweep(ctx, FBG_CELL_LI)
+    li_row = next(r for r in li["rows"] if abs(r["p"] - 2.4e6) < 1)
+    return Result(_eigen_splitting(row), details=f"fibre load {row['load'] / 1e3:.3g} N/mm (Li cell "
+                                                f"{li_row['load'] / 1e3:.3g} N/mm); measured Li-Sn/Li ratio 1.53, "
+                                                f"model {_eigen_splitting(row) / _eigen_splitting(li_row):.3g}")
+
+
+@check("fbg_cell_pressure_sensitivity")
+def fbg_cell_pressure_sensitivity(ctx) -> Result:
+    """Li cell: slope of the mean of the two eigenmode peaks against stack pressure, linear fit over
+    0.2-3 MPa (the calibration range) [m/Pa], with the scenario's out-of-plane condition of the
+    fibre (epoxied: eps_zz = 0); the other condition in the details."""
+    s = _fbg_cell_sweep(ctx, FBG_CELL_LI)
+    P = np.array([r["p"] for r in s["rows"]])
+    slopes = {a: float(np.polyfit(P, [0.5 * (r[a][0] + r[a][1]) for r in s["rows"]], 1)[0]) for a in ("fixed", "free")}
+    other = "free" if s["axial"] == "fixed" else "fixed"
+    return Result(slopes[s["axial"]], details=f"fibre_axial_strain = {s['axial']}: {slopes[s['axial']] * 1e18:.1f} "
+                                              f"pm/MPa; {other}: {slopes[other] * 1e18:.1f} pm/MPa")

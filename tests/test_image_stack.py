@@ -105,3 +105,31 @@ def test_3d_elastic_solve_on_stack_mesh_matches_uniaxial_strain(tmp_path):
     M = {k: E * (1 - nu) / ((1 + nu) * (1 - 2 * nu)) for k, (E, nu) in mats.items()}
     exact = -1e6 * (10 * PX / M["electrode"] + 14 * PX / M["electrolyte"])
     assert uy == pytest.approx(exact, rel=1e-8)
+
+
+def test_histogram_route_pools_the_slices_of_a_small_stack(monkeypatch):
+    """The example stack's slices hold 4560 px each: the middle slice's histogram shows a noise
+    peak in the PLL (half the window read as void). Pooled with its neighbours side by side, the
+    histogram finds the three phases, and agrees with the mixture route."""
+    from geometry_helpers import MESHES
+
+    vol = st.read_stack(MESHES / "li_pll_stack.tif")
+    truth = 0.05941   # meshes/li_pll_stack.json, phase_fraction_true
+    pooled = st.segment_stack(vol, PX, 2 * PX, method="histogram", phases=PHASES)
+    assert pooled.info["middle_slice"]["slices_pooled"] == list(range(len(vol)))
+    assert pooled.info["phase_fraction"]["void"] == pytest.approx(truth, abs=0.025)
+    mixture = st.segment_stack(vol, PX, 2 * PX, method="mixture", phases=PHASES)
+    assert pooled.info["phase_fraction"]["void"] == pytest.approx(mixture.info["phase_fraction"]["void"], abs=0.005)
+    # the failure it fixes: the middle slice alone
+    monkeypatch.setattr(st, "MOSAIC_MAX_PIXELS", 1)
+    alone = st.segment_stack(vol, PX, 2 * PX, method="histogram", phases=PHASES)
+    assert alone.info["middle_slice"]["slices_pooled"] == [len(vol) // 2]
+    assert alone.info["phase_fraction"]["void"] > 0.3
+
+
+def test_mosaic_takes_the_slices_nearest_the_middle(monkeypatch):
+    assert st.mosaic_slices((9, 100, 100), 4) == list(range(9))
+    monkeypatch.setattr(st, "MOSAIC_MAX_PIXELS", 3 * 100 * 100)
+    assert st.mosaic_slices((9, 100, 100), 4) == [3, 4, 5]
+    monkeypatch.setattr(st, "MOSAIC_MAX_PIXELS", 10)
+    assert st.mosaic_slices((9, 100, 100), 4) == [4]

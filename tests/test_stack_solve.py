@@ -106,4 +106,4 @@ def test_contact_on_an_image_stack_is_refused_in_one_line(tmp_path):
 
     proc = run_cli("run", str(SCENARIOS / "li_pll_stack.toml"), "-o", str(tmp_path / "x"),
                    "--set", "interface.model='contact'")
-    assert_one_line_error(proc, "contact", "image_stack")
+    assert_one_line_error(proc, "contact", "image_stack", "voxel staircase")

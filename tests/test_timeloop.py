@@ -116,6 +116,9 @@ def test_creep_run_writes_history_fields_and_region_metrics(tmp_path):
     assert float(rows[-1]["electrode_von_mises_mean_Pa"]) < 0.5 * float(rows[0]["electrode_von_mises_mean_Pa"])
     pvd = (out / "fields" / "series.pvd").read_text()
     assert pvd.count("<DataSet") >= 3 and 'timestep="4' in pvd
+    # nothing is written after the result folder was committed (the series writer's destructor
+    # once recreated <out>.partial-*/fields/series.pvd beside it)
+    assert not list(out.parent.glob(f"{out.name}.partial*")), list(out.parent.iterdir())
     quiet = run_cli(*args[:3], str(tmp_path / "q"), *args[4:], "-q")
     assert quiet.returncode == 0 and quiet.stdout == ""
     assert json.loads((tmp_path / "q" / "summary.json").read_text())["metrics"] == m

@@ -50,7 +50,7 @@ def splitting_at(scenario: Path, depth_m: float, pressure_Pa: float = 2.4e6, ext
         "fbg_peak_count", "fbg_splitting_pm", "fbg_peaks_nm", "fbg_peak_x_nm", "fbg_peak_y_nm")}}
 
 
-def calibrate(scenario: Path, target_pm: float, lo: float, hi: float, tol_pm: float = 1.0, log=print):
+def calibrate(scenario: Path, target_pm: float, lo: float, hi: float, tol_pm: float = 0.3, log=print):
     """Secant/bisection on the depth: splitting falls as the fibre sinks deeper into the membrane."""
     f_lo, _ = splitting_at(scenario, lo)
     f_hi, _ = splitting_at(scenario, hi)
@@ -78,9 +78,10 @@ def main(argv=None) -> int:
     ap.add_argument("-o", "--out", default="results/fbg_cell_calibration")
     ap.add_argument("--li", default=str(ROOT / "scenarios/fbg_cell_li.toml"))
     ap.add_argument("--lisn", default=str(ROOT / "scenarios/fbg_cell_lisn.toml"))
-    ap.add_argument("--bracket-um", default="30,45")
+    ap.add_argument("--bracket-um", default="2,10")
     ap.add_argument("--fit", action="store_true", help="run the fit (else: the scenario files' value)")
-    ap.add_argument("--pressures-MPa", default="0.2,1,2.4,3")
+    ap.add_argument("--pressures-MPa", default="0.2,0.5,1,1.5,2,2.4,3")
+    ap.add_argument("--figures", default=None, help="also copy the plots and sweep tables here (e.g. validation/figures)")
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -122,6 +123,12 @@ def main(argv=None) -> int:
         sub.mkdir(exist_ok=True)
         np.savetxt(sub / "sweep.csv", rows, delimiter=",", fmt="%.6g", comments="", header=",".join(COLUMNS))
         plot(sub, rows, spectra, scn.title + " (calibrated depth)", fits)
+        if args.figures:
+            import shutil
+            fig = Path(args.figures)
+            fig.mkdir(parents=True, exist_ok=True)
+            for f in ("sweep.png", "spectra.png", "sweep.csv"):
+                shutil.copy(sub / f, fig / f"fbg_cell_{name}_{f}")
     report["wall_time_s"] = time.perf_counter() - t0
     (out / "calibration.json").write_text(json.dumps(report, indent=2) + "\n")
     m = MEASURED

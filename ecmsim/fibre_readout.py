@@ -41,9 +41,9 @@ import numpy as np
 
 from ecmsim.errors import EcmsimError, InputFileError, ScenarioError
 
-#: Library pressures as multiples of the stack pressure (zero is added exactly, without a solve); one solve:
-#: linear in pressure (docs/fibre_readout.md: the cost of a cell solve and the error of linearity).
-DEFAULT_LIBRARY_FACTORS = (1.0,)
+#: Library pressures as multiples of the stack pressure (zero is added exactly, without a solve);
+#: docs/fibre_readout.md: the error of interpolation and of linearity ((1.0,): one solve).
+DEFAULT_LIBRARY_FACTORS = (0.25, 0.5, 1.0, 2.0, 4.0)
 PRESSURE_MAPPINGS = ("change", "absolute")
 STRAIN_KEYS = ("exx", "eyy", "ezz", "exy")
 #: interface_profiles.csv columns used here (facet_length_m is optional: older folders lack it)

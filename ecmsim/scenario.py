@@ -553,10 +553,10 @@ class FibreReadoutSection(_Section):
         description="a spectrum every this many seconds (the first accepted step of each interval, and the last); "
                     "0: every accepted step [s]")
     library_pressure_factors: list[Annotated[float, Field(gt=0, le=20, allow_inf_nan=False)]] = Field(
-        [1.0], min_length=1, max_length=12,
+        [0.25, 0.5, 1.0, 2.0, 4.0], min_length=1, max_length=12,
         description="fibre-cell solves at these multiples of the stack pressure (zero strain at zero pressure "
-                    "is added; [1.0]: linear in pressure, one solve; e.g. [0.25, 0.5, 1, 2, 4] follows the "
-                    "cell's nonlinearity at one solve each) [-] (1 to 12 distinct values)")
+                    "is added), interpolated linearly, the last slope beyond; [1.0]: linear in pressure, one "
+                    "solve [-] (1 to 12 distinct values)")
     pressure_mapping: Literal["change", "absolute"] = Field(
         "change", description="section pressure: stack pressure + change of the window bin's mean since t = 0 "
                               "('change'), or the bin's mean itself ('absolute')")

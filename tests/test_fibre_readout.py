@@ -235,7 +235,7 @@ def test_cycling_run_writes_the_readout_standalone_agrees_and_parallel_equals_se
     slots = np.floor(P[:-1, 1] / 600 + 1e-9)                  # one spectrum per 10 min (+ the last step)
     assert len(np.unique(slots)) == len(slots) and P[0, 1] == 0.0
     assert m["fbg_peak_count_initial"] >= 2 and m["fbg_delta_sigma_max_Pa"] > 0
-    assert m["fbg_readout_library_pressures_Pa"] == [0.0, 2.4e6]
+    assert m["fbg_readout_library_pressures_Pa"] == pytest.approx([0.0, 0.6e6, 1.2e6, 2.4e6, 4.8e6, 9.6e6])
     alone = readout(out, SCENARIOS / "fbg_cell_li.toml", output_interval_s=600, out_dir=tmp_path / "alone", plots=False)
     assert alone["fbg_peaks_final_nm"] == pytest.approx(m["fbg_peaks_final_nm"], abs=1e-9)
     assert alone["fbg_delta_sigma_max_Pa"] == pytest.approx(m["fbg_delta_sigma_max_Pa"], rel=1e-9)

@@ -416,7 +416,9 @@ def _plt():
 def plot_waterfall(path: Path, r: Readout, title: str = "", max_lines: int = 40) -> None:
     """3D stack of spectra (wavelength, time, reflectance), like the reference paper's stack view."""
     plt = _plt()
-    idx = np.unique(np.linspace(0, len(r.times_s) - 1, min(max_lines, len(r.times_s))).round().astype(int))
+    # evenly spaced in time (the accepted steps crowd at the start of each protocol step)
+    marks = np.linspace(r.times_s[0], r.times_s[-1], min(max_lines, len(r.times_s)))
+    idx = np.unique(np.abs(r.times_s[None, :] - marks[:, None]).argmin(axis=1))
     fig = plt.figure(figsize=(8, 6))
     ax = fig.add_subplot(projection="3d")
     lam = r.wavelength_m * 1e9

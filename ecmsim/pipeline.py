@@ -164,6 +164,9 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
             from ecmsim.electrochem.cycling import cycling_outputs
             files += cycling_outputs(stage, cycling, history, profile_rows, scn, metrics, comm.rank,
                                      plots_title=scn.title if scn.output.plots else None)
+            if scn.fibre_readout is not None:   # the fibre through the cycles (docs/fibre_readout.md)
+                from ecmsim.fibre_readout import readout_stage
+                files += readout_stage(stage, scn, source, profile_rows, metrics, comm, progress, scn.output.plots)
         if scn.output.fields:
             files += write_fields(stage / "fields", solution, tmesh)
             progress(f"fields written ({progress.done('fields'):.1f} s)")

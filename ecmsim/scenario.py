@@ -539,6 +539,36 @@ class CyclingSection(_Section):
     profiles: bool = Field(True, description="write interface_profiles.csv (every accepted step, every facet)")
 
 
+class FibreReadoutSection(_Section):
+    """The fibre read-out through the cycles (docs/fibre_readout.md): the cycling window stretched over the
+    grating, a fibre-cell library in pressure, a spectrum per output time."""
+
+    cell_scenario: str = Field(
+        ..., min_length=1, description="the fibre-cell scenario (geometry kind fbg_cell), a path relative to this "
+                                       "scenario file")
+    sections: int = Field(10, ge=1, le=200, strict=True,
+                          description="grating sections, one x-bin of the window each [-]")
+    output_interval_s: float = Field(
+        0.0, ge=0, le=1e8, allow_inf_nan=False,
+        description="a spectrum every this many seconds (the first accepted step of each interval, and the last); "
+                    "0: every accepted step [s]")
+    library_pressure_factors: list[Annotated[float, Field(gt=0, le=20, allow_inf_nan=False)]] = Field(
+        [0.25, 0.5, 1.0, 2.0, 4.0], min_length=1, max_length=12,
+        description="fibre-cell solves at these multiples of the stack pressure (zero strain at zero pressure "
+                    "is added), interpolated linearly, the last slope beyond; [1.0]: linear in pressure, one "
+                    "solve [-] (1 to 12 distinct values)")
+    pressure_mapping: Literal["change", "absolute"] = Field(
+        "change", description="section pressure: stack pressure + change of the window bin's mean since t = 0 "
+                              "('change'), or the bin's mean itself ('absolute')")
+
+    @field_validator("library_pressure_factors")
+    @classmethod
+    def _distinct(cls, value: list[float]) -> list[float]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"must be distinct (got {value})")
+        return value
+
+
 class Scenario(_Section):
     """A validated scenario. ``source`` is the file it came from (for messages)."""
 
@@ -557,6 +587,19 @@ class Scenario(_Section):
     fbg: dict[str, dict[str, Any]] | None = Field(
         None, description="virtual FBG: the keys of `ecmsim fbg --set` as [fbg.grating], [fbg.source], "
                           "[fbg.interrogator], [fbg.fibre] (needs geometry kind fbg_cell)")
+    fibre_readout: FibreReadoutSection | None = None
+
+    @model_validator(mode="after")
+    def _fibre_readout_needs_cycling(self) -> Scenario:
+        if self.fibre_readout is not None:
+            from ecmsim.electrochem.steps import CURRENT_STEP_KINDS
+            from ecmsim.protocol import parse_step
+            if self.protocol is None or not any(parse_step(s).kind in CURRENT_STEP_KINDS for s in self.protocol.steps):
+                raise ValueError("fibre_readout: the fibre read-out needs plating/stripping cycles (a [protocol] "
+                                 "with Plate/Strip steps)")
+            if not self.cycling.profiles:
+                raise ValueError("fibre_readout: needs cycling.profiles = true (the window's interface history)")
+        return self
 
     @model_validator(mode="after")
     def _fbg_cell(self) -> Scenario:
@@ -632,6 +675,7 @@ class Scenario(_Section):
         exclude = {"protocol"} if self.protocol is None else set()
         exclude |= {"creep"} if "creep" not in self.model_fields_set else set()
         exclude |= {"cycling"} if "cycling" not in self.model_fields_set else set()
+        exclude |= {"fibre_readout"} if self.fibre_readout is None else set()
         return self.model_dump(mode="json", exclude=exclude)
 
     def input_hash(self) -> str:
@@ -647,7 +691,14 @@ def load(path: str | Path, overrides: list[str] | None = None) -> Scenario:
     data = read_toml(path)
     for item in overrides or []:
         apply_override(data, item, path)
-    return validate(data, path)
+    scn = validate(data, path)
+    if scn.fibre_readout is not None:       # the cell scenario is found relative to this file: check it now
+        from ecmsim.fibre_readout import load_cell
+        try:
+            load_cell(scn.fibre_readout.cell_scenario, path.parent)
+        except ScenarioError as err:
+            raise ScenarioError(f"{path}: {err}") from None
+    return scn
 
 
 def read_toml(path: Path) -> dict[str, Any]:

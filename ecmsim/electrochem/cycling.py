@@ -297,13 +297,14 @@ class CyclingProblem:
     # -- outputs -----------------------------------------------------------------------------------
 
     def profile_rows(self, step: int, t_s: float) -> np.ndarray:
-        """One row per interface facet: step, time, x, y, current, sigma_nn, plated and dead thickness, activity."""
+        """One row per interface facet: step, time, x, y, current, sigma_nn, plated and dead thickness, activity,
+        facet length (the weight of length-weighted means)."""
         n = len(self.x)
         return np.column_stack([np.full(n, step), np.full(n, t_s), self.x, self.y, self.current, self.normal_stress,
-                                self.h_live + self.h_dead, self.h_dead, self.activity()])
+                                self.h_live + self.h_dead, self.h_dead, self.activity(), self.length])
 
     PROFILE_HEADER = ("step,time_s,x_m,y_m,current_density_A_m2,normal_stress_Pa,plated_thickness_m,"
-                      "dead_li_thickness_m,contact_activity")
+                      "dead_li_thickness_m,contact_activity,facet_length_m")
 
     # -- checkpoint --------------------------------------------------------------------------------
 

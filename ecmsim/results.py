@@ -149,8 +149,9 @@ def weighted_percentile(values: np.ndarray, weights: np.ndarray, q: float) -> fl
 
 def final_interface_pressure(folder: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The last step of a cycling run's ``interface_profiles.csv``: x [m], compressive normal stress
-    (−σ_nn) [Pa] and each facet's share of the window width [m] (half-way to its neighbours) (weights for percentiles along x),
-    sorted by x."""
+    (−σ_nn) [Pa] and weights [m] for percentiles along the interface, sorted by x. The weights are
+    the facet lengths (column ``facet_length_m``); files without it give each point its share of
+    the window width (half-way to its neighbours)."""
     path = Path(folder) / "interface_profiles.csv"
     try:
         d = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
@@ -159,10 +160,12 @@ def final_interface_pressure(folder: str | Path) -> tuple[np.ndarray, np.ndarray
     if d.size == 0:
         raise InputFileError(f"{path}: no interface profile rows")
     last = d[d[:, 0] == d[:, 0].max()]
-    order = np.argsort(last[:, 2])
-    x, p = last[order, 2], -last[order, 5]
+    last = last[np.argsort(last[:, 2])]
+    x, p = last[:, 2], -last[:, 5]
+    if last.shape[1] >= 10:
+        return x, p, last[:, 9]
     if len(x) < 2:
         return x, p, np.ones_like(x)
-    w = np.abs(np.gradient(x))     # half the distance between the neighbours: each point's share of the width
+    w = np.abs(np.gradient(x))
     w[[0, -1]] *= 0.5
     return x, p, w

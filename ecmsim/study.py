@@ -204,7 +204,7 @@ def _num(m: dict, key: str) -> float | None:
 
 
 def _final_profile_range(folder) -> tuple[float, float, float] | None:
-    """5th and 95th percentiles (by window width) and the max of the compressive normal stress at
+    """5th and 95th percentiles (by interface length) and the max of the compressive normal stress at
     the end of a cycling run [Pa]; None without interface profiles."""
     from ecmsim.results import final_interface_pressure, weighted_percentile
 

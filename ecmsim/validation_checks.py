@@ -261,7 +261,7 @@ LI_CYCLING = "scenarios/cycling_li_pll.toml"
 
 @check("li_pll_stress_range_after_cycling")
 def li_pll_stress_range_after_cycling(ctx) -> Result:
-    """95th percentile (by window width) of the compressive interface normal stress on the Li/PLL
+    """95th percentile (by interface length) of the compressive interface normal stress on the Li/PLL
     window at the end of three plating/stripping cycles at 2.4 MPa [Pa]: the high end of the range."""
     summary, folder = ctx.run(LI_CYCLING, ["output.fields=false"])
     _, p, w = final_interface_pressure(folder)

@@ -689,6 +689,9 @@ def load(path: str | Path, overrides: list[str] | None = None) -> Scenario:
     """Read, override and validate a scenario file; ScenarioError with one clear line otherwise."""
     path = Path(path)
     data = read_toml(path)
+    if isinstance(data.get("run"), list):
+        raise ScenarioError(f"{path}: a study file (it lists [[run]] entries), not a scenario: run it with "
+                            f"`ecmsim study {path}`")
     for item in overrides or []:
         apply_override(data, item, path)
     scn = validate(data, path)

@@ -15,6 +15,11 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 
 
+def shipped_scenarios() -> list[Path]:
+    """The scenario files in scenarios/ (study files, which list [[run]]s, are not scenarios)."""
+    return sorted(p for p in SCENARIOS.glob("*.toml") if "\n[[run]]" not in p.read_text())
+
+
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
     """``python -m ecmsim ARGS`` in a subprocess (text output captured)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))

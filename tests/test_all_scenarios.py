@@ -12,13 +12,13 @@ from __future__ import annotations
 import math
 
 import pytest
-from conftest import SCENARIOS, read_summary
+from conftest import SCENARIOS, read_summary, shipped_scenarios
 
 pytestmark = pytest.mark.fem
 
 #: The fibre-in-cell scenarios (mm-scale cross-sections, a different set of metrics) run in
 #: tests/test_fbg_cell.py with their own reduced settings.
-SCENARIO_FILES = sorted(p.name for p in SCENARIOS.glob("*.toml") if 'kind = "fbg_cell"' not in p.read_text()
+SCENARIO_FILES = sorted(p.name for p in shipped_scenarios() if 'kind = "fbg_cell"' not in p.read_text()
                         and "[fibre_readout]" not in p.read_text())
 #: The cycling scenarios with the fibre read-out (a fibre-cell solve each, lists of peaks among the
 #: metrics) run in tests/test_fibre_readout.py (one short cycle).

@@ -9,7 +9,7 @@ import sys
 import time
 
 import pytest
-from conftest import ROOT, SCENARIOS, assert_one_line_error, run_cli
+from conftest import ROOT, SCENARIOS, assert_one_line_error, run_cli, shipped_scenarios
 
 from ecmsim import guards, scenario
 from ecmsim.errors import ScenarioError
@@ -64,7 +64,7 @@ def test_refused_on_the_command_line_in_well_under_a_second_of_work(case, tmp_pa
 
 
 def test_every_shipped_scenario_passes_the_guards():
-    for path in sorted(SCENARIOS.glob("*.toml")):
+    for path in shipped_scenarios():
         scenario.load(path)  # raises if a guard refused it
 
 

@@ -7,13 +7,13 @@ import pytest
 from ecmsim import scenario
 from ecmsim.errors import ScenarioError
 
-from conftest import SCENARIOS
+from conftest import SCENARIOS, shipped_scenarios
 
 FLAT = SCENARIOS / "flat_bilayer.toml"
 
 
 def test_shipped_scenarios_validate():
-    for path in SCENARIOS.glob("*.toml"):
+    for path in shipped_scenarios():
         scn = scenario.load(path)
         assert scn.loading.stack_pressure_Pa > 0
 

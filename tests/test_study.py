@@ -161,6 +161,11 @@ def test_study_page_renders_in_headless_chromium(small_study, tmp_path):
     assert "Simulated against measured" in dom.stdout and dom.stdout.count("<img") >= 4
 
 
+def test_a_study_file_given_to_run_says_to_use_study(tmp_path):
+    proc = run_cli("run", str(SCENARIOS / "reference_study.toml"), "-o", str(tmp_path / "out"))
+    assert_one_line_error(proc, "a study file", "ecmsim study")
+
+
 def test_shipped_reference_study_is_valid():
     study = load(SCENARIOS / "reference_study.toml")
     assert {(r.role, r.cell) for r in study.runs} >= {("cycling", "Li"), ("cycling", "LiSn"),

@@ -424,6 +424,11 @@ def _fbg_cell_sweep(ctx, scenario: str) -> dict:
 
 
 
+def _at_reference_pressure(sweep) -> dict:
+    """The row of a fibre-cell sweep at the reference experiment's 2.4 MPa."""
+    return next(r for r in sweep["rows"] if abs(r["p"] - 2.4e6) < 1)
+
+
 def _eigen_splitting(row, axial="fixed") -> float:
     x, y, _ = row[axial]
     return abs(x - y)
@@ -435,7 +440,7 @@ def fbg_cell_li_splitting_2p4MPa(ctx) -> Result:
     two polarisation eigenmode peaks [m]. This is the calibration target: the check holds the
     scenario file to its fit."""
     s = _fbg_cell_sweep(ctx, FBG_CELL_LI)
-    row = next(r for r in s["rows"] if abs(r["p"] - 2.4e6) < 1)
+    row = _at_reference_pressure(s)
     return Result(_eigen_splitting(row), details=f"fitted depth in the membrane {s['depth_m'] * 1e6:.3g} um; "
                                                 f"fibre load {row['load'] / 1e3:.3g} N/mm; "
                                                 f"{row['fixed'][2]} peak(s) read by the interrogator")
@@ -446,9 +451,8 @@ def fbg_cell_lisn_splitting_2p4MPa(ctx) -> Result:
     """Li-Sn cell (scenarios/fbg_cell_lisn.toml, the Li cell's fitted depth, not refitted) at
     2.4 MPa: eigenmode peak separation [m], predicted."""
     s = _fbg_cell_sweep(ctx, FBG_CELL_LISN)
-    row = next(r for r in s["rows"] if abs(r["p"] - 2.4e6) < 1)
-    li = _fbg_cell_sweep(ctx, FBG_CELL_LI)
-    li_row = next(r for r in li["rows"] if abs(r["p"] - 2.4e6) < 1)
+    row = _at_reference_pressure(s)
+    li_row = _at_reference_pressure(_fbg_cell_sweep(ctx, FBG_CELL_LI))
     return Result(_eigen_splitting(row), details=f"fibre load {row['load'] / 1e3:.3g} N/mm (Li cell "
                                                 f"{li_row['load'] / 1e3:.3g} N/mm); measured Li-Sn/Li ratio 1.53, "
                                                 f"model {_eigen_splitting(row) / _eigen_splitting(li_row):.3g}")

@@ -94,6 +94,9 @@ def load(path: str | Path) -> Study:
     except tomllib.TOMLDecodeError as err:
         raise ScenarioError(f"{path}: not valid TOML ({err})") from None
     unknown = set(data) - {"title", "description", "run"}
+    if "run" not in data and "geometry" in data:
+        raise ScenarioError(f"{path}: a scenario file, not a study (no [[run]] entries): run it with "
+                            f"`ecmsim run {path}`")
     if unknown:
         raise ScenarioError(f"{path}: unknown top-level key(s) {sorted(unknown)}; allowed: title, description, [[run]]")
     entries = data.get("run")

@@ -164,6 +164,9 @@ def test_study_page_renders_in_headless_chromium(small_study, tmp_path):
 def test_a_study_file_given_to_run_says_to_use_study(tmp_path):
     proc = run_cli("run", str(SCENARIOS / "reference_study.toml"), "-o", str(tmp_path / "out"))
     assert_one_line_error(proc, "a study file", "ecmsim study")
+    proc = run_cli("study", str(SCENARIOS / "flat_bilayer.toml"), "-o", str(tmp_path / "out"))
+    assert_one_line_error(proc, "a scenario file, not a study", "ecmsim run")
+    assert not (tmp_path / "out").exists()
 
 
 def test_shipped_reference_study_is_valid():

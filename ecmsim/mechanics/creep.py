@@ -110,6 +110,23 @@ def store_point_state(state, st: "PointState") -> None:
     state._q_trial = von_mises3(st.stress)
 
 
+def stress_error_indicator(state) -> float:
+    """The time-step error indicator of a creep update at quadrature points (the formula in
+    :meth:`CreepProblem.error_indicator`), for the bonded and the contact creep problems alike."""
+    comm = state.tmesh.comm
+    own = state._owned_points
+    w = state._weights[own]
+    q = state._q_trial[own]
+    total = comm.allreduce(float(np.dot(w, q)), op=MPI.SUM)
+    if total == 0:
+        return 0.0
+    dp = (state.p_trial.x.array[state.dofs] - state.p.x.array[state.dofs])[own]
+    mu = state._mu_q[own]
+    rate0 = state._rate_q[own] * (state._q_start[own] / state._s0_q[own]) ** state._n_q[own]
+    err = np.minimum(1.5 * mu * np.abs(dp - state.dt_s * rate0), 3 * mu * dp)
+    return comm.allreduce(float(np.dot(w, err)), op=MPI.SUM) / total / state.error_tolerance
+
+
 def region_metrics(state) -> dict[str, float]:
     """Per-region von Mises mean and max [Pa] and equivalent creep strain max and mean [-] of a creep
     state at quadrature points (a :class:`CreepProblem` or the contact problems' constitutive object:
@@ -380,18 +397,7 @@ class CreepProblem:
 
         Steady creep (constant stress) has e = 0 whatever the step.
         """
-        comm = self.tmesh.comm
-        own = self._owned_points
-        w = self._weights[own]
-        q = self._q_trial[own]
-        total = comm.allreduce(float(np.dot(w, q)), op=MPI.SUM)
-        if total == 0:
-            return 0.0
-        dp = (self.p_trial.x.array[self.dofs] - self.p.x.array[self.dofs])[own]
-        mu = self._mu_q[own]
-        rate0 = self._rate_q[own] * (self._q_start[own] / self._s0_q[own]) ** self._n_q[own]
-        err = np.minimum(1.5 * mu * np.abs(dp - self.dt_s * rate0), 3 * mu * dp)
-        return comm.allreduce(float(np.dot(w, err)), op=MPI.SUM) / total / self.error_tolerance
+        return stress_error_indicator(self)
 
     def advance(self, t_s: float, dt_s: float, step=None) -> int:
         """Solve the step from the last accepted state over dt_s (0: the elastic response to the loads).

@@ -38,7 +38,7 @@ from ecmsim.fem import MPI, PETSc, basix, fem, options_prefix, ufl
 from ecmsim.materials import Material
 from ecmsim.materials.creep import NortonLaw
 from ecmsim.mechanics.creep import (LOAD_RESIDUAL_TOLERANCE, point_laws, radial_return, region_metrics,
-                                    store_point_state, strain3, von_mises3)
+                                    store_point_state, strain3, stress_error_indicator, von_mises3)
 from ecmsim.mechanics.elasticity import lame_fields
 from ecmsim.mesh import TaggedMesh
 
@@ -158,17 +158,7 @@ class CreepConstitutive:
 
     def error_indicator(self) -> float:
         """As :meth:`ecmsim.mechanics.creep.CreepProblem.error_indicator` (L1 relative stress error / tolerance)."""
-        comm = self.tmesh.comm
-        own = self._owned_points
-        w = self._weights[own]
-        total = comm.allreduce(float(np.dot(w, self._q_trial[own])), op=MPI.SUM)
-        if total == 0:
-            return 0.0
-        dp = (self.p_trial.x.array[self.dofs] - self.p.x.array[self.dofs])[own]
-        mu = self._mu_q[own]
-        rate0 = self._rate_q[own] * (self._q_start[own] / self._s0_q[own]) ** self._n_q[own]
-        err = np.minimum(1.5 * mu * np.abs(dp - self.dt_s * rate0), 3 * mu * dp)
-        return comm.allreduce(float(np.dot(w, err)), op=MPI.SUM) / total / self.error_tolerance
+        return stress_error_indicator(self)
 
     def relaxation_max(self) -> float:
         local = float(self.relaxation[self._owned_points].max()) if self._owned_points.any() else 0.0

@@ -60,9 +60,9 @@ def patch_test_interface_stress(ctx) -> Result:
 KIRSCH_A, KIRSCH_L, KIRSCH_S = 1e-6, 10e-6, 1e6  # hole radius, quarter-plate side [m], remote tension [Pa]
 
 
-def _kirsch_sigma(x, ufl):
-    """Kirsch (1898): stress around a circular hole of radius a, remote sigma_xx = S (UFL)."""
-    a, S = KIRSCH_A, KIRSCH_S
+def kirsch_sigma(x, ufl, a: float = KIRSCH_A, S: float = KIRSCH_S):
+    """Kirsch (1898): stress around a circular hole of radius a [m], remote sigma_xx = S [Pa] (UFL),
+    at the spatial coordinate x; used by this check and the elasticity tests."""
     r2 = x[0] ** 2 + x[1] ** 2
     c, s = x[0] / ufl.sqrt(r2), x[1] / ufl.sqrt(r2)
     c2, s2 = c * c - s * s, 2 * s * c
@@ -95,7 +95,7 @@ def kirsch_stress_concentration(ctx) -> Result:
                        MPI.COMM_SELF)
 
     def traction(x, n):
-        return _kirsch_sigma(x, ufl) * n
+        return kirsch_sigma(x, ufl) * n
 
     problem = PlaneStrainElasticity(tm, {"electrolyte": materials.get("LLZO")},
                                     supports=[Support("bottom", (1,)), Support("left", (0,))],

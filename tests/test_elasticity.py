@@ -22,6 +22,7 @@ from ecmsim.materials import Material
 from ecmsim.mechanics.elasticity import PlaneStrainElasticity, Support, Traction, stack_pressure_problem
 from ecmsim.mechanics.stresses import interface_profile
 from ecmsim.mesh import MeshOptions, mesh_geometry
+from ecmsim.validation_checks import kirsch_sigma
 
 pytestmark = pytest.mark.fem
 
@@ -141,19 +142,8 @@ KIRSCH_S = 1e6       # remote tension along x [Pa]
 
 
 def _kirsch_sigma(x):
-    """Kirsch (1898) stress around a circular hole, remote sigma_xx = S, as a UFL tensor."""
-    a, S = KIRSCH_A, KIRSCH_S
-    r2 = x[0] ** 2 + x[1] ** 2
-    c, s = x[0] / ufl.sqrt(r2), x[1] / ufl.sqrt(r2)
-    c2, s2 = c * c - s * s, 2 * s * c  # cos 2t, sin 2t
-    q2, q4 = a**2 / r2, a**4 / r2**2
-    srr = S / 2 * (1 - q2) + S / 2 * (1 - 4 * q2 + 3 * q4) * c2
-    stt = S / 2 * (1 + q2) - S / 2 * (1 + 3 * q4) * c2
-    srt = -S / 2 * (1 + 2 * q2 - 3 * q4) * s2
-    sxx = srr * c * c + stt * s * s - 2 * srt * s * c
-    syy = srr * s * s + stt * c * c + 2 * srt * s * c
-    sxy = (srr - stt) * s * c + srt * (c * c - s * s)
-    return ufl.as_matrix([[sxx, sxy], [sxy, syy]])
+    """Kirsch (1898) stress around the hole, remote sigma_xx = S, as a UFL tensor."""
+    return kirsch_sigma(x, ufl, KIRSCH_A, KIRSCH_S)
 
 
 def _kirsch_solution(size: float):

@@ -157,6 +157,21 @@ def gmsh_model(name: str = "ecmsim") -> Iterator[object]:
         gmsh.model.remove()
 
 
+def generate_scaled(dim: int, unit: float, what: str) -> None:
+    """Mesh the current gmsh model in ``dim`` dimensions and scale it by ``unit`` (model units -> m).
+
+    MeshError naming ``what`` when gmsh fails or produces no element of that dimension."""
+    import gmsh
+
+    try:
+        gmsh.model.mesh.generate(dim)
+    except Exception as err:  # gmsh raises bare Exception
+        raise MeshError(f"gmsh failed to mesh {what}: {err}") from None
+    if sum(len(t) for t in gmsh.model.mesh.getElements(dim)[1]) == 0:
+        raise MeshError(f"gmsh produced no {'triangles' if dim == 2 else 'tetrahedra'} for {what}")
+    gmsh.model.mesh.affineTransform([unit, 0, 0, 0, 0, unit, 0, 0, 0, 0, unit, 0])  # 2D: z = 0 stays 0
+
+
 def build_gmsh_model(geometry: Geometry, options: MeshOptions) -> dict[str, dict[str, int]]:
     """Fill the current gmsh model with the geometry, tagged and meshed (2D, linear triangles; with
     ``options.depth_m`` extruded to 3D, linear tetrahedra).
@@ -206,14 +221,7 @@ def build_gmsh_model(geometry: Geometry, options: MeshOptions) -> dict[str, dict
                      extra=[_narrow_field(narrow, options, geometry)] if narrow is not None else [])
     gmsh.option.setNumber("Mesh.Algorithm", 6)  # Frontal-Delaunay: good angles in 2D
     gmsh.option.setNumber("Mesh.ElementOrder", 1)
-    try:
-        gmsh.model.mesh.generate(2)
-    except Exception as err:
-        raise MeshError(f"gmsh failed to mesh the geometry ({geometry.description}): {err}") from None
-    n_tri = sum(len(t) for t in gmsh.model.mesh.getElements(2)[1])
-    if n_tri == 0:
-        raise MeshError(f"gmsh produced no triangles for the geometry ({geometry.description})")
-    gmsh.model.mesh.affineTransform([unit, 0, 0, 0, 0, unit, 0, 0, 0, 0, 1, 0])
+    generate_scaled(2, unit, f"the geometry ({geometry.description})")
     out = {"cells": cell_ids, "facets": facet_ids}
     if narrow is not None:
         out["narrow_features"] = narrow.summary(unit)
@@ -332,14 +340,7 @@ def _tag_and_mesh_3d(geometry: Geometry, options: MeshOptions, volume_label: dic
     gmsh.option.setNumber("Mesh.Algorithm", 6)
     gmsh.option.setNumber("Mesh.Algorithm3D", 10)   # HXT: parallel Delaunay, fast on large meshes
     gmsh.option.setNumber("Mesh.ElementOrder", 1)
-    try:
-        gmsh.model.mesh.generate(3)
-    except Exception as err:
-        raise MeshError(f"gmsh failed to mesh the 3D window ({geometry.description}): {err}") from None
-    n_tet = sum(len(t) for t in gmsh.model.mesh.getElements(3)[1])
-    if n_tet == 0:
-        raise MeshError(f"gmsh produced no tetrahedra for the 3D window ({geometry.description})")
-    gmsh.model.mesh.affineTransform([unit, 0, 0, 0, 0, unit, 0, 0, 0, 0, unit, 0])
+    generate_scaled(3, unit, f"the 3D window ({geometry.description})")
     return {"cells": cell_ids, "facets": facet_ids}
 
 

@@ -183,7 +183,7 @@ def build_gmsh_cell(section: CellSection, size_m: float, fibre_size_m: float,
     import gmsh
 
     from ecmsim.errors import MeshError
-    from ecmsim.mesh import CELL_IDS, FACET_IDS
+    from ecmsim.mesh import CELL_IDS, FACET_IDS, generate_scaled
 
     u = 1e-6                                        # build in micrometres (OCC/geo tolerances are absolute)
     R = section.radius_m / u
@@ -301,11 +301,7 @@ def build_gmsh_cell(section: CellSection, size_m: float, fibre_size_m: float,
     gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
     gmsh.option.setNumber("Mesh.MeshSizeMax", coarse)
     gmsh.option.setNumber("Mesh.Algorithm", 6)
-    try:
-        gmsh.model.mesh.generate(2)
-    except Exception as err:  # gmsh raises bare Exception
-        raise MeshError(f"gmsh failed to mesh the FBG cell cross-section: {err}") from None
-    gmsh.model.mesh.affineTransform([u, 0, 0, 0, 0, u, 0, 0, 0, 0, 1, 0])
+    generate_scaled(2, u, "the FBG cell cross-section")
     return {"cells": cell_ids, "facets": facet_ids}
 
 

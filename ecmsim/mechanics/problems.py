@@ -81,34 +81,29 @@ def creep_mechanics(scn, tmesh, materials, progress):
     from ecmsim.materials.creep import law_of
     from ecmsim.mechanics.creep import stack_pressure_creep_problem
 
+    laws = {region: (law_of(mat, scn.creep.characteristic_length_m) if scn.creep.enabled else None)
+            for region, mat in materials.items()}
     if scn.interface.model != "contact":
-        laws = {region: (law_of(mat, scn.creep.characteristic_length_m) if scn.creep.enabled else None)
-                for region, mat in materials.items()}
         problem = stack_pressure_creep_problem(tmesh, materials, laws, scn.loading.stack_pressure_Pa,
                                                scn.solver.element_degree, scn.loading.temperature_K,
                                                linear=scn.solver.linear)
-        problem.error_tolerance = scn.protocol.error_tolerance
-        creeping = [r for r, law in laws.items() if law is not None]
-        progress(f"forms ready: P{scn.solver.element_degree} plane strain, bonded interface, creep in "
-                 f"{', '.join(creeping) or 'no region'} at {scn.loading.temperature_K:g} K, "
-                 f"{problem.plan.method} solver ({progress.done('forms'):.1f} s)")
-        return problem
-    from ecmsim.mechanics.creep_contact import CreepContactMechanics
+        interface, solver = "bonded interface", f", {problem.plan.method} solver"
+    else:
+        from ecmsim.mechanics.creep_contact import CreepContactMechanics
 
-    itf = scn.interface
-    laws = {region: (law_of(mat, scn.creep.characteristic_length_m) if scn.creep.enabled else None)
-            for region, mat in materials.items()}
-    problem = CreepContactMechanics(
-        tmesh, materials, laws, scn.loading.stack_pressure_Pa, scn.solver.element_degree, scn.loading.temperature_K,
-        load_steps=itf.load_steps, nitsche_parameter=itf.nitsche_parameter, variant=itf.nitsche_variant,
-        friction_coefficient=itf.friction_coefficient,
-        petsc_options={"snes_max_it": itf.newton_max_iterations, "snes_rtol": itf.newton_rtol},
-        linear=scn.solver.linear)
+        itf = scn.interface
+        problem = CreepContactMechanics(
+            tmesh, materials, laws, scn.loading.stack_pressure_Pa, scn.solver.element_degree,
+            scn.loading.temperature_K, load_steps=itf.load_steps, nitsche_parameter=itf.nitsche_parameter,
+            variant=itf.nitsche_variant, friction_coefficient=itf.friction_coefficient,
+            petsc_options={"snes_max_it": itf.newton_max_iterations, "snes_rtol": itf.newton_rtol},
+            linear=scn.solver.linear)
+        interface, solver = f"contact interface (bodies {', '.join(b.name for b in problem.problem.bodies)})", ""
     problem.error_tolerance = scn.protocol.error_tolerance
     creeping = [r for r, law in laws.items() if law is not None]
-    progress(f"forms ready: P{scn.solver.element_degree} plane strain, contact interface (bodies "
-             f"{', '.join(b.name for b in problem.problem.bodies)}), creep in {', '.join(creeping) or 'no region'} "
-             f"at {scn.loading.temperature_K:g} K ({progress.done('forms'):.1f} s)")
+    progress(f"forms ready: P{scn.solver.element_degree} plane strain, {interface}, creep in "
+             f"{', '.join(creeping) or 'no region'} at {scn.loading.temperature_K:g} K{solver} "
+             f"({progress.done('forms'):.1f} s)")
     return problem
 
 

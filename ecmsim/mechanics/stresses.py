@@ -155,20 +155,29 @@ def interface_profile(solution: ElasticSolution, facet: str = "interface", side:
     return InterfaceProfile(rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3], rows[:, 4])
 
 
-def _side_cells_and_normals(tm, facets: np.ndarray, fnodes: np.ndarray, side: str, facet: str, flip: bool):
-    """The ``side`` cell of each facet and the unit normal pointing out of it (into it if ``flip``:
-    the normal always points from the first region of the pair into the second)."""
+def _side_cells(tm, facets: np.ndarray, side: str, facet: str) -> np.ndarray:
+    """The one cell of region ``side`` next to each facet (2D and 3D); MeshError if there is not exactly one."""
     msh = tm.mesh
-    n_cells = msh.topology.index_map(2).size_local + msh.topology.index_map(2).num_ghosts
-    in_side = np.zeros(n_cells, bool)
+    tdim = msh.topology.dim
+    imap = msh.topology.index_map(tdim)
+    in_side = np.zeros(imap.size_local + imap.num_ghosts, bool)
     in_side[tm.cells(side)] = True
-    f2c = msh.topology.connectivity(1, 2)
+    msh.topology.create_connectivity(tdim - 1, tdim)
+    f2c = msh.topology.connectivity(tdim - 1, tdim)
     cells = np.empty(len(facets), dtype=np.int32)
     for i, f in enumerate(facets):
         adj = [c for c in f2c.links(f) if in_side[c]]
         if len(adj) != 1:
             raise MeshError(f"facet {f} of '{facet}' has {len(adj)} '{side}' neighbours (expected 1)")
         cells[i] = adj[0]
+    return cells
+
+
+def _side_cells_and_normals(tm, facets: np.ndarray, fnodes: np.ndarray, side: str, facet: str, flip: bool):
+    """The ``side`` cell of each facet and the unit normal pointing out of it (into it if ``flip``:
+    the normal always points from the first region of the pair into the second)."""
+    msh = tm.mesh
+    cells = _side_cells(tm, facets, side, facet)
     if len(facets) == 0:
         return cells, np.empty((0, 2))
     X = msh.geometry.x
@@ -188,7 +197,6 @@ def _interface_profile_3d(solution: ElasticSolution, facet: str, side: str, pair
     tm = solution.tmesh
     msh = tm.mesh
     comm = msh.comm
-    msh.topology.create_connectivity(2, 3)
     n_owned = msh.topology.index_map(2).size_local
     facets = tm.facets(facet)
     facets = facets[facets < n_owned]
@@ -199,20 +207,11 @@ def _interface_profile_3d(solution: ElasticSolution, facet: str, side: str, pair
     area = 0.5 * np.linalg.norm(cross, axis=1)
     pts = np.concatenate([0.5 * (a + b), 0.5 * (b + c), 0.5 * (c + a)])
     weights = np.concatenate([area / 3, area / 3, area / 3])
-    n_cells = msh.topology.index_map(3).size_local + msh.topology.index_map(3).num_ghosts
-    f2c = msh.topology.connectivity(2, 3)
     sides = tuple(pair) if side == "both" else (side,)
     normal_sum = np.zeros(len(pts))
     shear_sum = np.zeros(len(pts))
     for name in sides:
-        in_side = np.zeros(n_cells, bool)
-        in_side[tm.cells(name)] = True
-        cells = np.empty(len(facets), dtype=np.int32)
-        for i, f in enumerate(facets):
-            adj = [cc for cc in f2c.links(f) if in_side[cc]]
-            if len(adj) != 1:
-                raise MeshError(f"facet {f} of '{facet}' has {len(adj)} '{name}' neighbours (expected 1)")
-            cells[i] = adj[0]
+        cells = _side_cells(tm, facets, name, facet)
         nrm = cross / np.linalg.norm(cross, axis=1)[:, None] if len(facets) else np.empty((0, 3))
         if len(facets):
             centroid = X[dolfinx.mesh.entities_to_geometry(msh, 3, cells).reshape(-1, 4)].mean(axis=1)

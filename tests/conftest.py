@@ -79,3 +79,21 @@ def metric_tolerance(key: str, summary: dict) -> float:
     if key.endswith("_m"):
         return 1e-10 * length
     return 1e-8
+
+
+#: The flat 3D window shared by the 3D tests (tests/test_contact_3d.py, tests/test_scale.py):
+#: stack pressure [Pa], width, electrode and electrolyte heights, depth [m].
+FLAT3D_P = 2.4e6
+FLAT3D_W, FLAT3D_H_ELECTRODE, FLAT3D_H_ELECTROLYTE, FLAT3D_DEPTH = 40e-6, 15e-6, 20e-6, 10e-6
+
+
+@pytest.fixture(scope="session")
+def flat3d():
+    """The flat Li/PLL window extruded to 3D, meshed once for the whole session."""
+    from ecmsim.fem import MPI
+    from ecmsim.geometry import generators
+    from ecmsim.mesh import MeshOptions, mesh_geometry
+
+    return mesh_geometry(generators.flat(FLAT3D_W, FLAT3D_H_ELECTRODE, FLAT3D_H_ELECTROLYTE),
+                         MeshOptions(size_m=5e-6, depth_m=FLAT3D_DEPTH), MPI.COMM_WORLD)
+

@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import SCENARIOS, read_summary, run_cli, run_cli_mpi
+from conftest import (FLAT3D_DEPTH, FLAT3D_H_ELECTRODE, FLAT3D_H_ELECTROLYTE, FLAT3D_P, FLAT3D_W, SCENARIOS, read_summary,
+                      run_cli, run_cli_mpi)
 from ecmsim import materials
 from ecmsim.fem import MPI
 from ecmsim.geometry import generators
@@ -23,15 +24,9 @@ from ecmsim.mesh import MeshOptions, mesh_geometry
 
 pytestmark = pytest.mark.fem
 
-P = 2.4e6
-W, H_ELECTRODE, H_ELECTROLYTE, DEPTH = 40e-6, 15e-6, 20e-6, 10e-6
+P = FLAT3D_P
+W, H_ELECTRODE, H_ELECTROLYTE, DEPTH = FLAT3D_W, FLAT3D_H_ELECTRODE, FLAT3D_H_ELECTROLYTE, FLAT3D_DEPTH
 MATS = {"electrode": materials.get("Li"), "electrolyte": materials.get("PLL")}
-
-
-@pytest.fixture(scope="module")
-def flat3d():
-    return mesh_geometry(generators.flat(W, H_ELECTRODE, H_ELECTROLYTE),
-                         MeshOptions(size_m=5e-6, depth_m=DEPTH), MPI.COMM_WORLD)
 
 
 @pytest.mark.parametrize("linear", ["direct", "iterative"])

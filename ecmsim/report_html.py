@@ -98,12 +98,6 @@ def _profile(folder: Folder):
     return d[:, 0], -d[:, 2], d[:, 4]      # x [m], compressive normal stress [Pa], weight [m]
 
 
-def _percentile(values, weights, q: float) -> float:
-    from ecmsim.results import weighted_percentile
-
-    return weighted_percentile(values, weights, q)
-
-
 def measured_comparison(runs: list[Folder]) -> tuple[list[str], list[list[str]]]:
     """Rows: measured quantity, value and source, then what each run folder gives for it."""
     data = tomllib.loads(MEASURED.read_text()) if MEASURED.is_file() else {}
@@ -128,8 +122,10 @@ def measured_comparison(runs: list[Folder]) -> tuple[list[str], list[list[str]]]
                      *per_run(lambda r: f"{r.summary['scenario']['loading']['temperature_K']:g} K")])
 
     def stress_range(r: Folder) -> str:
+        from ecmsim.results import weighted_percentile
+
         x, s, w = _profile(r)
-        return f"{_percentile(s, w, 5) / 1e6:.3g} … {s.max() / 1e6:.3g} MPa (5th pct … max, static)"
+        return f"{weighted_percentile(s, w, 5) / 1e6:.3g} … {s.max() / 1e6:.3g} MPa (5th pct … max, static)"
 
     if "simulated_interface_stress_range_Pa" in li:
         lo, hi = li["simulated_interface_stress_range_Pa"]

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ecmsim.results import final_interface_pressure, weighted_percentile as _weighted_percentile
+from ecmsim.results import final_interface_pressure, weighted_percentile
 
 
 @dataclass
@@ -250,8 +250,8 @@ def li_pll_low_interface_stress(ctx) -> Result:
     cycled Li/PLL section at 2.4 MPa [Pa]: the low end of the stress range along the interface."""
     summary, folder = ctx.run(LI_CYCLED, CONTACT)
     _, s, w = _compressive_profile(folder)
-    median, p95 = _weighted_percentile(s, w, 50), _weighted_percentile(s, w, 95)
-    return Result(_weighted_percentile(s, w, 5),
+    median, p95 = weighted_percentile(s, w, 50), weighted_percentile(s, w, 95)
+    return Result(weighted_percentile(s, w, 5),
                   details=f"median {median / 1e6:.3g} MPa, 95th percentile {p95 / 1e6:.3g} MPa, "
                           f"contact fraction {summary['metrics'].get('contact_fraction', 1):.3f}")
 
@@ -265,10 +265,10 @@ def li_pll_stress_range_after_cycling(ctx) -> Result:
     window at the end of three plating/stripping cycles at 2.4 MPa [Pa]: the high end of the range."""
     summary, folder = ctx.run(LI_CYCLING, ["output.fields=false"])
     _, p, w = final_interface_pressure(folder)
-    lo, med = _weighted_percentile(p, w, 5), _weighted_percentile(p, w, 50)
+    lo, med = weighted_percentile(p, w, 5), weighted_percentile(p, w, 50)
     tension = float(w[p < 0].sum() / w.sum())
     m = summary["metrics"]
-    return Result(_weighted_percentile(p, w, 95),
+    return Result(weighted_percentile(p, w, 95),
                   details=f"5th percentile {lo / 1e6:.3g} MPa, median {med / 1e6:.3g} MPa, max {p.max() / 1e6:.3g} MPa; "
                           f"{tension:.0%} of the window in normal tension (bonded interface); centre "
                           f"{-m['interface_sigma_nn_centre_Pa'] / 1e6:.3g} MPa vs edges "

@@ -49,6 +49,10 @@ ROLE_TITLE = {
     "static": "Static windows of the cycled sections",
     "pristine": "The pristine interface",
 }
+#: Figures first in a run's column, in this order; the others follow by name.
+_FIGURE_ORDER = {"waterfall.png": 0, "peak_tracks.png": 1, "delta_sigma.png": 2, "spectrum.png": 3,
+                 "stress_map.png": 4, "interface_stress.png": 5, "cycling.png": 6, "current.png": 7,
+                 "fibre_contact.png": 8, "contact.png": 9}
 RUN_KEYS = {"name", "scenario", "set", "role", "cell"}
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
@@ -215,9 +219,6 @@ def _final_profile_range(folder) -> tuple[float, float, float] | None:
         return None
     _, p, w = final_interface_pressure(folder.path)
     return weighted_percentile(p, w, 5), weighted_percentile(p, w, 95), float(p.max())
-
-
-Row = tuple[str, str, str, Callable[[Any, Any], str]]
 
 
 def comparison_rows(runs: dict[tuple[str | None, str | None], Any]) -> tuple[list[str], list[list[str]]]:
@@ -389,12 +390,6 @@ def build_study_html(study: Study, out: Path) -> str:
                      + html.escape(_toml_like(f.summary.get("scenario", {}))) + "</pre></details>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
-
-
-#: Figures first in a run's column, in this order; the others follow by name.
-_FIGURE_ORDER = {"waterfall.png": 0, "peak_tracks.png": 1, "delta_sigma.png": 2, "spectrum.png": 3,
-                 "stress_map.png": 4, "interface_stress.png": 5, "cycling.png": 6, "current.png": 7,
-                 "fibre_contact.png": 8, "contact.png": 9}
 
 
 def write_study_report(study: Study, out: Path) -> Path:

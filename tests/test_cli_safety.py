@@ -17,7 +17,7 @@ import pytest
 from conftest import SCENARIOS, assert_one_line_error, run_cli
 
 from ecmsim import cli
-from ecmsim.errors import InputFileError
+from ecmsim.core.errors import InputFileError
 
 FLAT = SCENARIOS / "flat_bilayer.toml"
 IMAGE = Path(__file__).resolve().parents[1] / "meshes" / "li_pll_cycled.png"
@@ -255,7 +255,7 @@ def test_python_api_peak_finder_arrays():
 
 
 def test_tex_like_title_is_drawn_as_text(tmp_path):
-    from ecmsim.plots import _pyplot, plain_text, run_title
+    from ecmsim.io.plots import _pyplot, plain_text, run_title
 
     plt = _pyplot()
     for title in ("$\\frac{$", "a_b^c$", "$x$ and $", "cost \\$5"):
@@ -270,7 +270,7 @@ def test_tex_like_title_is_drawn_as_text(tmp_path):
 def test_plot_failure_keeps_the_result_and_titles_name_overrides(capsys, tmp_path, monkeypatch):
     """A TeX-like title, and a figure that fails after the whole solve: the result is written,
     the failed figure left out with a warning, the titles name the --set overrides."""
-    from ecmsim import plots
+    from ecmsim.io import plots
 
     titles = []
     real_map = plots.stress_map

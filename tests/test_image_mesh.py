@@ -24,7 +24,7 @@ from ecmsim.geometry import generators as gen
 from ecmsim.geometry import image as img
 from ecmsim.geometry import synthetic as syn
 from ecmsim.mesh import MeshOptions, _conforming_partition
-from ecmsim.mesh_report import triangle_quality
+from ecmsim.mesh.report import triangle_quality
 
 PX = 50e-9
 
@@ -193,7 +193,7 @@ def test_a_mesh_from_an_image_runs_through_the_elasticity_solver():
     finite stresses, vertical equilibrium holds through a horizontal cut in the PLL below the
     filaments, and the interface carries more than the stack pressure where it is in contact."""
     from ecmsim import materials
-    from ecmsim.fem import dolfinx
+    from ecmsim.core.fem import dolfinx
     from ecmsim.mechanics.elasticity import stack_pressure_problem
     from ecmsim.mechanics.stresses import field_metrics, interface_profile
     from ecmsim.mesh import mesh_geometry

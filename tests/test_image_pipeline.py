@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from geometry_helpers import MESHES, read_png, report_of
 
-from ecmsim.errors import GeometryError, InputFileError
+from ecmsim.core.errors import GeometryError, InputFileError
 from ecmsim.geometry import image as img
 from ecmsim.geometry import synthetic as syn
 from ecmsim.geometry.image import ELECTRODE, ELECTROLYTE, VOID

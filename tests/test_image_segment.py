@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ecmsim.errors import GeometryError
+from ecmsim.core.errors import GeometryError
 from ecmsim.geometry import image as img
-from ecmsim.geometry import segment as seg
+from ecmsim.geometry.image import segment as seg
 from ecmsim.geometry import synthetic as syn
 from ecmsim.geometry.image import ELECTRODE, ELECTROLYTE, PARTICLE, VOID
 
@@ -183,7 +183,7 @@ def test_composite_and_porous_windows_mesh_with_good_angles(tmp_path):
     """N-phase windows mesh with their own tags, every boundary refined, thin parts removed:
     minimum angle >= 18 deg (composite with necks between particles) at default settings."""
     from ecmsim.mesh import MeshOptions
-    from ecmsim.mesh_report import write_mesh_files
+    from ecmsim.mesh.report import write_mesh_files
 
     lab = np.full((H, W), ELECTROLYTE, np.uint8)
     lab[syn.disks((H, W), 0.3, (6, 14), 5)] = PARTICLE

@@ -67,7 +67,7 @@ def test_sub_resolution_gaps_needles_and_edge_strips_mesh_above_20_degrees(monke
 
 
 def test_narrow_features_are_found_and_reported(tmp_path):
-    from ecmsim.mesh_report import write_mesh_files
+    from ecmsim.mesh.report import write_mesh_files
 
     result = _geometry()
     report = write_mesh_files(result.geometry, DEFAULT, tmp_path / "narrow.msh", preview=False)

@@ -58,12 +58,12 @@ tangent :math:`\tau = (\nu_y, -\nu_x)`, slip increment over the load step
 facets, the area-weighted vertex normal and h = 3|K|/|F|; frictionless pairs only (the tangent
 above and the rigid circle are 2D).
 
-Solution: Newton (PETSc SNES, :data:`ecmsim.fem.NONLINEAR_SOLVER_OPTIONS`) on the blocked system
+Solution: Newton (PETSc SNES, :data:`ecmsim.core.fem.NONLINEAR_SOLVER_OPTIONS`) on the blocked system
 of all bodies, load stepping a factor t from 0 to 1 that scales every pressure, traction,
 prescribed displacement and obstacle motion; the forms are compiled once. The closed state is
 counted with :math:`P \ge 0`, so a conforming interface starts closed (a body held only by the
 contact is not singular in the first iteration). A step that does not converge raises
-:class:`~ecmsim.errors.SolverError` naming the step and the residual norm.
+:class:`~ecmsim.core.errors.SolverError` naming the step and the residual norm.
 """
 
 from __future__ import annotations
@@ -73,8 +73,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ecmsim.errors import MeshError, SolverError
-from ecmsim.fem import (LINEAR_SOLVER_OPTIONS, MPI, NONLINEAR_SOLVER_OPTIONS, PETSc, basix, destroy_petsc, dolfinx,
+from ecmsim.core.errors import MeshError, SolverError
+from ecmsim.core.fem import (LINEAR_SOLVER_OPTIONS, MPI, NONLINEAR_SOLVER_OPTIONS, PETSc, basix, destroy_petsc, dolfinx,
                         fem, linear_solver, options_prefix, snes_reason, ufl)
 from ecmsim.materials import Material
 from ecmsim.mechanics.elasticity import (ElasticSolution, Support, Traction, dirichlet_bcs, epsilon, lame_fields,
@@ -297,7 +297,7 @@ class ContactProblem:
         nitsche_parameter: gamma_0 [-] (see the module docstring).
         variant: ``skew`` (theta = -1), ``incomplete`` (0) or ``symmetric`` (1).
         friction_coefficient: Coulomb coefficient F [-] on the pairs; 0 is frictionless.
-        petsc_options: overrides of :data:`ecmsim.fem.NONLINEAR_SOLVER_OPTIONS`.
+        petsc_options: overrides of :data:`ecmsim.core.fem.NONLINEAR_SOLVER_OPTIONS`.
         linear: the Newton steps' linear solver: ``direct`` (MUMPS), ``iterative`` (GMRES + GAMG on
             the monolithic matrix, each body's rigid-body modes as near-nullspace) or ``auto``.
         constitutive: None (linear elasticity) or an object that supplies the body stress, e.g.

@@ -122,7 +122,7 @@ def test_a_bug_is_one_line_exit_1_with_a_debug_pointer(capsys, monkeypatch):
     monkeypatch.setattr(materials, "format_table", lambda: {}["boom"])
     status, _, err = call(capsys, "materials")
     line = one_line(status, err, "internal error", "ecmsim materials", "KeyError", "--debug", code=1)
-    assert "test_cli_safety.py" in line or "cli.py" in line  # where it failed
+    assert "cli/main.py:" in line  # where it failed: the innermost frame of ecmsim's code, from the package
     with pytest.raises(KeyError):  # --debug: the traceback, before or after the command
         cli.main(["materials", "--debug"])
     with pytest.raises(KeyError):
@@ -255,7 +255,7 @@ def test_python_api_peak_finder_arrays():
 
 
 def test_tex_like_title_is_drawn_as_text(tmp_path):
-    from ecmsim.io.plots import _pyplot, plain_text, run_title
+    from ecmsim.core.figures import plain_text, pyplot as _pyplot, run_title
 
     plt = _pyplot()
     for title in ("$\\frac{$", "a_b^c$", "$x$ and $", "cost \\$5"):

@@ -167,13 +167,14 @@ class CyclingStage(Stage):
         run.metrics.update(cycling_metrics(self.problem, run.history, run.scn.electrochem.membrane_thickness_m))
 
     def write(self, run: Run) -> list[str]:
+        from ecmsim.electrochem.cycling import CyclingProblem
         from ecmsim.io.cycling import cycling_plot, write_profiles
 
         files: list[str] = []
         if run.comm.rank == 0:
             if run.scn.cycling.profiles:
                 write_profiles(run.folder / "interface_profiles.csv", self.profile_rows,
-                               self.problem.PROFILE_HEADER)
+                               CyclingProblem.PROFILE_HEADER)
                 files.append("interface_profiles.csv")
             if run.scn.output.plots:
                 from ecmsim.core.figures import draw_or_warn

@@ -1,4 +1,4 @@
-"""The fibre inside the cell (ecmsim/fibre_cell.py, geometry kind fbg_cell): closed forms, limits,
+"""The fibre inside the cell (ecmsim/fibre/cell.py, geometry kind fbg_cell): closed forms, limits,
 monotonicity, scenario plumbing and MPI. Coarse meshes, one solved cell shared per module."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The fibre read-out through the cycles (ecmsim/fibre_readout.py, docs/fibre_readout.md): the pressure
+"""The fibre read-out through the cycles (ecmsim/fibre/readout.py, docs/fibre_readout.md): the pressure
 library, window -> sections, the optics against direct spectra, eqs. 1-2, the scenario keys.
 
 The optics tests use a library of known core strains (no FE); one module fixture solves a small,

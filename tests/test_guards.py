@@ -1,4 +1,4 @@
-"""Cost and validity guards (ecmsim/guards.py): refuse before building, from the scenario's own numbers."""
+"""Cost and validity guards (ecmsim/scenario/guards.py): refuse before building, from the scenario's own numbers."""
 
 from __future__ import annotations
 

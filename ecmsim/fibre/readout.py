@@ -268,7 +268,7 @@ class Readout:
 
 @dataclass(frozen=True)
 class ReadoutOptions:
-    """The keys of ``[fibre_readout]`` (see ecmsim/scenario.py) in plain form."""
+    """The keys of ``[fibre_readout]`` (see ecmsim/scenario/sections.py) in plain form."""
 
     sections: int = 10
     output_interval_s: float = 0.0

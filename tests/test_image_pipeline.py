@@ -17,7 +17,8 @@ from ecmsim.geometry import image as img
 from ecmsim.geometry import synthetic as syn
 from ecmsim.geometry.image import ELECTRODE, ELECTROLYTE, VOID
 from ecmsim.geometry.polyline import simplify
-from ecmsim.mesh import MeshOptions, _conforming_partition
+from ecmsim.mesh import MeshOptions
+from ecmsim.mesh.partition import _conforming_partition
 
 PX = 50e-9
 

@@ -20,7 +20,8 @@ def build_gmsh_cell(section: CellSection, size_m: float, fibre_size_m: float,
     import gmsh
 
     from ecmsim.core.errors import MeshError
-    from ecmsim.mesh import CELL_IDS, FACET_IDS, generate_scaled
+    from ecmsim.mesh.session import generate_scaled
+    from ecmsim.mesh.tags import CELL_IDS, FACET_IDS
 
     u = 1e-6                                        # build in micrometres (OCC/geo tolerances are absolute)
     R = section.radius_m / u
@@ -147,7 +148,8 @@ def mesh_cell(section: CellSection, size_m: float, fibre_size_m: float, refine_d
     """Mesh the cross-section on rank 0 and distribute it: (TaggedMesh, CellLayout)."""
     from ecmsim.core.errors import MeshError
     from ecmsim.core.fem import MPI
-    from ecmsim.mesh import _nothing, _to_dolfinx, gmsh_model
+    from ecmsim.mesh.session import _nothing, gmsh_model
+    from ecmsim.mesh.tagged import _to_dolfinx
 
     comm = comm or MPI.COMM_WORLD
     error = None

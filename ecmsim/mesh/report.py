@@ -13,7 +13,7 @@ Definitions (all measured on the mesh, not on the geometry it came from):
   ``contact_fraction`` (the mechanical one: the part of the interface in contact under load).
 - ``narrow_features`` (when present): where boundaries came closer than interface size / 2
   across a gap, a neck, a needle or the window edge, and the mesh was refined to resolve them
-  (:func:`ecmsim.mesh._narrow_sizes`): the narrowest width and the smallest element size.
+  (:func:`ecmsim.mesh.sizes._narrow_sizes`): the narrowest width and the smallest element size.
 - quality: the radius ratio q = 2 r_inscribed / r_circumscribed (1 equilateral, 0 degenerate)
   and the smallest angle of each triangle, with histograms.
 """
@@ -200,7 +200,8 @@ def write_mesh_files(geometry, options, msh_path: str | Path, grey: np.ndarray |
     stored in the report under ``image`` beside the mesh's, with their relative differences.
     Returns the report.
     """
-    from ecmsim.mesh import build_gmsh_model, gmsh_model
+    from ecmsim.mesh.build import build_gmsh_model
+    from ecmsim.mesh.session import gmsh_model
 
     msh_path = Path(msh_path)
     msh_path.parent.mkdir(parents=True, exist_ok=True)

@@ -91,7 +91,8 @@ def write_msh(path: str | Path, points, tets, tet_code, tri, tri_names) -> dict[
     import gmsh
 
     from ecmsim.geometry.image import PHASE_NAMES
-    from ecmsim.mesh import CELL_IDS, FACET_IDS, _ids, gmsh_model
+    from ecmsim.mesh.session import gmsh_model
+    from ecmsim.mesh.tags import CELL_IDS, FACET_IDS, _ids
 
     names_of = {v: n for n, v in PHASE_NAMES.items()}
     cell_names = sorted({names_of[int(c)] for c in np.unique(tet_code)})
@@ -142,7 +143,8 @@ def interface_metrics_3d(points, tets, tet_code, tri, tri_names, voxel_size_m) -
 def tagged_mesh_3d(path: str | Path, comm=None):
     """A 3D :class:`~ecmsim.mesh.TaggedMesh` (tetrahedra, same tag names) from :func:`write_msh`'s file."""
     from ecmsim.core.fem import MPI, dolfinx
-    from ecmsim.mesh import TaggedMesh, _nothing, gmsh_model
+    from ecmsim.mesh.session import _nothing, gmsh_model
+    from ecmsim.mesh.tagged import TaggedMesh
 
     comm = comm or MPI.COMM_WORLD
     with gmsh_model("stack-read") if comm.rank == 0 else _nothing() as model:

@@ -4,10 +4,12 @@ tagged facets in colour. For checking a segmentation by eye."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ecmsim.mesh.report import MeshArrays
+if TYPE_CHECKING:   # for the annotation only: report draws its previews with this module
+    from ecmsim.mesh.report import MeshArrays
 
 #: Facet colours of the preview.
 FACET_COLOURS = {"interface": "#e41a1c", "void": "#ffd92f", "island": "#e7298a"}

@@ -25,7 +25,6 @@ from ecmsim.geometry import Geometry, Region
 from ecmsim.geometry.image.phases import PHASE_NAMES, VOID
 from ecmsim.geometry.polyline import crossing_segments, simplify
 
-
 _OUTSIDE = 255  # beyond the window, in contour extraction
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 #: A histogram peak is a phase only if the smoothed histogram dips below this fraction of the
 #: peak's height on both sides (before a higher peak): noise bumps on one mode have no such dip.
 VALLEY_RATIO = 0.5

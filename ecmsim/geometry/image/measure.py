@@ -10,7 +10,6 @@ import numpy as np
 
 from ecmsim.geometry.image.phases import ELECTRODE, ELECTROLYTE, PHASE_NAMES, VOID
 
-
 _ISLAND = 250  # electrode cut off from the top, in pixel measures
 
 

@@ -3,13 +3,12 @@ pipeline shares (and :mod:`ecmsim.geometry.synthetic`, which draws images with k
 
 A label array holds one code per pixel: :data:`VOID`, :data:`ELECTRODE`, :data:`ELECTROLYTE`,
 and the further solid phases of N-phase layouts; :data:`PHASE_NAMES` maps the names used in
-options, sidecars and reports to the codes.
+options, sidecars and reports to the codes (:func:`_check_phase_names` checks a list of them).
 """
 
 from __future__ import annotations
 
 from ecmsim.core.errors import GeometryError
-
 
 #: Phase codes of a label array, and their names.
 VOID, ELECTRODE, ELECTROLYTE = 0, 1, 2
@@ -18,9 +17,9 @@ PARTICLE, DEAD_LI, SEPARATOR = 3, 4, 5
 PHASE_NAMES = {"void": VOID, "electrode": ELECTRODE, "electrolyte": ELECTROLYTE,
                "particle": PARTICLE, "dead_li": DEAD_LI, "separator": SEPARATOR}
 
-
 #: Cleaning that changes the void fraction by more than this (relative, and 0.2 % absolute) is
-#: reported as a warning.
+#: reported as a warning (so is pore growth, :mod:`ecmsim.geometry.image.classes`, by more than
+#: this relative change).
 VOID_CHANGE_WARNING = 0.2
 
 

@@ -43,7 +43,7 @@ class ImageResult:
 
 
 def image_to_geometry(path: str | Path, options: ImageOptions) -> ImageResult:
-    """Run the whole pipeline of the module docstring on an image file."""
+    """Run the whole pipeline (the steps of :mod:`ecmsim.geometry.image`) on an image file."""
     path = Path(path)
     data = read_image(path)
     return array_to_geometry(data, options, source=str(path))

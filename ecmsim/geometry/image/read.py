@@ -217,6 +217,11 @@ def options_with_sidecar(image_path: str | Path, **given) -> ImageOptions:
     return ImageOptions(**given)
 
 
+#: A label image may hold up to this fraction of pixels with unassigned values (anti-aliased
+#: edges between phases); they take the nearest assigned value. More is an error.
+ANTIALIAS_MAX_FRACTION = 0.05
+
+
 def labels_from_label_image(data: np.ndarray, label_values: Mapping[str, int], source: str = "image",
                             info: dict | None = None) -> np.ndarray:
     """Phase labels from an integer label image and the user's phase -> value map."""
@@ -265,8 +270,3 @@ def _all_on_edges(stray: np.ndarray, data: np.ndarray, label_values: Mapping[str
     phases_near = sum(binary_dilation(data == v, structure=square, iterations=2)[stray].astype(int)
                       for v in values)
     return bool(np.all(inside & (phases_near >= 2)))
-
-
-#: A label image may hold up to this fraction of pixels with unassigned values (anti-aliased
-#: edges between phases); they take the nearest assigned value. More is an error.
-ANTIALIAS_MAX_FRACTION = 0.05

@@ -36,6 +36,8 @@ def crop_window(labels: np.ndarray, options: ImageOptions, source: str = "image"
 
 
 def _orient(labels: np.ndarray, grey):
+    """Labels and grey values flipped upside down if the electrode lies below the electrolyte
+    (centres of their rows), and whether they were."""
     if not (labels == ELECTRODE).any():
         return labels, grey, False
     rows = np.arange(labels.shape[0])[:, None]

@@ -13,6 +13,7 @@ import pytest
 
 from ecmsim.core.errors import GeometryError
 from ecmsim.geometry import image as img
+from ecmsim.geometry.image import classes as img_classes
 from ecmsim.geometry.image import segment as seg
 from ecmsim.geometry import synthetic as syn
 from ecmsim.geometry.image import ELECTRODE, ELECTROLYTE, PARTICLE, VOID
@@ -267,7 +268,7 @@ def test_open_pores_with_mid_grey_far_walls_are_found_without_hints(monkeypatch)
     assert iou(res) > 0.75
     assert any("mid-grey patches" in w for w in res.info["warnings"])
     # the failure it fixes: without growth only the dark cores are pores
-    monkeypatch.setattr(img, "_grow_pores", lambda g, classes, *a: (classes, {"applied": False}))
+    monkeypatch.setattr(img_classes, "_grow_pores", lambda g, classes, *a: (classes, {"applied": False}))
     before = _run(grey)
     assert _fractions(before)["void"] < 0.6 * float(pore.mean())
     assert iou(before) < 0.5

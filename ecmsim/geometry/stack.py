@@ -68,7 +68,7 @@ def align(volume: np.ndarray, max_drift_px: float = 50.0) -> tuple[np.ndarray, d
     from scipy.ndimage import gaussian_filter
     from skimage.registration import phase_cross_correlation
 
-    from ecmsim.geometry.image import _destripe
+    from ecmsim.geometry.image.flatten import _destripe
 
     # registered on destriped, smoothed slices: curtains differ from slice to slice and would
     # pull the column shift towards zero

@@ -4,7 +4,7 @@ and import of label / probability maps from ilastik or Fiji (Trainable) Weka.
 Real FIB-SEM images rarely show one clear histogram mode per phase: pores are a dark tail,
 particles a shoulder. The automatic route therefore does not look for histogram peaks:
 
-1. **destripe** (curtaining: column steps, see :func:`ecmsim.geometry.image._destripe`);
+1. **destripe** (curtaining: column steps, see :func:`ecmsim.geometry.image.flatten._destripe`);
 2. **denoise** by non-local means with the noise level estimated from the image
    (:func:`skimage.restoration.estimate_sigma`); NLM keeps edges, so a pore's grey level
    becomes a compact cluster instead of a tail;

@@ -64,6 +64,12 @@ prescribed displacement and obstacle motion; the forms are compiled once. The cl
 counted with :math:`P \ge 0`, so a conforming interface starts closed (a body held only by the
 contact is not singular in the first iteration). A step that does not converge raises
 :class:`~ecmsim.core.errors.SolverError` naming the step and the residual norm.
+
+This module holds the forms: :class:`ContactForms` (the residual of each body: volume, normal
+contact, friction, rigid circle, loads), :func:`nitsche_coefficients` (the weights and
+:math:`\gamma` above), :func:`vertex_normals` (the continuous :math:`\nu`). The bodies and their
+integration data are in :mod:`~ecmsim.mechanics.contact.bodies`, the sampled profiles in
+:mod:`~ecmsim.mechanics.contact.profile`, the Newton solution in :mod:`~ecmsim.mechanics.contact.problem`.
 """
 
 from __future__ import annotations

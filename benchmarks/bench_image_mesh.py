@@ -15,10 +15,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ecmsim import mesh as mesh_mod  # noqa: E402
 from ecmsim.geometry import image as img  # noqa: E402
 from ecmsim.geometry import synthetic as syn  # noqa: E402
 from ecmsim.mesh import MeshOptions, build_gmsh_model, gmsh_model, mesh_geometry  # noqa: E402
+from ecmsim.mesh import build as mesh_build  # noqa: E402
 
 PIXEL_SIZE_M = 20e-9
 OPTIONS = MeshOptions(size_m=25 * PIXEL_SIZE_M, interface_size_m=5 * PIXEL_SIZE_M)  # the CLI defaults
@@ -48,7 +48,7 @@ def main() -> None:
         vertices = sum(len(r.outer) + sum(len(h) for h in r.holes) for r in detailed.geometry.regions)
         times = {}
         for route in ("built-in (shared lines)", "OpenCASCADE (fragment)"):
-            mesh_mod.GEO_ROUTE_MIN_VERTICES = 0 if route.startswith("built-in") else 10**9
+            mesh_build.GEO_ROUTE_MIN_VERTICES = 0 if route.startswith("built-in") else 10**9
             start = time.perf_counter()
             with gmsh_model():
                 build_gmsh_model(detailed.geometry, OPTIONS)

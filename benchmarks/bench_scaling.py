@@ -59,7 +59,7 @@ def mesh_size(dim: int, dofs: float) -> float:
 def point(dim: int, solver: str, dofs: float) -> dict:
     """Measure one point (collective under mpirun); returns the record on every rank."""
     from ecmsim import materials
-    from ecmsim.fem import MPI
+    from ecmsim.core.fem import MPI
     from ecmsim.geometry import generators
     from ecmsim.mechanics.elasticity import stack_pressure_problem
     from ecmsim.mesh import MeshOptions, mesh_geometry
@@ -195,7 +195,7 @@ def main() -> None:
         return
     if args.point:
         rec = point(int(args.point[0]), args.point[1], float(args.point[2]))
-        from ecmsim.fem import MPI
+        from ecmsim.core.fem import MPI
         if MPI.COMM_WORLD.rank == 0:
             print(json.dumps(rec), flush=True)
         return

@@ -64,12 +64,13 @@ def solve3d(tmesh, materials, pressure_Pa=1e6):
 
 
 def _max():
-    from ecmsim.fem import MPI
+    from ecmsim.core.fem import MPI
     return MPI.MAX
 
 
 def main() -> None:
     from ecmsim.geometry import stack as st
+    from ecmsim.mesh import voxel
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--nz", type=int, default=12)
@@ -89,12 +90,12 @@ def main() -> None:
             t0 = time.perf_counter()
             res = st.segment_stack(st.read_stack(path), px, px, voxel_factor=args.factor, do_align=voids,
                                    phases=("void", "electrode", "electrolyte") if voids else ("electrode", "electrolyte"))
-            mesh = st.voxel_tetra_mesh(res.labels, res.voxel_size_m)
-            st.write_msh(Path(tmp) / "s.msh", *mesh)
+            mesh = voxel.voxel_tetra_mesh(res.labels, res.voxel_size_m)
+            voxel.write_msh(Path(tmp) / "s.msh", *mesh)
             t1 = time.perf_counter()
-            tm = st.tagged_mesh_3d(Path(tmp) / "s.msh")
+            tm = voxel.tagged_mesh_3d(Path(tmp) / "s.msh")
             uy, t_solve, dofs = solve3d(tm, mats)
-            metrics = st.interface_metrics_3d(*mesh, res.voxel_size_m)
+            metrics = voxel.interface_metrics_3d(*mesh, res.voxel_size_m)
             line = (f"voids={voids}: stack {args.nz}x{args.ny}x{args.nx} -> {metrics['tetrahedra']} tets, "
                     f"{dofs} dofs; segment+mesh {t1 - t0:.1f} s, solve {t_solve:.1f} s; "
                     f"void fraction {metrics['void_volume_fraction']:.4f}; top u_y {uy:.4e} m")

@@ -3,7 +3,7 @@ with a virtual fibre Bragg grating.
 
 Stages (see docs/architecture.md): scenario -> geometry -> mesh -> mechanics ->
 metrics -> virtual FBG -> report. Modules that need dolfinx import it through
-:mod:`ecmsim.fem` only; importing :mod:`ecmsim` itself needs numpy alone.
+:mod:`ecmsim.core.fem` only; importing :mod:`ecmsim` itself needs numpy alone.
 """
 
-__version__ = "0.1.0"
+from ecmsim.core.version import __version__  # noqa: F401

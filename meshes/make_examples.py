@@ -31,7 +31,7 @@ sys.path.insert(0, str(HERE.parent))
 from ecmsim.geometry import image as img  # noqa: E402
 from ecmsim.geometry import synthetic as syn  # noqa: E402
 from ecmsim.mesh import MeshOptions  # noqa: E402
-from ecmsim.mesh_report import write_mesh_files  # noqa: E402
+from ecmsim.mesh.report import write_mesh_files  # noqa: E402
 
 PIXEL_SIZE_M = 50e-9
 HEIGHT_PX, WIDTH_PX = 480, 960

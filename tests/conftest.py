@@ -90,7 +90,7 @@ FLAT3D_W, FLAT3D_H_ELECTRODE, FLAT3D_H_ELECTROLYTE, FLAT3D_DEPTH = 40e-6, 15e-6,
 @pytest.fixture(scope="session")
 def flat3d():
     """The flat Li/PLL window extruded to 3D, meshed once for the whole session."""
-    from ecmsim.fem import MPI
+    from ecmsim.core.fem import MPI
     from ecmsim.geometry import generators
     from ecmsim.mesh import MeshOptions, mesh_geometry
 

@@ -113,7 +113,7 @@ ROUGH_MESH = {"size_m": 1e-6, "interface_size_m": 0.25e-6}
 
 def rough_void_metrics(load_steps: int = 4, **settings) -> dict:
     """Solve the rough/void window in contact at 2.4 MPa; metrics and Newton iterations."""
-    from ecmsim.fem import MPI
+    from ecmsim.core.fem import MPI
     from ecmsim.mechanics.contact import stack_pressure_contact_problem
     from ecmsim.mechanics.stresses import field_metrics, interface_profile
     from ecmsim.mesh import MeshOptions, mesh_geometry
@@ -131,7 +131,7 @@ if __name__ == "__main__":
     case, path = sys.argv[1], sys.argv[2]
     assert case == "rough_voids", case
     metrics = rough_void_metrics()
-    from ecmsim.fem import MPI
+    from ecmsim.core.fem import MPI
     if MPI.COMM_WORLD.rank == 0:
         with open(path, "w") as fh:
             json.dump({**metrics, "ranks": MPI.COMM_WORLD.size}, fh)

@@ -8,7 +8,7 @@ import numpy as np
 from conftest import ROOT, SCENARIOS  # noqa: F401  (re-exported for the geometry tests)
 
 from ecmsim.mesh import MeshOptions, build_gmsh_model, gmsh_model
-from ecmsim.mesh_report import MeshArrays, gmsh_arrays, mesh_report
+from ecmsim.mesh.report import MeshArrays, gmsh_arrays, mesh_report
 
 MESHES = ROOT / "meshes"
 

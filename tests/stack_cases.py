@@ -42,7 +42,8 @@ def voids_stack(path: Path) -> Path:
 
 def run(folder: Path, comm=None) -> dict:
     from ecmsim import materials
-    from ecmsim.mechanics.stack3d import mesh_stack, solve_stack
+    from ecmsim.mechanics.stack3d import solve_stack
+    from ecmsim.mesh.voxel import mesh_stack
 
     mats = {"electrode": materials.get("Li"), "electrolyte": materials.get("PLL")}
     out = {}
@@ -61,7 +62,7 @@ def run(folder: Path, comm=None) -> dict:
 
 
 if __name__ == "__main__":
-    from ecmsim.fem import MPI
+    from ecmsim.core.fem import MPI
 
     folder = Path(sys.argv[1])
     result = run(folder, MPI.COMM_WORLD)

@@ -46,7 +46,7 @@ def test_shipped_scenario_runs_coarse(name, tmp_path):
         sets["geometry.voxel_factor"] = "3"   # the voxels are the mesh
     if 'model = "contact"' in text:
         sets["interface.load_steps"] = "2"
-    from ecmsim.pipeline import run_scenario_file  # in process: the suite has imported dolfinx already
+    from ecmsim.run.pipeline import run_scenario_file  # in process: the suite has imported dolfinx already
 
     out = tmp_path / "out"
     run_scenario_file(SCENARIOS / name, out, [f"{k}={v}" for k, v in sets.items()] + ["output.plots=false"],

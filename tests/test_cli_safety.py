@@ -17,7 +17,7 @@ import pytest
 from conftest import SCENARIOS, assert_one_line_error, run_cli
 
 from ecmsim import cli
-from ecmsim.errors import InputFileError
+from ecmsim.core.errors import InputFileError
 
 FLAT = SCENARIOS / "flat_bilayer.toml"
 IMAGE = Path(__file__).resolve().parents[1] / "meshes" / "li_pll_cycled.png"
@@ -122,7 +122,7 @@ def test_a_bug_is_one_line_exit_1_with_a_debug_pointer(capsys, monkeypatch):
     monkeypatch.setattr(materials, "format_table", lambda: {}["boom"])
     status, _, err = call(capsys, "materials")
     line = one_line(status, err, "internal error", "ecmsim materials", "KeyError", "--debug", code=1)
-    assert "test_cli_safety.py" in line or "cli.py" in line  # where it failed
+    assert "cli/main.py:" in line  # where it failed: the innermost frame of ecmsim's code, from the package
     with pytest.raises(KeyError):  # --debug: the traceback, before or after the command
         cli.main(["materials", "--debug"])
     with pytest.raises(KeyError):
@@ -255,7 +255,7 @@ def test_python_api_peak_finder_arrays():
 
 
 def test_tex_like_title_is_drawn_as_text(tmp_path):
-    from ecmsim.plots import _pyplot, plain_text, run_title
+    from ecmsim.core.figures import plain_text, pyplot as _pyplot, run_title
 
     plt = _pyplot()
     for title in ("$\\frac{$", "a_b^c$", "$x$ and $", "cost \\$5"):
@@ -270,7 +270,7 @@ def test_tex_like_title_is_drawn_as_text(tmp_path):
 def test_plot_failure_keeps_the_result_and_titles_name_overrides(capsys, tmp_path, monkeypatch):
     """A TeX-like title, and a figure that fails after the whole solve: the result is written,
     the failed figure left out with a warning, the titles name the --set overrides."""
-    from ecmsim import plots
+    from ecmsim.io import plots
 
     titles = []
     real_map = plots.stress_map

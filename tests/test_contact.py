@@ -20,8 +20,8 @@ import pytest
 from contact_cases import (HERTZ_DEPTH, HERTZ_R, HERTZ_WIDTH, LI_PLL, ROUGH_MESH, circle_gap, contact_modulus,
                            hertz_geometry, hertz_measure, rough_void_geometry)
 from ecmsim import materials
-from ecmsim.errors import MeshError, SolverError
-from ecmsim.fem import MPI, fem, ufl
+from ecmsim.core.errors import MeshError, SolverError
+from ecmsim.core.fem import MPI, fem, ufl
 from ecmsim.geometry import generators
 from ecmsim.mechanics.contact import (ContactPair, ContactProblem, RigidCircle, find_bodies,
                                       stack_pressure_contact_problem)

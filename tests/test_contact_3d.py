@@ -15,7 +15,7 @@ import pytest
 from conftest import (FLAT3D_DEPTH, FLAT3D_H_ELECTRODE, FLAT3D_H_ELECTROLYTE, FLAT3D_P, FLAT3D_W, SCENARIOS, read_summary,
                       run_cli, run_cli_mpi)
 from ecmsim import materials
-from ecmsim.fem import MPI
+from ecmsim.core.fem import MPI
 from ecmsim.geometry import generators
 from ecmsim.mechanics.contact import stack_pressure_contact_problem
 from ecmsim.mechanics.elasticity import stack_pressure_problem

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import ROOT, SCENARIOS, assert_one_line_error, mpirun, read_summary, run_cli, run_cli_mpi
 from ecmsim import scenario
-from ecmsim.errors import ScenarioError
+from ecmsim.core.errors import ScenarioError
 
 CONTACT = SCENARIOS / "sinusoidal_contact.toml"
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from ecmsim import materials
-from ecmsim.fem import MPI
+from ecmsim.core.fem import MPI
 from ecmsim.geometry import generators
 from ecmsim.materials.creep import NortonLaw
 from ecmsim.mechanics.creep import CreepProblem, radial_return, stack_pressure_creep_problem

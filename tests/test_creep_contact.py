@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from ecmsim import materials
-from ecmsim.fem import MPI
+from ecmsim.core.fem import MPI
 from ecmsim.geometry import generators
 from ecmsim.materials.creep import NortonLaw
 from ecmsim.mechanics.contact import ContactPair, ContactProblem

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from conftest import metric_tolerance, read_summary, run_cli, run_cli_mpi
-from ecmsim.constants import FARADAY_C_PER_MOL
-from ecmsim.protocol import StepError, parse_step
+from ecmsim.core.constants import FARADAY_C_PER_MOL
+from ecmsim.scenario.steps import StepError, parse_step
 
 SCENARIO = """title = "cycling test window"
 [geometry]
@@ -54,7 +54,7 @@ def write(tmp_path, name="cyc.toml", f_irr=0.0, cycles=1, extra=""):
 
 
 def history(folder):
-    from ecmsim.history import read_history_csv
+    from ecmsim.io.history import read_history_csv
     return read_history_csv(folder / "history.csv")
 
 

@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 
 from ecmsim import materials
-from ecmsim.fem import MPI, fem, ufl
+from ecmsim.core.fem import MPI, fem, ufl
 from ecmsim.geometry import Geometry, Region, generators
 from ecmsim.materials import Material
 from ecmsim.mechanics.elasticity import PlaneStrainElasticity, Support, Traction, stack_pressure_problem
 from ecmsim.mechanics.stresses import interface_profile
 from ecmsim.mesh import MeshOptions, mesh_geometry
-from ecmsim.validation_checks import kirsch_sigma
+from ecmsim.studies.checks import kirsch_sigma
 
 pytestmark = pytest.mark.fem
 
@@ -65,7 +65,7 @@ def test_patch_flat_bilayer_uniaxial_strain(bilayer_mesh, degree):
 
 def _eval_global(u, points):
     """Evaluate a function at points, whichever rank owns them (same answer on every rank)."""
-    from ecmsim.fem import dolfinx
+    from ecmsim.core.fem import dolfinx
 
     msh = u.function_space.mesh
     tree = dolfinx.geometry.bb_tree(msh, msh.topology.dim)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import SCENARIOS, read_summary, run_cli, run_cli_mpi
-from ecmsim.constants import FARADAY_C_PER_MOL, GAS_CONSTANT_J_PER_MOL_K
+from ecmsim.core.constants import FARADAY_C_PER_MOL, GAS_CONSTANT_J_PER_MOL_K
 from ecmsim.electrochem.kinetics import ButlerVolmer, ionic_conductivity_S_m, stress_overpotential_shift_V
 from ecmsim.materials import Material, get
 
@@ -78,7 +78,7 @@ def test_library_kinetics_from_interfacial_resistance():
 
 @pytest.fixture(scope="module")
 def flat_mesh():
-    from ecmsim.fem import MPI
+    from ecmsim.core.fem import MPI
     from ecmsim.geometry import generators
     from ecmsim.mesh import MeshOptions, mesh_geometry
 
@@ -136,7 +136,7 @@ def test_separated_contact_carries_no_current(flat_problem):
 
 
 def test_no_contact_left_is_an_error(flat_problem):
-    from ecmsim.errors import SolverError
+    from ecmsim.core.errors import SolverError
 
     flat_problem.set_interface_state(active=lambda x: np.zeros(len(x)))
     with pytest.raises(SolverError, match="no electrode/electrolyte contact"):
@@ -147,7 +147,7 @@ def test_no_contact_left_is_an_error(flat_problem):
 def _constriction(fraction: float, size_m: float) -> tuple[float, float]:
     """(simulated, analytic) extra resistance [ohm m2] of periodic insulating gaps, primary distribution."""
     from ecmsim.electrochem.potential import PotentialProblem
-    from ecmsim.fem import MPI
+    from ecmsim.core.fem import MPI
     from ecmsim.geometry import generators
     from ecmsim.mesh import MeshOptions, mesh_geometry
 
@@ -182,7 +182,7 @@ def test_constriction_of_periodic_insulating_gaps(fraction):
 @pytest.fixture(scope="module")
 def cycled_mesh():
     from ecmsim import scenario
-    from ecmsim.fem import MPI
+    from ecmsim.core.fem import MPI
     from ecmsim.mesh import MeshOptions, mesh_geometry
 
     path = SCENARIOS / "li_pll_cycled_image.toml"

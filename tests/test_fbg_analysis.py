@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from ecmsim.errors import ScenarioError
+from ecmsim.core.errors import ScenarioError
 from ecmsim.fbg import Grating, Interrogator, StrainProfile, simulate
 from ecmsim.fbg.analysis import (compensate_temperature, find_peaks, strain_from_shift, stress_from_shift,
                                  track_peaks, wavelength_grid)

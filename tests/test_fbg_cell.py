@@ -1,4 +1,4 @@
-"""The fibre inside the cell (ecmsim/fibre_cell.py, geometry kind fbg_cell): closed forms, limits,
+"""The fibre inside the cell (ecmsim/fibre/cell.py, geometry kind fbg_cell): closed forms, limits,
 monotonicity, scenario plumbing and MPI. Coarse meshes, one solved cell shared per module."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from ecmsim.fbg.optics import Fibre
 from ecmsim.fbg.parameters import Grating
 from ecmsim.fbg.profile import StrainProfile
 from ecmsim.fbg.sensor import simulate
-from ecmsim.fibre_cell import (DiscTractions, ZState, core_strain, disc_centre_stress, interpolate_core_strain,
+from ecmsim.fibre.cell import (DiscTractions, ZState, core_strain, disc_centre_stress, interpolate_core_strain,
                                piecewise_states, strain_profile)
 from ecmsim.geometry.cell import CellSection
 from test_fbg_optics import diametral_load_strains
@@ -76,7 +76,7 @@ def test_states_along_the_grating_and_interpolation():
     assert [(round(a, 6), round(b, 6)) for a, b, _ in pieces] == [(0, 0.002), (0.002, 0.004), (0.004, 0.006),
                                                                   (0.006, 0.01)]
     assert pieces[0][2] == pieces[2][2] == base and pieces[1][2].void_width_m == 20e-6
-    from ecmsim.fibre_cell import state_key
+    from ecmsim.fibre.cell import state_key
     level = {state_key(pieces[0][2]): 0.0, state_key(pieces[1][2]): 1e-5, state_key(pieces[3][2]): 3e-5}
     cores = {k: {"exx": v, "eyy": -v, "ezz": 0.0, "exy": 0.0} for k, v in level.items()}
     prof = strain_profile(pieces, cores)
@@ -90,7 +90,7 @@ def test_states_along_the_grating_and_interpolation():
 # ---- FE: the cell --------------------------------------------------------------------------------------
 
 def _solver(section, electrode="Li", electrolyte="PLL", fine=2e-6, coarse=50e-6, steps=8, axial="fixed"):
-    from ecmsim.fibre_cell import CellSectionSolver
+    from ecmsim.fibre.cell import CellSectionSolver
     def get(m):
         return materials.get(m) if isinstance(m, str) else m
     return CellSectionSolver(section, get(electrode), get(electrolyte), FIBRE, (coarse, fine, None, 10**6),
@@ -104,8 +104,8 @@ def test_fibre_between_stiff_plates_is_the_diametral_closed_form():
     the contact tractions, the disc closed form must give the core stress of a diametral line load
     f (Timoshenko & Goodier) with f the computed load, and both eigenmode peaks of the spectrum
     must be those of that load."""
-    from ecmsim.fibre_cell import DiscTractions
-    from ecmsim.geometry.cell import mesh_cell
+    from ecmsim.fibre.cell import DiscTractions
+    from ecmsim.mesh.cell import mesh_cell
     from ecmsim.mechanics.contact import ContactPair, ContactProblem, RigidCircle
     from ecmsim.mechanics.elasticity import Support
 
@@ -238,8 +238,8 @@ def test_adaptive_increments_halve_on_failure_and_grow_again():
     increment grows again; every attempt is logged; below MIN_INCREMENT it gives up."""
     from types import SimpleNamespace
 
-    from ecmsim.errors import SolverError
-    from ecmsim.fibre_cell import MIN_INCREMENT, CellSectionSolver
+    from ecmsim.core.errors import SolverError
+    from ecmsim.fibre.cell import MIN_INCREMENT, CellSectionSolver
 
     state = {"u": 0.0}
     stub = SimpleNamespace(problem=SimpleNamespace(problem=SimpleNamespace(
@@ -276,8 +276,8 @@ def test_lisn_cell_converges_where_newton_cycled_and_warm_start_agrees():
     from dataclasses import replace
 
     from ecmsim import scenario as scenario_mod
-    from ecmsim.errors import SolverError
-    from ecmsim.fibre_cell import CellSectionSolver
+    from ecmsim.core.errors import SolverError
+    from ecmsim.fibre.cell import CellSectionSolver
 
     scn = scenario_mod.load(SCENARIOS / "fbg_cell_lisn.toml")
     g, m = scn.geometry, scn.mesh

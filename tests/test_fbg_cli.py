@@ -122,7 +122,7 @@ def test_help_lists_the_keys_and_the_cli_module_loads_no_numpy(tmp_path):
                          env=dict(os.environ, PYTHONPATH=str(ROOT)), cwd=tmp_path)
     assert run.returncode == 0
     assert "grating.length_m = 0.01 [m]" in run.stdout and "interrogator.resolution_m" in run.stdout
-    probe = subprocess.run([sys.executable, "-c", "import sys, ecmsim.fbg.cli; print('numpy' in sys.modules)"],
+    probe = subprocess.run([sys.executable, "-c", "import sys, ecmsim.cli.fbg; print('numpy' in sys.modules)"],
                            capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)), cwd=tmp_path)
     assert probe.stdout.strip() == "False"
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ecmsim.errors import InputFileError, ScenarioError
+from ecmsim.core.errors import InputFileError, ScenarioError
 from ecmsim.fbg import Grating, StrainProfile, read_profiles
 from ecmsim.fbg.optics import Fibre, section_count
 from ecmsim.fbg.parameters import from_settings

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ecmsim.errors import InputFileError
+from ecmsim.core.errors import InputFileError
 from ecmsim.fbg import Grating, Interrogator, Spectrum, StrainProfile, compare, read_spectrum_csv, simulate
 from ecmsim.fbg.spectra import MeasuredSpectrum, read_measured_csv
 

@@ -1,4 +1,4 @@
-"""The fibre read-out through the cycles (ecmsim/fibre_readout.py, docs/fibre_readout.md): the pressure
+"""The fibre read-out through the cycles (ecmsim/fibre/readout.py, docs/fibre_readout.md): the pressure
 library, window -> sections, the optics against direct spectra, eqs. 1-2, the scenario keys.
 
 The optics tests use a library of known core strains (no FE); one module fixture solves a small,
@@ -15,9 +15,9 @@ from conftest import SCENARIOS, assert_one_line_error, run_cli
 from ecmsim.fbg.optics import Fibre
 from ecmsim.fbg.parameters import Grating, Interrogator, Source
 from ecmsim.fbg.sensor import simulate
-from ecmsim.fibre_cell import core_strain, state_key, strain_profile
+from ecmsim.fibre.cell import core_strain, state_key, strain_profile
 from ecmsim.geometry.cell import CellSection
-from ecmsim.fibre_readout import (ReadoutOptions, StrainLibrary, WindowHistory, compute, delta_sigma, eq12_factor,
+from ecmsim.fibre.readout import (ReadoutOptions, StrainLibrary, WindowHistory, compute, delta_sigma, eq12_factor,
                                   eq12_stress, section_pressures, select_times, sections_profile)
 
 FIBRE = Fibre.from_material("silica")
@@ -177,8 +177,8 @@ _SMALL = ["geometry.width_m=1e-3", "geometry.standoff_length_m=0.5e-3", "mesh.si
 def small_cell_solves():
     """Library at 1.2 and 2.4 MPa (+ zero), direct solves at 1.8 MPa (inside) and 3.0 MPa (beyond)."""
     from ecmsim import scenario
-    from ecmsim.fibre_cell_run import CellModel
-    from ecmsim.fibre_readout import solve_library
+    from ecmsim.fibre.model import CellModel
+    from ecmsim.fibre.readout import solve_library
 
     model = CellModel(scenario.load(SCENARIOS / "fbg_cell_li.toml", _SMALL))
     try:
@@ -221,7 +221,7 @@ def test_cycling_run_writes_the_readout_standalone_agrees_and_parallel_equals_se
     stack pressure in every section; the standalone readout() on the same folder gives the same peaks;
     mpirun -n 2 (the cell library solved on both ranks, the optics on rank 0) = serial."""
     from conftest import read_summary, run_cli_mpi
-    from ecmsim.fibre_readout import readout
+    from ecmsim.run.readout import readout
 
     out = tmp_path / "run"
     proc = run_cli("run", str(SCENARIOS / "cycling_li_pll_fbg.toml"), "-o", str(out), "-q", *_SHORT)
@@ -257,8 +257,8 @@ def test_library_from_finished_cell_runs(tmp_path):
     import json
 
     from ecmsim import scenario
-    from ecmsim.errors import InputFileError
-    from ecmsim.fibre_readout import library_from_cell_runs
+    from ecmsim.core.errors import InputFileError
+    from ecmsim.fibre.readout import library_from_cell_runs
 
     cell = scenario.load(SCENARIOS / "fbg_cell_li.toml")
     for name, p, scn in (("a", 2.4e6, cell), ("b", 4.8e6, cell)):

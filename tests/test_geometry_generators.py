@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 from geometry_helpers import circular_correlation_length, interface_polyline, report_of
 
-from ecmsim.errors import GeometryError
+from ecmsim.core.errors import GeometryError
 from ecmsim.geometry import generators as gen
-from ecmsim.mesh import MeshOptions, _conforming_partition
+from ecmsim.mesh import MeshOptions
+from ecmsim.mesh.partition import _conforming_partition
 
 W, T = 40e-6, 20e-6
 

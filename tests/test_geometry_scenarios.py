@@ -9,8 +9,8 @@ import pytest
 from geometry_helpers import MESHES, SCENARIOS
 
 from ecmsim import scenario
-from ecmsim.errors import GeometryError, ScenarioError
-from ecmsim.mesh import _conforming_partition
+from ecmsim.core.errors import GeometryError, ScenarioError
+from ecmsim.mesh.partition import _conforming_partition
 
 NEW = ["rough_interface", "interfacial_voids", "li_filaments", "li_pll_pristine_image", "li_pll_cycled_image",
        "li_sn_pll_cycled_image"]

@@ -1,4 +1,4 @@
-"""Cost and validity guards (ecmsim/guards.py): refuse before building, from the scenario's own numbers."""
+"""Cost and validity guards (ecmsim/scenario/guards.py): refuse before building, from the scenario's own numbers."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import time
 import pytest
 from conftest import ROOT, SCENARIOS, assert_one_line_error, run_cli, shipped_scenarios
 
-from ecmsim import guards, scenario
-from ecmsim.errors import ScenarioError
+from ecmsim import scenario
+from ecmsim.scenario import guards
+from ecmsim.core.errors import ScenarioError
 
 #: (scenario, overrides, fragments of the one-line refusal): each case exhausted memory, ran for
 #: minutes or wrote nonsense without a word before the guards.

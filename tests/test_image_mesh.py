@@ -23,8 +23,9 @@ from geometry_helpers import MESHES, report_of
 from ecmsim.geometry import generators as gen
 from ecmsim.geometry import image as img
 from ecmsim.geometry import synthetic as syn
-from ecmsim.mesh import MeshOptions, _conforming_partition
-from ecmsim.mesh_report import triangle_quality
+from ecmsim.mesh import MeshOptions
+from ecmsim.mesh.partition import _conforming_partition
+from ecmsim.mesh.report import triangle_quality
 
 PX = 50e-9
 
@@ -107,9 +108,9 @@ def test_noisy_example_and_its_labels_mesh_alike():
 @pytest.fixture(params=["occ", "geo"])
 def route(request, monkeypatch):
     """Run a test with each gmsh route (the built-in one normally needs 1000+ vertices)."""
-    from ecmsim import mesh as mesh_mod
+    from ecmsim.mesh import build
 
-    monkeypatch.setattr(mesh_mod, "GEO_ROUTE_MIN_VERTICES", 10**9 if request.param == "occ" else 0)
+    monkeypatch.setattr(build, "GEO_ROUTE_MIN_VERTICES", 10**9 if request.param == "occ" else 0)
     return request.param
 
 
@@ -145,14 +146,14 @@ def test_interface_is_refined_along_long_straight_segments(route):
 
 
 def test_both_meshing_routes_give_the_same_tags_areas_and_lengths(monkeypatch):
-    from ecmsim import mesh as mesh_mod
+    from ecmsim.mesh import build
 
     g = img.image_to_geometry(MESHES / "li_pll_cycled.png",
                               img.options_with_sidecar(MESHES / "li_pll_cycled.png", window_width_m=40e-6)).geometry
     options = MeshOptions(1e-6, 0.25e-6)
-    monkeypatch.setattr(mesh_mod, "GEO_ROUTE_MIN_VERTICES", 0)
+    monkeypatch.setattr(build, "GEO_ROUTE_MIN_VERTICES", 0)
     merged, _ = report_of(g, options)
-    monkeypatch.setattr(mesh_mod, "SHORT_EDGE_FRACTION", 0.0)   # exact comparison: no short-edge merging
+    monkeypatch.setattr(build, "SHORT_EDGE_FRACTION", 0.0)   # exact comparison: no short-edge merging
     geo, _ = report_of(g, options)
     # merging short boundary segments (geo route) moves lengths and areas by a hair, angles get better
     for key in ("interface_length_m", "void_boundary_length_m"):
@@ -160,7 +161,7 @@ def test_both_meshing_routes_give_the_same_tags_areas_and_lengths(monkeypatch):
     for region in ("electrode", "electrolyte"):
         assert merged["region_area_m2"][region] == pytest.approx(geo["region_area_m2"][region], rel=2e-3)
     assert merged["min_angle_deg"] >= geo["min_angle_deg"] - 1.0
-    monkeypatch.setattr(mesh_mod, "GEO_ROUTE_MIN_VERTICES", 10**9)
+    monkeypatch.setattr(build, "GEO_ROUTE_MIN_VERTICES", 10**9)
     occ, _ = report_of(g, options)
     assert set(geo["facet_length_m"]) == set(occ["facet_length_m"]) == {"top", "bottom", "left", "right",
                                                                           "interface", "void", "island"}
@@ -193,7 +194,7 @@ def test_a_mesh_from_an_image_runs_through_the_elasticity_solver():
     finite stresses, vertical equilibrium holds through a horizontal cut in the PLL below the
     filaments, and the interface carries more than the stack pressure where it is in contact."""
     from ecmsim import materials
-    from ecmsim.fem import dolfinx
+    from ecmsim.core.fem import dolfinx
     from ecmsim.mechanics.elasticity import stack_pressure_problem
     from ecmsim.mechanics.stresses import field_metrics, interface_profile
     from ecmsim.mesh import mesh_geometry

@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 from geometry_helpers import MESHES, read_png, report_of
 
-from ecmsim.errors import GeometryError, InputFileError
+from ecmsim.core.errors import GeometryError, InputFileError
 from ecmsim.geometry import image as img
 from ecmsim.geometry import synthetic as syn
 from ecmsim.geometry.image import ELECTRODE, ELECTROLYTE, VOID
 from ecmsim.geometry.polyline import simplify
-from ecmsim.mesh import MeshOptions, _conforming_partition
+from ecmsim.mesh import MeshOptions
+from ecmsim.mesh.partition import _conforming_partition
 
 PX = 50e-9
 

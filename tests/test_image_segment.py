@@ -11,9 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ecmsim.errors import GeometryError
+from ecmsim.core.errors import GeometryError
 from ecmsim.geometry import image as img
-from ecmsim.geometry import segment as seg
+from ecmsim.geometry.image import classes as img_classes
+from ecmsim.geometry.image import segment as seg
 from ecmsim.geometry import synthetic as syn
 from ecmsim.geometry.image import ELECTRODE, ELECTROLYTE, PARTICLE, VOID
 
@@ -183,7 +184,7 @@ def test_composite_and_porous_windows_mesh_with_good_angles(tmp_path):
     """N-phase windows mesh with their own tags, every boundary refined, thin parts removed:
     minimum angle >= 18 deg (composite with necks between particles) at default settings."""
     from ecmsim.mesh import MeshOptions
-    from ecmsim.mesh_report import write_mesh_files
+    from ecmsim.mesh.report import write_mesh_files
 
     lab = np.full((H, W), ELECTROLYTE, np.uint8)
     lab[syn.disks((H, W), 0.3, (6, 14), 5)] = PARTICLE
@@ -267,7 +268,7 @@ def test_open_pores_with_mid_grey_far_walls_are_found_without_hints(monkeypatch)
     assert iou(res) > 0.75
     assert any("mid-grey patches" in w for w in res.info["warnings"])
     # the failure it fixes: without growth only the dark cores are pores
-    monkeypatch.setattr(img, "_grow_pores", lambda g, classes, *a: (classes, {"applied": False}))
+    monkeypatch.setattr(img_classes, "_grow_pores", lambda g, classes, *a: (classes, {"applied": False}))
     before = _run(grey)
     assert _fractions(before)["void"] < 0.6 * float(pore.mean())
     assert iou(before) < 0.5

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from ecmsim.geometry import stack as st
+from ecmsim.mesh import voxel
 from ecmsim.geometry import synthetic as syn
 from ecmsim.geometry.image import ELECTRODE, ELECTROLYTE, VOID
 
@@ -53,8 +54,8 @@ def test_stack_drift_is_found_and_fractions_match(made_stack):
 def test_voxel_tetra_mesh_is_conforming_with_2d_tag_names(made_stack, tmp_path):
     path, lab, _ = made_stack
     res = st.segment_stack(st.read_stack(path), PX, PX, voxel_factor=2, phases=PHASES)
-    pts, tets, code, tri, names = st.voxel_tetra_mesh(res.labels, res.voxel_size_m)
-    m = st.interface_metrics_3d(pts, tets, code, tri, names, res.voxel_size_m)
+    pts, tets, code, tri, names = voxel.voxel_tetra_mesh(res.labels, res.voxel_size_m)
+    m = voxel.interface_metrics_3d(pts, tets, code, tri, names, res.voxel_size_m)
     assert set(names) >= {"top", "bottom", "left", "right", "front", "back", "interface", "void"}
     # volumes add up exactly to the material voxels, and every face is shared by at most 2 tets
     nvox = int((res.labels != VOID).sum())
@@ -67,7 +68,7 @@ def test_voxel_tetra_mesh_is_conforming_with_2d_tag_names(made_stack, tmp_path):
     W, D = res.labels.shape[2] * res.voxel_size_m[2], res.labels.shape[0] * res.voxel_size_m[0]
     assert m["surface_area_m2"]["bottom"] == pytest.approx(W * D, rel=1e-9)
     assert m["interface_area_per_footprint"] > 0.99  # rough + staircase
-    ids = st.write_msh(tmp_path / "s.msh", pts, tets, code, tri, names)
+    ids = voxel.write_msh(tmp_path / "s.msh", pts, tets, code, tri, names)
     assert ids["cells"] == {"electrode": 1, "electrolyte": 2}
     assert ids["facets"]["interface"] == 15 and ids["facets"]["void"] == 16
 
@@ -76,8 +77,8 @@ def test_voxel_tetra_mesh_is_conforming_with_2d_tag_names(made_stack, tmp_path):
 def test_stack_mesh_reads_as_3d_tagged_mesh(made_stack, tmp_path):
     path, _, _ = made_stack
     res = st.segment_stack(st.read_stack(path), PX, PX, voxel_factor=2, phases=PHASES)
-    st.write_msh(tmp_path / "s.msh", *st.voxel_tetra_mesh(res.labels, res.voxel_size_m))
-    tm = st.tagged_mesh_3d(tmp_path / "s.msh")
+    voxel.write_msh(tmp_path / "s.msh", *voxel.voxel_tetra_mesh(res.labels, res.voxel_size_m))
+    tm = voxel.tagged_mesh_3d(tmp_path / "s.msh")
     assert tm.mesh.topology.dim == 3 and tm.mesh.geometry.dim == 3
     assert {"electrode", "electrolyte"} <= set(tm.cell_ids)
     assert {"interface", "void", "top", "bottom"} <= set(tm.facet_ids)
@@ -98,8 +99,8 @@ def test_3d_elastic_solve_on_stack_mesh_matches_uniaxial_strain(tmp_path):
     labels = np.full((5, 24, 20), ELECTROLYTE, np.uint8)
     labels[:, :10] = ELECTRODE
     size = (80e-9, PX, PX)
-    st.write_msh(tmp_path / "stack_flat.msh", *st.voxel_tetra_mesh(labels, size))
-    tm = st.tagged_mesh_3d(tmp_path / "stack_flat.msh")
+    voxel.write_msh(tmp_path / "stack_flat.msh", *voxel.voxel_tetra_mesh(labels, size))
+    tm = voxel.tagged_mesh_3d(tmp_path / "stack_flat.msh")
     mats = {"electrode": (4.9e9, 0.38), "electrolyte": (0.38e9, 0.4)}
     uy, _, _ = solve3d(tm, mats)
     M = {k: E * (1 - nu) / ((1 + nu) * (1 - 2 * nu)) for k, (E, nu) in mats.items()}

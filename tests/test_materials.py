@@ -5,7 +5,7 @@ import math
 import pytest
 
 from ecmsim import materials
-from ecmsim.errors import MaterialError
+from ecmsim.core.errors import MaterialError
 
 
 def test_reference_paper_values():

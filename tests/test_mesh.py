@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ecmsim.errors import GeometryError, MeshError
-from ecmsim.fem import MPI, fem, ufl
+from ecmsim.core.errors import GeometryError, MeshError
+from ecmsim.core.fem import MPI, fem, ufl
 from ecmsim.geometry import Geometry, Region, generators, polygon_area
 from ecmsim.mesh import CELL_IDS, FACET_IDS, MeshOptions, mesh_geometry, read_msh
 

@@ -14,9 +14,8 @@ import numpy as np
 import pytest
 from geometry_helpers import report_of
 
-import ecmsim.mesh as mesh_mod
 from ecmsim.geometry import image as img
-from ecmsim.mesh import MeshOptions
+from ecmsim.mesh import MeshOptions, build, partition, sizes
 
 PX = 50e-9
 DEFAULT = MeshOptions(25 * PX, 5 * PX)   # the command line's default sizes (geometry/cli.py)
@@ -60,14 +59,14 @@ def test_sub_resolution_gaps_needles_and_edge_strips_mesh_above_20_degrees(monke
     assert lyte_mesh == pytest.approx(lyte_img, abs=2e-3)
 
     # the test can fail: without narrow-feature sizing the same geometry has slivers
-    monkeypatch.setattr(mesh_mod, "_narrow_sizes", lambda part, options: None)
-    monkeypatch.setattr(mesh_mod, "CORNER_MOVE_MIN_DEG", 0.0)
+    monkeypatch.setattr(build, "_narrow_sizes", lambda part, options: None)     # as build_gmsh_model calls it
+    monkeypatch.setattr(partition, "CORNER_MOVE_MIN_DEG", 0.0)
     before, _ = report_of(result.geometry, DEFAULT)
     assert before["min_angle_deg"] < 15.0
 
 
 def test_narrow_features_are_found_and_reported(tmp_path):
-    from ecmsim.mesh_report import write_mesh_files
+    from ecmsim.mesh.report import write_mesh_files
 
     result = _geometry()
     report = write_mesh_files(result.geometry, DEFAULT, tmp_path / "narrow.msh", preview=False)
@@ -76,7 +75,7 @@ def test_narrow_features_are_found_and_reported(tmp_path):
     # simplified within 1 px: 0.5 to 1.5 px apart)
     assert 0.4 * PX <= narrow["narrowest_width_m"] <= 1.5 * PX
     assert narrow["smallest_element_size_m"] == pytest.approx(
-        max(mesh_mod.NARROW_SIZE_FACTOR * narrow["narrowest_width_m"], mesh_mod.NARROW_SIZE_FLOOR * 5 * PX))
+        max(sizes.NARROW_SIZE_FACTOR * narrow["narrowest_width_m"], sizes.NARROW_SIZE_FLOOR * 5 * PX))
     assert "interface size" in narrow["rule"]
 
 
@@ -86,5 +85,5 @@ def test_windows_without_narrow_features_mesh_as_before():
     lab[30:70, 30:70] = PART
     result = img.array_to_geometry(lab, img.ImageOptions(pixel_size_m=PX,
                                                          label_values={"electrolyte": LYTE, "particle": PART}))
-    part = mesh_mod._conforming_partition(result.geometry)
-    assert mesh_mod._narrow_sizes(part, DEFAULT) is None
+    part = partition._conforming_partition(result.geometry)
+    assert sizes._narrow_sizes(part, DEFAULT) is None

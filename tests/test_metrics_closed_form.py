@@ -157,8 +157,9 @@ def test_sinusoidal_metrics_recomputed_from_the_profile(sinusoidal):
 
 def test_local_strain_of_the_flat_bilayer_and_the_warning(monkeypatch):
     """max_local_strain = max over layers of von Mises / E = p (1 - 2 nu) / ((1 - nu) E)."""
-    from ecmsim import guards, materials
-    from ecmsim.fem import MPI
+    from ecmsim import materials
+    from ecmsim.mechanics import validity as guards
+    from ecmsim.core.fem import MPI
     from ecmsim.geometry import generators
     from ecmsim.mechanics.elasticity import stack_pressure_problem
     from ecmsim.mesh import MeshOptions, mesh_geometry
@@ -187,7 +188,7 @@ def test_coulomb_law_on_a_sinusoidal_contact():
     above it, at the window's side walls); mu = 0.3 sticks everywhere (|tau| <= 0.76 mu |sigma_n|)."""
     from contact_cases import LI_PLL
 
-    from ecmsim.fem import MPI
+    from ecmsim.core.fem import MPI
     from ecmsim.geometry import generators
     from ecmsim.mechanics.contact import stack_pressure_contact_problem
     from ecmsim.mechanics.stresses import interface_profile

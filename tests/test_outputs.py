@@ -1,4 +1,4 @@
-"""Result folders (ecmsim.outputs): nothing ecmsim did not write is ever deleted, the old result
+"""Result folders (ecmsim.io.folders): nothing ecmsim did not write is ever deleted, the old result
 stays until the new one is complete, concurrent runs never leave a half folder, and every rank
 of an MPI job reaches the same decision."""
 
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from ecmsim import outputs
-from ecmsim.errors import OutputError
-from ecmsim.outputs import MANIFEST, read_manifest, result_files, result_folder
+from ecmsim.io import folders as outputs
+from ecmsim.core.errors import OutputError
+from ecmsim.io.folders import MANIFEST, read_manifest, result_files, result_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -209,7 +209,7 @@ def test_concurrent_swap_race_retries(tmp_path, monkeypatch):
 def test_concurrent_processes_never_leave_a_half_folder(tmp_path):
     """Four processes write into the same folder at once: each ends with 0 or one line and exit 2,
     and the folder is one complete result."""
-    script = ("import sys, time\nfrom pathlib import Path\nfrom ecmsim.outputs import result_folder\n"
+    script = ("import sys, time\nfrom pathlib import Path\nfrom ecmsim.io.folders import result_folder\n"
               "from ecmsim.cli import main\n"
               "with result_folder(Path(sys.argv[1]), command='run') as s:\n"
               "    for i in range(30):\n        (s / f'f{i}').write_text(sys.argv[2])\n        time.sleep(0.005)\n"
@@ -230,7 +230,7 @@ def test_killed_run_never_looks_complete(tmp_path):
     out = tmp_path / "r"
     write_result(out, "old")
     before = snapshot(out)
-    script = ("import sys, time\nfrom pathlib import Path\nfrom ecmsim.outputs import result_folder\n"
+    script = ("import sys, time\nfrom pathlib import Path\nfrom ecmsim.io.folders import result_folder\n"
               "with result_folder(Path(sys.argv[1]), command='run') as s:\n"
               "    (s / 'summary.json').write_text('new')\n    print('written', flush=True)\n    time.sleep(60)\n")
     p = subprocess.Popen([sys.executable, "-c", script, str(out)], env=dict(os.environ, PYTHONPATH=str(ROOT)),
@@ -332,8 +332,8 @@ def test_default_name_reflects_overrides():
 MPI_SCRIPT = """
 import sys
 from pathlib import Path
-from ecmsim.fem import MPI
-from ecmsim.outputs import result_folder
+from ecmsim.core.fem import MPI
+from ecmsim.io.folders import result_folder
 comm = MPI.COMM_WORLD
 failing = int(sys.argv[2])
 try:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ecmsim.fem import MPI, PETSc, dolfinx, fem, linear_solver, options_prefix, ufl
+from ecmsim.core.fem import MPI, PETSc, dolfinx, fem, linear_solver, options_prefix, ufl
 
 pytestmark = pytest.mark.fem
 

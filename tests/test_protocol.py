@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from conftest import SCENARIOS
-from ecmsim import materials, protocol, scenario
-from ecmsim.errors import MaterialError, ScenarioError
+from ecmsim import materials, scenario
+from ecmsim.scenario import steps
+from ecmsim.core.errors import MaterialError, ScenarioError
 from ecmsim.materials.creep import CREEP_KEYS, law_of
 
 
@@ -14,27 +15,27 @@ from ecmsim.materials.creep import CREEP_KEYS, law_of
     ("Rest for 20 minutes", "rest", 1200.0), ("Hold for 2 h", "hold", 7200.0), ("Rest for 1200 s", "rest", 1200.0),
     ("rest 1.5 hours.", "rest", 5400.0), ("HOLD FOR 1e3 sec", "hold", 1000.0), ("Hold for 1 day", "hold", 86400.0)])
 def test_steps_parse_with_units(text, kind, seconds):
-    step = protocol.parse_step(text)
+    step = steps.parse_step(text)
     assert (step.kind, step.duration_s, step.text) == (kind, pytest.approx(seconds), text)
 
 
 @pytest.mark.parametrize("text, fragment", [("Rest for 20 fortnights", "unknown time unit 'fortnights'"),
                                             ("Rest for 0 s", "must be > 0"), ("Dance for 2 h", "not a known step")])
 def test_bad_steps_say_why(text, fragment):
-    with pytest.raises(protocol.StepError, match=fragment):
-        protocol.parse_step(text)
+    with pytest.raises(steps.StepError, match=fragment):
+        steps.parse_step(text)
 
 
 def test_new_step_kinds_register_without_touching_the_parser():
-    kind = protocol.register_step_kind(
-        "deposit_test", rf"deposit\s+at\s+(?P<i>{protocol.NUMBER})\s*mA/cm2\s+for\s+{protocol.DURATION}",
+    kind = steps.register_step_kind(
+        "deposit_test", rf"deposit\s+at\s+(?P<i>{steps.NUMBER})\s*mA/cm2\s+for\s+{steps.DURATION}",
         "Deposit at 0.2 mA/cm2 for 2 hours", lambda m: {"current_density_A_m2": float(m["i"]) * 10.0})
     try:
-        step = protocol.parse_step("Deposit at 0.2 mA/cm2 for 2 hours")   # (Plate/Strip: ecmsim.electrochem.steps)
+        step = steps.parse_step("Deposit at 0.2 mA/cm2 for 2 hours")   # (Plate/Strip: the same registry)
         assert step.kind == "deposit_test" and step.duration_s == 7200.0
         assert step.values == {"current_density_A_m2": pytest.approx(2.0)}
     finally:
-        del protocol.STEP_KINDS[kind.name]
+        del steps.STEP_KINDS[kind.name]
 
 
 def _base(**protocol_keys):

@@ -9,8 +9,8 @@ import pytest
 from conftest import ROOT, SCENARIOS, run_cli
 
 from ecmsim import results
-from ecmsim.errors import InputFileError
-from ecmsim.guards import constrained_modulus
+from ecmsim.core.errors import InputFileError
+from ecmsim.scenario.guards import constrained_modulus
 
 DOC = ROOT / "docs" / "results.md"
 

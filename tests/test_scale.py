@@ -20,8 +20,8 @@ import pytest
 from conftest import (FLAT3D_DEPTH, FLAT3D_H_ELECTRODE, FLAT3D_H_ELECTROLYTE, FLAT3D_P, FLAT3D_W, SCENARIOS, read_summary,
                       run_cli, run_cli_mpi)
 from ecmsim import materials
-from ecmsim.errors import EcmsimError
-from ecmsim.fem import ITERATIVE_MIN_DOFS, MPI, dolfinx, fem, linear_solver, ufl
+from ecmsim.core.errors import EcmsimError
+from ecmsim.core.fem import ITERATIVE_MIN_DOFS, MPI, dolfinx, fem, linear_solver, ufl
 from ecmsim.geometry import generators
 from ecmsim.materials import Material
 from ecmsim.mechanics.elasticity import Elasticity, Support, stack_pressure_problem
@@ -141,7 +141,7 @@ def test_auto_choice_and_bad_value(flat3d):
 
 def test_near_nullspace_is_rigid_motion(flat3d):
     """The 6 modes lie in the kernel of the assembled (unconstrained) stiffness: A m = 0."""
-    from ecmsim.fem import PETSc, rigid_body_modes
+    from ecmsim.core.fem import PETSc, rigid_body_modes
     from ecmsim.mechanics.elasticity import epsilon, lame_fields, sigma
 
     V = fem.functionspace(flat3d.mesh, ("Lagrange", 2, (3,)))
@@ -245,7 +245,7 @@ def test_3d_parallel_equals_serial(tmp_path, have_mpirun):
 def test_friction_in_3d_is_refused_in_one_line():
     """Frictionless contact runs in 3D (tests/test_contact_3d.py); Coulomb friction stays 2D."""
     from ecmsim import scenario
-    from ecmsim.errors import ScenarioError
+    from ecmsim.core.errors import ScenarioError
 
     with pytest.raises(ScenarioError, match="friction_coefficient > 0 is 2D only"):
         scenario.load(SCENARIOS / "voids_3d.toml", ["interface.model=contact", "interface.friction_coefficient=0.3"])

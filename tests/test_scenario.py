@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from ecmsim import scenario
-from ecmsim.errors import ScenarioError
+from ecmsim.core.errors import ScenarioError
 
 from conftest import SCENARIOS, shipped_scenarios
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from conftest import SCENARIOS
-from ecmsim.errors import GeometryError
-from ecmsim.fem import MPI, fem, ufl
+from ecmsim.core.errors import GeometryError
+from ecmsim.core.fem import MPI, fem, ufl
 from ecmsim.geometry import solid3d
 from ecmsim.mesh import MeshOptions, mesh_geometry
 

@@ -28,8 +28,9 @@ def test_flat_stack_3d_solve_uniaxial_strain(serial, tmp_path):
     layer p (1 - 2 nu)/(1 - nu): exact for P1 on this patch (rel. 1e-8). Putting PLL in both layers
     moves the top by 7 %."""
     from ecmsim import materials
-    from ecmsim.fem import MPI
-    from ecmsim.mechanics.stack3d import mesh_stack, solve_stack
+    from ecmsim.core.fem import MPI
+    from ecmsim.mechanics.stack3d import solve_stack
+    from ecmsim.mesh.voxel import mesh_stack
     from stack_cases import FLAT_LABELS, flat_stack
 
     mats = {"electrode": materials.get("Li"), "electrolyte": materials.get("PLL")}
@@ -84,7 +85,7 @@ def test_image_stack_scenario_runs_through_ecmsim_run(tmp_path):
     -> 3D solve -> the 3D interface metrics in summary.json, the stack report in mesh.report.json."""
     from conftest import SCENARIOS, read_summary
 
-    from ecmsim.pipeline import run_scenario_file
+    from ecmsim.run.pipeline import run_scenario_file
 
     run_scenario_file(SCENARIOS / "li_pll_stack.toml", tmp_path / "out", ["output.fields=false"], quiet=True)
     s = read_summary(tmp_path / "out")

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from conftest import SCENARIOS, assert_one_line_error, run_cli
-from ecmsim.report_html import Folder
-from ecmsim.study import comparison_rows, load
+from ecmsim.studies.report_html import Folder
+from ecmsim.studies.study import comparison_rows, load
 
 #: Coarse, quiet flat runs: a few seconds each, most of it start-up.
 FAST = ["mesh.size_m=4e-6", "mesh.interface_size_m=2e-6", "output.fields=false", "solver.element_degree=1"]

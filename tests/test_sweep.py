@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, SCENARIOS, assert_one_line_error, run_cli
-from ecmsim.errors import ScenarioError
-from ecmsim.sweep import build_points, finished, parse_axes, split_values, validate_points
+from ecmsim.core.errors import ScenarioError
+from ecmsim.studies.sweep import build_points, finished, parse_axes, split_values, validate_points
 
 FLAT = str(SCENARIOS / "flat_bilayer.toml")
 #: A coarse, quiet flat run: about 3 s per point, most of it start-up.

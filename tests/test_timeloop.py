@@ -8,9 +8,10 @@ import json
 import pytest
 
 from conftest import SCENARIOS, read_summary, run_cli
-from ecmsim.errors import SolverError
-from ecmsim.protocol import Protocol, TimeStepping, parse_step
-from ecmsim.timeloop import TimeLoop
+from ecmsim.core.errors import SolverError
+from ecmsim.scenario.protocol import Protocol, TimeStepping
+from ecmsim.scenario.steps import parse_step
+from ecmsim.run.timeloop import TimeLoop
 
 
 class Fake:

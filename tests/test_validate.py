@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from conftest import SCENARIOS, assert_one_line_error, run_cli
-from ecmsim import validate, validation_checks
-from ecmsim.errors import InputFileError
-from ecmsim.validate import (CASES_DIR, ERROR, FAIL, NOT_MODELLED, PASS, SKIPPED, judge, load_case, load_cases,
+from ecmsim.studies import validate
+from ecmsim.studies import checks as validation_checks
+from ecmsim.core.errors import InputFileError
+from ecmsim.studies.validate import (CASES_DIR, ERROR, FAIL, NOT_MODELLED, PASS, SKIPPED, judge, load_case, load_cases,
                              run_validation)
 
 VALUE_CASE = """

@@ -25,7 +25,7 @@ W, H1, H2 = 8e-6, 3e-6, 2e-6
 @pytest.fixture(scope="module")
 def layered():
     from ecmsim import materials
-    from ecmsim.fem import MPI
+    from ecmsim.core.fem import MPI
     from ecmsim.geometry import Geometry, Region
     from ecmsim.mechanics.elasticity import stack_pressure_problem
     from ecmsim.mesh import MeshOptions, mesh_geometry
@@ -139,7 +139,7 @@ def test_contact_on_a_composite_window_with_particles_touching_the_electrode():
     group 'interface' joins regions of one body"); now every electrode boundary is a contact pair.
     The flat interface carries the whole stack load: interface + electrode_particle forces = p W."""
     from ecmsim import materials
-    from ecmsim.fem import MPI
+    from ecmsim.core.fem import MPI
     from ecmsim.mechanics.contact import stack_pressure_contact_problem
     from ecmsim.mesh import MeshOptions, mesh_geometry
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ecmsim import scenario as scenario_mod
-from ecmsim.fibre_cell_run import CellModel
+from ecmsim.fibre.model import CellModel
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

@@ -4,7 +4,7 @@
         [--pressures-MPa 0.2,0.5,1,1.5,2,2.4,3] [--set key=value ...]
 
 One mesh and one compiled contact problem per distinct local state, re-solved at each pressure
-(ecmsim.fibre_cell_run.CellModel). Writes sweep.csv (one row per pressure), sweep.png (shift and
+(ecmsim.fibre.model.CellModel). Writes sweep.csv (one row per pressure), sweep.png (shift and
 splitting vs pressure with linear fits), spectra.png (spectra at 0.2, 1 and 2.4 MPa when swept)
 and sweep.json (the fitted slopes). The per-degree sensitivity is the optics alone here (the
 elastic cell model does not depend on temperature): d(lambda)/dT from spectra at T and T + 1 K.
@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from ecmsim import scenario as scenario_mod
-from ecmsim.fibre_cell_run import CellModel
-from ecmsim.progress import Progress
+from ecmsim.fibre.model import CellModel
+from ecmsim.core.progress import Progress
 
 COLUMNS = ("stack_pressure_MPa", "fibre_line_load_N_per_mm", "core_sigma_xx_MPa", "core_sigma_yy_MPa",
            "peak_x_nm", "peak_y_nm", "eigen_splitting_pm", "eigen_mean_shift_pm", "peak_count", "splitting_pm",
@@ -58,7 +58,7 @@ def _with_axial(result, fibre, axial):
     """A copy of a SectionResult with the core strain of the other out-of-plane condition."""
     import copy
 
-    from ecmsim.fibre_cell import core_strain
+    from ecmsim.fibre.cell import core_strain
     c = result.core
     out = copy.copy(result)
     out.core = core_strain(c["sxx_Pa"], c["syy_Pa"], c["sxy_Pa"], fibre, axial)

@@ -18,12 +18,12 @@ sys.path.insert(0, str(HERE.parents[1] / "tests"))
 
 from contact_cases import LI_PLL, ROUGH_MESH, rough_void_geometry  # noqa: E402
 
-from ecmsim.fem import MPI  # noqa: E402
+from ecmsim.core.fem import MPI  # noqa: E402
 from ecmsim.mechanics.contact import stack_pressure_contact_problem  # noqa: E402
 from ecmsim.mechanics.elasticity import stack_pressure_problem, von_mises  # noqa: E402
 from ecmsim.mechanics.stresses import field_metrics, interface_profile  # noqa: E402
 from ecmsim.mesh import MeshOptions, mesh_geometry  # noqa: E402
-from ecmsim.plots import MPA, UM, _pyplot, gather_cell_values  # noqa: E402
+from ecmsim.io.plots import MPA, UM, _pyplot, gather_cell_values  # noqa: E402
 
 P = 2.4e6
 

@@ -1,8 +1,8 @@
 r"""Plating and stripping cycles that load the interface: current -> plated thickness -> growth eigenstrain.
 
-A time-loop problem (:mod:`ecmsim.timeloop`) advanced *before* the mechanics in every step
+A time-loop problem (:mod:`ecmsim.run.timeloop`) advanced *before* the mechanics in every step
 (staggered coupling). In a ``plate``/``strip`` step of current density :math:`i_{app}` (positive
-plating, :mod:`ecmsim.electrochem.steps`):
+plating, :mod:`ecmsim.scenario.steps`):
 
 1. the potential problem (:class:`~ecmsim.electrochem.potential.PotentialProblem`, built once) is
    solved with :math:`i_{app}` and the interface state of the last accepted step: contact activity
@@ -46,15 +46,13 @@ half cycle is :math:`h/\delta`, 0.19 for 1.9 µm in a 10 µm layer); the interfa
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 from scipy.spatial import cKDTree
 
-from ecmsim.constants import FARADAY_C_PER_MOL
-from ecmsim.electrochem.steps import CURRENT_STEP_KINDS
-from ecmsim.errors import MeshError
-from ecmsim.fem import MPI, dolfinx, fem, ufl
+from ecmsim.core.constants import FARADAY_C_PER_MOL
+from ecmsim.core.errors import MeshError
+from ecmsim.core.fem import MPI, dolfinx, fem, ufl
 
 #: Largest porous volume fraction of the deposition layer (keeps the softened modulus positive).
 MAX_POROUS_FRACTION = 0.9
@@ -201,8 +199,8 @@ class CyclingProblem:
     # -- the time loop's verbs ---------------------------------------------------------------------
 
     def advance(self, t_s: float, dt_s: float, step=None) -> int:
-        kind = getattr(step, "kind", None)
-        if kind not in CURRENT_STEP_KINDS or dt_s <= 0:
+        # a step passes current if it carries a current density (Plate/Strip, ecmsim.scenario.steps)
+        if "current_density_A_m2" not in getattr(step, "values", {}) or dt_s <= 0:
             self.applied = 0.0
             self.h_live_trial, self.h_dead_trial = self.h_live.copy(), self.h_dead.copy()
             self.current_trial = np.zeros_like(self.current)
@@ -332,39 +330,13 @@ class CyclingProblem:
         self.pot.close()
 
 
-def cycling_problem(scn, tmesh, materials, mechanics):
-    """The scenario's :class:`CyclingProblem` (needs ``[electrochem]``; settings from ``[cycling]``)."""
-    from ecmsim.electrochem.kinetics import butler_volmer, ionic_conductivity_S_m
-    from ecmsim.electrochem.potential import PotentialProblem
-
-    electrode, electrolyte = materials["electrode"], materials["electrolyte"]
-    T = scn.loading.temperature_K
-    omega = electrode.properties.get("molar_volume_m3_mol", 13.0e-6)
-    ec, cyc = scn.electrochem, scn.cycling
-    pot = PotentialProblem(tmesh, butler_volmer(electrode, T), ionic_conductivity_S_m(electrolyte, T),
-                           molar_volume_m3_mol=omega, stress_coupling=ec.stress_coupling, degree=ec.element_degree)
-    return CyclingProblem(mechanics, pot, deposition_layer_thickness_m=cyc.deposition_layer_thickness_m,
-                          irreversible_fraction=cyc.irreversible_fraction,
-                          porous_modulus_exponent=cyc.porous_modulus_exponent,
-                          min_contact_activity=cyc.min_contact_activity, molar_volume_m3_mol=omega,
-                          stress_coupling=ec.stress_coupling)
-
-
-def write_profiles(path: Path, rows: list[np.ndarray]) -> None:
-    """The long CSV of interface profiles (every accepted step)."""
-    np.savetxt(path, np.concatenate(rows) if rows else np.zeros((0, 9)), delimiter=",", comments="",
-               header=CyclingProblem.PROFILE_HEADER, fmt="%.10g")
-
-
-__all__ = ["CyclingProblem", "cycling_problem", "cycling_outputs", "cycling_plot", "write_profiles", "MAX_POROUS_FRACTION"]
-
-
-def cycling_outputs(stage: Path, cycling: CyclingProblem, history: list[dict], profile_rows: list, scn,
-                    metrics: dict, rank: int, plots_title: str | None) -> list[str]:
-    """interface_profiles.csv, cycling.png and the cycling metrics of summary.json; returns the file names."""
+def cycling_metrics(cycling: CyclingProblem, history: list[dict], membrane_thickness_m: float) -> dict[str, float]:
+    """Metrics of the whole cycling run from its history: the cell overpotential of the last
+    current step (:func:`~ecmsim.electrochem.potential.cell_overpotential_V`), the largest current
+    CV and charge-balance error, and the last current step's values."""
     from ecmsim.electrochem.potential import cell_overpotential_V
 
-    files = []
+    metrics: dict[str, float] = {}
     currents = [r for r in history if r.get("applied_current_density_A_m2", 0.0) != 0.0]
     if currents:
         last = currents[-1]
@@ -373,50 +345,13 @@ def cycling_outputs(stage: Path, cycling: CyclingProblem, history: list[dict], p
              "ionic_conductivity_S_m": cycling.pot.kappa,
              "window_voltage_V": abs(last["window_voltage_V"]),
              "electrolyte_mean_thickness_m": cycling.pot._sum("electrolyte_area") / cycling.counter_length},
-            scn.electrochem.membrane_thickness_m)
+            membrane_thickness_m)
         metrics["current_density_cv_max"] = max(r["current_density_cv"] for r in currents)
         metrics["charge_balance_error_max"] = max(r["charge_balance_error"] for r in currents)
         for key in ("current_density_cv", "current_density_max_A_m2", "window_voltage_V",
                     "applied_current_density_A_m2"):
             metrics[f"last_current_step_{key}"] = last[key]
-    if rank == 0:
-        if scn.cycling.profiles:
-            write_profiles(stage / "interface_profiles.csv", profile_rows)
-            files.append("interface_profiles.csv")
-        if plots_title is not None:
-            from ecmsim import plots
-            if plots.draw_or_warn(stage / "cycling.png", lambda p: cycling_plot(p, history, plots_title)):
-                files.append("cycling.png")
-    return files
+    return metrics
 
 
-def cycling_plot(path: Path, history: list[dict], title: str = "") -> None:
-    """Interface stress (range, heterogeneity) and current CV against time."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    t = np.array([r["time_s"] for r in history]) / 3600.0
-    get = lambda k: np.array([r.get(k, np.nan) for r in history], dtype=float)  # noqa: E731
-    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(14, 4))
-    ax1.plot(t, get("interface_sigma_nn_mean_Pa") * 1e-6, label="mean")
-    ax1.fill_between(t, get("interface_sigma_nn_min_Pa") * 1e-6, get("interface_sigma_nn_max_Pa") * 1e-6,
-                     alpha=0.3, label="min ... max")
-    ax1.plot(t, get("interface_sigma_nn_centre_Pa") * 1e-6, "--", label="centre half")
-    ax1.plot(t, get("interface_sigma_nn_edge_Pa") * 1e-6, ":", label="outer quarters")
-    ax1.set_ylabel("interface normal stress [MPa]")
-    ax2.plot(t, get("interface_sigma_nn_std_Pa") * 1e-6, label="std of sigma_nn along the interface")
-    ax2.set_ylabel("interface stress heterogeneity [MPa]")
-    cv = get("current_density_cv")
-    ax3.plot(t, cv, ".", label="current CV")
-    ax3.plot(t, get("interface_active_fraction"), "-", label="active fraction")
-    ax3.set_ylabel("[-]")
-    for ax in (ax1, ax2, ax3):
-        ax.set_xlabel("time [h]")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle(title or "plating/stripping cycles")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+__all__ = ["CyclingProblem", "cycling_metrics", "MAX_POROUS_FRACTION"]

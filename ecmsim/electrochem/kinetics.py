@@ -34,8 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq
 
-from ecmsim.constants import FARADAY_C_PER_MOL, GAS_CONSTANT_J_PER_MOL_K
-from ecmsim.errors import MaterialError
+from ecmsim.core.constants import FARADAY_C_PER_MOL, GAS_CONSTANT_J_PER_MOL_K
+from ecmsim.core.errors import MaterialError
 from ecmsim.materials import Material
 
 

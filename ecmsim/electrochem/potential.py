@@ -39,10 +39,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ecmsim.constants import FARADAY_C_PER_MOL
+from ecmsim.core.constants import FARADAY_C_PER_MOL
 from ecmsim.electrochem.kinetics import ButlerVolmer
-from ecmsim.errors import MeshError, SolverError
-from ecmsim.fem import (MPI, POTENTIAL_SOLVER_OPTIONS, destroy_petsc, dolfinx, fem, options_prefix, snes_reason,
+from ecmsim.core.errors import MeshError, SolverError
+from ecmsim.core.fem import (MPI, POTENTIAL_SOLVER_OPTIONS, destroy_petsc, dolfinx, fem, options_prefix, snes_reason,
                         ufl)
 from ecmsim.mesh import TaggedMesh, restrict
 
@@ -199,7 +199,7 @@ class PotentialProblem:
         return CurrentSolution(self.phi, self.part, self.metrics(), self.profile(), info)
 
     def close(self) -> None:
-        """Collective PETSc teardown (see :func:`ecmsim.fem.destroy_petsc`)."""
+        """Collective PETSc teardown (see :func:`ecmsim.core.fem.destroy_petsc`)."""
         destroy_petsc(self.problem)
 
     # -- results -----------------------------------------------------------------------------------

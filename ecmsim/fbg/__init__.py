@@ -5,10 +5,10 @@ Modules: :mod:`~ecmsim.fbg.parameters` (grating, source, interrogator), :mod:`~e
 (transfer matrix), :mod:`~ecmsim.fbg.profile` (strain profiles and their CSV),
 :mod:`~ecmsim.fbg.analysis` (interrogator: peaks, widths, eq. 1-2 stress estimate, temperature
 compensation), :mod:`~ecmsim.fbg.spectra` (spectra I/O, comparison with measurements),
-:mod:`~ecmsim.fbg.sensor` (the pipeline), :mod:`~ecmsim.fbg.plots`, :mod:`~ecmsim.fbg.cli`.
+:mod:`~ecmsim.fbg.sensor` (the pipeline), :mod:`~ecmsim.fbg.plots`, :mod:`~ecmsim.cli.fbg`.
 Equations and assumptions: docs/fbg.md.
 
-The names below are imported on first use (PEP 562), so that importing :mod:`ecmsim.fbg.cli`
+The names below are imported on first use (PEP 562), so that importing :mod:`ecmsim.cli.fbg`
 for the command line does not load numpy.
 """
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ecmsim.errors import InputFileError, ScenarioError
+from ecmsim.core.errors import InputFileError, ScenarioError
 from ecmsim.fbg.optics import Fibre
 from ecmsim.fbg.parameters import Interrogator
 

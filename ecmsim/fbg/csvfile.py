@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecmsim.errors import InputFileError
+from ecmsim.core.errors import InputFileError
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,7 @@ def section_count(grating: Grating, fibre: Fibre) -> int:
     ScenarioError when a section would be shorter than 10 periods, below which the
     piecewise-uniform coupled-mode model is not valid (Erdogan 1997, Sec. IV).
     """
-    from ecmsim.errors import ScenarioError
+    from ecmsim.core.errors import ScenarioError
     lam = period_m(grating, fibre)
     longest = int(grating.length_m / (MIN_PERIODS_PER_SECTION * lam))
     if grating.sections is None:

@@ -6,7 +6,7 @@ that ``ecmsim fbg --help`` can list every key without loading numpy.
 
 Keys on the command line are ``<section>.<field>``, e.g. ``--set grating.length_m=0.01``;
 :func:`from_settings` builds the three records from such a mapping. An invalid value raises
-:class:`~ecmsim.errors.ScenarioError` naming the key, the value and the allowed range::
+:class:`~ecmsim.core.errors.ScenarioError` naming the key, the value and the allowed range::
 
     grating.length_m = -0.01: must be in (0, 1] [m]
 """
@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from ecmsim.errors import ScenarioError
+from ecmsim.core.errors import ScenarioError
 
 #: Bounds of the numeric keys: (low, high, low inclusive, high inclusive, unit).
 _BOUNDS: dict[str, tuple[float, float, bool, bool, str]] = {

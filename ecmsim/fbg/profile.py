@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecmsim.errors import InputFileError
+from ecmsim.core.errors import InputFileError
 from ecmsim.fbg.csvfile import read_numeric_csv
 
 REQUIRED_COLUMNS = ("z_m", "exx", "eyy", "ezz")

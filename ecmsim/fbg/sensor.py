@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ecmsim.errors import InputFileError, ScenarioError
+from ecmsim.core.errors import InputFileError, ScenarioError
 from ecmsim.fbg import tmm
 from ecmsim.fbg.analysis import (PeakReport, add_noise, compensate_temperature, find_peaks, parabolic_vertex,
                                  stress_from_shift, wavelength_grid)

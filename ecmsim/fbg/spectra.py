@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ecmsim.errors import InputFileError
-from ecmsim.fbg.analysis import PeakReport, find_peaks
+from ecmsim.core.errors import InputFileError
+from ecmsim.fbg.analysis import PeakReport, find_peaks, stress_from_shift
 from ecmsim.fbg.csvfile import read_numeric_csv
 from ecmsim.fbg.parameters import Interrogator
 
@@ -188,3 +188,18 @@ def _best_shift(simulated: Spectrum, lam: np.ndarray, meas: np.ndarray) -> float
     fine = minimize_scalar(minus_correlation, bounds=(coarse - step, coarse + step), method="bounded",
                            options={"xatol": 1e-4 * step})
     return float(fine.x)
+
+
+def write_peaks_csv(path: Path, results, labels, tracks, fibre) -> None:
+    """peaks.csv: one row per peak of every (spectrum, report) in ``results``, with its track id, shift,
+    width and the eq. 1-2 stress estimate."""
+    lines = ["step_index,label,track,wavelength_nm,reflectance,shift_pm,fwhm_pm,stress_eq12_Pa"]
+    for i, ((_, report), label, ids) in enumerate(zip(results, labels, tracks)):
+        lam0 = report.reference_wavelength_m
+        for p, t in zip(report.peaks, ids):
+            shift = p.wavelength_m - lam0
+            lines.append(f"{i},{label.replace(',', ';')},{t},{p.wavelength_m * 1e9:.6f},{p.reflectance:.6g},"
+                         f"{shift * 1e12:.3f},{p.fwhm_m * 1e12:.3f},{float(stress_from_shift(shift, lam0, fibre)):.6g}")
+    path.write_text("\n".join(lines) + "\n")
+
+

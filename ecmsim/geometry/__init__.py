@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecmsim.errors import GeometryError
+from ecmsim.core.errors import GeometryError
 
 #: Region labels the rest of ecmsim knows about (cell tag names of the mesh).
 REGION_LABELS = ("electrode", "electrolyte", "fibre", "particle", "dead_li", "separator")

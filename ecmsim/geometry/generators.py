@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ecmsim.errors import GeometryError
+from ecmsim.core.errors import GeometryError
 from ecmsim.geometry import Geometry, Region
 
 

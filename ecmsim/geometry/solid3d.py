@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ecmsim.errors import GeometryError
+from ecmsim.core.errors import GeometryError
 from ecmsim.geometry import Geometry, generators
 from ecmsim.geometry.generators import SPECTRA, _autocorrelation
 

@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ecmsim.errors import MaterialError
+from ecmsim.core.errors import MaterialError
 
 LIBRARY_PATH = Path(__file__).with_name("library.toml")
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ecmsim.errors import MaterialError
+from ecmsim.core.errors import MaterialError
 
 GAS_CONSTANT_J_PER_MOL_K = 8.314462618
 """Molar gas constant R [J/(mol K)] (CODATA 2018, exact)."""

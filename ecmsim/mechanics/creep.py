@@ -50,8 +50,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ecmsim.errors import SolverError
-from ecmsim.fem import (LINEAR_SOLVER_OPTIONS, MPI, NONLINEAR_SOLVER_OPTIONS, PETSc, basix, destroy_petsc, dolfinx, fem,
+from ecmsim.core.errors import SolverError
+from ecmsim.core.fem import (LINEAR_SOLVER_OPTIONS, MPI, NONLINEAR_SOLVER_OPTIONS, PETSc, basix, destroy_petsc, dolfinx, fem,
                         linear_solver, options_prefix, ufl)
 from ecmsim.materials import Material
 from ecmsim.materials.creep import NortonLaw
@@ -214,8 +214,8 @@ class CreepProblem:
         supports, tractions: as for :class:`~ecmsim.mechanics.elasticity.PlaneStrainElasticity`.
         degree: Lagrange degree of the displacement.
         temperature_K: temperature of the Arrhenius factor [K].
-        petsc_options: overrides of :data:`ecmsim.fem.NONLINEAR_SOLVER_OPTIONS`.
-        linear: the Newton steps' linear solver (:func:`ecmsim.fem.linear_solver`, kind ``creep``):
+        petsc_options: overrides of :data:`ecmsim.core.fem.NONLINEAR_SOLVER_OPTIONS`.
+        linear: the Newton steps' linear solver (:func:`ecmsim.core.fem.linear_solver`, kind ``creep``):
             ``direct`` (MUMPS), ``iterative`` (CG + GAMG with the rigid-body near-nullspace; the
             consistent tangent is symmetric positive definite) or ``auto`` (by problem size).
 
@@ -384,7 +384,7 @@ class CreepProblem:
     error_tolerance = 0.01
 
     def error_indicator(self) -> float:
-        r"""Estimated local error of the last step over the tolerance (acceptable up to 1, :mod:`ecmsim.timeloop`).
+        r"""Estimated local error of the last step over the tolerance (acceptable up to 1, :mod:`ecmsim.run.timeloop`).
 
         Backward Euler's local error in the creep increment is about half the difference between
         the backward (:math:`\Delta p`) and the forward (:math:`\Delta t\,\dot p_n`) increments; times
@@ -506,7 +506,7 @@ class CreepProblem:
 
 
 def snes_reason_name(snes) -> str:
-    from ecmsim.fem import snes_reason
+    from ecmsim.core.fem import snes_reason
     return snes_reason(snes)
 
 

@@ -33,8 +33,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ecmsim.errors import SolverError
-from ecmsim.fem import MPI, PETSc, basix, fem, options_prefix, ufl
+from ecmsim.core.errors import SolverError
+from ecmsim.core.fem import MPI, basix, fem, options_prefix, ufl
 from ecmsim.materials import Material
 from ecmsim.materials.creep import NortonLaw
 from ecmsim.mechanics.creep import (LOAD_RESIDUAL_TOLERANCE, point_laws, radial_return, region_metrics,
@@ -186,7 +186,7 @@ class CreepConstitutive:
             petsc_options_prefix=options_prefix("creep_contact_stress"))
         problem.solve()
         stress.x.scatter_forward()
-        from ecmsim.fem import destroy_petsc
+        from ecmsim.core.fem import destroy_petsc
         destroy_petsc(problem)
         return stress
 

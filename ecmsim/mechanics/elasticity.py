@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ecmsim.errors import MaterialError, SolverError
-from ecmsim.fem import PETSc, destroy_petsc, fem, linear_solver, options_prefix, ufl
+from ecmsim.core.errors import MaterialError, SolverError
+from ecmsim.core.fem import PETSc, destroy_petsc, fem, linear_solver, options_prefix, ufl
 from ecmsim.materials import Material
 from ecmsim.mesh import TaggedMesh
 
@@ -137,7 +137,7 @@ class PlaneStrainElasticity:
         degree: Lagrange degree of the displacement.
         petsc_options: overrides of the chosen solver's PETSc options.
         linear: ``direct`` (MUMPS), ``iterative`` (CG + GAMG with the rigid-body near-nullspace)
-            or ``auto`` (by size: :data:`ecmsim.fem.ITERATIVE_MIN_DOFS`).
+            or ``auto`` (by size: :data:`ecmsim.core.fem.ITERATIVE_MIN_DOFS`).
     """
 
     def __init__(self, tmesh: TaggedMesh, materials: Mapping[str, Material], supports: Sequence[Support],

@@ -1,8 +1,7 @@
 r"""A FIB-SEM stack solved in 3D: stack -> tetrahedral mesh -> elasticity -> 3D metrics.
 
-:func:`mesh_stack` reads, aligns and segments a stack (multi-page TIFF or folder of slices,
-:mod:`ecmsim.geometry.stack`), meshes it into conforming tetrahedra with the 2D tag names and
-reads it back as a 3D :class:`~ecmsim.mesh.TaggedMesh` (distributed over the MPI ranks).
+The mesh comes from :func:`ecmsim.mesh.voxel.mesh_stack` (a stack read, aligned, segmented and
+meshed into conforming tetrahedra with the 2D tag names, distributed over the MPI ranks).
 :func:`solve_stack` solves the interface window of the 2D model in 3D with the project's
 dimension-generic elasticity (:func:`~ecmsim.mechanics.elasticity.stack_pressure_problem`:
 bottom fixed, rollers on left/right (u_x = 0) and front/back (u_z = 0), the stack pressure on
@@ -19,32 +18,8 @@ laterally confined (uniaxial-strain) value :math:`p\,(h_{Li}/M_{Li} + h_{PLL}/M_
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
 from ecmsim.materials import Material
-
-
-def mesh_stack(path: str | Path, pixel_size_m: float, slice_spacing_m: float, msh_path: str | Path, comm=None,
-               voxel_factor: int = 1, align: bool = True, label_values: Mapping[str, int] | None = None,
-               **image_options):
-    """Stack file or folder -> (3D TaggedMesh, report dict). The mesh is written to ``msh_path``
-    (rank 0) and read back on every rank. ``image_options``: segmentation options of
-    :class:`~ecmsim.geometry.image.ImageOptions` (``phases``, ``method``...)."""
-    from ecmsim.fem import MPI
-    from ecmsim.geometry import stack as st
-
-    comm = comm or MPI.COMM_WORLD
-    report = None
-    if comm.rank == 0:
-        res = st.segment_stack(st.read_stack(path), pixel_size_m, slice_spacing_m, label_values=label_values,
-                               do_align=align, voxel_factor=voxel_factor, **image_options)
-        pts, tets, code, tri, names = st.voxel_tetra_mesh(res.labels, res.voxel_size_m)
-        st.write_msh(msh_path, pts, tets, code, tri, names)
-        report = {**st.interface_metrics_3d(pts, tets, code, tri, names, res.voxel_size_m),
-                  "voxel_size_m": list(res.voxel_size_m), "labels_shape": list(res.labels.shape),
-                  "width_m": float(res.labels.shape[2] * res.voxel_size_m[2]), "segmentation": res.info}
-    report = comm.bcast(report, root=0)
-    return st.tagged_mesh_3d(msh_path, comm), report
 
 
 def solve_stack(tmesh, materials: Mapping[str, Material], stack_pressure_Pa: float, degree: int = 1,
@@ -71,8 +46,8 @@ def solve_stack(tmesh, materials: Mapping[str, Material], stack_pressure_Pa: flo
 
 
 def _mpi_max():
-    from ecmsim.fem import MPI
+    from ecmsim.core.fem import MPI
     return MPI.MAX
 
 
-__all__ = ["mesh_stack", "solve_stack"]
+__all__ = ["solve_stack"]

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ecmsim.errors import MeshError
-from ecmsim.fem import dolfinx
+from ecmsim.core.errors import MeshError
+from ecmsim.core.fem import dolfinx
 from ecmsim.mechanics.elasticity import ElasticSolution, von_mises
 
 
@@ -237,7 +237,7 @@ def _interface_profile_3d(solution: ElasticSolution, facet: str, side: str, pair
 
 def field_metrics(solution: ElasticSolution) -> dict[str, float]:
     """Bulk stress metrics, reduced over ranks (names carry units)."""
-    from ecmsim.fem import MPI
+    from ecmsim.core.fem import MPI
 
     comm = solution.tmesh.comm
     vm = solution.von_mises_values()
@@ -259,7 +259,7 @@ def phase_metrics(solution: ElasticSolution) -> dict[str, float]:
     convex von Mises function elsewhere (it can only overestimate, by the stress variation
     within a cell). The maximum is exact for a stress linear per cell (convexity).
     """
-    from ecmsim.fem import MPI
+    from ecmsim.core.fem import MPI
 
     tm = solution.tmesh
     msh = tm.mesh

@@ -1,0 +1,309 @@
+"""The one place that imports the finite-element stack.
+
+With the PyPI wheel ``dolfinx-solver-real``, ``dolfinx_solver`` must be imported before
+``mpi4py``, ``petsc4py`` and ``dolfinx``: it loads the MPI runtime first so that every binding
+resolves to the same libmpi. Where dolfinx comes from conda, spack or a cluster module there
+is no ``dolfinx_solver`` and the upstream modules are imported directly.
+
+Every other ecmsim module gets dolfinx, ufl, PETSc and MPI from here::
+
+    from ecmsim.core.fem import MPI, PETSc, dolfinx, fem, ufl
+
+This module also holds the solver defaults (PETSc options) and the convergence checks, so that
+one place decides how linear and nonlinear systems are solved.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from ecmsim.core.errors import EcmsimError
+
+try:  # the PyPI wheel: orders MPI ahead of the compiled bindings
+    import dolfinx_solver  # noqa: F401
+except ModuleNotFoundError:  # dolfinx from conda / spack / a module: nothing to order
+    dolfinx_solver = None
+
+try:
+    from mpi4py import MPI
+    from petsc4py import PETSc
+
+    import basix
+    import dolfinx
+    import dolfinx.fem.petsc
+    import dolfinx.io
+    import dolfinx.io.gmsh
+    import dolfinx.mesh
+    import ufl
+    from dolfinx import fem
+except ImportError as err:  # pragma: no cover - depends on the installation
+    raise EcmsimError(
+        f"the finite-element stack is not importable ({err}). Run `make setup` (installs the "
+        "dolfinx-solver-real wheel) or `pip install 'ecmsim[fem]'`, or activate an environment "
+        "that provides dolfinx 0.11"
+    ) from err
+
+if not dolfinx.__version__.startswith("0.11"):  # pragma: no cover
+    raise EcmsimError(f"ecmsim needs dolfinx 0.11, found {dolfinx.__version__} at {dolfinx.__file__}")
+
+__all__ = ["MPI", "PETSc", "basix", "dolfinx", "fem", "ufl", "LINEAR_SOLVER_OPTIONS",
+           "NONLINEAR_SOLVER_OPTIONS", "POTENTIAL_SOLVER_OPTIONS", "ITERATIVE_LINEAR_OPTIONS", "ITERATIVE_MIN_DOFS", "LinearSolverPlan",
+           "linear_solver", "rigid_body_modes", "snes_reason", "versions", "options_prefix", "destroy_petsc"]
+
+#: Direct LU through MUMPS: robust for the 2D problems here (10^4-10^6 dofs), serial and parallel.
+LINEAR_SOLVER_OPTIONS: dict[str, str | float | int] = {
+    "ksp_type": "preonly",
+    "pc_type": "lu",
+    "pc_factor_mat_solver_type": "mumps",
+    "ksp_error_if_not_converged": True,
+}
+
+
+#: Newton (PETSc SNES) for the contact problems: full (semismooth) Newton steps, each solved by
+#: the direct LU above. Convergence on the residual only: ||F|| <= snes_rtol ||F_0|| of the load
+#: step, or <= snes_atol [N/m, a force per unit depth in 2D] when a step starts converged; a small
+#: Newton step alone (snes_stol) must not count as converged. A failure is reported by the
+#: caller (see :func:`snes_reason`), never raised from inside PETSc.
+NONLINEAR_SOLVER_OPTIONS: dict[str, str | float | int] = {
+    "snes_type": "newtonls",
+    # No line search: with the active set (contact or not) taken at every quadrature point,
+    # backtracking on ||F||^2 stalls at active-set switches, full steps converge (docs/contact.md).
+    "snes_linesearch_type": "basic",
+    "snes_rtol": 1e-9,
+    "snes_atol": 1e-10,
+    "snes_stol": 0.0,
+    "snes_max_it": 25,
+    "snes_error_if_not_converged": False,
+    **LINEAR_SOLVER_OPTIONS,
+}
+
+
+#: Newton for the electrolyte potential with Butler–Volmer kinetics: a monotone problem, so
+#: Newton with backtracking converges from phi = 0 even in the Tafel regime. Residual in A/m
+#: (a current per unit depth in 2D); snes_atol far below any current of interest.
+POTENTIAL_SOLVER_OPTIONS: dict[str, str | float | int] = {
+    **NONLINEAR_SOLVER_OPTIONS,
+    "snes_linesearch_type": "bt",
+    "snes_rtol": 1e-10,
+    "snes_atol": 1e-14,
+    "snes_max_it": 50,
+}
+
+
+#: Krylov + algebraic multigrid for symmetric positive definite elasticity: conjugate gradients
+#: preconditioned by PETSc's smoothed-aggregation AMG (GAMG) with the rigid-body modes as its
+#: near-nullspace (see :func:`rigid_body_modes`); Chebyshev/Jacobi smoothing. The wheel's PETSc
+#: has no hypre (BoomerAMG) and no ML, so GAMG is the one AMG here. Converged when the
+#: preconditioned residual has dropped by ksp_rtol (1e-10: displacements agree with the direct
+#: solve to ~1e-8 relative, far below discretisation error).
+ITERATIVE_LINEAR_OPTIONS: dict[str, str | float | int] = {
+    "ksp_type": "cg",
+    "ksp_rtol": 1e-10,
+    "ksp_atol": 1e-30,
+    "ksp_max_it": 1000,
+    "ksp_error_if_not_converged": True,
+    "pc_type": "gamg",
+    "pc_gamg_type": "agg",
+    "pc_gamg_agg_nsmooths": 1,
+    # threshold 0 (keep every non-zero connection in the aggregation graph) and point Jacobi
+    # smoothing: fewer AMG set-up products and cheaper smoothing steps; more CG iterations
+    # (39 vs 21 at 10^6 dofs in 2D) but half the CPU time of set-up + solve (8.3 vs 16.2 s;
+    # benchmarks, docs/mechanics.md "Tuning the AMG")
+    "pc_gamg_threshold": 0.0,
+    "pc_gamg_coarse_eq_limit": 1000,
+    "pc_gamg_square_graph": 1,
+    "mg_levels_ksp_type": "chebyshev",
+    "mg_levels_pc_type": "jacobi",    # SOR: fewer CG iterations (21 vs 28) but each costs more
+    "mg_levels_ksp_max_it": 2,
+}
+
+#: ``solver.linear = "auto"`` chooses the iterative solver at or above this many dofs (global,
+#: all components), per space dimension. Measured on this project's windows, P2, one core
+#: (benchmarks/bench_scaling.py, docs/mechanics.md "Scaling"): in 2D MUMPS takes about the CPU
+#: time of CG + GAMG up to 10^6 dofs (15 vs 18 s) but 2.4 times its memory (3.2 vs 1.3 GiB); in
+#: 3D MUMPS's time grows as N^1.6 and CG + GAMG (N^1.15) is cheaper from about 10^5 dofs.
+ITERATIVE_MIN_DOFS = {2: 1_000_000, 3: 100_000}
+
+#: Problem kinds of :func:`linear_solver`: which Krylov method fits their operator.
+_KRYLOV = {
+    "elasticity": "cg",     # symmetric positive definite
+    "creep": "cg",          # Newton on a symmetric tangent (viscoplastic at quadrature points)
+    "contact": "gmres",     # Nitsche contact: the skew-symmetric default variant is not symmetric
+    "potential": "cg",      # a scalar Poisson-type problem (no near-nullspace beyond constants)
+}
+
+
+@dataclass
+class LinearSolverPlan:
+    """The linear solver chosen for one problem: its PETSc options and what it needs on the matrix.
+
+    Attributes:
+        method: ``"direct"`` (MUMPS LU) or ``"iterative"`` (Krylov + GAMG).
+        options: PETSc options (without prefix) to pass as ``petsc_options``.
+        spaces: the unknowns' function spaces (several for a blocked problem).
+        kind: the problem kind (see :func:`linear_solver`).
+        dofs: global number of unknowns (all components, all blocks).
+    """
+
+    method: str
+    options: dict
+    spaces: list
+    kind: str
+    dofs: int
+
+    def attach(self, A) -> None:
+        """Attach the rigid-body near-nullspace to the system matrix ``A`` (iterative only).
+
+        Call once after the problem is created (``problem.A``), before the first solve: GAMG
+        builds its coarse spaces from these vectors; without them elasticity converges slowly."""
+        if self.method != "iterative" or self.kind == "potential":
+            return
+        A.setNearNullSpace(rigid_body_modes(self.spaces))
+
+
+def _global_dofs(spaces) -> int:
+    return sum(V.dofmap.index_map.size_global * V.dofmap.index_map_bs for V in spaces)
+
+
+def linear_solver(kind: str, spaces, linear: str = "auto", rtol: float | None = None) -> LinearSolverPlan:
+    """The one place that decides how a linear system (or a Newton step's) is solved.
+
+    Args:
+        kind: ``elasticity``, ``creep`` (symmetric: CG), ``contact`` (not symmetric: GMRES) or
+            ``potential`` (scalar: CG + GAMG without the rigid-body modes).
+        spaces: the unknown's function space, or the list of them of a blocked problem (the
+            near-nullspace then holds every block's rigid-body modes, zero on the others).
+        linear: ``direct`` (MUMPS LU), ``iterative`` (Krylov + GAMG) or ``auto``: iterative at or
+            above :data:`ITERATIVE_MIN_DOFS` dofs for the mesh's dimension.
+        rtol: relative tolerance of the Krylov method (default that of ITERATIVE_LINEAR_OPTIONS).
+
+    Returns:
+        a :class:`LinearSolverPlan`: pass ``plan.options`` as ``petsc_options`` and call
+        ``plan.attach(problem.A)`` once the problem exists. Usage::
+
+            plan = linear_solver("elasticity", V, "auto")
+            problem = fem.petsc.LinearProblem(a, L, bcs, petsc_options=plan.options, ...)
+            plan.attach(problem.A)
+    """
+    if kind not in _KRYLOV:
+        raise EcmsimError(f"linear solver for problem kind '{kind}' unknown (known: {', '.join(_KRYLOV)})")
+    if linear not in ("auto", "direct", "iterative"):
+        raise EcmsimError(f"solver.linear = '{linear}' not one of auto, direct, iterative")
+    spaces = list(spaces) if isinstance(spaces, (list, tuple)) else [spaces]
+    dofs = _global_dofs(spaces)
+    gdim = spaces[0].mesh.geometry.dim
+    if linear == "auto":
+        linear = "iterative" if dofs >= ITERATIVE_MIN_DOFS.get(gdim, ITERATIVE_MIN_DOFS[3]) else "direct"
+    if linear == "direct":
+        return LinearSolverPlan("direct", dict(LINEAR_SOLVER_OPTIONS), spaces, kind, dofs)
+    options = dict(ITERATIVE_LINEAR_OPTIONS)
+    options["ksp_type"] = _KRYLOV[kind]
+    if kind == "contact":
+        # restarted GMRES with a long restart, right preconditioned: the true residual is
+        # what converges, as in the direct solve; the Newton tolerance decides the rest
+        options.update({"ksp_gmres_restart": 200, "ksp_pc_side": "right"})
+    if rtol is not None:
+        options["ksp_rtol"] = rtol
+    return LinearSolverPlan("iterative", options, spaces, kind, dofs)
+
+
+def rigid_body_modes(spaces):
+    """Rigid-body motions of every space in ``spaces`` as a PETSc near-nullspace.
+
+    Per space of a ``gdim``-vector Lagrange field: ``gdim`` translations and ``gdim(gdim-1)/2``
+    rotations (3 modes in 2D, 6 in 3D) from the dof coordinates; for a blocked problem each
+    block's modes are zero on the other blocks (each body moves rigidly on its own), in the
+    layout of dolfinx's monolithic ("mpi") block vector. Orthonormalised before use.
+    """
+    spaces = list(spaces) if isinstance(spaces, (list, tuple)) else [spaces]
+    comm = spaces[0].mesh.comm
+    vectors = []
+    for k, V in enumerate(spaces):
+        bs = V.dofmap.index_map_bs
+        n_owned = V.dofmap.index_map.size_local
+        x = V.tabulate_dof_coordinates()[:n_owned]
+        # rotations about the (global) centroid: better conditioned than about the origin
+        total = comm.allreduce(np.array([*x.sum(axis=0), len(x)]), op=MPI.SUM)
+        x = x - total[:3] / max(total[3], 1)
+        modes = []
+        for i in range(bs):
+            m = np.zeros((n_owned, bs))
+            m[:, i] = 1.0
+            modes.append(m)
+        for i, j in ((0, 1), (1, 2), (2, 0))[: (1 if bs == 2 else 3)]:
+            m = np.zeros((n_owned, bs))
+            m[:, i], m[:, j] = -x[:, j], x[:, i]
+            modes.append(m)
+        for m in modes:
+            blocks = [np.zeros(W.dofmap.index_map.size_local * W.dofmap.index_map_bs) for W in spaces]
+            blocks[k] = m.ravel()
+            vectors.append(np.concatenate(blocks))
+    petsc = [PETSc.Vec().createWithArray(v.copy(), comm=comm) for v in vectors]
+    _orthonormalize(petsc)
+    return PETSc.NullSpace().create(vectors=petsc, comm=comm)
+
+
+def _orthonormalize(vectors) -> None:
+    """Modified Gram-Schmidt, in place (collective)."""
+    for i, v in enumerate(vectors):
+        for w in vectors[:i]:
+            v.axpy(-v.dot(w), w)
+        norm = v.norm()
+        if norm > 0:
+            v.scale(1.0 / norm)
+
+
+def snes_reason(snes) -> str:
+    """The name of a SNES converged/diverged reason, e.g. ``DIVERGED_MAX_IT``."""
+    reason = snes.getConvergedReason()
+    for name in dir(PETSc.SNES.ConvergedReason):
+        if not name.startswith("_") and getattr(PETSc.SNES.ConvergedReason, name) == reason:
+            return name
+    return str(reason)
+
+
+_PREFIX_NUMBER = itertools.count()
+
+
+def options_prefix(name: str) -> str:
+    """A PETSc options prefix unique to one solver object, e.g. ``ecmsim_contact_3_``.
+
+    Numbered in creation order, which is the same on every MPI rank (``id()`` is not)."""
+    return f"ecmsim_{name}_{next(_PREFIX_NUMBER)}_"
+
+
+def destroy_petsc(problem) -> None:
+    """Destroy a dolfinx Linear/NonlinearProblem's PETSc objects now, at the same point on every rank.
+
+    Their destroy is collective. Left to Python, it happens whenever each rank drops or
+    garbage-collects the problem, which differs between ranks (rank 0 also plots and writes),
+    and a rank waiting in a collective destroy that the others never reach deadlocks the run.
+    petsc4py's destroy is idempotent: the problem's own ``__del__`` later does nothing more.
+    """
+    for obj in (problem.solver, problem.A, problem.P_mat, problem.b, problem.x):
+        if obj is not None:
+            obj.destroy()
+
+
+def versions() -> dict[str, str]:
+    """Versions of the numerical stack, for provenance."""
+    import gmsh
+    import numpy
+    import scipy
+
+    out = {
+        "dolfinx": dolfinx.__version__,
+        "basix": basix.__version__,
+        "ufl": getattr(ufl, "__version__", "unknown"),
+        "petsc": ".".join(str(v) for v in PETSc.Sys.getVersion()),
+        "mpi": MPI.Get_library_version().splitlines()[0].strip(),
+        "gmsh": gmsh.__version__,
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+    }
+    if dolfinx_solver is not None:
+        out["dolfinx_solver"] = dolfinx_solver.__version__
+    return out

@@ -1,0 +1,195 @@
+"""PNG figures a person can read: stress maps and the stress along the interface.
+
+matplotlib (Agg, no screen). Lengths in µm and stresses in MPa on the axes; the data stay SI.
+Field data are gathered to rank 0, which alone draws.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ecmsim.core.figures import draw_or_warn, plain_text, pyplot
+
+UM = 1e6
+MPA = 1e-6
+
+
+def write_run_plots(folder: Path, solution, profile, contact, stack_pressure_Pa: float, title: str,
+                    comm, with_stress_map: bool = True) -> list[str]:
+    """The figures of ``ecmsim run`` (:func:`draw_or_warn` each); collective, as the stress map
+    gathers the field to rank 0 (``with_stress_map=False`` leaves it out, for very large meshes).
+    Returns the files written (on rank 0)."""
+    files: list[str] = []
+    if with_stress_map and draw_or_warn(folder / "stress_map.png", lambda p: stress_map(p, solution, profile, title)) \
+            and comm.rank == 0:
+        files.append("stress_map.png")
+    if comm.rank == 0:
+        drawings = {} if profile is None else {
+            "interface_stress.png": lambda p: interface_stress_plot(p, profile, stack_pressure_Pa, title)}
+        if contact is not None:
+            drawings["contact.png"] = lambda p: contact_plot(p, contact, stack_pressure_Pa, title)
+        files += [name for name, draw in drawings.items() if draw_or_warn(folder / name, draw)]
+    return files
+
+
+def gather_cell_values(solution, values_per_dof: np.ndarray):
+    """Triangles of owned cells with the stress-space values at their vertices, on rank 0.
+
+    Returns (xy (3n, 2) [m], values (3n, k), region id per cell (n,)) on rank 0, None elsewhere.
+    """
+    from ecmsim.core.fem import dolfinx
+
+    tm = solution.tmesh
+    msh = tm.mesh
+    n_owned = msh.topology.index_map(2).size_local
+    cells = np.arange(n_owned, dtype=np.int32)
+    nodes = dolfinx.mesh.entities_to_geometry(msh, 2, cells)
+    xy = msh.geometry.x[nodes.reshape(-1), :2]
+    S = solution.stress.function_space
+    dofs = S.dofmap.list[:n_owned]  # (n, ndofs per cell); DG1 order = cell vertex order, DG0 one dof
+    vals = values_per_dof[dofs]
+    if vals.shape[1] == 1:
+        vals = np.repeat(vals, 3, axis=1)
+    vals = vals.reshape(n_owned * 3, *values_per_dof.shape[1:])
+    region = np.zeros(n_owned, dtype=np.int32)
+    region_tags = tm.cell_tags
+    owned = region_tags.indices < n_owned
+    region[region_tags.indices[owned]] = region_tags.values[owned]
+    parts = msh.comm.gather((xy, vals, region), root=0)
+    if msh.comm.rank != 0:
+        return None
+    return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
+            np.concatenate([p[2] for p in parts]))
+
+
+def stress_map(path: Path, solution, profile, title: str = "") -> None:
+    """Two panels, sigma_yy and von Mises [MPa], with the interface drawn on top."""
+    from ecmsim.mechanics.elasticity import von_mises
+
+    s = solution.stress.x.array.reshape(-1, 4)
+    data = np.column_stack([s[:, 1], von_mises(s)])
+    gathered = gather_cell_values(solution, data)
+    if gathered is None:
+        return
+    xy, vals, _ = gathered
+    plt = pyplot()
+    import matplotlib.tri as mtri
+
+    tri = mtri.Triangulation(xy[:, 0] * UM, xy[:, 1] * UM, np.arange(len(xy)).reshape(-1, 3))
+    width = xy[:, 0].max() - xy[:, 0].min()
+    height = xy[:, 1].max() - xy[:, 1].min()
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5.5 * max(0.4, min(1.5, height / width))), constrained_layout=True)
+    panels = [(vals[:, 0] * MPA, r"$\sigma_{yy}$ [MPa] (compression < 0)", "RdBu_r", True),
+              (vals[:, 1] * MPA, "von Mises stress [MPa]", "viridis", False)]
+    for ax, (v, label, cmap, centred) in zip(axes, panels, strict=True):
+        lo, hi, extend = colour_range(v, centred)
+        label = f"{label}\nfield range {np.min(v):.3g} to {np.max(v):.3g}"
+        pc = ax.tripcolor(tri, v, shading="gouraud", cmap=cmap, vmin=lo, vmax=hi)
+        fig.colorbar(pc, ax=ax, label=label, shrink=0.9, extend=extend)
+        if profile is not None:   # windows without an electrode have no interface
+            ax.plot(profile.x_m * UM, profile.y_m * UM, ".", color="k", ms=1.0, label="interface")
+        ax.set_aspect("equal")
+        ax.set_xlabel("x [µm]")
+        ax.set_ylabel("y [µm]")
+    if title:
+        fig.suptitle(plain_text(title))
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
+def colour_range(values: np.ndarray, centred: bool) -> tuple[float, float, str]:
+    """Colour limits that show the field, not its few singular points.
+
+    Corners, void tips and filament ends carry stress singularities whose peak grows with mesh
+    refinement; a scale set by them paints everything else one colour. The limits are the 0.5
+    and 99.5 percentiles (symmetric about 0 when ``centred``), with colour-bar arrows where
+    values go beyond; the true range is printed in the colour-bar label.
+    """
+    lo, hi = (float(q) for q in np.percentile(values, [0.5, 99.5]))
+    if centred:
+        m = max(abs(lo), abs(hi)) or 1.0
+        lo, hi = -m, m
+    if hi - lo < 1e-9 * max(1.0, abs(hi)):
+        lo, hi = lo - 0.5, hi + 0.5
+    slack = 1e-3 * (hi - lo)  # round-off beyond the limits draws no arrow
+    below, above = bool(np.min(values) < lo - slack), bool(np.max(values) > hi + slack)
+    extend = {(False, False): "neither", (True, False): "min", (False, True): "max", (True, True): "both"}
+    return lo, hi, extend[(below, above)]
+
+
+def interface_stress_plot(path: Path, profile, stack_pressure_Pa: float, title: str = "") -> None:
+    """Normal and shear traction along the interface [MPa] against x [µm]."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(8, 4.5), constrained_layout=True)
+    profile = profile.merged()  # one value per point: no zig-zag between the two facets' values
+    x = profile.x_m * UM
+    mean = profile.mean(profile.normal_stress_Pa)
+    ax.plot(x, profile.normal_stress_Pa * MPA, "-", lw=1.2, label=r"normal $\sigma_n$ (compression < 0)")
+    ax.plot(x, profile.shear_stress_Pa * MPA, "-", lw=0.8, alpha=0.7, label=r"shear $\tau$")
+    ax.axhline(mean * MPA, color="k", ls="--", lw=0.8, label=f"mean $\\sigma_n$ = {mean * MPA:.3g} MPa")
+    ax.axhline(-stack_pressure_Pa * MPA, color="tab:red", ls=":", lw=1.0,
+               label=f"$-p$ (stack pressure {stack_pressure_Pa * MPA:.3g} MPa)")
+    ax.set_xlabel("x along the window [µm]")
+    ax.set_ylabel("traction on the interface [MPa]")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    if title:
+        ax.set_title(plain_text(title))
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
+def contact_plot(path: Path, profile, stack_pressure_Pa: float, title: str = "") -> None:
+    """Contact pressure [MPa] and gap [nm] along the interface against x [µm], contact zones shaded."""
+    plt = pyplot()
+    fig, (ax_p, ax_g) = plt.subplots(2, 1, figsize=(8, 6), sharex=True, constrained_layout=True)
+    x = profile.x_m * UM
+    metrics = profile.metrics()
+    ax_p.plot(x, profile.contact_pressure_Pa * MPA, ".", ms=2, label="contact pressure (Nitsche)")
+    ax_p.axhline(stack_pressure_Pa * MPA, color="tab:red", ls=":", lw=1.0,
+                 label=f"stack pressure {stack_pressure_Pa * MPA:.3g} MPa")
+    ax_p.set_ylabel("contact pressure [MPa]")
+    ax_p.set_title(f"contact fraction {metrics['contact_fraction']:.3f}", fontsize=10)
+    if title:
+        fig.suptitle(plain_text(title), fontsize=10)
+    ax_p.legend(fontsize=8, loc="best")
+    ax_g.plot(x, profile.gap_m * 1e9, ".", ms=2, color="tab:green")
+    ax_g.axhline(0.0, color="k", lw=0.6)
+    ax_g.set_ylabel("gap [nm] (> 0 open)")
+    ax_g.set_xlabel("x along the window [µm]")
+    for ax in (ax_p, ax_g):
+        ax.grid(alpha=0.3)
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
+def current_plot(path: Path, profile, metrics: dict, title: str = "") -> None:
+    """Local plating current density [mA/cm²] and electrolyte potential [mV] along the interface
+    against x [µm]; separated facets (no current) marked."""
+    plt = pyplot()
+    fig, (ax_i, ax_phi) = plt.subplots(2, 1, figsize=(8, 6), sharex=True, constrained_layout=True)
+    order = np.argsort(profile.x_m, kind="stable")
+    x = profile.x_m[order] * UM
+    i = profile.current_density_A_m2[order] * 0.1  # A/m² -> mA/cm²
+    open_ = profile.active[order] == 0
+    ax_i.plot(x, i, ".", ms=2, label="local current density (+ plating)")
+    if open_.any():
+        ax_i.plot(x[open_], i[open_], "x", ms=3, color="tab:red", label="separated: no current")
+    applied = metrics["applied_current_density_A_m2"] * 0.1
+    ax_i.axhline(applied, color="k", ls="--", lw=0.8, label=f"applied {applied:.3g} mA/cm²")
+    ax_i.set_ylabel("current density [mA/cm²]")
+    ax_i.set_title(f"CV {metrics['current_density_cv']:.3g}, max/mean "
+                   f"{metrics['current_density_max_A_m2'] / metrics['current_density_mean_A_m2']:.3g}, "
+                   f"window voltage {metrics['window_voltage_V'] * 1e3:.3g} mV", fontsize=10)
+    ax_i.legend(fontsize=8, loc="best")
+    ax_phi.plot(x, profile.potential_V[order] * 1e3, ".", ms=2, color="tab:purple")
+    ax_phi.set_ylabel("electrolyte potential at the interface [mV]")
+    ax_phi.set_xlabel("x along the window [µm]")
+    for ax in (ax_i, ax_phi):
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.savefig(path, dpi=150)
+    plt.close(fig)

@@ -1,0 +1,211 @@
+"""The dolfinx side: :class:`TaggedMesh` (a mesh with named cell and facet tags) and the ways to
+get one: :func:`mesh_geometry` (mesh a geometry), :func:`read_msh` (a gmsh file made elsewhere),
+:func:`restrict` (the part of a mesh made of some regions).
+
+gmsh runs on rank 0 only; :func:`dolfinx.io.gmsh.model_to_mesh` distributes the mesh with
+facet-sharing ghosts (needed by interior-facet integrals on the interface).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ecmsim.core.errors import MeshError
+from ecmsim.geometry import Geometry
+from ecmsim.mesh.build import build_gmsh_model
+from ecmsim.mesh.options import MeshOptions
+from ecmsim.mesh.session import _nothing, gmsh_model
+
+
+@dataclass
+class TaggedMesh:
+    """A dolfinx mesh with its cell and facet tags and the name <-> id maps."""
+
+    mesh: object  # dolfinx.mesh.Mesh
+    cell_tags: object  # dolfinx.mesh.MeshTags
+    facet_tags: object
+    cell_ids: dict[str, int] = field(default_factory=dict)
+    facet_ids: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def comm(self):
+        return self.mesh.comm
+
+    def cells(self, name: str) -> np.ndarray:
+        """Local indices of the cells tagged ``name``."""
+        return self.cell_tags.find(self._id(self.cell_ids, name, "cell"))
+
+    def facets(self, name: str) -> np.ndarray:
+        """Local indices of the facets tagged ``name``."""
+        return self.facet_tags.find(self._id(self.facet_ids, name, "facet"))
+
+    @staticmethod
+    def _id(ids: dict[str, int], name: str, kind: str) -> int:
+        try:
+            return ids[name]
+        except KeyError:
+            raise MeshError(f"the mesh has no {kind} tag '{name}' (it has: {', '.join(ids)})") from None
+
+    def num_cells_global(self) -> int:
+        imap = self.mesh.topology.index_map(self.mesh.topology.dim)
+        return imap.size_global
+
+    def stats(self) -> dict[str, float]:
+        """Global counts and element sizes (same on every rank)."""
+        from ecmsim.core.fem import MPI, dolfinx
+
+        msh = self.mesh
+        tdim = msh.topology.dim
+        n_local = msh.topology.index_map(tdim).size_local
+        h = dolfinx.cpp.mesh.h(msh._cpp_object, tdim, np.arange(n_local, dtype=np.int32))
+        comm = msh.comm
+        return {
+            "cells": int(self.num_cells_global()),
+            "vertices": int(msh.topology.index_map(0).size_global),
+            "h_min_m": comm.allreduce(float(h.min()) if len(h) else math.inf, op=MPI.MIN),
+            "h_max_m": comm.allreduce(float(h.max()) if len(h) else 0.0, op=MPI.MAX),
+        }
+
+
+def mesh_geometry(geometry: Geometry, options: MeshOptions, comm=None, msh_path: str | Path | None = None
+                  ) -> TaggedMesh:
+    """Mesh a geometry on rank 0 and distribute it as a :class:`TaggedMesh` on ``comm``.
+
+    ``msh_path``: also write the gmsh mesh (with physical names) there, from rank 0, and its
+    :mod:`~ecmsim.mesh.report` beside it (``name.report.json``).
+    """
+    from ecmsim.core.fem import MPI
+
+    comm = comm or MPI.COMM_WORLD
+    error = None
+    with gmsh_model() if comm.rank == 0 else _nothing() as model:
+        if comm.rank == 0:
+            try:
+                built = build_gmsh_model(geometry, options)
+                if msh_path is not None:
+                    import gmsh
+
+                    from ecmsim.mesh.report import gmsh_arrays, mesh_report, report_path, write_report
+                    gmsh.write(str(msh_path))
+                    if options.depth_m:
+                        report = _report_3d(geometry, options)
+                    else:
+                        report = mesh_report(gmsh_arrays(), geometry.width_m, geometry.height_m)
+                        if "narrow_features" in built:
+                            report["narrow_features"] = built["narrow_features"]
+                    write_report(report, report_path(msh_path))
+            except MeshError as err:
+                error = str(err)
+        error = comm.bcast(error, root=0)
+        if error:
+            raise MeshError(error)
+        return _to_dolfinx(model if comm.rank == 0 else None, comm)
+
+
+def read_msh(path: str | Path, comm=None) -> TaggedMesh:
+    """A TaggedMesh from a gmsh ``.msh`` file with named 2D physical groups."""
+    from ecmsim.core.fem import MPI
+
+    comm = comm or MPI.COMM_WORLD
+    path = Path(path)
+    if not path.is_file():
+        raise MeshError(f"mesh file not found: {path}")
+    error = None
+    with gmsh_model() if comm.rank == 0 else _nothing() as model:
+        if comm.rank == 0:
+            import gmsh
+            try:
+                gmsh.merge(str(path))
+            except Exception as err:
+                error = f"{path}: gmsh cannot read it: {err}"
+            else:
+                if not gmsh.model.getPhysicalGroups(2):
+                    error = (f"{path}: no 2D physical groups (named regions such as 'electrode', "
+                             "'electrolyte') in the file, or not a gmsh mesh")
+        error = comm.bcast(error, root=0)
+        if error:
+            raise MeshError(error)
+        return _to_dolfinx(model if comm.rank == 0 else None, comm)
+
+
+def _report_3d(geometry: Geometry, options: MeshOptions) -> dict:
+    """Counts of a 3D mesh per physical group (the 2D report's quality measures are for triangles)."""
+    import gmsh
+
+    report = {"dimension": 3, "window_m": [geometry.width_m, geometry.height_m, options.depth_m], "cells": {},
+              "facets": {}}
+    for dim, ident in gmsh.model.getPhysicalGroups():
+        count = sum(len(t) for e in gmsh.model.getEntitiesForPhysicalGroup(dim, ident)
+                    for t in gmsh.model.mesh.getElements(dim, int(e))[1])
+        report["cells" if dim == 3 else "facets"][gmsh.model.getPhysicalName(dim, ident)] = count
+    report["tetrahedra"] = sum(report["cells"].values())
+    return report
+
+
+def _to_dolfinx(model, comm) -> TaggedMesh:
+    from ecmsim.core.fem import dolfinx
+
+    dim = comm.bcast(model.getDimension() if comm.rank == 0 else None, root=0)
+    partitioner = dolfinx.mesh.create_cell_partitioner(dolfinx.mesh.GhostMode.shared_facet, dim)
+    try:
+        data = dolfinx.io.gmsh.model_to_mesh(model, comm, 0, gdim=dim, partitioner=partitioner)
+    except RuntimeError as err:
+        raise MeshError(f"the gmsh model cannot become a dolfinx mesh: {err}") from None
+    cell_ids = {name: g.tag for name, g in data.physical_groups.items() if g.dim == dim}
+    facet_ids = {name: g.tag for name, g in data.physical_groups.items() if g.dim == dim - 1}
+    msh = data.mesh
+    msh.topology.create_connectivity(dim - 1, dim)
+    return TaggedMesh(msh, data.cell_tags, data.facet_tags, cell_ids, facet_ids)
+
+
+def restrict(tmesh: TaggedMesh, regions: tuple[str, ...] | list[str]) -> tuple[TaggedMesh, object]:
+    """The part of ``tmesh`` made of the cells tagged ``regions``, with its own tags.
+
+    Cell tags carry over; every tagged facet of the parent that is a facet of the part carries
+    its tag over, so a facet group between the part and the rest (``interface``) becomes a group
+    of the part's boundary. Returns the part and the dolfinx entity map (part cell -> parent cell).
+    Works in any dimension and in parallel (ghost cells included).
+    """
+    from ecmsim.core.fem import dolfinx
+
+    msh = tmesh.mesh
+    tdim = msh.topology.dim
+    fdim = tdim - 1
+    cells = np.unique(np.concatenate([tmesh.cells(r) for r in regions])).astype(np.int32)
+    sub, cell_map, vertex_map, _ = dolfinx.mesh.create_submesh(msh, tdim, cells)
+    sub.topology.create_connectivity(fdim, tdim)
+    sub.topology.create_connectivity(fdim, 0)
+    msh.topology.create_connectivity(fdim, 0)
+
+    n_cells = sub.topology.index_map(tdim).size_local + sub.topology.index_map(tdim).num_ghosts
+    parent_cells = cell_map.sub_topology_to_topology(np.arange(n_cells, dtype=np.int32), inverse=False)
+    cell_value = np.zeros(msh.topology.index_map(tdim).size_local + msh.topology.index_map(tdim).num_ghosts,
+                          dtype=np.int32)
+    cell_value[tmesh.cell_tags.indices] = tmesh.cell_tags.values
+    cell_tags = dolfinx.mesh.meshtags(sub, tdim, np.arange(n_cells, dtype=np.int32), cell_value[parent_cells])
+
+    # facets match by their parent vertices
+    p_f2v = msh.topology.connectivity(fdim, 0)
+    tagged = {tuple(sorted(p_f2v.links(f))): v
+              for f, v in zip(tmesh.facet_tags.indices, tmesh.facet_tags.values, strict=True)}
+    n_facets = sub.topology.index_map(fdim).size_local + sub.topology.index_map(fdim).num_ghosts
+    s_f2v = sub.topology.connectivity(fdim, 0)
+    parent_vertex = vertex_map.sub_topology_to_topology(
+        np.arange(sub.topology.index_map(0).size_local + sub.topology.index_map(0).num_ghosts, dtype=np.int32),
+        inverse=False)
+    facets, values = [], []
+    for f in range(n_facets):
+        v = tagged.get(tuple(sorted(parent_vertex[s_f2v.links(f)])))
+        if v is not None:
+            facets.append(f)
+            values.append(v)
+    values = np.asarray(values, dtype=np.int32)
+    facet_tags = dolfinx.mesh.meshtags(sub, fdim, np.asarray(facets, dtype=np.int32), values)
+    cell_ids = {name: i for name, i in tmesh.cell_ids.items() if name in regions}
+    present = {name: tmesh.comm.allreduce(int(np.count_nonzero(values == i))) for name, i in tmesh.facet_ids.items()}
+    facet_ids = {name: i for name, i in tmesh.facet_ids.items() if present[name]}
+    return TaggedMesh(sub, cell_tags, facet_tags, cell_ids, facet_ids), cell_map

@@ -1,0 +1,70 @@
+"""The fibre read-out of a finished cycling run: ``readout(RUN_DIR, CELL_SCENARIO)`` reads the run's
+interface history, builds (or reuses) the fibre-cell library and writes the spectra over time
+beside it (docs/fibre_readout.md). ``ecmsim run`` does the same for its own window in the
+read-out stage (:mod:`ecmsim.run.stages.fibre`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ecmsim.core.errors import InputFileError
+from ecmsim.core.progress import Progress
+from ecmsim.fibre.model import CellModel
+from ecmsim.fibre.readout import (DEFAULT_LIBRARY_FACTORS, ReadoutOptions, WindowHistory, compute,
+                                  library_from_cell_runs)
+from ecmsim.io.readout import write_outputs
+from ecmsim.scenario import load_cell
+
+
+def readout(run_dir: str | Path, cell_scenario: str | Path, *, sections: int = 10, output_interval_s: float = 0.0,
+            library_pressure_factors: Sequence[float] = DEFAULT_LIBRARY_FACTORS, pressure_mapping: str = "change",
+            stack_pressure_Pa: float | None = None, cell_overrides: Sequence[str] = (), out_dir: str | Path | None = None,
+            plots: bool = True, quiet: bool = True, title: str | None = None,
+            cell_runs: Sequence[str | Path] = ()) -> dict[str, Any]:
+    """The fibre read-out of an existing cycling result folder (``interface_profiles.csv``, ``summary.json``).
+
+    Args:
+        run_dir: the folder of ``ecmsim run`` of a cycling scenario.
+        cell_scenario: the fibre-cell scenario (path; relative paths from the current directory).
+        sections, output_interval_s, library_pressure_factors, pressure_mapping: as ``[fibre_readout]``.
+        stack_pressure_Pa: default: the run's ``loading.stack_pressure_Pa`` (summary.json).
+        cell_overrides: ``--set`` items for the cell scenario.
+        out_dir: where the files go (default: ``run_dir``).
+        cell_runs: finished ``ecmsim run`` folders of the cell scenario (e.g. at the stack pressure): their
+            core strains are the library instead of solving ``library_pressure_factors`` (no cell solve).
+
+    Returns:
+        The metrics (also written to ``fibre_readout.json``).
+    """
+
+    run_dir = Path(run_dir)
+    progress = Progress(quiet)
+    window = WindowHistory.read_csv(run_dir / "interface_profiles.csv")
+    summary = {}
+    if (run_dir / "summary.json").is_file():
+        summary = json.loads((run_dir / "summary.json").read_text())
+    if stack_pressure_Pa is None:
+        try:
+            stack_pressure_Pa = float(summary["scenario"]["loading"]["stack_pressure_Pa"])
+        except (KeyError, TypeError, ValueError):
+            raise InputFileError(f"{run_dir}/summary.json: no scenario.loading.stack_pressure_Pa; pass "
+                                 "stack_pressure_Pa") from None
+    options = ReadoutOptions(int(sections), float(output_interval_s), tuple(float(f) for f in library_pressure_factors),
+                             pressure_mapping)
+    cell, _ = load_cell(cell_scenario, None, cell_overrides, where="cell_scenario")
+    library = library_from_cell_runs(cell_runs, cell) if cell_runs else None
+    model = CellModel(cell, progress)
+    try:
+        r = compute(window, model, stack_pressure_Pa, options, progress=progress, library=library)
+    finally:
+        model.close()
+    out = Path(out_dir) if out_dir is not None else run_dir
+    out.mkdir(parents=True, exist_ok=True)
+    write_outputs(out, r, model.fibre, title if title is not None else summary.get("title", run_dir.name), plots)
+    return r.metrics
+
+
+__all__ = ["readout"]

@@ -1,0 +1,192 @@
+"""The electrochemistry stages of a window.
+
+- :class:`CurrentStage` (``[electrochem]`` without plating steps): the current distribution after
+  the mechanics, on the same window. The mechanics hands over the interface state: where electrode
+  and electrolyte touch (contact model: samples that carry contact pressure; bonded: everywhere)
+  and the normal pressure there (for the optional stress coupling). Both are looked up at the
+  potential problem's interface facet midpoints from the nearest mechanics sample.
+- :class:`CyclingStage` (Plate/Strip steps): the plating/stripping problem
+  (:class:`~ecmsim.electrochem.cycling.CyclingProblem`) advanced before the mechanics in every
+  time step; the interface history (``interface_profiles.csv``) and ``cycling.png``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from ecmsim.electrochem.kinetics import butler_volmer, ionic_conductivity_S_m
+from ecmsim.electrochem.potential import CurrentSolution, PotentialProblem, cell_overpotential_V
+from ecmsim.core.errors import MaterialError
+from ecmsim.materials import Material
+from ecmsim.run.stages.base import Run, Stage
+
+
+def _nearest(x_m: np.ndarray, y_m: np.ndarray, values: np.ndarray):
+    """``points (N, 3) -> values`` of the nearest sample in (x, y)."""
+    tree = cKDTree(np.column_stack([x_m, y_m]))
+    values = np.asarray(values, dtype=float)
+    return lambda pts: values[tree.query(pts[:, :2])[1]] if len(pts) else np.empty(0)
+
+
+def current_distribution(electrochem, temperature_K: float, tmesh, materials: Mapping[str, Material],
+                         profile=None, contact=None) -> tuple[dict[str, float], CurrentSolution]:
+    """Solve the current distribution of a scenario's ``[electrochem]`` section.
+
+    Args:
+        electrochem: the scenario's ElectrochemSection.
+        temperature_K: cell temperature [K].
+        tmesh: the window mesh.
+        materials: region -> Material (the electrode needs Butler–Volmer keys, the electrolyte
+            ``ionic_conductivity_S_m``).
+        profile: the mechanics' InterfaceProfile (interface pressure), or None.
+        contact: the mechanics' ContactProfile of the interface (contact state), or None (all in contact).
+
+    Returns:
+        The metrics (with ``cell_overpotential_V``) and the solution.
+    """
+    electrode, electrolyte = materials["electrode"], materials["electrolyte"]
+    for mat, region, keys in ((electrode, "electrode", ("exchange_current_density_A_m2", "charge_transfer_coefficient")),
+                              (electrolyte, "electrolyte", ("ionic_conductivity_S_m",))):
+        missing = [k for k in keys if k not in mat.properties]
+        if missing:
+            raise MaterialError(f"[electrochem] needs {', '.join(missing)} of the {region} material '{mat.key}' "
+                                f"(add it to the material record or the scenario's inline table)")
+    kinetics = butler_volmer(electrode, temperature_K)
+    kappa = ionic_conductivity_S_m(electrolyte, temperature_K)
+    omega = electrode.properties.get("molar_volume_m3_mol", 13.0e-6)
+    problem = PotentialProblem(tmesh, kinetics, kappa, molar_volume_m3_mol=omega,
+                               stress_coupling=electrochem.stress_coupling, degree=electrochem.element_degree)
+    try:
+        problem.set_current_density(electrochem.applied_current_density_A_m2)
+        active = pressure = None
+        if contact is not None:
+            active = _nearest(contact.x_m, contact.y_m, contact.in_contact.astype(float))
+        if profile is not None and electrochem.stress_coupling:
+            pressure = _nearest(profile.x_m, profile.y_m, -profile.normal_stress_Pa)
+        problem.set_interface_state(active, pressure)
+        solution = problem.solve()
+    finally:
+        problem.close()
+    metrics = dict(solution.metrics)
+    metrics["cell_overpotential_V"] = cell_overpotential_V(metrics, electrochem.membrane_thickness_m)
+    metrics["exchange_current_density_A_m2"] = kinetics.exchange_current_density_A_m2
+    return metrics, solution
+
+
+def cycling_problem(scn, tmesh, materials, mechanics):
+    """The scenario's :class:`~ecmsim.electrochem.cycling.CyclingProblem` (needs ``[electrochem]``;
+    settings from ``[cycling]``)."""
+    from ecmsim.electrochem.cycling import CyclingProblem
+
+    electrode, electrolyte = materials["electrode"], materials["electrolyte"]
+    T = scn.loading.temperature_K
+    omega = electrode.properties.get("molar_volume_m3_mol", 13.0e-6)
+    ec, cyc = scn.electrochem, scn.cycling
+    pot = PotentialProblem(tmesh, butler_volmer(electrode, T), ionic_conductivity_S_m(electrolyte, T),
+                           molar_volume_m3_mol=omega, stress_coupling=ec.stress_coupling, degree=ec.element_degree)
+    return CyclingProblem(mechanics, pot, deposition_layer_thickness_m=cyc.deposition_layer_thickness_m,
+                          irreversible_fraction=cyc.irreversible_fraction,
+                          porous_modulus_exponent=cyc.porous_modulus_exponent,
+                          min_contact_activity=cyc.min_contact_activity, molar_volume_m3_mol=omega,
+                          stress_coupling=ec.stress_coupling)
+
+
+class CurrentStage(Stage):
+    """The current distribution of ``[electrochem]`` on the mechanics' final interface state."""
+
+    name = "current"
+
+    def finish(self, run: Run) -> None:
+        scn = run.scn
+        metrics, self.current = current_distribution(scn.electrochem, scn.loading.temperature_K, run.tmesh,
+                                                     run.materials, run.profile, run.contact)
+        run.metrics.update(metrics)
+        info = self.current.info
+        run.progress(f"current distribution: {info['potential_dofs']} dofs, {info['potential_newton_iterations']} "
+                     f"Newton iteration(s) ({run.progress.done('current'):.1f} s)")
+
+    def write(self, run: Run) -> list[str]:
+        files = ["current_profile.csv"]
+        if run.comm.rank == 0:
+            self.current.profile.to_csv(run.folder / "current_profile.csv")
+            if run.scn.output.plots:
+                from ecmsim.core.figures import draw_or_warn, plain_text
+                from ecmsim.io.plots import current_plot
+                title = plain_text(run.title)
+                if draw_or_warn(run.folder / "current.png",
+                                lambda p: current_plot(p, self.current.profile, self.current.metrics, title)):
+                    files.append("current.png")
+        return files
+
+
+class CyclingStage(Stage):
+    """Plating and stripping: current -> plated thickness -> growth eigenstrain of the mechanics."""
+
+    name = "cycling"
+    loop_order = 0      # loads the mechanics: advances first in every step (staggered)
+    checkpointed = stateful = True
+
+    def setup(self, run: Run) -> None:
+        scn = run.scn
+        self.problem = cycling_problem(scn, run.tmesh, run.materials, run.mechanics)
+        #: interface samples of every accepted step (interface_profiles.csv, the fibre read-out)
+        self.profile_rows: list = []
+        run.progress(f"plating/stripping: {len(self.problem.x)} interface facets, deposition layer "
+                     f"{scn.cycling.deposition_layer_thickness_m:g} m ({run.progress.done('cycling'):.1f} s)")
+
+    def advance(self, t_s: float, dt_s: float, step) -> int:
+        return self.problem.advance(t_s, dt_s, step)
+
+    def error_indicator(self) -> float:
+        return self.problem.error_indicator()
+
+    def accept(self) -> None:
+        self.problem.accept()
+
+    def reject(self) -> None:
+        self.problem.reject()
+
+    def metrics(self) -> dict[str, float]:
+        return self.problem.metrics()
+
+    def checkpoint_state(self):
+        return self.problem.checkpoint_state()
+
+    def restore_state(self, state) -> None:
+        self.problem.restore_state(state)
+
+    def on_step(self, run: Run, row: dict) -> None:
+        if run.scn.cycling.profiles:
+            self.profile_rows.append(self.problem.profile_rows(row["step"], row["time_s"]))
+
+    def finish(self, run: Run) -> None:
+        from ecmsim.electrochem.cycling import cycling_metrics
+        run.metrics.update(cycling_metrics(self.problem, run.history, run.scn.electrochem.membrane_thickness_m))
+
+    def write(self, run: Run) -> list[str]:
+        from ecmsim.electrochem.cycling import CyclingProblem
+        from ecmsim.io.cycling import cycling_plot, write_profiles
+
+        files: list[str] = []
+        if run.comm.rank == 0:
+            if run.scn.cycling.profiles:
+                write_profiles(run.folder / "interface_profiles.csv", self.profile_rows,
+                               CyclingProblem.PROFILE_HEADER)
+                files.append("interface_profiles.csv")
+            if run.scn.output.plots:
+                from ecmsim.core.figures import draw_or_warn
+                title = run.scn.title
+                if draw_or_warn(run.folder / "cycling.png", lambda p: cycling_plot(p, run.history, title)):
+                    files.append("cycling.png")
+        return files
+
+    def close(self) -> None:
+        if self.problem is not None:
+            self.problem.close()
+            self.problem = None
+
+
+__all__ = ["CurrentStage", "CyclingStage", "current_distribution", "cycling_problem"]

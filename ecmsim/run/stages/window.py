@@ -1,0 +1,61 @@
+"""The geometry and mesh stage of an interface window: a generator, an image or a voxel stack ->
+``run.geometry`` and ``run.tmesh`` (mesh.msh and mesh.report.json in the result folder)."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+from ecmsim.run.stages.base import Run, Stage
+
+
+class WindowMeshStage(Stage):
+    """Geometry -> gmsh -> dolfinx (2D, an extruded 3D window, or a 3D voxel stack)."""
+
+    name = "mesh"
+
+    def setup(self, run: Run) -> None:
+        from ecmsim.mesh import MeshOptions, estimated_cells, mesh_geometry
+
+        scn, progress = run.scn, run.progress
+        if scn.geometry.kind == "image_stack":   # a 3D stack: voxel tetrahedra, no 2D geometry
+            run.geometry, run.tmesh = self._mesh_stack(run)
+        else:
+            run.geometry = scn.geometry.build(run.source.parent)
+            progress.done("geometry")
+            m = scn.mesh
+            depth_m = getattr(scn.geometry, "depth_m", None)
+            options = MeshOptions(m.size_m, m.interface_size_m, m.refine_distance_m, m.max_cells, m.tip_size_m,
+                                  depth_m)
+            progress(f"meshing {run.geometry.description} (about {estimated_cells(run.geometry, options):.2g} "
+                     f"{'tetrahedra' if depth_m else 'triangles'}) ...")
+            run.tmesh = mesh_geometry(run.geometry, options, run.comm, msh_path=run.folder / "mesh.msh")
+        stats = run.tmesh.stats()
+        kind = "tetrahedra" if self.is_3d(run) else "triangles"
+        progress(f"mesh: {stats['cells']} {kind}, h from {stats['h_min_m']:.3g} to {stats['h_max_m']:.3g} m "
+                 f"({progress.done('mesh'):.1f} s)")
+        run.summary["mesh"] = {**stats, "cell_tags": run.tmesh.cell_ids, "facet_tags": run.tmesh.facet_ids}
+
+    @staticmethod
+    def is_3d(run: Run) -> bool:
+        return getattr(run.geometry, "depth_m", None) is not None
+
+    def write(self, run: Run) -> list[str]:
+        return ["mesh.msh", "mesh.report.json"]
+
+    @staticmethod
+    def _mesh_stack(run: Run):
+        """``[geometry] kind = "image_stack"``: the stack read, aligned, segmented and meshed into voxel
+        tetrahedra (mesh.msh, mesh.report.json); returns (window facts, 3D TaggedMesh)."""
+        g = run.scn.geometry
+        run.progress(f"stack {g.path}: reading, aligning, segmenting, meshing voxels ...")
+        tmesh, report = g.mesh(run.source.parent, run.comm, run.folder / "mesh.msh")
+        if run.comm.rank == 0:
+            (run.folder / "mesh.report.json").write_text(
+                json.dumps({"dimension": 3, "kind": "image_stack", **report}, indent=2, default=str) + "\n")
+        shape, voxel = report["labels_shape"], report["voxel_size_m"]
+        return SimpleNamespace(width_m=report["width_m"], depth_m=shape[0] * voxel[0],
+                               description=f"stack {g.path}"), tmesh
+
+
+__all__ = ["WindowMeshStage"]

@@ -1,0 +1,140 @@
+"""The whole scenario: its sections, the checks that span several of them, the scenario as run
+and its input hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from ecmsim.core.errors import ScenarioError
+from ecmsim.scenario.base import Section
+from ecmsim.scenario.geometry import GeometrySection
+from ecmsim.scenario.protocol import ProtocolSection
+from ecmsim.scenario.sections import (
+    CreepSection,
+    CyclingSection,
+    ElectrochemSection,
+    FibreReadoutSection,
+    InterfaceSection,
+    LoadingSection,
+    MaterialsSection,
+    MeshSection,
+    OutputSection,
+    SolverSection,
+)
+
+
+class Scenario(Section):
+    """A validated scenario. ``source`` is the file it came from (for messages)."""
+
+    title: str = Field("", description="free text")
+    geometry: GeometrySection
+    materials: MaterialsSection
+    loading: LoadingSection
+    interface: InterfaceSection = InterfaceSection()
+    mesh: MeshSection
+    solver: SolverSection = SolverSection()
+    electrochem: ElectrochemSection | None = None
+    output: OutputSection = OutputSection()
+    protocol: ProtocolSection | None = None
+    creep: CreepSection = CreepSection()
+    cycling: CyclingSection = CyclingSection()
+    fbg: dict[str, dict[str, Any]] | None = Field(
+        None, description="virtual FBG: the keys of `ecmsim fbg --set` as [fbg.grating], [fbg.source], "
+                          "[fbg.interrogator], [fbg.fibre] (needs geometry kind fbg_cell)")
+    fibre_readout: FibreReadoutSection | None = None
+
+    @model_validator(mode="after")
+    def _fibre_readout_needs_cycling(self) -> Scenario:
+        if self.fibre_readout is not None:
+            if self.protocol is None or not self.protocol.has_current_steps():
+                raise ValueError("fibre_readout: the fibre read-out needs plating/stripping cycles (a [protocol] "
+                                 "with Plate/Strip steps)")
+            if not self.cycling.profiles:
+                raise ValueError("fibre_readout: needs cycling.profiles = true (the window's interface history)")
+        return self
+
+    @model_validator(mode="after")
+    def _fbg_cell(self) -> Scenario:
+        if self.fbg is not None:
+            from ecmsim.fbg import parameters
+            try:
+                parameters.from_settings(self.fbg_settings())
+            except ScenarioError as err:
+                raise ScenarioError(f"fbg.{err}" if not str(err).startswith("unknown") else f"fbg: {err}") from None
+            if self.geometry.kind != "fbg_cell":
+                raise ValueError(f"fbg: a virtual FBG needs a fibre: geometry.kind = 'fbg_cell' (got "
+                                 f"'{self.geometry.kind}')")
+        if self.geometry.kind == "fbg_cell" and self.interface.model != "contact":
+            raise ValueError("interface.model = 'bonded': geometry.kind = 'fbg_cell' needs 'contact' (the fibre "
+                             "touches the layers through the contact model)")
+        return self
+
+    def fbg_settings(self) -> dict[str, Any]:
+        """``[fbg]`` flattened to the ``section.key`` settings of :func:`ecmsim.fbg.parameters.from_settings`."""
+        out: dict[str, Any] = {}
+        for section, table in (self.fbg or {}).items():
+            if not isinstance(table, dict):
+                raise ScenarioError(f"fbg.{section} = {table!r}: must be a table such as [fbg.grating]")
+            out.update({f"{section}.{k}": v for k, v in table.items()})
+        return out
+
+    @model_validator(mode="after")
+    def _mesh_fits(self) -> Scenario:
+        thinnest = self.geometry.smallest_dimension_m()
+        if thinnest is not None and self.mesh.size_m > thinnest / 2:
+            raise ValueError(f"mesh.size_m = {self.mesh.size_m:g} must be <= half the thinnest dimension "
+                             f"({thinnest / 2:g} m) [m]")
+        return self
+
+    @model_validator(mode="after")
+    def _affordable_and_valid(self) -> Scenario:
+        """Estimated cells and memory, and the small-strain range, before anything is built."""
+        from ecmsim.scenario import guards
+        guards.check_scenario(self)
+        return self
+
+    @model_validator(mode="after")
+    def _contact_is_2d(self) -> Scenario:
+        if self.geometry.kind == "image_stack" and self.interface.model == "contact":
+            raise ValueError("interface.model = 'contact' on an image_stack window: its mesh is a voxel staircase, "
+                             "whose 90-degree steps interlock when the sides slide, so gaps and contact pressures "
+                             "would measure the voxel size, not the interface; use interface.model = 'bonded', "
+                             "or contact on a 2D slice (kind = 'image')")
+        if (getattr(self.geometry, "depth_m", None) is not None and self.interface.model == "contact"
+                and self.interface.friction_coefficient > 0):
+            raise ValueError("interface.friction_coefficient > 0 is 2D only: remove geometry.depth_m or set "
+                             "interface.friction_coefficient = 0 (frictionless contact works in 3D)")
+        return self
+
+    @model_validator(mode="after")
+    def _cycling_needs_electrochem(self) -> Scenario:
+        cycling = self.protocol is not None and self.protocol.has_current_steps()
+        if cycling and self.electrochem is None:
+            raise ValueError("protocol.steps: Plate/Strip steps need an [electrochem] section (the kinetics and "
+                             "the potential problem, docs/electrochem.md)")
+        if cycling and getattr(self.geometry, "depth_m", None) is not None:
+            raise ValueError("protocol.steps: Plate/Strip steps need a 2D window (remove geometry.depth_m)")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """The scenario as run: plain data, defaults filled in."""
+        # Sections of time-dependent runs appear only when given, so that the input hash of a
+        # static scenario is what it was before they existed.
+        exclude = {"protocol"} if self.protocol is None else set()
+        exclude |= {"creep"} if "creep" not in self.model_fields_set else set()
+        exclude |= {"cycling"} if "cycling" not in self.model_fields_set else set()
+        exclude |= {"fibre_readout"} if self.fibre_readout is None else set()
+        return self.model_dump(mode="json", exclude=exclude)
+
+    def input_hash(self) -> str:
+        """SHA-256 of the scenario as run and of the material records it uses."""
+        payload = {"scenario": self.to_dict(),
+                   "materials": {k: m.as_dict() for k, m in self.materials.resolve().items()}}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+__all__ = ["Scenario"]

@@ -1,0 +1,377 @@
+"""``ecmsim report DIR [DIR...] -o report.html``: one self-contained HTML page from result folders.
+
+Each DIR is a result folder of ``ecmsim run`` (it holds ``summary.json``) or a sweep folder of
+``ecmsim sweep`` (``sweep.csv``). The page shows, side by side for the run folders: the
+scenarios, stress maps, interface profiles (overlaid on one plot), contact and FBG figures when
+present, every metric, a comparison table against the reference experiment's measured values
+(``validation/data/li2025_measured.toml``), and per folder the materials with sources, the mesh,
+versions and input hashes. Images are embedded (base64 PNG), styles inline: the file can be
+mailed or archived alone and opens without network access. Only the standard library is imported
+at module level.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import csv
+import html
+import io
+import json
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+MEASURED = ROOT / "validation" / "data" / "li2025_measured.toml"
+#: Figures of a run folder shown in the side-by-side sections, in this order.
+STANDARD_FIGURES = ("stress_map.png", "interface_stress.png", "contact.png")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("report", help="one self-contained report.html from result folders",
+                              description=__doc__.split("\n\n")[0])
+    p.add_argument("folders", nargs="+", metavar="DIR", help="result folders of ecmsim run (or ecmsim sweep)")
+    p.add_argument("-o", "--out", default="report.html", help="output HTML file (default: report.html)")
+    p.add_argument("--title", help="page title (default: from the scenarios' titles)")
+    p.set_defaults(handler=_report)
+
+
+@dataclass
+class Folder:
+    """One result folder as read from disk."""
+
+    path: Path
+    label: str
+    summary: dict[str, Any] | None = None
+    sweep_rows: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        return (self.summary or {}).get("metrics", {})
+
+
+def read_folder(path: Path) -> Folder:
+    from ecmsim.core.errors import InputFileError
+
+    path = Path(path)
+    if not path.is_dir():
+        raise InputFileError(f"{path}: no such result folder")
+    if (path / "summary.json").is_file():
+        try:
+            summary = json.loads((path / "summary.json").read_text())
+        except ValueError as err:
+            raise InputFileError(f"{path / 'summary.json'}: not valid JSON ({err})") from None
+        return Folder(path, summary.get("title") or path.name, summary=summary)
+    if (path / "sweep.csv").is_file():
+        with (path / "sweep.csv").open() as fh:
+            return Folder(path, f"sweep {path.name}", sweep_rows=list(csv.DictReader(fh)))
+    raise InputFileError(f"{path}: not an ecmsim result folder (no summary.json) nor a sweep folder (no sweep.csv)")
+
+
+# --- values ---------------------------------------------------------------------------------------------
+
+def fmt_value(name: str, value: Any) -> str:
+    """A metric for people: Pa as MPa, m as µm, other numbers to 4 significant digits."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return html.escape(str(value))
+    if name.endswith("_Pa"):
+        return f"{value / 1e6:.4g} MPa"
+    if name.endswith("_m"):
+        return f"{value * 1e6:.4g} µm"
+    if name.endswith("_N_per_m"):
+        return f"{value:.4g} N/m"
+    return f"{value:.4g}"
+
+
+def _profile(folder: Folder):
+    import numpy as np
+
+    f = folder.path / "interface_profile.csv"
+    if not f.is_file():
+        return None
+    d = np.loadtxt(f, delimiter=",", skiprows=1, ndmin=2)
+    return d[:, 0], -d[:, 2], d[:, 4]      # x [m], compressive normal stress [Pa], weight [m]
+
+
+def measured_comparison(runs: list[Folder]) -> tuple[list[str], list[list[str]]]:
+    """Rows: measured quantity, value and source, then what each run folder gives for it."""
+    data = tomllib.loads(MEASURED.read_text()) if MEASURED.is_file() else {}
+    cell, li, lisn = data.get("cell", {}), data.get("li_pll", {}), data.get("lisn_pll", {})
+    src = "G. Li et al., Adv. Mater. 2025"
+    rows: list[list[str]] = []
+
+    def per_run(fn) -> list[str]:
+        out = []
+        for r in runs:
+            try:
+                out.append(fn(r))
+            except (KeyError, TypeError, ValueError):
+                out.append("—")
+        return out
+
+    if "stack_pressure_Pa" in cell:
+        rows.append(["stack pressure", f"{cell['stack_pressure_Pa'] / 1e6:g} MPa", f"{src}, Sec. 2.2",
+                     *per_run(lambda r: f"{r.summary['scenario']['loading']['stack_pressure_Pa'] / 1e6:g} MPa")])
+    if "temperature_K" in cell:
+        rows.append(["cell temperature", f"{cell['temperature_K']:g} K", f"{src}, Sec. 2.2",
+                     *per_run(lambda r: f"{r.summary['scenario']['loading']['temperature_K']:g} K")])
+
+    def stress_range(r: Folder) -> str:
+        from ecmsim.io.results import weighted_percentile
+
+        x, s, w = _profile(r)
+        return f"{weighted_percentile(s, w, 5) / 1e6:.3g} … {s.max() / 1e6:.3g} MPa (5th pct … max, static)"
+
+    if "simulated_interface_stress_range_Pa" in li:
+        lo, hi = li["simulated_interface_stress_range_Pa"]
+        rows.append(["interface normal stress along the interface, Li/PLL after 3 cycles",
+                     f"{lo / 1e6:g} … {hi / 1e6:g} MPa", f"{src}, Fig. 3i (COMSOL on the cycled section)",
+                     *per_run(stress_range)])
+
+    def uniformity(r: Folder) -> str:
+        m = r.metrics
+        return (f"CV {m['interface_normal_stress_cv']:.3g}, centre/edge "
+                f"{m['interface_normal_stress_centre_edge_ratio']:.3g}")
+
+    rows.append(["stress uniformity: Li/PLL uneven, centre above edges; Li–Sn/PLL highly uniform",
+                 "qualitative", f"{src}, Fig. 3i, 4j", *per_run(uniformity)])
+    fbg_missing = "not in these results (needs the fibre in the cell)"
+    if "peaks_after_pressurisation_m" in li:
+        a, b = li["peaks_after_pressurisation_m"]
+        rows.append(["Bragg peak splitting after pressurisation, Li/PLL", f"{(b - a) * 1e12:.0f} pm",
+                     f"{src}, Fig. 3c", *per_run(lambda r: _fbg_value(r, "splitting_m", 1e12, "pm") or fbg_missing)])
+    if "pressure_sensitivity_m_per_Pa" in data.get("calibration", {}):
+        rows.append(["pressure sensitivity of the embedded FBG",
+                     f"{data['calibration']['pressure_sensitivity_m_per_Pa'] * 1e18:g} pm/MPa", f"{src}, Fig. 2e",
+                     *[fbg_missing] * len(runs)])
+    for key, label in ((li, "Li/PLL"), (lisn, "Li–Sn/PLL")):
+        if "max_stress_estimate_Pa" in key:
+            rows.append([f"largest stress by eq. 1–2 from the spectrum, {label}, 3 cycles",
+                         f"{key['max_stress_estimate_Pa'] / 1e6:g} MPa", f"{src}, Sec. 2.2–2.3",
+                         *[fbg_missing.replace("the fibre", "cycling and the fibre")] * len(runs)])
+        if "overpotential_V" in key:
+            rows.append([f"overpotential at 0.2 mA/cm², {label}", f"{key['overpotential_V'] * 1e3:g} mV",
+                         f"{src}, Sec. 2.3", *["not modelled (no electrochemistry yet)"] * len(runs)])
+    header = ["quantity", "measured / reference", "source", *[r.label for r in runs]]
+    return header, rows
+
+
+def _fbg_value(r: Folder, key: str, scale: float, unit: str) -> str | None:
+    fbg = (r.summary or {}).get("fbg") or {}
+    value = fbg.get(key) if isinstance(fbg, dict) else None
+    return f"{value * scale:.4g} {unit}" if isinstance(value, (int, float)) else None
+
+
+# --- figures ---------------------------------------------------------------------------------------------
+
+def png_data_uri(data: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+
+
+def profiles_figure(runs: list[Folder]) -> bytes | None:
+    """Interface normal stress of every run folder on one axes (gaps where the interface is absent)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    drawn = False
+    for r in runs:
+        prof = _profile(r)
+        if prof is None:
+            continue
+        x, s, _ = prof
+        x = x * 1e6
+        gaps = np.flatnonzero(np.diff(x) > 0.5) + 1
+        ax.plot(np.insert(x, gaps, np.nan), np.insert(s / 1e6, gaps, np.nan), lw=0.9, label=r.label)
+        drawn = True
+    if not drawn:
+        plt.close(fig)
+        return None
+    ax.set_xlabel("x along the window [µm]")
+    ax.set_ylabel("compressive normal stress [MPa]")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+# --- HTML ------------------------------------------------------------------------------------------------
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px auto;max-width:1400px;
+color:#1d2733;padding:0 16px;line-height:1.4}
+h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:2px solid #d0d7de;padding-bottom:.2em;margin-top:1.6em}
+table{border-collapse:collapse;margin:.6em 0;font-size:.9em}th,td{border:1px solid #d0d7de;padding:4px 8px;
+text-align:left;vertical-align:top}th{background:#f3f5f7}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.grid{display:grid;gap:16px}.grid figure{margin:0}figure img{width:100%;border:1px solid #e1e4e8}
+figcaption{font-size:.85em;color:#57606a}pre{background:#f6f8fa;padding:8px;overflow:auto;font-size:.8em;
+max-height:420px}.tw{overflow-x:auto}.meta{color:#57606a;font-size:.9em}code{font-size:.9em}
+"""
+
+
+def _table(header: list[str], rows: list[list[str]], numeric_from: int = 99, escape: bool = True) -> str:
+    esc = html.escape if escape else (lambda s: s)
+    out = ['<div class="tw"><table>', "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>"]
+    for row in rows:
+        out.append("<tr>" + "".join(f"<td{' class=\"num\"' if i >= numeric_from else ''}>{esc(str(c))}</td>"
+                                    for i, c in enumerate(row)) + "</tr>")
+    out.append("</table></div>")
+    return "\n".join(out)
+
+
+def _img(data: bytes, caption: str) -> str:
+    return (f'<figure><img alt="{html.escape(caption)}" src="{png_data_uri(data)}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+
+
+def _toml_like(d: dict[str, Any]) -> str:
+    """The scenario as run, in the TOML layout of a scenario file."""
+    lines = []
+    top = {k: v for k, v in d.items() if not isinstance(v, dict)}
+    for k, v in top.items():
+        lines.append(f"{k} = {json.dumps(v, ensure_ascii=False)}")
+    for section, values in d.items():
+        if isinstance(values, dict):
+            lines.append(f"\n[{section}]")
+            for k, v in values.items():
+                lines.append(f"{k} = {json.dumps(v, ensure_ascii=False)}")
+    return "\n".join(lines).strip()
+
+
+def build_html(folders: list[Folder], title: str | None = None) -> str:
+    from ecmsim.core.version import __version__
+
+    runs = [f for f in folders if f.summary is not None]
+    sweeps = [f for f in folders if f.summary is None]
+    title = title or ("ecmsim report: " + " vs ".join(f.label for f in folders))
+    cols = max(1, min(len(runs), 3))
+    parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>",
+             f"<style>{CSS}</style></head><body>", f"<h1>{html.escape(title)}</h1>",
+             f"<p class=\"meta\">Made by ecmsim {html.escape(__version__)} on "
+             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} from "
+             + ", ".join(f"<code>{html.escape(str(f.path))}</code>" for f in folders) + ".</p>"]
+    if runs:
+        parts.append("<h2>Scenarios</h2>")
+        rows = []
+        for r in runs:
+            s = r.summary
+            scn = s.get("scenario", {})
+            geo = scn.get("geometry", {})
+            mats = scn.get("materials", {})
+            rows.append([r.label, str(s.get("scenario_file", "")), geo.get("kind", ""),
+                         f"{mats.get('electrode')} / {mats.get('electrolyte')}",
+                         fmt_value("stack_pressure_Pa", scn.get("loading", {}).get("stack_pressure_Pa")),
+                         scn.get("interface", {}).get("model", ""), str(s.get("mesh", {}).get("cells", "")),
+                         f"{sum(s.get('timings_s', {}).values()):.1f} s"])
+        parts.append(_table(["run", "scenario file", "geometry", "electrode / electrolyte", "stack pressure",
+                             "interface", "triangles", "run time"], rows))
+
+        parts.append("<h2>Comparison with the measured values</h2>")
+        parts.append("<p>Measured values of the reference experiment "
+                     "(<code>validation/data/li2025_measured.toml</code>) "
+                     "beside what each run gives. Runs are static windows at their stack pressure; quantities that "
+                     "need cycling, the fibre in the cell or electrochemistry are marked as such.</p>")
+        header, rows = measured_comparison(runs)
+        parts.append(_table(header, rows))
+
+        parts.append("<h2>Stress maps</h2>")
+        parts.append(f'<div class="grid" style="grid-template-columns:repeat({cols},1fr)">')
+        for r in runs:
+            shown = [(name, (r.path / name).read_bytes()) for name in STANDARD_FIGURES[:1] if (r.path / name).is_file()]
+            parts += [_img(data, f"{r.label}: {name}") for name, data in shown] or [
+                f"<p>{html.escape(r.label)}: no stress map (output.plots = false)</p>"]
+        parts.append("</div>")
+
+        parts.append("<h2>Interface profiles</h2>")
+        overlay = profiles_figure(runs)
+        if overlay:
+            parts.append(_img(overlay, "compressive interface normal stress along x, all runs"))
+        for name in STANDARD_FIGURES[1:]:  # one row per kind of figure, one column per run
+            if not any((r.path / name).is_file() for r in runs):
+                continue
+            parts.append(f'<div class="grid" style="grid-template-columns:repeat({cols},1fr)">')
+            for r in runs:
+                parts.append(_img((r.path / name).read_bytes(), f"{r.label}: {name}") if (r.path / name).is_file()
+                             else f"<p>{html.escape(r.label)}: no {html.escape(name)}</p>")
+            parts.append("</div>")
+
+        others = {r.label: sorted(p for p in r.path.rglob("*.png") if p.name not in STANDARD_FIGURES) for r in runs}
+        if any(others.values()):
+            parts.append("<h2>FBG spectra and other figures</h2>")
+            parts.append(f'<div class="grid" style="grid-template-columns:repeat({cols},1fr)">')
+            for r in runs:
+                parts += [_img(p.read_bytes(), f"{r.label}: {p.relative_to(r.path)}") for p in others[r.label]]
+            parts.append("</div>")
+
+        parts.append("<h2>Metrics</h2>")
+        names: list[str] = []
+        for r in runs:
+            names += [k for k in r.metrics if k not in names]
+        parts.append(_table(["metric", *[r.label for r in runs]],
+                            [[n, *[fmt_value(n, r.metrics.get(n)) for r in runs]] for n in names], numeric_from=1))
+
+        parts.append("<h2>Provenance</h2>")
+        keys: list[str] = []
+        for r in runs:
+            keys += [k for k in r.summary.get("provenance", {}) if k not in keys]
+        prov = [["input hash (SHA-256)", *[r.summary.get("input_hash_sha256", "") for r in runs]]]
+        prov += [[k, *[str(r.summary.get("provenance", {}).get(k, "")) for r in runs]] for k in keys]
+        parts.append(_table(["", *[r.label for r in runs]], prov))
+
+        for r in runs:
+            s = r.summary
+            parts.append(f"<h2>{html.escape(r.label)}</h2>")
+            parts.append(f"<p class=\"meta\">folder <code>{html.escape(str(r.path))}</code>, scenario file "
+                         f"<code>{html.escape(str(s.get('scenario_file', '')))}</code></p>")
+            mats = [[region, m.get("key", ""), fmt_value("youngs_modulus_Pa", m.get("youngs_modulus_Pa")),
+                     fmt_value("", m.get("poissons_ratio")),
+                     "; ".join(f"{k}: {v}" for k, v in (m.get("sources") or {}).items())]
+                    for region, m in s.get("materials", {}).items()]
+            parts.append(_table(["region", "material", "E", "ν", "sources"], mats))
+            mesh = {k: v for k, v in s.get("mesh", {}).items() if not isinstance(v, (dict, list))}
+            parts.append(_table(["mesh", "value"], [[k, fmt_value(k, v)] for k, v in mesh.items()]))
+            parts.append("<details><summary>scenario as run</summary><pre>"
+                         + html.escape(_toml_like(s.get("scenario", {}))) + "</pre></details>")
+
+    for sw in sweeps:
+        parts.append(f"<h2>{html.escape(sw.label)}</h2>")
+        if (sw.path / "sweep.png").is_file():
+            parts.append(_img((sw.path / "sweep.png").read_bytes(), f"{sw.label}: every metric against the first "
+                                                                    "swept parameter"))
+        if sw.sweep_rows:
+            header = list(sw.sweep_rows[0])
+            parts.append(_table(header, [[row.get(h, "") for h in header] for row in sw.sweep_rows]))
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def write_report(folders: list[str | Path], out: str | Path, title: str | None = None) -> Path:
+    """Read the folders (all first: a bad one stops before anything is written), write the page."""
+    read = [read_folder(Path(f)) for f in folders]
+    labels = [f.label for f in read]
+    for f in read:  # two runs of the same scenario: tell them apart by folder name
+        if labels.count(f.label) > 1:
+            f.label = f"{f.label} ({f.path.name})"
+    out = Path(out)
+    text = build_html(read, title)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".partial")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)
+    return out
+
+
+def _report(args: argparse.Namespace) -> int:
+    out = write_report(args.folders, args.out, args.title)
+    print(f"[report] {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    return 0

@@ -35,7 +35,11 @@ no shear lag and rigid anchors stretch the whole span uniformly,
 
 The shear-lag stiffness of a fibre in a layer of shear modulus G over a fraction :math:`\phi` of
 its rim, the layer reaching a distance t beyond it (:func:`shear_lag_stiffness`):
-:math:`k = 2\pi\phi G / \ln(1 + t/R)` (Cox's cylindrical estimate).
+:math:`k = 2\pi\phi G / \ln(1 + t/R)` (Cox's cylindrical estimate). An epoxy anchor (the fibre
+glued over a length :math:`L_a` in a hole of diameter :math:`d_h`) is the same shear lag, fully
+around the fibre, pulled at one end (:func:`anchor_stiffness`):
+:math:`k_a = EA\,\lambda_a \tanh(\lambda_a L_a)`, :math:`\lambda_a = \sqrt{k_e/EA}`,
+:math:`k_e = 2\pi G_e/\ln(d_h/2R)`.
 """
 
 from __future__ import annotations
@@ -94,4 +98,12 @@ def shear_lag_stiffness(shear_modulus_Pa: float, rim_fraction: float, layer_thic
     return 2 * math.pi * rim_fraction * shear_modulus_Pa / math.log(1 + layer_thickness_m / radius_m)
 
 
-__all__ = ["AxialSupport", "axial_strain", "shear_lag_stiffness"]
+def anchor_stiffness(shear_modulus_Pa: float, length_m: float, hole_diameter_m: float, radius_m: float,
+                     axial_stiffness_N: float) -> float:
+    """k_a = EA lambda tanh(lambda L) of a fibre glued in a hole (module docstring) [N/m]."""
+    k_e = 2 * math.pi * shear_modulus_Pa / math.log(0.5 * hole_diameter_m / radius_m)
+    lam = math.sqrt(k_e / axial_stiffness_N)
+    return axial_stiffness_N * lam * math.tanh(lam * length_m)
+
+
+__all__ = ["AxialSupport", "axial_strain", "shear_lag_stiffness", "anchor_stiffness"]

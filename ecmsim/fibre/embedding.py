@@ -48,7 +48,7 @@ import math
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy import integrate, optimize
+from scipy import integrate
 
 from ecmsim.core.errors import MaterialError
 
@@ -136,16 +136,24 @@ def _gradient(q, h, law: FlowLaw) -> np.ndarray:
     return np.exp(0.5 * (lo + hi))
 
 
-def _film_grid(h_c: float, radius_m: float) -> np.ndarray:
-    """Points x >= 0 along the film, dense near the axis (the contact scale sqrt(2 R h_c))."""
-    scale = math.sqrt(2 * radius_m * h_c)
+def _film_grid(h_c: float, radius_m: float, extent_m: float | None = None) -> np.ndarray:
+    """Points 0 <= x <= extent along the film, dense near the axis (the contact scale sqrt(2 R h_c)).
+
+    The film ends at the fibre's flank, x = R (default ``extent_m``): beyond it the squeezed
+    material is free to rise beside the fibre, no longer a thin film."""
+    extent = radius_m if extent_m is None else extent_m
+    scale = min(math.sqrt(2 * radius_m * h_c), extent)
     s = np.linspace(0.0, 1.0, _FILM_POINTS)
-    return scale * 40.0 * s ** 3          # out to 40 contact scales: the far film carries nothing
+    # cubic spacing out to the contact scale and on to the end: both ends resolved
+    return np.concatenate([scale * s[:-1] ** 2, scale + (extent - scale) * s ** 2]) if extent > scale \
+        else extent * s ** 2
 
 
-def film_pressure(V: float, h_c: float, radius_m: float, law: FlowLaw) -> tuple[np.ndarray, np.ndarray]:
-    """(x [m], pressure [Pa]) of the squeeze film under a fibre sinking at ``V`` [m/s] (x >= 0)."""
-    x = _film_grid(h_c, radius_m)
+def film_pressure(V: float, h_c: float, radius_m: float, law: FlowLaw,
+                  extent_m: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(x [m], pressure [Pa]) of the squeeze film under a fibre sinking at ``V`` [m/s], 0 <= x <= extent
+    (default the fibre's radius: the film's end, where the pressure is zero)."""
+    x = _film_grid(h_c, radius_m, extent_m)
     h = h_c + x * x / (2 * radius_m)
     G = _gradient(V * x, h, law) if V > 0 else np.zeros_like(x)
     # p(x) = int_x^inf G: cumulative trapezoid from the far end
@@ -154,11 +162,11 @@ def film_pressure(V: float, h_c: float, radius_m: float, law: FlowLaw) -> tuple[
     return x, p
 
 
-def squeeze_load(V: float, h_c: float, radius_m: float, law: FlowLaw) -> float:
+def squeeze_load(V: float, h_c: float, radius_m: float, law: FlowLaw, extent_m: float | None = None) -> float:
     """Line load [N/m] of a fibre (radius R) sinking at ``V`` [m/s] into a film of minimum thickness
-    ``h_c`` [m] (both sides of the axis). V = 0 with a threshold: the largest load the film holds
-    without flowing is approached as V -> 0."""
-    x, p = film_pressure(V, h_c, radius_m, law)
+    ``h_c`` [m] (both sides of the axis; the film ends at ``extent_m``, default R). V -> 0 with a
+    threshold: the yield load, the largest the film holds without flowing."""
+    x, p = film_pressure(V, h_c, radius_m, law, extent_m)
     return float(2.0 * integrate.trapezoid(p, x))
 
 
@@ -188,10 +196,10 @@ class SqueezeTable:
     film holds the fibre (V = 0). Linear interpolation in log space; the grid spans the film
     thicknesses ``h_min``..``h_max`` and 24 decades of V around the Norton (no threshold) speed."""
 
-    def __init__(self, law: FlowLaw, radius_m: float, h_min: float, h_max: float, n_h: int = 24, n_v: int = 48):
+    def __init__(self, law: FlowLaw, radius_m: float, h_min: float, h_max: float, n_h: int = 24, n_v: int = 64):
         self.law, self.R = law, radius_m
         self.log_h = np.linspace(math.log(h_min), math.log(max(h_max, h_min * 1.0001)), n_h)
-        self.log_v = np.linspace(-20.0, 2.0, n_v) * math.log(10.0)
+        self.log_v = np.linspace(-20.0, 16.0, n_v) * math.log(10.0)
         self.log_f = np.empty((n_h, n_v))
         self.yield_load = np.empty(n_h)
         for i, lh in enumerate(self.log_h):
@@ -205,17 +213,20 @@ class SqueezeTable:
         i = min(int(np.searchsorted(self.log_h, lh)), len(self.log_h) - 1)
         i0 = max(i - 1, 0)
         w = 0.0 if i == i0 else (lh - self.log_h[i0]) / (self.log_h[i] - self.log_h[i0])
-        row = (1 - w) * self.log_f[i0] + w * self.log_f[i]
         fy = (1 - w) * self.yield_load[i0] + w * self.yield_load[i]
         if f <= fy * (1 + 1e-9):
             return 0.0
-        lf = math.log(f)
-        if lf <= row[0]:
-            return float(math.exp(self.log_v[0]) * (lf - math.log(fy)) / max(row[0] - math.log(fy), 1e-300))
-        if lf >= row[-1]:
-            n = self.law.stress_exponent
-            return float(math.exp(self.log_v[-1] + n * (lf - row[-1])))
-        return float(math.exp(np.interp(lf, row, self.log_v)))
+        # the load above the yield load grows as a power of V: interpolate log V against its log,
+        # and beyond the table follow the power law of the flowing part (excess ~ V^(1/n))
+        excess = np.maximum((1 - w) * np.exp(self.log_f[i0]) + w * np.exp(self.log_f[i]) - fy, 1e-300)
+        le, lx = np.log(excess), math.log(f - fy)
+        ok = np.concatenate([[True], np.diff(le) > 0])
+        le, lv = le[ok], self.log_v[ok]
+        if lx >= le[-1]:
+            return float(math.exp(lv[-1] + self.law.stress_exponent * (lx - le[-1])))
+        if lx <= le[0]:
+            return float(math.exp(lv[0] + self.law.stress_exponent * (lx - le[0])))
+        return float(math.exp(np.interp(lx, le, lv)))
 
 
 def bridging(pressure_Pa: float, standoff_m: float, rigidity_N_m: float, diameter_m: float) -> tuple[float, float]:
@@ -441,15 +452,19 @@ class Embedding:
                 return np.where(moving, self._rates(np.minimum(np.maximum(y, 0.0), limits), pressure_Pa,
                                                     t0 + t)[0], 0.0)
 
-            events = [lambda t, y, k=k: limits[k] - y[k] for k in (0, 1)]
+            # a moving layer's film reaching its minimum, or the standoff closing, ends the piece
+            events = [lambda t, y, k=k: limits[k] - y[k] for k in (0, 1) if moving[k]]
             events.append(lambda t, y: self.D - (y[0] + y[1]) - 1e-9)
             for ev in events:
                 ev.terminal = True
+                ev.direction = -1
             sol = integrate.solve_ivp(rhs, (0.0, t_end - t0), self.depths, method="LSODA", events=events,
                                       rtol=1e-6, atol=1e-12)
             self.depths = np.minimum(np.maximum(sol.y[:, -1], 0.0), limits)
-            self.t_s = t0 + float(sol.t[-1])
-            if sol.status != 1:          # reached the end of the step (no event)
+            if sol.status == 1:          # an event: a layer that reached its limit stays on it
+                self.depths = np.where(self.depths >= limits - 1e-6 * self.D, limits, self.depths)
+                self.t_s = t0 + float(sol.t[-1])
+            else:
                 self.t_s = t_end
         return self.state(pressure_Pa)
 
@@ -502,5 +517,5 @@ class Embedding:
 
 __all__ = ["FlowLaw", "Layer", "Embedding", "EmbeddingState", "film_flux", "film_pressure", "squeeze_load",
            "squeeze_load_newtonian", "squeeze_velocity", "bridging", "plate_rigidity", "section_rigidity",
-           "neutral_axis", "composite_law",
+           "neutral_axis", "composite_law", "SqueezeTable",
            "skeleton_frame_modulus_Pa", "relaxed_fraction", "SKELETON_MODES", "MIN_FILM_M"]

@@ -133,7 +133,8 @@ def predictions(li: Path, lisn: Path, sets: list[str], material: tuple | None = 
     for bound in ("connected", "isolated"):
         r = Cell(lisn, sets + [f'geometry.electrode_skeleton="{bound}"'], mat).reading()
         out[f"lisn_splitting_pm_{bound}"] = r["fbg_splitting_pm"]
-        out[f"ratio_{bound}"] = r["fbg_splitting_pm"] / r_li["fbg_splitting_pm"]
+        out[f"ratio_{bound}"] = (r["fbg_splitting_pm"] / r_li["fbg_splitting_pm"] if r_li["fbg_splitting_pm"] > 0
+                                 else float("nan"))     # one peak read on the Li cell: no ratio
     if full:
         out["shift_pm_per_MPa_li"], rows = li_cell.pressure_slope()
         out["peaks_at_0p2MPa_li"] = rows[0]["fbg_peak_count"]

@@ -398,7 +398,11 @@ class FbgCellGeometry(Section):
     def build(self, base_dir: Path) -> CellSection | None:
         return self.section() if self.embedding == "given" else None
 
-    def smallest_dimension_m(self) -> float:
+    def smallest_dimension_m(self) -> float | None:
+        """The thinnest layer (the finite-element cell's mesh must resolve it); None for the process
+        route, which meshes nothing."""
+        if self.embedding == "process":
+            return None
         return min(self.electrode_thickness_m, self.electrolyte_thickness_m)
 
 

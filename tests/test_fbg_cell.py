@@ -209,7 +209,7 @@ def test_states_along_the_grating_make_two_strain_levels(tmp_path):
     """Half the grating with a standoff, half fully embedded: two states solved, two local Bragg
     wavelengths per eigenmode along the grating."""
     out = tmp_path / "run"
-    proc = run_cli("run", str(SCENARIOS / "fbg_cell_li.toml"), "-o", str(out), "-q", *_SMALL,
+    proc = run_cli("run", str(SCENARIOS / "fbg_cell_li_given.toml"), "-o", str(out), "-q", *_SMALL,
                    "--set", "geometry.fibre_depth_in_electrolyte_m=30e-6",
                    "--set", "geometry.states=[{z_from_m = 0.0, z_to_m = 0.005, fibre_depth_in_electrolyte_m = 62.5e-6}]")
     assert proc.returncode == 0, proc.stderr
@@ -279,7 +279,7 @@ def test_lisn_cell_converges_where_newton_cycled_and_warm_start_agrees():
     from ecmsim.core.errors import SolverError
     from ecmsim.fibre.cell import CellSectionSolver
 
-    scn = scenario_mod.load(SCENARIOS / "fbg_cell_lisn.toml")
+    scn = scenario_mod.load(SCENARIOS / "fbg_cell_lisn_given.toml")
     g, m = scn.geometry, scn.mesh
     mats = scn.materials.resolve()
 
@@ -314,16 +314,16 @@ _SMALL = ("--set", "geometry.width_m=1e-3", "--set", "geometry.standoff_length_m
 
 
 def test_bad_fbg_cell_input_is_one_line(tmp_path):
-    proc = run_cli("run", str(SCENARIOS / "fbg_cell_li.toml"), "-o", str(tmp_path / "a"),
+    proc = run_cli("run", str(SCENARIOS / "fbg_cell_li_given.toml"), "-o", str(tmp_path / "a"),
                    "--set", "geometry.fibre_depth_in_electrolyte_m=70e-6")
     assert_one_line_error(proc, "fibre_depth_in_electrolyte_m", "fibre radius")
-    proc = run_cli("run", str(SCENARIOS / "fbg_cell_li.toml"), "-o", str(tmp_path / "b"),
+    proc = run_cli("run", str(SCENARIOS / "fbg_cell_li_given.toml"), "-o", str(tmp_path / "b"),
                    "--set", "fbg.grating.length_m=-1")
     assert_one_line_error(proc, "fbg.grating.length_m")
     proc = run_cli("run", str(SCENARIOS / "flat_bilayer.toml"), "-o", str(tmp_path / "c"),
                    "--set", "fbg.grating.length_m=0.01")
     assert_one_line_error(proc, "fbg", "fbg_cell")
-    proc = run_cli("run", str(SCENARIOS / "fbg_cell_li.toml"), "-o", str(tmp_path / "d"),
+    proc = run_cli("run", str(SCENARIOS / "fbg_cell_li_given.toml"), "-o", str(tmp_path / "d"),
                    "--set", "interface.model=bonded", "--set", "interface.load_steps=1")
     assert proc.returncode == 2
 
@@ -331,7 +331,7 @@ def test_bad_fbg_cell_input_is_one_line(tmp_path):
 @pytest.mark.mpi
 def test_fbg_cell_parallel_equals_serial(tmp_path, have_mpirun):
     serial, parallel = tmp_path / "serial", tmp_path / "parallel"
-    args = ("run", str(SCENARIOS / "fbg_cell_lisn.toml"), "-q", *_SMALL, "--set", "output.plots=false")
+    args = ("run", str(SCENARIOS / "fbg_cell_lisn_given.toml"), "-q", *_SMALL, "--set", "output.plots=false")
     p1 = run_cli(*args, "-o", str(serial))
     assert p1.returncode == 0, p1.stderr
     p2 = run_cli_mpi(2, *args, "-o", str(parallel))

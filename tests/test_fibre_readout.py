@@ -180,7 +180,7 @@ def small_cell_solves():
     from ecmsim.fibre.model import CellModel
     from ecmsim.fibre.readout import solve_library
 
-    model = CellModel(scenario.load(SCENARIOS / "fbg_cell_li.toml", _SMALL))
+    model = CellModel(scenario.load(SCENARIOS / "fbg_cell_li_given.toml", _SMALL))
     try:
         lib = solve_library(model, [1.2e6, 2.4e6])
         direct = {p: next(iter(model.solve(p).values())).core for p in (1.8e6, 3.0e6)}
@@ -260,7 +260,7 @@ def test_library_from_finished_cell_runs(tmp_path):
     from ecmsim.core.errors import InputFileError
     from ecmsim.fibre.readout import library_from_cell_runs
 
-    cell = scenario.load(SCENARIOS / "fbg_cell_li.toml")
+    cell = scenario.load(SCENARIOS / "fbg_cell_li_given.toml")
     for name, p, scn in (("a", 2.4e6, cell), ("b", 4.8e6, cell)):
         (tmp_path / name).mkdir()
         core = _core(p)
@@ -269,7 +269,7 @@ def test_library_from_finished_cell_runs(tmp_path):
     lib = library_from_cell_runs([tmp_path / "b", tmp_path / "a"], cell)
     assert list(lib.pressures_Pa) == [0.0, 2.4e6, 4.8e6]
     assert lib.at(3.6e6)["eyy"] == pytest.approx(0.5 * (_core(2.4e6)["eyy"] + _core(4.8e6)["eyy"]), rel=1e-12)
-    other = scenario.load(SCENARIOS / "fbg_cell_lisn.toml")
+    other = scenario.load(SCENARIOS / "fbg_cell_lisn_given.toml")
     with pytest.raises(InputFileError, match="another cell"):
         library_from_cell_runs([tmp_path / "a"], other)
     with pytest.raises(InputFileError, match="not a fibre-cell result"):

@@ -121,7 +121,7 @@ def _folder(tmp_path: Path, name: str, metrics: dict, pressures: np.ndarray | No
 
 
 def test_comparison_table_reads_the_runs_it_is_given(tmp_path):
-    li_fibre = _folder(tmp_path, "lf", {"fbg_peak_x_nm": 1542.37, "fbg_peak_y_nm": 1542.18,
+    li_fibre = _folder(tmp_path, "lf", {"fbg_peak_x_nm": 1542.37, "fbg_peak_y_nm": 1542.18, "fbg_splitting_pm": 193.0,
                                         "fbg_peaks_nm": [1542.18, 1542.37]})
     lisn_fibre = _folder(tmp_path, "sf", {"fbg_splitting_pm": 287.0})
     pressures = np.linspace(0.0, 30e6, 301)                  # uniform over the window: percentiles known
@@ -133,7 +133,8 @@ def test_comparison_table_reads_the_runs_it_is_given(tmp_path):
                                     ("cycling", "Li"): li_cyc})
     table = {r[0]: r[3:] for r in rows}
     assert header[3:] == ["Li / PLL", "Li–Sn / PLL"]
-    assert table["peak splitting at 2.4 MPa"] == ["190 pm (eigenmodes)", "287 pm (interrogator)"]
+    # like for like: the interrogator's reading, the eigenmode separation beside it
+    assert table["peak splitting at 2.4 MPa"] == ["193 pm read (eigenmodes 190 pm)", "287 pm read"]
     assert table["Bragg peaks at 2.4 MPa before cycling"][0] == "2: 1542.18, 1542.37 nm"
     assert table["FBG peaks after 3 cycles"] == ["5 peaks, spread 1.30 nm", "not in this study"]
     assert table["largest Δσ by eq. 1–2 during 3 cycles"][0] == "80 MPa"

@@ -1,6 +1,7 @@
-"""Stack-pressure sweep of an fbg_cell scenario: shift and splitting versus pressure.
+"""Stack-pressure sweep of an fbg_cell scenario with a given embedded state (the finite-element
+cell): shift and splitting versus pressure (the process cells: validation/fbg_cell_calibration.py).
 
-    .venv/bin/python validation/fbg_cell_sweep.py scenarios/fbg_cell_li.toml -o results/fbg_cell_sweep_li \
+    .venv/bin/python validation/fbg_cell_sweep.py scenarios/fbg_cell_li_given.toml -o results/fbg_cell_sweep_li \
         [--pressures-MPa 0.2,0.5,1,1.5,2,2.4,3] [--set key=value ...]
 
 One mesh and one compiled contact problem per distinct local state, re-solved at each pressure

@@ -119,10 +119,15 @@ def section_count(grating: Grating, fibre: Fibre) -> int:
 
 
 def apodization(grating: Grating, z_from_centre_m: np.ndarray) -> np.ndarray:
-    """Apodization g(z) in [0, 1] of the index modulation at distance z from the centre [-]."""
+    """Apodization g(z) in [0, 1] of the index modulation at distance z from the centre [-].
+
+    ``uniform``: 1; ``gaussian``: exp(-4 ln2 (z / FWHM)^2); ``raised_cosine``:
+    (1 + cos(2 pi z / L)) / 2, zero at both ends (Erdogan 1997, sec. V)."""
     z = np.asarray(z_from_centre_m, dtype=float)
     if grating.apodization == "uniform":
         return np.ones_like(z)
+    if grating.apodization == "raised_cosine":
+        return 0.5 * (1.0 + np.cos(2.0 * math.pi * np.clip(z / grating.length_m, -0.5, 0.5)))
     return np.exp(-4.0 * math.log(2.0) * (z / grating.fwhm_m) ** 2)
 
 

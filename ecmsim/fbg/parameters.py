@@ -45,7 +45,7 @@ _BOUNDS: dict[str, tuple[float, float, bool, bool, str]] = {
     "interrogator.track_max_jump_m": (0.0, 1e-6, False, True, "m"),
 }
 
-APODIZATIONS = ("uniform", "gaussian")
+APODIZATIONS = ("uniform", "gaussian", "raised_cosine")
 
 
 def _check(key: str, value: Any) -> None:
@@ -74,8 +74,9 @@ class Grating:
             1e-4 is a typical UV-written sensor grating (R_max ~ 0.93 over 10 mm).
         visibility: fringe visibility v [-]; the AC modulation is v * delta_n, the coupling
             kappa = pi v delta_n g(z) / lambda (Erdogan 1997 eq. 16).
-        apodization: ``"uniform"`` (g = 1) or ``"gaussian"``:
-            g(z) = exp(-4 ln2 ((z - z_c) / FWHM)^2) (Erdogan 1997, Fig. 5 example).
+        apodization: ``"uniform"`` (g = 1), ``"gaussian"``:
+            g(z) = exp(-4 ln2 ((z - z_c) / FWHM)^2) (Erdogan 1997, Fig. 5 example), or
+            ``"raised_cosine"``: g(z) = (1 + cos(2 pi (z - z_c) / L)) / 2.
         gaussian_fwhm_m: FWHM of the Gaussian apodization [m]; None means L / 2.
         dc_apodized: False (default): only the AC modulation follows g(z), the DC index is
             constant along the grating (DC-compensated apodization; the peak stays at lambda_D).
@@ -263,7 +264,7 @@ def as_dict(grating: Grating, source: Source, interrogator: Interrogator, fibre:
 
 #: What an unset optional key means, and the choices of the text keys (for --help).
 _NOTES = {
-    "grating.apodization": "uniform | gaussian",
+    "grating.apodization": "uniform | gaussian | raised_cosine",
     "grating.gaussian_fwhm_m": "unset: length / 2",
     "grating.dc_apodized": "true: the DC index follows the apodization too",
     "grating.centre_m": "unset: the middle of the profile's z range",

@@ -51,7 +51,7 @@ FORCE_BALANCE_RTOL = 1e-6
 FORCE_BALANCE_MAX_ITERATIONS = 30
 #: Smallest load (or fibre-motion) increment of the adaptive continuation, as a fraction of the whole.
 MIN_INCREMENT = 1e-4
-AXIAL_CONDITIONS = ("fixed", "free")
+AXIAL_CONDITIONS = ("fixed", "free", "coupled")
 _DEBUG = bool(__import__("os").environ.get("ECMSIM_DEBUG_FIBRE"))
 
 
@@ -100,20 +100,26 @@ def disc_centre_stress(tractions: DiscTractions) -> tuple[float, float, float]:
     return float(a0 + a2), float(a0 - a2), float(b2)
 
 
-def core_strain(sxx: float, syy: float, sxy: float, fibre, axial: str = "fixed") -> dict[str, float]:
+def core_strain(sxx: float, syy: float, sxy: float, fibre, axial: str = "fixed", ezz: float | None = None
+                ) -> dict[str, float]:
     """Tensor strains of the core from its in-plane stresses and the out-of-plane condition.
 
-    ``fixed``: eps_zz = 0, sigma_zz = nu (sigma_xx + sigma_yy); ``free``: sigma_zz = 0.
+    ``fixed``: eps_zz = 0, sigma_zz = nu (sigma_xx + sigma_yy); ``free``: sigma_zz = 0; ``coupled``:
+    eps_zz given (``ezz``, from the fibre's axial model :mod:`ecmsim.fibre.axial`),
+    sigma_zz = E eps_zz + nu (sigma_xx + sigma_yy).
     """
     from ecmsim.fbg.optics import strain_from_stress
 
     if axial not in AXIAL_CONDITIONS:
         raise ValueError(f"fibre_axial_strain must be one of {AXIAL_CONDITIONS} (got {axial!r})")
-    szz = fibre.poissons_ratio * (sxx + syy) if axial == "fixed" else 0.0
-    exx, eyy, ezz, exy, _, _ = strain_from_stress(fibre, sxx, syy, szz, sxy)
-    if axial == "fixed":
-        ezz = 0.0                                    # exactly, not to round-off
-    return {"exx": float(exx), "eyy": float(eyy), "ezz": float(ezz), "exy": float(exy),
+    if axial == "coupled" and ezz is None:
+        raise ValueError("fibre_axial_strain = 'coupled' needs the axial strain ezz")
+    given = 0.0 if axial == "fixed" else ezz
+    szz = 0.0 if axial == "free" else fibre.youngs_modulus_Pa * given + fibre.poissons_ratio * (sxx + syy)
+    exx, eyy, e_zz, exy, _, _ = strain_from_stress(fibre, sxx, syy, szz, sxy)
+    if axial != "free":
+        e_zz = given                                 # exactly, not to round-off
+    return {"exx": float(exx), "eyy": float(eyy), "ezz": float(e_zz), "exy": float(exy),
             "sxx_Pa": sxx, "syy_Pa": syy, "szz_Pa": float(szz), "sxy_Pa": sxy}
 
 

@@ -87,31 +87,38 @@ class StrainLibrary:
 
 
 def solve_library(model, pressures_Pa: Sequence[float], progress=None) -> StrainLibrary:
-    """Solve ``model`` (a :class:`~ecmsim.fibre.model.CellModel` with one state) at each pressure > 0;
-    zero strain at zero pressure. A pressure whose solve fails is left out (said in ``progress``)."""
+    """Solve ``model`` (a :class:`~ecmsim.fibre.model.CellModel` with one state, or a
+    :class:`~ecmsim.fibre.model.ProcessCell`: a fresh embedding at each pressure, held as long as
+    its scenario's protocol) at each pressure > 0; zero strain at zero pressure. A pressure whose
+    solve fails is left out (said in ``progress``)."""
     from ecmsim.core.errors import SolverError
     from ecmsim.fibre.cell import state_key
 
-    if len(model.solvers) != 1:
+    process = hasattr(model, "library_core")
+    if not process and len(model.solvers) != 1:
         raise ScenarioError(f"fibre_readout.cell_scenario: the cell scenario has {len(model.solvers)} distinct states "
                             "along the grating; the read-out builds the states itself from the cycling window, so "
                             "give the cell without geometry.states")
-    key = state_key(model.pieces[0][2])
+    hold_s = model.scn.protocol.build().duration_s if process and model.scn.protocol is not None else 0.0
     ps, cores, metrics = [0.0], [dict.fromkeys(STRAIN_KEYS, 0.0)], [{}]
     for p in sorted(float(x) for x in pressures_Pa if x > 0):
         try:
-            r = model.solve(p)[key]
+            if process:
+                core = model.library_core(p, hold_s)
+                extra = {k: v for k, v in model.embedding.state(p).metrics().items()}
+            else:
+                r = model.solve(p)[state_key(model.pieces[0][2])]
+                core, extra = r.core, {k: v for k, v in r.metrics.items() if isinstance(v, (int, float))}
         except SolverError as err:
             if progress:
                 progress(f"  library: the cell solve at {p / 1e6:.3g} MPa failed ({err}); left out")
             continue
         ps.append(p)
-        cores.append({k: r.core[k] for k in STRAIN_KEYS})
-        metrics.append({"stack_pressure_Pa": p, **{k: v for k, v in r.metrics.items()
-                                                   if isinstance(v, (int, float))}})
+        cores.append({k: core[k] for k in STRAIN_KEYS})
+        metrics.append({"stack_pressure_Pa": p, **extra})
         if progress:
-            progress(f"  library: {p / 1e6:.3g} MPa: core eps_x {r.core['exx']:.4g}, eps_y {r.core['eyy']:.4g}, "
-                     f"eps_z {r.core['ezz']:.4g}")
+            progress(f"  library: {p / 1e6:.3g} MPa: core eps_x {core['exx']:.4g}, eps_y {core['eyy']:.4g}, "
+                     f"eps_z {core['ezz']:.4g}")
     if len(ps) < 2:
         raise EcmsimError("fibre read-out: no library pressure of the cell could be solved")
     return StrainLibrary.from_cores(ps, cores, metrics)

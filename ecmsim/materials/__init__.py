@@ -40,6 +40,10 @@ _RANGES: dict[str, tuple[float, float]] = {
     "charge_transfer_coefficient": (0.0, 1.0),
     "ionic_conductivity_S_m": (0.0, math.inf),
     "ionic_conductivity_reference_temperature_K": (0.0, math.inf),
+    # a non-creeping skeleton inside a creeping matrix (Li-Sn: Li22Sn5 in Li)
+    "skeleton_volume_fraction": (0.0, 1.0),
+    "skeleton_youngs_modulus_Pa": (1e3, 2e12),
+    "skeleton_hardness_Pa": (0.0, 1e12),
 }
 
 

@@ -120,7 +120,8 @@ def _write_history(run) -> list[str]:
         return ["history.csv"]
     write_history_csv(run.folder / "history.csv", run.history)
     files = ["history.csv"]
-    if run.scn.output.plots:
+    # history.png draws the creep of the window's regions; runs without them (the fibre cell) draw their own
+    if run.scn.output.plots and any(k.endswith("_von_mises_max_Pa") for k in run.history[-1]):
         from ecmsim.core.figures import draw_or_warn, plain_text
         title = plain_text(run.title)
         if draw_or_warn(run.folder / "history.png", lambda p: history_plot(p, run.history, title)):

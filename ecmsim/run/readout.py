@@ -12,7 +12,7 @@ from typing import Any
 
 from ecmsim.core.errors import InputFileError
 from ecmsim.core.progress import Progress
-from ecmsim.fibre.model import CellModel
+from ecmsim.fibre.model import cell_model
 from ecmsim.fibre.readout import (DEFAULT_LIBRARY_FACTORS, ReadoutOptions, WindowHistory, compute,
                                   library_from_cell_runs)
 from ecmsim.io.readout import write_outputs
@@ -56,7 +56,7 @@ def readout(run_dir: str | Path, cell_scenario: str | Path, *, sections: int = 1
                              pressure_mapping)
     cell, _ = load_cell(cell_scenario, None, cell_overrides, where="cell_scenario")
     library = library_from_cell_runs(cell_runs, cell) if cell_runs else None
-    model = CellModel(cell, progress)
+    model = cell_model(cell, progress)
     try:
         r = compute(window, model, stack_pressure_Pa, options, progress=progress, library=library)
     finally:

@@ -304,33 +304,83 @@ class LocalState(Section):
 
 
 class FbgCellGeometry(Section):
-    """Cross-section of the FBG cell normal to the fibre (docs/fbg_cell.md)."""
+    """Cross-section of the FBG cell normal to the fibre (docs/fbg_cell.md).
+
+    ``embedding = "process"``: the fibre's embedding is computed in time (assembly, press, hold:
+    :mod:`ecmsim.fibre.embedding`); the groove depths, the standoff and the membrane's landing are
+    outputs. ``"given"``: the embedded state is prescribed by the depth keys and solved by the
+    elastic contact cell (:class:`~ecmsim.fibre.cell.CellSectionSolver`)."""
 
     kind: Literal["fbg_cell"] = "fbg_cell"
+    embedding: Literal["process", "given"] = Field(
+        "process", description="the fibre's embedding: computed in time (process) or prescribed by the depth "
+                               "keys (given)")
     fibre_diameter_m: float = Field(125e-6, **_Len, description="fibre (cladding) diameter D [m]")
     electrode_thickness_m: float = Field(**_Len, description="bottom electrode foil thickness [m]")
     electrolyte_thickness_m: float = Field(**_Len, description="electrolyte membrane thickness [m]")
     counter_electrode_thickness_m: float = Field(100e-6, ge=0, lt=1.0, allow_inf_nan=False,
                                                  description="top electrode, bonded to the membrane [m] (0: none)")
-    width_m: float = Field(**_Len, description="modelled half width from the fibre axis (symmetry plane) [m]")
-    fibre_depth_in_electrode_m: float = Field(**_Len, description="embedded state: groove depth of the fibre in "
-                                                                  "the foil, at most the fibre radius [m]")
-    fibre_depth_in_electrolyte_m: float = Field(**_Len, description="embedded state: groove depth of the fibre in "
-                                                                    "the membrane, at most the fibre radius [m]")
+    electrode_skeleton: Literal["isolated", "connected"] = Field(
+        "connected", description="process: an electrode whose material has skeleton_* keys (Li-Sn) flows as a Li "
+                                 "matrix with isolated particles or a connected skeleton (the two bounds)")
+    initial_contact_depth_m: float = Field(0.5e-6, **_Len, description="process: depth of first contact of the "
+                                                                       "fibre laid on the flat layers [m]")
+    electrode_diameter_m: float = Field(12e-3, **_Len, description="process: electrode diameter, the length over "
+                                                                   "which the layers hold the fibre [m]")
+    body_bore_m: float = Field(14e-3, **_Len, description="process: bore of the cell body, whose wall anchors the "
+                                                          "fibre (epoxy in two through-holes) [m]")
+    anchor_length_m: float = Field(4e-3, **_Len, description="process: length of fibre glued in each wall "
+                                                              "hole (the wall thickness) [m]")
+    anchor_hole_diameter_m: float = Field(0.8e-3, **_Len, description="process: diameter of the epoxy-filled "
+                                                                      "holes in the body's wall [m]")
+    anchor_shear_modulus_Pa: float = Field(1.0e9, gt=0, le=1e11, allow_inf_nan=False,
+                                           description="process: shear modulus of the anchoring epoxy at the cell "
+                                                       "temperature [Pa] (~1e9 glassy, ~1e7 above its glass "
+                                                       "transition)")
+    body_thermal_expansion_per_K: float = Field(16.0e-6, ge=0, le=1e-3, allow_inf_nan=False,
+                                                description="process: thermal expansion of the cell body [1/K] "
+                                                            "(16e-6 stainless steel; ~1.3e-4 PFA)")
+    width_m: float = Field(3e-3, **_Len, description="given: modelled half width from the fibre axis (symmetry "
+                                                     "plane) [m]")
+    fibre_depth_in_electrode_m: float | None = Field(None, **_Len, description="given: groove depth of the fibre "
+                                                                               "in the foil, at most its radius [m]")
+    fibre_depth_in_electrolyte_m: float | None = Field(None, **_Len, description="given: groove depth of the "
+                                                                                 "fibre in the membrane [m]")
     void_width_m: float = Field(0.0, ge=0, lt=1.0, allow_inf_nan=False,
-                                description="void under the fibre at the bottom of the foil groove [m] (0: none)")
+                                description="given: void under the fibre at the bottom of the foil groove [m]")
     standoff_length_m: float = Field(0.0, ge=0, lt=1.0, allow_inf_nan=False,
-                                     description="embedded state: the draped membrane lands on the foil this far "
-                                                 "from the groove edge [m] (0: standoff over the whole width)")
-    fibre_axial_strain: Literal["fixed", "free"] = Field(
-        "fixed", description="fibre epoxied at both ends: fixed (eps_zz = 0 in the loaded length) or free "
-                             "(sigma_zz = 0)")
-    sides: Literal["free", "roller"] = Field("free", description="lateral edge of the layers at width_m")
+                                     description="given: the draped membrane lands on the foil this far from the "
+                                                 "groove edge [m] (0: standoff over the whole width)")
+    fibre_axial_strain: Literal["coupled", "fixed", "free"] = Field(
+        "coupled", description="the grating's axial strain: coupled (anchored in the body, held by the layers' "
+                               "shear lag; process only), fixed (eps_zz = 0) or free (sigma_zz = 0)")
+    sides: Literal["free", "roller"] = Field("free", description="given: lateral edge of the layers at width_m")
     states: list[LocalState] = Field(default_factory=list,
-                                     description="local interface states along the grating (several peaks)")
+                                     description="given: local interface states along the grating (several peaks)")
 
     @model_validator(mode="after")
     def _consistent(self) -> FbgCellGeometry:
+        given_keys = [k for k in ("fibre_depth_in_electrode_m", "fibre_depth_in_electrolyte_m")
+                      if getattr(self, k) is not None]
+        given_keys += [k for k in ("void_width_m", "standoff_length_m") if getattr(self, k) != 0.0]
+        given_keys += ["states"] if self.states else []
+        if self.embedding == "process":
+            if given_keys:
+                raise ValueError(f"geometry.{given_keys[0]}: an embedded state is computed with embedding = 'process'; "
+                                 "remove it, or set geometry.embedding = 'given' to prescribe the state")
+            if self.anchor_hole_diameter_m <= self.fibre_diameter_m:
+                raise ValueError(f"geometry.anchor_hole_diameter_m = {self.anchor_hole_diameter_m:g} must be larger "
+                                 f"than the fibre ({self.fibre_diameter_m:g} m) [m]")
+            if self.body_bore_m < self.electrode_diameter_m:
+                raise ValueError(f"geometry.body_bore_m = {self.body_bore_m:g} must be >= electrode_diameter_m "
+                                 f"({self.electrode_diameter_m:g} m) [m]")
+            return self
+        missing = [k for k in ("fibre_depth_in_electrode_m", "fibre_depth_in_electrolyte_m") if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"geometry.{missing[0]} is missing: embedding = 'given' prescribes the groove depths [m]")
+        if self.fibre_axial_strain == "coupled":
+            raise ValueError("geometry.fibre_axial_strain = 'coupled' needs embedding = 'process'; with a given "
+                             "embedded state use 'fixed' or 'free'")
         try:
             base = self.section()
             for s in self.states:
@@ -340,15 +390,19 @@ class FbgCellGeometry(Section):
         return self
 
     def section(self) -> CellSection:
-        """The base :class:`CellSection`."""
+        """The base :class:`CellSection` (``embedding = "given"``)."""
         return CellSection(self.fibre_diameter_m, self.electrode_thickness_m, self.electrolyte_thickness_m,
                            self.counter_electrode_thickness_m, self.width_m, self.fibre_depth_in_electrode_m,
                            self.fibre_depth_in_electrolyte_m, self.void_width_m, self.standoff_length_m)
 
-    def build(self, base_dir: Path) -> CellSection:
-        return self.section()
+    def build(self, base_dir: Path) -> CellSection | None:
+        return self.section() if self.embedding == "given" else None
 
-    def smallest_dimension_m(self) -> float:
+    def smallest_dimension_m(self) -> float | None:
+        """The thinnest layer (the finite-element cell's mesh must resolve it); None for the process
+        route, which meshes nothing."""
+        if self.embedding == "process":
+            return None
         return min(self.electrode_thickness_m, self.electrolyte_thickness_m)
 
 

@@ -6,8 +6,9 @@
   (:mod:`~ecmsim.run.stages.mechanics`) -> plating/stripping cycles or the current distribution
   (:mod:`~ecmsim.run.stages.electrochem`) -> the fibre read-out through the cycles
   (:mod:`~ecmsim.run.stages.fibre`);
-- the fibre in the cell (``kind = "fbg_cell"``): the cell cross-section with the fibre -> the
-  virtual FBG (:mod:`~ecmsim.run.stages.fibre`).
+- the fibre in the cell (``kind = "fbg_cell"``): the fibre's embedding in time, read by the
+  virtual FBG at every step; or, with a given embedded state, the elastic cell cross-section ->
+  the virtual FBG (:mod:`~ecmsim.run.stages.fibre`).
 
 The pipeline (:mod:`ecmsim.run.pipeline`) sets them up in this order, runs the time loop over all
 of them (ordered within a step by :attr:`~ecmsim.run.stages.base.Stage.loop_order`), finishes them
@@ -22,7 +23,9 @@ from ecmsim.run.stages.base import Run, Stage
 def build_stages(scn) -> list[Stage]:
     """The stages of a validated scenario, in the order of the flow."""
     if scn.geometry.kind == "fbg_cell":
-        from ecmsim.run.stages.fibre import FbgStage, FibreCellStage
+        from ecmsim.run.stages.fibre import EmbeddingStage, FbgStage, FibreCellStage
+        if scn.geometry.embedding == "process":
+            return [EmbeddingStage()]          # the embedding in time, read by the FBG at every step
         cell = FibreCellStage()
         return [cell, FbgStage(cell)]
     from ecmsim.run.stages.mechanics import MechanicsStage

@@ -1,8 +1,12 @@
 """The fibre stages.
 
-- :class:`FibreCellStage` (``[geometry] kind = "fbg_cell"``): the cell cross-section with the
-  fibre (:class:`~ecmsim.fibre.model.CellModel`, one contact problem per distinct local state)
-  solved at the stack pressure; the base state's fibre load and core strain, ``states.csv``,
+- :class:`EmbeddingStage` (``kind = "fbg_cell"``, ``embedding = "process"``): the fibre's
+  embedding in time (:class:`~ecmsim.fibre.model.ProcessCell`), read by the virtual FBG after every
+  accepted step: ``spectra_history.csv`` and the history of splitting, peaks and fibre load
+  (``history.csv``, ``fibre_history.png``), ``fibre_contact.csv``/``.png``.
+- :class:`FibreCellStage` (``embedding = "given"``): the cell cross-section with the fibre
+  (:class:`~ecmsim.fibre.model.CellModel`, one contact problem per distinct local state) solved at
+  the stack pressure; the base state's fibre load and core strain, ``states.csv``,
   ``fibre_contact.csv``/``.png``, ``mesh.msh``.
 - :class:`FbgStage`: the core strain profile along the grating -> spectrum, peaks and every
   ``fbg_*`` metric with the analysis of ``ecmsim fbg`` (``spectrum.csv``, ``peaks.csv``,
@@ -21,8 +25,108 @@ import numpy as np
 from ecmsim.run.stages.base import Run, Stage
 
 
+class EmbeddingStage(Stage):
+    """The fibre's embedding in time at the stack pressure, and its spectrum after every accepted step."""
+
+    name = "fibre_cell"
+
+    def setup(self, run: Run) -> None:
+        from ecmsim.fibre.model import ProcessCell
+
+        self.model = ProcessCell(run.scn, run.progress)
+        self.stack_pressure_Pa = run.scn.loading.stack_pressure_Pa
+        self.loaded = False
+        self.spectra: list = []          # (step, time, Spectrum, PeakReport) of every accepted step
+        self._trial = None
+        run.progress(f"fibre embedding: {self.model.foil.name} {self.model.foil.thickness_m * 1e6:g} um, membrane "
+                     f"{self.model.membrane.thickness_m * 1e6:g} um, counter {self.model.counter.thickness_m * 1e6:g} um "
+                     f"at {self.model.temperature_K:g} K")
+
+    def advance(self, t_s: float, dt_s: float, step) -> int:
+        # the embedding integrates its own stiff ODE inside the step (error control there); a step is
+        # taken whole, so the loop's accept/reject has nothing to undo
+        self.model.advance(self.stack_pressure_Pa, dt_s if self.loaded else 0.0)
+        self.loaded = True
+        return 0
+
+    def metrics(self) -> dict[str, float]:
+        """The embedded state and the FBG's reading after this step (history.csv)."""
+        p = self.stack_pressure_Pa
+        core = self.model.core(p)
+        grid = self.spectra[0][2].wavelength_m if self.spectra else None
+        spectrum, report, fbg, sections = self.model.spectrum(self.model.profile(p, core=core), grid,
+                                                              seed_offset=len(self.spectra))
+        self._last = (core, spectrum, report, fbg, sections)
+        out = self.model.metrics(p, core)
+        out.update({k: fbg[k] for k in ("fbg_splitting_pm", "fbg_eigen_splitting_pm", "fbg_peak_count",
+                                        "fbg_peak_x_nm", "fbg_peak_y_nm", "fbg_shift_pm", "fbg_centroid_nm")})
+        return {k: float(v) for k, v in out.items()}
+
+    def on_step(self, run: Run, row: dict) -> None:
+        _, spectrum, report, _, _ = self._last
+        self.spectra.append((row["step"], row["time_s"], spectrum, report))
+
+    def finish(self, run: Run) -> None:
+        from ecmsim import materials as materials_lib
+        from ecmsim.fbg import parameters
+
+        scn, model = run.scn, self.model
+        self.core, self.spectrum, self.report, fbg, self.sections = self._last
+        self.profile = model.profile(self.stack_pressure_Pa, core=self.core)
+        run.metrics.update({"stack_pressure_Pa": scn.loading.stack_pressure_Pa,
+                            "temperature_K": scn.loading.temperature_K})
+        run.metrics.update(model.metrics(self.stack_pressure_Pa, self.core))
+        run.metrics.update(fbg)
+        run.metrics["embedding_time_s"] = model.embedding.t_s
+        run.summary["fbg"] = {"parameters": parameters.as_dict(model.grating, model.source, model.interrogator,
+                                                               model.fibre_key),
+                              "fibre": materials_lib.get(model.fibre_key).as_dict()}
+        run.summary["embedding"] = {"layers": {lay.name: {"thickness_m": lay.thickness_m,
+                                                          "youngs_modulus_Pa": lay.youngs_modulus_Pa,
+                                                          "frame_modulus_Pa": lay.frame_modulus_Pa,
+                                                          "flow_law": lay.law.__dict__}
+                                               for lay in (model.foil, model.membrane, model.counter)}}
+        m = run.metrics
+        peaks = ", ".join(f"{w:.3f}" for w in m["fbg_peaks_nm"])
+        run.progress(f"  after {model.embedding.t_s:g} s: fibre sunk {m['fibre_depth_in_electrode_m'] * 1e6:.1f} um into "
+                     f"the foil, {m['fibre_depth_in_electrolyte_m'] * 1e6:.1f} um into the membrane, load "
+                     f"{m['fibre_line_load_N_per_m']:.4g} N/m; {m['fbg_peak_count']} peak(s) [{peaks}] nm, read "
+                     f"splitting {m['fbg_splitting_pm']:.1f} pm (eigenmodes {m['fbg_eigen_splitting_pm']:.1f} pm)")
+        run.progress.done("fibre")
+
+    def write(self, run: Run) -> list[str]:
+        from ecmsim.io.fibre_cell import plot_embedding_history, plot_rim, write_rim, write_spectra_history
+        from ecmsim.fbg.analysis import track_peaks
+        from ecmsim.fbg.spectra import write_peaks_csv
+
+        files = ["spectrum.csv", "peaks.csv", "strain_profile.csv", "fibre_contact.csv"]
+        if run.comm.rank != 0:
+            return files + (["spectra_history.csv"] if len(self.spectra) > 1 else [])
+        model, title = self.model, run.scn.title or run.source.stem
+        self.spectrum.write_csv(run.folder / "spectrum.csv")
+        write_peaks_csv(run.folder / "peaks.csv", [(self.spectrum, self.report)], ["fbg cell"],
+                        track_peaks([self.report], model.interrogator.track_max_jump_m), model.fibre)
+        self.profile.write_csv(run.folder / "strain_profile.csv")
+        write_rim(run.folder / "fibre_contact.csv", *self.core["tractions"])
+        if len(self.spectra) > 1:
+            write_spectra_history(run.folder / "spectra_history.csv", self.spectra)
+            files.append("spectra_history.csv")
+        if run.scn.output.plots:
+            from ecmsim.fbg.plots import plot_spectrum
+            p = run.scn.loading.stack_pressure_Pa
+            plot_spectrum(run.folder / "spectrum.png", self.spectrum, self.report, self.sections,
+                          title=f"{title}: {p / 1e6:g} MPa, {model.embedding.t_s / 3600:g} h")
+            plot_rim(run.folder / "fibre_contact.png", *self.core["tractions"], title)
+            files += ["spectrum.png", "fibre_contact.png"]
+            if len(run.history) > 2:
+                plot_embedding_history(run.folder / "fibre_history.png", run.history, title)
+                files.append("fibre_history.png")
+        return files
+
+
 class FibreCellStage(Stage):
-    """The fibre in the cell at the stack pressure (one solve per distinct state along the grating)."""
+    """The fibre in the cell with a given embedded state, at the stack pressure (one solve per
+    distinct state along the grating)."""
 
     name = "fibre_cell"
 
@@ -132,7 +236,7 @@ class ReadoutStage(Stage):
         self.cycling = cycling
 
     def finish(self, run: Run) -> None:
-        from ecmsim.fibre.model import CellModel
+        from ecmsim.fibre.model import cell_model
         from ecmsim.fibre.readout import ReadoutOptions, WindowHistory, compute
         from ecmsim.scenario import load_cell
 
@@ -147,7 +251,7 @@ class ReadoutStage(Stage):
             progress(f"fibre read-out: note: the cell scenario's stack pressure {cell.loading.stack_pressure_Pa:g} Pa "
                      f"differs from this run's {p:g} Pa; the library is built around this run's")
         window = WindowHistory.from_rows(np.vstack(self.cycling.profile_rows))
-        model = CellModel(cell, progress, comm=comm)
+        model = cell_model(cell, progress, comm=comm)
         try:
             self.readout = compute(window, model, p, options, cell.loading.temperature_K, progress,
                                    optics=comm.rank == 0)
@@ -173,4 +277,4 @@ class ReadoutStage(Stage):
                              run.scn.output.plots)
 
 
-__all__ = ["FibreCellStage", "FbgStage", "ReadoutStage"]
+__all__ = ["EmbeddingStage", "FibreCellStage", "FbgStage", "ReadoutStage"]

@@ -245,9 +245,11 @@ class FibreReadoutSection(Section):
         description="fibre-cell solves at these multiples of the stack pressure (zero strain at zero pressure "
                     "is added), interpolated linearly, the last slope beyond; [1.0]: linear in pressure, one "
                     "solve [-] (1 to 12 distinct values)")
-    pressure_mapping: Literal["change", "absolute"] = Field(
-        "change", description="section pressure: stack pressure + change of the window bin's mean since t = 0 "
-                              "('change'), or the bin's mean itself ('absolute')")
+    pressure_mapping: Literal["cell", "change", "absolute"] = Field(
+        "cell", description="cell: the fibre along the grating with the plunger's force balanced, each section's "
+                            "foil taking the Li deposited in its window bin (needs a process cell); change / "
+                            "absolute (they do not keep force balance): section pressure = stack pressure + change "
+                            "of the bin's mean stress since t = 0, or the bin's mean itself")
 
     @field_validator("library_pressure_factors")
     @classmethod

@@ -20,7 +20,10 @@ cycling does next to the fibre:
    reaction, the foil carries the rest: their sum is the plunger's pressure on the half width,
    exactly (the discrete equilibrium), at every section and step. Where the foil falls faster
    than the plate can follow (a stripped trench), the plate spans it: a gap opens; pressure closes
-   it again (the clamped span's sag :math:`p w^4 / (384 D_p)` against the trench's depth).
+   it again (a trench of half width a: the plate rests on its edges and lifts off the foil over
+   1.064 a beyond each, sagging by :math:`0.0668\,p a^4/D_p`, 1.6 times the clamped span's; a deeper
+   trench stays open, tests/test_fibre_grating.py). Beyond the half width W the plate rests flat
+   on the foil (the far field): the equilibrium is exact when the foil is flat near W.
 3. **The fibre's core** in each section: the held cell's core stresses scaled with the section's
    load (the same rim pressure shape), its axial strain from the anchors' and layers' shear lag
    along z with the section-wise Poisson strain (:func:`ecmsim.fibre.axial.axial_strain_profile`).
@@ -96,7 +99,9 @@ def plate_on_foundation(pressure_Pa: float, rigidity_N_m: float, fibre_top_m: fl
     foil = np.zeros(n, dtype=bool)
     guess = (72.0 * rigidity_N_m * max(fibre_top_m - s_far, 0.0) / pressure_Pa) ** 0.25
     foil[x >= guess] = True
-    for _ in range(300):
+    seen: set[bytes] = set()
+    single = False                      # after a cycle of the active set: one change per iteration
+    for _ in range(300 + 4 * n):
         held = foil.copy()
         held[0] = prop
         values = s.copy()
@@ -107,14 +112,33 @@ def plate_on_foundation(pressure_Pa: float, rigidity_N_m: float, fibre_top_m: fl
         system = (free @ A @ free + fix).tocsc()
         w = spsolve(system, np.where(held, values, rhs0 - A @ v))
         q = A @ w - rhs0                    # the reaction per area at every node (0 at free nodes)
-        new_foil = np.where(foil, q > 0, w < s - 1e-15)
-        new_foil[0] = False
-        new_prop = bool(q[0] > 0) if prop else bool(w[0] < fibre_top_m - 1e-15)
-        if np.array_equal(new_foil, foil) and new_prop == prop:
+        top = np.where(np.arange(n) == 0, fibre_top_m, s)
+        pull = np.where(held, -q, 0.0) / pressure_Pa              # > 0: a held node pulls
+        dip = np.where(held, 0.0, top - w) * k / pressure_Pa      # > 0: a free node penetrates
+        dip[0] = (fibre_top_m - w[0]) * k / pressure_Pa if not prop else 0.0
+        tol = 1e-12                         # of the pressure: round-off of the reactions and the penetration
+        if single and pull.max() <= tol and dip.max() <= tol:
             break
-        foil, prop = new_foil, new_prop
+        if not single:
+            new_foil = np.where(foil, q > 0, w < s - 1e-15)
+            new_foil[0] = False
+            new_prop = bool(q[0] > 0) if prop else bool(w[0] < fibre_top_m - 1e-15)
+            if np.array_equal(new_foil, foil) and new_prop == prop:
+                break
+            key = np.append(new_foil, new_prop).tobytes()
+            if key in seen:                 # the primal-dual active set cycles (the plate's stencil is
+                single = True               # not an M-matrix): change the worst node only from here on
+            else:
+                seen.add(key)
+                foil, prop = new_foil, new_prop
+                continue
+        worst = int(np.argmax(np.maximum(pull, dip)))
+        if worst == 0:
+            prop = not prop
+        else:
+            foil[worst] = not foil[worst]
     else:
-        raise RuntimeError("plate contact: the active set did not settle in 300 iterations")
+        raise RuntimeError("plate contact: the active set did not settle")
     reaction = np.where(foil, q, 0.0)
     fibre = float(q[0] * h) if prop else 0.0          # both sides (the mirrored row 0)
     beyond = np.flatnonzero(foil[1:]) + 1
@@ -138,11 +162,13 @@ class GratingCell:
         stack_pressure_Pa: the plunger's pressure (held).
         sections: grating sections (equal lengths).
         hold_s: how long the cell was held before the cycling began (the plate's relaxation clock).
+        creep: the membrane keeps relaxing during the cycling (false: its rigidity stays the hold's).
     """
 
-    def __init__(self, cell, stack_pressure_Pa: float, sections: int, hold_s: float):
+    def __init__(self, cell, stack_pressure_Pa: float, sections: int, hold_s: float, creep: bool = True):
         st = cell.embedding.state(stack_pressure_Pa)
         self.cell, self.p, self.sections, self.hold_s = cell, stack_pressure_Pa, sections, hold_s
+        self.creep = creep
         self.foil_m = cell.foil.thickness_m
         self.fibre_top_m = self.foil_m + st.standoff_m
         self.half_width_m = cell.support.pressed_half_length_m
@@ -164,7 +190,7 @@ class GratingCell:
 
     def plate(self, deposits_m: np.ndarray, since_s: float) -> list[PlateResult]:
         """The plate of every section with its deposit, after ``since_s`` of cycling."""
-        rigidity = self.cell.embedding.rigidity(self.p, self.hold_s + since_s)
+        rigidity = self.cell.embedding.rigidity(self.p, self.hold_s + (since_s if self.creep else 0.0))
         return [plate_on_foundation(self.p, rigidity, self.fibre_top_m, self.foundation(float(d)),
                                     self.half_width_m) for d in np.atleast_1d(deposits_m)]
 

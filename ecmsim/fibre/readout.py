@@ -3,19 +3,23 @@
 The reference study's Fig. 3-4: a waterfall of FBG spectra over three cycles, peak tracks, and the
 stress an experimenter reads from a peak shift by eqs. 1-2. Model (docs/fibre_readout.md):
 
-1. **Window -> grating.** The 40 um interface window of a cycling run (``interface_profiles.csv``)
-   stands for the interface heterogeneity along the fibre and is stretched over the grating: the
-   grating (length L) is cut into N sections; section j takes x-bin j of the window. Its pressure
-   at time t is the stack pressure plus the change since the start of cycling of the
-   length-weighted mean interface normal pressure of that bin (``pressure_mapping = "change"``,
-   default; so that before cycling every section sees the stack pressure and the spectrum is the
-   fibre cell's), or that mean itself (``"absolute"``); clipped at zero (a section under tension
-   carries no load).
-2. **Pressure -> core strain.** A small library of fibre-cell solutions
-   (:class:`~ecmsim.fibre.model.CellModel` of the cell scenario) at a few multiples of the stack
-   pressure, zero strain at zero pressure (no load, no strain: the embedded state is stress-free),
-   interpolated linearly in pressure and extrapolated beyond the largest with the last segment's
-   slope.
+1. **Window -> grating, force balanced** (``pressure_mapping = "cell"``, default). The fibre along
+   the grating under the held plunger (:class:`~ecmsim.fibre.grating.GratingCell`): the grating
+   (length L) is cut into N sections; in each, the membrane plate presses on the fibre and on the
+   foil beside it, whose surface rises and falls with the Li that x-bin j of the 40 um cycling window
+   (``interface_profiles.csv``) deposited since the start of cycling (live and dead Li plus the voids
+   that keep the layer's envelope), crowded at the fibre's edge because the fibre's footprint passes
+   no current. Fibre and foil carry the plunger's pressure exactly at every section and step; the
+   core strain follows from the section's fibre load (the held cell's rim shape scaled) and the
+   axial shear lag along z. Needs a process cell (``geometry.embedding = "process"``).
+2. **Window -> grating, stretched** (``"change"`` or ``"absolute"``, kept for comparison: they break
+   force balance). Section j's pressure is the stack pressure plus the change of the length-weighted
+   mean compressive normal stress of x-bin j since the start (``"change"``), or that mean itself
+   (``"absolute"``), clipped at zero; the core strain comes from a small library of fibre-cell
+   solutions at a few multiples of the stack pressure (zero strain at zero pressure), interpolated
+   linearly in pressure and extrapolated beyond the largest with the last segment's slope. The
+   window's mean normal stress is not the plunger's force: with it the fibre has carried 2.8x the
+   plunger's load (docs/fibre_readout.md).
 3. **Strain profile -> spectrum.** Piecewise-constant core strain along z through the virtual FBG
    (:mod:`ecmsim.fbg`, the transfer matrix and peak analysis of ``ecmsim fbg``), all times on one
    wavelength grid; peaks tracked in time; eqs. 1-2 of the reference paper turn the shift of each
@@ -135,14 +139,16 @@ class WindowHistory:
     x_m: np.ndarray
     normal_stress_Pa: np.ndarray
     length_m: np.ndarray      # facet lengths (ones when the file has none: plain means)
-    deposit_m: np.ndarray | None = None   # live plated + dead Li thickness of the facet (None: not in the file)
+    deposit_m: np.ndarray | None = None   # the Li layer's envelope at the facet: live plated + dead Li + void
+                                          # thickness (None: not in the file)
 
     @classmethod
     def from_rows(cls, rows: np.ndarray, has_length: bool = True) -> WindowHistory:
         """From the columns of :meth:`CyclingProblem.profile_rows` (step, time, x, y, current, sigma_nn, ...)."""
         rows = np.asarray(rows, dtype=float)
         length = rows[:, 9] if has_length and rows.shape[1] > 9 else np.ones(len(rows))
-        deposit = rows[:, 6] + rows[:, 7] if rows.shape[1] > 7 else None
+        # plated_thickness_m (column 6) already holds live + dead Li; the void (column 10) keeps the envelope
+        deposit = rows[:, 6] + (rows[:, 10] if rows.shape[1] > 10 else 0.0) if rows.shape[1] > 6 else None
         return cls(rows[:, 0].astype(int), rows[:, 1], rows[:, 2], rows[:, 5], length, deposit)
 
     @classmethod
@@ -159,8 +165,10 @@ class WindowHistory:
                                  f"(missing: {', '.join(missing) or 'rows'})")
         col = {c: header.index(c) for c in header}
         length = data[:, col["facet_length_m"]] if "facet_length_m" in col else np.ones(len(data))
-        deposit = (data[:, col["plated_thickness_m"]] + data[:, col["dead_li_thickness_m"]]
-                   if "plated_thickness_m" in col and "dead_li_thickness_m" in col else None)
+        deposit = None
+        if "plated_thickness_m" in col:        # live + dead Li, plus the void that keeps the envelope
+            deposit = data[:, col["plated_thickness_m"]] + (data[:, col["void_thickness_m"]]
+                                                            if "void_thickness_m" in col else 0.0)
         return cls(data[:, col["step"]].astype(int), data[:, col["time_s"]], data[:, col["x_m"]],
                    data[:, col["normal_stress_Pa"]], length, deposit)
 
@@ -176,11 +184,11 @@ class WindowHistory:
         return self._bins(-self.normal_stress_Pa, sections, "a finite normal stress")
 
     def bin_deposits(self, sections: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(steps, times, D[time, bin]): length-weighted mean thickness of Li plated (live + dead) in
-        each x-bin [m]."""
+        """(steps, times, D[time, bin]): length-weighted mean envelope of the plated layer (live + dead Li
+        + voids) in each x-bin [m]."""
         if self.deposit_m is None:
-            raise InputFileError("interface_profiles.csv: the force-balanced read-out needs the columns "
-                                 "plated_thickness_m and dead_li_thickness_m")
+            raise InputFileError("interface_profiles.csv: the force-balanced read-out needs the column "
+                                 "plated_thickness_m")
         return self._bins(self.deposit_m, sections, "a deposit")
 
     def _bins(self, values: np.ndarray, sections: int, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -299,6 +307,8 @@ class ReadoutOptions:
     output_interval_s: float = 0.0
     library_pressure_factors: tuple[float, ...] = DEFAULT_LIBRARY_FACTORS
     pressure_mapping: str = "cell"
+    #: the membrane keeps creeping through the cycling ("cell" mapping; false: its rigidity stays at the hold's)
+    creep: bool = True
 
 
 def compute(window: WindowHistory, model, stack_pressure_Pa: float, options: ReadoutOptions = ReadoutOptions(),
@@ -343,7 +353,7 @@ def _compute_cell(window: WindowHistory, model, stack_pressure_Pa: float, option
     hold = model.scn.protocol.build().duration_s if model.scn.protocol is not None else 0.0
     model.advance(stack_pressure_Pa, 0.0)
     model.advance(stack_pressure_Pa, hold)
-    grating = GratingCell(model, stack_pressure_Pa, options.sections, hold)
+    grating = GratingCell(model, stack_pressure_Pa, options.sections, hold, creep=options.creep)
     say(f"fibre read-out: the cell along the grating, {options.sections} sections, the fibre {grating.f0:.4g} N/m "
         f"after a {hold / 3600:g} h hold")
     loads, worst = np.empty((len(times), options.sections)), 0.0

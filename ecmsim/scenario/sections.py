@@ -224,6 +224,14 @@ class CyclingSection(Section):
     min_contact_activity: float = Field(
         0.05, gt=0, le=1, allow_inf_nan=False,
         description="smallest contact activity where porous Li covers the interface [-] (0 < x <= 1)")
+    interface_voids: bool = Field(
+        False, description="stripping opens voids where it outruns the Li that the electrode's creep brings to "
+                           "the interface; open facets pass no current, pressure closes them (docs/electrochem.md, "
+                           "voids on stripping)")
+    void_supply_length_m: float | None = Field(
+        None, gt=0, lt=1e-2, allow_inf_nan=False,
+        description="distance over which creep supplies Li to the interface, l in v_c = l eps_dot(sigma) [m] "
+                    "(0 < x < 0.01); default: creep.characteristic_length_m, else deposition_layer_thickness_m")
     profiles: bool = Field(True, description="write interface_profiles.csv (every accepted step, every facet)")
 
 

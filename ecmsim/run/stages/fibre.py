@@ -245,7 +245,7 @@ class ReadoutStage(Stage):
         start = time.perf_counter()
         cell, path = load_cell(section.cell_scenario, run.source.parent)
         options = ReadoutOptions(section.sections, section.output_interval_s, tuple(section.library_pressure_factors),
-                                 section.pressure_mapping)
+                                 section.pressure_mapping, creep=scn.creep.enabled)
         p = scn.loading.stack_pressure_Pa
         if not math.isclose(cell.loading.stack_pressure_Pa, p, rel_tol=1e-9):
             progress(f"fibre read-out: note: the cell scenario's stack pressure {cell.loading.stack_pressure_Pa:g} Pa "

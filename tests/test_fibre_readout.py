@@ -237,6 +237,9 @@ def test_cycling_run_writes_the_readout_standalone_agrees_resume_and_parallel_eq
                  "section_loads.csv", "fibre_readout.json", "waterfall.png", "peak_tracks.png", "delta_sigma.png"):
         assert (out / name).is_file(), name
     assert not (out / "fibre_library.csv").exists()          # the cell mapping solves no library
+    for name in ("peak_tracks.csv", "delta_sigma.csv"):       # times are plain numbers, not np.float64(...)
+        t = np.loadtxt(out / name, delimiter=",", skiprows=1, usecols=1, ndmin=1)
+        assert t[0] == 0.0 and np.all(np.diff(t) >= 0), name
     loads = np.loadtxt(out / "section_loads.csv", delimiter=",", skiprows=1, ndmin=2)
     assert loads.shape == (m["fbg_readout_times"], 12)
     assert np.allclose(loads[0, 2:], loads[0, 2], rtol=1e-12)  # before cycling every section is the held cell

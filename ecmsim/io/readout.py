@@ -27,7 +27,7 @@ def write_outputs(folder: Path, r: Readout, fibre, title: str = "", plots: bool 
     for i, rep in enumerate(r.reports):
         ref, shift, stress = r.delta[i]
         for k, p in enumerate(rep.peaks):
-            lines.append(f"{r.steps[i]},{r.times_s[i]!r},{rep.count},{r.tracks[i][k]},{p.wavelength_m * 1e9:.6f},"
+            lines.append(f"{r.steps[i]},{float(r.times_s[i])!r},{rep.count},{r.tracks[i][k]},{p.wavelength_m * 1e9:.6f},"
                          f"{p.reflectance:.6g},{p.fwhm_m * 1e12:.4f},{ref[k] * 1e9:.6f},{shift[k] * 1e12:.4f},"
                          f"{stress[k]:.6g}")
     (folder / "peak_tracks.csv").write_text("\n".join(lines) + "\n")
@@ -39,7 +39,7 @@ def write_outputs(folder: Path, r: Readout, fibre, title: str = "", plots: bool 
         big = float(np.max(np.abs(st))) if st.size else float("nan")
         hi = float(st.max()) if st.size else float("nan")
         lo = float(st.min()) if st.size else float("nan")
-        lines.append(f"{r.steps[i]},{r.times_s[i]!r},{rep.count},{big:.6g},{hi:.6g},{lo:.6g},{rep.centroid_m * 1e9:.6f},"
+        lines.append(f"{r.steps[i]},{float(r.times_s[i])!r},{rep.count},{big:.6g},{hi:.6g},{lo:.6g},{rep.centroid_m * 1e9:.6f},"
                      f"{float(eq12_stress(rep.centroid_m - c0, c0, fibre)):.6g}")
     (folder / "delta_sigma.csv").write_text("\n".join(lines) + "\n")
     n = r.pressures_Pa.shape[1]

@@ -108,7 +108,7 @@ def test_uniform_window_gives_exactly_the_fibre_cell_spectrum():
     model = _model()
     lib = _library()
     times = np.array([0.0, 600.0])
-    r = compute(_window(np.full((2, 10), 3e6), times), model, P0, ReadoutOptions(sections=10),
+    r = compute(_window(np.full((2, 10), 3e6), times), model, P0, ReadoutOptions(sections=10, pressure_mapping="change"),
                 temperature_K=333.15, library=lib)
     core = lib.at(P0)
     section = CellSection()          # the fibre cell's own profile (one state over the grating)
@@ -216,10 +216,16 @@ _SHORT = ["--set", "protocol.steps=['Plate at 0.2 mA/cm2 for 20 minutes', 'Strip
 
 @pytest.mark.slow
 @pytest.mark.mpi
-def test_cycling_run_writes_the_readout_standalone_agrees_and_parallel_equals_serial(tmp_path, have_mpirun):
-    """One short cycle of cycling_li_pll_fbg.toml: the files and metrics of the read-out, t = 0 at the
-    stack pressure in every section; the standalone readout() on the same folder gives the same peaks;
-    mpirun -n 2 (the cell library solved on both ranks, the optics on rank 0) = serial."""
+def test_cycling_run_writes_the_readout_standalone_agrees_resume_and_parallel_equal_serial(tmp_path, have_mpirun):
+    """One short cycle of cycling_li_pll_fbg.toml (the force-balanced cell along the grating): the files
+    and metrics of the read-out, t = 0 at the held cell's load in every section, force balance at every
+    output time; the standalone readout() on the same folder gives the same peaks; a run killed after its
+    5th checkpoint and resumed gives the same read-out; mpirun -n 2 (the cell on every rank, the optics
+    on rank 0) = serial."""
+    import os
+    import subprocess
+    import sys
+
     from conftest import read_summary, run_cli_mpi
     from ecmsim.run.readout import readout
 
@@ -228,17 +234,39 @@ def test_cycling_run_writes_the_readout_standalone_agrees_and_parallel_equals_se
     assert proc.returncode == 0, proc.stderr
     m = read_summary(out)["metrics"]
     for name in ("spectra_history.csv", "peak_tracks.csv", "delta_sigma.csv", "section_pressures.csv",
-                 "fibre_library.csv", "fibre_readout.json", "waterfall.png", "peak_tracks.png", "delta_sigma.png"):
+                 "section_loads.csv", "fibre_readout.json", "waterfall.png", "peak_tracks.png", "delta_sigma.png"):
         assert (out / name).is_file(), name
-    P = np.loadtxt(out / "section_pressures.csv", delimiter=",", skiprows=1, ndmin=2)
-    assert np.allclose(P[0, 2:], 2.4e6) and P.shape == (m["fbg_readout_times"], 12)
-    slots = np.floor(P[:-1, 1] / 600 + 1e-9)                  # one spectrum per 10 min (+ the last step)
-    assert len(np.unique(slots)) == len(slots) and P[0, 1] == 0.0
-    assert m["fbg_peak_count_initial"] >= 2 and m["fbg_delta_sigma_max_Pa"] > 0
-    assert m["fbg_readout_library_pressures_Pa"] == pytest.approx([0.0, 0.6e6, 1.2e6, 2.4e6, 4.8e6, 9.6e6])
+    assert not (out / "fibre_library.csv").exists()          # the cell mapping solves no library
+    for name in ("peak_tracks.csv", "delta_sigma.csv"):       # times are plain numbers, not np.float64(...)
+        t = np.loadtxt(out / name, delimiter=",", skiprows=1, usecols=1, ndmin=1)
+        assert t[0] == 0.0 and np.all(np.diff(t) >= 0), name
+    loads = np.loadtxt(out / "section_loads.csv", delimiter=",", skiprows=1, ndmin=2)
+    assert loads.shape == (m["fbg_readout_times"], 12)
+    assert np.allclose(loads[0, 2:], loads[0, 2], rtol=1e-12)  # before cycling every section is the held cell
+    assert m["fbg_readout_force_balance_error_max"] < 0.01      # 1 % (measured ~1e-9)
+    slots = np.floor(loads[:-1, 1] / 600 + 1e-9)              # one spectrum per 10 min (+ the last step)
+    assert len(np.unique(slots)) == len(slots) and loads[0, 1] == 0.0
+    assert m["fbg_peak_count_initial"] >= 2 and m["fbg_readout_library_pressures_Pa"] == []
     alone = readout(out, SCENARIOS / "fbg_cell_li.toml", output_interval_s=600, out_dir=tmp_path / "alone", plots=False)
     assert alone["fbg_peaks_final_nm"] == pytest.approx(m["fbg_peaks_final_nm"], abs=1e-9)
     assert alone["fbg_delta_sigma_max_Pa"] == pytest.approx(m["fbg_delta_sigma_max_Pa"], rel=1e-9)
+
+    # killed right after its 5th checkpoint, resumed: the same read-out as uninterrupted
+    killed_dir = tmp_path / "killed"
+    env = {**os.environ, "ECMSIM_TEST_KILL_AFTER_CHECKPOINT": "5"}
+    killed = subprocess.run([sys.executable, "-m", "ecmsim", "run", str(SCENARIOS / "cycling_li_pll_fbg.toml"), "-o",
+                             str(killed_dir), "-q", *_SHORT, "--set", "protocol.checkpoint_interval_s=0.0"],
+                            env=env, capture_output=True, text=True)
+    assert killed.returncode == -9 and not killed_dir.exists()
+    resumed = run_cli("run", str(SCENARIOS / "cycling_li_pll_fbg.toml"), "-o", str(killed_dir), "-q", *_SHORT,
+                      "--set", "protocol.checkpoint_interval_s=0.0", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    r = read_summary(killed_dir)["metrics"]
+    assert r["fbg_peaks_final_nm"] == pytest.approx(m["fbg_peaks_final_nm"], abs=1e-9)
+    assert r["fbg_readout_section_load_final_N_per_m"] == pytest.approx(m["fbg_readout_section_load_final_N_per_m"],
+                                                                         rel=1e-9)
+    np.testing.assert_allclose(np.loadtxt(killed_dir / "section_loads.csv", delimiter=",", skiprows=1), loads,
+                               rtol=1e-9)
 
     parallel = run_cli_mpi(2, "run", str(SCENARIOS / "cycling_li_pll_fbg.toml"), "-o", str(tmp_path / "p"), "-q",
                            *_SHORT, "--set", "output.plots=false")
@@ -246,9 +274,9 @@ def test_cycling_run_writes_the_readout_standalone_agrees_and_parallel_equals_se
     b = read_summary(tmp_path / "p")["metrics"]
     assert b["fbg_peak_count_final"] == m["fbg_peak_count_final"]
     assert b["fbg_peaks_final_nm"] == pytest.approx(m["fbg_peaks_final_nm"], abs=1e-6)      # 1 fm
-    assert b["fbg_delta_sigma_max_Pa"] == pytest.approx(m["fbg_delta_sigma_max_Pa"], rel=1e-6)
-    assert b["fbg_readout_section_pressure_final_Pa"] == pytest.approx(m["fbg_readout_section_pressure_final_Pa"],
-                                                                        rel=1e-6)
+    assert b["fbg_delta_sigma_max_Pa"] == pytest.approx(m["fbg_delta_sigma_max_Pa"], rel=1e-6, abs=1.0)
+    assert b["fbg_readout_section_load_final_N_per_m"] == pytest.approx(m["fbg_readout_section_load_final_N_per_m"],
+                                                                         rel=1e-6)
 
 
 def test_library_from_finished_cell_runs(tmp_path):

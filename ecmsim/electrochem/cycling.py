@@ -35,12 +35,33 @@ plating, :mod:`ecmsim.scenario.steps`):
    softens the layer (both Lamé parameters times :math:`(1-\phi)^m`, ``cycling.porous_modulus_exponent``,
    m = 2: Gibson–Ashby open-cell foams) and blocks contact: :math:`a_k = \max(1-\phi_k, a_{min})`.
 
+6. with ``cycling.interface_voids``, stripping opens voids where it outruns the Li that creep brings to
+   the interface (the critical stripping current regime, docs/electrochem.md "Voids on stripping"): a
+   facet in contact opens when the stripping velocity :math:`v_{s,k} = \max(-i_k, 0)\,\Omega_{Li}/F`
+   exceeds the Li that creep brings to it,
+
+   .. math:: v_{c,k} = \ell\,\dot\varepsilon_c\!\left(\frac{\max(-\sigma_{nn,k}, 0)}{c}\right),
+      \qquad g_k \leftarrow \max(v_{s,k} - v_{c,k}, 0)\,\Delta t,
+
+   :math:`\ell` the supply length (``cycling.void_supply_length_m``), :math:`\dot\varepsilon_c` the
+   electrode's Norton law and :math:`c` the length fraction of the interface still in contact
+   (:math:`g_k = 0`): the load of the open facets goes to the closed ones (mean field), which makes
+   the contact fraction self-limiting and is solved for per step (bisection on c). What creep brings
+   to the closed facets beyond their stripping, :math:`\sum_k \max(v_{c,k} - v_{s,k}, 0) L_k`,
+   spreads into the open voids (shared by length) and closes them. An open facet
+   passes no current (its activity is ``VOID_ACTIVITY``, 1e-6) and keeps the layer's envelope: the growth
+   eigenstrain takes :math:`h^{live}_k + h^{dead}_k + g_k`, so the receding Li leaves a void instead of
+   pulling the electrolyte (no tension across an open interface); pressure closes it again through
+   :math:`v_{c,k}` in every later step, current or rest. The critical stripping current of a flat
+   interface at stack pressure p is :math:`i_c = F\,\ell\,\dot\varepsilon_c(p)/\Omega_{Li}`.
+
 Rest (and hold) steps pass no current: the plated state stays, the mechanics relaxes by creep.
 The interface normal stress :math:`\sigma_{nn,k}` used for the coupling and the outputs is the
 weighted mean of :math:`n_k\cdot\sigma\cdot n_k` over the electrode's quadrature points attached to
 facet k within 1.5 facet lengths of the interface (end of the last accepted step).
 
-Limits: plane strain (2D) windows with a bonded interface; small strain (the eigenstrain of one
+Limits: plane strain (2D) windows with a bonded interface (voids enter through the envelope and
+the activity, not as free surfaces of the mesh); small strain (the eigenstrain of one
 half cycle is :math:`h/\delta`, 0.19 for 1.9 µm in a 10 µm layer); the interface does not move.
 """
 
@@ -56,6 +77,9 @@ from ecmsim.core.fem import MPI, dolfinx, fem, ufl
 
 #: Largest porous volume fraction of the deposition layer (keeps the softened modulus positive).
 MAX_POROUS_FRACTION = 0.9
+#: Contact activity of a facet with an open void: no current crosses a gap (kept above zero only so
+#: that the potential problem stays well posed when every facet is open).
+VOID_ACTIVITY = 1e-6
 
 
 class CyclingProblem:
@@ -71,6 +95,12 @@ class CyclingProblem:
         molar_volume_m3_mol: Omega_Li [m³/mol].
         stress_coupling: pass the interface pressure to the potential problem.
         electrode_region: cell tag of the plated electrode.
+        void_law: the electrode's :class:`~ecmsim.materials.creep.NortonLaw` that supplies Li to the
+            interface (item 6 of the module docstring); None: no voids (bonded, every facet in contact).
+            With ``interface_voids`` and no law (creep disabled), voids open and never close.
+        interface_voids: open voids where stripping outruns the creep supply.
+        void_supply_length_m: l [m], the distance over which creep supplies Li to the interface.
+        temperature_K: temperature of the Norton law [K].
     """
 
     name = "cycling"
@@ -78,7 +108,9 @@ class CyclingProblem:
     def __init__(self, mechanics, potential, *, deposition_layer_thickness_m: float = 10e-6,
                  irreversible_fraction: float = 0.05, porous_modulus_exponent: float = 2.0,
                  min_contact_activity: float = 0.05, molar_volume_m3_mol: float = 13.0e-6,
-                 stress_coupling: bool = False, electrode_region: str = "electrode"):
+                 stress_coupling: bool = False, electrode_region: str = "electrode",
+                 interface_voids: bool = False, void_law=None, void_supply_length_m: float = 10e-6,
+                 temperature_K: float = 298.15):
         self.mech, self.pot = mechanics, potential
         self.delta = float(deposition_layer_thickness_m)
         self.f_irr = float(irreversible_fraction)
@@ -86,6 +118,9 @@ class CyclingProblem:
         self.a_min = float(min_contact_activity)
         self.omega = float(molar_volume_m3_mol)
         self.stress_coupling = stress_coupling
+        self.voids, self.void_law = bool(interface_voids), void_law
+        self.supply_length = float(void_supply_length_m)
+        self.temperature_K = float(temperature_K)
         comm = mechanics.tmesh.comm
         self.comm = comm
         if mechanics.tmesh.mesh.geometry.dim != 2:
@@ -144,6 +179,7 @@ class CyclingProblem:
         zeros = np.zeros(len(self.x))
         self.h_live, self.h_dead = zeros.copy(), zeros.copy()
         self.h_live_trial, self.h_dead_trial = zeros.copy(), zeros.copy()
+        self.gap, self.gap_trial = zeros.copy(), zeros.copy()   # void thickness at the facet [m]
         self.current = zeros.copy()              # local current of the last current step [A/m2]
         self.current_trial = zeros.copy()
         self.normal_stress = zeros.copy()        # interface sigma_nn at the samples [Pa]
@@ -170,10 +206,72 @@ class CyclingProblem:
         return np.clip(h_dead / self.delta_eff, 0.0, MAX_POROUS_FRACTION)
 
     def activity(self) -> np.ndarray:
-        return np.maximum(1.0 - self.porous_fraction(), self.a_min)
+        """a_k: 1 - porous fraction (at least a_min where dead Li covers the facet); VOID_ACTIVITY where a
+        void is open."""
+        return np.where(self.gap > 0.0, VOID_ACTIVITY, np.maximum(1.0 - self.porous_fraction(), self.a_min))
 
-    def _apply_eigenstrain(self, h_live: np.ndarray, h_dead: np.ndarray) -> None:
-        g = (h_live + h_dead) / self.delta_eff
+    def contact_fraction(self, gap: np.ndarray | None = None) -> float:
+        """c: length fraction of the interface without a void [-]."""
+        gap = self.gap if gap is None else gap
+        return float(np.dot(gap <= 0.0, self.length) / self.length.sum())
+
+    def supply_velocity(self, pressure_Pa, contact_fraction: float = 1.0) -> np.ndarray:
+        """v_c: Li brought to the interface by creep [m/s] where the facet's compressive normal stress is
+        ``pressure_Pa`` and a fraction ``contact_fraction`` of the interface carries the load."""
+        p = np.maximum(np.nan_to_num(np.asarray(pressure_Pa, dtype=float)), 0.0)
+        if self.void_law is None:
+            return np.zeros_like(p)
+        return self.supply_length * self.void_law.rate_per_s(p / max(contact_fraction, 1e-12), self.temperature_K)
+
+    def critical_stripping_current_A_m2(self, pressure_Pa: float) -> float:
+        """i_c = F l eps_dot(p) / Omega: the stripping current that creep just keeps up with on a flat
+        interface at ``pressure_Pa`` [A/m2] (no law: 0)."""
+        return float(self.supply_velocity(np.array([pressure_Pa]))[0]) * FARADAY_C_PER_MOL / self.omega
+
+    def _void_step(self, stripping_m_s: np.ndarray, dt_s: float) -> np.ndarray:
+        """The facets' void thickness after dt with contact fraction c consistent with it: c = the fraction
+        of facets whose void is closed at the end of the step, found by bisection (the supply grows as
+        c falls, so the fraction closed falls as c grows: one crossing)."""
+        sigma = -self.normal_stress if self.normal_stress.any() else np.full(len(self.x), np.nan)
+        finite = np.isfinite(sigma)
+        fill = float(np.dot(sigma[finite], self.length[finite]) / self.length[finite].sum()) if finite.any() else 0.0
+        sigma = np.where(finite, sigma, fill)
+
+        closed = self.gap <= 0.0
+        open_length = float(np.dot(~closed, self.length))
+
+        def after(c):
+            v_c = self.supply_velocity(sigma, c)
+            # the Li that creep brings to the closed facets beyond what stripping takes there spreads
+            # into the voids, shared by length
+            surplus = float(np.dot(np.where(closed, np.maximum(v_c - stripping_m_s, 0.0), 0.0), self.length))
+            filling = surplus / open_length if open_length > 0 else 0.0
+            return np.where(closed, np.maximum(stripping_m_s - v_c, 0.0) * dt_s,
+                            np.maximum(self.gap + (stripping_m_s - filling) * dt_s, 0.0))
+
+        lo, hi = 1e-6, 1.0
+        if self.contact_fraction(after(hi)) >= hi:
+            return after(hi)
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            if self.contact_fraction(after(mid)) >= mid:
+                lo = mid
+            else:
+                hi = mid
+        # at the crossing: facets closed at lo but open at hi are balanced (supply = demand at c = lo);
+        # as many of them stay closed, least stripped first, as keep the contact fraction at lo
+        gap_lo, gap = after(lo), after(hi)
+        marginal = np.flatnonzero((gap_lo <= 0.0) & (gap > 0.0))
+        need = lo * self.length.sum() - float(np.dot(gap <= 0.0, self.length))
+        for k in marginal[np.argsort(stripping_m_s[marginal], kind="stable")]:
+            if need <= 0.0:
+                break
+            gap[k], need = 0.0, need - self.length[k]
+        return gap
+
+    def _apply_eigenstrain(self, h_live: np.ndarray, h_dead: np.ndarray, gap: np.ndarray | None = None) -> None:
+        gap = self.gap if gap is None else gap
+        g = (h_live + h_dead + gap) / self.delta_eff
         self.mech.eigenstrain[self.layer] = g[self.layer_k, None, None] * self._nn[self.layer_k]
 
     def _apply_state(self) -> None:
@@ -203,6 +301,10 @@ class CyclingProblem:
         if "current_density_A_m2" not in getattr(step, "values", {}) or dt_s <= 0:
             self.applied = 0.0
             self.h_live_trial, self.h_dead_trial = self.h_live.copy(), self.h_dead.copy()
+            # pressure closes open voids in rest steps too
+            self.gap_trial = self._void_step(np.zeros(len(self.x)), dt_s) if self.voids and dt_s > 0 else self.gap.copy()
+            if self.voids:
+                self._apply_eigenstrain(self.h_live, self.h_dead, self.gap_trial)
             self.current_trial = np.zeros_like(self.current)
             self._pot_metrics_trial = {}
             self._charge_trial = self.plated_charge_C_m
@@ -225,7 +327,9 @@ class CyclingProblem:
         self.h_live_trial = self.h_live + dh - self.f_irr * plated
         self.current_trial = i_k
         self._charge_trial = self.plated_charge_C_m + total * dt_s
-        self._apply_eigenstrain(self.h_live_trial, self.h_dead_trial)
+        stripping = np.maximum(-i_k, 0.0) * self.omega / FARADAY_C_PER_MOL
+        self.gap_trial = self._void_step(stripping, dt_s) if self.voids else self.gap.copy()
+        self._apply_eigenstrain(self.h_live_trial, self.h_dead_trial, self.gap_trial)
         return self.potential_iterations
 
     def error_indicator(self) -> float:
@@ -235,6 +339,7 @@ class CyclingProblem:
 
     def accept(self) -> None:
         self.h_live, self.h_dead = self.h_live_trial.copy(), self.h_dead_trial.copy()
+        self.gap = self.gap_trial.copy()
         self.current = self.current_trial.copy()
         self.plated_charge_C_m = self._charge_trial
         self._pot_metrics = self._pot_metrics_trial
@@ -273,6 +378,9 @@ class CyclingProblem:
             "dead_li_volume_m2": float(np.dot(self.h_dead, self.length)),
             "dead_li_thickness_mean_m": float(np.dot(self.h_dead, self.length) / L),
             "dead_li_thickness_max_m": float(self.h_dead.max()),
+            "interface_contact_fraction": self.contact_fraction(),
+            "void_thickness_mean_m": float(np.dot(self.gap, self.length) / L),
+            "void_thickness_max_m": float(self.gap.max()),
             "interface_sigma_nn_mean_Pa": mean,
             "interface_sigma_nn_min_Pa": float(s.min()) if len(s) else float("nan"),
             "interface_sigma_nn_max_Pa": float(s.max()) if len(s) else float("nan"),
@@ -299,10 +407,10 @@ class CyclingProblem:
         facet length (the weight of length-weighted means)."""
         n = len(self.x)
         return np.column_stack([np.full(n, step), np.full(n, t_s), self.x, self.y, self.current, self.normal_stress,
-                                self.h_live + self.h_dead, self.h_dead, self.activity(), self.length])
+                                self.h_live + self.h_dead, self.h_dead, self.activity(), self.length, self.gap])
 
     PROFILE_HEADER = ("step,time_s,x_m,y_m,current_density_A_m2,normal_stress_Pa,plated_thickness_m,"
-                      "dead_li_thickness_m,contact_activity,facet_length_m")
+                      "dead_li_thickness_m,contact_activity,facet_length_m,void_thickness_m")
 
     # -- checkpoint --------------------------------------------------------------------------------
 
@@ -311,7 +419,7 @@ class CyclingProblem:
     def checkpoint_state(self) -> dict[str, np.ndarray]:
         """The committed plated state (global arrays, the same on every rank) and this rank's potential."""
         pot = np.array([self._pot_metrics.get(k, np.nan) for k in self._POT_KEYS] + [float(bool(self._pot_metrics))])
-        return {"h_live": self.h_live, "h_dead": self.h_dead, "current": self.current,
+        return {"h_live": self.h_live, "h_dead": self.h_dead, "gap": self.gap, "current": self.current,
                 "normal_stress": self.normal_stress,
                 "scalars": np.array([self.plated_charge_C_m, getattr(self, "_accepted_applied", 0.0),
                                      self.charge_error]), "potential_metrics": pot,
@@ -319,6 +427,7 @@ class CyclingProblem:
 
     def restore_state(self, state: dict[str, np.ndarray]) -> None:
         self.h_live, self.h_dead = state["h_live"].copy(), state["h_dead"].copy()
+        self.gap = state["gap"].copy() if "gap" in state else np.zeros_like(self.h_live)
         self.current, self.normal_stress = state["current"].copy(), state["normal_stress"].copy()
         self.plated_charge_C_m, self._accepted_applied, self.charge_error = (float(v) for v in state["scalars"])
         self.pot.phi.x.array[:] = state["phi"]
@@ -354,4 +463,4 @@ def cycling_metrics(cycling: CyclingProblem, history: list[dict], membrane_thick
     return metrics
 
 
-__all__ = ["CyclingProblem", "cycling_metrics", "MAX_POROUS_FRACTION"]
+__all__ = ["CyclingProblem", "cycling_metrics", "MAX_POROUS_FRACTION", "VOID_ACTIVITY"]

@@ -48,6 +48,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg import solve_banded
 
 
 @dataclass(frozen=True)
@@ -106,4 +107,46 @@ def anchor_stiffness(shear_modulus_Pa: float, length_m: float, hole_diameter_m: 
     return axial_stiffness_N * lam * math.tanh(lam * length_m)
 
 
-__all__ = ["AxialSupport", "axial_strain", "shear_lag_stiffness", "anchor_stiffness"]
+
+
+
+def axial_strain_profile(z_m, eps_pressed, support: AxialSupport, axial_stiffness_N: float, eps_span: float = 0.0,
+                         eps_layers: float = 0.0, eps_anchors: float = 0.0, points: int = 2801) -> np.ndarray:
+    """u'(z) at ``z_m`` (from the cell's centre) when the free Poisson strain varies along the fibre:
+    ``eps_pressed`` a callable z -> eps_p (|z| < a). The same equations as :func:`axial_strain` over the
+    whole anchor span -b..b, in conservative finite-volume form
+    (EA (u' - eps_0))' = k (u - eps_m z) with the anchor springs at both ends (second order); for a
+    uniform eps_p it is the closed form."""
+    a, b = support.pressed_half_length_m, support.anchor_half_length_m
+    EA, k = axial_stiffness_N, support.shear_stiffness_N_per_m2
+    z = np.linspace(-b, b, points)
+    h = z[1] - z[0]
+    mid = 0.5 * (z[1:] + z[:-1])
+    eps0 = np.where(np.abs(mid) < a, np.asarray([eps_pressed(v) for v in mid]), eps_span)
+    ka = support.anchor_stiffness_N_per_m
+    n = points
+    lower, diag, upper, rhs = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    inside = np.abs(z) < a
+    # interior nodes: (N_{i+1/2} - N_{i-1/2}) / h = k (u_i - eps_m z_i) on the pressed length, 0 in the spans
+    for i in range(1, n - 1):
+        kk = k if inside[i] else 0.0
+        lower[i], upper[i] = EA / h ** 2, EA / h ** 2
+        diag[i] = -2 * EA / h ** 2 - kk
+        rhs[i] = (EA * (eps0[i] - eps0[i - 1])) / h - kk * eps_layers * z[i]
+    # ends: the anchor springs. Right: EA (u' - eps_s) = k_a (u_b - u), u_b = eps_b b; left, mirrored:
+    # EA (u' - eps_s) = k_a (u - u_-b), u_-b = -eps_b b (one-sided slopes; a rigid anchor holds u)
+    if math.isinf(ka):
+        diag[0], rhs[0] = 1.0, -eps_anchors * b
+        diag[-1], rhs[-1] = 1.0, eps_anchors * b
+    else:
+        diag[0], upper[0], rhs[0] = EA / h + ka, -EA / h, -ka * eps_anchors * b - EA * eps0[0]
+        diag[-1], lower[-1], rhs[-1] = EA / h + ka, -EA / h, ka * eps_anchors * b + EA * eps0[-1]
+    ab = np.zeros((3, n))
+    ab[0, 1:] = upper[:-1]
+    ab[1] = diag
+    ab[2, :-1] = lower[1:]
+    u = solve_banded((1, 1), ab, rhs)
+    du = np.gradient(u, h)
+    return np.interp(np.asarray(z_m, dtype=float), z, du)
+
+__all__ = ["AxialSupport", "axial_strain", "axial_strain_profile", "shear_lag_stiffness", "anchor_stiffness"]

@@ -3,19 +3,23 @@
 The reference study's Fig. 3-4: a waterfall of FBG spectra over three cycles, peak tracks, and the
 stress an experimenter reads from a peak shift by eqs. 1-2. Model (docs/fibre_readout.md):
 
-1. **Window -> grating.** The 40 um interface window of a cycling run (``interface_profiles.csv``)
-   stands for the interface heterogeneity along the fibre and is stretched over the grating: the
-   grating (length L) is cut into N sections; section j takes x-bin j of the window. Its pressure
-   at time t is the stack pressure plus the change since the start of cycling of the
-   length-weighted mean interface normal pressure of that bin (``pressure_mapping = "change"``,
-   default; so that before cycling every section sees the stack pressure and the spectrum is the
-   fibre cell's), or that mean itself (``"absolute"``); clipped at zero (a section under tension
-   carries no load).
-2. **Pressure -> core strain.** A small library of fibre-cell solutions
-   (:class:`~ecmsim.fibre.model.CellModel` of the cell scenario) at a few multiples of the stack
-   pressure, zero strain at zero pressure (no load, no strain: the embedded state is stress-free),
-   interpolated linearly in pressure and extrapolated beyond the largest with the last segment's
-   slope.
+1. **Window -> grating, force balanced** (``pressure_mapping = "cell"``, default). The fibre along
+   the grating under the held plunger (:class:`~ecmsim.fibre.grating.GratingCell`): the grating
+   (length L) is cut into N sections; in each, the membrane plate presses on the fibre and on the
+   foil beside it, whose surface rises and falls with the Li that x-bin j of the 40 um cycling window
+   (``interface_profiles.csv``) deposited since the start of cycling (live and dead Li plus the voids
+   that keep the layer's envelope), crowded at the fibre's edge because the fibre's footprint passes
+   no current. Fibre and foil carry the plunger's pressure exactly at every section and step; the
+   core strain follows from the section's fibre load (the held cell's rim shape scaled) and the
+   axial shear lag along z. Needs a process cell (``geometry.embedding = "process"``).
+2. **Window -> grating, stretched** (``"change"`` or ``"absolute"``, kept for comparison: they break
+   force balance). Section j's pressure is the stack pressure plus the change of the length-weighted
+   mean compressive normal stress of x-bin j since the start (``"change"``), or that mean itself
+   (``"absolute"``), clipped at zero; the core strain comes from a small library of fibre-cell
+   solutions at a few multiples of the stack pressure (zero strain at zero pressure), interpolated
+   linearly in pressure and extrapolated beyond the largest with the last segment's slope. The
+   window's mean normal stress is not the plunger's force: with it the fibre has carried 2.8x the
+   plunger's load (docs/fibre_readout.md).
 3. **Strain profile -> spectrum.** Piecewise-constant core strain along z through the virtual FBG
    (:mod:`ecmsim.fbg`, the transfer matrix and peak analysis of ``ecmsim fbg``), all times on one
    wavelength grid; peaks tracked in time; eqs. 1-2 of the reference paper turn the shift of each
@@ -43,7 +47,7 @@ from ecmsim.core.errors import EcmsimError, InputFileError, ScenarioError
 #: Library pressures as multiples of the stack pressure (zero is added exactly, without a solve);
 #: docs/fibre_readout.md: the error of interpolation and of linearity ((1.0,): one solve).
 DEFAULT_LIBRARY_FACTORS = (0.25, 0.5, 1.0, 2.0, 4.0)
-PRESSURE_MAPPINGS = ("change", "absolute")
+PRESSURE_MAPPINGS = ("cell", "change", "absolute")
 STRAIN_KEYS = ("exx", "eyy", "ezz", "exy")
 #: interface_profiles.csv columns used here (facet_length_m is optional: older folders lack it)
 _COLS = ("step", "time_s", "x_m", "normal_stress_Pa")
@@ -135,13 +139,17 @@ class WindowHistory:
     x_m: np.ndarray
     normal_stress_Pa: np.ndarray
     length_m: np.ndarray      # facet lengths (ones when the file has none: plain means)
+    deposit_m: np.ndarray | None = None   # the Li layer's envelope at the facet: live plated + dead Li + void
+                                          # thickness (None: not in the file)
 
     @classmethod
     def from_rows(cls, rows: np.ndarray, has_length: bool = True) -> WindowHistory:
         """From the columns of :meth:`CyclingProblem.profile_rows` (step, time, x, y, current, sigma_nn, ...)."""
         rows = np.asarray(rows, dtype=float)
         length = rows[:, 9] if has_length and rows.shape[1] > 9 else np.ones(len(rows))
-        return cls(rows[:, 0].astype(int), rows[:, 1], rows[:, 2], rows[:, 5], length)
+        # plated_thickness_m (column 6) already holds live + dead Li; the void (column 10) keeps the envelope
+        deposit = rows[:, 6] + (rows[:, 10] if rows.shape[1] > 10 else 0.0) if rows.shape[1] > 6 else None
+        return cls(rows[:, 0].astype(int), rows[:, 1], rows[:, 2], rows[:, 5], length, deposit)
 
     @classmethod
     def read_csv(cls, path: Path) -> WindowHistory:
@@ -157,8 +165,12 @@ class WindowHistory:
                                  f"(missing: {', '.join(missing) or 'rows'})")
         col = {c: header.index(c) for c in header}
         length = data[:, col["facet_length_m"]] if "facet_length_m" in col else np.ones(len(data))
+        deposit = None
+        if "plated_thickness_m" in col:        # live + dead Li, plus the void that keeps the envelope
+            deposit = data[:, col["plated_thickness_m"]] + (data[:, col["void_thickness_m"]]
+                                                            if "void_thickness_m" in col else 0.0)
         return cls(data[:, col["step"]].astype(int), data[:, col["time_s"]], data[:, col["x_m"]],
-                   data[:, col["normal_stress_Pa"]], length)
+                   data[:, col["normal_stress_Pa"]], length, deposit)
 
     def steps(self) -> tuple[np.ndarray, np.ndarray]:
         """(step numbers, their times) in order."""
@@ -169,21 +181,31 @@ class WindowHistory:
         """(steps, times, P[time, bin]): length-weighted mean compressive normal stress (-sigma_nn) of
         each of ``sections`` equal x-bins of the window (x range of the facets) [Pa]. An empty bin
         takes the value of the nearest bin that has facets."""
+        return self._bins(-self.normal_stress_Pa, sections, "a finite normal stress")
+
+    def bin_deposits(self, sections: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(steps, times, D[time, bin]): length-weighted mean envelope of the plated layer (live + dead Li
+        + voids) in each x-bin [m]."""
+        if self.deposit_m is None:
+            raise InputFileError("interface_profiles.csv: the force-balanced read-out needs the column "
+                                 "plated_thickness_m")
+        return self._bins(self.deposit_m, sections, "a deposit")
+
+    def _bins(self, values: np.ndarray, sections: int, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         steps, times = self.steps()
         lo, hi = float(self.x_m.min()), float(self.x_m.max())
         b = np.clip(((self.x_m - lo) / max(hi - lo, 1e-300) * sections).astype(int), 0, sections - 1)
         row = np.searchsorted(steps, self.step)
-        pressure = -np.nan_to_num(self.normal_stress_Pa)
-        w = np.where(np.isfinite(self.normal_stress_Pa), self.length_m, 0.0)
+        w = np.where(np.isfinite(values), self.length_m, 0.0)
         num = np.zeros((len(steps), sections))
         den = np.zeros((len(steps), sections))
-        np.add.at(num, (row, b), w * pressure)
+        np.add.at(num, (row, b), w * np.nan_to_num(values))
         np.add.at(den, (row, b), w)
         with np.errstate(invalid="ignore", divide="ignore"):
             P = num / den
         filled = den[0] > 0
         if not filled.any():
-            raise InputFileError("interface_profiles.csv: no facet with a finite normal stress")
+            raise InputFileError(f"interface_profiles.csv: no facet with {what}")
         if not filled.all():                       # more sections than the window has facets per bin
             idx = np.flatnonzero(filled)
             nearest = idx[np.abs(np.arange(sections)[:, None] - idx[None, :]).argmin(axis=1)]
@@ -271,6 +293,10 @@ class Readout:
     library: StrainLibrary
     delta: list[tuple[np.ndarray, np.ndarray, np.ndarray]]   # per time: (reference, shift, stress)
     metrics: dict[str, Any] = field(default_factory=dict)
+    #: mapping "cell": the fibre's load per section [N/m] (times, sections) and the largest force
+    #: balance error of the sections' plates over all times [-]
+    loads_N_per_m: np.ndarray | None = None
+    force_balance_error: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -280,7 +306,9 @@ class ReadoutOptions:
     sections: int = 10
     output_interval_s: float = 0.0
     library_pressure_factors: tuple[float, ...] = DEFAULT_LIBRARY_FACTORS
-    pressure_mapping: str = "change"
+    pressure_mapping: str = "cell"
+    #: the membrane keeps creeping through the cycling ("cell" mapping; false: its rigidity stays at the hold's)
+    creep: bool = True
 
 
 def compute(window: WindowHistory, model, stack_pressure_Pa: float, options: ReadoutOptions = ReadoutOptions(),
@@ -289,10 +317,10 @@ def compute(window: WindowHistory, model, stack_pressure_Pa: float, options: Rea
     """The read-out of one cycling window with one fibre cell (``model``: a CellModel, solved collectively
     on its communicator; ``library`` given: no solve). ``optics = False``: library and pressures only
     (the MPI ranks that do not write)."""
-    from ecmsim.fbg.analysis import track_peaks, wavelength_grid
-    from ecmsim.fbg.sensor import grating_sections, simulate
 
     say = progress or (lambda *_: None)
+    if options.pressure_mapping == "cell":
+        return _compute_cell(window, model, stack_pressure_Pa, options, temperature_K, say, optics)
     steps, times, P_bins = window.bin_pressures(options.sections)
     pick = select_times(times, options.output_interval_s)
     steps, times, P_bins = steps[pick], times[pick], P_bins[pick]
@@ -304,10 +332,53 @@ def compute(window: WindowHistory, model, stack_pressure_Pa: float, options: Rea
     out = Readout(steps, times, P, np.empty(0), [], [], [], library, [])
     if not optics:
         return out
-    grating, fibre = model.grating, model.fibre
     T = temperature_K if temperature_K is not None else model.scn.loading.temperature_K
-    profiles = [sections_profile(library.at(P[i]), grating.length_m, T, source=f"fibre read-out t = {t:g} s")
-                for i, t in enumerate(times)]
+    _optics(out, model, [library.at(P[i]) for i in range(len(times))], T, stack_pressure_Pa, options)
+    return out
+
+
+def _compute_cell(window: WindowHistory, model, stack_pressure_Pa: float, options: ReadoutOptions,
+                  temperature_K, say, optics: bool) -> Readout:
+    """``pressure_mapping = "cell"``: the fibre along the grating with the plunger's force balanced
+    (:class:`~ecmsim.fibre.grating.GratingCell`): section j's foil takes the deposit of the window's
+    x-bin j since the start of cycling; its plate gives the section's fibre load."""
+    from ecmsim.fibre.grating import GratingCell
+
+    if not hasattr(model, "embedding"):
+        raise ScenarioError("fibre_readout.pressure_mapping = 'cell' needs a cell scenario with geometry.embedding = "
+                            "'process' (the embedded state after its hold); use 'change' with a given-state cell")
+    steps, times, D_bins = window.bin_deposits(options.sections)
+    pick = select_times(times, options.output_interval_s)
+    steps, times, D_bins = steps[pick], times[pick], D_bins[pick]
+    hold = model.scn.protocol.build().duration_s if model.scn.protocol is not None else 0.0
+    model.advance(stack_pressure_Pa, 0.0)
+    model.advance(stack_pressure_Pa, hold)
+    grating = GratingCell(model, stack_pressure_Pa, options.sections, hold, creep=options.creep)
+    say(f"fibre read-out: the cell along the grating, {options.sections} sections, the fibre {grating.f0:.4g} N/m "
+        f"after a {hold / 3600:g} h hold")
+    loads, worst = np.empty((len(times), options.sections)), 0.0
+    for i, t in enumerate(times):
+        plates = grating.plate(D_bins[i] - D_bins[0], float(t - times[0]))
+        loads[i] = [pl.fibre_load_N_per_m for pl in plates]
+        worst = max(worst, max(pl.force_balance_error for pl in plates))
+    out = Readout(steps, times, np.full_like(loads, stack_pressure_Pa), np.empty(0), [], [], [], None, [],
+                  loads_N_per_m=loads, force_balance_error=worst)
+    if not optics:
+        return out
+    T = temperature_K if temperature_K is not None else model.scn.loading.temperature_K
+    _optics(out, model, [grating.cores(loads[i], T) for i in range(len(times))], T, stack_pressure_Pa, options)
+    return out
+
+
+def _optics(out: Readout, model, cores: list, temperature_K: float, stack_pressure_Pa: float,
+            options: ReadoutOptions) -> None:
+    """Spectra, peaks, tracks and eqs. 1-2 of every output time from the sections' core strains."""
+    from ecmsim.fbg.analysis import track_peaks, wavelength_grid
+    from ecmsim.fbg.sensor import grating_sections, simulate
+
+    grating, fibre = model.grating, model.fibre
+    profiles = [sections_profile(c, grating.length_m, temperature_K, source=f"fibre read-out t = {t:g} s")
+                for c, t in zip(cores, out.times_s)]
     local = [grating_sections(pr, grating, fibre) for pr in profiles]
     lo = min(float(s.bragg_m.min()) for s in local)
     hi = max(float(s.bragg_m.max()) for s in local)
@@ -321,7 +392,6 @@ def compute(window: WindowHistory, model, stack_pressure_Pa: float, options: Rea
     ref = [p.wavelength_m for p in out.reports[0].peaks]
     out.delta = [delta_sigma([p.wavelength_m for p in r.peaks], ref, fibre) for r in out.reports]
     out.metrics = readout_metrics(out, fibre, stack_pressure_Pa, options)
-    return out
 
 
 def readout_metrics(r: Readout, fibre, stack_pressure_Pa: float, options: ReadoutOptions) -> dict[str, Any]:
@@ -337,11 +407,12 @@ def readout_metrics(r: Readout, fibre, stack_pressure_Pa: float, options: Readou
         "fbg_readout_times": len(r.times_s),
         "fbg_readout_sections": options.sections,
         "fbg_readout_pressure_mapping": options.pressure_mapping,
-        "fbg_readout_library_pressures_Pa": [float(p) for p in r.library.pressures_Pa],
+        "fbg_readout_library_pressures_Pa": [float(p) for p in r.library.pressures_Pa] if r.library else [],
         "fbg_readout_section_pressure_min_Pa": float(r.pressures_Pa.min()),
         "fbg_readout_section_pressure_max_Pa": float(r.pressures_Pa.max()),
         "fbg_readout_section_pressure_final_Pa": [float(p) for p in r.pressures_Pa[-1]],
-        "fbg_readout_extrapolated_fraction": float(np.mean(r.pressures_Pa > r.library.pressures_Pa[-1])),
+        "fbg_readout_extrapolated_fraction": (float(np.mean(r.pressures_Pa > r.library.pressures_Pa[-1]))
+                                              if r.library else 0.0),
         "fbg_peak_count_initial": first.count,
         "fbg_peaks_initial_nm": peaks(first),
         "fbg_peak_spread_initial_nm": spread(first),
@@ -358,6 +429,12 @@ def readout_metrics(r: Readout, fibre, stack_pressure_Pa: float, options: Readou
         "fbg_delta_sigma_max_time_s": float(r.times_s[top[2]]),
         "fbg_delta_sigma_final_max_Pa": float(np.max(np.abs(final))) if final.size else 0.0,
         "fbg_eq12_factor": eq12_factor(fibre),
+        **({} if r.loads_N_per_m is None else {
+            "fbg_readout_section_load_initial_N_per_m": [float(v) for v in r.loads_N_per_m[0]],
+            "fbg_readout_section_load_final_N_per_m": [float(v) for v in r.loads_N_per_m[-1]],
+            "fbg_readout_section_load_min_N_per_m": float(r.loads_N_per_m.min()),
+            "fbg_readout_section_load_max_N_per_m": float(r.loads_N_per_m.max()),
+            "fbg_readout_force_balance_error_max": r.force_balance_error}),
     }
 
 

@@ -27,7 +27,7 @@ def write_outputs(folder: Path, r: Readout, fibre, title: str = "", plots: bool 
     for i, rep in enumerate(r.reports):
         ref, shift, stress = r.delta[i]
         for k, p in enumerate(rep.peaks):
-            lines.append(f"{r.steps[i]},{r.times_s[i]!r},{rep.count},{r.tracks[i][k]},{p.wavelength_m * 1e9:.6f},"
+            lines.append(f"{r.steps[i]},{float(r.times_s[i])!r},{rep.count},{r.tracks[i][k]},{p.wavelength_m * 1e9:.6f},"
                          f"{p.reflectance:.6g},{p.fwhm_m * 1e12:.4f},{ref[k] * 1e9:.6f},{shift[k] * 1e12:.4f},"
                          f"{stress[k]:.6g}")
     (folder / "peak_tracks.csv").write_text("\n".join(lines) + "\n")
@@ -39,7 +39,7 @@ def write_outputs(folder: Path, r: Readout, fibre, title: str = "", plots: bool 
         big = float(np.max(np.abs(st))) if st.size else float("nan")
         hi = float(st.max()) if st.size else float("nan")
         lo = float(st.min()) if st.size else float("nan")
-        lines.append(f"{r.steps[i]},{r.times_s[i]!r},{rep.count},{big:.6g},{hi:.6g},{lo:.6g},{rep.centroid_m * 1e9:.6f},"
+        lines.append(f"{r.steps[i]},{float(r.times_s[i])!r},{rep.count},{big:.6g},{hi:.6g},{lo:.6g},{rep.centroid_m * 1e9:.6f},"
                      f"{float(eq12_stress(rep.centroid_m - c0, c0, fibre)):.6g}")
     (folder / "delta_sigma.csv").write_text("\n".join(lines) + "\n")
     n = r.pressures_Pa.shape[1]
@@ -47,11 +47,18 @@ def write_outputs(folder: Path, r: Readout, fibre, title: str = "", plots: bool 
                delimiter=",", header="step,time_s," + ",".join(f"section_{j}_Pa" for j in range(n)),
                comments="", fmt="%.8g")
     lib = r.library
-    np.savetxt(folder / "fibre_library.csv", np.column_stack([lib.pressures_Pa] + [lib.cores[k] for k in STRAIN_KEYS]),
-               delimiter=",", header="stack_pressure_Pa,exx,eyy,ezz,exy", comments="", fmt="%.10g")
+    if lib is not None:
+        np.savetxt(folder / "fibre_library.csv",
+                   np.column_stack([lib.pressures_Pa] + [lib.cores[k] for k in STRAIN_KEYS]),
+                   delimiter=",", header="stack_pressure_Pa,exx,eyy,ezz,exy", comments="", fmt="%.10g")
+    if r.loads_N_per_m is not None:
+        np.savetxt(folder / "section_loads.csv", np.column_stack([r.steps, r.times_s, r.loads_N_per_m]),
+                   delimiter=",", header="step,time_s," + ",".join(f"section_{j}_N_per_m" for j in range(n)),
+                   comments="", fmt="%.8g")
     (folder / "fibre_readout.json").write_text(json.dumps(r.metrics, indent=2) + "\n")
     files = ["spectra_history.csv", "peak_tracks.csv", "delta_sigma.csv", "section_pressures.csv",
-             "fibre_library.csv", "fibre_readout.json"]
+             "fibre_readout.json"] + (["fibre_library.csv"] if lib is not None else []) \
+        + (["section_loads.csv"] if r.loads_N_per_m is not None else [])
     if plots:
         for name, fn in (("waterfall.png", lambda p: plot_waterfall(p, r, title)),
                          ("peak_tracks.png", lambda p: plot_peak_tracks(p, r, title)),

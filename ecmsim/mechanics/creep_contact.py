@@ -37,8 +37,9 @@ from ecmsim.core.errors import SolverError
 from ecmsim.core.fem import MPI, basix, fem, options_prefix, ufl
 from ecmsim.materials import Material
 from ecmsim.materials.creep import NortonLaw
-from ecmsim.mechanics.creep import (LOAD_RESIDUAL_TOLERANCE, point_laws, radial_return, region_metrics,
-                                    store_point_state, strain3, stress_error_indicator, von_mises3)
+from ecmsim.mechanics.creep import (LOAD_RESIDUAL_TOLERANCE, creep_dilatation, creep_tangent, point_laws,
+                                    radial_return, region_metrics, store_point_state, strain3,
+                                    stress_error_indicator, von_mises3)
 from ecmsim.mechanics.elasticity import lame_fields
 from ecmsim.mesh import TaggedMesh
 
@@ -52,6 +53,8 @@ class CreepConstitutive:
         laws: region name -> NortonLaw (None or missing: elastic).
         degree: Lagrange degree of the displacements.
         temperature_K: temperature of the Arrhenius factor [K].
+        mean_dilatation: B-bar in creeping cells (:mod:`ecmsim.mechanics.dilatation`), as the bonded
+            :class:`~ecmsim.mechanics.creep.CreepProblem`.
 
     The contact problem calls :meth:`attach` with its bodies' displacements, then builds its forms
     with :attr:`stress_q`, :meth:`tangent`, :attr:`dx` and :attr:`facet_correction`, and calls
@@ -61,7 +64,7 @@ class CreepConstitutive:
     error_tolerance = 0.01
 
     def __init__(self, tmesh: TaggedMesh, materials: Mapping[str, Material], laws: Mapping[str, NortonLaw | None],
-                 degree: int = 2, temperature_K: float = 333.15):
+                 degree: int = 2, temperature_K: float = 333.15, mean_dilatation: bool = True):
         self.tmesh = tmesh
         msh = tmesh.mesh
         self.laws = {r: laws.get(r) for r in tmesh.cell_ids}
@@ -91,6 +94,7 @@ class CreepConstitutive:
         if not np.allclose(pts, self.points):
             raise SolverError("creep + contact: quadrature points of the state space are not basix's default rule")
         self._ref_weights = np.asarray(w) / np.sum(w)
+        self._strain = np.zeros((len(self.cells) * nq, 3, 3))
         self._dg0 = D.dofmap.list[self.cells, 0]
         self.dofs = self.Qs.dofmap.list[self.cells].reshape(-1)
         cell_of_point = np.repeat(self.cells, nq)
@@ -100,6 +104,7 @@ class CreepConstitutive:
          self.region_of_point) = point_laws(tmesh, self.laws, self.cells, nq, self.n_owned_cells, temperature_K)
         self.dx = ufl.Measure("dx", domain=msh, subdomain_data=tmesh.cell_tags,
                               metadata={"quadrature_degree": self.qdeg, "quadrature_scheme": "default"})
+        self.dilatation = creep_dilatation(self, msh, mean_dilatation)
         self.dt_s = 0.0
         self._q_start = np.zeros(len(cell_of_point))
         self._q_trial = np.zeros(len(cell_of_point))
@@ -128,18 +133,23 @@ class CreepConstitutive:
 
     def tangent(self, e):
         """The consistent tangent applied to a 3x3 strain (UFL)."""
-        I3 = ufl.Identity(3)
-        dev = e - ufl.tr(e) / 3 * I3
-        bulk = self.lam + 2 * self.mu / 3
-        return bulk * ufl.tr(e) * I3 + 2 * self.mu * (self.theta * dev + self.beta * ufl.inner(self.normal, e) * self.normal)
+        return creep_tangent(e, self.lam, self.mu, self.theta, self.beta, self.normal, self.dilatation)
+
+    def facet_pressure_correction(self, w):
+        """What the mean dilatation adds to the elastic pressure of a displacement ``w`` (UFL scalar, Pa):
+        K (Pi_0 tr eps(w) - tr eps(w)) in creeping cells, 0 elsewhere. The Nitsche terms' facet stress
+        adds it times I, so that their pressure is the bodies' cellwise pressure (module docstring)."""
+        e = strain3(w)
+        return (self.lam + 2 * self.mu / 3) * (self.dilatation.trace(e) - ufl.tr(e))
 
     def update(self) -> None:
         """Stress, trial creep state, tangent and facet correction from the bodies' current displacements."""
         eps = np.zeros((len(self.cells) * self.nq, 3, 3))
         for expr, sub, subcells, rows in self._bodies:
             eps[rows] = expr.eval(sub, subcells).reshape(-1, 3, 3)
+        self._strain = eps
         ec_old = self.creep_strain.x.array.reshape(-1, 3, 3)[self.dofs]
-        st = radial_return(eps, ec_old, self.p.x.array[self.dofs], self._lam_q, self._mu_q, self._rate_q,
+        st = radial_return(self.dilatation.project_points(eps), ec_old, self.p.x.array[self.dofs], self._lam_q, self._mu_q, self._rate_q,
                            self._n_q, self._s0_q, self.dt_s)
         store_point_state(self, st)
         # C : (cell mean of the creep strain): the creep is volume-preserving, so only 2 mu eps_c
@@ -202,12 +212,13 @@ class CreepContactMechanics:
     name = "mechanics"
 
     def __init__(self, tmesh, materials, laws, stack_pressure_Pa: float, degree: int = 2,
-                 temperature_K: float = 333.15, load_steps: int = 1, initial_gap=None, **contact_settings):
+                 temperature_K: float = 333.15, load_steps: int = 1, initial_gap=None, mean_dilatation: bool = True,
+                 **contact_settings):
         from ecmsim.mechanics.contact import ContactPair, ContactProblem, facet_regions
         from ecmsim.mechanics.elasticity import Support, Traction
 
         self.tmesh = tmesh
-        self.constitutive = CreepConstitutive(tmesh, materials, laws, degree, temperature_K)
+        self.constitutive = CreepConstitutive(tmesh, materials, laws, degree, temperature_K, mean_dilatation)
         # the window of stack_pressure_contact_problem; ``initial_gap`` (x -> g0 [m]) on the interface
         regions = sorted(tmesh.cell_ids)
         pairs = [ContactPair(name, initial_gap if name == "interface" else None) for name in tmesh.facet_ids

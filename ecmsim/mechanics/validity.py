@@ -2,13 +2,23 @@
 
 Before a run, :mod:`ecmsim.scenario.guards` refuses loads whose nominal layer strain leaves the
 small-strain range; after it, the local strain at stress concentrations is checked here and
-reported as a warning (stderr and ``summary.json``).
+reported as a warning (stderr and ``summary.json`` -> ``warnings``, through the pipeline).
+
+Creep and plating (a ``[protocol]``) can carry a region far beyond small strain while its stress
+stays small (a creeping region flows at a bounded stress): the elastic check above cannot see
+it. :func:`history_warnings` reads each region's largest equivalent creep strain and largest
+principal total strain (elastic + creep + growth, of sym grad u) of every accepted step and names
+the region, the value, when it was reached and when the range was first left.
 """
 
 from __future__ import annotations
 
-#: Local strain above which a finished run warns (stress concentrations) [-].
+#: Local strain above which a finished run warns (stress concentrations, creep, growth) [-].
 WARN_LOCAL_STRAIN = 0.05
+
+#: The strains of the history that are checked: metric suffix -> what it is, in the warning.
+_HISTORY_STRAINS = {"_creep_strain_max": "equivalent creep strain",
+                    "_total_strain_max": "total strain (largest principal value of sym grad u)"}
 
 
 def max_local_strain(solution) -> tuple[float, str]:
@@ -44,4 +54,35 @@ def solution_warnings(solution) -> list[str]:
     return []
 
 
-__all__ = ["WARN_LOCAL_STRAIN", "max_local_strain", "solution_warnings"]
+def history_warnings(history: list[dict], threshold: float | None = None) -> list[str]:
+    """Warnings of a time-dependent run whose strain left the small-strain range in some region.
+
+    ``history``: the accepted steps (rows with ``time_s`` and ``<region>_creep_strain_max``,
+    ``<region>_total_strain_max``, ``<region>_creep_strain_mean``). One line per region and strain
+    above ``threshold``: its largest value and when, when the range was first left, and (creep) the
+    area mean at the end, which tells a few singular points from a whole region. ``threshold``
+    defaults to :data:`WARN_LOCAL_STRAIN`.
+    """
+    threshold = WARN_LOCAL_STRAIN if threshold is None else threshold
+    out = []
+    if not history:
+        return out
+    regions = sorted({key[: -len(suffix)] for row in history for key in row for suffix in _HISTORY_STRAINS
+                      if key.endswith(suffix)})
+    for region in regions:
+        for suffix, what in _HISTORY_STRAINS.items():
+            values = [(row.get(f"{region}{suffix}", 0.0), row["time_s"]) for row in history]
+            peak, t_peak = max(values, key=lambda v: v[0])
+            if not peak > threshold:
+                continue
+            t_first = next(t for v, t in values if v > threshold)
+            mean = history[-1].get(f"{region}_creep_strain_mean") if suffix == "_creep_strain_max" else None
+            where = f"; area mean {mean:.3g} at the end" if mean is not None else ""
+            out.append(f"warning: the {region} leaves the small-strain range: its {what} reaches {peak:.3g} "
+                       f"at t = {t_peak:.4g} s (above {100 * threshold:g} % from t = {t_first:.4g} s on{where}). "
+                       "The mechanics is small-strain (linear kinematics, fixed geometry): displacements and "
+                       "stresses where this happens are not reliable")
+    return out
+
+
+__all__ = ["WARN_LOCAL_STRAIN", "max_local_strain", "solution_warnings", "history_warnings"]

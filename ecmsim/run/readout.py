@@ -52,8 +52,9 @@ def readout(run_dir: str | Path, cell_scenario: str | Path, *, sections: int = 1
         except (KeyError, TypeError, ValueError):
             raise InputFileError(f"{run_dir}/summary.json: no scenario.loading.stack_pressure_Pa; pass "
                                  "stack_pressure_Pa") from None
+    creep = bool(((summary.get("scenario") or {}).get("creep") or {}).get("enabled", True))
     options = ReadoutOptions(int(sections), float(output_interval_s), tuple(float(f) for f in library_pressure_factors),
-                             pressure_mapping)
+                             pressure_mapping, creep=creep)
     cell, _ = load_cell(cell_scenario, None, cell_overrides, where="cell_scenario")
     library = library_from_cell_runs(cell_runs, cell) if cell_runs else None
     model = cell_model(cell, progress)

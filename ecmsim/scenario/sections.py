@@ -224,6 +224,14 @@ class CyclingSection(Section):
     min_contact_activity: float = Field(
         0.05, gt=0, le=1, allow_inf_nan=False,
         description="smallest contact activity where porous Li covers the interface [-] (0 < x <= 1)")
+    interface_voids: bool = Field(
+        False, description="stripping opens voids where it outruns the Li that the electrode's creep brings to "
+                           "the interface; open facets pass no current, pressure closes them (docs/electrochem.md, "
+                           "voids on stripping)")
+    void_supply_length_m: float | None = Field(
+        None, gt=0, lt=1e-2, allow_inf_nan=False,
+        description="distance over which creep supplies Li to the interface, l in v_c = l eps_dot(sigma) [m] "
+                    "(0 < x < 0.01); default: creep.characteristic_length_m, else deposition_layer_thickness_m")
     profiles: bool = Field(True, description="write interface_profiles.csv (every accepted step, every facet)")
 
 
@@ -245,9 +253,11 @@ class FibreReadoutSection(Section):
         description="fibre-cell solves at these multiples of the stack pressure (zero strain at zero pressure "
                     "is added), interpolated linearly, the last slope beyond; [1.0]: linear in pressure, one "
                     "solve [-] (1 to 12 distinct values)")
-    pressure_mapping: Literal["change", "absolute"] = Field(
-        "change", description="section pressure: stack pressure + change of the window bin's mean since t = 0 "
-                              "('change'), or the bin's mean itself ('absolute')")
+    pressure_mapping: Literal["cell", "change", "absolute"] = Field(
+        "cell", description="cell: the fibre along the grating with the plunger's force balanced, each section's "
+                            "foil taking the Li deposited in its window bin (needs a process cell); change / "
+                            "absolute (they do not keep force balance): section pressure = stack pressure + change "
+                            "of the bin's mean stress since t = 0, or the bin's mean itself")
 
     @field_validator("library_pressure_factors")
     @classmethod

@@ -206,9 +206,13 @@ class ContactForms:
         return ufl.as_matrix([[c[i, j] for j in range(gdim)] for i in range(gdim)])
 
     def sigma_u(self, w):
-        """Stress of a body displacement in the Nitsche terms: elastic, minus the constitutive's facet correction."""
+        """Stress of a body displacement in the Nitsche terms: elastic, minus the constitutive's facet
+        correction, plus its pressure correction (the cellwise pressure of a mean-dilatation body)."""
         s = sigma(w, self.lam, self.mu)
-        return s if self.constitutive is None else s - self.correction_block()
+        if self.constitutive is None:
+            return s
+        eye = ufl.Identity(self.tmesh.mesh.geometry.dim)
+        return s - self.correction_block() + self.constitutive.facet_pressure_correction(w) * eye
 
     def jacobian(self, residuals: list) -> list | None:
         """None (the residuals' own derivative) without a constitutive object. With one, the volume

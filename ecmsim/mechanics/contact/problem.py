@@ -25,7 +25,7 @@ from ecmsim.mechanics.contact.bodies import (ContactPair, RigidCircle, body_face
 from ecmsim.mechanics.contact.forms import NITSCHE_PARAMETER, NITSCHE_VARIANTS, ContactForms, plane_strain_modulus
 from ecmsim.mechanics.contact.profile import ContactProfile, ContactSampler
 from ecmsim.mechanics.elasticity import (ElasticSolution, Support, Traction, dirichlet_bcs, epsilon, lame_fields,
-                                         sigma, stress_field, window_supports)
+                                         stress_field, window_supports)
 from ecmsim.mesh import TaggedMesh
 
 
@@ -67,7 +67,8 @@ class ContactProblem:
             :class:`~ecmsim.mechanics.creep_contact.CreepConstitutive`: ``attach([(u_b, entity_map_b)])``,
             ``stress_q`` (3x3 stress at quadrature points), ``tangent(e)`` (its consistent tangent on a
             3x3 strain), ``dx`` (the measure of its quadrature points), ``facet_correction`` (a 3x3
-            stress subtracted from the elastic stress in the Nitsche terms) and ``update()`` (called
+            stress subtracted from the elastic stress in the Nitsche terms),
+            ``facet_pressure_correction(w)`` (a pressure added to it, UFL) and ``update()`` (called
             in front of every residual assembly).
     """
 
@@ -153,8 +154,9 @@ class ContactProblem:
         if constitutive is not None:
             # the Nitsche terms' facet stress (ContactForms.sigma_u), so that the profiles are the forms' own
             c = constitutive.facet_correction
-            s = sigma(self.u, self.lam, self.mu) - self._forms.correction_block()
-            comps = [s[0, 0], s[1, 1], self.lam * ufl.tr(epsilon(self.u)) - c[2, 2], s[0, 1]]
+            s = self._forms.sigma_u(self.u)
+            szz = self.lam * ufl.tr(epsilon(self.u)) - c[2, 2] + constitutive.facet_pressure_correction(self.u)
+            comps = [s[0, 0], s[1, 1], szz, s[0, 1]]
             self._stress_expr = fem.Expression(ufl.as_vector(comps), self.stress.function_space.element.interpolation_points)
 
     def _update_in_front_of_residual(self) -> None:

@@ -80,6 +80,7 @@ def cycling_problem(scn, tmesh, materials, mechanics):
     """The scenario's :class:`~ecmsim.electrochem.cycling.CyclingProblem` (needs ``[electrochem]``;
     settings from ``[cycling]``)."""
     from ecmsim.electrochem.cycling import CyclingProblem
+    from ecmsim.materials.creep import law_of
 
     electrode, electrolyte = materials["electrode"], materials["electrolyte"]
     T = scn.loading.temperature_K
@@ -87,11 +88,14 @@ def cycling_problem(scn, tmesh, materials, mechanics):
     ec, cyc = scn.electrochem, scn.cycling
     pot = PotentialProblem(tmesh, butler_volmer(electrode, T), ionic_conductivity_S_m(electrolyte, T),
                            molar_volume_m3_mol=omega, stress_coupling=ec.stress_coupling, degree=ec.element_degree)
+    supply = cyc.void_supply_length_m or scn.creep.characteristic_length_m or cyc.deposition_layer_thickness_m
+    law = law_of(electrode, supply) if scn.creep.enabled else None
     return CyclingProblem(mechanics, pot, deposition_layer_thickness_m=cyc.deposition_layer_thickness_m,
                           irreversible_fraction=cyc.irreversible_fraction,
                           porous_modulus_exponent=cyc.porous_modulus_exponent,
                           min_contact_activity=cyc.min_contact_activity, molar_volume_m3_mol=omega,
-                          stress_coupling=ec.stress_coupling)
+                          stress_coupling=ec.stress_coupling, interface_voids=cyc.interface_voids,
+                          void_law=law, void_supply_length_m=supply, temperature_K=T)
 
 
 class CurrentStage(Stage):
@@ -136,6 +140,10 @@ class CyclingStage(Stage):
         self.profile_rows: list = []
         run.progress(f"plating/stripping: {len(self.problem.x)} interface facets, deposition layer "
                      f"{scn.cycling.deposition_layer_thickness_m:g} m ({run.progress.done('cycling'):.1f} s)")
+        if scn.cycling.interface_voids:
+            ic = self.problem.critical_stripping_current_A_m2(scn.loading.stack_pressure_Pa)
+            run.progress(f"voids on stripping: creep supplies Li over {self.problem.supply_length:g} m; critical "
+                         f"stripping current at the stack pressure {ic / 10:.3g} mA/cm2")
 
     def advance(self, t_s: float, dt_s: float, step) -> int:
         return self.problem.advance(t_s, dt_s, step)
@@ -165,6 +173,12 @@ class CyclingStage(Stage):
     def finish(self, run: Run) -> None:
         from ecmsim.electrochem.cycling import cycling_metrics
         run.metrics.update(cycling_metrics(self.problem, run.history, run.scn.electrochem.membrane_thickness_m))
+        if run.scn.cycling.interface_voids:
+            p = run.scn.loading.stack_pressure_Pa
+            run.metrics["critical_stripping_current_A_m2"] = self.problem.critical_stripping_current_A_m2(p)
+            run.metrics["interface_contact_fraction_min"] = min(
+                (r["interface_contact_fraction"] for r in run.history if "interface_contact_fraction" in r),
+                default=1.0)
 
     def write(self, run: Run) -> list[str]:
         from ecmsim.electrochem.cycling import CyclingProblem

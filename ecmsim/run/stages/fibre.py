@@ -245,7 +245,7 @@ class ReadoutStage(Stage):
         start = time.perf_counter()
         cell, path = load_cell(section.cell_scenario, run.source.parent)
         options = ReadoutOptions(section.sections, section.output_interval_s, tuple(section.library_pressure_factors),
-                                 section.pressure_mapping)
+                                 section.pressure_mapping, creep=scn.creep.enabled)
         p = scn.loading.stack_pressure_Pa
         if not math.isclose(cell.loading.stack_pressure_Pa, p, rel_tol=1e-9):
             progress(f"fibre read-out: note: the cell scenario's stack pressure {cell.loading.stack_pressure_Pa:g} Pa "
@@ -264,8 +264,9 @@ class ReadoutStage(Stage):
         m["fbg_readout_wall_time_s"] = time.perf_counter() - start
         # summary.json metrics are numbers (and lists of numbers); the words stay in fibre_readout.json
         run.metrics.update({k: v for k, v in m.items() if not isinstance(v, str)})
-        progress(f"fibre read-out: {m['fbg_readout_times']} times, {len(self.readout.library.pressures_Pa)} library "
-                 f"pressures; peaks {m['fbg_peak_count_initial']} -> {m['fbg_peak_count_final']} (spread "
+        source = (f"{len(m['fbg_readout_library_pressures_Pa'])} library pressures" if self.readout.library else
+                  f"force balance within {m.get('fbg_readout_force_balance_error_max', 0.0):.1e}")
+        progress(f"fibre read-out: {m['fbg_readout_times']} times, {source}; peaks {m['fbg_peak_count_initial']} -> {m['fbg_peak_count_final']} (spread "
                  f"{m['fbg_peak_spread_final_nm']:.3f} nm), max |delta sigma| {m['fbg_delta_sigma_max_Pa'] / 1e6:.1f} "
                  f"MPa ({m['fbg_readout_wall_time_s']:.1f} s)")
 

@@ -165,7 +165,7 @@ class MechanicsStage(Stage):
 
     def finish(self, run: Run) -> None:
         from ecmsim.mechanics.stresses import boundary_metrics, field_metrics, interface_profile, phase_metrics
-        from ecmsim.mechanics.validity import solution_warnings
+        from ecmsim.mechanics.validity import history_warnings, solution_warnings
 
         history, progress = run.history, run.progress
         solution = run.solution = self.problem.solution()
@@ -194,6 +194,8 @@ class MechanicsStage(Stage):
             solution.info["newton_iterations_total"] = sum(r["newton_iterations"] for r in history)
         run.summary["solver"] = solution.info
         run.warnings += solution_warnings(solution)
+        if run.protocol is not None:    # creep and growth: strains the stress does not show
+            run.warnings += history_warnings(history)
         progress.done("metrics")
 
     def write(self, run: Run) -> list[str]:

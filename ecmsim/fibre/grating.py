@@ -1,0 +1,226 @@
+r"""The fibre along the grating in a cycling cell, with the plunger's force balanced at every step.
+
+Cell scale (docs/fibre_readout.md, "The cell along the grating"). The grating (length L) is cut
+into N sections along the fibre; in each, the cross-section is the fibre cell's embedded state
+after its hold (:class:`~ecmsim.fibre.model.ProcessCell`: the fibre on the plunger, standing
+:math:`H` above it, the membrane plate of rigidity :math:`D_p` over it), changed by what the
+cycling does next to the fibre:
+
+1. **The foil's surface beside the fibre** rises by plating and falls by stripping:
+   :math:`s(x) = t_f + \Delta(x)`, with :math:`\Delta` the Li the cycling left there (live plated Li
+   and dead Li, the window's interface history, section j taking x-bin j of the window). The fibre's
+   footprint passes no current: its share goes to its neighbours within about the membrane's
+   thickness :math:`t_m` (current crowding at the fibre's edge),
+   :math:`\Delta(x) = \bar\Delta\,[1 + (a/t_m)\,e^{-(x - a)/t_m}]` beside the footprint of half
+   width a.
+2. **The membrane plate on that foundation** (:func:`plate_on_foundation`): Kirchhoff plate
+   :math:`D_p w'''' = q - p` across the cell (x from the fibre's axis to the half width W, symmetry
+   at x = 0), in one-sided contact with the fibre's top (:math:`w(0) \ge H`) and with the foil
+   (:math:`w \ge s`): finite differences and an active set. The fibre's load is the prop's
+   reaction, the foil carries the rest: their sum is the plunger's pressure on the half width,
+   exactly (the discrete equilibrium), at every section and step. Where the foil falls faster
+   than the plate can follow (a stripped trench), the plate spans it: a gap opens; pressure closes
+   it again (a trench of half width a: the plate rests on its edges and lifts off the foil over
+   1.064 a beyond each, sagging by :math:`0.0668\,p a^4/D_p`, 1.6 times the clamped span's; a deeper
+   trench stays open, tests/test_fibre_grating.py). Beyond the half width W the plate rests flat
+   on the foil (the far field): the equilibrium is exact when the foil is flat near W.
+3. **The fibre's core** in each section: the held cell's core stresses scaled with the section's
+   load (the same rim pressure shape), its axial strain from the anchors' and layers' shear lag
+   along z with the section-wise Poisson strain (:func:`ecmsim.fibre.axial.axial_strain_profile`).
+
+The interface away from the fibre is where the cycling window lives: its mean stress stays the
+stack pressure (its far field), so a section never sees more than the plunger supplies; the
+window's micro-scale stress heterogeneity does not load the fibre directly (it changes the foil's
+surface, which does).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from scipy.sparse.linalg import spsolve
+
+#: grid points across the half width of the cell for the plate
+PLATE_POINTS = 601
+
+
+@dataclass(frozen=True)
+class PlateResult:
+    """The plate over the fibre and the foil at one state."""
+
+    x_m: np.ndarray
+    deflection_m: np.ndarray            # w(x): height of the plate's underside above the plunger
+    foundation_m: np.ndarray            # s(x)
+    reaction_Pa: np.ndarray             # foil's pressure on the plate (0 where a gap is open)
+    fibre_load_N_per_m: float           # both sides of the fibre
+    landing_m: float                    # first contact with the foil beyond the fibre
+    gap_fraction: float                 # fraction of the half width with the plate off the foil
+
+    @property
+    def force_balance_error(self) -> float:
+        """|fibre (half) + foil reaction - p W| / (p W) (the plate's own equilibrium)."""
+        return self._balance
+
+    _balance: float = 0.0
+
+
+def plate_on_foundation(pressure_Pa: float, rigidity_N_m: float, fibre_top_m: float, foundation_m,
+                        half_width_m: float, points: int = PLATE_POINTS) -> PlateResult:
+    """The membrane plate pressed by ``pressure_Pa`` over the fibre (top at ``fibre_top_m`` above the
+    plunger, at x = 0) and the foil (surface ``foundation_m``: a callable x -> height [m] or an array
+    on the grid), both one-sided; symmetric at x = 0, the foil flat beyond the half width W.
+
+    Finite differences of the plate equation on x_i = i h (the 5-point stencil of the fourth
+    derivative, second order), mirror nodes at x = 0, two nodes beyond W held on the foil; the
+    contact sets (fibre, foil) by a primal-dual active set until no reaction pulls and no point
+    penetrates. A concentrated prop force F at x = 0 is q_0 h in the stencil's row 0, so the fibre's
+    load (both sides) is q_0 h."""
+    x = np.linspace(0.0, half_width_m, points)
+    h = x[1] - x[0]
+    s = np.asarray(foundation_m(x) if callable(foundation_m) else foundation_m, dtype=float)
+    s_far = float(s[-1])
+    k = rigidity_N_m / h ** 4
+    n = points
+    # k * stencil, the mirror at x = 0 folded in (w_-1 = w_1, w_-2 = w_2)
+    A = sparse.diags([k, -4 * k, 6 * k, -4 * k, k], [-2, -1, 0, 1, 2], shape=(n, n), format="lil")
+    A[0, 1] += -4.0 * k
+    A[0, 2] += 1.0 * k
+    A[1, 1] += 1.0 * k
+    A = A.tocsr()
+    rhs0 = np.full(n, -pressure_Pa)
+    rhs0[n - 2] -= k * s_far                # the ghost nodes beyond W on the flat foil
+    rhs0[n - 1] -= k * (-4.0 + 1.0) * s_far
+
+    # start from the closed form's landing (flat foil): the active set then settles in a few steps
+    prop = True
+    foil = np.zeros(n, dtype=bool)
+    guess = (72.0 * rigidity_N_m * max(fibre_top_m - s_far, 0.0) / pressure_Pa) ** 0.25
+    foil[x >= guess] = True
+    seen: set[bytes] = set()
+    single = False                      # after a cycle of the active set: one change per iteration
+    for _ in range(300 + 4 * n):
+        held = foil.copy()
+        held[0] = prop
+        values = s.copy()
+        values[0] = fibre_top_m
+        free = sparse.diags((~held).astype(float))
+        fix = sparse.diags(held.astype(float))
+        v = np.where(held, values, 0.0)
+        system = (free @ A @ free + fix).tocsc()
+        w = spsolve(system, np.where(held, values, rhs0 - A @ v))
+        q = A @ w - rhs0                    # the reaction per area at every node (0 at free nodes)
+        top = np.where(np.arange(n) == 0, fibre_top_m, s)
+        pull = np.where(held, -q, 0.0) / pressure_Pa              # > 0: a held node pulls
+        dip = np.where(held, 0.0, top - w) * k / pressure_Pa      # > 0: a free node penetrates
+        dip[0] = (fibre_top_m - w[0]) * k / pressure_Pa if not prop else 0.0
+        tol = 1e-12                         # of the pressure: round-off of the reactions and the penetration
+        if single and pull.max() <= tol and dip.max() <= tol:
+            break
+        if not single:
+            new_foil = np.where(foil, q > 0, w < s - 1e-15)
+            new_foil[0] = False
+            new_prop = bool(q[0] > 0) if prop else bool(w[0] < fibre_top_m - 1e-15)
+            if np.array_equal(new_foil, foil) and new_prop == prop:
+                break
+            key = np.append(new_foil, new_prop).tobytes()
+            if key in seen:                 # the primal-dual active set cycles (the plate's stencil is
+                single = True               # not an M-matrix): change the worst node only from here on
+            else:
+                seen.add(key)
+                foil, prop = new_foil, new_prop
+                continue
+        worst = int(np.argmax(np.maximum(pull, dip)))
+        if worst == 0:
+            prop = not prop
+        else:
+            foil[worst] = not foil[worst]
+    else:
+        raise RuntimeError("plate contact: the active set did not settle")
+    reaction = np.where(foil, q, 0.0)
+    fibre = float(q[0] * h) if prop else 0.0          # both sides (the mirrored row 0)
+    beyond = np.flatnonzero(foil[1:]) + 1
+    landing = float(x[beyond[0]]) if beyond.size else half_width_m
+    gap = float(np.mean(~foil[beyond[0]:])) if beyond.size else 1.0
+    result = PlateResult(x, w, s, reaction, fibre, landing, gap)
+    # equilibrium of the half width: half the prop + the foil's reactions = p W (row sums of the
+    # stencil telescope to the ends: the mirror at x = 0 and the flat foil beyond W carry no shear)
+    foil_force = float(np.sum(reaction[1:]) * h)
+    total = pressure_Pa * (half_width_m + 0.5 * h)
+    object.__setattr__(result, "_balance", abs(0.5 * fibre + foil_force - total) / total)
+    return result
+
+
+class GratingCell:
+    """The held fibre cell along the grating, section by section (module docstring).
+
+    Args:
+        cell: a :class:`~ecmsim.fibre.model.ProcessCell` whose embedding has been held (its state is
+            the start of the cycling).
+        stack_pressure_Pa: the plunger's pressure (held).
+        sections: grating sections (equal lengths).
+        hold_s: how long the cell was held before the cycling began (the plate's relaxation clock).
+        creep: the membrane keeps relaxing during the cycling (false: its rigidity stays the hold's).
+    """
+
+    def __init__(self, cell, stack_pressure_Pa: float, sections: int, hold_s: float, creep: bool = True):
+        st = cell.embedding.state(stack_pressure_Pa)
+        self.cell, self.p, self.sections, self.hold_s = cell, stack_pressure_Pa, sections, hold_s
+        self.creep = creep
+        self.foil_m = cell.foil.thickness_m
+        self.fibre_top_m = self.foil_m + st.standoff_m
+        self.half_width_m = cell.support.pressed_half_length_m
+        self.crowding_m = cell.membrane.thickness_m
+        self.footprint_m = cell.radius_m
+        core = cell.core(stack_pressure_Pa)
+        self.f0 = self.plate(np.zeros(1), 0.0)[0].fibre_load_N_per_m
+        self._unit = {k: core[k] / self.f0 for k in ("sxx", "syy", "sxy")}
+
+    def foundation(self, deposit_m: float):
+        """The foil's surface next to the fibre with ``deposit_m`` of Li deposited (negative: stripped)
+        on average: none under the fibre's footprint, the footprint's share crowding its edge."""
+        a, lam = self.footprint_m, self.crowding_m
+
+        def s(x):
+            extra = np.where(x > a, 1.0 + (a / lam) * np.exp(-(x - a) / lam), 0.0)
+            return self.foil_m + deposit_m * extra
+        return s
+
+    def plate(self, deposits_m: np.ndarray, since_s: float) -> list[PlateResult]:
+        """The plate of every section with its deposit, after ``since_s`` of cycling."""
+        rigidity = self.cell.embedding.rigidity(self.p, self.hold_s + (since_s if self.creep else 0.0))
+        return [plate_on_foundation(self.p, rigidity, self.fibre_top_m, self.foundation(float(d)),
+                                    self.half_width_m) for d in np.atleast_1d(deposits_m)]
+
+    def cores(self, loads_N_per_m: np.ndarray, temperature_K: float | None = None) -> dict[str, np.ndarray]:
+        """Core strains per section (exx, eyy, ezz, exy): the held cell's rim pressure shape scaled to
+        each section's load; eps_zz from the shear lag along z with the section-wise Poisson strain."""
+        from dataclasses import replace
+
+        from ecmsim.fibre.axial import axial_strain_profile
+        from ecmsim.fibre.cell import core_strain
+
+        cell, fibre = self.cell, self.cell.fibre
+        loads = np.asarray(loads_N_per_m, dtype=float)
+        sxx, syy, sxy = (self._unit[k] * loads for k in ("sxx", "syy", "sxy"))
+        L = cell.grating.length_m
+        centres = -0.5 * L + (np.arange(len(loads)) + 0.5) * L / len(loads)
+        eps_p = -fibre.poissons_ratio * (sxx + syy) / fibre.youngs_modulus_Pa
+        ea = fibre.youngs_modulus_Pa * math.pi * cell.radius_m ** 2
+        if cell.axial == "coupled":
+            base = cell.core(self.p, temperature_K)
+            support = replace(cell.support, shear_stiffness_N_per_m2=base["shear_lag_N_per_m2"])
+
+            def local(z):
+                j = min(max(int((z + 0.5 * L) / L * len(loads)), 0), len(loads) - 1)
+                return eps_p[j] if abs(z) <= 0.5 * L else eps_p[0 if z < 0 else -1]
+            ezz = axial_strain_profile(centres, local, support, ea)
+        else:
+            ezz = np.zeros_like(loads) if cell.axial == "fixed" else eps_p
+        rows = [core_strain(a, b, c, fibre, "coupled", float(e)) for a, b, c, e in zip(sxx, syy, sxy, ezz)]
+        return {k: np.array([r[k] for r in rows]) for k in ("exx", "eyy", "ezz", "exy")}
+
+
+__all__ = ["plate_on_foundation", "PlateResult", "GratingCell", "PLATE_POINTS"]

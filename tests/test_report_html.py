@@ -62,6 +62,21 @@ def test_bad_folder_is_one_line(tmp_path):
     assert not (tmp_path / "r.html").exists()
 
 
+def test_validity_warnings_of_a_run_are_on_the_page(tmp_path):
+    """A run's summary.json -> warnings (e.g. creep strain beyond small strain) get their own section,
+    escaped, under the run's label; a page of runs without warnings has no such section."""
+    from ecmsim.studies.report_html import Folder, build_html
+
+    line = "electrode: equivalent creep strain reaches 3.3 at t = 20 s > 5 % small-strain range"
+    runs = [Folder(tmp_path / "a", "Li <cycled>", summary={"title": "a", "warnings": [line]}),
+            Folder(tmp_path / "b", "clean", summary={"title": "b"})]
+    text = build_html(runs)
+    section = text.split("<h2>Validity warnings</h2>")[1].split("<h2>")[0]
+    assert html.escape(line) in section and "<h3>Li &lt;cycled&gt;</h3>" in section
+    assert "clean" not in section
+    assert "<h2>Validity warnings</h2>" not in build_html(runs[1:])
+
+
 def _chromium() -> str | None:
     return next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
 

@@ -25,7 +25,8 @@ def test_history_warnings_name_region_value_and_times():
     # the total strain is checked too, and nothing below the threshold is reported
     rows[2]["electrode_total_strain_max"] = 0.06
     lines = history_warnings(rows)
-    assert len(lines) == 2 and "total strain (largest principal value of sym grad u) reaches 0.06 at t = 20 s" in lines[1]
+    assert len(lines) == 2
+    assert "total strain (largest principal value of sym grad u) reaches 0.06 at t = 20 s" in lines[1]
     assert history_warnings(rows, threshold=0.5) == []
     assert history_warnings(_rows([WARN_LOCAL_STRAIN] * 2, [0.0] * 2, [0.0, 1.0])) == []   # strictly above
     assert history_warnings([]) == []

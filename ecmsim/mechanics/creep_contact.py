@@ -25,6 +25,13 @@ elastic one, and the Jacobian leaves out :math:`\partial\bar\varepsilon_c/\parti
 this is a small perturbation of the tangent; Newton still converges, at a slightly reduced rate.
 The method stays consistent up to the facet stress's error, which enters the pressure as a
 Nitsche penalty error of size :math:`\delta p_\sigma/\gamma` in the gap.
+
+**Mean dilatation.** Creeping cells use the cellwise volumetric strain of
+:mod:`ecmsim.mechanics.dilatation` (B-bar), in the volume terms as in the bonded problem and in the
+facet stress: :math:`\sigma_f` adds :math:`K(\Pi_0\,\mathrm{tr}\,\varepsilon(u) - \mathrm{tr}\,\varepsilon(u))\,I`
+(:meth:`CreepConstitutive.facet_pressure_correction`, exact and differentiated in the Jacobian), so
+the contact pressure is the bodies' own cellwise pressure rather than the pointwise one that
+oscillates in a creeping region.
 """
 
 from __future__ import annotations
@@ -57,7 +64,8 @@ class CreepConstitutive:
             :class:`~ecmsim.mechanics.creep.CreepProblem`.
 
     The contact problem calls :meth:`attach` with its bodies' displacements, then builds its forms
-    with :attr:`stress_q`, :meth:`tangent`, :attr:`dx` and :attr:`facet_correction`, and calls
+    with :attr:`stress_q`, :meth:`tangent`, :attr:`dx`, :attr:`facet_correction` and
+    :meth:`facet_pressure_correction`, and calls
     :meth:`update` before each residual assembly.
     """
 
@@ -149,8 +157,8 @@ class CreepConstitutive:
             eps[rows] = expr.eval(sub, subcells).reshape(-1, 3, 3)
         self._strain = eps
         ec_old = self.creep_strain.x.array.reshape(-1, 3, 3)[self.dofs]
-        st = radial_return(self.dilatation.project_points(eps), ec_old, self.p.x.array[self.dofs], self._lam_q, self._mu_q, self._rate_q,
-                           self._n_q, self._s0_q, self.dt_s)
+        st = radial_return(self.dilatation.project_points(eps), ec_old, self.p.x.array[self.dofs], self._lam_q,
+                           self._mu_q, self._rate_q, self._n_q, self._s0_q, self.dt_s)
         store_point_state(self, st)
         # C : (cell mean of the creep strain): the creep is volume-preserving, so only 2 mu eps_c
         ec = np.einsum("cq,cqij->cij", np.broadcast_to(self._ref_weights, (len(self.cells), self.nq)),

@@ -24,8 +24,8 @@ eliminated cell by cell (Malkus & Hughes, CMAME 15, 63 (1978)). P2–P0 satisfie
 condition on triangles (Boffi, Brezzi & Fortin, *Mixed Finite Element Methods and Applications*,
 Springer 2013), so displacement and pressure converge uniformly as K/μ → ∞ (pressure in L2 at
 order h; measured in tests/test_locking.py). Tetrahedra use the same forms (nothing here depends
-on the dimension) but no 3D creep benchmark is run. With degree 1 the trace is already constant per cell: nothing changes (P1 stays
-displacement-only and locks; use degree 2).
+on the dimension) but no 3D creep benchmark is run. With degree 1 the trace is already constant
+per cell: nothing changes (P1 stays displacement-only and locks; use degree 2).
 
 Implementation: no new unknowns, the same sparsity, forms compiled once.
 

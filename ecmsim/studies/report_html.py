@@ -2,10 +2,10 @@
 
 Each DIR is a result folder of ``ecmsim run`` (it holds ``summary.json``) or a sweep folder of
 ``ecmsim sweep`` (``sweep.csv``). The page shows, side by side for the run folders: the
-scenarios, stress maps, interface profiles (overlaid on one plot), contact and FBG figures when
-present, every metric, a comparison table against the reference experiment's measured values
-(``validation/data/li2025_measured.toml``), and per folder the materials with sources, the mesh,
-versions and input hashes. Images are embedded (base64 PNG), styles inline: the file can be
+scenarios, their validity warnings, stress maps, interface profiles (overlaid on one plot), contact
+and FBG figures when present, every metric, a comparison table against the reference experiment's
+measured values (``validation/data/li2025_measured.toml``), and per folder the materials with
+sources, the mesh, versions and input hashes. Images are embedded (base64 PNG), styles inline: the file can be
 mailed or archived alone and opens without network access. Only the standard library is imported
 at module level.
 """
@@ -234,6 +234,18 @@ def _img(data: bytes, caption: str) -> str:
             f"<figcaption>{html.escape(caption)}</figcaption></figure>")
 
 
+def warnings_html(runs: list[Folder]) -> str:
+    """The validity warnings of the runs (``summary.json`` -> ``warnings``: strains beyond the small-strain
+    range, ...), one list per run that has any; empty when none has."""
+    parts = [f"<h3>{html.escape(r.label)}</h3><ul>"
+             + "".join(f"<li>{html.escape(str(w))}</li>" for w in r.summary.get("warnings", [])) + "</ul>"
+             for r in runs if (r.summary or {}).get("warnings")]
+    if not parts:
+        return ""
+    return ("<h2>Validity warnings</h2><p>Where a run left the range its model is valid in "
+            "(also on stderr and in <code>summary.json</code>; docs/protocol.md).</p>" + "".join(parts))
+
+
 def _toml_like(d: dict[str, Any]) -> str:
     """The scenario as run, in the TOML layout of a scenario file."""
     lines = []
@@ -275,6 +287,7 @@ def build_html(folders: list[Folder], title: str | None = None) -> str:
                          f"{sum(s.get('timings_s', {}).values()):.1f} s"])
         parts.append(_table(["run", "scenario file", "geometry", "electrode / electrolyte", "stack pressure",
                              "interface", "triangles", "run time"], rows))
+        parts.append(warnings_html(runs))
 
         parts.append("<h2>Comparison with the measured values</h2>")
         parts.append("<p>Measured values of the reference experiment "

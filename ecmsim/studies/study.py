@@ -316,7 +316,7 @@ def comparison_rows(runs: dict[tuple[str | None, str | None], Any]) -> tuple[lis
 
 def build_study_html(study: Study, out: Path) -> str:
     from ecmsim.core.version import __version__
-    from ecmsim.studies.report_html import CSS, _img, _table, _toml_like, fmt_value, read_folder
+    from ecmsim.studies.report_html import CSS, _img, _table, _toml_like, fmt_value, read_folder, warnings_html
 
     folders: dict[str, Any] = {}
     for r in study.runs:
@@ -349,6 +349,7 @@ def build_study_html(study: Study, out: Path) -> str:
     parts.append("<h2>Runs</h2>")
     parts.append(_table(["run", "role", "cell", "scenario", "overrides", "electrode / electrolyte", "stack pressure",
                          "run time"], rows))
+    parts.append(warnings_html(list(folders.values())))
 
     parts.append("<h2>Simulated against measured</h2>")
     parts.append("<p>Measured values of the reference experiment beside what this study computes. "

@@ -182,7 +182,8 @@ def run_study(study_file: str | Path, out: str | Path | None = None, jobs: int |
     weight = {"cycling": 0, "fibre_cell": 1, "current": 2}
     role_of = {r.name: r.role for r in study.runs}
     todo.sort(key=lambda p: weight.get(role_of[p.name], 3))
-    status = _Runner(None, out, jobs, say, subdir="runs").run(todo)
+    from ecmsim.core.progress import on_terminal
+    status = _Runner(None, out, jobs, say, subdir="runs", live=not quiet and on_terminal(), label="study").run(todo)
     failed = [name for name, rc in status.items() if rc != 0]
     report = write_study_report(study, out)
     say(f"ran {len(todo)} run(s) in {time.perf_counter() - start:.0f} s; report: {report}")

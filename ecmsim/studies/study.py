@@ -314,7 +314,7 @@ def comparison_rows(runs: dict[tuple[str | None, str | None], Any]) -> tuple[lis
 
 def build_study_html(study: Study, out: Path) -> str:
     from ecmsim.core.version import __version__
-    from ecmsim.studies.report_html import CSS, _img, _table, _toml_like, fmt_value, read_folder
+    from ecmsim.studies.report_html import CSS, _img, _table, _toml_like, fmt_value, provenance_html, read_folder
 
     folders: dict[str, Any] = {}
     for r in study.runs:
@@ -368,8 +368,7 @@ def build_study_html(study: Study, out: Path) -> str:
         for cell, f in group:
             shown.add(f.label)
             figs = sorted(f.path.glob("*.png"), key=lambda p: (_FIGURE_ORDER.get(p.name, 99), p.name))
-            parts.append("<div>" + f"<h3>{html.escape(CELL_LABEL.get(cell or '', f.label))}: "
-                         f"{html.escape(f.summary.get('title') or f.label)}</h3>"
+            parts.append("<div>" + f"<h3>{html.escape(run_heading(CELL_LABEL.get(cell or ''), f))}</h3>"
                          + "".join(_img(p.read_bytes(), f"{f.label}: {p.name}") for p in figs) + "</div>")
         parts.append("</div>")
         names: list[str] = []
@@ -380,17 +379,22 @@ def build_study_html(study: Study, out: Path) -> str:
             [[n, *[fmt_value(n, f.metrics.get(n)) for _, f in group]] for n in names], numeric_from=1) + "</details>")
 
     parts.append("<h2>Provenance</h2>")
-    keys: list[str] = []
-    for f in folders.values():
-        keys += [k for k in f.summary.get("provenance", {}) if k not in keys]
-    prov = [[f.label, f.summary.get("input_hash_sha256", ""),
-             *[str(f.summary.get("provenance", {}).get(k, "")) for k in keys]] for f in folders.values()]
-    parts.append(_table(["run", "input hash (SHA-256)", *keys], prov))
+    parts.append(provenance_html(list(folders.values())))
     for f in folders.values():
         parts.append(f"<details><summary>{html.escape(f.label)}: scenario as run</summary><pre>"
                      + html.escape(_toml_like(f.summary.get("scenario", {}))) + "</pre></details>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def run_heading(cell_label: str | None, folder) -> str:
+    """A run's heading: its scenario title, led by the cell unless the title names it already
+    (``Li / PLL: Li / PLL after 3 cycles`` was said twice)."""
+    title = folder.summary.get("title") or folder.label
+    if not cell_label:
+        return title
+    plain = lambda text: " ".join(text.replace("–", "-").lower().split())  # noqa: E731
+    return title if plain(title).startswith(plain(cell_label)) else f"{cell_label}: {title}"
 
 
 def write_study_report(study: Study, out: Path) -> Path:

@@ -54,20 +54,23 @@ def _stress(r, ax, component: str = "von_mises", time_s: float | None = None, cm
 
     xy = grid.points[:, :2] * 1e6
     triangulation = mtri.Triangulation(xy[:, 0], xy[:, 1], tri[:, :3])
-    centred = component != "von_mises"
-    lo, hi = np.percentile(values, [0.5, 99.5])
-    if centred and lo < 0 < hi:
-        lo, hi = -max(-lo, hi), max(-lo, hi)
+    from ecmsim.io.plots import colour_range
+
+    centred = component != "von_mises"     # stress components: 0 white, compression blue
+    lo, hi, extend = colour_range(values, centred)
     pc = ax.tripcolor(triangulation, facecolors=values, cmap=cmap or ("RdBu_r" if centred else "viridis"),
                       vmin=lo, vmax=hi)
-    ax.figure.colorbar(pc, ax=ax, label=label)
+    ax.figure.colorbar(pc, ax=ax, label=label, extend=extend)
     if r.interface:
         ax.plot(r.interface["x_m"] * 1e6, r.interface["y_m"] * 1e6, ".", color="k", ms=1.0)
     ax.set_aspect("equal")
     ax.set_xlabel("x [µm]")
     ax.set_ylabel("y [µm]")
+    import textwrap
+
     t = r.times
-    ax.set_title(_title(r) + (f", t = {t[np.argmin(np.abs(t - time_s))]:.4g} s" if time_s is not None and t.size else ""))
+    when = f", t = {t[np.argmin(np.abs(t - time_s))]:.4g} s" if time_s is not None and t.size else ""
+    ax.set_title(textwrap.fill(_title(r) + when, 60), fontsize=9)
 
 
 def _interface(r, ax, label: str | None = None) -> None:
@@ -76,6 +79,7 @@ def _interface(r, ax, label: str | None = None) -> None:
     ax.plot(r.interface["x_m"] * 1e6, -r.interface["normal_stress_Pa"] * 1e-6, lw=1.0, label=label or _title(r))
     ax.set_xlabel("x along the interface [µm]")
     ax.set_ylabel("compressive normal stress [MPa]")
+    _plain_axis(ax, -r.interface["normal_stress_Pa"] * 1e-6)
     ax.grid(alpha=0.3)
     if label:
         ax.legend(fontsize=8)
@@ -90,6 +94,7 @@ def _history(r, ax, column: str = "electrode_von_mises_max_Pa", label: str | Non
     ax.plot(r.history["time_s"] / 3600.0, r.history[column] * scale, marker=".", label=label or _title(r))
     ax.set_xlabel("time [h]")
     ax.set_ylabel(f"{column.removesuffix('_Pa')}" + (f" [{unit}]" if unit else ""))
+    _plain_axis(ax, r.history[column] * scale)
     ax.grid(alpha=0.3)
     if label:
         ax.legend(fontsize=8)
@@ -112,8 +117,19 @@ def _spectrum(r, ax, step: int = -1, measured: str | Path | None = None, label: 
     ax.legend(fontsize=8)
 
 
+def _plain_axis(ax, y) -> None:
+    """No offset notation ("1e-12 + 3") on the y axis; a uniform value gets +-5 % around it."""
+    ax.ticklabel_format(axis="y", useOffset=False)
+    lo, hi = float(np.min(y)), float(np.max(y))
+    if hi - lo <= 1e-6 * max(abs(lo), abs(hi)):
+        pad = 0.05 * max(abs(hi), 1e-12)
+        ax.set_ylim(lo - pad, hi + pad)
+
+
 def _title(r) -> str:
-    return r.summary.get("title") or Path(r.folder).name
+    """The scenario's title and the overrides of the run, as on the run's own figures."""
+    from ecmsim.core.figures import run_title
+    return run_title(r.summary.get("title") or Path(r.folder).name, r.summary.get("overrides"))
 
 
 __all__ = ["plot_result", "STRESS_COMPONENTS"]

@@ -64,6 +64,8 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--out", help="study folder (default: results/<study file name>)")
     p.add_argument("-j", "--jobs", type=int, help="runs at a time (default: the available cores)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--check", action="store_true",
+                   help="check the study file and every run's scenario, say what would run, and stop")
     p.set_defaults(handler=_study)
 
 
@@ -140,8 +142,9 @@ def load(path: str | Path) -> Study:
 # --- running --------------------------------------------------------------------------------------
 
 def run_study(study_file: str | Path, out: str | Path | None = None, jobs: int | None = None,
-              quiet: bool = False) -> int:
-    """Validate every run, run the unfinished ones, write report.html; exit status (0: all ran)."""
+              quiet: bool = False, check: bool = False) -> int:
+    """Validate every run, run the unfinished ones, write report.html; exit status (0: all ran).
+    ``check``: validate and say what would run, write nothing."""
     import sys
 
     from ecmsim import scenario as scenario_mod
@@ -162,6 +165,12 @@ def run_study(study_file: str | Path, out: str | Path | None = None, jobs: int |
         except ScenarioError as err:
             raise ScenarioError(f"{err} (study {study.path}, run {r.name})") from None
         points.append(Point(r.name, {}, list(r.overrides), scn.input_hash(), scenario=r.scenario))
+    if check:
+        todo = [p for p in points if not finished(out / "runs" / p.name, p.input_hash)]
+        if not quiet:
+            print(f"[study] {study.path}: {len(points)} run(s) checked, {len(todo)} to run into {out}: "
+                  + ", ".join(p.name for p in todo))
+        return 0
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "study.json").is_file())):
         raise EcmsimError(f"study folder {out} exists and is not an ecmsim study folder (no study.json): "
                           "choose another -o")
@@ -195,7 +204,7 @@ def run_study(study_file: str | Path, out: str | Path | None = None, jobs: int |
 
 
 def _study(args: argparse.Namespace) -> int:
-    return run_study(args.study, args.out, args.jobs, args.quiet)
+    return run_study(args.study, args.out, args.jobs, args.quiet, check=args.check)
 
 
 # --- the comparison table ---------------------------------------------------------------------------

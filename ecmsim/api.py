@@ -48,9 +48,31 @@ def run(scenario: str | Path, set: Mapping[str, Any] | None = None, out: str | P
 
     overrides = [f"{key}={toml_value(key, value)}" for key, value in (set or {}).items()]
     folder = Path(out) if out is not None else default_out_dir(Path(scenario), overrides)
-    run_scenario_file(scenario, out_dir=folder, overrides=overrides, quiet=quiet, overwrite=overwrite,
-                      resume=resume)
+    backend = _matplotlib_backend()
+    try:
+        run_scenario_file(scenario, out_dir=folder, overrides=overrides, quiet=quiet, overwrite=overwrite,
+                          resume=resume)
+    finally:
+        _restore_backend(backend)
     return load(folder)
+
+
+def _matplotlib_backend() -> str | None:
+    """The caller's matplotlib backend (None if matplotlib is not loaded yet)."""
+    import sys
+    mpl = sys.modules.get("matplotlib")
+    return mpl.get_backend() if mpl is not None else None
+
+
+def _restore_backend(backend: str | None) -> None:
+    """The run's figure writers switch matplotlib to Agg (no screen); a notebook's inline backend
+    (or a script's GUI one) is put back, so the caller's own figures still show."""
+    import sys
+    mpl = sys.modules.get("matplotlib")
+    if backend is None or mpl is None or mpl.get_backend() == backend:
+        return
+    import matplotlib.pyplot as plt
+    plt.switch_backend(backend)
 
 
 def toml_value(key: str, value: Any) -> str:

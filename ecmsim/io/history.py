@@ -75,7 +75,7 @@ class FieldSeries:
                 self.next_s += self.every_s if self.every_s > 0 else np.inf
 
     def write(self, t_s: float) -> None:
-        from ecmsim.io.vtu import _VTK_P2, gather_fields, write_grid
+        from ecmsim.io.vtu import gather_fields, write_gathered
 
         self.last_written_s = t_s
         tmesh = self.problem.tmesh
@@ -84,8 +84,7 @@ class FieldSeries:
         name = f"series/fields_{len(self.steps):04d}.vtu"
         self.steps.append((float(t_s), name))
         if g is not None:
-            write_grid(self.folder / name, g["points"], _VTK_P2[g["tdim"]], g["cells"], g["point_data"],
-                       g["cell_data"])
+            write_gathered(self.folder / name, g)
 
     def close(self, t_end_s: float | None = None) -> None:
         """Write the state at ``t_end_s`` unless written already, and the collection series.pvd."""

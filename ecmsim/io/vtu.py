@@ -134,6 +134,11 @@ def write_grid(path: Path, points: np.ndarray, cell_type: int, cells: np.ndarray
     grid.save(str(path), binary=True)
 
 
+def write_gathered(path: Path, g: dict) -> None:
+    """The mesh and fields of :func:`gather_fields` as one VTU (rank 0)."""
+    write_grid(path, g["points"], _VTK_P2[g["tdim"]], g["cells"], g["point_data"], g["cell_data"])
+
+
 def write_vtu(folder: Path, solution, tmesh, time_s: float = 0.0) -> list[str]:
     """Write fields.vtu, boundaries.vtu and fields.pvd into ``folder`` (collective; rank 0 writes).
 
@@ -143,7 +148,7 @@ def write_vtu(folder: Path, solution, tmesh, time_s: float = 0.0) -> list[str]:
     if g is None:
         return files
     tdim = g["tdim"]
-    write_grid(folder / FIELDS_VTU, g["points"], _VTK_P2[tdim], g["cells"], g["point_data"], g["cell_data"])
+    write_gathered(folder / FIELDS_VTU, g)
     seg = g["facets"]
     write_grid(folder / BOUNDARIES_VTU, seg.reshape(-1, 3), _VTK_FACET[tdim],
                np.arange(tdim * len(seg)).reshape(-1, tdim), cell_data={"boundary": g["facet_values"]})

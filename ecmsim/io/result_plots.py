@@ -123,7 +123,9 @@ def _plain_axis(ax, y) -> None:
     lo, hi = float(np.min(y)), float(np.max(y))
     if hi - lo <= 1e-6 * max(abs(lo), abs(hi)):
         pad = 0.05 * max(abs(hi), 1e-12)
-        ax.set_ylim(lo - pad, hi + pad)
+        bottom, top = ax.get_ylim() if len(ax.lines) > 1 else (np.inf, -np.inf)
+        ax.set_ylim(min(lo - pad, bottom), max(hi + pad, top))
+        ax.set_autoscaley_on(True)       # a curve drawn on these axes later widens them again
 
 
 def _title(r) -> str:

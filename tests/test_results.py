@@ -72,23 +72,28 @@ def test_fields_vtu_matches_the_flat_bilayer_closed_form(flat_dir):
         assert np.allclose(principal[:, 2], -1.0, rtol=1e-8, atol=0)
 
 
+def vtk_principal_invariants(grid):
+    """VTK's (and ParaView's) Tensor Principal Invariants filter on the grid's stress_Pa."""
+    import pyvista as pv
+    from vtkmodules.vtkFiltersTensor import vtkTensorPrincipalInvariants
+
+    f = vtkTensorPrincipalInvariants()
+    f.SetInputData(grid)
+    f.Update()
+    return pv.wrap(f.GetOutput())
+
+
 def test_stress_tensor_is_one_paraview_understands(flat_dir):
     """stress_Pa is a 6-component array with the component names of a symmetric tensor in VTK's
     order: VTK's own Tensor Principal Invariants filter (ParaView's) reads it and returns our
     principal stresses and the closed-form directions (sigma_3 = -p along y)."""
-    import pyvista as pv
-    from vtkmodules.vtkFiltersTensor import vtkTensorPrincipalInvariants
-
     r = results.load(flat_dir / "results/flat_bilayer")
     grid = r.fields
     names = grid.GetCellData().GetArray("stress_Pa")
     assert [names.GetComponentName(k) for k in range(6)] == ["XX", "YY", "ZZ", "XY", "YZ", "XZ"]
     principal = grid.GetCellData().GetArray("principal_stress_Pa")
     assert [principal.GetComponentName(k) for k in range(3)] == ["sigma_1", "sigma_2", "sigma_3"]
-    f = vtkTensorPrincipalInvariants()
-    f.SetInputData(grid)
-    f.Update()
-    out = pv.wrap(f.GetOutput())
+    out = vtk_principal_invariants(grid)
     p = r.metrics["stack_pressure_Pa"]
     for k in range(3):
         assert np.allclose(out.cell_data[f"stress_Pa - Sigma {k + 1}"] / p,
@@ -102,9 +107,6 @@ def test_principal_stresses_of_a_sheared_field_agree_with_vtk(tmp_path):
     eigenvalues and VTK's filter on the written tensor agree cell by cell, and
     :func:`principal_stresses` matches Mohr's circle sigma = (sxx + syy)/2 +- sqrt(((sxx - syy)/2)^2 + sxy^2)
     for the in-plane pair."""
-    import pyvista as pv
-    from vtkmodules.vtkFiltersTensor import vtkTensorPrincipalInvariants
-
     from ecmsim.mechanics.elasticity import principal_stresses
 
     out = tmp_path / "wavy"
@@ -115,10 +117,7 @@ def test_principal_stresses_of_a_sheared_field_agree_with_vtk(tmp_path):
     s = grid.cell_data["stress_Pa"]
     scale = np.abs(s).max()
     assert np.abs(s[:, 3]).max() > 1e-2 * scale       # shear is there
-    f = vtkTensorPrincipalInvariants()
-    f.SetInputData(grid)
-    f.Update()
-    vtk_out = pv.wrap(f.GetOutput())
+    vtk_out = vtk_principal_invariants(grid)
     ours = grid.cell_data["principal_stress_Pa"]
     for k in range(3):
         assert np.allclose(vtk_out.cell_data[f"stress_Pa - Sigma {k + 1}"] / scale, ours[:, k] / scale, rtol=0,

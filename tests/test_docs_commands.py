@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import shlex
 import subprocess
 import sys
@@ -150,7 +151,11 @@ def _run(cmd: str, work: Path, venv: Path, notes: list[str]) -> None:
         notes.append(f"not run: {cmd} ({reason})")
         return
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(argv, cwd=work, capture_output=True, text=True, timeout=900, env=env)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    notes.append(f"{cpu:6.1f} s CPU  {cmd}")
     allowed = next((codes for pattern, codes, _ in EXIT_STATUS if re.match(pattern, cmd)), (0,))
     assert proc.returncode in allowed, f"`{cmd}` exited {proc.returncode}:\n{proc.stderr[-3000:]}\n{proc.stdout[-2000:]}"
     if proc.returncode:

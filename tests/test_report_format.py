@@ -33,8 +33,9 @@ def test_values_show_in_the_unit_their_name_carries(name, value, shown):
     assert fmt_value(name, value) == shown
 
 
-def _run_folder(tmp_path, label: str, metrics: dict, provenance: dict) -> Folder:
-    summary = {"title": label, "metrics": metrics, "scenario": {"loading": {"stack_pressure_Pa": 2.4e6}},
+def _run_folder(tmp_path, label: str, metrics: dict, provenance: dict, electrode: str = "Li") -> Folder:
+    summary = {"title": label, "metrics": metrics, "scenario": {"loading": {"stack_pressure_Pa": 2.4e6},
+                                                                "materials": {"electrode": electrode}},
                "provenance": provenance, "input_hash_sha256": "ab" * 32, "materials": {}, "mesh": {}}
     folder = tmp_path / label.replace(" ", "_")
     folder.mkdir()
@@ -51,6 +52,8 @@ def test_report_page_formats_units_and_fills_the_electrochemistry_rows(tmp_path)
     page = build_html(runs)
     assert "electrochemistry yet" not in page
     assert "112 mV" in page and "23.3 MPa" in page          # the run's own overpotential and Δσ
+    lisn_row = next(r for r in re.findall(r"<tr>(.*?)</tr>", page, flags=re.S) if "overpotential at 0.2 mA/cm², Li–Sn" in r)
+    assert "112 mV" not in lisn_row and "another cell" in lisn_row      # a Li run's value is not the Li-Sn cell's
     assert "3232 N/m" in page and "3.232e+09" not in page
     assert "1542.008 nm, 1542.227 nm" in page
     # provenance: two narrow tables (whatever the number of runs), long values wrapped

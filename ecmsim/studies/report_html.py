@@ -172,19 +172,25 @@ def measured_comparison(runs: list[Folder]) -> tuple[list[str], list[list[str]]]
         rows.append(["pressure sensitivity of the embedded FBG",
                      f"{data['calibration']['pressure_sensitivity_m_per_Pa'] * 1e18:g} pm/MPa", f"{src}, Fig. 2e",
                      *[fbg_missing] * len(runs)])
-    for key, label in ((li, "Li/PLL"), (lisn, "Li–Sn/PLL")):
+    def of_cell(electrode: str, metric: str, missing: str):
+        """A run's value of a cell-specific measurement: only for a run of that cell (its electrode)."""
+        def value(r: Folder) -> str:
+            if (r.summary.get("scenario", {}).get("materials", {}) or {}).get("electrode") != electrode:
+                return "— (another cell)"
+            return fmt_value(metric, r.metrics[metric]) if metric in r.metrics else missing
+        return value
+
+    for key, label, electrode in ((li, "Li/PLL", "Li"), (lisn, "Li–Sn/PLL", "LiSn")):
         if "max_stress_estimate_Pa" in key:
             rows.append([f"largest stress by eq. 1–2 from the spectrum, {label}, 3 cycles",
                          f"{key['max_stress_estimate_Pa'] / 1e6:g} MPa", f"{src}, Sec. 2.2–2.3",
-                         *per_run(lambda r: fmt_value("fbg_delta_sigma_max_Pa", r.metrics["fbg_delta_sigma_max_Pa"])
-                                  if "fbg_delta_sigma_max_Pa" in r.metrics else
-                                  fbg_missing.replace("the fibre", "cycling and the fibre"))])
+                         *per_run(of_cell(electrode, "fbg_delta_sigma_max_Pa",
+                                          fbg_missing.replace("the fibre", "cycling and the fibre")))])
         if "overpotential_V" in key:
             rows.append([f"overpotential at 0.2 mA/cm², {label}", f"{key['overpotential_V'] * 1e3:g} mV",
                          f"{src}, Sec. 2.3",
-                         *per_run(lambda r: fmt_value("cell_overpotential_V", r.metrics["cell_overpotential_V"])
-                                  if "cell_overpotential_V" in r.metrics else
-                                  "not in these results (needs a plating/stripping run: docs/electrochem.md)")])
+                         *per_run(of_cell(electrode, "cell_overpotential_V",
+                                          "not in these results (needs a plating/stripping run: docs/electrochem.md)"))])
     header = ["quantity", "measured / reference", "source", *[r.label for r in runs]]
     return header, rows
 
@@ -281,7 +287,7 @@ def provenance_html(folders: list[Folder]) -> str:
                                                      for label, v in values.items())])
     hashes = [[html.escape(f.label), f"<code>{html.escape(str(f.summary.get('input_hash_sha256', '—')))}</code>"]
               for f in folders]
-    return (_table(["", "value (every run)"], rows, escape=False, wrap_from=1)
+    return (_table(["", "value (per run where the runs differ)"], rows, escape=False, wrap_from=1)
             + _table(["run", "input hash (SHA-256 of the scenario as run)"], hashes, escape=False, wrap_from=1))
 
 

@@ -148,7 +148,8 @@ def measured_comparison(runs: list[Folder]) -> tuple[list[str], list[list[str]]]
         from ecmsim.io.results import weighted_percentile
 
         x, s, w = _profile(r)
-        return f"{weighted_percentile(s, w, 5) / 1e6:.3g} … {s.max() / 1e6:.3g} MPa (5th pct … max, static)"
+        when = "end of the run" if "time_s" in r.metrics else "static"
+        return f"{weighted_percentile(s, w, 5) / 1e6:.3g} … {s.max() / 1e6:.3g} MPa (5th pct … max, {when})"
 
     if "simulated_interface_stress_range_Pa" in li:
         lo, hi = li["simulated_interface_stress_range_Pa"]
@@ -341,8 +342,8 @@ def build_html(folders: list[Folder], title: str | None = None) -> str:
         parts.append("<h2>Comparison with the measured values</h2>")
         parts.append("<p>Measured values of the reference experiment "
                      "(<code>validation/data/li2025_measured.toml</code>) "
-                     "beside what each run gives. Runs are static windows at their stack pressure; quantities that "
-                     "need cycling, the fibre in the cell or electrochemistry are marked as such.</p>")
+                     "beside what each run gives, at the run's final state (a static window at its stack pressure, "
+                     "or the end of a time-dependent run); quantities a run does not compute are marked as such.</p>")
         header, rows = measured_comparison(runs)
         parts.append(_table(header, rows))
 

@@ -86,3 +86,17 @@ def test_stress_map_of_a_wide_window_stays_readable(tmp_path):
     assert proc.returncode == 0, proc.stderr
     width, height = Image.open(out / "stress_map.png").size
     assert height > 0.9 * width, (width, height)
+
+
+def test_a_missing_stress_map_is_explained_only_by_what_the_run_says(tmp_path):
+    """A run with output.plots = false is said to be so; a folder without a mechanics scenario (an
+    ``ecmsim fbg`` run) has no stress map and no materials, and the page does not invent a reason."""
+    quiet = _run_folder(tmp_path, "no plots", {"contact_force_N_per_m": 96.0}, {})
+    quiet.summary["scenario"]["output"] = {"plots": False}
+    fbg_dir = tmp_path / "fbg"
+    fbg_dir.mkdir()
+    fbg = Folder(fbg_dir, "fbg", summary={"title": "fbg", "metrics": {"fbg_peak_count": 1}})
+    page = build_html([quiet, fbg])
+    assert "no plots: no stress map (output.plots = false)" in page
+    assert "fbg: no stress map</p>" in page
+    assert "None / None" not in page

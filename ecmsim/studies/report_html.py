@@ -332,7 +332,7 @@ def build_html(folders: list[Folder], title: str | None = None) -> str:
             geo = scn.get("geometry", {})
             mats = scn.get("materials", {})
             rows.append([r.label, str(s.get("scenario_file", "")), geo.get("kind", ""),
-                         f"{mats.get('electrode')} / {mats.get('electrolyte')}",
+                         f"{mats.get('electrode', '—')} / {mats.get('electrolyte', '—')}" if mats else "—",
                          fmt_value("stack_pressure_Pa", scn.get("loading", {}).get("stack_pressure_Pa")),
                          scn.get("interface", {}).get("model", ""), str(s.get("mesh", {}).get("cells", "")),
                          f"{sum(s.get('timings_s', {}).values()):.1f} s"])
@@ -352,8 +352,9 @@ def build_html(folders: list[Folder], title: str | None = None) -> str:
         parts.append('<div class="grid full" style="grid-template-columns:1fr">')
         for r in runs:
             shown = [(name, (r.path / name).read_bytes()) for name in STANDARD_FIGURES[:1] if (r.path / name).is_file()]
+            plots_off = r.summary.get("scenario", {}).get("output", {}).get("plots") is False
             parts += [_img(data, f"{r.label}: {name}") for name, data in shown] or [
-                f"<p>{html.escape(r.label)}: no stress map (output.plots = false)</p>"]
+                f"<p>{html.escape(r.label)}: no stress map{' (output.plots = false)' if plots_off else ''}</p>"]
         parts.append("</div>")
 
         parts.append("<h2>Interface profiles</h2>")

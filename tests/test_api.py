@@ -67,3 +67,22 @@ def test_bad_overrides_name_the_key(tmp_path):
         ecmsim.run(SCENARIOS / "flat_bilayer.toml", set={"loading.stack_pressure_Pa": float("nan")},
                    out=tmp_path / "y")
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_every_python_block_of_docs_api_runs(tmp_path, monkeypatch, capsys):
+    """docs/api.md's examples as a reader pastes them, in order, in a folder that sees scenarios/."""
+    import re
+
+    import matplotlib
+    matplotlib.use("Agg")
+    (tmp_path / "scenarios").symlink_to(ROOT / "scenarios")
+    (tmp_path / "meshes").symlink_to(ROOT / "meshes")
+    monkeypatch.chdir(tmp_path)
+    doc = ROOT / "docs" / "api.md"
+    blocks = re.findall(r"```python\n(.*?)```", doc.read_text(), flags=re.S)
+    assert len(blocks) >= 3
+    for code in blocks:
+        exec(compile(code, str(doc), "exec"), {})
+    printed = capsys.readouterr().out
+    assert "1 MPa: mean sigma_nn -1.000 MPa" in printed and "3 MPa: mean sigma_nn -3.000 MPa" in printed
+    assert (tmp_path / "results/flat_3MPa/api_plots.png").read_bytes()[:4] == b"\x89PNG"

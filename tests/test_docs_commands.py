@@ -38,8 +38,6 @@ CHEAPER = [
     (r"^(.*ecmsim study scenarios/reference_study\.toml.*?)( -j \d+)?$", r"\1 --check",
      "the flagship (minutes on 2 cores): its study file and all nine scenarios are checked, nothing runs; "
      "tests/test_study.py runs a small study end to end"),
-    (r"^(.*ecmsim validate --quick)$", r"\1 -o validation_out",
-     "written into the working folder, not into the repository's validation/report.md"),
 ]
 
 

@@ -27,6 +27,42 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600) -> subpro
                           text=True, timeout=timeout, env=env)
 
 
+def run_cli_on_terminal(*args: str, cwd: Path | None = None, timeout: float = 600, cols: int = 120) -> tuple[int, str]:
+    """``python -m ecmsim ARGS`` with stdout on a pseudo-terminal of ``cols`` columns (what a person
+    at a terminal sees); returns (exit status, the screen output with each line's last redraw)."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+    import time
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, cols, 0, 0))
+    proc = subprocess.Popen([sys.executable, "-m", "ecmsim", *args], cwd=cwd or ROOT, stdout=slave,
+                            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=env)
+    os.close(slave)
+    out, end = b"", time.monotonic() + timeout
+    while time.monotonic() < end:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:      # the child closed the terminal
+                break
+            if not chunk:
+                break
+            out += chunk
+        elif proc.poll() is not None:
+            break
+    else:
+        proc.kill()
+    rc = proc.wait()
+    os.close(master)
+    return rc, out.decode("utf-8", "replace").replace("\r\n", "\n")
+
+
 def mpirun() -> str | None:
     """The mpirun beside this Python (the MPICH wheel puts it in the venv), else on PATH."""
     here = Path(sys.executable).parent / "mpirun"

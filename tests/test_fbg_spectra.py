@@ -54,8 +54,12 @@ def test_measured_dbm_spectrum_compared_with_simulation(tmp_path, birefringent):
 
 
 @pytest.mark.parametrize("text, pattern", [
-    ("wavelength_nm,power\n1550,1\n1551,2\n1552,3\n", r"missing a signal column"),
-    ("lambda,R\n1550,1\n1551,2\n1552,3\n", r"missing a wavelength column"),
+    ("wavelength_nm,power\n1550,1\n1551,2\n1552,3\n", r"column 'power' has no unit"),
+    ("wavelength_nm,channel\n1550,1\n1551,2\n1552,3\n", r"missing a signal column"),
+    ("lambda,R\n1550,1\n1551,2\n1552,3\n", r"column 'lambda': no unit"),
+    ("position_nm,R\n1550,1\n1551,2\n1552,3\n", r"missing a wavelength column"),
+    ("Wavelength (nm),Power (furlongs)\n1550,1\n1551,2\n1552,3\n", r"unknown unit 'furlongs'"),
+    ("1550,1\n1551,2\n1552,3\n", r"no header line"),
     ("wavelength_m,R\n1550,1\n1551,2\n1552,3\n", r"not an optical wavelength range"),
     ("wavelength_nm,R\n1550,1\n1549,2\n1552,3\n", r"wavelengths must increase strictly"),
     ("wavelength_nm,R\n1550,1\n1551,x\n1552,3\n", r"line 3: column R = 'x' is not a number"),

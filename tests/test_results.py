@@ -31,6 +31,9 @@ def _python_blocks(text: str) -> list[str]:
 
 
 def test_every_python_block_of_docs_results_runs(flat_dir, monkeypatch):
+    # dolfinx loaded first, as after ecmsim.run(...) in the same process (a notebook): its HDF5
+    # takes h5py's gzip filter away, which the XDMF export must not need
+    from ecmsim.core.fem import dolfinx  # noqa: F401
     monkeypatch.chdir(flat_dir)
     blocks = _python_blocks(DOC.read_text())
     assert len(blocks) >= 3
@@ -38,6 +41,7 @@ def test_every_python_block_of_docs_results_runs(flat_dir, monkeypatch):
         exec(compile(code, str(DOC), "exec"), {})
     assert (flat_dir / "results/flat_bilayer/von_mises_pyvista.png").read_bytes()[:4] == b"\x89PNG"
     assert (flat_dir / "results/flat_bilayer/fields.vtk").exists()
+    assert (flat_dir / "results/flat_bilayer/fields.xdmf").exists()   # meshio's XDMF export of the tensor
 
 
 def test_fields_vtu_matches_the_flat_bilayer_closed_form(flat_dir):
@@ -59,11 +63,73 @@ def test_fields_vtu_matches_the_flat_bilayer_closed_form(flat_dir):
     for name in ("electrode", "electrolyte"):
         nu = mats[name]["poissons_ratio"]
         s = r.region(name).cell_data["stress_Pa"]
+        assert s.shape[1] == 6   # XX, YY, ZZ, XY, YZ, XZ
         assert np.allclose(s[:, 1], -p, rtol=1e-8)
         assert np.allclose(s[:, [0, 2]], -p * nu / (1 - nu), rtol=1e-8)
-        assert np.abs(s[:, 3]).max() < 1e-8 * p
+        assert np.abs(s[:, 3:]).max() < 1e-8 * p
         vm = r.region(name).cell_data["von_mises_Pa"]
         assert np.allclose(vm, p * (1 - 2 * nu) / (1 - nu), rtol=1e-8)
+        # principal stresses, largest first: sigma_1 = sigma_2 = -p nu / (1 - nu), sigma_3 = -p
+        principal = r.region(name).cell_data["principal_stress_Pa"] / p
+        assert np.allclose(principal[:, :2], -nu / (1 - nu), rtol=1e-8, atol=0)
+        assert np.allclose(principal[:, 2], -1.0, rtol=1e-8, atol=0)
+
+
+def vtk_principal_invariants(grid):
+    """VTK's (and ParaView's) Tensor Principal Invariants filter on the grid's stress_Pa."""
+    import pyvista as pv
+    from vtkmodules.vtkFiltersTensor import vtkTensorPrincipalInvariants
+
+    f = vtkTensorPrincipalInvariants()
+    f.SetInputData(grid)
+    f.Update()
+    return pv.wrap(f.GetOutput())
+
+
+def test_stress_tensor_is_one_paraview_understands(flat_dir):
+    """stress_Pa is a 6-component array with the component names of a symmetric tensor in VTK's
+    order: VTK's own Tensor Principal Invariants filter (ParaView's) reads it and returns our
+    principal stresses and the closed-form directions (sigma_3 = -p along y)."""
+    r = results.load(flat_dir / "results/flat_bilayer")
+    grid = r.fields
+    names = grid.GetCellData().GetArray("stress_Pa")
+    assert [names.GetComponentName(k) for k in range(6)] == ["XX", "YY", "ZZ", "XY", "YZ", "XZ"]
+    principal = grid.GetCellData().GetArray("principal_stress_Pa")
+    assert [principal.GetComponentName(k) for k in range(3)] == ["sigma_1", "sigma_2", "sigma_3"]
+    out = vtk_principal_invariants(grid)
+    p = r.metrics["stack_pressure_Pa"]
+    for k in range(3):
+        assert np.allclose(out.cell_data[f"stress_Pa - Sigma {k + 1}"] / p,
+                           grid.cell_data["principal_stress_Pa"][:, k] / p, rtol=0, atol=1e-9)
+    direction = out.cell_data["stress_Pa - Sigma 3 (Vector)"]
+    assert np.allclose(np.abs(direction[:, 1]), 1.0, atol=1e-9)
+
+
+def test_principal_stresses_of_a_sheared_field_agree_with_vtk(tmp_path):
+    """On a wavy interface every cell has shear: the order of the components matters. Our
+    eigenvalues and VTK's filter on the written tensor agree cell by cell, and
+    :func:`principal_stresses` matches Mohr's circle sigma = (sxx + syy)/2 +- sqrt(((sxx - syy)/2)^2 + sxy^2)
+    for the in-plane pair."""
+    from ecmsim.mechanics.elasticity import principal_stresses
+
+    out = tmp_path / "wavy"
+    proc = run_cli("run", str(SCENARIOS / "sinusoidal_interface.toml"), "-o", str(out), "-q", "--set",
+                   "mesh.size_m=3e-6", "--set", "mesh.interface_size_m=1.5e-6", "--set", "output.plots=false")
+    assert proc.returncode == 0, proc.stderr
+    grid = results.load(out).fields
+    s = grid.cell_data["stress_Pa"]
+    scale = np.abs(s).max()
+    assert np.abs(s[:, 3]).max() > 1e-2 * scale       # shear is there
+    vtk_out = vtk_principal_invariants(grid)
+    ours = grid.cell_data["principal_stress_Pa"]
+    for k in range(3):
+        assert np.allclose(vtk_out.cell_data[f"stress_Pa - Sigma {k + 1}"] / scale, ours[:, k] / scale, rtol=0,
+                           atol=1e-9)
+    sxx, syy, szz, sxy = s[:, 0], s[:, 1], s[:, 2], s[:, 3]
+    radius = np.sqrt(((sxx - syy) / 2) ** 2 + sxy ** 2)
+    mohr = np.sort(np.column_stack([(sxx + syy) / 2 + radius, (sxx + syy) / 2 - radius, szz]), axis=1)[:, ::-1]
+    assert np.allclose(principal_stresses(s[:, :4]) / scale, mohr / scale, rtol=0, atol=1e-12)
+    assert np.allclose(ours / scale, mohr / scale, rtol=0, atol=1e-12)
 
 
 def test_interface_profile_csv_has_one_row_per_point_and_documented_columns(flat_dir):

@@ -180,3 +180,25 @@ def test_closed_form_checks_without_fem():
     assert r.value == pytest.approx(1.2405e-12, abs=1e-15)
     r = validation_checks.CHECKS["fbg_temperature_sensitivity"](ctx)
     assert 9e-12 < r.value < 10e-12
+
+
+def test_the_report_goes_under_the_current_folder_not_into_the_package(tmp_path):
+    """Without -o (and with --quick) the report lands in ./results/validation/: the committed full
+    report validation/report.md is not replaced, and an installed package's folder is not written."""
+    from conftest import ROOT
+
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    _case(cases, 'quantity = "not yet"\nkind = "measured"\nunit = "Pa"\n[reference]\nvalue = 1.0\n'
+                 'source = "toy"\n[not_modelled]\nreason = "toy reason"\n', "toy_not_modelled")
+    committed = ROOT / "validation" / "report.md"
+    before = committed.read_bytes() if committed.exists() else None
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = run_cli("validate", "--quick", "--cases", str(cases), cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    assert "toy_not_modelled" in (work / "results" / "validation" / "report.md").read_text()
+    assert (committed.read_bytes() if committed.exists() else None) == before
+    # an installed package has no validation/cases: one line saying where the cases come from
+    proc = run_cli("validate", "--cases", str(tmp_path / "absent"), cwd=work)
+    assert_one_line_error(proc, "absent", "source repository", "--cases")

@@ -3,7 +3,8 @@
 Strain profile(s) along the fibre -> reflected spectrum, peaks, splitting, width, shift and
 the reference paper's stress estimate. Writes into OUT:
 
-- ``spectrum.csv`` (``wavelength_nm, R_x, R_y, R``) and ``spectrum.png`` of the (last) profile;
+- ``spectrum.csv`` (``wavelength_nm, R_x, R_y, R``) and ``spectrum.png`` of the (last) profile,
+  with ``--measured`` the measured spectrum drawn over it and ``measured_decomposition.png``;
 - ``peaks.csv``: every peak of every step with its track number;
 - ``summary.json``: ``metrics`` (``fbg_peaks_nm``, ``fbg_peak_count``, ``fbg_splitting_pm``,
   ``fbg_fwhm_pm``, ``fbg_shift_pm``, ...), the inputs used, and for a series ``series``;
@@ -45,8 +46,10 @@ def register(subparsers) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="set a parameter (repeatable), e.g. --set grating.length_m=0.01")
     p.add_argument("--measured", metavar="SPECTRUM.csv",
-                   help="measured spectrum (wavelength_nm|wavelength_m and R|reflectance|power_dBm) "
-                        "to compare with the (last) simulated one")
+                   help="measured spectrum, as interrogators export it (e.g. 'Wavelength (nm),Power (dBm)'; dB, "
+                        "dBm or linear; comma, semicolon, tab or space separated; a preamble is skipped): "
+                        "compared with the (last) simulated one, drawn over it in spectrum.png and decomposed "
+                        "into lines (measured_decomposition.png)")
     p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
                    help="processes sharing the wavelengths (default: every CPU; 1 on a busy machine)")
     p.add_argument("--no-decompose", dest="decompose", action="store_false",
@@ -114,7 +117,7 @@ def _simulate_and_write(out: Path, args, profiles, sections, measured, grating, 
     from ecmsim import materials
     from ecmsim.core.version import __version__
     from ecmsim.fbg.analysis import track_peaks
-    from ecmsim.fbg.plots import plot_spectrum, plot_waterfall
+    from ecmsim.fbg.plots import plot_decomposition, plot_spectrum, plot_waterfall
     from ecmsim.fbg.sensor import simulate, simulate_series, summary_metrics
     from ecmsim.fbg.spectra import compare, write_peaks_csv
     from ecmsim.io.summary import json_safe
@@ -139,16 +142,24 @@ def _simulate_and_write(out: Path, args, profiles, sections, measured, grating, 
     metrics = dict(per_step[-1])
     if measured is not None:
         metrics.update(compare(last_spectrum, measured, interrogator, grating.design_wavelength_m))
-    if args.decompose:
-        if measured is not None:
-            from ecmsim.fbg.decompose import decompose
-            metrics.update(decompose(measured.wavelength_m, measured.reflectance / measured.reflectance.max(),
-                                     grating, fibre, baseline=True).metrics("fbg_measured_decomposed"))
+    measured_fit = None
+    if args.decompose and measured is not None:
+        # the measured spectrum's own lines: the grating's shape, or a generic one if that does not fit
+        from ecmsim.fbg.decompose import decompose
+        normalised = measured.reflectance / measured.reflectance.max()
+        measured_fit = decompose(measured.wavelength_m, normalised, grating, fibre, baseline=True)
+        metrics.update(measured_fit.metrics("fbg_measured_decomposed"))
 
     last_spectrum.write_csv(out / "spectrum.csv")
     drawn = draw_or_warn(out / "spectrum.png", lambda p: plot_spectrum(p, last_spectrum, last_report, sections[-1],
-                                                                       title=f"Virtual FBG: {plain_text(labels[-1])}"))
+                                                                       title=f"Virtual FBG: {plain_text(labels[-1])}",
+                                                                       measured=measured))
     files = ["spectrum.csv"] + (["spectrum.png"] if drawn else []) + ["peaks.csv", "summary.json"]
+    if measured_fit is not None and draw_or_warn(
+            out / "measured_decomposition.png",
+            lambda p: plot_decomposition(p, measured.wavelength_m, normalised, measured_fit,
+                                         title=f"Measured spectrum {Path(measured.source).name}: decomposition")):
+        files.append("measured_decomposition.png")
     tracks = track_peaks([r for _, r in results], interrogator.track_max_jump_m)
     write_peaks_csv(out / "peaks.csv", results, labels, tracks, fibre)
     summary = {
@@ -159,7 +170,8 @@ def _simulate_and_write(out: Path, args, profiles, sections, measured, grating, 
             "steps": labels,
             "parameters": parameters.as_dict(grating, source, interrogator, fibre_key),
             "fibre": materials.get(fibre_key).as_dict(),
-            "measured": args.measured,
+            "measured": None if measured is None else {"file": args.measured, "sha256": _sha256(Path(args.measured)),
+                                                       "column": measured.column, "unit": measured.unit},
         },
         "metrics": metrics,
     }

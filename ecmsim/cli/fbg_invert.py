@@ -30,9 +30,12 @@ def read_spectra(path: Path):
     from ecmsim.core.errors import InputFileError
     from ecmsim.fbg.csvfile import read_numeric_csv
     from ecmsim.fbg.spectra import Spectrum, read_spectrum_csv
-    table = read_numeric_csv(path, "spectrum")
-    series = [h for h in table.header if h.startswith("R[") and h.endswith("]")]
-    if "wavelength_nm" in table.header and series:
+    try:
+        table = read_numeric_csv(path, "spectrum")
+        series = [h for h in table.header if h.startswith("R[") and h.endswith("]")]
+    except InputFileError:     # not one of ours: a measured export (preamble, delimiters, units)
+        table, series = None, []
+    if table is not None and "wavelength_nm" in table.header and series:
         lam = table.columns["wavelength_nm"] * 1e-9
         if (lam[1:] <= lam[:-1]).any():
             raise InputFileError(f"{path}: wavelengths must increase strictly")

@@ -45,14 +45,22 @@ add --debug to any command to see the full traceback of an unexpected error."""
 
 RUN_EPILOG = """scenario file (TOML), sections and their main keys:
   title                          free text (plot titles)
-  [geometry]    kind = flat | sinusoidal | rough | voids | filaments | image, width_m,
-                electrode_thickness_m, electrolyte_thickness_m, ... (per kind)
-  [materials]   electrode, electrolyte: a key of `ecmsim materials` or an inline table
+  [geometry]    kind = flat | sinusoidal | rough | voids | filaments | image | image_stack | fbg_cell,
+                width_m, electrode_thickness_m, electrolyte_thickness_m, depth_m (3D), ... (per kind)
+  [materials]   electrode, electrolyte (and particle, ...): a key of `ecmsim materials` or an inline table
   [loading]     stack_pressure_Pa, temperature_K
   [interface]   model = bonded | contact, friction_coefficient, load_steps, ...
   [mesh]        size_m, interface_size_m, refine_distance_m, tip_size_m, max_cells
-  [solver]      element_degree
+  [solver]      element_degree, linear = auto | direct | iterative
   [output]      fields, plots
+  [protocol]    steps = ["Hold for 2 h", "Plate at 0.2 mA/cm2 for 2 hours", ...], cycles, dt_*_s:
+                a time-dependent run (creep, plating/stripping), history.csv, --resume
+  [creep]       enabled, characteristic_length_m (Norton-Arrhenius creep of Li, Li-Sn)
+  [electrochem] applied_current_density_A_m2, membrane_thickness_m, stress_coupling: the current
+                distribution (kinetics and conductivity from the materials)
+  [cycling]     deposition_layer_thickness_m, irreversible_fraction: plating and stripping
+  [fbg]         the virtual FBG of a fibre cell (the keys of `ecmsim fbg --help`)
+  [fibre_readout] cell_scenario, ...: the fibre read-out through the cycles
 every key with its unit, default and allowed range: ecmsim run --keys (and docs/scenarios.md).
 
 result folder: -o DIR, default results/<scenario name>[+<--set overrides>]. An existing DIR is

@@ -31,16 +31,14 @@ c_k - s_k/2 to c_k + s_k/2 (a strain gradient): its ripples belong to it and are
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from ecmsim.fbg import tmm
-from ecmsim.fbg.optics import Fibre, apodization, section_count
+from ecmsim.fbg.lineshapes import GENERIC_SHAPES, LineShape, generic_line
+from ecmsim.fbg.optics import Fibre
 from ecmsim.fbg.parameters import Grating
 
-#: Most sections of a chirped component's transfer matrix.
-CHIRP_SECTIONS = 128
 #: Most components tried per family.
 MAX_COMPONENTS = 8
 #: Relative accuracy of the line-shape model: lowest noise level assumed [fraction of max R]. The
@@ -62,6 +60,8 @@ class Component:
         height: largest reflectance of the component alone [-].
         span_m: chirp span s [m] (0: the grating's own line shape).
         span_uncertainty_m: its standard uncertainty [m] (0 for s fixed at 0).
+        fwhm_m, fwhm_uncertainty_m: full width at half maximum of a generic line (Gaussian,
+            Lorentzian, pseudo-Voigt) and its standard uncertainty [m] (0 for grating shapes).
     """
 
     wavelength_m: float
@@ -71,6 +71,8 @@ class Component:
     height: float
     span_m: float = 0.0
     span_uncertainty_m: float = 0.0
+    fwhm_m: float = 0.0
+    fwhm_uncertainty_m: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -83,10 +85,15 @@ class Decomposition:
         noise_rms: noise level used for chi^2 (the estimate, or the floor) [-].
         noise_estimate: noise level estimated from the data [-].
         chi2_per_dof: chi^2 / (N - p) of the chosen model.
-        criterion: "bic" or "aic"; candidates: (components, chirped, criterion value, chi^2) of
+        criterion: "bic" or "aic"; candidates: (components, family, criterion value, chi^2) of
             every model tried.
         baseline: fitted constant b (0 unless fitted).
         covariance_wavelength_m2: covariance of the centres [m^2].
+        line_shape: the chosen family: "grating" (the grating's own line), "chirped", "gaussian",
+            "lorentzian" or "pseudo_voigt".
+        mixing: the pseudo-Voigt's Lorentzian fraction eta (None for other shapes).
+        component_models: each component's own curve a_k g_k on ``wavelength_m`` (rows in the
+            order of ``components``), for drawing.
     """
 
     components: tuple[Component, ...]
@@ -99,6 +106,9 @@ class Decomposition:
     candidates: tuple[tuple[int, bool, float, float], ...]
     baseline: float = 0.0
     covariance_wavelength_m2: np.ndarray = field(default=None, repr=False)
+    line_shape: str = "grating"
+    mixing: float | None = None
+    component_models: np.ndarray = field(default=None, repr=False)
 
     @property
     def count(self) -> int:
@@ -107,7 +117,7 @@ class Decomposition:
     @property
     def chirped(self) -> bool:
         """True if the chosen model is made of chirped components."""
-        return any(c.span_m > 0 for c in self.components)
+        return self.line_shape == "chirped"
 
     def strongest_two(self) -> tuple[int, int] | None:
         if self.count < 2:
@@ -147,89 +157,11 @@ class Decomposition:
             f"{prefix}_splitting_uncertainty_pm": self.splitting_uncertainty_m * 1e12,
             f"{prefix}_noise_rms": self.noise_rms,
             f"{prefix}_chi2_per_dof": self.chi2_per_dof,
+            f"{prefix}_line_shape": self.line_shape,
         }
+        if self.line_shape in GENERIC_SHAPES:
+            out[f"{prefix}_peak_fwhm_pm"] = [c.fwhm_m * 1e12 for c in self.components]
         return out
-
-
-# ---- line shapes -------------------------------------------------------------------------------
-
-class LineShape:
-    """Reflectance of one polarisation of the unloaded grating against detuning, as a cubic spline
-    on a fine grid, and chirped versions by direct transfer matrix.
-
-    The detuning variable is x = (lambda - c) lambda_0 / lambda, which makes the shape exact in
-    sigma^ = 2 pi n (1/c - 1/lambda) when it is moved to another centre c (only kappa = pi v dn /
-    lambda changes, by ~1e-3 over 1.5 nm: within the floor after the free amplitude).
-    """
-
-    def __init__(self, grating: Grating, fibre: Fibre, centre_m: float, half_span_m: float,
-                 step_m: float = 0.2e-12):
-        self.grating = grating
-        self.fibre = fibre
-        self.centre_m = float(centre_m)
-        n = fibre.effective_index
-        self.index = n
-        # sections of the grating: one exact section for a uniform grating
-        if grating.apodization == "uniform" and not grating.dc_apodized:
-            M = 1
-        else:
-            M = min(section_count(replace(grating, sections=None), fibre), 256)
-        self.sections = M
-        # sections of a chirped component: at most CHIRP_SECTIONS (a 1.5 nm chirp in 128 steps of
-        # 12 pm, well inside the local stop band of ~0.2 nm)
-        self.chirp_sections = min(section_count(grating, fibre), CHIRP_SECTIONS)
-        edges = np.linspace(-0.5 * grating.length_m, 0.5 * grating.length_m, M + 1)
-        self.z_m = 0.5 * (edges[:-1] + edges[1:])
-        self.dz_m = grating.length_m / M
-        g = apodization(grating, self.z_m)
-        self.coupling = math.pi * grating.visibility * grating.delta_n * g
-        # DC-apodized: the wings sit blue of the centre by delta_n (1 - g) / n
-        self.dc_factor = (1.0 - grating.delta_n * (1.0 - g) / n) if grating.dc_apodized else np.ones(M)
-        x = np.arange(-half_span_m, half_span_m + step_m, step_m)
-        lam = self.centre_m + x
-        R = self._tmm(lam, self.centre_m, 0.0, M)
-        # linear interpolation on the fine grid (error ~ step^2 R'' / 8 ~ 1e-6 of the peak for
-        # 0.2 pm steps) of the values and of their derivative (cubic spline, once)
-        from scipy.interpolate import CubicSpline
-        self._x_grid = x
-        self._values = R
-        self._slopes = CubicSpline(x, R).derivative()(x)
-        self.x_range = (float(x[0]), float(x[-1]))
-        self.peak = float(R.max())
-        half = x[R >= 0.5 * R.max()]
-        self.fwhm_m = float(half[-1] - half[0]) if half.size else step_m
-
-    def _tmm(self, lam, centre, span, M):
-        """Reflectance of the grating with local Bragg wavelength linear from centre - span/2 to
-        centre + span/2 along z (sections of this shape's grating, or M for a chirp)."""
-        if M == self.sections:
-            z, coupling, dz, dc = self.z_m, self.coupling, self.dz_m, self.dc_factor
-        else:
-            edges = np.linspace(-0.5 * self.grating.length_m, 0.5 * self.grating.length_m, M + 1)
-            z = 0.5 * (edges[:-1] + edges[1:])
-            dz = self.grating.length_m / M
-            g = apodization(self.grating, z)
-            coupling = math.pi * self.grating.visibility * self.grating.delta_n * g
-            dc = (1.0 - self.grating.delta_n * (1.0 - g) / self.index) if self.grating.dc_apodized else np.ones(M)
-        bragg = (centre + span * z / self.grating.length_m) * dc
-        return tmm.reflectance(lam, bragg[None, :], np.full((1, M), self.index), coupling, dz, workers=1)[0]
-
-    def _x(self, lam, c):
-        return (lam - c) * self.centre_m / lam
-
-    def value(self, lam, c):
-        """The line shape moved to centre c (0 outside the tabulated detuning range)."""
-        return np.interp(self._x(lam, c), self._x_grid, self._values, left=0.0, right=0.0)
-
-    def slope_c(self, lam, c):
-        """d value / d c."""
-        return -np.interp(self._x(lam, c), self._x_grid, self._slopes, left=0.0, right=0.0) * self.centre_m / lam
-
-    def chirped(self, lam, c, span):
-        """Line shape of the grating chirped over ``span`` around c (span = 0: :meth:`value`)."""
-        if span <= 0.0:
-            return self.value(lam, c)
-        return self._tmm(lam, c, span, self.chirp_sections)
 
 
 # ---- noise -------------------------------------------------------------------------------------
@@ -248,13 +180,17 @@ def estimate_noise(R: np.ndarray) -> float:
 
 @dataclass
 class _Fit:
-    params: np.ndarray          # per component (a, c [pm from lam0], s [pm]) then baseline
+    params: np.ndarray          # per component (a, c [pm from lam0], s or w [pm]), then eta, then baseline
     K: int
-    chirped: bool
+    family: str
     chi2: float
     score: float
     jac: np.ndarray
     model: np.ndarray
+
+    @property
+    def chirped(self) -> bool:
+        return self.family == "chirped"
 
 
 class _Problem:
@@ -266,75 +202,105 @@ class _Problem:
         self.baseline = baseline
         self.criterion = criterion
         self.lam0 = float(lam[0])
+        self.x_pm = (lam - self.lam0) * 1e12
         self.N = lam.size
         self.top = float(R.max())
+        self.step_pm = float(np.median(np.diff(lam))) * 1e12
 
-    # parameters: a, c (pm from lam0), s (pm) per component; baseline last (if fitted)
-    def unpack(self, theta, K):
+    @staticmethod
+    def extra(family: str) -> int:
+        """Shape parameters shared by all components (the pseudo-Voigt's mixing eta)."""
+        return 1 if family == "pseudo_voigt" else 0
+
+    # parameters: a, c (pm from lam0), s or w (pm) per component; eta (pseudo-Voigt); baseline last
+    def unpack(self, theta, K, family="grating"):
         comps = theta[:3 * K].reshape(K, 3)
-        b = theta[3 * K] if self.baseline else 0.0
-        return comps, b
+        eta = float(theta[3 * K]) if family == "pseudo_voigt" else 0.5
+        b = theta[-1] if self.baseline else 0.0
+        return comps, b, eta
 
-    def model(self, theta, K, chirped):
-        comps, b = self.unpack(theta, K)
+    def line(self, c, p, family, eta=0.5):
+        """One component of height (grating: amplitude) 1 on the data's wavelengths."""
+        cm = self.lam0 + c * 1e-12
+        if family == "grating":
+            return self.shape.value(self.lam, cm)
+        if family == "chirped":
+            return self.shape.chirped(self.lam, cm, p * 1e-12)
+        return generic_line(self.x_pm, c, p, family, eta)[0]
+
+    def model(self, theta, K, family):
+        comps, b, eta = self.unpack(theta, K, family)
         out = np.full(self.N, b)
-        for a, c, s in comps:
-            cm = self.lam0 + c * 1e-12
-            out += a * (self.shape.chirped(self.lam, cm, s * 1e-12) if chirped else self.shape.value(self.lam, cm))
+        for a, c, p in comps:
+            out += a * self.line(c, p, family, eta)
         return out
 
-    def jacobian(self, theta, K, chirped):
-        comps, _ = self.unpack(theta, K)
+    def jacobian(self, theta, K, family):
+        comps, _, eta = self.unpack(theta, K, family)
         J = np.zeros((self.N, theta.size))
-        for k, (a, c, s) in enumerate(comps):
+        for k, (a, c, p) in enumerate(comps):
             cm = self.lam0 + c * 1e-12
-            if not chirped:
+            if family == "grating":
                 J[:, 3 * k] = self.shape.value(self.lam, cm)
                 J[:, 3 * k + 1] = a * self.shape.slope_c(self.lam, cm) * 1e-12
-            else:
-                base = self.shape.chirped(self.lam, cm, s * 1e-12)
+            elif family == "chirped":
+                base = self.shape.chirped(self.lam, cm, p * 1e-12)
                 J[:, 3 * k] = base
                 h = 0.05
-                J[:, 3 * k + 1] = a * (self.shape.chirped(self.lam, cm + h * 1e-12, s * 1e-12) - base) / h
+                J[:, 3 * k + 1] = a * (self.shape.chirped(self.lam, cm + h * 1e-12, p * 1e-12) - base) / h
                 hs = 0.2
-                J[:, 3 * k + 2] = a * (self.shape.chirped(self.lam, cm, (s + hs) * 1e-12) - base) / hs
+                J[:, 3 * k + 2] = a * (self.shape.chirped(self.lam, cm, (p + hs) * 1e-12) - base) / hs
+            else:
+                value, d_c, d_w, d_eta = generic_line(self.x_pm, c, p, family, eta)
+                J[:, 3 * k], J[:, 3 * k + 1], J[:, 3 * k + 2] = value, a * d_c, a * d_w
+                if family == "pseudo_voigt":
+                    J[:, 3 * K] += a * d_eta
         if self.baseline:
             J[:, -1] = 1.0
         return J / self.sigma
 
-    def free(self, K, chirped):
+    def free(self, K, family):
         """Mask of the free parameters (s is fixed at 0 for grating-shaped components)."""
-        mask = np.ones(3 * K + (1 if self.baseline else 0), dtype=bool)
-        if not chirped:
+        mask = np.ones(3 * K + self.extra(family) + (1 if self.baseline else 0), dtype=bool)
+        if family == "grating":
             mask[2:3 * K:3] = False
         return mask
 
-    def fit(self, theta0, K, chirped) -> _Fit:
-        mask = self.free(K, chirped)
-        span_pm = (self.lam[-1] - self.lam[0]) * 1e12
-        lo = np.tile([0.0, -0.1 * span_pm, 0.0], K)
-        hi = np.tile([4.0 * self.top + 1e-12, 1.1 * span_pm, span_pm], K)
+    def bounds(self, K, family):
+        span_pm = self.x_pm[-1]
+        if family in GENERIC_SHAPES:    # height, centre, FWHM from two samples to the whole range
+            lo = np.tile([0.0, -0.1 * span_pm, 2.0 * self.step_pm], K)
+            hi = np.tile([4.0 * self.top + 1e-12, 1.1 * span_pm, span_pm], K)
+        else:
+            lo = np.tile([0.0, -0.1 * span_pm, 0.0], K)
+            hi = np.tile([4.0 * self.top + 1e-12, 1.1 * span_pm, span_pm], K)
+        if family == "pseudo_voigt":
+            lo, hi = np.append(lo, 0.0), np.append(hi, 1.0)
         if self.baseline:
-            lo = np.append(lo, -self.top)
-            hi = np.append(hi, self.top)
+            lo, hi = np.append(lo, -self.top), np.append(hi, self.top)
+        return lo, hi
+
+    def fit(self, theta0, K, family) -> _Fit:
+        mask = self.free(K, family)
+        lo, hi = self.bounds(K, family)
         theta0 = np.clip(np.asarray(theta0, dtype=float), lo + 1e-12 * (hi - lo), hi - 1e-12 * (hi - lo))
         full = theta0.copy()
 
         def resid(x):
             full[mask] = x
-            return (self.model(full, K, chirped) - self.R) / self.sigma
+            return (self.model(full, K, family) - self.R) / self.sigma
 
         def jac(x):
             full[mask] = x
-            return self.jacobian(full, K, chirped)[:, mask]
+            return self.jacobian(full, K, family)[:, mask]
 
         x, fun, J = levenberg_marquardt(resid, jac, theta0[mask], lo[mask], hi[mask],
-                                        max_iter=40 if chirped else 150)
+                                        max_iter=40 if family == "chirped" else 150)
         full[mask] = x
         chi2 = float(np.sum(fun ** 2))
         p = int(mask.sum())
         penalty = p * math.log(self.N) if self.criterion == "bic" else 2.0 * p
-        return _Fit(full.copy(), K, chirped, chi2, chi2 + penalty, J, self.model(full, K, chirped))
+        return _Fit(full.copy(), K, family, chi2, chi2 + penalty, J, self.model(full, K, family))
 
 
 def levenberg_marquardt(resid, jac, x0, lo, hi, *, max_iter: int = 100, rtol: float = 1e-12):
@@ -380,40 +346,51 @@ def levenberg_marquardt(resid, jac, x0, lo, hi, *, max_iter: int = 100, rtol: fl
     return x, r, J
 
 
-def _initial_one(problem: _Problem, chirped: bool) -> np.ndarray:
+def _initial_one(problem: _Problem, family: str) -> np.ndarray:
     lam, R, shape = problem.lam, problem.R, problem.shape
     i = int(np.argmax(R))
     c = (lam[i] - problem.lam0) * 1e12
-    if chirped:
-        above = np.flatnonzero(R >= 0.5 * R.max())
-        width = (lam[above[-1]] - lam[above[0]]) * 1e12
+    above = np.flatnonzero(R >= 0.5 * R.max())
+    width = (lam[above[-1]] - lam[above[0]]) * 1e12 if above.size else 10 * problem.step_pm
+    extra = [0.5] if family == "pseudo_voigt" else []
+    if family == "chirped":
         span = max(width - shape.fwhm_m * 1e12, 1.0)
         weight = np.clip(R - 0.5 * R.max(), 0, None)
         c = float(np.sum((lam - problem.lam0) * weight) / np.sum(weight)) * 1e12
         theta = [R.max() / shape.peak, c, span]
+    elif family in GENERIC_SHAPES:
+        theta = [R.max(), c, max(width, 3 * problem.step_pm)]
     else:
         theta = [R.max() / shape.peak, c, 0.0]
-    return np.array(theta + ([0.0] if problem.baseline else []))
+    return np.array(theta + extra + ([0.0] if problem.baseline else []))
 
 
 def _grow(problem: _Problem, fit: _Fit) -> list[np.ndarray]:
-    """Starting points with one more component: at the largest residual, or one of the three
+    """Starting points with one more component: at the largest residual, or one of the two
     strongest components split in two."""
-    comps, b = problem.unpack(fit.params, fit.K)
+    comps, b, eta = problem.unpack(fit.params, fit.K, fit.family)
+    tail = ([eta] if fit.family == "pseudo_voigt" else []) + ([b] if problem.baseline else [])
     shape = problem.shape
+    generic = fit.family in GENERIC_SHAPES
     starts = []
     residual = problem.R - fit.model
     i = int(np.argmax(residual))
-    new = [max(residual[i], 0.02 * problem.top) / shape.peak, (problem.lam[i] - problem.lam0) * 1e12,
-           0.0 if not fit.chirped else max(comps[:, 2].mean(), 1.0)]
-    starts.append(np.concatenate([comps.ravel(), new, [b] if problem.baseline else []]))
+    height = max(residual[i], 0.02 * problem.top)
+    if generic:
+        new = [height, problem.x_pm[i], float(np.median(comps[:, 2]))]
+    else:
+        new = [height / shape.peak, problem.x_pm[i], 0.0 if not fit.chirped else max(comps[:, 2].mean(), 1.0)]
+    starts.append(np.concatenate([comps.ravel(), new, tail]))
     half = 0.25 * shape.fwhm_m * 1e12
     for k in np.argsort(-comps[:, 0])[:1 if fit.chirped else 2]:
-        a, c, s = comps[k]
-        d = max(half, 0.25 * s)
-        pair = [[0.5 * a, c - d, 0.5 * s], [0.5 * a, c + d, 0.5 * s]]
+        a, c, p = comps[k]
+        if generic:
+            pair = [[a, c - 0.25 * p, 0.6 * p], [a, c + 0.25 * p, 0.6 * p]]
+        else:
+            d = max(half, 0.25 * p)
+            pair = [[0.5 * a, c - d, 0.5 * p], [0.5 * a, c + d, 0.5 * p]]
         rest = np.delete(comps, k, axis=0)
-        starts.append(np.concatenate([rest.ravel(), np.ravel(pair), [b] if problem.baseline else []]))
+        starts.append(np.concatenate([rest.ravel(), np.ravel(pair), tail]))
     return starts
 
 
@@ -423,7 +400,7 @@ def _grow_family(problem: _Problem, fits: list[_Fit], max_components: int, best_
     family = [fits[-1]]
     worse = 0
     for K in range(family[-1].K + 1, max_components + 1):
-        trials = [problem.fit(start, K, family[-1].chirped) for start in _grow(problem, family[-1])]
+        trials = [problem.fit(start, K, family[-1].family) for start in _grow(problem, family[-1])]
         fit = min(trials, key=lambda f: f.chi2)
         family.append(fit)
         if fit.score < best_score:
@@ -435,10 +412,16 @@ def _grow_family(problem: _Problem, fits: list[_Fit], max_components: int, best_
     return family[1:]
 
 
+def _family_fits(problem: _Problem, family: str, max_components: int) -> list[_Fit]:
+    """K = 1, 2, ... components of one family (the search of the module docstring)."""
+    fits = [problem.fit(_initial_one(problem, family), 1, family)]
+    return fits + _grow_family(problem, fits, max_components, fits[0].score)
+
+
 def decompose(wavelength_m, reflectance, grating: Grating | None = None, fibre: Fibre | None = None, *,
               criterion: str = "bic", noise_rms: float | None = None, floor: float = NOISE_FLOOR,
               baseline: bool = False, max_components: int = MAX_COMPONENTS,
-              chirp: bool | None = None) -> Decomposition:
+              chirp: bool | None = None, generic: bool | None = None) -> Decomposition:
     """Fit a spectrum as a sum of reflections shaped like the given grating's (module docstring).
 
     Args:
@@ -451,6 +434,9 @@ def decompose(wavelength_m, reflectance, grating: Grating | None = None, fibre: 
         max_components: most components tried per family.
         chirp: also try chirped components; None: only if the grating-shaped ones leave
             chi^2/dof above 2 (a chirp is not a sum of grating-shaped lines).
+        generic: also try Gaussian, Lorentzian and pseudo-Voigt lines; None: only if the
+            grating-shaped ones leave chi^2/dof above 2 (a measured spectrum of another grating or
+            through another instrument). Every family competes on the same criterion.
     """
     if criterion not in ("bic", "aic"):
         raise ValueError(f"criterion = {criterion!r}: must be bic or aic")
@@ -466,41 +452,51 @@ def decompose(wavelength_m, reflectance, grating: Grating | None = None, fibre: 
     shape = LineShape(grating, fibre, centre, half_span_m=1.05 * (lam[-1] - lam[0]) + 10 * step,
                       step_m=min(0.2e-12, step / 4))
     problem = _Problem(lam, R, shape, sigma, baseline, criterion)
-    fits = [problem.fit(_initial_one(problem, False), 1, False)]
-    fits += _grow_family(problem, fits, max_components, fits[0].score)
+    fits = _family_fits(problem, "grating", max_components)
     best = min(fits, key=lambda f: f.score)
-    dof = max(problem.N - int(problem.free(best.K, False).sum()), 1)
-    if chirp or (chirp is None and best.chi2 / dof > 2.0):
+    dof = max(problem.N - int(problem.free(best.K, "grating").sum()), 1)
+    misfit = best.chi2 / dof > 2.0
+    if chirp or (chirp is None and misfit):
         # grating-shaped lines do not explain the spectrum to its noise: try chirped ones
-        chirped = [problem.fit(_initial_one(problem, True), 1, True)]
-        chirped += _grow_family(problem, chirped, min(max_components, 4), chirped[0].score)
-        fits += chirped
-        best = min(fits, key=lambda f: f.score)
+        fits += _family_fits(problem, "chirped", min(max_components, 4))
+    if generic or (generic is None and misfit):
+        # ... nor lines of another shape: a measured spectrum's own (the same criterion decides)
+        for family in GENERIC_SHAPES:
+            fits += _family_fits(problem, family, max_components)
+    best = min(fits, key=lambda f: f.score)
     return _result(problem, best, fits, estimate)
 
 
 def _result(problem: _Problem, fit: _Fit, fits: list[_Fit], estimate: float) -> Decomposition:
-    mask = problem.free(fit.K, fit.chirped)
+    mask = problem.free(fit.K, fit.family)
     dof = max(problem.N - int(mask.sum()), 1)
     chi2_dof = fit.chi2 / dof
     J = fit.jac
     cov_free = np.linalg.pinv(J.T @ J) * max(1.0, chi2_dof)
     cov = np.zeros((mask.size, mask.size))
     cov[np.ix_(mask, mask)] = cov_free
-    comps, b = problem.unpack(fit.params, fit.K)
-    out = []
-    for k, (a, c, s) in enumerate(comps):
+    comps, b, eta = problem.unpack(fit.params, fit.K, fit.family)
+    generic = fit.family in GENERIC_SHAPES
+    out, curves = [], []
+    for k, (a, c, p) in enumerate(comps):
         cm = problem.lam0 + c * 1e-12
-        line = problem.shape.chirped(problem.lam, cm, s * 1e-12) if fit.chirped else problem.shape.value(problem.lam, cm)
+        line = problem.line(c, p, fit.family, eta)
+        p_unc = math.sqrt(max(cov[3 * k + 2, 3 * k + 2], 0)) * 1e-12
+        curves.append(a * line)
         out.append((Component(wavelength_m=cm, uncertainty_m=math.sqrt(max(cov[3 * k + 1, 3 * k + 1], 0)) * 1e-12,
                               amplitude=float(a), amplitude_uncertainty=math.sqrt(max(cov[3 * k, 3 * k], 0)),
-                              height=float(a * max(line.max(), 0.0)), span_m=float(s) * 1e-12 if fit.chirped else 0.0,
-                              span_uncertainty_m=math.sqrt(max(cov[3 * k + 2, 3 * k + 2], 0)) * 1e-12), k))
+                              height=float(a * max(line.max(), 0.0)),
+                              span_m=float(p) * 1e-12 if fit.chirped else 0.0,
+                              span_uncertainty_m=p_unc if fit.chirped else 0.0,
+                              fwhm_m=float(p) * 1e-12 if generic else 0.0,
+                              fwhm_uncertainty_m=p_unc if generic else 0.0), k))
     out.sort(key=lambda ck: ck[0].wavelength_m)
     idx = [3 * k + 1 for _, k in out]
     cov_c = cov[np.ix_(idx, idx)] * 1e-24
-    candidates = tuple((f.K, f.chirped, f.score, f.chi2) for f in fits)
+    candidates = tuple((f.K, f.family, f.score, f.chi2) for f in fits)
     return Decomposition(components=tuple(c for c, _ in out), wavelength_m=problem.lam, model=fit.model,
                          noise_rms=problem.sigma, noise_estimate=estimate, chi2_per_dof=chi2_dof,
                          criterion=problem.criterion, candidates=candidates, baseline=float(b),
-                         covariance_wavelength_m2=cov_c)
+                         covariance_wavelength_m2=cov_c, line_shape=fit.family,
+                         mixing=eta if fit.family == "pseudo_voigt" else None,
+                         component_models=np.array([curves[k] for _, k in out]))

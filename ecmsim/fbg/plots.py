@@ -21,9 +21,11 @@ from ecmsim.fbg.spectra import Spectrum  # noqa: E402
 
 
 def plot_spectrum(path: str | Path, spectrum: Spectrum, report: PeakReport,
-                  sections: LocalBragg | None = None, title: str = "") -> None:
+                  sections: LocalBragg | None = None, title: str = "", measured=None) -> None:
     """Reflectance vs wavelength (R_x, R_y, R, peaks, design wavelength); below it, if
-    ``sections`` is given, the local Bragg wavelength of each polarisation along the grating."""
+    ``sections`` is given, the local Bragg wavelength of each polarisation along the grating.
+    ``measured`` (a :class:`~ecmsim.fbg.measured.MeasuredSpectrum`) is drawn over it, scaled so
+    that its maximum over the simulated range is the simulated maximum (its level is unknown)."""
     rows = 2 if sections is not None else 1
     fig, axes = plt.subplots(rows, 1, figsize=(8, 4.5 * rows), squeeze=False,
                              gridspec_kw={"height_ratios": [3, 2][:rows]})
@@ -36,6 +38,13 @@ def plot_spectrum(path: str | Path, spectrum: Spectrum, report: PeakReport,
         ax.plot(p.wavelength_m * 1e9, p.reflectance, "v", color="tab:red", ms=6)
         ax.annotate(f"{p.wavelength_m * 1e9:.3f}", (p.wavelength_m * 1e9, p.reflectance),
                     textcoords="offset points", xytext=(0, 8), ha="center", fontsize=8)
+    if measured is not None:
+        lo, hi = spectrum.wavelength_m[0], spectrum.wavelength_m[-1]
+        inside = (measured.wavelength_m >= lo) & (measured.wavelength_m <= hi)
+        top = measured.reflectance[inside].max() if inside.any() else measured.reflectance.max()
+        ax.plot(measured.wavelength_m * 1e9, measured.reflectance / top * spectrum.R.max(), lw=1.2, color="tab:green",
+                label=f"measured ({Path(measured.source).name}, {measured.column}), scaled to the simulated max")
+        ax.set_xlim(lam_nm[0], lam_nm[-1])
     ax.axvline(report.reference_wavelength_m * 1e9, color="grey", ls=":", lw=1, label="design (unloaded)")
     ax.set_xlabel("Wavelength [nm]")
     ax.set_ylabel("Reflectance [-]")
@@ -43,7 +52,7 @@ def plot_spectrum(path: str | Path, spectrum: Spectrum, report: PeakReport,
     # the eigenmode curves reach twice the unpolarised R: keep all three inside the axes
     top = max(1e-12, float(max(spectrum.R.max(), spectrum.R_x.max(), spectrum.R_y.max())))
     ax.set_ylim(bottom=min(0.0, float(spectrum.R.min())), top=top * 1.15)
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(fontsize=8, loc="best")
     ax.ticklabel_format(axis="x", useOffset=False)
     if sections is not None:
         ax2 = axes[1, 0]
@@ -54,6 +63,34 @@ def plot_spectrum(path: str | Path, spectrum: Spectrum, report: PeakReport,
         ax2.set_ylabel("Local Bragg wavelength [nm]")
         ax2.ticklabel_format(axis="y", useOffset=False)
         ax2.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+def plot_decomposition(path: str | Path, wavelength_m: np.ndarray, R: np.ndarray, decomposition,
+                       title: str = "") -> None:
+    """A spectrum (normalised), the decomposition's model and each component, residual below."""
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    lam_nm = wavelength_m * 1e9
+    d = decomposition
+    ax.plot(lam_nm, R, lw=1.0, color="black", label="spectrum (normalised to its maximum)")
+    ax.plot(lam_nm, d.model, lw=1.4, color="tab:red", label=f"model: {d.count} {d.line_shape.replace('_', '-')} "
+                                                             f"line(s), chi2/dof {d.chi2_per_dof:.2f}")
+    for k, (c, curve) in enumerate(zip(d.components, d.component_models)):
+        ax.plot(lam_nm, curve + d.baseline, lw=0.8, ls="--", color=plt.cm.tab10(k % 10))
+        ax.annotate(f"{c.wavelength_m * 1e9:.3f}\n± {c.uncertainty_m * 1e12:.1f} pm",
+                    (c.wavelength_m * 1e9, c.height + d.baseline), textcoords="offset points", xytext=(0, 6),
+                    ha="center", fontsize=7)
+    ax.set_ylabel("Reflectance [-] (normalised)")
+    ax.set_title(title or "Decomposition")
+    ax.legend(fontsize=8, loc="upper right")
+    ax.set_ylim(top=1.25 * max(float(np.max(R)), float(np.max(d.model))))
+    ax2.plot(lam_nm, R - d.model, lw=0.8, color="grey")
+    ax2.axhline(0, color="black", lw=0.5)
+    ax2.set_ylabel("residual [-]")
+    ax2.set_xlabel("Wavelength [nm]")
+    ax2.ticklabel_format(axis="x", useOffset=False)
     fig.tight_layout()
     fig.savefig(path, dpi=130)
     plt.close(fig)

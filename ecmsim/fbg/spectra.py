@@ -4,9 +4,8 @@ Simulated spectra are written as ``wavelength_nm, R_x, R_y, R`` (R_x, R_y: the t
 polarisation eigenmodes; R: what the interrogator sees, with the source's polarisation and
 the interrogator's noise).
 
-Measured spectra are CSV files with a wavelength column (``wavelength_nm`` or ``wavelength_m``)
-and one signal column: linear reflectance (``R`` or ``reflectance``) or a power in dB
-(``power_dBm``, ``dBm`` or ``reflectance_dB``, converted by 10^(dB/10)). An interrogator's
+Measured spectra are read as interrogators export them (``Wavelength (nm),Power (dBm)``, dB or
+linear, header variants, preambles, delimiters: :mod:`ecmsim.fbg.measured`). An interrogator's
 dBm trace has an unknown absolute level, so comparisons use spectra normalised to their maximum.
 """
 
@@ -22,12 +21,8 @@ import numpy as np
 from ecmsim.core.errors import InputFileError
 from ecmsim.fbg.analysis import PeakReport, find_peaks, stress_from_shift
 from ecmsim.fbg.csvfile import read_numeric_csv
+from ecmsim.fbg.measured import MeasuredSpectrum, read_measured_csv
 from ecmsim.fbg.parameters import Interrogator
-
-WAVELENGTH_COLUMNS = {"wavelength_nm": 1e-9, "wavelength_m": 1.0}
-LINEAR_COLUMNS = ("R", "reflectance")
-DB_COLUMNS = ("power_dBm", "dBm", "reflectance_dB")
-
 
 @dataclass(frozen=True)
 class Spectrum:
@@ -55,46 +50,19 @@ class Spectrum:
                 writer.writerow([repr(float(v)) for v in row])
 
 
-@dataclass(frozen=True)
-class MeasuredSpectrum:
-    """A measured spectrum: ``wavelength_m`` [m] and linear ``reflectance`` [-, or arbitrary
-    linear units for a dBm trace]; ``source`` the file."""
-
-    wavelength_m: np.ndarray
-    reflectance: np.ndarray
-    source: str
-
-
 def read_spectrum_csv(path: str | Path) -> Spectrum | MeasuredSpectrum:
     """A spectrum file: ours (``wavelength_nm, R_x, R_y, R``) gives a :class:`Spectrum`, any
     other accepted layout a :class:`MeasuredSpectrum` (see the module docstring)."""
     path = Path(path)
-    header, columns = _read_numeric_csv(path)
+    try:
+        header, columns = _read_numeric_csv(path)
+    except InputFileError:
+        return read_measured_csv(path)      # not our layout: a measured export (preamble, delimiters)
     if all(c in header for c in ("wavelength_nm", "R_x", "R_y", "R")):
         lam = columns["wavelength_nm"] * 1e-9
         _check_increasing(path, lam)
         return Spectrum(lam, columns["R_x"], columns["R_y"], columns["R"], label=str(path))
     return read_measured_csv(path)
-
-
-def read_measured_csv(path: str | Path) -> MeasuredSpectrum:
-    """A measured spectrum (see the module docstring for the columns)."""
-    path = Path(path)
-    header, columns = _read_numeric_csv(path)
-    wl = [c for c in header if c in WAVELENGTH_COLUMNS]
-    sig = [c for c in header if c in LINEAR_COLUMNS or c in DB_COLUMNS]
-    if not wl or not sig:
-        need = "a wavelength column (" + " or ".join(WAVELENGTH_COLUMNS) + ")" if not wl else \
-            "a signal column (" + ", ".join((*LINEAR_COLUMNS, *DB_COLUMNS)) + ")"
-        raise InputFileError(f"{path}: missing {need}; found columns: {', '.join(header)}")
-    lam = columns[wl[0]] * WAVELENGTH_COLUMNS[wl[0]]
-    _check_increasing(path, lam)
-    if not (100e-9 < lam.min() and lam.max() < 10e-6):
-        raise InputFileError(f"{path}: {wl[0]} spans {lam.min():.6g}-{lam.max():.6g} m: not an optical "
-                             f"wavelength range (is the unit of the column name right?)")
-    values = columns[sig[0]]
-    reflectance = 10.0 ** (values / 10.0) if sig[0] in DB_COLUMNS else values
-    return MeasuredSpectrum(lam, reflectance, str(path))
 
 
 def _read_numeric_csv(path: Path) -> tuple[list[str], dict[str, np.ndarray]]:

@@ -120,13 +120,24 @@ def segment_stack(volume: np.ndarray, pixel_size_m: float, slice_spacing_m: floa
         volume, info["alignment"] = align(volume)
     if label_values is not None:
         present = set(np.unique(volume).tolist())
-        missing = [n for n, v in label_values.items() if v not in present]
-        if missing:
-            raise GeometryError(f"label stack: label {missing[0]} = {label_values[missing[0]]} occurs in no slice "
-                                f"(values present: {', '.join(str(v) for v in sorted(present)[:10])})")
-        # a phase may be absent from some slices (a pore through a few of them): check per stack
-        labels = np.stack([img.labels_from_label_image(s, {n: v for n, v in label_values.items() if (s == v).any()})
-                           for s in volume])
+        shown = ", ".join(str(v) for v in sorted(present)[:10])
+        if label_values.get("electrolyte") not in present:
+            raise GeometryError(f"label stack: label electrolyte = {label_values.get('electrolyte')} occurs in no "
+                                f"slice (values present: {shown})")
+        # a phase may be absent from some slices (a pore through a few of them) or from all of them
+        # (a stack without voids): said, not refused; unassigned values are still refused per slice
+        warnings = info.setdefault("warnings", [])
+        for name, value in label_values.items():
+            slices = [k for k, s in enumerate(volume) if (s == value).any()]
+            if not slices:
+                warnings.append(f"label {name} = {value} occurs in no slice (values present: {shown})")
+            elif len(slices) < len(volume):
+                warnings.append(f"label {name} = {value} occurs in {len(slices)} of {len(volume)} slices")
+        if not warnings:
+            del info["warnings"]
+        labels = np.stack([img.labels_from_label_image(s, {n: v for n, v in label_values.items() if (s == v).any()},
+                                                       source=f"label stack, slice {k}")
+                           for k, s in enumerate(volume)])
         info["phases"] = sorted(label_values, key=lambda n: label_values[n])
     else:
         middle = len(volume) // 2

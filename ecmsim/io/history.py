@@ -2,9 +2,10 @@
 
 - ``history.csv``: one row per accepted time step (step, cycle, protocol step, time_s, dt_s,
   newton_iterations, rejected_steps and every scalar metric of the problems).
-- ``fields/series.pvd``: VTK time series (ParaView opens the .pvd; each time one .vtu per rank):
-  displacement [m] (P1), von Mises stress [Pa] and equivalent creep strain [-] per cell (means of
-  the quadrature points), region id per cell.
+- ``fields/series.pvd``: VTK time series (ParaView opens the .pvd; one .vtu per snapshot in
+  ``fields/series/``): the arrays of fields.vtu (displacement [m] at the P2 nodes, the stress
+  tensor and principal stresses [Pa], von Mises [Pa], region id) and the equivalent creep strain [-]
+  per cell (mean of the quadrature points).
 - ``history.png``: von Mises mean and max per region and the largest creep strain against time.
 """
 
@@ -45,31 +46,26 @@ def read_history_csv(path: Path) -> dict[str, np.ndarray]:
 
 
 class FieldSeries:
-    """Writes the creep problem's fields into one .pvd time series: at t = 0, then whenever the time
-    passes the next of ``snapshots`` equal fractions of ``duration_s``, and at the end (:meth:`close`)."""
+    """The fields of a time-dependent run as a ParaView time series: ``fields/series.pvd`` naming
+    one ``fields/series/fields_NNNN.vtu`` per snapshot with its time. Each holds the arrays of
+    fields.vtu (:mod:`ecmsim.io.vtu`: displacement, symmetric stress tensor with named components,
+    principal stresses, von Mises, region) and the cell mean of the equivalent creep strain.
+
+    Snapshots: t = 0 (the loads applied), then whenever the time passes the next of ``snapshots``
+    equal fractions of ``duration_s``, and the end (:meth:`close`). Gathered to rank 0 like
+    fields.vtu, so a mesh above :data:`ecmsim.io.vtu.VTU_MAX_CELLS` cells gets no series."""
 
     def __init__(self, folder: Path, problem, duration_s: float = 0.0, snapshots: int = 50):
         self.next_s = 0.0
         self.every_s = duration_s / snapshots
         self.last_written_s = None
-        from ecmsim.core.fem import dolfinx, fem
-
+        self.folder = Path(folder)
         self.problem = problem
-        msh = problem.tmesh.mesh
-        comm = msh.comm
+        self.steps: list[tuple[float, str]] = []
+        comm = problem.tmesh.comm
         if comm.rank == 0:
-            folder.mkdir(parents=True, exist_ok=True)
+            (self.folder / "series").mkdir(parents=True, exist_ok=True)
         comm.barrier()
-        gdim = msh.geometry.dim
-        self.u1 = fem.Function(fem.functionspace(msh, ("Lagrange", 1, (gdim,))), name="displacement_m")
-        Q0 = fem.functionspace(msh, ("Discontinuous Lagrange", 0))
-        self.vm = fem.Function(Q0, name="von_mises_Pa")
-        self.p = fem.Function(Q0, name="equivalent_creep_strain")
-        self.region = fem.Function(Q0, name="region")
-        for name, tag in problem.tmesh.cell_ids.items():
-            self.region.x.array[problem.tmesh.cells(name)] = tag
-        self.file = dolfinx.io.VTKFile(comm, str(folder / "series.pvd"), "w")
-        self.file.write_mesh(msh)
 
     def on_step(self, t_s: float) -> None:
         """Write if ``t_s`` has reached the next snapshot time."""
@@ -79,21 +75,30 @@ class FieldSeries:
                 self.next_s += self.every_s if self.every_s > 0 else np.inf
 
     def write(self, t_s: float) -> None:
+        from ecmsim.io.vtu import gather_fields, write_gathered
+
         self.last_written_s = t_s
-        self.u1.interpolate(self.problem.u)
-        means = self.problem.cell_means()
-        self.vm.x.array[: len(means["von_mises_Pa"])] = means["von_mises_Pa"]
-        self.p.x.array[: len(means["equivalent_creep_strain"])] = means["equivalent_creep_strain"]
-        self.file.write_function([self.u1, self.vm, self.p, self.region], t_s)
+        tmesh = self.problem.tmesh
+        extra = {"equivalent_creep_strain": self.problem.cell_means()["equivalent_creep_strain"]}
+        g = gather_fields(self.problem.solution(), tmesh, extra)
+        name = f"series/fields_{len(self.steps):04d}.vtu"
+        self.steps.append((float(t_s), name))
+        if g is not None:
+            write_gathered(self.folder / name, g)
 
     def close(self, t_end_s: float | None = None) -> None:
-        """Write the state at ``t_end_s`` unless written already, and close the file."""
+        """Write the state at ``t_end_s`` unless written already, and the collection series.pvd."""
+        from ecmsim.io.vtu import write_pvd
+
         if t_end_s is not None and self.last_written_s != t_end_s:
             self.write(t_end_s)
-        self.file.close()
-        # drop the C++ writer now: its destructor writes the .pvd once more, and after the result
-        # folder was committed that recreated <out>.partial-*/fields/series.pvd beside the result
-        self.file = None
+        if self.problem.tmesh.comm.rank == 0:
+            write_pvd(self.folder / "series.pvd", self.steps)
+
+    @property
+    def files(self) -> list[str]:
+        """The files written, relative to the result folder."""
+        return ["fields/series.pvd"] + [f"fields/{name}" for _, name in self.steps]
 
 
 def history_plot(path: Path, history: list[dict], title: str = "") -> None:

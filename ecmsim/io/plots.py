@@ -80,7 +80,13 @@ def stress_map(path: Path, solution, profile, title: str = "") -> None:
     tri = mtri.Triangulation(xy[:, 0] * UM, xy[:, 1] * UM, np.arange(len(xy)).reshape(-1, 3))
     width = xy[:, 0].max() - xy[:, 0].min()
     height = xy[:, 1].max() - xy[:, 1].min()
-    fig, axes = plt.subplots(1, 2, figsize=(12, 5.5 * max(0.4, min(1.5, height / width))), constrained_layout=True)
+    aspect = height / width
+    if aspect < 1.0:
+        # a window wider than tall: the panels one above the other, each the full width (side by
+        # side they were strips ~190 px tall once a report scaled the figure to its column)
+        fig, axes = plt.subplots(2, 1, figsize=(10, 2 * max(2.6, 8.2 * aspect + 1.2)), constrained_layout=True)
+    else:
+        fig, axes = plt.subplots(1, 2, figsize=(12, 5.5 * min(1.5, aspect)), constrained_layout=True)
     panels = [(vals[:, 0] * MPA, r"$\sigma_{yy}$ [MPa] (compression < 0)", "RdBu_r", True),
               (vals[:, 1] * MPA, "von Mises stress [MPa]", "viridis", False)]
     for ax, (v, label, cmap, centred) in zip(axes, panels, strict=True):

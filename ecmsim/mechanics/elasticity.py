@@ -113,6 +113,21 @@ def von_mises(s: np.ndarray) -> np.ndarray:
     return np.sqrt(0.5 * ((sxx - syy) ** 2 + (syy - szz) ** 2 + (szz - sxx) ** 2) + 3.0 * shear2)
 
 
+def stress_tensors(s: np.ndarray) -> np.ndarray:
+    """Rows (xx, yy, zz, xy) or (xx, yy, zz, xy, xz, yz) [Pa] -> symmetric 3 x 3 tensors (n, 3, 3)."""
+    s = np.asarray(s, dtype=float)
+    full = np.zeros((len(s), 6))
+    full[:, :s.shape[1]] = s
+    return full[:, [0, 3, 4, 3, 1, 5, 4, 5, 2]].reshape(-1, 3, 3)
+
+
+def principal_stresses(s: np.ndarray) -> np.ndarray:
+    """Principal stresses sigma_1 >= sigma_2 >= sigma_3 [Pa] (n, 3) of rows (xx, yy, zz, xy) or
+    (xx, yy, zz, xy, xz, yz): the eigenvalues of each symmetric tensor, largest (most tensile) first.
+    In plane strain sigma_zz is one of them (the z axis is principal)."""
+    return np.linalg.eigvalsh(stress_tensors(s))[:, ::-1]
+
+
 def epsilon(u):
     """Small strain sym(grad u)."""
     return ufl.sym(ufl.grad(u))
@@ -309,6 +324,6 @@ def stack_pressure_problem(tmesh: TaggedMesh, materials: Mapping[str, Material],
 Elasticity = PlaneStrainElasticity
 
 
-__all__ = ["PlaneStrainElasticity", "Elasticity", "window_supports", "stress_components", "STRESS_COMPONENTS_3D",
+__all__ = ["principal_stresses", "stress_tensors", "PlaneStrainElasticity", "Elasticity", "window_supports", "stress_components", "STRESS_COMPONENTS_3D",
            "Support", "Traction", "ElasticSolution", "stack_pressure_problem",
            "von_mises", "sigma", "epsilon", "lame_fields", "stress_field", "dirichlet_bcs", "STRESS_COMPONENTS"]

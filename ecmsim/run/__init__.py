@@ -5,4 +5,7 @@
   small interface.
 - :mod:`~ecmsim.run.timeloop`: protocol steps, adaptive dt, accept/reject, history.
 - :mod:`~ecmsim.run.checkpoint`: checkpoints and ``--resume``.
+
+Called, ``ecmsim.run(scenario, set={...}, out=...)`` runs a scenario from Python and returns its
+results (:func:`ecmsim.api.run`, docs/api.md): ``ecmsim/__init__.py`` makes this subpackage callable.
 """

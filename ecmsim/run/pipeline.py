@@ -82,7 +82,8 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
             files += stage.write(run)
         if protocol is not None:
             files += _write_history(run)
-        summary = {"title": scn.title, "scenario_file": str(source), "input_hash_sha256": scn.input_hash(),
+        summary = {"title": scn.title, "scenario_file": str(source), "overrides": list(overrides or []),
+                   "input_hash_sha256": scn.input_hash(),
                    "metrics": run.metrics, **run.summary,
                    "materials": {region: mat.as_dict() for region, mat in run.materials.items()},
                    "scenario": scn.to_dict(), "provenance": provenance(), "timings_s": progress.timings_s,

@@ -58,7 +58,8 @@ class TimeLoop:
     Args:
         problems: the physics, advanced in this order every step.
         protocol: parsed protocol, or None.
-        progress: ``message -> None`` (a :class:`~ecmsim.core.progress.Progress`), or None.
+        progress: ``message -> None`` (a :class:`~ecmsim.core.progress.Progress`: then a live bar
+            over the protocol's time on a terminal, the per-step lines elsewhere), or None.
         on_accept: ``(row) -> None`` after every accepted step (write fields, checkpoints...).
 
     Attributes:
@@ -83,6 +84,7 @@ class TimeLoop:
         self.t_s = 0.0
         self._rejected = 0
         self._inaccurate = 0
+        self._bar = None
 
     def run(self, resume: dict | None = None) -> list[dict]:
         """Run to the end of the protocol; returns :attr:`history`.
@@ -107,13 +109,32 @@ class TimeLoop:
             if self.t_s >= first_end - 1e-9 * max(first_end, 1.0):
                 start, first_dt, first_end = start + 1, None, None   # the checkpoint ended its protocol step
         control = self.protocol.stepping
-        for index, (cycle, step) in enumerate(self.protocol.expanded()):
-            if index < start:
-                continue
-            self.step_index = index
-            self._run_step(step, cycle, control, first_end if index == start else None,
-                           first_dt if index == start else None)
+        with self._live_bar():
+            for index, (cycle, step) in enumerate(self.protocol.expanded()):
+                if index < start:
+                    continue
+                self.step_index = index
+                self._run_step(step, cycle, control, first_end if index == start else None,
+                               first_dt if index == start else None)
         return self.history
+
+    # -- progress -------------------------------------------------------------------------------
+
+    def _live_bar(self):
+        """The live bar over the protocol's time (on a terminal; see :mod:`ecmsim.core.progress`)."""
+        from contextlib import nullcontext
+
+        from ecmsim.core.progress import SIMULATED_TIME_BAR
+        opener = getattr(self.progress, "bar", None)
+        if opener is None:
+            return nullcontext()
+        self._bar = opener(self.protocol.duration_s, "time loop", "s", SIMULATED_TIME_BAR)
+        self._bar.update_to(self.t_s)
+        return self._bar
+
+    def _detail(self, message: str) -> None:
+        """A per-step line: the live bar stands for it on a terminal."""
+        getattr(self.progress, "detail", self.progress)(message)
 
     # -- internals ------------------------------------------------------------------------------
 
@@ -135,8 +156,8 @@ class TimeLoop:
                 factor = control.shrink_factor if not ok else max(control.shrink_factor, 0.9 / indicator)
                 new_dt = dt * factor
                 why = f"Newton failed: {self._last_error}" if not ok else f"error indicator {indicator:.3g} > 1.5"
-                self.progress(f"  rejected t = {self.t_s:.6g} s, dt = {dt:.3g} s ({why}); retry with "
-                              f"{max(new_dt, control.dt_min_s):.3g} s")
+                self._detail(f"  rejected t = {self.t_s:.6g} s, dt = {dt:.3g} s ({why}); retry with "
+                             f"{max(new_dt, control.dt_min_s):.3g} s")
                 if not ok and dt <= control.dt_min_s:
                     raise SolverError(f"time step at protocol.dt_min_s = {control.dt_min_s:g} s at t = "
                                       f"{self.t_s:g} s in '{step.text}' (cycle {cycle}): {why}")
@@ -194,8 +215,10 @@ class TimeLoop:
             row.update(p.metrics())
         self.history.append(row)
         if step is not STATIC_STEP:
-            self.progress(f"step {row['step']:4d}  t = {self.t_s:10.4g} s  dt = {dt:9.3g} s  Newton {its:2d}  "
-                          f"[{step.text}, cycle {cycle}]{self._time_left()}")
+            self._detail(f"step {row['step']:4d}  t = {self.t_s:10.4g} s  dt = {dt:9.3g} s  Newton {its:2d}  "
+                         f"[{step.text}, cycle {cycle}]{self._time_left()}")
+            if self._bar is not None:
+                self._bar.update_to(self.t_s, step=row["step"], cycle=cycle, dt=f"{dt:.3g} s", Newton=its)
         if self.on_accept is not None:
             self.on_accept(row)
 

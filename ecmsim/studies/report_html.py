@@ -73,18 +73,41 @@ def read_folder(path: Path) -> Folder:
 
 # --- values ---------------------------------------------------------------------------------------------
 
+#: Unit suffixes of metric names (longest first) -> how the value is shown: (scale, unit, format).
+#: Wavelengths keep picometres (a 0.2 nm split of 1550 nm lines needs 7 significant digits).
+UNIT_SUFFIXES = (
+    ("_N_per_m", (1.0, "N/m", ".4g")), ("_N_m", (1.0, "N/m", ".4g")),
+    ("_A_m2", (1.0, "A/m²", ".4g")), ("_J_per_mol", (1e-3, "kJ/mol", ".4g")),
+    ("_Pa", (1e-6, "MPa", ".4g")), ("_nm", (1.0, "nm", ".3f")), ("_pm", (1.0, "pm", ".1f")),
+    ("_m2", (1e12, "µm²", ".4g")), ("_m3", (1e18, "µm³", ".4g")),
+    ("_mV", (1.0, "mV", ".4g")), ("_V", (1e3, "mV", ".4g")), ("_K", (1.0, "K", ".5g")),
+    ("_s", (1.0, "s", ".4g")), ("_h", (1.0, "h", ".4g")),
+)
+
+
 def fmt_value(name: str, value: Any) -> str:
-    """A metric for people: Pa as MPa, m as µm, other numbers to 4 significant digits."""
+    """A metric for people, its unit read off its name: Pa as MPa, lengths in µm or mm,
+    wavelengths in nm to the picometre, N/m, mV...; other numbers to 4 significant digits;
+    lists value by value."""
     if value is None:
         return "—"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(fmt_value(name, v) for v in value) if value else "—"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return html.escape(str(value))
-    if name.endswith("_Pa"):
-        return f"{value / 1e6:.4g} MPa"
+    if isinstance(value, float) and value != value:
+        return "NaN"
+    for suffix, (scale, unit, spec) in UNIT_SUFFIXES:
+        if name.endswith(suffix):
+            return f"{value * scale:{spec}} {unit}"
     if name.endswith("_m"):
+        if "wavelength" in name or "bragg" in name:
+            return f"{value * 1e9:.3f} nm"
+        if abs(value) >= 1e-3:
+            return f"{value * 1e3:.4g} mm"
         return f"{value * 1e6:.4g} µm"
-    if name.endswith("_N_per_m"):
-        return f"{value:.4g} N/m"
+    if isinstance(value, int):
+        return str(value)
     return f"{value:.4g}"
 
 
@@ -125,7 +148,8 @@ def measured_comparison(runs: list[Folder]) -> tuple[list[str], list[list[str]]]
         from ecmsim.io.results import weighted_percentile
 
         x, s, w = _profile(r)
-        return f"{weighted_percentile(s, w, 5) / 1e6:.3g} … {s.max() / 1e6:.3g} MPa (5th pct … max, static)"
+        when = "end of the run" if "time_s" in r.metrics else "static"
+        return f"{weighted_percentile(s, w, 5) / 1e6:.3g} … {s.max() / 1e6:.3g} MPa (5th pct … max, {when})"
 
     if "simulated_interface_stress_range_Pa" in li:
         lo, hi = li["simulated_interface_stress_range_Pa"]
@@ -149,14 +173,25 @@ def measured_comparison(runs: list[Folder]) -> tuple[list[str], list[list[str]]]
         rows.append(["pressure sensitivity of the embedded FBG",
                      f"{data['calibration']['pressure_sensitivity_m_per_Pa'] * 1e18:g} pm/MPa", f"{src}, Fig. 2e",
                      *[fbg_missing] * len(runs)])
-    for key, label in ((li, "Li/PLL"), (lisn, "Li–Sn/PLL")):
+    def of_cell(electrode: str, metric: str, missing: str):
+        """A run's value of a cell-specific measurement: only for a run of that cell (its electrode)."""
+        def value(r: Folder) -> str:
+            if (r.summary.get("scenario", {}).get("materials", {}) or {}).get("electrode") != electrode:
+                return "— (another cell)"
+            return fmt_value(metric, r.metrics[metric]) if metric in r.metrics else missing
+        return value
+
+    for key, label, electrode in ((li, "Li/PLL", "Li"), (lisn, "Li–Sn/PLL", "LiSn")):
         if "max_stress_estimate_Pa" in key:
             rows.append([f"largest stress by eq. 1–2 from the spectrum, {label}, 3 cycles",
                          f"{key['max_stress_estimate_Pa'] / 1e6:g} MPa", f"{src}, Sec. 2.2–2.3",
-                         *[fbg_missing.replace("the fibre", "cycling and the fibre")] * len(runs)])
+                         *per_run(of_cell(electrode, "fbg_delta_sigma_max_Pa",
+                                          fbg_missing.replace("the fibre", "cycling and the fibre")))])
         if "overpotential_V" in key:
             rows.append([f"overpotential at 0.2 mA/cm², {label}", f"{key['overpotential_V'] * 1e3:g} mV",
-                         f"{src}, Sec. 2.3", *["not modelled (no electrochemistry yet)"] * len(runs)])
+                         f"{src}, Sec. 2.3",
+                         *per_run(of_cell(electrode, "cell_overpotential_V",
+                                          "not in these results (needs a plating/stripping run: docs/electrochem.md)"))])
     header = ["quantity", "measured / reference", "source", *[r.label for r in runs]]
     return header, rows
 
@@ -215,18 +250,46 @@ table{border-collapse:collapse;margin:.6em 0;font-size:.9em}th,td{border:1px sol
 text-align:left;vertical-align:top}th{background:#f3f5f7}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .grid{display:grid;gap:16px}.grid figure{margin:0}figure img{width:100%;border:1px solid #e1e4e8}
 figcaption{font-size:.85em;color:#57606a}pre{background:#f6f8fa;padding:8px;overflow:auto;font-size:.8em;
-max-height:420px}.tw{overflow-x:auto}.meta{color:#57606a;font-size:.9em}code{font-size:.9em}
+max-height:420px}.tw{overflow-x:auto;max-width:100%}.meta{color:#57606a;font-size:.9em}code{font-size:.9em}
+td.wrap{overflow-wrap:anywhere;word-break:break-word;max-width:60em}.full figure{max-width:1400px}
 """
 
 
-def _table(header: list[str], rows: list[list[str]], numeric_from: int = 99, escape: bool = True) -> str:
+def _table(header: list[str], rows: list[list[str]], numeric_from: int = 99, escape: bool = True,
+           wrap_from: int = 99) -> str:
+    """An HTML table; columns from ``numeric_from`` right-aligned, from ``wrap_from`` wrapped anywhere
+    (hashes, paths)."""
     esc = html.escape if escape else (lambda s: s)
+
+    def cls(i: int) -> str:
+        names = (["num"] if i >= numeric_from else []) + (["wrap"] if i >= wrap_from else [])
+        return f' class="{" ".join(names)}"' if names else ""
+
     out = ['<div class="tw"><table>', "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>"]
     for row in rows:
-        out.append("<tr>" + "".join(f"<td{' class=\"num\"' if i >= numeric_from else ''}>{esc(str(c))}</td>"
-                                    for i, c in enumerate(row)) + "</tr>")
+        out.append("<tr>" + "".join(f"<td{cls(i)}>{esc(str(c))}</td>" for i, c in enumerate(row)) + "</tr>")
     out.append("</table></div>")
     return "\n".join(out)
+
+
+def provenance_html(folders: list[Folder]) -> str:
+    """Versions and platform once (a value that differs between runs listed per run), then each
+    run's input hash: two narrow tables whose long values wrap, however many runs there are."""
+    keys: list[str] = []
+    for f in folders:
+        keys += [k for k in f.summary.get("provenance", {}) if k not in keys]
+    rows = []
+    for k in keys:
+        values = {f.label: str(f.summary.get("provenance", {}).get(k, "—")) for f in folders}
+        if len(set(values.values())) == 1:
+            rows.append([html.escape(k), f"<code>{html.escape(next(iter(values.values())))}</code>"])
+        else:
+            rows.append([html.escape(k), "<br>".join(f"{html.escape(label)}: <code>{html.escape(v)}</code>"
+                                                     for label, v in values.items())])
+    hashes = [[html.escape(f.label), f"<code>{html.escape(str(f.summary.get('input_hash_sha256', '—')))}</code>"]
+              for f in folders]
+    return (_table(["", "value (per run where the runs differ)"], rows, escape=False, wrap_from=1)
+            + _table(["run", "input hash (SHA-256 of the scenario as run)"], hashes, escape=False, wrap_from=1))
 
 
 def _img(data: bytes, caption: str) -> str:
@@ -281,7 +344,7 @@ def build_html(folders: list[Folder], title: str | None = None) -> str:
             geo = scn.get("geometry", {})
             mats = scn.get("materials", {})
             rows.append([r.label, str(s.get("scenario_file", "")), geo.get("kind", ""),
-                         f"{mats.get('electrode')} / {mats.get('electrolyte')}",
+                         f"{mats.get('electrode', '—')} / {mats.get('electrolyte', '—')}" if mats else "—",
                          fmt_value("stack_pressure_Pa", scn.get("loading", {}).get("stack_pressure_Pa")),
                          scn.get("interface", {}).get("model", ""), str(s.get("mesh", {}).get("cells", "")),
                          f"{sum(s.get('timings_s', {}).values()):.1f} s"])
@@ -292,17 +355,19 @@ def build_html(folders: list[Folder], title: str | None = None) -> str:
         parts.append("<h2>Comparison with the measured values</h2>")
         parts.append("<p>Measured values of the reference experiment "
                      "(<code>validation/data/li2025_measured.toml</code>) "
-                     "beside what each run gives. Runs are static windows at their stack pressure; quantities that "
-                     "need cycling, the fibre in the cell or electrochemistry are marked as such.</p>")
+                     "beside what each run gives, at the run's final state (a static window at its stack pressure, "
+                     "or the end of a time-dependent run); quantities a run does not compute are marked as such.</p>")
         header, rows = measured_comparison(runs)
         parts.append(_table(header, rows))
 
         parts.append("<h2>Stress maps</h2>")
-        parts.append(f'<div class="grid" style="grid-template-columns:repeat({cols},1fr)">')
+        # one per row at the page's width: two panels of a wide window are unreadable in a column
+        parts.append('<div class="grid full" style="grid-template-columns:1fr">')
         for r in runs:
             shown = [(name, (r.path / name).read_bytes()) for name in STANDARD_FIGURES[:1] if (r.path / name).is_file()]
+            plots_off = r.summary.get("scenario", {}).get("output", {}).get("plots") is False
             parts += [_img(data, f"{r.label}: {name}") for name, data in shown] or [
-                f"<p>{html.escape(r.label)}: no stress map (output.plots = false)</p>"]
+                f"<p>{html.escape(r.label)}: no stress map{' (output.plots = false)' if plots_off else ''}</p>"]
         parts.append("</div>")
 
         parts.append("<h2>Interface profiles</h2>")
@@ -334,12 +399,7 @@ def build_html(folders: list[Folder], title: str | None = None) -> str:
                             [[n, *[fmt_value(n, r.metrics.get(n)) for r in runs]] for n in names], numeric_from=1))
 
         parts.append("<h2>Provenance</h2>")
-        keys: list[str] = []
-        for r in runs:
-            keys += [k for k in r.summary.get("provenance", {}) if k not in keys]
-        prov = [["input hash (SHA-256)", *[r.summary.get("input_hash_sha256", "") for r in runs]]]
-        prov += [[k, *[str(r.summary.get("provenance", {}).get(k, "")) for r in runs]] for k in keys]
-        parts.append(_table(["", *[r.label for r in runs]], prov))
+        parts.append(provenance_html(runs))
 
         for r in runs:
             s = r.summary

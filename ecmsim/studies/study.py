@@ -64,6 +64,8 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--out", help="study folder (default: results/<study file name>)")
     p.add_argument("-j", "--jobs", type=int, help="runs at a time (default: the available cores)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--check", action="store_true",
+                   help="check the study file and every run's scenario, say what would run, and stop")
     p.set_defaults(handler=_study)
 
 
@@ -140,8 +142,9 @@ def load(path: str | Path) -> Study:
 # --- running --------------------------------------------------------------------------------------
 
 def run_study(study_file: str | Path, out: str | Path | None = None, jobs: int | None = None,
-              quiet: bool = False) -> int:
-    """Validate every run, run the unfinished ones, write report.html; exit status (0: all ran)."""
+              quiet: bool = False, check: bool = False) -> int:
+    """Validate every run, run the unfinished ones, write report.html; exit status (0: all ran).
+    ``check``: validate and say what would run, write nothing."""
     import sys
 
     from ecmsim import scenario as scenario_mod
@@ -162,6 +165,12 @@ def run_study(study_file: str | Path, out: str | Path | None = None, jobs: int |
         except ScenarioError as err:
             raise ScenarioError(f"{err} (study {study.path}, run {r.name})") from None
         points.append(Point(r.name, {}, list(r.overrides), scn.input_hash(), scenario=r.scenario))
+    if check:
+        todo = [p for p in points if not finished(out / "runs" / p.name, p.input_hash)]
+        if not quiet:
+            print(f"[study] {study.path}: {len(points)} run(s) checked, {len(todo)} to run into {out}: "
+                  + ", ".join(p.name for p in todo))
+        return 0
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "study.json").is_file())):
         raise EcmsimError(f"study folder {out} exists and is not an ecmsim study folder (no study.json): "
                           "choose another -o")
@@ -182,7 +191,8 @@ def run_study(study_file: str | Path, out: str | Path | None = None, jobs: int |
     weight = {"cycling": 0, "fibre_cell": 1, "current": 2}
     role_of = {r.name: r.role for r in study.runs}
     todo.sort(key=lambda p: weight.get(role_of[p.name], 3))
-    status = _Runner(None, out, jobs, say, subdir="runs").run(todo)
+    from ecmsim.core.progress import on_terminal
+    status = _Runner(None, out, jobs, say, subdir="runs", live=not quiet and on_terminal(), label="study").run(todo)
     failed = [name for name, rc in status.items() if rc != 0]
     report = write_study_report(study, out)
     say(f"ran {len(todo)} run(s) in {time.perf_counter() - start:.0f} s; report: {report}")
@@ -194,7 +204,7 @@ def run_study(study_file: str | Path, out: str | Path | None = None, jobs: int |
 
 
 def _study(args: argparse.Namespace) -> int:
-    return run_study(args.study, args.out, args.jobs, args.quiet)
+    return run_study(args.study, args.out, args.jobs, args.quiet, check=args.check)
 
 
 # --- the comparison table ---------------------------------------------------------------------------
@@ -316,7 +326,8 @@ def comparison_rows(runs: dict[tuple[str | None, str | None], Any]) -> tuple[lis
 
 def build_study_html(study: Study, out: Path) -> str:
     from ecmsim.core.version import __version__
-    from ecmsim.studies.report_html import CSS, _img, _table, _toml_like, fmt_value, read_folder, warnings_html
+    from ecmsim.studies.report_html import (CSS, _img, _table, _toml_like, fmt_value, provenance_html, read_folder,
+                                            warnings_html)
 
     folders: dict[str, Any] = {}
     for r in study.runs:
@@ -371,8 +382,7 @@ def build_study_html(study: Study, out: Path) -> str:
         for cell, f in group:
             shown.add(f.label)
             figs = sorted(f.path.glob("*.png"), key=lambda p: (_FIGURE_ORDER.get(p.name, 99), p.name))
-            parts.append("<div>" + f"<h3>{html.escape(CELL_LABEL.get(cell or '', f.label))}: "
-                         f"{html.escape(f.summary.get('title') or f.label)}</h3>"
+            parts.append("<div>" + f"<h3>{html.escape(run_heading(CELL_LABEL.get(cell or ''), f))}</h3>"
                          + "".join(_img(p.read_bytes(), f"{f.label}: {p.name}") for p in figs) + "</div>")
         parts.append("</div>")
         names: list[str] = []
@@ -383,17 +393,22 @@ def build_study_html(study: Study, out: Path) -> str:
             [[n, *[fmt_value(n, f.metrics.get(n)) for _, f in group]] for n in names], numeric_from=1) + "</details>")
 
     parts.append("<h2>Provenance</h2>")
-    keys: list[str] = []
-    for f in folders.values():
-        keys += [k for k in f.summary.get("provenance", {}) if k not in keys]
-    prov = [[f.label, f.summary.get("input_hash_sha256", ""),
-             *[str(f.summary.get("provenance", {}).get(k, "")) for k in keys]] for f in folders.values()]
-    parts.append(_table(["run", "input hash (SHA-256)", *keys], prov))
+    parts.append(provenance_html(list(folders.values())))
     for f in folders.values():
         parts.append(f"<details><summary>{html.escape(f.label)}: scenario as run</summary><pre>"
                      + html.escape(_toml_like(f.summary.get("scenario", {}))) + "</pre></details>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def run_heading(cell_label: str | None, folder) -> str:
+    """A run's heading: its scenario title, led by the cell unless the title names it already
+    (``Li / PLL: Li / PLL after 3 cycles`` was said twice)."""
+    title = folder.summary.get("title") or folder.label
+    if not cell_label:
+        return title
+    plain = lambda text: " ".join(text.replace("–", "-").lower().split())  # noqa: E731
+    return title if plain(title).startswith(plain(cell_label)) else f"{cell_label}: {title}"
 
 
 def write_study_report(study: Study, out: Path) -> Path:

@@ -226,8 +226,11 @@ class _Runner:
     next start) and end the sweep with status 143 / 130.
     """
 
-    def __init__(self, scenario: Path | None, out: Path, jobs: int, say, subdir: str = "points"):
+    def __init__(self, scenario: Path | None, out: Path, jobs: int, say, subdir: str = "points",
+                 live: bool = False, label: str = "sweep"):
         self.scenario, self.out, self.jobs, self.say, self.subdir = scenario, out, jobs, say, subdir
+        #: a live bar of the runs finished, with the time left (on a terminal, see ecmsim.core.progress)
+        self.live, self.label = live, label
         self.children: set[subprocess.Popen] = set()
         self.lock = threading.Lock()
         self.stopping = False
@@ -265,17 +268,23 @@ class _Runner:
         status: dict[str, int] = {}
         if not points:
             return status
+        from ecmsim.core.progress import RUNS_BAR, Bar
+
         main = threading.current_thread() is threading.main_thread()
         old = signal.signal(signal.SIGTERM, self.stop) if main else None
+        bar = Bar(len(points), self.label, "run", self.live, RUNS_BAR)
+        say = (lambda msg: bar.write(f"[{self.label}] {msg}")) if bar.live else self.say
         try:
-            with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            with bar, ThreadPoolExecutor(max_workers=self.jobs) as pool:
                 try:
                     futures = [pool.submit(self.run_one, p) for p in points]
+                    bar.update_to(0, running=", ".join(p.name for p in points[:self.jobs]))
                     for done, fut in enumerate(as_completed(futures), 1):
                         point, rc, seconds = fut.result()
                         status[point.name] = rc
                         verdict = "done" if rc == 0 else f"FAILED (exit {rc}, see logs/{point.name}.log)"
-                        self.say(f"[{done}/{len(points)}] {point.name}: {verdict} in {seconds:.1f} s")
+                        say(f"[{done}/{len(points)}] {point.name}: {verdict} in {seconds:.1f} s")
+                        bar.update_to(done, last=point.name)
                 except BaseException:
                     # stop before the pool's exit waits for its threads: no new child starts
                     with self.lock:
@@ -430,8 +439,10 @@ def run_sweep(scenario: str | Path, sets: list[str], out: str | Path, jobs: int 
         if not quiet:
             print(f"[sweep] run: {p.name}" + (f" (rank {rank})" if comm is not None else ""), flush=True)
     start = time.perf_counter()
+    from ecmsim.core.progress import on_terminal
     status = _Runner(scenario, out, jobs, say if comm is None else
-                     (lambda msg: None if quiet else print(f"[sweep rank {rank}] {msg}", flush=True))).run(mine)
+                     (lambda msg: None if quiet else print(f"[sweep rank {rank}] {msg}", flush=True)),
+                     live=comm is None and not quiet and on_terminal()).run(mine)
     if comm is not None:
         merged: dict[str, int] = {}
         for part in comm.gather(status, root=0) or []:

@@ -25,8 +25,10 @@ Cases that cannot be computed yet are reported as NOT YET MODELLED, never as pas
 computation raises is ERROR. ``understood`` (optional, top level) says what is known about a
 disagreement and is printed beside a FAIL.
 
-Writes ``report.md`` and ``figures/*.png`` into DIR (default ``validation/``); scenario runs go
-to ``DIR/runs/``. Exit status 0 when no case failed, 1 otherwise, 2 for a malformed case file.
+Writes ``report.md`` and ``figures/*.png`` into DIR (default ``results/validation/`` under the
+current folder, never into the package: a quick or partial run must not replace the committed full
+report, which ``ecmsim validate -o validation`` refreshes from the repository's root); scenario runs
+go to ``DIR/runs/``. Exit status 0 when no case failed, 1 otherwise, 2 for a malformed case file.
 Only the standard library is imported at module level.
 """
 
@@ -43,6 +45,8 @@ from typing import Any
 #: The repository root (validation/ and scenarios/ are found from here).
 ROOT = Path(__file__).resolve().parents[2]
 CASES_DIR = ROOT / "validation" / "cases"
+#: Where the report goes without -o: the current folder's results/, as ``ecmsim run`` does.
+DEFAULT_OUT = Path("results") / "validation"
 KINDS = ("analytic", "cross-code", "measured")
 
 PASS, FAIL, ERROR, NOT_MODELLED, SKIPPED = "PASS", "FAIL", "ERROR", "NOT YET MODELLED", "not run (--quick)"
@@ -53,9 +57,10 @@ DISPLAY = {"Pa": ("MPa", 1e6), "m": ("pm", 1e-12), "m/K": ("pm/K", 1e-12), "m/Pa
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("validate", help="run the validation cases and write validation/report.md",
+    p = subparsers.add_parser("validate", help="run the validation cases and write results/validation/report.md",
                               description=__doc__.split("\n\n")[0])
-    p.add_argument("-o", "--out", help="report folder (default: validation/)")
+    p.add_argument("-o", "--out", help="report folder (default: results/validation/ under the current folder; "
+                                        "-o validation from the repository's root refreshes the committed report)")
     p.add_argument("--quick", action="store_true", help="only the cases marked quick (a few minutes)")
     p.add_argument("--cases", help="case folder (default: validation/cases)")
     p.add_argument("-k", dest="select", help="only cases whose name contains this text")
@@ -201,6 +206,10 @@ def load_case(path: Path) -> Case:
 def load_cases(folder: Path) -> list[Case]:
     from ecmsim.core.errors import InputFileError
 
+    if not Path(folder).is_dir():
+        raise InputFileError(f"{folder}: no such folder; the validation cases (and the scenarios they run) come "
+                             "with the source repository, not with an installed package: run from a clone, or "
+                             "pass --cases FOLDER")
     files = sorted(Path(folder).glob("*.toml"))
     if not files:
         raise InputFileError(f"{folder}: no validation cases (*.toml) found")
@@ -445,7 +454,7 @@ def write_report(outcomes: list[Outcome], out: Path, quick: bool, total_s: float
 def run_validation(out: str | Path | None = None, quick: bool = False, cases_dir: str | Path | None = None,
                    select: str | None = None, echo=print) -> tuple[list[Outcome], Path]:
     """Load every case (all are checked before anything runs), evaluate, write the report."""
-    out = Path(out) if out else ROOT / "validation"
+    out = Path(out) if out else DEFAULT_OUT
     cases = load_cases(Path(cases_dir) if cases_dir else CASES_DIR)
     if select:
         cases = [c for c in cases if select in c.name]

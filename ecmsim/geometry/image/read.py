@@ -232,11 +232,11 @@ def labels_from_label_image(data: np.ndarray, label_values: Mapping[str, int], s
     if not np.issubdtype(data.dtype, np.integer):
         raise GeometryError(f"{source}: a label image must hold whole numbers (got {data.dtype})")
     present = np.unique(data)
-    for name, value in label_values.items():
-        if value not in present:
-            shown = ", ".join(str(v) for v in present[:10])
-            raise GeometryError(f"{source}: label {name} = {value} does not occur in the image "
-                                f"(values present: {shown})")
+    shown = ", ".join(str(v) for v in present[:10])
+    absent = [name for name, value in label_values.items() if value not in present]
+    if "electrolyte" in absent:
+        raise GeometryError(f"{source}: label electrolyte = {label_values['electrolyte']} does not occur in the "
+                            f"image (values present: {shown}); every window needs its electrolyte")
     out = np.full(data.shape, 255, dtype=np.uint8)
     for name, value in label_values.items():
         out[data == value] = PHASE_NAMES[name]
@@ -254,8 +254,16 @@ def labels_from_label_image(data: np.ndarray, label_values: Mapping[str, int], s
                 f"assigned value")
     if (out == 255).any():
         stray = sorted(set(np.unique(data[out == 255]).tolist()))
+        typo = "".join(f"; label {n} = {label_values[n]} does not occur in the image (values present: {shown})"
+                       for n in absent)
         raise GeometryError(f"{source}: pixel values {stray[:10]} are not assigned to a phase "
-                            f"(labels: {dict(label_values)})")
+                            f"(labels: {dict(label_values)}){typo}")
+    if absent and info is not None:
+        # a label map shared by several images names phases that one of them lacks (a section
+        # without voids): legal, but worth a word in case a value is wrong
+        info.setdefault("warnings", []).append(
+            f"label{'s' if len(absent) > 1 else ''} {', '.join(f'{n} = {label_values[n]}' for n in absent)} "
+            f"{'do' if len(absent) > 1 else 'does'} not occur in this image (values present: {shown})")
     return out
 
 

@@ -135,6 +135,11 @@ class MechanicsStage(Stage):
         self.series = None
         if run.protocol is not None and run.scn.output.fields:
             from ecmsim.io.history import FieldSeries
+            from ecmsim.io.vtu import VTU_MAX_CELLS
+            if run.tmesh.num_cells_global() > VTU_MAX_CELLS:   # gathered to rank 0: too large
+                run.warnings.append(f"no field time series (fields/series.pvd): the mesh has more than "
+                                    f"{VTU_MAX_CELLS} cells")
+                return
             self.series = FieldSeries(run.folder / "fields", self.problem, run.protocol.duration_s)
 
     # the time-loop verbs are the problem's
@@ -206,10 +211,12 @@ class MechanicsStage(Stage):
             if run.contact is not None:
                 run.contact.to_csv(run.folder / "contact_profile.csv")
         if self.series:
-            files.append("fields/series.pvd")
+            files += self.series.files
         if run.scn.output.fields:
             from ecmsim.io.vtu import write_fields
-            files += write_fields(run.folder / "fields", run.solution, run.tmesh)
+            # the state written is the last accepted step's: fields.pvd and the VTX files say when
+            files += write_fields(run.folder / "fields", run.solution, run.tmesh,
+                                  run.history[-1]["time_s"] if run.history else 0.0)
             run.progress(f"fields written ({run.progress.done('fields'):.1f} s)")
         if run.scn.output.plots and getattr(run.geometry, "depth_m", None) is None:   # 3D: ParaView shows it
             from ecmsim.io import plots

@@ -36,9 +36,9 @@ WIDTH, H_ELECTRODE, H_ELECTROLYTE, DEPTH = 40e-6, 15e-6, 20e-6, 10e-6
 #: (dimension, solver, target dofs) of the default ladder; the 3D direct ladder stops where MUMPS's
 #: fill (N^(4/3) memory) would take minutes and many GiB on this 2-core machine.
 LADDER = [
-    *[(2, "direct", n) for n in (3e4, 1e5, 3e5, 1e6)],
+    *[(2, "direct", n) for n in (3e4, 1e5, 3e5, 1e6, 2e6)],
     *[(2, "iterative", n) for n in (3e4, 1e5, 3e5, 1e6, 2e6)],
-    *[(3, "direct", n) for n in (1e4, 3e4, 1e5, 2e5)],
+    *[(3, "direct", n) for n in (1e4, 3e4, 1e5, 2e5, 3e5)],
     *[(3, "iterative", n) for n in (1e4, 3e4, 1e5, 3e5, 6e5)],
 ]
 QUICK = [(2, "direct", 3e4), (2, "iterative", 3e4), (2, "iterative", 1e5), (3, "direct", 1e4),

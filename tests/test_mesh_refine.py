@@ -124,3 +124,33 @@ def test_refined_mesh_in_parallel_equals_serial(tmp_path, have_mpirun):
     assert a["mesh"]["cells"] == b["mesh"]["cells"] and b["mesh"]["refine_levels"] == 1
     for key, value in a["metrics"].items():
         assert b["metrics"][key] == pytest.approx(value, rel=1e-8, abs=metric_tolerance(key, a)), key
+
+
+def test_solution_on_refined_mesh_within_discretisation_error(tmp_path):
+    """The sinusoidal window on gmsh's own mesh at h and on gmsh's mesh at 2h split once: two
+    different meshes at about the same size, so their results differ by a discretisation error,
+    which must be far below the change from 2h to h on gmsh's own meshes (the error at 2h).
+
+    Measured (h = 1.2 um, interface 0.15 um): interface mean and std of the normal stress, von Mises
+    mean per region differ by 0.01-0.05 of the 2h -> h change. Pointwise extremes (min/max stress) are
+    not converged at this size (2h -> h moves them by 3-9 %) and differ between the two meshes by as
+    much; they are not compared here (docs/geometry.md "Large meshes")."""
+    def run(name, size, levels):
+        out = tmp_path / name
+        proc = run_cli("run", str(SCENARIOS / "sinusoidal_interface.toml"), "-o", str(out), "-q",
+                       "--set", f"mesh.size_m={size:g}", "--set", f"mesh.interface_size_m={size / 8:g}",
+                       "--set", "mesh.refine_distance_m=10e-6", "--set", f"mesh.refine_levels={levels}",
+                       "--set", "output.plots=false", "--set", "output.fields=false")
+        assert proc.returncode == 0, proc.stderr
+        return read_summary(out)
+
+    h = 1.2e-6
+    direct, coarse, refined = run("direct", h, 0), run("coarse", 2 * h, 0), run("refined", h, 1)
+    assert refined["mesh"]["refine_levels"] == 1 and refined["mesh"]["cells"] == 4 * coarse["mesh"]["cells"]
+    # about as fine (the coarse mesh keeps a node at every vertex of the interface polyline, so the
+    # split mesh has a few more: 16 680 vs 14 018 triangles)
+    assert 1 <= refined["mesh"]["cells"] / direct["mesh"]["cells"] < 1.3
+    for key in ("interface_normal_stress_mean_Pa", "interface_normal_stress_std_Pa", "von_mises_mean_electrode_Pa",
+                "von_mises_mean_electrolyte_Pa"):
+        d, r, c = direct["metrics"][key], refined["metrics"][key], coarse["metrics"][key]
+        assert abs(r - d) <= 0.2 * abs(c - d), (key, d, r, c)

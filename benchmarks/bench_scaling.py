@@ -19,7 +19,6 @@ the committed tables in docs/figures were made with ``--out docs/figures``).
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import resource
@@ -190,6 +189,9 @@ def main() -> None:
     parser.add_argument("--only", choices=["ladder", "strong"], help="measure only one part")
     parser.add_argument("--merge", action="store_true", help="add to the records of the last run in the --out folder")
     parser.add_argument("--report", action="store_true", help="only redo table and plot from the last run in the --out folder")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds one point may take (default 600)")
+    parser.add_argument("--add", nargs=3, action="append", metavar=("DIM", "SOLVER", "DOFS"),
+                        help="measure this point (repeatable) and add it to the records in the --out folder")
     args = parser.parse_args()
     if args.report:
         old = json.loads((args.out / "bench_scaling.json").read_text())
@@ -203,19 +205,26 @@ def main() -> None:
         return
     out = out_dir(args.out)
     records, strong = [], []
-    if args.merge and (out / "bench_scaling.json").exists():
+    if (args.merge or args.add) and (out / "bench_scaling.json").exists():
         old = json.loads((out / "bench_scaling.json").read_text())
         records, strong = old["points"], [tuple(p) for p in old["strong"]]
+    if args.add:
+        for dim, solver, n in args.add:
+            rec = run_point(int(dim), solver, float(n), timeout=args.timeout)
+            if rec:
+                records.append(rec)
+        report(records, strong, out)
+        return
     if args.only != "strong":
         for dim, solver, n in (QUICK if args.quick else LADDER):
-            rec = run_point(dim, solver, n)
+            rec = run_point(dim, solver, n, timeout=args.timeout)
             if rec:
                 records.append(rec)
     if args.only != "ladder":
         for dim, solver, n in (STRONG_QUICK if args.quick else STRONG):
             one = next((r for r in records if (r["dim"], r["solver"], r["ranks"]) == (dim, solver, 1)
-                        and abs(math.log(r["dofs"] / n)) < 0.3), None) or run_point(dim, solver, n)
-            two = run_point(dim, solver, n, ranks=2)
+                        and abs(math.log(r["dofs"] / n)) < 0.3), None) or run_point(dim, solver, n, timeout=args.timeout)
+            two = run_point(dim, solver, n, ranks=2, timeout=args.timeout)
             if one and two:
                 if one not in records:
                     records.append(one)

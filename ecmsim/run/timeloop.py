@@ -152,7 +152,8 @@ class TimeLoop:
         return self.history
 
     def closing_line(self) -> str:
-        """``time loop: N steps, M rejected (K Newton iterations, x s = y % of the loop)``."""
+        """``time loop: N step(s), K Newton iteration(s); M rejected attempt(s): J Newton iteration(s),
+        x s = y % of the loop's z s`` (or ``, none rejected``)."""
         steps = len(self.history) - 1
         its = sum(int(r["newton_iterations"]) for r in self.history)
         line = f"time loop: {steps} step(s), {its} Newton iteration(s)"
@@ -279,4 +280,5 @@ class TimeLoop:
             self.on_accept(row)
 
 
-__all__ = ["TimeLoop", "TimeProblem", "STATIC_STEP", "LOAD_STEP", "CEILING_MEMORY", "RETRY_LAST_ACCEPTED"]
+__all__ = ["TimeLoop", "TimeProblem", "STATIC_STEP", "LOAD_STEP", "CEILING_MEMORY", "CEILING_BRACKET",
+           "RETRY_LAST_ACCEPTED"]

@@ -14,15 +14,19 @@ differences between the kernels. Then the inverse (:func:`ecmsim.fbg.inverse.inv
 1000-section spectrum of >= 5000 wavelengths. Targets: <= 5 ns in one process, inverse < 60 s.
 On a shared machine every column slows down together: read the ratios.
 
-    python benchmarks/bench_fbg.py [--repeat N]
+    python benchmarks/bench_fbg.py [--repeat N] [--quick]
+
+The straightforward loop stands in for a plain-Python transfer matrix; benchmarks/bench_fbg_peer.py
+compares with an external package.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -54,9 +58,14 @@ def median_time(fn, repeat: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5, help="median of N runs (default 5)")
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from common import parser as bench_parser
+
+    parser = bench_parser(__doc__, "bench_fbg")
+    parser.add_argument("--repeat", type=int, default=5, help="median of N runs (default 5; --quick: 2)")
     args = parser.parse_args()
+    if args.quick:
+        args.repeat = min(args.repeat, 2)
     lam = np.linspace(1545e-9, 1555e-9, WAVELENGTHS)
     workers = worker_count()
     print(f"CPUs available: {workers} (os.cpu_count() = {os.cpu_count()}); {WAVELENGTHS} wavelengths, "
@@ -67,7 +76,7 @@ def main() -> None:
               f"{'numba ' + str(workers) + ' proc':>12} | {'plain loop':>10} | {'|dR| numba-numpy':>16} | {'|dR| vs loop':>12}")
     print(header)
     print("-" * len(header))
-    for count in (100, 1000):
+    for count in (100,) if args.quick else (100, 1000):
         s = sections_for(count)
         a = (s.bragg_m, s.index, s.coupling, s.dz_m)
         elements = count * WAVELENGTHS * 2
@@ -85,6 +94,8 @@ def main() -> None:
               f"{t_loop * 1e9:10.0f} | {d_kernels:16.1e} | {d_loop:12.1e}")
         verdict = "meets" if ns[1] <= TARGET_NS else "MISSES"
         print(f"{'':>8}   numba, one process, {verdict} the target of {TARGET_NS:g} ns")
+    if args.quick:
+        return
     from ecmsim.fbg.inverse import line_load_strains, invert
     fibre = Fibre.from_material()
     z, exx, eyy = [], [], []

@@ -3,7 +3,9 @@ under 30 s from file to tagged mesh), stage by stage; then the two gmsh routes s
 the same contours kept at full pixel detail (8700 vertices), where OpenCASCADE's fragment
 step is what costs.
 
-    python benchmarks/bench_image_mesh.py
+    python benchmarks/bench_image_mesh.py [--quick]
+
+``--quick``: the first part only. Nothing is written outside a temporary folder.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ OPTIONS = MeshOptions(size_m=25 * PIXEL_SIZE_M, interface_size_m=5 * PIXEL_SIZE_
 
 
 def main() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from common import parser as bench_parser
+
+    args = bench_parser(__doc__, "bench_image_mesh").parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "cycled_2000x1000.png"
         labels = syn.random_voids_scene(1000, 2000, 36, seed=1).labels()
@@ -44,6 +50,8 @@ def main() -> None:
         print(f"  {'gmsh + dolfinx tagged mesh':<34}{t3 - t2:8.2f} s")
         print(f"  {'file to tagged mesh':<34}{t3 - t0:8.2f} s   (limit 30 s)")
 
+        if args.quick:
+            return
         detailed = img.array_to_geometry(data, img.ImageOptions(pixel_size_m=PIXEL_SIZE_M, tolerance_px=0.0))
         vertices = sum(len(r.outer) + sum(len(h) for h in r.holes) for r in detailed.geometry.regions)
         times = {}

@@ -3,9 +3,9 @@
 One run measures every point, each in its own process (so that the peak resident memory is that
 point's own), and writes a table and a log-log plot with fitted exponents:
 
-    python benchmarks/bench_scaling.py                 # the default ladder (about 15 min here)
-    python benchmarks/bench_scaling.py --quick         # small points only (about 1 min)
-    python benchmarks/bench_scaling.py --point 3 iterative 2e5 [--ranks 2]   # one point, JSON
+    python benchmarks/bench_scaling.py -o results/scaling         # the default ladder (about 15 min here)
+    python benchmarks/bench_scaling.py --quick                    # small points only (about 1 min)
+    python benchmarks/bench_scaling.py --point 3 iterative 2e5    # one point, JSON on stdout
 
 Problem: the interface window of ``ecmsim run`` (Li on PLL, 2.4 MPa on top, roller sides, fixed
 bottom), P2 displacements, uniform mesh size chosen for a target number of dofs: 2D a sinusoidal
@@ -13,12 +13,12 @@ interface (amplitude 3 um, wavelength 20 um) in a 40 x 35 um window, plane strai
 bilayer extruded 10 um along z (flat: gmsh meshes it quickly; the solver sees the same kind of
 operator). "solve" is assembly + factorisation or AMG set-up + solve (forms compiled before the
 clock starts); "memory" is the sum over ranks of each process's peak resident set size (whole
-process: Python, dolfinx, mesh and solver). Results: docs/figures/bench_scaling.{md,png,json}.
+process: Python, dolfinx, mesh and solver). Results: OUT/bench_scaling.{md,png,json} (``--out``;
+the committed tables in docs/figures were made with ``--out docs/figures``).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import resource
@@ -28,16 +28,16 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-OUT = HERE.parent / "docs" / "figures"
+sys.path.insert(0, str(HERE))
 
 WIDTH, H_ELECTRODE, H_ELECTROLYTE, DEPTH = 40e-6, 15e-6, 20e-6, 10e-6
 
 #: (dimension, solver, target dofs) of the default ladder; the 3D direct ladder stops where MUMPS's
 #: fill (N^(4/3) memory) would take minutes and many GiB on this 2-core machine.
 LADDER = [
-    *[(2, "direct", n) for n in (3e4, 1e5, 3e5, 1e6)],
+    *[(2, "direct", n) for n in (3e4, 1e5, 3e5, 1e6, 2e6)],
     *[(2, "iterative", n) for n in (3e4, 1e5, 3e5, 1e6, 2e6)],
-    *[(3, "direct", n) for n in (1e4, 3e4, 1e5, 2e5)],
+    *[(3, "direct", n) for n in (1e4, 3e4, 1e5, 2e5, 3e5)],
     *[(3, "iterative", n) for n in (1e4, 3e4, 1e5, 3e5, 6e5)],
 ]
 QUICK = [(2, "direct", 3e4), (2, "iterative", 3e4), (2, "iterative", 1e5), (3, "direct", 1e4),
@@ -126,14 +126,14 @@ def fit_exponent(records: list[dict], key: str = "solve_s", min_dofs: float = 0)
     return float(np.polyfit(np.log(n), np.log(t), 1)[0])
 
 
-def report(records: list[dict], strong: list[tuple[dict, dict]]) -> None:
+def report(records: list[dict], strong: list[tuple[dict, dict]], out: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "bench_scaling.json").write_text(json.dumps({"points": records, "strong": strong}, indent=1) + "\n")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench_scaling.json").write_text(json.dumps({"points": records, "strong": strong}, indent=1) + "\n")
     lines = ["| dim | solver | ranks | dofs | cells | solve CPU [s] | solve wall [s] | iterations | peak memory [GiB] "
              "| load average |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in sorted(records, key=lambda r: (r["dim"], r["solver"], r["ranks"], r["dofs"])):
@@ -176,22 +176,26 @@ def report(records: list[dict], strong: list[tuple[dict, dict]]) -> None:
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(OUT / "bench_scaling.png", dpi=120)
-    (OUT / "bench_scaling.md").write_text("\n".join(lines) + "\n")
+    fig.savefig(out / "bench_scaling.png", dpi=120)
+    (out / "bench_scaling.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--point", nargs=3, metavar=("DIM", "SOLVER", "DOFS"))
-    parser.add_argument("--quick", action="store_true")
+    from common import out_dir, parser as bench_parser
+
+    parser = bench_parser(__doc__, "bench_scaling")
+    parser.add_argument("--point", nargs=3, metavar=("DIM", "SOLVER", "DOFS"), help="measure one point (JSON)")
     parser.add_argument("--only", choices=["ladder", "strong"], help="measure only one part")
-    parser.add_argument("--merge", action="store_true", help="add to the records of the last run")
-    parser.add_argument("--report", action="store_true", help="only redo table and plot from the last run")
+    parser.add_argument("--merge", action="store_true", help="add to the records of the last run in the --out folder")
+    parser.add_argument("--report", action="store_true", help="only redo table and plot from the last run in the --out folder")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds one point may take (default 600)")
+    parser.add_argument("--add", nargs=3, action="append", metavar=("DIM", "SOLVER", "DOFS"),
+                        help="measure this point (repeatable) and add it to the records in the --out folder")
     args = parser.parse_args()
     if args.report:
-        old = json.loads((OUT / "bench_scaling.json").read_text())
-        report(old["points"], [tuple(p) for p in old["strong"]])
+        old = json.loads((args.out / "bench_scaling.json").read_text())
+        report(old["points"], [tuple(p) for p in old["strong"]], args.out)
         return
     if args.point:
         rec = point(int(args.point[0]), args.point[1], float(args.point[2]))
@@ -199,26 +203,34 @@ def main() -> None:
         if MPI.COMM_WORLD.rank == 0:
             print(json.dumps(rec), flush=True)
         return
+    out = out_dir(args.out)
     records, strong = [], []
-    if args.merge and (OUT / "bench_scaling.json").exists():
-        old = json.loads((OUT / "bench_scaling.json").read_text())
+    if (args.merge or args.add) and (out / "bench_scaling.json").exists():
+        old = json.loads((out / "bench_scaling.json").read_text())
         records, strong = old["points"], [tuple(p) for p in old["strong"]]
+    if args.add:
+        for dim, solver, n in args.add:
+            rec = run_point(int(dim), solver, float(n), timeout=args.timeout)
+            if rec:
+                records.append(rec)
+        report(records, strong, out)
+        return
     if args.only != "strong":
         for dim, solver, n in (QUICK if args.quick else LADDER):
-            rec = run_point(dim, solver, n)
+            rec = run_point(dim, solver, n, timeout=args.timeout)
             if rec:
                 records.append(rec)
     if args.only != "ladder":
         for dim, solver, n in (STRONG_QUICK if args.quick else STRONG):
             one = next((r for r in records if (r["dim"], r["solver"], r["ranks"]) == (dim, solver, 1)
-                        and abs(math.log(r["dofs"] / n)) < 0.3), None) or run_point(dim, solver, n)
-            two = run_point(dim, solver, n, ranks=2)
+                        and abs(math.log(r["dofs"] / n)) < 0.3), None) or run_point(dim, solver, n, timeout=args.timeout)
+            two = run_point(dim, solver, n, ranks=2, timeout=args.timeout)
             if one and two:
                 if one not in records:
                     records.append(one)
                 records.append(two)
                 strong.append((one, two))
-    report(records, strong)
+    report(records, strong, out)
 
 
 if __name__ == "__main__":

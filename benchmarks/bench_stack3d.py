@@ -1,6 +1,6 @@
 """3D stack -> tetrahedral mesh -> linear elastic solve (uniaxial stack pressure), timed.
 
-    .venv/bin/python benchmarks/bench_stack3d.py [--nz 12 --ny 48 --nx 72 --factor 1]
+    .venv/bin/python benchmarks/bench_stack3d.py [--nz 12 --ny 48 --nx 72 --factor 1] [--quick]
 
 A synthetic FIB-SEM stack (Li on top, PLL below, one interfacial void and pores running along
 the stack, slice drift, noise) is written as a multi-page TIFF, read back, aligned, segmented
@@ -13,7 +13,7 @@ The 3D solve is the package's (:mod:`ecmsim.mechanics.stack3d`, CG + GAMG).
 
 from __future__ import annotations
 
-import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -72,12 +72,17 @@ def main() -> None:
     from ecmsim.geometry import stack as st
     from ecmsim.mesh import voxel
 
-    ap = argparse.ArgumentParser()
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from common import parser as bench_parser
+
+    ap = bench_parser(__doc__, "bench_stack3d")
     ap.add_argument("--nz", type=int, default=12)
     ap.add_argument("--ny", type=int, default=48)
     ap.add_argument("--nx", type=int, default=72)
     ap.add_argument("--factor", type=int, default=1)
     args = ap.parse_args()
+    if args.quick:
+        args.nz, args.ny, args.nx = 6, 24, 36
     px = 50e-9
     mats = {"electrode": (4.9e9, 0.38), "electrolyte": (0.38e9, 0.4)}  # Li, PLL (ecmsim materials)
     import tifffile

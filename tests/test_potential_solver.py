@@ -65,7 +65,7 @@ def test_potential_robin_iterative_vs_direct_and_closed_form(dim):
     u_i, err_i, its, pc_i, plan = _solve(msh, "iterative")
     print(f"{dim}D potential: {plan.dofs} dofs, CG + {pc_i} {its} iterations, max error direct {err_d / scale:.1e}, "
           f"iterative {err_i / scale:.1e} (relative)")
-    assert pc_d == "lu" and pc_i == "gamg" and plan.options["ksp_type"] == "cg"
+    assert pc_d == "cholesky" and pc_i == "gamg" and plan.options["ksp_type"] == "cg"   # symmetric: LDL^T
     assert err_d < 1e-10 * scale             # P2 holds the quadratic closed form
     assert err_i < 1e-7 * scale
     assert its < 40                          # multigrid: a few tens at most, independent of the mesh

@@ -19,14 +19,16 @@ class Fake:
 
     name = "fake"
 
-    def __init__(self, error_per_s=0.01, dt_fail=float("inf"), its=2):
-        self.error_per_s, self.dt_fail, self.its = error_per_s, dt_fail, its
-        self.accepted, self.rejected, self.dt = [], 0, 0.0
+    def __init__(self, error_per_s=0.01, dt_fail=float("inf"), its=2, failed_its=0):
+        self.error_per_s, self.dt_fail, self.its, self.failed_its = error_per_s, dt_fail, its, failed_its
+        self.accepted, self.rejected, self.dt, self.attempts, self.steps = [], 0, 0.0, [], []
 
     def advance(self, t_s, dt_s, step):
         self.dt = dt_s
+        self.attempts.append(dt_s)
+        self.steps.append(step.text)
         if dt_s > self.dt_fail:
-            raise SolverError("Newton failed")
+            raise SolverError("Newton failed", newton_iterations=self.failed_its)
         return self.its if len(self.accepted) < 4 else 2     # hard for the first steps only
 
     def error_indicator(self):
@@ -62,7 +64,8 @@ def test_steps_grow_to_the_error_bound_and_land_on_step_ends():
     assert times[0] == 0.0 and 1200.0 in times and times[-1] == pytest.approx(4800.0, rel=1e-12)
     assert max(r["dt_s"] for r in history) <= 100.0 * 1.5
     assert all(r["fake_metric"] == 2.0 * r["dt_s"] for r in history)
-    assert len(lines) == len(history) and "Hold for 1 h" in lines[-1] and "dt =" in lines[-1]
+    assert len(lines) == len(history) + 1 and "Hold for 1 h" in lines[-2] and "dt =" in lines[-2]
+    assert lines[-1] == f"time loop: {len(history) - 1} step(s), {2 * len(history)} Newton iteration(s), none rejected"
     assert fake.rejected == 0
 
 
@@ -72,6 +75,85 @@ def test_failed_newton_is_rejected_and_retried_smaller():
                                          target_newton_iterations=4)).run()
     assert fake.rejected >= 2 and all(dt <= 10.0 for dt in fake.accepted)
     assert history[-1]["time_s"] == pytest.approx(100.0) and history[-1]["rejected_steps"] == fake.rejected
+
+
+def test_a_size_that_failed_is_not_tried_again_while_remembered():
+    """Newton fails above 10 s: the old control doubled back to 16 s after every success (122
+    rejections in 1000 s); now a failed size is a ceiling for CEILING_MEMORY accepted steps."""
+    from ecmsim.run.timeloop import CEILING_MEMORY
+
+    fake = Fake(error_per_s=0.0, dt_fail=10.0, failed_its=5)
+    history = TimeLoop([fake], _protocol("Rest for 1000 s", dt_initial_s=1.0, target_newton_iterations=4)).run()
+    assert history[-1]["time_s"] == pytest.approx(1000.0)
+    attempts = fake.attempts[1:]                       # after the load step
+    failed = [i for i, dt in enumerate(attempts) if dt > 10.0]
+    for i in failed:        # the next attempts stay below the size that just failed
+        later = attempts[i + 1:i + 1 + CEILING_MEMORY]
+        assert all(dt < attempts[i] for dt in later), (attempts[i], later)
+    assert fake.rejected <= 25 and len(fake.accepted) <= 115      # ~1000 s / 10 s steps
+    # a failed attempt is retried at the last accepted size, when that is clearly smaller
+    assert all(attempts[i + 1] == attempts[i - 1] for i in failed if attempts[i - 1] <= 0.9 * attempts[i])
+    # rejected work: attempts and their Newton iterations, cumulative in the history
+    assert history[-1]["rejected_steps"] == fake.rejected
+    assert history[-1]["rejected_newton_iterations"] == 5 * fake.rejected
+
+
+def test_the_ceiling_is_forgotten_with_the_protocol_step():
+    fake = Fake(error_per_s=0.0, dt_fail=10.0)
+    loop = TimeLoop([fake], _protocol("Rest for 40 s", "Rest for 1000 s", dt_initial_s=8.0, target_newton_iterations=4))
+    loop.run()
+    first = [dt for dt, text in zip(fake.attempts, fake.steps) if text == "Rest for 40 s"]
+    second = [dt for dt, text in zip(fake.attempts, fake.steps) if text == "Rest for 1000 s"]
+    assert first[:4] == [8.0, 16.0, 8.0, pytest.approx(8.0 * 2**0.5)]    # fails, learns, bisects
+    # the second protocol step starts afresh: it grows to 16 s (and fails) before it knows better
+    assert second[:2] == [8.0, 16.0]
+
+
+def test_closing_line_reports_rejected_work():
+    fake = Fake(error_per_s=0.0, dt_fail=10.0, failed_its=7)
+    lines = []
+    TimeLoop([fake], _protocol("Rest for 100 s", dt_initial_s=40.0), lines.append).run()
+    assert fake.rejected >= 2
+    assert lines[-1].startswith("time loop: ") and f"; {fake.rejected} rejected attempt(s): " \
+        f"{7 * fake.rejected} Newton iteration(s), " in lines[-1] and "% of the loop's" in lines[-1]
+
+
+@pytest.mark.fem
+@pytest.mark.parametrize("x0, converges", [(0.5, True), (3.0, False)])
+def test_a_stalled_newton_stops_in_a_few_iterations(x0, converges):
+    """Newton on atan(x) = 0 converges from 0.5 and wanders off from 3 (|x_k| grows, the residual
+    creeps towards pi/2): stopped after a few iterations instead of snes_max_it (25)."""
+    import math
+
+    from ecmsim.core.fem import PETSc, newton_stalled, stop_stalled_newton
+
+    snes = PETSc.SNES().create(PETSc.COMM_SELF)
+    J = PETSc.Mat().createDense((1, 1), comm=PETSc.COMM_SELF)
+    J.setUp()
+
+    def residual(snes, x, f):
+        f[0] = math.atan(x[0])
+        f.assemble()
+
+    def jacobian(snes, x, A, P):
+        P[0, 0] = 1.0 / (1.0 + x[0] ** 2)
+        P.assemble()
+
+    snes.setFunction(residual, PETSc.Vec().createSeq(1))
+    snes.setJacobian(jacobian, J)
+    snes.setTolerances(rtol=1e-12, atol=1e-14, max_it=25)
+    snes.getKSP().setType("preonly")
+    snes.getKSP().getPC().setType("lu")
+    snes.getLineSearch().setType("basic")
+    stop_stalled_newton(snes)
+    x = PETSc.Vec().createSeq(1)
+    x[0] = x0
+    snes.solve(None, x)
+    if converges:
+        assert snes.getConvergedReason() > 0 and abs(x[0]) < 1e-12
+    else:
+        assert newton_stalled(snes) and snes.getIterationNumber() <= 6
+    snes.destroy()
 
 
 def test_stops_at_dt_min_naming_the_time():

@@ -28,7 +28,14 @@ class MeshError(EcmsimError):
 
 
 class SolverError(EcmsimError):
-    """A solve did not converge or produced a non-finite field."""
+    """A solve did not converge or produced a non-finite field.
+
+    ``newton_iterations``: the iterations the failed solve spent (the time loop counts them as
+    rejected work)."""
+
+    def __init__(self, message: str = "", newton_iterations: int = 0):
+        super().__init__(message)
+        self.newton_iterations = int(newton_iterations)
 
 
 class InputFileError(EcmsimError):

@@ -52,7 +52,7 @@ import numpy as np
 
 from ecmsim.core.errors import SolverError
 from ecmsim.core.fem import (LINEAR_SOLVER_OPTIONS, MPI, NONLINEAR_SOLVER_OPTIONS, PETSc, basix, destroy_petsc, dolfinx, fem,
-                        linear_solver, options_prefix, ufl)
+                        linear_solver, newton_stalled, options_prefix, stop_stalled_newton, ufl)
 from ecmsim.materials import Material
 from ecmsim.materials.creep import NortonLaw
 from ecmsim.mechanics.dilatation import MeanDilatation
@@ -356,6 +356,7 @@ class CreepProblem:
 
         self.problem.solver.setFunction(residual, self.problem.b, kargs=ctx)
         self.problem.solver.setConvergenceHistory(reset=True)
+        stop_stalled_newton(self.problem.solver)   # a too long step fails in ~6 iterations, not 25
         self._atol = float(self.problem.solver.getTolerances()[1])
         self._first = True
 
@@ -449,8 +450,9 @@ class CreepProblem:
         finite = self.tmesh.comm.allreduce(bool(np.all(np.isfinite(self.u.x.array))), op=MPI.LAND)
         if snes.getConvergedReason() <= 0 or not finite:
             norm = float(history[its]) if len(history) > its else float("nan")
+            why = "stalled (residual not halving)" if newton_stalled(snes) else snes_reason_name(snes)
             raise SolverError(f"creep: Newton did not converge at t = {t_s:g} s (dt {dt_s:g} s): "
-                              f"{snes_reason_name(snes)} after {its} iterations, residual norm {norm:.3e}")
+                              f"{why} after {its} iterations, residual norm {norm:.3e}", newton_iterations=its)
         if self._first and len(history):
             # Later steps start near their answer: judge them against the load scale of the first.
             # 1e-7 of it, not rtol (1e-9): with creeping void tips the residual's round-off floor sits

@@ -26,6 +26,7 @@ The room's modules, each importing only those listed before it (this file only r
 - :mod:`~ecmsim.mesh.session`: the gmsh model context, meshing and scaling to metres;
 - :mod:`~ecmsim.mesh.partition`: conforming partitions (shared vertices, short edges, tips);
 - :mod:`~ecmsim.mesh.sizes`: size fields and the narrow-feature sizing;
+- :mod:`~ecmsim.mesh.refine`: large 2D windows meshed coarser and refined in dolfinx, in parallel;
 - :mod:`~ecmsim.mesh.mesh3d`: extruded and genuinely 3D windows;
 - :mod:`~ecmsim.mesh.build`: :func:`build_gmsh_model` and its two routes (OpenCASCADE, built-in);
 - :mod:`~ecmsim.mesh.preview`, :mod:`~ecmsim.mesh.report`: the mesh picture and quality report;
@@ -39,6 +40,7 @@ defines them, so patch them there (e.g. ``ecmsim.mesh.build.GEO_ROUTE_MIN_VERTIC
 from ecmsim.mesh.build import GEO_ROUTE_MIN_VERTICES, SHORT_EDGE_FRACTION, build_gmsh_model
 from ecmsim.mesh.options import MeshOptions, estimated_cells
 from ecmsim.mesh.partition import CORNER_MOVE_MIN_DEG, TIP_TURN_DEG
+from ecmsim.mesh.refine import REFINE_MIN_CELLS
 from ecmsim.mesh.session import generate_scaled, gmsh_model
 from ecmsim.mesh.sizes import (
     NARROW_CONE_DEG,
@@ -56,6 +58,6 @@ __all__ = [
     "CELL_IDS", "FACET_IDS", "MeshOptions", "TaggedMesh", "build_gmsh_model", "estimated_cells", "generate_scaled",
     "gmsh_model", "mesh_geometry", "read_msh", "restrict",
     "CORNER_MOVE_MIN_DEG", "GEO_ROUTE_MIN_VERTICES", "NARROW_CONE_DEG", "NARROW_GEODESIC_RATIO", "NARROW_GRADING",
-    "NARROW_GRID_MAX", "NARROW_SIZE_FACTOR", "NARROW_SIZE_FLOOR", "SHORT_CORNER_TURN_DEG", "SHORT_EDGE_FRACTION",
-    "TIP_TURN_DEG",
+    "NARROW_GRID_MAX", "NARROW_SIZE_FACTOR", "NARROW_SIZE_FLOOR", "REFINE_MIN_CELLS", "SHORT_CORNER_TURN_DEG",
+    "SHORT_EDGE_FRACTION", "TIP_TURN_DEG",
 ]

@@ -24,6 +24,7 @@ from ecmsim.geometry import Geometry
 from ecmsim.mesh.mesh3d import _extrude_and_mesh, _solid_and_mesh
 from ecmsim.mesh.options import MeshOptions, _estimate_cells, _scaled, _scaled_options
 from ecmsim.mesh.partition import _conforming_partition, _merge_short_edges, _Partition, _tip_vertices
+from ecmsim.mesh.refine import coarse_options
 from ecmsim.mesh.session import generate_scaled
 from ecmsim.mesh.sizes import _narrow_field, _narrow_sizes, _set_size_fields
 from ecmsim.mesh.tags import _REFINED, CELL_IDS, FACET_IDS, _classify_curves, _ids, _refined
@@ -38,7 +39,9 @@ SHORT_EDGE_FRACTION = 0.5
 
 def build_gmsh_model(geometry: Geometry, options: MeshOptions) -> dict[str, dict[str, int]]:
     """Fill the current gmsh model with the geometry, tagged and meshed (2D, linear triangles; with
-    ``options.depth_m`` extruded to 3D, linear tetrahedra).
+    ``options.depth_m`` extruded to 3D, linear tetrahedra). With ``options.refine_levels`` = L > 0
+    (2D) the mesh is made at 2^L times every size, for refinement afterwards (:mod:`ecmsim.mesh.refine`);
+    the cell limit applies to the refined mesh.
 
     Returns ``{"cells": {name: id}, "facets": {name: id}}`` of the physical groups created.
     Raises MeshError for overlapping regions, too many cells, or a gmsh failure.
@@ -59,6 +62,8 @@ def build_gmsh_model(geometry: Geometry, options: MeshOptions) -> dict[str, dict
                            else "") + f" (limit mesh.max_cells = {options.max_cells}): use a larger mesh size")
     if options.depth_m and getattr(geometry, "solid", None) is not None:
         return _solid_and_mesh(geometry, options, unit)     # genuinely 3D shapes (geometry/solid3d.py)
+    if options.refine_levels and not options.depth_m:
+        options = coarse_options(options, options.refine_levels)
     geometry = scaled
     options = _scaled_options(options, 1.0 / unit)
     if partition is not None and len(partition.points) >= GEO_ROUTE_MIN_VERTICES:

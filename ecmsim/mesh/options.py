@@ -25,6 +25,9 @@ class MeshOptions:
             a conforming geometry (:mod:`ecmsim.mesh.partition`). 2D only.
         depth_m: extent along z [m]: a 3D window (tetrahedra) extruded from the 2D geometry;
             None: 2D (triangles). ``max_cells`` then counts tetrahedra.
+        refine_levels: 2D: mesh with gmsh at 2^L times every size, then split every triangle
+            into four L times in dolfinx, in parallel (:mod:`ecmsim.mesh.refine`); None: L from
+            the estimated cell count (0 below ``REFINE_MIN_CELLS``).
     """
 
     size_m: float
@@ -33,6 +36,7 @@ class MeshOptions:
     max_cells: int = 2_000_000
     tip_size_m: float | None = None
     depth_m: float | None = None
+    refine_levels: int | None = None
 
     @property
     def fine_size_m(self) -> float:
@@ -74,4 +78,4 @@ def _scaled_options(options: MeshOptions, factor: float) -> MeshOptions:
     def s(v):
         return None if v is None else v * factor
     return MeshOptions(options.size_m * factor, s(options.interface_size_m), s(options.refine_distance_m),
-                       options.max_cells, s(options.tip_size_m), s(options.depth_m))
+                       options.max_cells, s(options.tip_size_m), s(options.depth_m), options.refine_levels)

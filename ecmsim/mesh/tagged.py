@@ -3,13 +3,14 @@ get one: :func:`mesh_geometry` (mesh a geometry), :func:`read_msh` (a gmsh file 
 :func:`restrict` (the part of a mesh made of some regions).
 
 gmsh runs on rank 0 only; :func:`dolfinx.io.gmsh.model_to_mesh` distributes the mesh with
-facet-sharing ghosts (needed by interior-facet integrals on the interface).
+facet-sharing ghosts (needed by interior-facet integrals on the interface). A large 2D window is
+meshed coarser by gmsh and refined in dolfinx on every rank (:mod:`ecmsim.mesh.refine`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,8 @@ import numpy as np
 from ecmsim.core.errors import MeshError
 from ecmsim.geometry import Geometry
 from ecmsim.mesh.build import build_gmsh_model
-from ecmsim.mesh.options import MeshOptions
+from ecmsim.mesh.options import MeshOptions, _estimate_cells
+from ecmsim.mesh.refine import auto_refine_levels, refine_tagged
 from ecmsim.mesh.session import _nothing, gmsh_model
 
 
@@ -30,6 +32,8 @@ class TaggedMesh:
     facet_tags: object
     cell_ids: dict[str, int] = field(default_factory=dict)
     facet_ids: dict[str, int] = field(default_factory=dict)
+    #: times every cell was split after gmsh (:mod:`ecmsim.mesh.refine`)
+    refine_levels: int = 0
 
     @property
     def comm(self):
@@ -68,6 +72,7 @@ class TaggedMesh:
             "vertices": int(msh.topology.index_map(0).size_global),
             "h_min_m": comm.allreduce(float(h.min()) if len(h) else math.inf, op=MPI.MIN),
             "h_max_m": comm.allreduce(float(h.max()) if len(h) else 0.0, op=MPI.MAX),
+            **({"refine_levels": self.refine_levels} if self.refine_levels else {}),
         }
 
 
@@ -76,34 +81,59 @@ def mesh_geometry(geometry: Geometry, options: MeshOptions, comm=None, msh_path:
     """Mesh a geometry on rank 0 and distribute it as a :class:`TaggedMesh` on ``comm``.
 
     ``msh_path``: also write the gmsh mesh (with physical names) there, from rank 0, and its
-    :mod:`~ecmsim.mesh.report` beside it (``name.report.json``).
+    :mod:`~ecmsim.mesh.report` beside it (``name.report.json``). A 2D window of more than
+    ``REFINE_MIN_CELLS`` estimated triangles (or ``options.refine_levels`` > 0) is meshed at
+    coarser sizes and refined on all ranks (:mod:`ecmsim.mesh.refine`); the file is then the
+    coarse mesh split by gmsh the same way (the same triangles).
     """
     from ecmsim.core.fem import MPI
 
     comm = comm or MPI.COMM_WORLD
+    levels = 0
+    if not options.depth_m:
+        levels = options.refine_levels
+        if levels is None:
+            levels = auto_refine_levels(_estimate_cells(geometry, options, geometry.width_m))
     error = None
     with gmsh_model() if comm.rank == 0 else _nothing() as model:
         if comm.rank == 0:
             try:
-                built = build_gmsh_model(geometry, options)
-                if msh_path is not None:
-                    import gmsh
-
-                    from ecmsim.mesh.report import gmsh_arrays, mesh_report, report_path, write_report
-                    gmsh.write(str(msh_path))
-                    if options.depth_m:
-                        report = _report_3d(geometry, options)
-                    else:
-                        report = mesh_report(gmsh_arrays(), geometry.width_m, geometry.height_m)
-                        if "narrow_features" in built:
-                            report["narrow_features"] = built["narrow_features"]
-                    write_report(report, report_path(msh_path))
+                built = build_gmsh_model(geometry, replace(options, refine_levels=levels))
             except MeshError as err:
                 error = str(err)
         error = comm.bcast(error, root=0)
         if error:
             raise MeshError(error)
-        return _to_dolfinx(model if comm.rank == 0 else None, comm)
+        tmesh = _to_dolfinx(model if comm.rank == 0 else None, comm)
+        if levels:
+            tmesh.mesh, tmesh.cell_tags, tmesh.facet_tags = refine_tagged(tmesh.mesh, tmesh.cell_tags,
+                                                                          tmesh.facet_tags, levels)
+            tmesh.refine_levels = levels
+        if comm.rank == 0 and msh_path is not None:
+            _write_msh(msh_path, geometry, options, built, levels)
+        return tmesh
+
+
+def _write_msh(msh_path: str | Path, geometry: Geometry, options: MeshOptions, built: dict, levels: int) -> None:
+    """The current gmsh model's mesh (split ``levels`` times, as dolfinx did) and its report (rank 0)."""
+    import gmsh
+
+    from ecmsim.mesh.report import gmsh_arrays, mesh_report, report_path, write_report
+    # straight midpoints, as dolfinx splits (the mesh is in metres, the geometry in gmsh's units)
+    gmsh.option.setNumber("Mesh.SecondOrderLinear", 1)
+    for _ in range(levels):
+        gmsh.model.mesh.refine()
+    gmsh.write(str(msh_path))
+    if options.depth_m:
+        report = _report_3d(geometry, options)
+    else:
+        report = mesh_report(gmsh_arrays(), geometry.width_m, geometry.height_m)
+        if "narrow_features" in built:
+            report["narrow_features"] = built["narrow_features"]
+        if levels:
+            report["refined_uniformly"] = {"levels": levels, "note": "meshed by gmsh at 2^levels times every "
+                                           "size, every triangle split into four per level (ecmsim.mesh.refine)"}
+    write_report(report, report_path(msh_path))
 
 
 def read_msh(path: str | Path, comm=None) -> TaggedMesh:

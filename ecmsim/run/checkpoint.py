@@ -94,8 +94,7 @@ class Checkpointer:
         if comm.rank == 0:
             meta = {"input_hash": self.input_hash, "mpi_ranks": comm.size, "t_s": loop.t_s,
                     "step_index": loop.step_index, "step_end_s": loop.step_end_s, "next_dt_s": loop.next_dt_s,
-                    "rejected_steps": loop._rejected, "steps_above_tolerance": loop._inaccurate,
-                    "history": loop.history}
+                    **loop.control_state(), "history": loop.history}
             (tmp / "loop.json").write_text(json.dumps(meta))
             np.save(tmp / "rows.npy", np.concatenate(self.extra_rows) if self.extra_rows else np.zeros((0, 0)))
         comm.barrier()

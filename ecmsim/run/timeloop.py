@@ -11,17 +11,29 @@ before the mechanics, say); the step is accepted only if all of them are.
 Time-step control (keys of ``[protocol]``, docs/protocol.md): every protocol step starts with
 ``dt_initial_s`` and ends exactly at its end time. After an accepted step dt is multiplied by
 ``min(growth, 0.9 / indicator)``, except that it does not grow when Newton needed more than
-``target_newton_iterations`` and shrinks by ``target / its`` beyond twice the target, bounded by ``dt_min_s`` and ``dt_max_s``. A step whose Newton fails, or whose indicator
-exceeds 1.5, is rejected and retried with ``dt * max(shrink, 0.9 / indicator)``, never below
-``dt_min_s``. At ``dt_min_s`` a step above the error bound is accepted and counted
-(``steps_above_tolerance`` in the history), one whose Newton fails stops the run with a SolverError
-naming the time.
+``target_newton_iterations`` and shrinks by ``target / its`` beyond twice the target, bounded by
+``dt_min_s`` and ``dt_max_s``. A step whose Newton fails, or whose indicator exceeds 1.5, is
+rejected and retried with ``dt * max(shrink, 0.9 / indicator)``, never below ``dt_min_s``. At
+``dt_min_s`` a step above the error bound is accepted and counted (``steps_above_tolerance`` in the
+history), one whose Newton fails stops the run with a SolverError naming the time.
+
+The control remembers Newton failures within a protocol step: the smallest step size whose Newton
+failed is a ceiling that dt does not grow back to for the next :data:`CEILING_MEMORY` accepted
+steps. A proposal at or above it is cut to the geometric mean of the step just accepted and the
+ceiling (bisection in log dt between what worked and what failed), or not grown at all once the two
+are within :data:`CEILING_BRACKET`. A failed step is retried at the size of the last accepted step of
+the protocol step when that is at most :data:`RETRY_LAST_ACCEPTED` of the failed size (it converged
+from a nearby state), else at ``dt * shrink``. The memory ends with the protocol step (a new step
+brings new loads) or after CEILING_MEMORY accepted steps (conditions change as the state evolves).
+Rejected work (attempts and their Newton iterations) is counted in cumulative columns of
+``history.csv``; the loop's closing progress line adds the wall time it cost.
 
 Without a protocol the loop is one step of zero length: the static solve of the loads.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from typing import Protocol as TypingProtocol
@@ -34,6 +46,13 @@ from ecmsim.scenario.steps import Step
 STATIC_STEP = Step("static", 0.0, "static solve")
 #: The first step of every protocol run: the loads applied at t = 0 (elastic response).
 LOAD_STEP = Step("load", 0.0, "apply the loads")
+
+#: Accepted steps for which a failed step size stays a ceiling (then conditions may have changed) [-].
+CEILING_MEMORY = 10
+#: Below the ceiling by less than this factor, dt stays where it is (the bisection has converged) [-].
+CEILING_BRACKET = 1.25
+#: A failed step is retried at the last accepted size when that is at most this fraction of it [-].
+RETRY_LAST_ACCEPTED = 0.9
 
 
 class TimeProblem(TypingProtocol):
@@ -64,7 +83,9 @@ class TimeLoop:
 
     Attributes:
         history: one dict per accepted step: step, cycle, protocol_step, time_s, dt_s,
-            newton_iterations, rejected_steps, and every problem's metrics.
+            newton_iterations, rejected_steps, rejected_newton_iterations (both cumulative),
+            steps_above_tolerance, and every problem's metrics.
+        rejected_wall_s: wall time spent in rejected attempts [s]; ``wall_s``: the loop's [s].
     """
 
     def __init__(self, problems: Sequence[TimeProblem], protocol: Protocol | None = None,
@@ -83,19 +104,27 @@ class TimeLoop:
         self.history: list[dict] = []
         self.t_s = 0.0
         self._rejected = 0
+        self._rejected_its = 0
         self._inaccurate = 0
         self._bar = None
+        self.rejected_wall_s = 0.0
+        self.wall_s = 0.0
+        #: smallest step size whose Newton failed in this protocol step [s], and the steps accepted since
+        self.ceiling_s, self.ceiling_age = math.inf, 0
+        #: size of the last accepted step of this protocol step [s] (0: none yet)
+        self.last_accepted_s = 0.0
 
     def run(self, resume: dict | None = None) -> list[dict]:
         """Run to the end of the protocol; returns :attr:`history`.
 
         ``resume``: the loop state of a checkpoint (keys history, t_s, step_index, step_end_s,
-        next_dt_s, rejected_steps, steps_above_tolerance; the problems restored by the caller):
+        next_dt_s and those of :meth:`control_state`; the problems restored by the caller):
         the run continues with the next time step of that protocol step."""
         if self.protocol is None:
             self._try(STATIC_STEP, 0, 0.0)
             self._accept(STATIC_STEP, 0, 0.0, self._last_its)
             return self.history
+        wall_start = time.monotonic()
         start, first_dt, first_end = 0, None, None
         if resume is None:
             if not self._try(LOAD_STEP, 0, 0.0):
@@ -105,7 +134,12 @@ class TimeLoop:
             self.history = list(resume["history"])
             self.t_s = self._t_start = float(resume["t_s"])
             self._rejected, self._inaccurate = int(resume["rejected_steps"]), int(resume["steps_above_tolerance"])
+            self._rejected_its = int(resume.get("rejected_newton_iterations", 0))
             start, first_dt, first_end = int(resume["step_index"]), float(resume["next_dt_s"]), float(resume["step_end_s"])
+            ceiling = resume.get("dt_ceiling_s")
+            self.ceiling_s = math.inf if ceiling is None else float(ceiling)
+            self.ceiling_age = int(resume.get("dt_ceiling_age", 0))
+            self.last_accepted_s = float(resume.get("last_accepted_dt_s", 0.0))
             if self.t_s >= first_end - 1e-9 * max(first_end, 1.0):
                 start, first_dt, first_end = start + 1, None, None   # the checkpoint ended its protocol step
         control = self.protocol.stepping
@@ -116,6 +150,8 @@ class TimeLoop:
                 self.step_index = index
                 self._run_step(step, cycle, control, first_end if index == start else None,
                                first_dt if index == start else None)
+        self.wall_s = time.monotonic() - wall_start
+        self.progress(self.closing_line())
         return self.history
 
     # -- progress -------------------------------------------------------------------------------
@@ -136,25 +172,55 @@ class TimeLoop:
         """A per-step line: the live bar stands for it on a terminal."""
         getattr(self.progress, "detail", self.progress)(message)
 
+    def closing_line(self) -> str:
+        """``time loop: N step(s), K Newton iteration(s); M rejected attempt(s): J Newton iteration(s),
+        x s = y % of the loop's z s`` (or ``, none rejected``)."""
+        steps = len(self.history) - 1
+        its = sum(int(r["newton_iterations"]) for r in self.history)
+        line = f"time loop: {steps} step(s), {its} Newton iteration(s)"
+        if not self._rejected:
+            return line + ", none rejected"
+        share = 100.0 * self.rejected_wall_s / self.wall_s if self.wall_s > 0 else 0.0
+        return (line + f"; {self._rejected} rejected attempt(s): {self._rejected_its} Newton iteration(s), "
+                f"{self.rejected_wall_s:.1f} s = {share:.0f} % of the loop's {self.wall_s:.1f} s")
+
+    def control_state(self) -> dict:
+        """What the dt control remembers, for checkpoints (:meth:`run`'s ``resume`` reads it back)."""
+        return {"rejected_steps": self._rejected, "steps_above_tolerance": self._inaccurate,
+                "rejected_newton_iterations": self._rejected_its,
+                "dt_ceiling_s": None if math.isinf(self.ceiling_s) else self.ceiling_s,
+                "dt_ceiling_age": self.ceiling_age,
+                "last_accepted_dt_s": self.last_accepted_s}
+
     # -- internals ------------------------------------------------------------------------------
 
     def _run_step(self, step: Step, cycle: int, control: TimeStepping, t_end: float | None = None,
                   dt: float | None = None) -> None:
-        t_end = self.t_s + step.duration_s if t_end is None else t_end
+        if t_end is None:       # a fresh protocol step (not one resumed from a checkpoint)
+            t_end = self.t_s + step.duration_s
+            self.ceiling_s, self.ceiling_age, self.last_accepted_s = math.inf, 0, 0.0
         dt = control.dt_initial_s if dt is None else dt
         self.step_end_s = t_end
         while t_end - self.t_s > 1e-9 * max(step.duration_s, 1.0):
             remaining = t_end - self.t_s
             if dt >= remaining or remaining - dt < control.dt_min_s:
                 dt = remaining               # land on the end of the protocol step
+            attempt_start = time.monotonic()
             ok = self._try(step, cycle, dt)
             indicator = max((p.error_indicator() for p in self.problems), default=0.0) if ok else float("inf")
             if not ok or (indicator > 1.5 and dt > control.dt_min_s):
                 for p in self.problems:
                     p.reject()
                 self._rejected += 1
-                factor = control.shrink_factor if not ok else max(control.shrink_factor, 0.9 / indicator)
-                new_dt = dt * factor
+                self._rejected_its += self._last_its
+                self.rejected_wall_s += time.monotonic() - attempt_start
+                if not ok:
+                    self.ceiling_s, self.ceiling_age = min(self.ceiling_s, dt), 0
+                    new_dt = dt * control.shrink_factor
+                    if 0 < self.last_accepted_s <= RETRY_LAST_ACCEPTED * dt:
+                        new_dt = max(new_dt, self.last_accepted_s)
+                else:
+                    new_dt = dt * max(control.shrink_factor, 0.9 / indicator)
                 why = f"Newton failed: {self._last_error}" if not ok else f"error indicator {indicator:.3g} > 1.5"
                 self._detail(f"  rejected t = {self.t_s:.6g} s, dt = {dt:.3g} s ({why}); retry with "
                              f"{max(new_dt, control.dt_min_s):.3g} s")
@@ -169,18 +235,31 @@ class TimeLoop:
                 self._inaccurate += 1
             its = self._last_its
             self._accept(step, cycle, dt, its)
-            factor = control.growth_factor
-            if indicator > 0:
-                factor = min(factor, 0.9 / indicator)
-            if its > control.target_newton_iterations:
-                # hard steps do not grow; only very hard ones shrink (Newton counts that do not
-                # fall with dt must not drive dt to dt_min)
-                factor = min(factor, 1.0 if its <= 2 * control.target_newton_iterations
-                             else control.target_newton_iterations / its)
-            dt = min(max(dt * factor, control.dt_min_s), control.dt_max_s)
+            self.last_accepted_s = dt
+            dt = self._next_dt(dt, its, indicator, control)
             self.next_dt_s = dt
             if self.on_checkpoint is not None:
                 self.on_checkpoint(self)
+
+    def _next_dt(self, dt: float, its: int, indicator: float, control: TimeStepping) -> float:
+        """The step after an accepted one of size ``dt`` (``its`` Newton iterations, error ``indicator``)."""
+        factor = control.growth_factor
+        if indicator > 0:
+            factor = min(factor, 0.9 / indicator)
+        if its > control.target_newton_iterations:
+            # hard steps do not grow; only very hard ones shrink (Newton counts that do not
+            # fall with dt must not drive dt to dt_min)
+            factor = min(factor, 1.0 if its <= 2 * control.target_newton_iterations
+                         else control.target_newton_iterations / its)
+        new = dt * factor
+        self.ceiling_age += 1
+        if self.ceiling_age > CEILING_MEMORY:
+            self.ceiling_s = math.inf
+        if new >= self.ceiling_s:
+            # no regrowth to a size that failed: halfway (in log dt) between it and what just worked,
+            # or no growth once the two are close
+            new = dt if self.ceiling_s < CEILING_BRACKET * dt else math.sqrt(dt * self.ceiling_s)
+        return min(max(new, control.dt_min_s), control.dt_max_s)
 
     def _time_left(self) -> str:
         """``, ~N s left``: wall time per simulated second so far times the simulated time left."""
@@ -200,6 +279,7 @@ class TimeLoop:
             if step is STATIC_STEP:
                 raise
             self._last_error = str(err)
+            self._last_its = max(its, err.newton_iterations)
             return False
         self._last_its = its
         return True
@@ -210,7 +290,7 @@ class TimeLoop:
         self.t_s += dt
         row = {"step": len(self.history), "cycle": cycle, "protocol_step": step.text, "time_s": self.t_s,
                "dt_s": dt, "newton_iterations": its, "rejected_steps": self._rejected,
-               "steps_above_tolerance": self._inaccurate}
+               "rejected_newton_iterations": self._rejected_its, "steps_above_tolerance": self._inaccurate}
         for p in self.problems:
             row.update(p.metrics())
         self.history.append(row)
@@ -223,4 +303,5 @@ class TimeLoop:
             self.on_accept(row)
 
 
-__all__ = ["TimeLoop", "TimeProblem", "STATIC_STEP", "LOAD_STEP"]
+__all__ = ["TimeLoop", "TimeProblem", "STATIC_STEP", "LOAD_STEP", "CEILING_MEMORY", "CEILING_BRACKET",
+           "RETRY_LAST_ACCEPTED"]

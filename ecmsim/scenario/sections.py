@@ -152,6 +152,11 @@ class MeshSection(Section):
                            description="refuse meshes with more triangles [-]")
     tip_size_m: Length | None = Field(None, description="element size at void tips [m] (default: half the "
                                                         "interface size)")
+    refine_levels: int | None = Field(
+        None, ge=0, le=3, strict=True,
+        description="2D: gmsh meshes at 2^L times every size, dolfinx splits every triangle into four L times on "
+                    "all ranks (default: 1 or 2 from 100 000 estimated triangles, 0 below; docs/geometry.md) [-] "
+                    "(0 ... 3)")
 
     @model_validator(mode="after")
     def _refined_not_coarser(self) -> MeshSection:

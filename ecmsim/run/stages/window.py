@@ -26,13 +26,15 @@ class WindowMeshStage(Stage):
             m = scn.mesh
             depth_m = getattr(scn.geometry, "depth_m", None)
             options = MeshOptions(m.size_m, m.interface_size_m, m.refine_distance_m, m.max_cells, m.tip_size_m,
-                                  depth_m)
+                                  depth_m, m.refine_levels)
             progress(f"meshing {run.geometry.description} (about {estimated_cells(run.geometry, options):.2g} "
                      f"{'tetrahedra' if depth_m else 'triangles'}) ...")
             run.tmesh = mesh_geometry(run.geometry, options, run.comm, msh_path=run.folder / "mesh.msh")
         stats = run.tmesh.stats()
         kind = "tetrahedra" if self.is_3d(run) else "triangles"
-        progress(f"mesh: {stats['cells']} {kind}, h from {stats['h_min_m']:.3g} to {stats['h_max_m']:.3g} m "
+        levels = run.tmesh.refine_levels
+        split = f", gmsh at {2 ** levels}x the sizes, split {levels}x by dolfinx" if levels else ""
+        progress(f"mesh: {stats['cells']} {kind}, h from {stats['h_min_m']:.3g} to {stats['h_max_m']:.3g} m{split} "
                  f"({progress.done('mesh'):.1f} s)")
         run.summary["mesh"] = {**stats, "cell_tags": run.tmesh.cell_ids, "facet_tags": run.tmesh.facet_ids}
 

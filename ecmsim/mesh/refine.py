@@ -1,0 +1,126 @@
+"""Large 2D meshes in parallel: gmsh meshes a coarser mesh, dolfinx refines it on every rank.
+
+gmsh meshes on rank 0 alone, and its cost grows with the number of triangles (about 8 s for the
+260 000 triangles of a 10^6-dof P2 window on this machine, while the other ranks wait; the serial
+hand-over of the mesh to dolfinx grows alike). Above :data:`REFINE_MIN_CELLS` estimated triangles,
+:func:`~ecmsim.mesh.tagged.mesh_geometry` therefore asks gmsh for the mesh at ``2^L`` times every
+size (:func:`coarse_options`: 4^L times fewer triangles), distributes that, and splits every
+triangle into four by its edge midpoints L times in dolfinx (:func:`refine_tagged`), on all ranks
+at once. Uniform splitting keeps every angle (the four children are similar to their parent), so
+the quality report of the coarse mesh holds for the fine one; the grading towards the interface
+and the void tips is kept, at half the size per level.
+
+Tags are carried: a child cell has its parent's region, a child facet lies on its parent facet and
+keeps its tag (``dolfinx.mesh.transfer_meshtag``). No boundary projection is needed: every window
+geometry here is polygonal (regions are polygons, gmsh lines are straight segments between their
+vertices), so an edge midpoint on the boundary lies exactly on it, and the refined mesh has the
+coarse one's region areas and interface length to round-off. Geometries with curved boundaries
+(the fibre cell's circles, :mod:`~ecmsim.mesh.cell`) do not take this route.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from ecmsim.mesh.options import MeshOptions
+
+#: Estimated triangles from which a 2D window is meshed coarser and refined in dolfinx [-].
+REFINE_MIN_CELLS = 100_000
+#: The coarse mesh keeps at least this many estimated triangles (it must still follow the geometry) [-].
+COARSE_MIN_CELLS = 25_000
+#: At most this many automatic refinement levels [-].
+MAX_AUTO_LEVELS = 2
+
+
+def auto_refine_levels(estimated_cells: float) -> int:
+    """Refinement levels for a 2D window of about ``estimated_cells`` triangles (0: mesh directly)."""
+    if estimated_cells < REFINE_MIN_CELLS:
+        return 0
+    levels = 0
+    while levels < MAX_AUTO_LEVELS and estimated_cells / 4 ** (levels + 1) >= COARSE_MIN_CELLS:
+        levels += 1
+    return levels
+
+
+def coarse_options(options: MeshOptions, levels: int) -> MeshOptions:
+    """The options of the coarse mesh: every element size times 2^levels; the refined band keeps
+    its width (a distance, not a size)."""
+    f = 2.0 ** levels
+
+    def scaled(value):
+        return None if value is None else value * f
+
+    return replace(options, size_m=options.size_m * f, interface_size_m=scaled(options.interface_size_m),
+                   tip_size_m=options.tip_size * f, refine_distance_m=options.refine_distance_m or 10 * options.fine_size_m)
+
+
+def refine_tagged(mesh, cell_tags, facet_tags, levels: int):
+    """Split every cell of a distributed dolfinx mesh ``levels`` times, carrying both tag sets.
+
+    Collective. The refined cells stay on their parent's rank (no repartitioning) and the ghost
+    layer is rebuilt (shared facets, as the parent's). Returns (mesh, cell_tags, facet_tags)."""
+    from ecmsim.core.fem import dolfinx
+
+    tdim = mesh.topology.dim
+    for _ in range(levels):
+        mesh.topology.create_entities(tdim - 1)
+        mesh.topology.create_connectivity(tdim, tdim - 1)
+        fine, parent_cell, parent_facet = dolfinx.mesh.refine(
+            mesh, option=dolfinx.mesh.RefinementOption.parent_cell_and_facet)
+        cell_tags, facet_tags = _transfer(mesh, fine, cell_tags, facet_tags, parent_cell, parent_facet)
+        mesh = fine
+    return mesh, cell_tags, facet_tags
+
+
+def _transfer(coarse, fine, cell_tags, facet_tags, parent_cell, parent_facet):
+    """Tags of a refined mesh from its parent's (``dolfinx.mesh.transfer_meshtag`` refuses ghosted
+    meshes). ``parent_cell`` names the local parent of every owned fine cell, ``parent_facet`` for
+    each of its facets the parent's local facet it lies on (-1: inside the parent). Owned cells take
+    their parent's tag, ghost cells their owner's (scattered); a facet of an owned cell takes the tag
+    of the parent facet it lies on, which tags every facet a rank integrates over."""
+    from ecmsim.core.fem import dolfinx
+
+    tdim = coarse.topology.dim
+    fdim = tdim - 1
+    cmap = fine.topology.index_map(tdim)
+    n_owned = cmap.size_local
+    # parent_cell and parent_facet follow the refined cells' order before dolfinx reordered them:
+    # local[k] is the local index of the k-th of this rank's refined cells
+    original = np.asarray(fine.topology.original_cell_index, dtype=np.int64)[:n_owned] - cmap.local_range[0]
+    local_of = np.empty(n_owned, dtype=np.int64)
+    local_of[original] = np.arange(n_owned)
+
+    def local_values(tags, dim):
+        imap = coarse.topology.index_map(dim)
+        values = np.full(imap.size_local + imap.num_ghosts, -1, dtype=np.int64)
+        values[tags.indices] = tags.values
+        return values
+
+    # cells: the parent's tag on owned cells, scattered to the ghosts
+    vec = dolfinx.la.vector(cmap, 1)
+    vec.array[local_of] = local_values(cell_tags, tdim)[parent_cell]
+    vec.scatter_forward()
+    cell_values = np.rint(vec.array).astype(np.int32)
+    cells = np.flatnonzero(cell_values >= 0).astype(np.int32)
+    new_cells = dolfinx.mesh.meshtags(fine, tdim, cells, cell_values[cells])
+
+    # facets: through the parent facet each owned cell's facet lies on
+    fine.topology.create_entities(fdim)
+    fine.topology.create_connectivity(tdim, fdim)
+    per_cell = coarse.topology.connectivity(tdim, fdim).links(0).size
+    fine_c2f = fine.topology.connectivity(tdim, fdim).array.reshape(-1, per_cell)
+    coarse_c2f = coarse.topology.connectivity(tdim, fdim).array.reshape(-1, per_cell)
+    on_parent = np.asarray(parent_facet, dtype=np.int64).reshape(n_owned, per_cell)
+    k, i = np.nonzero(on_parent >= 0)
+    values = local_values(facet_tags, fdim)[coarse_c2f[parent_cell[k], on_parent[k, i]]]
+    keep = values >= 0
+    facets, first = np.unique(fine_c2f[local_of[k], i][keep], return_index=True)
+    new_facets = dolfinx.mesh.meshtags(fine, fdim, facets.astype(np.int32), values[keep][first].astype(np.int32))
+    fine.topology.create_connectivity(fdim, tdim)
+    return new_cells, new_facets
+
+
+__all__ = ["REFINE_MIN_CELLS", "COARSE_MIN_CELLS", "MAX_AUTO_LEVELS", "auto_refine_levels", "coarse_options",
+           "refine_tagged"]

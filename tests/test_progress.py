@@ -23,7 +23,8 @@ def test_a_run_on_a_terminal_shows_a_bar_with_the_time_left(tmp_path):
 def test_a_run_in_a_log_has_step_lines_and_no_bar(tmp_path):
     proc = run_cli("run", *CREEP, "-o", str(tmp_path / "log"))
     assert proc.returncode == 0, proc.stderr
-    assert "\r" not in proc.stdout and "time loop" not in proc.stdout
+    assert "\r" not in proc.stdout and "%|" not in proc.stdout     # no bar drawn
+    assert "] time loop: 32 step(s)" in proc.stdout                 # the loop's closing line
     assert "step   10  t =" in proc.stdout and " left" in proc.stdout
 
 

@@ -86,8 +86,8 @@ class _StrainTest:
         msh = tmesh.mesh
         x = msh.geometry.x
         comm = msh.comm
-        lo = comm.allreduce(x[:, :2].min(axis=0) if len(x) else np.full(2, np.inf), op=MPI.MIN)
-        hi = comm.allreduce(x[:, :2].max(axis=0) if len(x) else np.full(2, -np.inf), op=MPI.MAX)
+        lo = np.array([comm.allreduce(float(x[:, i].min()) if len(x) else math.inf, op=MPI.MIN) for i in (0, 1)])
+        hi = np.array([comm.allreduce(float(x[:, i].max()) if len(x) else -math.inf, op=MPI.MAX) for i in (0, 1)])
         self.area = float(np.prod(hi - lo))
         length = float(hi[axis] - lo[axis])
         far, near = (("right", "left"), ("top", "bottom"))[axis]

@@ -339,13 +339,17 @@ def _grow_pores(g: np.ndarray, classes: np.ndarray, void: int, host: list[int], 
 #: the pixels and the texture is sure (below); agreeing readings keep the grey levels.
 TEXTURE_DISAGREEMENT = 0.05
 #: The texture reading is sure when at most this share of the solid pixels is undecided
-#: (probability margin between electrode and electrolyte < ``texture.UNSURE_MARGIN``).
-TEXTURE_UNSURE_MAX = 0.15
+#: (probability margin between electrode and electrolyte < ``texture.UNSURE_MARGIN``) and its
+#: context step moved at most ``CONTEXT_MOVED_MAX`` of the window to the other region.
+TEXTURE_UNSURE_MAX, CONTEXT_MOVED_MAX = 0.10, 0.05
 #: A composite electrolyte: the texture's electrolyte holds at least this share of particles, and
 #: at most this share of its bright grains are coarse (``texture.FINE_GRAIN_RADIUS_PX``: the forest
 #: learnt fine particles; the coarse grains of a composite cathode are not what it can read, and
 #: there a smooth region without grains is as likely the same matrix as an electrode).
-COMPOSITE_MIN_PARTICLES, COARSE_GRAIN_MAX = 0.03, 0.3
+COMPOSITE_MIN_PARTICLES, COARSE_GRAIN_MAX = 0.03, 0.25
+#: ... and its particles are brighter than its matrix by at least this many noise sigmas (noise
+#: specks are not particles).
+PARTICLE_MIN_CONTRAST_SIGMA = 2.0
 
 
 def _texture_bilayer(labels: np.ndarray) -> bool:
@@ -371,40 +375,56 @@ def _texture_labels(grey: np.ndarray, options: ImageOptions) -> tuple[np.ndarray
     labels, tinfo = texture_route(grey, particles=options.particles)
     present = [name for name, k in PHASE_NAMES.items() if (labels == k).any()]
     info = {"segmentation_method": "texture", "texture": tinfo, "phases": present}
-    if tinfo["unsure_fraction"] > TEXTURE_UNSURE_MAX:
+    if not _sure(tinfo):
         info["warnings"] = [_unsure_line(tinfo)]
     return labels, info
 
 
+def _sure(tinfo: dict) -> bool:
+    return (tinfo["unsure_fraction"] <= TEXTURE_UNSURE_MAX
+            and tinfo["context"]["moved_fraction"] <= CONTEXT_MOVED_MAX)
+
+
 def _unsure_line(tinfo: dict, grey_reading: str = "") -> str:
     t = tinfo["region_fraction"]
-    return (f"unsure: {100 * tinfo['unsure_fraction']:.0f} % of the solid could be electrode or electrolyte by "
-            f"texture (electrode {t['electrode']:.2f} / electrolyte {t['electrolyte']:.2f}){grey_reading}; "
-            f"mark a few pixels of each phase (scribbles, with phases) to decide")
+    moved = tinfo["context"]["moved_fraction"]
+    return (f"unsure: by texture electrode {t['electrode']:.2f} / electrolyte "
+            f"{t['electrolyte']:.2f}, but {100 * tinfo['unsure_fraction']:.0f} % of the solid could be either"
+            f"{f' and {100 * moved:.0f} % of the window was reassigned by context' if moved > CONTEXT_MOVED_MAX else ''}"
+            f"{grey_reading}; mark a few pixels of each phase (scribbles, with phases) to decide")
 
 
 def _auto(grey: np.ndarray, options: ImageOptions, labels, info: dict, error: GeometryError | None):
-    """``auto`` without given phases: keep the grey-level reading unless the texture reads an
-    electrode over a composite electrolyte (particles in a matrix) that the grey levels misread,
-    and is sure of it; when the texture is not sure and the readings disagree, say so."""
+    """``auto`` without given phases: the grey-level reading (``labels``, or its ``error``) against
+    the texture reading.
+
+    - No composite electrolyte in the texture (fine particles, brighter than their matrix, on at
+      least 3 % of it): the grey levels stay (their error is raised).
+    - The readings agree (at most ``TEXTURE_DISAGREEMENT`` of the pixels differ): the grey levels
+      stay.
+    - The texture reads an electrode layer over a composite-electrolyte layer and is sure: it
+      replaces the grey levels (a warning line gives both readings).
+    - Otherwise two readings fit about equally: one ``unsure`` warning line with both, suggesting
+      scribbles; the texture reading is kept when it is a bilayer, else the grey levels.
+    """
     from ecmsim.geometry.image.phases import DEAD_LI, ELECTRODE, ELECTROLYTE, PARTICLE
     from ecmsim.geometry.image.texture import texture_route
 
     t_labels, tinfo = texture_route(grey, particles=options.particles)
     t = tinfo["region_fraction"]
     layers = _texture_bilayer(t_labels)
-    composite = (layers and tinfo["particle_fraction_of_electrolyte"] >= COMPOSITE_MIN_PARTICLES
-                 and tinfo["coarse_grain_share"] <= COARSE_GRAIN_MAX)
-    summary = {"region_fraction": t, "particle_fraction_of_electrolyte": tinfo["particle_fraction_of_electrolyte"],
-               "coarse_grain_share": tinfo["coarse_grain_share"],
-               "unsure_fraction": tinfo["unsure_fraction"], "bilayer": layers, "seconds": tinfo["seconds"]}
+    composite = (tinfo["particle_fraction_of_electrolyte"] >= COMPOSITE_MIN_PARTICLES
+                 and tinfo["coarse_grain_share"] <= COARSE_GRAIN_MAX
+                 and tinfo["particle_contrast_sigma"] >= PARTICLE_MIN_CONTRAST_SIGMA)
+    summary = {key: tinfo[key] for key in ("region_fraction", "particle_fraction_of_electrolyte", "coarse_grain_share",
+                                           "particle_contrast_sigma", "unsure_fraction", "seconds")}
+    summary["bilayer"] = layers
     if not composite:
         if error is not None:
             raise error
-        info["texture_check"] = {**summary, "used": False,
-                                 "why": "the texture reads no electrode layer over a composite electrolyte layer"}
+        info["texture_check"] = {**summary, "used": False, "why": "no composite electrolyte by texture"}
         return labels, info
-    sure = tinfo["unsure_fraction"] <= TEXTURE_UNSURE_MAX
+    disagree = None
     if labels is not None:
         region = np.select([labels == ELECTRODE, labels == DEAD_LI, labels == ELECTROLYTE, labels == PARTICLE],
                            [1, 1, 2, 2], 0)
@@ -412,21 +432,24 @@ def _auto(grey: np.ndarray, options: ImageOptions, labels, info: dict, error: Ge
         disagree = float(np.mean(region != t_region))
         g = {name: float(np.mean(region == k)) for k, name in enumerate(("void", "electrode", "electrolyte"))}
         grey_reading = f"; by grey level electrode {g['electrode']:.2f} / electrolyte {g['electrolyte']:.2f}"
+        summary["disagreement"] = round(disagree, 4)
         if disagree <= TEXTURE_DISAGREEMENT:
-            info["texture_check"] = {**summary, "used": False, "disagreement": round(disagree, 4),
-                                     "why": "the texture reading agrees with the grey levels"}
+            info["texture_check"] = {**summary, "used": False, "why": "the texture reading agrees with the grey levels"}
             return labels, info
     else:
-        disagree, grey_reading = None, f"; by grey level: {error}"
+        grey_reading = f"; by grey level: {str(error).split(': ', 1)[-1]}"
+    sure = layers and _sure(tinfo)
+    line = (f"read by texture: electrode {t['electrode']:.2f} / electrolyte {t['electrolyte']:.2f} (a polymer with "
+            f"particles is one phase){grey_reading}") if sure else _unsure_line(tinfo, grey_reading)
+    if not layers:   # the texture sees a composite but no electrode layer: the grey levels stay
+        if error is not None:
+            raise GeometryError(f"{error}; {line}") from None
+        info.setdefault("warnings", []).append(line)
+        info["texture_check"] = {**summary, "used": False, "why": "the texture reads no electrode layer"}
+        return labels, info
     present = [name for name, k in PHASE_NAMES.items() if (t_labels == k).any()]
     out = {"segmentation_method": "texture", "texture": tinfo, "phases": present,
            "grey_level_reading": {"disagreement": None if disagree is None else round(disagree, 4),
                                   **({"fractions": g} if labels is not None else {"error": str(error)})},
-           "warnings": []}
-    if sure:
-        out["warnings"].append(
-            f"read by texture: electrode {t['electrode']:.2f} / electrolyte {t['electrolyte']:.2f} (a polymer with "
-            f"particles is one phase){grey_reading}")
-    else:
-        out["warnings"].append(_unsure_line(tinfo, grey_reading))
+           "warnings": [line]}
     return t_labels, out

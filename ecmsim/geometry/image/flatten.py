@@ -96,7 +96,8 @@ def destripe_bands(g: np.ndarray) -> tuple[np.ndarray, dict]:
     the interface fill a minority of any column's rows). The stripes are modelled as one column
     pattern whose amplitude changes with depth, s(y, x) = f(y) a(x): the first singular pair of
     the band profiles (noise in any one band averages out over all of them), f interpolated
-    linearly between band centres. Returns the destriped image and what was removed.
+    linearly between band centres (and extrapolated beyond the outer ones). Returns the
+    destriped image and what was removed.
     """
     from scipy.ndimage import gaussian_filter1d
 
@@ -115,6 +116,10 @@ def destripe_bands(g: np.ndarray) -> tuple[np.ndarray, dict]:
         pattern, amplitude = sign * vt[0], sign * u[:, 0] * s[0]
         centres = 0.5 * (edges[:-1] + edges[1:]) - 0.5
         f = np.interp(np.arange(h), centres, amplitude)
+        # beyond the first and last band centres: on the line through the two nearest centres
+        for rows, (a, b) in ((np.arange(h) < centres[0], (0, 1)), (np.arange(h) > centres[-1], (-1, -2))):
+            slope = (amplitude[b] - amplitude[a]) / (centres[b] - centres[a])
+            f[rows] = amplitude[a] + slope * (np.arange(h)[rows] - centres[a])
         stripes = f[:, None] * pattern[None, :]
     out = g - stripes
     return out, {"bands": n_bands, "stripe_std_top": round(float(np.std(stripes[0])), 3),
@@ -128,24 +133,46 @@ SHADING_SIGMA_PX = 20.0
 def flatten_phases(g: np.ndarray, phases: np.ndarray, trusted: np.ndarray) -> tuple[np.ndarray, dict]:
     """Subtract smooth shading (charging glow, ramps) measured on the phases' residuals.
 
-    Each phase's level is the median of its ``trusted`` pixels (the caller leaves out particles,
-    pore rims and edges); the residual r = grey - level of the pixel's phase, on trusted pixels
-    2 px inside their phase, averaged by a normalised Gaussian (sigma ``SHADING_SIGMA_PX``), is
-    the shading. Measured per phase, so the contrast between phases stays (an average over all
-    pixels would take a small Li/polymer contrast for shading and remove it). Returns the
-    flattened image and the shading's range.
+    The residual r = grey - level of the pixel's phase, on ``trusted`` pixels (the caller leaves
+    out particles, pore rims) 2 px inside their phase, averaged by a normalised Gaussian (sigma
+    ``SHADING_SIGMA_PX``), is the shading. Measured per phase, so the contrast between phases
+    stays (an average over all pixels would take a small Li/polymer contrast for shading and
+    remove it). The levels: the largest phase's is its median; every other phase's is that plus
+    the contrast across their common boundary (medians of the two sides, 2-8 px from it, where a
+    smooth shading is the same on both sides): a glow that covers one phase more than the other
+    would otherwise bias that phase's median and change the contrast. A phase without such a
+    boundary takes its own median. Returns the flattened image and the shading's range.
     """
-    from scipy.ndimage import binary_erosion, gaussian_filter
+    from scipy.ndimage import binary_erosion, distance_transform_edt, gaussian_filter
 
     inner = np.zeros(g.shape, bool)
+    codes = [k for k in np.unique(phases)
+             if (binary_erosion(phases == k, iterations=2, border_value=1) & trusted).sum() >= 50]
+    if not codes:
+        return g, {"applied": False}
+    sizes = {k: int((phases == k).sum()) for k in codes}
+    ref = max(codes, key=sizes.get)
+    ref_mask = phases == ref
     level = np.zeros(g.shape)
-    for k in np.unique(phases):
+    levels = {}
+    for k in codes:
         m = phases == k
         sel = binary_erosion(m, iterations=2, border_value=1) & trusted
-        if sel.sum() < 50:
-            continue
-        level[m] = np.median(g[sel])
         inner |= sel
+        if k == ref:
+            levels[k] = float(np.median(g[sel]))
+            continue
+        near_k = (distance_transform_edt(~m) <= 8) & ref_mask & trusted
+        near_ref = (distance_transform_edt(~ref_mask) <= 8) & m & trusted
+        side_k = near_ref & (distance_transform_edt(m) >= 2)
+        side_ref = near_k & (distance_transform_edt(ref_mask) >= 2)
+        levels[k] = (None if min(side_k.sum(), side_ref.sum()) < 200
+                     else float(np.median(g[side_k]) - np.median(g[side_ref])))
+    base = levels[ref]
+    for k in codes:
+        m = phases == k
+        sel = binary_erosion(m, iterations=2, border_value=1) & trusted
+        level[m] = base if k == ref else (base + levels[k] if levels[k] is not None else float(np.median(g[sel])))
     if inner.sum() < 100:
         return g, {"applied": False}
     res = np.where(inner, g - level, 0.0)
@@ -153,4 +180,6 @@ def flatten_phases(g: np.ndarray, phases: np.ndarray, trusted: np.ndarray) -> tu
     den = gaussian_filter(inner.astype(float), SHADING_SIGMA_PX, mode="nearest")
     shading = np.where(den > 1e-3, num / np.maximum(den, 1e-3), 0.0)
     return g - shading, {"applied": True, "shading_min": round(float(shading.min()), 3),
-                         "shading_max": round(float(shading.max()), 3)}
+                         "shading_max": round(float(shading.max()), 3),
+                         "contrast_across_boundaries": {int(k): round(v, 3) for k, v in levels.items()
+                                                        if k != ref and v is not None}}

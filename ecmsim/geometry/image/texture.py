@@ -140,6 +140,7 @@ def texture_route(grey: np.ndarray, particles: bool = False) -> tuple[np.ndarray
                             for k, name in enumerate(("void", "electrode", "electrolyte"))},
         "particle_fraction_of_electrolyte": round(float(part.sum() / max((region == 2).sum(), 1)), 4),
         "coarse_grain_share": _coarse_grain_share(g, region == 2),
+        "particle_contrast_sigma": _particle_contrast(g, part, (region == 2) & ~part, info["pore_rims"]),
         "mean_margin": round(float(margin[solid].mean()) if solid.any() else 0.0, 4),
         "unsure_fraction": round(float(np.mean(margin[solid] < UNSURE_MARGIN)) if solid.any() else 0.0, 4),
         "seconds": round(time.perf_counter() - start, 2)})
@@ -168,6 +169,15 @@ def _coarse_grain_share(g: np.ndarray, electrolyte: np.ndarray) -> float:
     return round(float(binary_opening(bright, disk(FINE_GRAIN_RADIUS_PX)).sum() / bright.sum()), 4)
 
 
+def _particle_contrast(g: np.ndarray, particles: np.ndarray, matrix: np.ndarray, rims: dict) -> float:
+    """How much brighter the particles are than the matrix, in noise sigmas of the image (noise
+    specks that the forest takes for particles in a featureless image are 1-2 sigma)."""
+    if particles.sum() < 20 or matrix.sum() < 20:
+        return 0.0
+    sigma = 2.0 * np.sqrt(np.pi) * rims["noise_sigma_smoothed"]   # back to the raw image's noise
+    return round(float((np.median(g[particles]) - np.median(g[matrix])) / max(sigma, 1e-9)), 2)
+
+
 #: A piece of electrode or electrolyte cut off from its layer (not in the region's largest piece)
 #: stays only when its texture says so clearly: mean margin at least this.
 ISLAND_MARGIN = 0.5
@@ -191,7 +201,8 @@ def _context(region: np.ndarray, margin: np.ndarray) -> tuple[np.ndarray, dict]:
         # "electrode" pieces are particle-poor patches of polymer (dead Li needs an electrode)
         moved["electrode"] = int((region == 1).sum())
         out[region == 1] = 2
-        return out, {"island_pixels_moved": moved, "rule": "no electrode layer: every electrode piece is electrolyte"}
+        return out, {"island_pixels_moved": moved, "moved_fraction": round(moved["electrode"] / region.size, 4),
+                     "rule": "no electrode layer: every electrode piece is electrolyte"}
     for k, other, name in ((1, 2, "electrode"), (2, 1, "electrolyte")):
         comp, n = cc(region == k)
         if n < 2:
@@ -205,8 +216,9 @@ def _context(region: np.ndarray, margin: np.ndarray) -> tuple[np.ndarray, dict]:
         pix = flip[comp]
         out[pix] = other
         moved[name] = int(pix.sum())
-    return out, {"island_pixels_moved": moved, "rule": f"pieces cut off from their layer with mean margin "
-                                                          f"< {ISLAND_MARGIN:g} join the region around them"}
+    return out, {"island_pixels_moved": moved, "moved_fraction": round(sum(moved.values()) / region.size, 4),
+                 "rule": f"pieces cut off from their layer with mean margin < {ISLAND_MARGIN:g} join the region "
+                         f"around them"}
 
 
 # ------------------------------------------------------------------------------ training

@@ -138,6 +138,27 @@ def test_unsure_reading_says_so_and_suggests_scribbles(scene):
     unsure = [w for w in res.info.get("warnings", []) if w.startswith("unsure")]
     assert len(unsure) == 1 and "scribbles" in unsure[0] and "by grey level" in unsure[0], res.info.get("warnings")
     assert "\n" not in unsure[0]
+    assert res.info["segmentation_method"] != "texture"
+
+
+def test_an_unsure_bilayer_keeps_the_grey_reading_it_has(monkeypatch):
+    """The texture sees a composite and reads a bilayer but is unsure (a composite cathode's grains
+    taken for particles): the grey levels' reading stays, with the unsure line; without a grey
+    reading (an error) the texture's bilayer is meshed."""
+    grey_labels = np.full((40, 60), ELECTROLYTE, np.uint8)
+    grey_labels[::7, ::5] = PARTICLE
+    t_labels = np.full((40, 60), ELECTROLYTE, np.uint8)
+    t_labels[:18] = ELECTRODE
+    tinfo = {"region_fraction": {"void": 0.0, "electrode": 0.45, "electrolyte": 0.55},
+             "particle_fraction_of_electrolyte": 0.2, "coarse_grain_share": 0.0, "particle_contrast_sigma": 5.0,
+             "unsure_fraction": 0.3, "context": {"moved_fraction": 0.0}, "seconds": 0.0}
+    monkeypatch.setattr(tx, "texture_route", lambda grey, particles=False: (t_labels, tinfo))
+    grey = np.zeros((40, 60), np.uint8)
+    labels, info = img_classes._auto(grey, img.ImageOptions(pixel_size_m=PX), grey_labels, {}, None)
+    assert labels is grey_labels and info["texture_check"]["why"] == "unsure"
+    assert [w for w in info["warnings"] if w.startswith("unsure") and "scribbles" in w]
+    labels, info = img_classes._auto(grey, img.ImageOptions(pixel_size_m=PX), None, {}, GeometryError("no levels"))
+    assert labels is t_labels and info["segmentation_method"] == "texture" and info["warnings"][0].startswith("unsure")
 
 
 def test_particles_are_kept_on_request(scene):

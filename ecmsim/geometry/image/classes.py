@@ -405,7 +405,7 @@ def _auto(grey: np.ndarray, options: ImageOptions, labels, info: dict, error: Ge
     - The texture reads an electrode layer over a composite-electrolyte layer and is sure: it
       replaces the grey levels (a warning line gives both readings).
     - Otherwise two readings fit about equally: one ``unsure`` warning line with both, suggesting
-      scribbles; the texture reading is kept when it is a bilayer, else the grey levels.
+      scribbles; the grey levels stay, unless they found no answer and the texture reads a bilayer.
     """
     from ecmsim.geometry.image.phases import DEAD_LI, ELECTRODE, ELECTROLYTE, PARTICLE
     from ecmsim.geometry.image.texture import texture_route
@@ -441,11 +441,14 @@ def _auto(grey: np.ndarray, options: ImageOptions, labels, info: dict, error: Ge
     sure = layers and _sure(tinfo)
     line = (f"read by texture: electrode {t['electrode']:.2f} / electrolyte {t['electrolyte']:.2f} (a polymer with "
             f"particles is one phase){grey_reading}") if sure else _unsure_line(tinfo, grey_reading)
-    if not layers:   # the texture sees a composite but no electrode layer: the grey levels stay
+    if not layers or (not sure and labels is not None):
+        # no electrode layer by texture, or two readings fit about equally and the grey levels gave
+        # one: the grey levels stay, with the line (a composite cathode keeps its grains and matrix)
         if error is not None:
             raise GeometryError(f"{error}; {line}") from None
         info.setdefault("warnings", []).append(line)
-        info["texture_check"] = {**summary, "used": False, "why": "the texture reads no electrode layer"}
+        info["texture_check"] = {**summary, "used": False,
+                                 "why": "the texture reads no electrode layer" if not layers else "unsure"}
         return labels, info
     present = [name for name, k in PHASE_NAMES.items() if (t_labels == k).any()]
     out = {"segmentation_method": "texture", "texture": tinfo, "phases": present,

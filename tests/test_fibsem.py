@@ -107,3 +107,19 @@ def test_render_command_writes_image_truth_and_sidecar(tmp_path):
     assert_one_line_error(run_cli("render", "--scene", "li_pll", "-o", str(tmp_path / "mine.png")), "did not write")
     assert_one_line_error(run_cli("render", "--scene", "li_pll", "-o", str(tmp_path / "y.tif")), "PNG")
     assert_one_line_error(run_cli("render", "-o", str(tmp_path / "z.png")), "label image or --scene")
+
+
+def test_shipped_plated_window_is_what_make_windows_draws():
+    """meshes/li_pll_plated.* (the input of scenarios/li_pll_plated_particles.toml) are reproducible:
+    the renderer with the sidecar's look, strength and seed draws them pixel for pixel."""
+    from geometry_helpers import MESHES, read_png
+
+    side = json.loads((MESHES / "li_pll_plated.json").read_text())
+    grey = read_png(MESHES / "li_pll_plated.png")
+    labels = fs.plated_li_pll_labels(*grey.shape, seed=side["seed"])
+    r = fs.render(labels, fs.LI_PLL, strength=side["strength"], seed=side["seed"])
+    assert np.array_equal(r.grey, grey)
+    assert np.array_equal(r.labels, read_png(MESHES / "li_pll_plated_labels.png"))
+    assert np.array_equal(r.labels_with_particles(), read_png(MESHES / "li_pll_plated_particles.png"))
+    for name, code in (("void", VOID), ("electrode", ELECTRODE), ("electrolyte", ELECTROLYTE)):
+        assert side["phase_fraction_true"][name] == pytest.approx(float((r.labels == code).mean()), abs=1e-5)

@@ -107,22 +107,29 @@ def test_closed_forms_meet_their_limits():
 
 @pytest.mark.slow
 def test_pll_matrix_record_gives_the_measured_composite_modulus():
-    """The PEO-LiTFSI record is calibrated so that a meshed PLL window (18.5 % LLZTO particles,
-    segmented from a rendering with particles = true) has PLL's 380 MPa: recomputed here on a
-    window it was not calibrated on, within 3 %."""
+    """The PEO-LiTFSI record is calibrated so that a meshed PLL window (18.5 % LLZTO particles) has
+    PLL's 380 MPa: recomputed here on a window it was not calibrated on, within 3 % on its truth
+    labels. Segmented (texture, particles = true) the window reads 0.005-0.007 more particles (their
+    blurred edges) and comes out a few % stiffer: within 5 %, and stiffer than its truth."""
     from ecmsim.geometry import fibsem as fs
 
     lab = np.full((240, 240), img.ELECTROLYTE, np.uint8)
     r = fs.render(lab, fs.LI_PLL, seed=21)
-    res = img.array_to_geometry(r.grey, img.ImageOptions(pixel_size_m=PX, method="texture", particles=True))
-    tm = mesh_geometry(res.geometry, MeshOptions(25 * PX, 5 * PX))
     matrix, pll = materials.get("PEO-LiTFSI"), materials.get("PLL")
-    eff = hz.effective_moduli(tm, {"electrolyte": matrix, "particle": LLZO})
+    moduli = {"electrolyte": matrix, "particle": LLZO}
+    truth = img.array_to_geometry(r.labels_with_particles(), img.ImageOptions(
+        pixel_size_m=PX, label_values={"electrolyte": img.ELECTROLYTE, "particle": img.PARTICLE}))
+    tm = mesh_geometry(truth.geometry, MeshOptions(25 * PX, 5 * PX))
+    eff = hz.effective_moduli(tm, moduli)
     assert eff.area_fractions["particle"] == pytest.approx(0.185, abs=0.015)
     assert eff.youngs_modulus_Pa == pytest.approx(pll.youngs_modulus_Pa, rel=0.03)
     E_m, at, _ = hz.matrix_modulus_for(pll.youngs_modulus_Pa, tm, LLZO, matrix.poissons_ratio)
     assert at.youngs_modulus_Pa == pytest.approx(pll.youngs_modulus_Pa, rel=1e-3)
     assert E_m == pytest.approx(matrix.youngs_modulus_Pa, rel=0.03)
+    seg = img.array_to_geometry(r.grey, img.ImageOptions(pixel_size_m=PX, method="texture", particles=True))
+    seg_eff = hz.effective_moduli(mesh_geometry(seg.geometry, MeshOptions(25 * PX, 5 * PX)), moduli)
+    assert seg_eff.youngs_modulus_Pa == pytest.approx(pll.youngs_modulus_Pa, rel=0.05)
+    assert seg_eff.youngs_modulus_Pa > eff.youngs_modulus_Pa
 
 
 def test_parallel_equals_serial(tmp_path, have_mpirun):

@@ -3,6 +3,9 @@ and a porous electrolyte (PLL with pores), small synthetic FIB-SEM-like images w
 
     python meshes/make_windows.py      # images, label images, sidecars; the 3D stack li_pll_stack.tif
 
+Also ``li_pll_plated`` (:func:`make_plated`): plated Li over PLL as the reference cell's FIB-SEM shows
+it, the input of ``scenarios/li_pll_plated_particles.toml``.
+
 Reproducible (every random choice seeded). 160 x 320 px at 50 nm (8 x 16 um). Files per window:
 ``<name>.png`` (grey: blur, shading, curtains, noise), ``<name>_labels.png`` (truth: 0 void,
 2 electrolyte, 3 particle) and ``<name>.json`` (sidecar: pixel size, phases, the true phase
@@ -92,10 +95,37 @@ def make_stack(name: str = "li_pll_stack", seed: int = 41) -> None:
     print(f"{name}: {nz} slices of {nx + 12} x {ny + 12} px, true fractions {truth}")
 
 
+def make_plated(name: str = "li_pll_plated", seed: int = 51) -> None:
+    """Plated Li over PLL as the reference cell's FIB-SEM shows it (ecmsim.geometry.fibsem): Li
+    and the polymer 10 grey levels apart, bright LLZTO particles on 19 % of the PLL, pores with
+    bright rims, curtains, charging glow and noise; 800 x 400 px at 50 nm (the 40 um window).
+    ``<name>_labels.png`` is the phase truth (particles in the electrolyte), ``<name>_particles.png``
+    the same with the particles as 3. The same images as ``ecmsim render --scene li_pll --seed 51``."""
+    from ecmsim.geometry import fibsem as fs
+
+    labels = fs.plated_li_pll_labels(400, 800, seed=seed)
+    r = fs.render(labels, fs.LI_PLL, strength=1.0, seed=seed)
+    syn.save_png(HERE / f"{name}.png", r.grey)
+    syn.save_png(HERE / f"{name}_labels.png", r.labels)
+    syn.save_png(HERE / f"{name}_particles.png", r.labels_with_particles())
+    truth = {n: round(float((r.labels == k).mean()), 5) for n, k in img.PHASE_NAMES.items() if (r.labels == k).any()}
+    sidecar = {"image": f"{name}.png", "pixel_size_m": PIXEL_SIZE_M,
+               "description": "plated Li over PLL (PEO-LiTFSI + LLZTO particles): Li and polymer of nearly one grey, "
+                              "bright particles, rimmed pores (synthetic FIB-SEM, ecmsim.geometry.fibsem)",
+               "label_image": f"{name}_labels.png", "particle_label_image": f"{name}_particles.png",
+               "label_values": {"void": img.VOID, "electrode": img.ELECTRODE, "electrolyte": img.ELECTROLYTE},
+               "phase_fraction_true": truth,
+               "particle_fraction_of_electrolyte": round(float(r.particles.sum() / (r.labels == img.ELECTROLYTE).sum()), 5),
+               "look": "li_pll", "strength": 1.0, "generated_by": "meshes/make_windows.py", "seed": seed}
+    (HERE / f"{name}.json").write_text(json.dumps(sidecar, indent=2) + "\n")
+    print(f"{name}: 800 x 400 px, true fractions {truth}")
+
+
 def main() -> None:
     for seed, (name, (labels, levels, extras)) in enumerate(windows().items(), start=31):
         make(name, labels, levels, extras, seed)
     make_stack()
+    make_plated()
 
 
 if __name__ == "__main__":

@@ -46,6 +46,8 @@ def test_shipped_scenario_runs_coarse(name, tmp_path):
         sets["geometry.voxel_factor"] = "3"   # the voxels are the mesh
     if 'model = "contact"' in text:
         sets["interface.load_steps"] = "2"
+    if "particles = true" in text:   # every particle's boundary is meshed: half the window
+        sets["geometry.window_width_m"] = "20e-6"
     from ecmsim.run.pipeline import run_scenario_file  # in process: the suite has imported dolfinx already
 
     out = tmp_path / "out"

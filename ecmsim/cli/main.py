@@ -30,7 +30,7 @@ EXIT_BUG = 1
 #: Modules that contribute subcommands. Each defines ``register(subparsers)`` which adds its
 #: parser(s) with ``set_defaults(handler=fn)``, ``fn(args) -> exit status``. They must import
 #: only the standard library at module level: the heavy imports belong inside the handlers.
-SUBCOMMAND_MODULES = ("ecmsim.cli.fbg", "ecmsim.cli.mesh", "ecmsim.studies.sweep", "ecmsim.studies.study", "ecmsim.studies.validate",
+SUBCOMMAND_MODULES = ("ecmsim.cli.fbg", "ecmsim.cli.mesh", "ecmsim.cli.render", "ecmsim.studies.sweep", "ecmsim.studies.study", "ecmsim.studies.validate",
                       "ecmsim.studies.report_html")
 
 DESCRIPTION = ("ecmsim: electro-chemo-mechanical simulation of solid-state battery interfaces "

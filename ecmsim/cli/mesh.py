@@ -43,8 +43,11 @@ def register(subparsers) -> None:
     seg.add_argument("--min-feature-px", type=int, help="clean pieces smaller than this squared [px] (default 4)")
     seg.add_argument("--min-feature", help="clean pieces smaller than this length squared, e.g. 200nm "
                                            "(physical: the same at any resolution; overrides --min-feature-px)")
-    seg.add_argument("--method", choices=("auto", "histogram", "mixture"),
-                     help="grey classes from histogram peaks, a Gaussian mixture, or auto (default)")
+    seg.add_argument("--method", choices=("auto", "histogram", "mixture", "texture"),
+                     help="grey classes from histogram peaks, a Gaussian mixture, texture (a polymer with "
+                          "particles is one phase), or auto (default)")
+    seg.add_argument("--particles", action="store_true",
+                     help="keep the particles of a composite electrolyte as 'particle' regions (LLZTO in PLL)")
     seg.add_argument("--scribbles", help="sparse label image (0 unmarked, k = k-th of --phases) training a "
                                          "pixel classifier")
     seg.add_argument("--label-map", help="label or probability map from ilastik / Weka (TIFF, HDF5); "
@@ -122,6 +125,7 @@ def _mesh(args: argparse.Namespace) -> int:
         "median_m": parse_length(args.median, "--median"),
         "thin_part_m": parse_length(args.thin_part, "--thin-part"),
         "method": args.method,
+        "particles": True if args.particles else None,
         "scribbles": args.scribbles,
         "label_map": args.label_map,
     }

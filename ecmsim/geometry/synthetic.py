@@ -1,6 +1,10 @@
 """Synthetic FIB-SEM cross-sections: analytic scenes -> phase labels -> grey images with the
 artefacts of real ones. For examples, tests and benchmarks (the true labels are known).
 
+The shipped examples of meshes/ are drawn by :func:`render` here (kept so that they stay byte for
+byte); the general renderer, any label image with per-phase texture, particles, alloy networks,
+pore rims and artefacts at a chosen strength, is :mod:`ecmsim.geometry.fibsem` (``ecmsim render``).
+
 A :class:`Scene` is in pixels, row 0 at the top, electrode above the electrolyte. Its labels
 are sampled at pixel centres. :func:`render` draws what a secondary-electron FIB-SEM image of
 it looks like: grey level per phase (pores darkest), LLZTO particles in the PLL, an optional

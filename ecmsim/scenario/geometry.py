@@ -199,9 +199,13 @@ class ImageGeometry(Section):
                                 description="pieces smaller than min_feature_px^2 pixels are cleaned away [px]")
     tolerance_px: float = Field(1.0, ge=0, le=10, allow_inf_nan=False, description="contour tolerance [px]")
     flatten: bool = Field(True, description="remove curtaining stripes and charging shading")
-    method: Literal["auto", "histogram", "mixture"] = Field(
-        "auto", description="grey classes: histogram peaks, Gaussian mixture, or auto (mixture when the "
-                            "histogram shows too few phases)")
+    method: Literal["auto", "histogram", "mixture", "texture"] = Field(
+        "auto", description="grey classes: histogram peaks, Gaussian mixture, texture (a polymer with particles is "
+                            "one phase), or auto (mixture when the histogram shows too few phases, texture when it "
+                            "reads an electrode over a composite electrolyte)")
+    particles: bool = Field(False, description="mesh the particles of a composite electrolyte (LLZTO in PLL) as "
+                                               "'particle' regions inside its polymer matrix (needs materials.particle; "
+                                               "the electrolyte material is then the matrix)")
     min_feature_m: Length | None = Field(
         None, description="pieces smaller than this length squared are cleaned away [m] (overrides min_feature_px)")
     median_m: Length | None = Field(None, description="median filter size as a length [m] (the odd pixel count "

@@ -27,6 +27,10 @@ from ecmsim.scenario.sections import (
 )
 
 
+#: Library records of composite electrolytes (particles included) -> the record of their matrix.
+COMPOSITE_ELECTROLYTES = {"PLL": "PEO-LiTFSI"}
+
+
 class Scenario(Section):
     """A validated scenario. ``source`` is the file it came from (for messages)."""
 
@@ -81,6 +85,19 @@ class Scenario(Section):
                 raise ScenarioError(f"fbg.{section} = {table!r}: must be a table such as [fbg.grating]")
             out.update({f"{section}.{k}": v for k, v in table.items()})
         return out
+
+    @model_validator(mode="after")
+    def _particles_need_their_material(self) -> Scenario:
+        if getattr(self.geometry, "particles", False):
+            if self.materials.particle is None:
+                raise ValueError("geometry.particles = true meshes the particles of the electrolyte: give their "
+                                 "material, materials.particle (e.g. \"LLZO\")")
+            if self.materials.electrolyte in COMPOSITE_ELECTROLYTES:
+                raise ValueError(f"materials.electrolyte = \"{self.materials.electrolyte}\" is the composite's modulus "
+                                 f"(particles included): with geometry.particles = true the electrolyte regions are its "
+                                 f"matrix; use \"{COMPOSITE_ELECTROLYTES[self.materials.electrolyte]}\" (calibrated, "
+                                 f"docs/mechanics.md) or your own matrix")
+        return self
 
     @model_validator(mode="after")
     def _mesh_fits(self) -> Scenario:

@@ -12,8 +12,11 @@ module of this package, whose docstring says how it works:
    (:mod:`.levels`), or the classes of a Gaussian mixture on the denoised image when the
    histogram shows fewer phases than there are (:mod:`.segment`), or the user's ``levels``.
    A flattening step (:mod:`.flatten`) subtracts curtaining stripes and smooth shading
-   estimated from the residual of each phase, and the pixels are classified again. Hard cases:
-   scribbles or label maps from ilastik / Weka (:mod:`.segment`).
+   estimated from the residual of each phase, and the pixels are classified again. A composite
+   electrolyte (a polymer with bright particles, about as dark as the Li) is read by texture and
+   context (:mod:`.texture`, with its pore rims in :mod:`.rims`): ``method = "texture"``, or
+   ``auto`` when that reading is sure and the grey levels misread it. Hard cases: scribbles or
+   label maps from ilastik / Weka (:mod:`.segment`).
 3. **assign** (:mod:`.assign`) the phases: the one bordering most void is the electrode, else
    the more textured one is the electrolyte, or the user says which (``electrode_side`` or
    ``phases``).

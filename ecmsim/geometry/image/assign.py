@@ -43,7 +43,7 @@ def name_phases(g: np.ndarray, classes: np.ndarray, n: int, method: str, options
                     {"class": k, "fraction": float(np.mean(classes == k)), "into": names[host],
                      "why": "darker than the layer phase but not the darkest (pore edges or shading)"})
                 names[k] = names[host]
-        if "particle" in names and "electrode" in names:
+        if "particle" in names and "electrode" in names and not options.particles:
             # inclusions in a bilayer join the phase around them (recorded), so the standard
             # electrode/electrolyte materials apply; ask for phases with 'particle' to keep them
             for k in [k for k, name in enumerate(names) if name == "particle"]:

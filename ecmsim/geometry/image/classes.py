@@ -40,7 +40,24 @@ from ecmsim.geometry.image.read import ImageOptions
 
 
 def segment_grey(grey: np.ndarray, options: ImageOptions, source: str = "image") -> tuple[np.ndarray, dict]:
-    """Phase labels (VOID, ELECTRODE, ELECTROLYTE) of a grey image, and what was decided."""
+    """Phase labels (VOID, ELECTRODE, ELECTROLYTE...) of a grey image, and what was decided: by
+    grey level (:func:`by_grey_level`), by texture (``method = "texture"``,
+    :mod:`ecmsim.geometry.image.texture`), or, with ``auto`` and no phases or levels given, by grey
+    level unless the texture reads a composite-electrolyte bilayer differently (:func:`_auto`)."""
+    if options.method == "texture":
+        return _texture_labels(grey, options)
+    if options.method != "auto" or options.phases is not None or options.levels is not None:
+        return by_grey_level(grey, options, source)
+    try:
+        labels, info = by_grey_level(grey, options, source)
+    except GeometryError as err:
+        return _auto(grey, options, None, {}, err)
+    return _auto(grey, options, labels, info, None)
+
+
+def by_grey_level(grey: np.ndarray, options: ImageOptions, source: str = "image") -> tuple[np.ndarray, dict]:
+    """Phase labels of a grey image by its grey levels (histogram, mixture or given levels; see
+    the module docstring), and what was decided."""
     from scipy.ndimage import median_filter
 
     quantum = _quantum(grey)
@@ -314,3 +331,128 @@ def _grow_pores(g: np.ndarray, classes: np.ndarray, void: int, host: list[int], 
                     "rule": f"patches of the next phase darker than its peak - {PORE_GROWTH_Z:g} x its spread, "
                             f"at least {width_px} px across, connected to a pore, join it (hysteresis)"})
     return out, decided
+
+
+# ------------------------------------------------------------------------------ texture
+
+#: The texture reading replaces the grey-level one when they disagree on more than this share of
+#: the pixels and the texture is sure (below); agreeing readings keep the grey levels.
+TEXTURE_DISAGREEMENT = 0.05
+#: The texture reading is sure when at most this share of the solid pixels is undecided
+#: (probability margin between electrode and electrolyte < ``texture.UNSURE_MARGIN``) and its
+#: context step moved at most ``CONTEXT_MOVED_MAX`` of the window to the other region.
+TEXTURE_UNSURE_MAX, CONTEXT_MOVED_MAX = 0.10, 0.05
+#: A composite electrolyte: the texture's electrolyte holds at least this share of particles, and
+#: at most this share of its bright grains are coarse (``texture.FINE_GRAIN_RADIUS_PX``: the forest
+#: learnt fine particles; the coarse grains of a composite cathode are not what it can read, and
+#: there a smooth region without grains is as likely the same matrix as an electrode).
+COMPOSITE_MIN_PARTICLES, COARSE_GRAIN_MAX = 0.03, 0.25
+#: ... and its particles are brighter than its matrix by at least this many noise sigmas (noise
+#: specks are not particles).
+PARTICLE_MIN_CONTRAST_SIGMA = 2.0
+
+
+def _texture_bilayer(labels: np.ndarray) -> bool:
+    """Is the texture reading an electrode layer over (or under) an electrolyte layer: each holds
+    most of one edge band of rows (10 % of the height) in >= 50 % of the columns and is there one
+    connected piece across the window (:func:`ecmsim.geometry.image.segment._is_layer`)?"""
+    from ecmsim.geometry.image.phases import ELECTRODE, ELECTROLYTE, PARTICLE
+    from ecmsim.geometry.image.segment import _band_share, _is_layer
+
+    h = labels.shape[0]
+    band = max(2, h // 10)
+    electrode, electrolyte = labels == ELECTRODE, (labels == ELECTROLYTE) | (labels == PARTICLE)
+    for top, bottom in ((electrode, electrolyte), (electrolyte, electrode)):
+        t, b = slice(0, band), slice(h - band, h)
+        if (min(_band_share(top, t), _band_share(bottom, b)) >= 0.5 and _is_layer(top, t) and _is_layer(bottom, b)):
+            return True
+    return False
+
+
+def _texture_labels(grey: np.ndarray, options: ImageOptions) -> tuple[np.ndarray, dict]:
+    from ecmsim.geometry.image.texture import texture_route
+
+    labels, tinfo = texture_route(grey, particles=options.particles)
+    present = [name for name, k in PHASE_NAMES.items() if (labels == k).any()]
+    info = {"segmentation_method": "texture", "texture": tinfo, "phases": present}
+    if not _sure(tinfo):
+        info["warnings"] = [_unsure_line(tinfo)]
+    return labels, info
+
+
+def _sure(tinfo: dict) -> bool:
+    return (tinfo["unsure_fraction"] <= TEXTURE_UNSURE_MAX
+            and tinfo["context"]["moved_fraction"] <= CONTEXT_MOVED_MAX)
+
+
+def _unsure_line(tinfo: dict, grey_reading: str = "") -> str:
+    t = tinfo["region_fraction"]
+    moved = tinfo["context"]["moved_fraction"]
+    return (f"unsure: by texture electrode {t['electrode']:.2f} / electrolyte "
+            f"{t['electrolyte']:.2f}, but {100 * tinfo['unsure_fraction']:.0f} % of the solid could be either"
+            f"{f' and {100 * moved:.0f} % of the window was reassigned by context' if moved > CONTEXT_MOVED_MAX else ''}"
+            f"{grey_reading}; mark a few pixels of each phase (scribbles, with phases) to decide")
+
+
+def _auto(grey: np.ndarray, options: ImageOptions, labels, info: dict, error: GeometryError | None):
+    """``auto`` without given phases: the grey-level reading (``labels``, or its ``error``) against
+    the texture reading.
+
+    - No composite electrolyte in the texture (fine particles, brighter than their matrix, on at
+      least 3 % of it): the grey levels stay (their error is raised).
+    - The readings agree (at most ``TEXTURE_DISAGREEMENT`` of the pixels differ): the grey levels
+      stay.
+    - The texture reads an electrode layer over a composite-electrolyte layer and is sure: it
+      replaces the grey levels (a warning line gives both readings).
+    - Otherwise two readings fit about equally: one ``unsure`` warning line with both, suggesting
+      scribbles; the grey levels stay, unless they found no answer and the texture reads a bilayer.
+    """
+    from ecmsim.geometry.image.phases import DEAD_LI, ELECTRODE, ELECTROLYTE, PARTICLE
+    from ecmsim.geometry.image.texture import texture_route
+
+    t_labels, tinfo = texture_route(grey, particles=options.particles)
+    t = tinfo["region_fraction"]
+    layers = _texture_bilayer(t_labels)
+    composite = (tinfo["particle_fraction_of_electrolyte"] >= COMPOSITE_MIN_PARTICLES
+                 and tinfo["coarse_grain_share"] <= COARSE_GRAIN_MAX
+                 and tinfo["particle_contrast_sigma"] >= PARTICLE_MIN_CONTRAST_SIGMA)
+    summary = {key: tinfo[key] for key in ("region_fraction", "particle_fraction_of_electrolyte", "coarse_grain_share",
+                                           "particle_contrast_sigma", "unsure_fraction", "seconds")}
+    summary["bilayer"] = layers
+    if not composite:
+        if error is not None:
+            raise error
+        info["texture_check"] = {**summary, "used": False, "why": "no composite electrolyte by texture"}
+        return labels, info
+    disagree = None
+    if labels is not None:
+        region = np.select([labels == ELECTRODE, labels == DEAD_LI, labels == ELECTROLYTE, labels == PARTICLE],
+                           [1, 1, 2, 2], 0)
+        t_region = np.select([t_labels == ELECTRODE, t_labels == ELECTROLYTE, t_labels == PARTICLE], [1, 2, 2], 0)
+        disagree = float(np.mean(region != t_region))
+        g = {name: float(np.mean(region == k)) for k, name in enumerate(("void", "electrode", "electrolyte"))}
+        grey_reading = f"; by grey level electrode {g['electrode']:.2f} / electrolyte {g['electrolyte']:.2f}"
+        summary["disagreement"] = round(disagree, 4)
+        if disagree <= TEXTURE_DISAGREEMENT:
+            info["texture_check"] = {**summary, "used": False, "why": "the texture reading agrees with the grey levels"}
+            return labels, info
+    else:
+        grey_reading = f"; by grey level: {str(error).split(': ', 1)[-1]}"
+    sure = layers and _sure(tinfo)
+    line = (f"read by texture: electrode {t['electrode']:.2f} / electrolyte {t['electrolyte']:.2f} (a polymer with "
+            f"particles is one phase){grey_reading}") if sure else _unsure_line(tinfo, grey_reading)
+    if not layers or (not sure and labels is not None):
+        # no electrode layer by texture, or two readings fit about equally and the grey levels gave
+        # one: the grey levels stay, with the line (a composite cathode keeps its grains and matrix)
+        if error is not None:
+            raise GeometryError(f"{error}; {line}") from None
+        info.setdefault("warnings", []).append(line)
+        info["texture_check"] = {**summary, "used": False,
+                                 "why": "the texture reads no electrode layer" if not layers else "unsure"}
+        return labels, info
+    present = [name for name, k in PHASE_NAMES.items() if (t_labels == k).any()]
+    out = {"segmentation_method": "texture", "texture": tinfo, "phases": present,
+           "grey_level_reading": {"disagreement": None if disagree is None else round(disagree, 4),
+                                  **({"fractions": g} if labels is not None else {"error": str(error)})},
+           "warnings": [line]}
+    return t_labels, out

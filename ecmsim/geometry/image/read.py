@@ -27,6 +27,10 @@ from ecmsim.core.errors import GeometryError, InputFileError
 from ecmsim.geometry.image.phases import PHASE_NAMES, _check_phase_names
 
 
+#: Segmentation routes of grey images (``ImageOptions.method``).
+METHODS = ("auto", "histogram", "mixture", "texture")
+
+
 @dataclass(frozen=True)
 class ImageOptions:
     """How to turn an image into a geometry. Lengths in metres, sizes in pixels.
@@ -44,7 +48,11 @@ class ImageOptions:
         median_px: median filter size [px] before thresholding (1: none).
         method: ``auto`` (histogram peaks; the Gaussian-mixture route of
             :mod:`ecmsim.geometry.image.segment` when the histogram shows fewer phases than there are,
-            or misses a dark minority phase with sharp edges), ``histogram`` or ``mixture``.
+            or misses a dark minority phase with sharp edges; the texture route of
+            :mod:`ecmsim.geometry.image.texture` when it reads an electrode over a composite
+            electrolyte that the grey levels misread), ``histogram``, ``mixture`` or ``texture``.
+        particles: keep the bright particles of a composite electrolyte as ``particle`` regions
+            (LLZTO in the polymer of PLL) instead of giving them to the phase around them.
         scribbles: path of a sparse label image (0 = unmarked, k = the k-th of ``phases``)
             that trains a pixel classifier (:func:`ecmsim.geometry.image.segment.classify_scribbles`).
         thin_parts: give parts thinner than 3 px (slivers, necks, needle tips) to their
@@ -80,13 +88,18 @@ class ImageOptions:
     tolerance_px: float = 1.0
     median_m: float | None = None
     thin_part_m: float | None = None
+    particles: bool = False
 
     def __post_init__(self) -> None:
         if not (isinstance(self.pixel_size_m, int | float) and math.isfinite(self.pixel_size_m)
                 and self.pixel_size_m > 0):
             raise GeometryError(f"pixel size must be > 0 m (got {self.pixel_size_m})")
-        if self.method not in ("auto", "histogram", "mixture"):
-            raise GeometryError(f"segmentation method must be auto, histogram or mixture (got '{self.method}')")
+        if self.method not in METHODS:
+            raise GeometryError(f"segmentation method must be {', '.join(METHODS[:-1])} or {METHODS[-1]} "
+                                f"(got '{self.method}')")
+        if self.method == "texture" and (self.phases is not None or self.levels is not None):
+            raise GeometryError("the texture route names its phases itself (void, electrode, electrolyte, "
+                                "particle): give no phases or levels with method = texture")
         if self.min_feature_m is not None and not (math.isfinite(self.min_feature_m) and self.min_feature_m >= 0):
             raise GeometryError(f"min_feature_m must be >= 0 m (got {self.min_feature_m})")
         if self.electrode_side not in ("auto", "top", "bottom"):

@@ -50,6 +50,8 @@ def register(subparsers) -> None:
     p.add_argument("-k", dest="select", help="only cases whose name contains this text")
     p.add_argument("-j", "--jobs", type=int, help="scenario runs at a time (default: the available cores; 1 with "
                                                   "--quick; with 1 the runs are made in this process)")
+    p.add_argument("--refine-all", action="store_true",
+                   help="also run at h/2 the cases that read a recorded convergence study (to measure it again)")
     p.add_argument("--resume", action="store_true",
                    help="reuse finished runs of an interrupted validation (same input hash; same code assumed)")
     p.set_defaults(handler=_validate)
@@ -64,7 +66,7 @@ def default_out(quick: bool, uq: bool) -> Path:
 def run_validation(out: str | Path | None = None, quick: bool = False, cases_dir: str | Path | None = None,
                    select: str | None = None, echo=print, jobs: int | None = None, uq: bool = False,
                    uq_samples: int = UQ_SAMPLES, uq_seed: int = 1, resume: bool = False,
-                   command: str = "") -> tuple[list[Outcome], Path]:
+                   command: str = "", refine_all: bool = False) -> tuple[list[Outcome], Path]:
     """Load and check every case (and the UQ inputs) before anything runs, make the runs, judge,
     write report.md and report.json."""
     from ecmsim.core.errors import EcmsimError
@@ -78,6 +80,8 @@ def run_validation(out: str | Path | None = None, quick: bool = False, cases_dir
         cases = [c for c in cases if select in c.name]
     for c in cases:
         check_declarations(c, suite)
+        if refine_all and c.convergence_study and case_runs(c):
+            c.refine = True          # measure the recorded study again, at h and h/2
     active = [c for c in cases if not c.not_modelled and (c.quick or not quick)]
     plan = None
     if uq:
@@ -131,7 +135,7 @@ def _validate(args: argparse.Namespace) -> int:
     command = "ecmsim " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["validate"] else "ecmsim validate"
     outcomes, report = run_validation(args.out, args.quick, args.cases, args.select, jobs=args.jobs, uq=args.uq,
                                       uq_samples=args.uq_samples, uq_seed=args.uq_seed, resume=args.resume,
-                                      command=command)
+                                      command=command, refine_all=args.refine_all)
     failed = [o.case.name for o in outcomes if o.status in (FAIL, UNCONVERGED, ERROR)]
     print(f"[validate] report: {report} and {report.with_suffix('.json')}"
           + (f"; not passed: {', '.join(failed)}" if failed else ""))

@@ -80,7 +80,10 @@ def test_study_runs_every_run_and_writes_one_page(small_study):
     page = (out / "report.html").read_text()
     assert "<title>A small study</title>" in page and "Simulated against measured" in page
     assert "Static windows of the cycled sections" in page
-    assert page.count("data:image/png;base64,") >= 4          # stress map + profile of each run
+    # each run's stress map, and the page's own profile of both runs (compression +) instead of the
+    # runs' interface_stress.png (sigma positive in tension): one sign convention on the page
+    assert page.count("data:image/png;base64,") >= 3 and "interface_stress.png" not in page
+    assert "compression positive" in page and "Validity:" in page
     assert "not in this study" in page                         # the fibre rows: no fibre run here
     assert json.loads((out / "study.json").read_text())["runs"][1]["cell"] == "LiSn"
 
@@ -158,7 +161,7 @@ def test_study_page_renders_in_headless_chromium(small_study, tmp_path):
     common = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
     dom = subprocess.run([*common, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
     assert dom.returncode == 0, dom.stderr[-2000:]
-    assert "Simulated against measured" in dom.stdout and dom.stdout.count("<img") >= 4
+    assert "Simulated against measured" in dom.stdout and dom.stdout.count("<img") >= 3
 
 
 def test_a_study_file_given_to_run_says_to_use_study(tmp_path):
@@ -225,6 +228,7 @@ def test_page_draws_measured_points_and_puts_warnings_first(tmp_path):
     from ecmsim.studies import study_verdicts as sv
     from ecmsim.studies.study import _measured
 
+    assert sv._numbers("np.float64(3600.0)") == 3600.0 and sv._numbers("7.5") == 7.5   # read-outs write both
     warned = _readout_folder(tmp_path, "li", {"metrics": {}, "warnings": ["the Li's von Mises stress reaches 9 %"]})
     figs = sv.measured_figures({("cycling", "Li"): warned, ("fibre_cell", "Li"): warned}, _measured())
     assert len(figs) == 3 and all(png[:4] == b"\x89PNG" for png, _ in figs)

@@ -104,9 +104,12 @@ def verdicts(runs) -> tuple[list[str], list[list[str]], list[str], str]:
 # --- the figures with measured points --------------------------------------------------------------------
 
 def _numbers(text: str) -> float:
-    """A CSV cell as a float (older read-outs wrote 'np.float64(3.0)')."""
-    m = re.search(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", text)
-    return float(m.group(0)) if m else float("nan")
+    """A CSV cell as a float (read-outs have written 'np.float64(3.0)' for 3.0)."""
+    inner = re.fullmatch(r"\s*\w+(?:\.\w+)*\((.*)\)\s*", text or "")
+    try:
+        return float(inner.group(1) if inner else text)
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def _rows(path: Path) -> list[dict[str, str]]:

@@ -19,6 +19,8 @@ from ecmsim.studies.cases import ROOT, Case, converged, fmt, judge
 PASS, FAIL, UNCONVERGED, ERROR = "PASS", "FAIL", "UNCONVERGED", "ERROR"
 NOT_MODELLED, SKIPPED = "NOT YET MODELLED", "not run (--quick)"
 STATUSES = (PASS, FAIL, UNCONVERGED, ERROR, NOT_MODELLED, SKIPPED)
+
+
 # --- scenario runs ------------------------------------------------------------------------------------
 
 def run_name(run) -> str:

@@ -131,6 +131,15 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
+def _axes(ax, xlabel: str, ylabel: str, title: str = "") -> None:
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+
+
 def measured_figures(by_role: dict, measured: dict) -> list[tuple[bytes, str]]:
     """Peak tracks, Δσ against time and the spectra at the stack pressure of the study's runs, with
     the measured points drawn on them; (PNG, caption) pairs."""
@@ -157,11 +166,7 @@ def measured_figures(by_role: dict, measured: dict) -> list[tuple[bytes, str]]:
                     label="measured, after pressurisation")
             ax.plot([t_end] * len(end[cell]), [v * 1e9 for v in end[cell]], "s", mfc="none", color="tab:red", ms=8,
                     label="measured, after 3 cycles" + (" (stable)" if cell == "LiSn" else ""))
-            ax.set_xlabel("time [h]")
-            ax.set_ylabel("peak wavelength [nm]")
-            ax.set_title(f"{label[cell]}: peak tracks", fontsize=9)
-            ax.grid(alpha=0.3)
-            ax.legend(fontsize=7)
+            _axes(ax, "time [h]", "peak wavelength [nm]", f"{label[cell]}: peak tracks")
         out.append((_png(fig), "Peaks through the cycles against the measured peaks (red). The model's unloaded "
                                "Bragg wavelength is a choice of its scenario, so compare the number and spread of the "
                                "peaks, not their absolute position."))
@@ -195,11 +200,7 @@ def measured_figures(by_role: dict, measured: dict) -> list[tuple[bytes, str]]:
             ax.plot(d[:, 0], d[:, 3], "-", lw=1, color="0.2", label="simulated (unpolarised)")
             for i, v in enumerate(start[cell]):
                 ax.axvline(v * 1e9, color="tab:red", ls="--", lw=1, label="measured peaks" if i == 0 else None)
-            ax.set_xlabel("wavelength [nm]")
-            ax.set_ylabel("reflectance")
-            ax.set_title(f"{label[cell]}: spectrum at the stack pressure, before cycling", fontsize=9)
-            ax.grid(alpha=0.3)
-            ax.legend(fontsize=7)
+            _axes(ax, "wavelength [nm]", "reflectance", f"{label[cell]}: spectrum at the stack pressure, before cycling")
         out.append((_png(fig), "Spectra of the fibre in the cell at 2.4 MPa with the measured peak positions (red). "
                                "The model's unloaded wavelength is a choice: the splitting is what compares."))
     return out
@@ -251,11 +252,8 @@ def history_figure(f) -> bytes | None:
     ax.plot(t, col("interface_sigma_nn_mean_Pa"), "-", label="mean")
     ax.plot(t, col("interface_sigma_nn_centre_Pa"), "--", label="centre half")
     ax.plot(t, col("interface_sigma_nn_edge_Pa"), ":", label="outer quarters")
-    ax.set_xlabel("time [h]")
-    ax.set_ylabel("compressive normal stress [MPa]")
-    ax.set_title(f"{f.label}: interface stress through the cycles (compression +)", fontsize=9)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    _axes(ax, "time [h]", "compressive normal stress [MPa]", f"{f.label}: interface stress through the cycles "
+                                                                 "(compression +)")
     return _png(fig)
 
 

@@ -365,3 +365,16 @@ def test_a_check_may_read_only_the_runs_it_declares(tmp_path):
     ctx = validate.Context(tmp_path, folders={})
     with pytest.raises(UndeclaredRun, match="does not declare"):
         ctx.run(flat)
+
+
+def test_an_installed_package_without_the_repository_says_where_the_cases_are(tmp_path, monkeypatch):
+    """The cases need the repository's scenarios and images, so they are not shipped: without a
+    checkout, one line says so (and where to point --cases); nothing is written into the package."""
+    from ecmsim.core.errors import EcmsimError
+    from ecmsim.studies import cases as cases_mod
+
+    monkeypatch.setattr(cases_mod, "DEFAULT_SUITE", tmp_path / "site-packages" / "validation")
+    with pytest.raises(EcmsimError, match="checkout, or give its folder: --cases REPO/validation"):
+        find_suite()
+    assert validate.default_out(False, False) == Path("results") / "validation"
+    assert validate.default_out(True, True) == Path("results") / "validation-quick-uq"

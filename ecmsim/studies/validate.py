@@ -78,6 +78,8 @@ def run_validation(out: str | Path | None = None, quick: bool = False, cases_dir
     cases = load_cases(suite)
     if select:
         cases = [c for c in cases if select in c.name]
+        if not cases:
+            raise EcmsimError(f"-k {select}: no case name contains it (cases in {suite.cases_dir})")
     for c in cases:
         check_declarations(c, suite)
         if refine_all and c.convergence_study and case_runs(c):

@@ -412,7 +412,7 @@ def norton_relaxation_li(ctx) -> Result:
 
     li = materials.get("Li")
     law = law_of(li, 5e-6)
-    T, delta, height = 333.15, 2e-9, 40e-6
+    T, delta = 333.15, 2e-9
     tm = mesh_geometry(generators.flat(40e-6, 20e-6, 20e-6), MeshOptions(size_m=10e-6), MPI.COMM_SELF)
     pb = CreepProblem(tm, {"electrode": li, "electrolyte": li}, {"electrode": law, "electrolyte": law},
                       supports=[Support("bottom"), Support("left", (0,)), Support("right", (0,)),

@@ -169,6 +169,13 @@ def case_record(o, suite) -> dict:
     }
 
 
+def _as_given(path: Path) -> str:
+    """A folder as the command was given it: relative to the current folder when inside it (a
+    committed report names no machine's paths), else absolute."""
+    path, here = Path(path).resolve(), Path.cwd().resolve()
+    return str(path.relative_to(here)) if path.is_relative_to(here) else str(path)
+
+
 def write_json(outcomes, out: Path, suite, quick: bool, total_s: float, command: str, plan) -> Path:
     from ecmsim.core.version import __version__
     from ecmsim.studies.verdicts import PASS
@@ -177,7 +184,7 @@ def write_json(outcomes, out: Path, suite, quick: bool, total_s: float, command:
     doc = {
         "schema": SCHEMA, "command": command, "ecmsim": __version__,
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "wall_time_s": round(total_s, 1),
-        "quick": quick, "suite": str(suite.folder),
+        "quick": quick, "suite": _as_given(suite.folder),
         "predicted_pass": sum(o.status == PASS for o in pred), "predicted_cases": len(pred),
         "counts": counts(outcomes),
         "uq": plan.describe() if plan is not None else None,

@@ -4,9 +4,9 @@ the figures, the runs' validity warnings.
 Verdicts come from the same case files as ``ecmsim validate``: a case is judged on the study's own
 runs when every run its check declares is one of them (the same scenario as run, output settings
 aside), by the same check function and the same tolerance; its class says what the verdict is
-worth. Convergence and uncertainty bands are not recomputed here: the band column quotes the last
-``ecmsim validate --uq`` report of the repository (``validation/report/report.json``) when there is
-one. Stresses on the page follow one sign convention: compression positive, as the reference paper
+worth. Convergence and uncertainty bands are not recomputed here: the band column quotes the committed
+``ecmsim validate`` report of the repository (``validation/report/report.json``) when it has bands
+(made with ``--uq``). Stresses on the page follow one sign convention: compression positive, as the reference paper
 gives them. Only the standard library is imported at module level.
 """
 
@@ -24,7 +24,7 @@ SIGN_NOTE = ("Sign convention on this page: interface stresses are given as the 
              "compression positive (a pressure); Δσ by eq. 1–2 is the stress difference the paper reads from "
              "its peak shifts. Figures drawn by the runs themselves name their own convention on their axes "
              "(the stress map's σ_yy is negative in compression).")
-#: The committed report of ``ecmsim validate --uq``, for the band column.
+#: The committed report of ``ecmsim validate`` (bands when it was made with --uq), for the band column.
 REPORT_JSON = Path("report") / "report.json"
 
 

@@ -80,7 +80,10 @@ def test_study_runs_every_run_and_writes_one_page(small_study):
     page = (out / "report.html").read_text()
     assert "<title>A small study</title>" in page and "Simulated against measured" in page
     assert "Static windows of the cycled sections" in page
-    assert page.count("data:image/png;base64,") >= 4          # stress map + profile of each run
+    # each run's stress map, and the page's own profile of both runs (compression +) instead of the
+    # runs' interface_stress.png (sigma positive in tension): one sign convention on the page
+    assert page.count("data:image/png;base64,") >= 3 and "interface_stress.png" not in page
+    assert "compression positive" in page and "Validity:" in page
     assert "not in this study" in page                         # the fibre rows: no fibre run here
     assert json.loads((out / "study.json").read_text())["runs"][1]["cell"] == "LiSn"
 
@@ -159,7 +162,7 @@ def test_study_page_renders_in_headless_chromium(small_study, tmp_path):
     common = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
     dom = subprocess.run([*common, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
     assert dom.returncode == 0, dom.stderr[-2000:]
-    assert "Simulated against measured" in dom.stdout and dom.stdout.count("<img") >= 4
+    assert "Simulated against measured" in dom.stdout and dom.stdout.count("<img") >= 3
 
 
 def test_a_study_file_given_to_run_says_to_use_study(tmp_path):
@@ -175,3 +178,66 @@ def test_shipped_reference_study_is_valid():
     assert {(r.role, r.cell) for r in study.runs} >= {("cycling", "Li"), ("cycling", "LiSn"),
                                                       ("fibre_cell", "Li"), ("fibre_cell", "LiSn")}
     assert all(r.scenario.is_file() for r in study.runs)
+
+
+# --- verdicts, measured points and warnings on the page ------------------------------------------------
+
+def test_verdicts_come_from_the_validation_cases_on_the_studys_own_runs(tmp_path):
+    """A study run that is a validation case's run (the same scenario as run, output aside) gets that
+    case's verdict, computed by the case's own check and judged by its tolerance; cases needing runs
+    the study does not make are named, not filled in."""
+    from ecmsim.studies import study_verdicts as sv
+    from ecmsim.studies.cases import find_suite, load_case
+    from ecmsim.studies.verdicts import Context, compute
+
+    scenario = SCENARIOS / "li_pll_cycled_image.toml"
+    folder = tmp_path / "li_static"
+    proc = run_cli("run", str(scenario), "-o", str(folder), "--set", "interface.model=contact",
+                   "--set", "output.plots=false")
+    assert proc.returncode == 0, proc.stderr
+    header, rows, missing, note = sv.verdicts([(scenario, ["interface.model=contact"], folder)])
+    table = {r[0]: dict(zip(header, r)) for r in rows}
+    assert set(table) == {"li_pll_high_stress", "li_pll_low_stress", "li_pll_centre_above_edges"}
+    high = table["li_pll_high_stress"]
+    assert high["class"] == "cross-code" and high["reference"] == "30 MPa (simulation)"
+    suite = find_suite()
+    case = load_case(suite.cases_dir / "li_pll_high_stress.toml", suite)
+    from ecmsim.studies.checks import LI_STATIC
+    value = compute(case, Context(tmp_path / "scratch", suite.root, {LI_STATIC: folder}))[0]
+    assert high["this study"] == f"{value / 1e6:.6g} MPa" and high["ratio"] == f"{value / 30e6:.3g}"
+    assert high["verdict"].startswith("PASS" if abs(value - 30e6) <= 15e6 else "FAIL")
+    assert "fbg_pressure_sensitivity" in missing and "lisn_vs_li_uniformity" in missing
+    assert "predicted" in note
+
+
+def _readout_folder(tmp_path: Path, name: str, summary: dict) -> Folder:
+    d = tmp_path / name
+    d.mkdir()
+    (d / "peak_tracks.csv").write_text(
+        "step,time_s,peak_count,track,wavelength_nm,reflectance,fwhm_pm,reference_nm,delta_lambda_pm,delta_sigma_Pa\n"
+        "0,np.float64(0.0),2,0,1542.0,0.5,150,1542.0,0,0\n1,np.float64(3600.0),2,0,1542.1,0.5,150,1542.0,100,1e6\n")
+    (d / "delta_sigma.csv").write_text(
+        "step,time_s,peak_count,delta_sigma_max_abs_Pa,delta_sigma_max_Pa,delta_sigma_min_Pa,centroid_nm,"
+        "delta_sigma_centroid_Pa\n0,0.0,2,0,0,0,1542,0\n1,3600.0,2,5e6,5e6,0,1542.1,1e6\n")
+    lam = np.linspace(1541.5, 1542.5, 101)
+    np.savetxt(d / "spectrum.csv", np.column_stack([lam, lam * 0, lam * 0, np.exp(-((lam - 1542) / 0.1) ** 2)]),
+               delimiter=",", header="wavelength_nm,R_x,R_y,R", comments="")
+    return Folder(d, name, summary=summary)
+
+
+def test_page_draws_measured_points_and_puts_warnings_first(tmp_path):
+    from ecmsim.studies import study_verdicts as sv
+    from ecmsim.studies.study import _measured
+
+    assert sv._numbers("np.float64(3600.0)") == 3600.0 and sv._numbers("7.5") == 7.5   # read-outs write both
+    warned = _readout_folder(tmp_path, "li", {"metrics": {}, "warnings": ["the Li's von Mises stress reaches 9 %"]})
+    figs = sv.measured_figures({("cycling", "Li"): warned, ("fibre_cell", "Li"): warned}, _measured())
+    assert len(figs) == 3 and all(png[:4] == b"\x89PNG" for png, _ in figs)
+    assert "measured" in figs[0][1] and "unloaded" in figs[2][1]
+    # no read-out files: no figure, and nothing raises
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert sv.measured_figures({("cycling", "Li"): Folder(empty, "e", summary={})}, _measured()) == []
+    top = sv.warnings_html([("li", warned)], ["lisn"])
+    assert "von Mises stress reaches 9 %" in top and "lisn" in top and 'class="warn"' in top
+    assert 'class="ok"' in sv.warnings_html([("e", Folder(empty, "e", summary={"warnings": []}))], [])

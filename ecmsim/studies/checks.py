@@ -1,10 +1,23 @@
 """Check functions of ``ecmsim validate``: compute one simulated value by calling the package.
 
 A case in ``validation/cases/*.toml`` names a check with ``simulated.check = "<name>"``. A check
-takes a :class:`~ecmsim.studies.validate.Context` (scenario runs shared between cases, a folder for
-figures) and returns a :class:`Result`: the simulated value in SI units, optionally the reference
-value when it is a closed form evaluated with the package's own constants, details for the
-report, and figure paths. Checks never read test results: each one solves or simulates anew.
+is registered with what it uses, so that the validation knows a case's inputs before anything
+runs (docs/validation.md)::
+
+    @check("li_pll_high_stress", runs=[LI_STATIC])          # scenario runs it reads
+    def li_pll_high_stress(ctx) -> Result:
+        summary, folder = ctx.run(LI_STATIC)
+        ...
+
+``runs``: the scenario runs the check reads through ``ctx.run`` (each a :class:`Run`: a scenario
+file relative to the repository and its ``--set`` overrides); the validation makes them before the
+checks, in parallel, and remakes them at h/2 for the convergence check and once per sample for
+the uncertainty bands, so ``ctx.run`` of a run the check does not declare is an error.
+``scenarios``: scenario files the check reads without running them; ``materials``: library records
+it uses directly. A check takes a context (``ctx.run``, ``ctx.figures`` for PNGs,
+``ctx.profile_figure``) and returns a :class:`Result`: the simulated value in SI units, optionally
+the reference value when it is a closed form evaluated with the package's own constants, details
+for the report, and figure paths. Checks never read test results: each one solves or simulates anew.
 """
 
 from __future__ import annotations
@@ -31,25 +44,52 @@ class Result:
     figures: list[Path] = field(default_factory=list)
 
 
-#: name -> check function
-CHECKS: dict[str, Callable[[Any], Result]] = {}
+@dataclass(frozen=True)
+class Run:
+    """One scenario run: a scenario file (relative to the repository) and its ``--set`` overrides."""
+
+    scenario: str
+    overrides: tuple[str, ...] = ()
 
 
-def check(name: str):
-    """Register a check under ``name``."""
+@dataclass(frozen=True)
+class CheckSpec:
+    """A registered check and what it declares it uses."""
+
+    fn: Callable[[Any], Result]
+    runs: tuple[Run, ...] = ()
+    scenarios: tuple[str, ...] = ()
+    materials: tuple[str, ...] = ()
+
+
+#: name -> check (a CheckSpec; a bare function counts as a check that declares nothing)
+CHECKS: dict[str, CheckSpec | Callable[[Any], Result]] = {}
+
+
+def check(name: str, runs=(), scenarios=(), materials=()):
+    """Register a check under ``name`` with the runs, scenario files and material records it uses."""
     def deco(fn):
-        CHECKS[name] = fn
+        CHECKS[name] = CheckSpec(fn, tuple(runs), tuple(scenarios), tuple(materials))
         return fn
     return deco
 
 
+def spec(name: str) -> CheckSpec:
+    """The registered check ``name`` as a CheckSpec."""
+    entry = CHECKS[name]
+    return entry if isinstance(entry, CheckSpec) else CheckSpec(entry)
+
+
 # --- mechanics: closed forms ------------------------------------------------------------------------
 
-@check("patch_test_interface_stress")
+FLAT = Run("scenarios/flat_bilayer.toml", ("output.fields=false", "output.plots=false"))
+
+
+@check("patch_test_interface_stress", runs=[FLAT])
 def patch_test_interface_stress(ctx) -> Result:
     """Flat Li/PLL bilayer, bonded, roller sides: uniaxial strain, sigma_yy = -p on the whole
     interface. Returns the interface normal stress farthest from -p [Pa]."""
-    summary, _ = ctx.run("scenarios/flat_bilayer.toml", ["output.fields=false", "output.plots=false"])
+    summary, _ = ctx.run(FLAT)
     m = summary["metrics"]
     p = m["stack_pressure_Pa"]
     worst = max((m["interface_normal_stress_min_Pa"], m["interface_normal_stress_max_Pa"]), key=lambda s: abs(s + p))
@@ -76,7 +116,7 @@ def kirsch_sigma(x, ufl, a: float = KIRSCH_A, S: float = KIRSCH_S):
     return ufl.as_matrix([[sxx, sxy], [sxy, syy]])
 
 
-@check("kirsch_stress_concentration")
+@check("kirsch_stress_concentration", materials=["LLZO"])
 def kirsch_stress_concentration(ctx) -> Result:
     """Quarter plate with a hole (radius a, side 10 a), Kirsch tractions on the outer edges,
     symmetry on the cut edges, P2, element size a/20 at the hole: sigma_xx(0, a) / S."""
@@ -121,7 +161,7 @@ def _evaluate(function, point) -> np.ndarray:
 HERTZ_R, HERTZ_W, HERTZ_H = 50e-6, 40e-6, 20e-6  # cylinder radius, window width, layer depth [m]
 
 
-@check("hertz_peak_pressure")
+@check("hertz_peak_pressure", materials=["PLL"])
 def hertz_peak_pressure(ctx) -> Result:
     """A rigid cylinder (R = 50 um) pressed 60 nm into a PLL layer (plane strain, Nitsche contact,
     h = 50 nm at the contact): peak contact pressure against Hertz p0 = 2 P / (pi a),
@@ -165,7 +205,7 @@ def _silica():
     return s, s.youngs_modulus_Pa, s.poissons_ratio, s.get("effective_index"), s.get("p11"), s.get("p12")
 
 
-@check("fbg_peak_reflectance")
+@check("fbg_peak_reflectance", materials=["silica"])
 def fbg_peak_reflectance(ctx) -> Result:
     """Transfer matrix of a uniform 10 mm grating (delta_n 1e-4, 50 sections) at the design
     wavelength against Erdogan's R_max = tanh^2(kappa L), kappa = pi delta_n / lambda."""
@@ -177,7 +217,7 @@ def fbg_peak_reflectance(ctx) -> Result:
     return Result(float(R), reference=math.tanh(kappa_L) ** 2, details=f"kappa L = {kappa_L:.4f}")
 
 
-@check("fbg_strain_sensitivity")
+@check("fbg_strain_sensitivity", materials=["silica"])
 def fbg_strain_sensitivity(ctx) -> Result:
     """Free fibre under 100 microstrain axial tension (transverse -nu e): peak shift per microstrain
     of the simulated spectrum [m per microstrain]."""
@@ -191,7 +231,7 @@ def fbg_strain_sensitivity(ctx) -> Result:
                                                              f"= {1550e-9 * (1 - p_e) * 1e6:.5g} pm/ue")
 
 
-@check("fbg_diametral_splitting")
+@check("fbg_diametral_splitting", materials=["silica"])
 def fbg_diametral_splitting(ctx) -> Result:
     """A 125 um fibre under a diametral line load of 3000 N/m (Timoshenko & Goodier: centre stresses
     2f/(pi D), -6f/(pi D), plane strain): splitting read by the interrogator from the unpolarised
@@ -209,7 +249,7 @@ def fbg_diametral_splitting(ctx) -> Result:
     return Result(report.splitting_m, reference=closed, details=f"{report.count} peaks")
 
 
-@check("fbg_temperature_sensitivity")
+@check("fbg_temperature_sensitivity", materials=["silica"])
 def fbg_temperature_sensitivity(ctx) -> Result:
     """A free grating at the Li cell's 1542.18 nm heated by 10 K: peak shift per kelvin [m/K]."""
     from ecmsim.fbg import Grating, StrainProfile, simulate
@@ -225,7 +265,11 @@ def fbg_temperature_sensitivity(ctx) -> Result:
 LI_CYCLED = "scenarios/li_pll_cycled_image.toml"
 LISN_CYCLED = "scenarios/li_sn_pll_cycled_image.toml"
 #: As the reference study's COMSOL model: contact pair at the interface, linear elastic, 2.4 MPa.
-CONTACT = ["interface.model=contact", "output.fields=false"]
+CONTACT = ("interface.model=contact", "output.fields=false")
+LI_STATIC = Run(LI_CYCLED, CONTACT)
+LISN_STATIC = Run(LISN_CYCLED, CONTACT)
+#: The Li/PLL window through three plating/stripping cycles (bonded, creep).
+LI_CYCLING = Run("scenarios/cycling_li_pll.toml", ("output.fields=false",))
 
 
 def _compressive_profile(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -233,65 +277,75 @@ def _compressive_profile(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return data[:, 0], -data[:, 2], data[:, 4]   # x [m], compressive normal stress [Pa], weight [m]
 
 
+def _spread(p: np.ndarray, w: np.ndarray) -> str:
+    """The distribution of a compressive stress along the interface, for the details."""
+    q = [weighted_percentile(p, w, k) / 1e6 for k in (5, 50, 95)]
+    return (f"5th / 50th / 95th percentile {q[0]:.3g} / {q[1]:.3g} / {q[2]:.3g} MPa, max {p.max() / 1e6:.3g} MPa "
+            f"(a singular maximum at a void edge: not compared)")
 
 
-@check("li_pll_peak_interface_stress")
-def li_pll_peak_interface_stress(ctx) -> Result:
-    """Largest compressive interface normal stress on the cycled Li/PLL section at 2.4 MPa [Pa]."""
-    summary, folder = ctx.run(LI_CYCLED, CONTACT)
-    _, s, _ = _compressive_profile(folder)
-    return Result(float(s.max()), details=f"contact fraction {summary['metrics'].get('contact_fraction', 1):.3f}",
-                  figures=[ctx.profile_figure("li_pll_profile", [(LI_CYCLED, CONTACT, "Li/PLL")])])
+@check("li_pll_high_interface_stress", runs=[LI_STATIC])
+def li_pll_high_interface_stress(ctx) -> Result:
+    """95th percentile (by interface length) of the compressive interface normal stress on the cycled
+    Li/PLL section at 2.4 MPa with contact [Pa]: the high end of the stress range along the interface."""
+    summary, folder = ctx.run(LI_STATIC)
+    _, s, w = _compressive_profile(folder)
+    return Result(weighted_percentile(s, w, 95),
+                  details=f"{_spread(s, w)}; contact fraction {summary['metrics'].get('contact_fraction', 1):.3f}",
+                  figures=[ctx.profile_figure("li_pll_profile", [(LI_STATIC, "Li/PLL")])])
 
 
-@check("li_pll_low_interface_stress")
+@check("li_pll_low_interface_stress", runs=[LI_STATIC])
 def li_pll_low_interface_stress(ctx) -> Result:
     """5th percentile (by interface length) of the compressive interface normal stress on the
-    cycled Li/PLL section at 2.4 MPa [Pa]: the low end of the stress range along the interface."""
-    summary, folder = ctx.run(LI_CYCLED, CONTACT)
+    cycled Li/PLL section at 2.4 MPa with contact [Pa]: the low end of the stress range."""
+    summary, folder = ctx.run(LI_STATIC)
     _, s, w = _compressive_profile(folder)
-    median, p95 = weighted_percentile(s, w, 50), weighted_percentile(s, w, 95)
     return Result(weighted_percentile(s, w, 5),
-                  details=f"median {median / 1e6:.3g} MPa, 95th percentile {p95 / 1e6:.3g} MPa, "
-                          f"contact fraction {summary['metrics'].get('contact_fraction', 1):.3f}")
+                  details=f"{_spread(s, w)}; contact fraction {summary['metrics'].get('contact_fraction', 1):.3f}")
 
 
-LI_CYCLING = "scenarios/cycling_li_pll.toml"
-
-
-@check("li_pll_stress_range_after_cycling")
-def li_pll_stress_range_after_cycling(ctx) -> Result:
-    """95th percentile (by interface length) of the compressive interface normal stress on the Li/PLL
-    window at the end of three plating/stripping cycles at 2.4 MPa [Pa]: the high end of the range."""
-    summary, folder = ctx.run(LI_CYCLING, ["output.fields=false"])
+def _after_cycling(ctx, q: float) -> Result:
+    summary, folder = ctx.run(LI_CYCLING)
     _, p, w = final_interface_pressure(folder)
-    lo, med = weighted_percentile(p, w, 5), weighted_percentile(p, w, 50)
     tension = float(w[p < 0].sum() / w.sum())
     m = summary["metrics"]
-    return Result(weighted_percentile(p, w, 95),
-                  details=f"5th percentile {lo / 1e6:.3g} MPa, median {med / 1e6:.3g} MPa, max {p.max() / 1e6:.3g} MPa; "
-                          f"{tension:.0%} of the window in normal tension (bonded interface); centre "
-                          f"{-m['interface_sigma_nn_centre_Pa'] / 1e6:.3g} MPa vs edges "
+    return Result(weighted_percentile(p, w, q),
+                  details=f"{_spread(p, w)}; {tension:.0%} of the window in normal tension (bonded interface); "
+                          f"centre {-m['interface_sigma_nn_centre_Pa'] / 1e6:.3g} MPa vs edges "
                           f"{-m['interface_sigma_nn_edge_Pa'] / 1e6:.3g} MPa (compression +)")
 
 
-@check("li_pll_centre_edge_ratio")
+@check("li_pll_high_stress_after_cycling", runs=[LI_CYCLING])
+def li_pll_high_stress_after_cycling(ctx) -> Result:
+    """95th percentile (by interface length) of the compressive interface normal stress on the Li/PLL
+    window at the end of three plating/stripping cycles at 2.4 MPa [Pa]."""
+    return _after_cycling(ctx, 95)
+
+
+@check("li_pll_low_stress_after_cycling", runs=[LI_CYCLING])
+def li_pll_low_stress_after_cycling(ctx) -> Result:
+    """5th percentile (by interface length) of the compressive interface normal stress on the Li/PLL
+    window at the end of three plating/stripping cycles at 2.4 MPa [Pa]."""
+    return _after_cycling(ctx, 5)
+
+
+@check("li_pll_centre_edge_ratio", runs=[LI_STATIC])
 def li_pll_centre_edge_ratio(ctx) -> Result:
     """Mean normal traction over the central half of the window / over the outer quarters."""
-    summary, _ = ctx.run(LI_CYCLED, CONTACT)
+    summary, _ = ctx.run(LI_STATIC)
     return Result(summary["metrics"]["interface_normal_stress_centre_edge_ratio"])
 
 
-@check("lisn_over_li_stress_heterogeneity")
+@check("lisn_over_li_stress_heterogeneity", runs=[LI_STATIC, LISN_STATIC])
 def lisn_over_li_stress_heterogeneity(ctx) -> Result:
     """Coefficient of variation (std / |mean|) of the interface normal stress, Li-Sn/PLL over Li/PLL,
     both cycled sections at 2.4 MPa with contact."""
-    li, _ = ctx.run(LI_CYCLED, CONTACT)
-    lisn, _ = ctx.run(LISN_CYCLED, CONTACT)
+    li, _ = ctx.run(LI_STATIC)
+    lisn, _ = ctx.run(LISN_STATIC)
     cv_li = li["metrics"]["interface_normal_stress_cv"]
     cv_lisn = lisn["metrics"]["interface_normal_stress_cv"]
-    fig = ctx.profile_figure("li_vs_lisn_profile",
-                             [(LI_CYCLED, CONTACT, "Li/PLL"), (LISN_CYCLED, CONTACT, "Li-Sn/PLL")])
+    fig = ctx.profile_figure("li_vs_lisn_profile", [(LI_STATIC, "Li/PLL"), (LISN_STATIC, "Li-Sn/PLL")])
     return Result(cv_lisn / cv_li, details=f"CV Li/PLL {cv_li:.3f}, Li-Sn/PLL {cv_lisn:.3f}", figures=[fig])
 
 
@@ -323,13 +377,17 @@ def constriction_periodic_gaps(ctx) -> Result:
                   details=f"active fraction {f:.4f}, P2, interface elements 0.25 um, kappa {kappa} S/m")
 
 
-@check("overpotential_ratio_lisn_over_li")
+_CURRENT = ("electrochem.applied_current_density_A_m2=2.0", "output.fields=false")
+LI_CURRENT = Run("scenarios/current_li_pll_cycled.toml", _CURRENT)
+LISN_CURRENT = Run("scenarios/current_li_sn_pll_cycled.toml", _CURRENT)
+
+
+@check("overpotential_ratio_lisn_over_li", runs=[LI_CURRENT, LISN_CURRENT])
 def overpotential_ratio_lisn_over_li(ctx) -> Result:
     """Cell overpotential Li-Sn / Li from the current distribution on the cycled sections at
     0.2 mA/cm2 with contact (symmetric cell, 100 um membrane)."""
-    sets = ["electrochem.applied_current_density_A_m2=2.0", "output.fields=false"]
-    li, _ = ctx.run("scenarios/current_li_pll_cycled.toml", sets)
-    lisn, _ = ctx.run("scenarios/current_li_sn_pll_cycled.toml", sets)
+    li, _ = ctx.run(LI_CURRENT)
+    lisn, _ = ctx.run(LISN_CURRENT)
     eta_li, eta_lisn = li["metrics"]["cell_overpotential_V"], lisn["metrics"]["cell_overpotential_V"]
     return Result(eta_lisn / eta_li, details=f"Li {eta_li * 1e3:.1f} mV (measured 286), Li-Sn {eta_lisn * 1e3:.1f} mV "
                                              f"(measured 163); current CV Li {li['metrics']['current_density_cv']:.4f}, "
@@ -338,7 +396,7 @@ def overpotential_ratio_lisn_over_li(ctx) -> Result:
 
 # --- creep ------------------------------------------------------------------------------------------
 
-@check("norton_relaxation_li")
+@check("norton_relaxation_li", materials=["Li"])
 def norton_relaxation_li(ctx) -> Result:
     """Stress relaxation at fixed strain of a Li block (the library's Li law at 60 C with the size
     effect of 5 um Li), held by a fixed top displacement in plane strain: the shear stress
@@ -378,10 +436,9 @@ def norton_relaxation_li(ctx) -> Result:
 
 
 # --- the fibre inside the cell (docs/fbg_cell.md, validation/fbg_cell_calibration.md) ---------------
-ROOT_DIR = Path(__file__).resolve().parents[2]
 FBG_CELL_LI = "scenarios/fbg_cell_li.toml"
 FBG_CELL_LISN = "scenarios/fbg_cell_lisn.toml"
-#: The measured calibration range of the pressure sensitivity ([P] Fig. 2e: 0.2-3 MPa).
+#: Pressures of the sensitivity fit, inside the measured calibration range ([P] Fig. 2e: 0.2-3 MPa).
 FBG_CELL_PRESSURES_PA = (0.2e6, 0.5e6, 1.0e6, 1.5e6, 2.0e6, 2.4e6, 3.0e6)
 
 
@@ -390,13 +447,13 @@ def _fbg_cell_sweep(ctx, scenario: str) -> dict:
     time, docs/fbg_cell.md), shared between cases through ``ctx``: the reading after the scenario's
     hold at its stack pressure, the pressure raised over FBG_CELL_PRESSURES_PA (each step held 1 h),
     and the temperature sensitivity of the held state."""
-    cache = ctx.__dict__.setdefault("_fbg_cell", {})
+    cache = ctx.__dict__.setdefault("_fbg_cell", {})   # computed in-process, once per scenario
     if scenario in cache:
         return cache[scenario]
     from ecmsim import scenario as scenario_mod
     from ecmsim.fibre.model import ProcessCell
 
-    scn = scenario_mod.load(ROOT_DIR / scenario)
+    scn = scenario_mod.load(Path(ctx.root) / scenario)
     cell = ProcessCell(scn)
     p = scn.loading.stack_pressure_Pa
     hold = scn.protocol.build().duration_s if scn.protocol is not None else 0.0
@@ -413,7 +470,7 @@ def _fbg_cell_sweep(ctx, scenario: str) -> dict:
     return out
 
 
-@check("fbg_cell_li_splitting_2p4MPa")
+@check("fbg_cell_li_splitting_2p4MPa", scenarios=[FBG_CELL_LI])
 def fbg_cell_li_splitting_2p4MPa(ctx) -> Result:
     """Li cell (scenarios/fbg_cell_li.toml) after its hold at 2.4 MPa: the splitting read off the
     simulated spectrum as the interrogator reads it [m]. This is the calibration target (the membrane
@@ -426,7 +483,7 @@ def fbg_cell_li_splitting_2p4MPa(ctx) -> Result:
                           f"{r['fbg_peak_count']} peak(s) read")
 
 
-@check("fbg_cell_lisn_splitting_2p4MPa")
+@check("fbg_cell_lisn_splitting_2p4MPa", scenarios=[FBG_CELL_LISN, FBG_CELL_LI])
 def fbg_cell_lisn_splitting_2p4MPa(ctx) -> Result:
     """Li-Sn cell (scenarios/fbg_cell_lisn.toml, the Li cell's membrane, not refitted) after its hold
     at 2.4 MPa: the splitting read [m], predicted (connected skeleton, the upper bound)."""
@@ -437,7 +494,7 @@ def fbg_cell_lisn_splitting_2p4MPa(ctx) -> Result:
                                         f"N/mm); Li-Sn / Li read splitting {read / li_read:.3g} (measured 1.53)")
 
 
-@check("fbg_cell_lisn_li_ratio")
+@check("fbg_cell_lisn_li_ratio", scenarios=[FBG_CELL_LISN, FBG_CELL_LI])
 def fbg_cell_lisn_li_ratio(ctx) -> Result:
     """Li-Sn / Li ratio of the splittings read at 2.4 MPa [-] (both with the one calibrated membrane)."""
     s, li = _fbg_cell_sweep(ctx, FBG_CELL_LISN), _fbg_cell_sweep(ctx, FBG_CELL_LI)
@@ -445,21 +502,21 @@ def fbg_cell_lisn_li_ratio(ctx) -> Result:
                   details="connected Li22Sn5 skeleton (upper bound); isolated particles give about 1.03")
 
 
-@check("fbg_cell_one_peak_at_0p2MPa")
+@check("fbg_cell_one_peak_at_0p2MPa", scenarios=[FBG_CELL_LI])
 def fbg_cell_one_peak_at_0p2MPa(ctx) -> Result:
     """Peaks the interrogator reads on the Li cell at 0.2 MPa (the pressure series) [-]."""
     row = _fbg_cell_sweep(ctx, FBG_CELL_LI)["rows"][0]
     return Result(float(row["fbg_peak_count"]), details=f"eigenmode peaks {row['fbg_eigen_splitting_pm']:.0f} pm apart")
 
 
-@check("fbg_cell_temperature_sensitivity")
+@check("fbg_cell_temperature_sensitivity", scenarios=[FBG_CELL_LI])
 def fbg_cell_temperature_sensitivity(ctx) -> Result:
     """Li cell after its hold: d(centroid)/dT with the fibre anchored in the cell body [m/K]."""
     s = _fbg_cell_sweep(ctx, FBG_CELL_LI)
     return Result(s["temperature_pm_per_K"] * 1e-12, details=f"fibre_axial_strain = {s['axial']}")
 
 
-@check("fbg_cell_pressure_sensitivity")
+@check("fbg_cell_pressure_sensitivity", scenarios=[FBG_CELL_LI])
 def fbg_cell_pressure_sensitivity(ctx) -> Result:
     """Li cell: slope of the centroid shift against stack pressure, linear fit over 0.2-3 MPa (the
     calibration range; the pressure raised in steps, each held 1 h) [m/Pa], with the scenario's

@@ -54,6 +54,10 @@ _FIGURE_ORDER = {"waterfall.png": 0, "peak_tracks.png": 1, "delta_sigma.png": 2,
                  "stress_map.png": 4, "interface_stress.png": 5, "cycling.png": 6, "current.png": 7,
                  "fibre_contact.png": 8, "contact.png": 9}
 RUN_KEYS = {"name", "scenario", "set", "role", "cell"}
+#: Run figures with sigma positive in tension: the page draws them again with compression positive.
+_SIGNED_FIGURES = {"interface_stress.png", "cycling.png"}
+_CSS = (".warn{background:#fff4e5;border:1px solid #f0b429;padding:6px 12px;margin:.6em 0}"
+        ".ok{background:#eef8ee;border:1px solid #8bc48a;padding:6px 12px;margin:.6em 0}")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
@@ -339,12 +343,17 @@ def build_study_html(study: Study, out: Path) -> str:
         if f is not None and f.summary is not None:
             f.label = r.name
             folders[r.name] = f
+    from ecmsim.studies import study_verdicts as sv
+
     by_role = {(r.role, r.cell): folders[r.name] for r in study.runs if r.name in folders}
+    failed = [r.name for r in study.runs if r.name not in folders]
     parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(study.title)}"
-             f"</title><style>{CSS}</style></head><body>", f"<h1>{html.escape(study.title)}</h1>",
+             f"</title><style>{CSS}{_CSS}</style></head><body>", f"<h1>{html.escape(study.title)}</h1>",
              f"<p class=\"meta\">ecmsim {html.escape(__version__)}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
              f", study file <code>{html.escape(str(study.path))}</code>, folder <code>{html.escape(str(out))}</code>"
              "</p>"]
+    parts.append(sv.warnings_html([(name, f) for name, f in folders.items()], failed))
+    parts.append(f"<p class=\"meta\">{html.escape(sv.SIGN_NOTE)}</p>")
     if study.description:
         parts.append(f"<p>{html.escape(study.description)}</p>")
 
@@ -363,11 +372,24 @@ def build_study_html(study: Study, out: Path) -> str:
     parts.append(warnings_html(list(folders.values())))
 
     parts.append("<h2>Simulated against measured</h2>")
-    parts.append("<p>Measured values of the reference experiment beside what this study computes. "
-                 "The pass/fail verdicts with tolerances fixed in advance are in <code>validation/report.md</code> "
-                 "(<code>ecmsim validate</code>); this table shows the numbers of this very study.</p>")
+    vheader, vrows, missing, note = sv.verdicts([(r.scenario, r.overrides, folders[r.name].path)
+                                                 for r in study.runs if r.name in folders])
+    parts.append(f"<p>{html.escape(note)}</p>")
+    if vrows:
+        parts.append(_table(vheader, vrows))
+    if missing:
+        parts.append("<p class=\"meta\">Cases that need runs this study does not make (see <code>ecmsim validate"
+                     "</code>): " + ", ".join(html.escape(m) for m in missing) + ".</p>")
+    parts.append("<h3>The study's numbers beside the measured values</h3>")
+    parts.append("<p>Descriptive, not judged: what each run gives for the quantities the reference experiment "
+                 "reports (compression positive).</p>")
     header, crows = comparison_rows(by_role)
     parts.append(_table(header, crows))
+    figs = sv.measured_figures(by_role, _measured())
+    if figs:
+        parts.append("<h3>Against the measurements</h3>")
+        parts.append('<div class="grid" style="grid-template-columns:1fr">'
+                     + "".join(_img(png, caption) for png, caption in figs) + "</div>")
 
     shown: set[str] = set()
     for role in ("fibre_cell", "cycling", "current", "static", "pristine", None):
@@ -378,11 +400,18 @@ def build_study_html(study: Study, out: Path) -> str:
         if not group:
             continue
         parts.append(f"<h2>{html.escape(ROLE_TITLE.get(role, 'Other runs'))}</h2>")
+        if role in ("static", "pristine"):
+            profile = sv.profile_figure([f for _, f in group])
+            if profile:
+                parts.append(_img(profile, "compressive interface normal stress along the window (compression +)"))
         parts.append('<div class="grid" style="grid-template-columns:repeat(2,1fr)">')
         for cell, f in group:
             shown.add(f.label)
-            figs = sorted(f.path.glob("*.png"), key=lambda p: (_FIGURE_ORDER.get(p.name, 99), p.name))
+            figs = sorted((p for p in f.path.glob("*.png") if p.name not in _SIGNED_FIGURES),
+                          key=lambda p: (_FIGURE_ORDER.get(p.name, 99), p.name))
+            own = sv.history_figure(f) if role == "cycling" else None
             parts.append("<div>" + f"<h3>{html.escape(run_heading(CELL_LABEL.get(cell or ''), f))}</h3>"
+                         + (_img(own, f"{f.label}: interface stress through the cycles") if own else "")
                          + "".join(_img(p.read_bytes(), f"{f.label}: {p.name}") for p in figs) + "</div>")
         parts.append("</div>")
         names: list[str] = []

@@ -182,3 +182,17 @@ def test_sweep_under_mpirun_deals_points_to_ranks(tmp_path, have_mpirun):
         assert summary["provenance"]["mpi_ranks"] == 1
         assert summary["metrics"]["interface_normal_stress_mean_Pa"] == pytest.approx(
             -float(row["loading.stack_pressure_Pa"]), rel=1e-9)
+
+
+def test_a_folder_named_ecmsim_in_the_current_folder_does_not_shadow_the_package(tmp_path):
+    """Started from a folder that holds a folder named ``ecmsim`` (a result folder, say), every point
+    used to die with ImportError: the points ran as ``python -m ecmsim`` with the current folder
+    first on the path. The sweep runs as a user starts it, through the ``ecmsim`` script."""
+    (tmp_path / "ecmsim").mkdir()
+    (tmp_path / "ecmsim" / "notes.txt").write_text("my results")
+    script = Path(sys.executable).with_name("ecmsim")
+    proc = subprocess.run([str(script), "sweep", FLAT, "-o", "sw", "-j", "1", "--set",
+                           "loading.stack_pressure_Pa=1e6", *FAST], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert _rows(tmp_path / "sw")[0]["status"] == "ok"

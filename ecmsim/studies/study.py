@@ -53,6 +53,8 @@ ROLE_TITLE = {
 _FIGURE_ORDER = {"waterfall.png": 0, "peak_tracks.png": 1, "delta_sigma.png": 2, "spectrum.png": 3,
                  "stress_map.png": 4, "interface_stress.png": 5, "cycling.png": 6, "current.png": 7,
                  "fibre_contact.png": 8, "contact.png": 9}
+#: What a study writes into its folder (its manifest lists these: ecmsim.io.folders.claim_work_folder).
+STUDY_FILES = ["study.json", "report.html", "runs/", "logs/"]
 RUN_KEYS = {"name", "scenario", "set", "role", "cell"}
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
@@ -162,12 +164,11 @@ def run_study(study_file: str | Path, out: str | Path | None = None, jobs: int |
         except ScenarioError as err:
             raise ScenarioError(f"{err} (study {study.path}, run {r.name})") from None
         points.append(Point(r.name, {}, list(r.overrides), scn.input_hash(), scenario=r.scenario))
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "study.json").is_file())):
-        raise EcmsimError(f"study folder {out} exists and is not an ecmsim study folder (no study.json): "
-                          "choose another -o")
-    (out / "runs").mkdir(parents=True, exist_ok=True)
+    from ecmsim.io.folders import claim_work_folder, write_atomic
+    claim_work_folder(out, "study", STUDY_FILES)
+    (out / "runs").mkdir(exist_ok=True)
     (out / "logs").mkdir(exist_ok=True)
-    (out / "study.json").write_text(json.dumps(
+    write_atomic(out / "study.json", json.dumps(
         {"study": str(study.path), "title": study.title,
          "runs": [{"name": r.name, "scenario": str(r.scenario), "set": r.overrides, "role": r.role, "cell": r.cell,
                    "input_hash_sha256": p.input_hash} for r, p in zip(study.runs, points)]}, indent=2) + "\n")
@@ -394,8 +395,8 @@ def build_study_html(study: Study, out: Path) -> str:
 
 def write_study_report(study: Study, out: Path) -> Path:
     text = build_study_html(study, out)
+    from ecmsim.io.folders import write_atomic
+
     target = out / "report.html"
-    tmp = target.with_name("report.html.partial")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(target)
+    write_atomic(target, text)
     return target

@@ -58,6 +58,8 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--out", help="report folder (default: validation/)")
     p.add_argument("--quick", action="store_true", help="only the cases marked quick (a few minutes)")
     p.add_argument("--cases", help="case folder (default: validation/cases)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace report.md and figures in -o even if ecmsim did not write them")
     p.add_argument("-k", dest="select", help="only cases whose name contains this text")
     p.set_defaults(handler=_validate)
 
@@ -241,10 +243,10 @@ class Outcome:
 class Context:
     """What checks share: scenario runs (each distinct scenario + overrides runs once) and figures."""
 
-    def __init__(self, out: Path):
+    def __init__(self, out: Path, figures: Path | None = None):
         self.out = out
         self.runs: dict[tuple, tuple[dict, Path]] = {}
-        self.figures = out / "figures"
+        self.figures = figures or out / "figures"
 
     def run(self, scenario: str, overrides: list[str]) -> tuple[dict, Path]:
         """Run ``scenario`` (path relative to the repository) with ``overrides``; summary, folder."""
@@ -443,30 +445,36 @@ def write_report(outcomes: list[Outcome], out: Path, quick: bool, total_s: float
 
 
 def run_validation(out: str | Path | None = None, quick: bool = False, cases_dir: str | Path | None = None,
-                   select: str | None = None, echo=print) -> tuple[list[Outcome], Path]:
-    """Load every case (all are checked before anything runs), evaluate, write the report."""
+                   select: str | None = None, echo=print, overwrite: bool = False) -> tuple[list[Outcome], Path]:
+    """Load every case (all are checked before anything runs), evaluate, write the report and its
+    figures as one group of files (ecmsim.io.folders.result_files: the folder may hold others)."""
+    from ecmsim.io.folders import result_files
+
     out = Path(out) if out else ROOT / "validation"
     cases = load_cases(Path(cases_dir) if cases_dir else CASES_DIR)
     if select:
         cases = [c for c in cases if select in c.name]
-    out.mkdir(parents=True, exist_ok=True)
-    ctx = Context(out)
-    outcomes: list[Outcome] = []
-    start = time.perf_counter()
-    for c in cases:
-        if quick and not c.quick and not c.not_modelled:
-            outcomes.append(Outcome(c, SKIPPED))
-            echo(f"[validate] {SKIPPED:16s} {c.name}")
-            continue
-        o = evaluate(c, ctx)
-        if o.simulated is not None:
-            fig = case_figure(o, ctx.figures)
-            o.figures.insert(0, fig) if fig else None
-        outcomes.append(o)
-        shown = fmt(o.simulated, c.unit) if o.simulated is not None else ""
-        echo(f"[validate] {o.status:16s} {c.name:40s} {shown:>16s}  ref {reference_text(o):>22s}"
-             + (f"  {o.wall_s:6.1f} s" if o.status not in (NOT_MODELLED, SKIPPED) else ""))
-    report = write_report(outcomes, out, quick, time.perf_counter() - start)
+    evaluated = [c for c in cases if not (quick and not c.quick and not c.not_modelled)]
+    names = ["report.md", *(f"figures/{c.name}.png" for c in evaluated if not c.not_modelled)]
+    with result_files(out, names, command="validate", overwrite=overwrite) as stage:
+        ctx = Context(out, stage / "figures")
+        outcomes: list[Outcome] = []
+        start = time.perf_counter()
+        for c in cases:
+            if c not in evaluated:
+                outcomes.append(Outcome(c, SKIPPED))
+                echo(f"[validate] {SKIPPED:16s} {c.name}")
+                continue
+            o = evaluate(c, ctx)
+            if o.simulated is not None:
+                fig = case_figure(o, ctx.figures)
+                o.figures.insert(0, fig) if fig else None
+            outcomes.append(o)
+            shown = fmt(o.simulated, c.unit) if o.simulated is not None else ""
+            echo(f"[validate] {o.status:16s} {c.name:40s} {shown:>16s}  ref {reference_text(o):>22s}"
+                 + (f"  {o.wall_s:6.1f} s" if o.status not in (NOT_MODELLED, SKIPPED) else ""))
+        write_report(outcomes, stage, quick, time.perf_counter() - start)
+    report = out / "report.md"
     return outcomes, report
 
 
@@ -476,7 +484,8 @@ def _validate(args: argparse.Namespace) -> int:
 
     if launcher_size() > 1:  # each case decides its own parallelism; ranks would race on report.md
         raise EcmsimError("ecmsim validate runs as one process: start it without mpirun")
-    outcomes, report = run_validation(args.out, args.quick, args.cases, args.select)
+    outcomes, report = run_validation(args.out, args.quick, args.cases, args.select,
+                                      overwrite=args.overwrite)
     failed = [o.case.name for o in outcomes if o.status in (FAIL, ERROR)]
     print(f"[validate] report: {report}" + (f"; failed: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0

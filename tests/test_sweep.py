@@ -187,12 +187,14 @@ def test_sweep_under_mpirun_deals_points_to_ranks(tmp_path, have_mpirun):
 def test_a_folder_named_ecmsim_in_the_current_folder_does_not_shadow_the_package(tmp_path):
     """Started from a folder that holds a folder named ``ecmsim`` (a result folder, say), every point
     used to die with ImportError: the points ran as ``python -m ecmsim`` with the current folder
-    first on the path. The sweep runs as a user starts it, through the ``ecmsim`` script."""
+    first on the path. The sweep runs as a user starts it, through the ``ecmsim`` script; the
+    folder here even holds an ``__init__.py`` (a copy of a package, a user's module)."""
     (tmp_path / "ecmsim").mkdir()
     (tmp_path / "ecmsim" / "notes.txt").write_text("my results")
+    (tmp_path / "ecmsim" / "__init__.py").write_text("raise ImportError(\"cannot import name '__version__'\")\n")
     script = Path(sys.executable).with_name("ecmsim")
     proc = subprocess.run([str(script), "sweep", FLAT, "-o", "sw", "-j", "1", "--set",
                            "loading.stack_pressure_Pa=1e6", *FAST], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=300)
+                          timeout=300, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert _rows(tmp_path / "sw")[0]["status"] == "ok"

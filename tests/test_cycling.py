@@ -209,3 +209,65 @@ def test_cycling_parallel_equals_serial(tmp_path, have_mpirun, symmetric):
     for key in ("current_density_cv", "interface_sigma_nn_max_Pa", "plated_thickness_max_m"):
         np.testing.assert_allclose(hb[key], ha[key], rtol=1e-6, atol=1e-12 if "thickness" in key else 1e-3)
     json.dumps(a)
+
+
+def _interrupt_at_step(cmd: list[str], step: int, signum: int, delay_s: float = 0.05):
+    """Start ``cmd``, send ``signum`` ``delay_s`` after the progress line of accepted step
+    ``step`` (so it lands inside the next solve, in PETSc more often than not); (status, stderr)."""
+    import os
+    import subprocess
+    import time
+
+    from conftest import ROOT
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    for line in proc.stdout:
+        if f"] step {step:4d}  t =" in line:
+            time.sleep(delay_s)
+            proc.send_signal(signum)
+            break
+    out, err = proc.communicate(timeout=300)
+    return proc.returncode, err
+
+
+#: A finer window than the others here: a time step takes about 0.2 s, so a signal sent 50 ms after
+#: a step's progress line lands inside the next solve.
+FINER = ["--set", "mesh.size_m=1.5e-6", "--set", "mesh.interface_size_m=0.4e-6"]
+
+
+@pytest.fixture(scope="module")
+def finer(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cycling_finer")
+    path = write(tmp, f_irr=0.1, cycles=1)
+    proc = run_cli("run", str(path), "-o", str(tmp / "out"), "-q", *FINER)
+    assert proc.returncode == 0, proc.stderr
+    return path, tmp / "out"
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_interrupt_mid_step_checkpoints_and_resumes_to_the_same_result(tmp_path, finer, signame):
+    """Ctrl-C (or SIGTERM) in the middle of a time step, before any periodic checkpoint: one line
+    'ecmsim: interrupted', 128 + the signal, no staging folder left, the last accepted step
+    checkpointed and nothing after it (no futile retries); --resume then equals the uninterrupted run."""
+    import signal
+    import sys
+
+    path, reference = finer
+    out = tmp_path / "out"
+    signum = getattr(signal, signame)
+    status, err = _interrupt_at_step([sys.executable, "-m", "ecmsim", "run", str(path), "-o", str(out), *FINER],
+                                     1, signum)
+    assert status == 128 + signum, err
+    assert err.strip() == "ecmsim: interrupted", err
+    assert not out.exists() and not list(tmp_path.glob("out.partial*"))
+    steps = sorted((tmp_path / "out.checkpoint").glob("step-*"))
+    assert [p.name for p in steps] == ["step-1"], steps
+    resumed = run_cli("run", str(path), "-o", str(out), "--resume", *FINER)
+    assert resumed.returncode == 0, resumed.stderr
+    a, b = read_summary(reference), read_summary(out)
+    for key, value in a["metrics"].items():
+        assert b["metrics"][key] == pytest.approx(value, rel=1e-9, abs=metric_tolerance(key, a)), key
+    ha, hb = history(reference), history(out)
+    for key in ("interface_sigma_nn_max_Pa", "dead_li_volume_m2", "time_s", "rejected_steps"):
+        np.testing.assert_allclose(hb[key], ha[key], rtol=1e-9)

@@ -42,6 +42,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ecmsim.core.errors import EcmsimError, OutputError
+from ecmsim.core.interrupt import on_hard_exit
 
 #: The manifest inside every result folder: which files ecmsim wrote there.
 MANIFEST = ".ecmsim-manifest.json"
@@ -173,7 +174,8 @@ def result_folder(final: str | Path, comm=None, *, command: str, overwrite: bool
     staging, mode = Path(decision[1][0]), decision[1][1]
     failure = None
     try:
-        yield staging
+        with on_hard_exit(lambda: comm.rank == 0 and remove_tree(staging)):   # Ctrl-C inside gmsh, say
+            yield staging
     except BaseException as err:  # noqa: BLE001 - re-raised below, after the collective decision
         failure = err
     infos = _collective_outcome(comm, failure)
@@ -355,7 +357,8 @@ def result_files(folder: str | Path, names: list[str], *, command: str, manifest
     except OSError as err:
         raise OutputError(f"-o {folder}: cannot write there: {_reason(err)}") from None
     try:
-        yield staging
+        with on_hard_exit(lambda: remove_tree(staging)):
+            yield staging
         written = [e for e in list_entries(staging) if not e.endswith("/")]
         if manifest is None:
             written = sorted(set(written) - {claim})

@@ -18,6 +18,8 @@ def gmsh_model(name: str = "ecmsim") -> Iterator[object]:
 
     if not gmsh.isInitialized():
         gmsh.initialize(interruptible=False)
+        from ecmsim.core.interrupt import reclaim
+        reclaim()   # gmsh resets SIGTERM to its default action: ours ends a run cleanly
     gmsh.option.restoreDefaults()  # options are global: one model's sizes must not leak into the next
     gmsh.option.setNumber("General.Terminal", 1 if os.environ.get("ECMSIM_GMSH_VERBOSE") else 0)
     from ecmsim.core.interrupt import hard_interrupt

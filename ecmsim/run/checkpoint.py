@@ -64,7 +64,7 @@ class Checkpointer:
         self.interval_s = interval_s
         self.extra_rows = extra_rows if extra_rows is not None else []
         self._last_wall = time.monotonic()
-        self._last_index = None
+        self._last_n = None     # the history index of the newest checkpoint written
         self._kill_at = int(os.environ.get("ECMSIM_TEST_KILL_AFTER_CHECKPOINT", "-1"))
 
     def start_fresh(self) -> None:
@@ -78,6 +78,12 @@ class Checkpointer:
         due = time.monotonic() - self._last_wall >= self.interval_s
         flag = self.comm.bcast(bool(due or step_done), root=0)     # the same decision on every rank
         if flag:
+            self.write(loop)
+
+    def save_last(self, loop) -> None:
+        """Checkpoint the last accepted step unless it is already (an interrupted serial run: the
+        committed states of the problems are the accepted step's, whatever the step under way did)."""
+        if loop.history and self._last_n != len(loop.history) - 1 and len(loop.history) > 1:
             self.write(loop)
 
     def write(self, loop) -> None:
@@ -94,7 +100,9 @@ class Checkpointer:
         if comm.rank == 0:
             meta = {"input_hash": self.input_hash, "mpi_ranks": comm.size, "t_s": loop.t_s,
                     "step_index": loop.step_index, "step_end_s": loop.step_end_s, "next_dt_s": loop.next_dt_s,
-                    "rejected_steps": loop._rejected, "steps_above_tolerance": loop._inaccurate,
+                    # the counts as of the last accepted step (a step under way is done again on resume)
+                    "rejected_steps": loop.history[-1].get("rejected_steps", loop._rejected),
+                    "steps_above_tolerance": loop.history[-1].get("steps_above_tolerance", loop._inaccurate),
                     "history": loop.history}
             (tmp / "loop.json").write_text(json.dumps(meta))
             np.save(tmp / "rows.npy", np.concatenate(self.extra_rows) if self.extra_rows else np.zeros((0, 0)))
@@ -107,6 +115,7 @@ class Checkpointer:
                     shutil.rmtree(old, ignore_errors=True)
         comm.barrier()
         self._last_wall = time.monotonic()
+        self._last_n = n
         if n == self._kill_at:
             os.kill(os.getpid(), signal.SIGKILL)
 
@@ -129,6 +138,7 @@ class Checkpointer:
             p.restore_state({key.split(".", 1)[1]: data[key] for key in data.files if key.startswith(name + ".")})
         rows = np.load(latest / "rows.npy")
         self.extra_rows[:] = [rows] if rows.size else []
+        self._last_n = len(meta["history"]) - 1
         return meta
 
     def finish(self) -> None:

@@ -70,7 +70,12 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
             progress(f"resumed from the checkpoint at t = {start['t_s']:.6g} s (step {len(start['history']) - 1})")
         elif checkpointer is not None:
             checkpointer.start_fresh()
-        run.history = loop.run(start)
+        try:
+            run.history = loop.run(start)
+        except KeyboardInterrupt:
+            if checkpointer is not None and comm.size == 1:
+                checkpointer.save_last(loop)   # Ctrl-C: --resume continues from the last accepted step
+            raise
         for stage in stages:
             stage.finish(run)
         for stage in stages:

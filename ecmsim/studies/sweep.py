@@ -208,7 +208,10 @@ def launcher_size() -> int:
 
 
 def _child_env() -> dict[str, str]:
+    from ecmsim.core.interrupt import PARENT_ENV
+
     env = {k: v for k, v in os.environ.items() if not k.startswith(_LAUNCHER_PREFIXES)}
+    env[PARENT_ENV] = str(os.getpid())   # a point dies with its sweep, even a SIGKILLed one
     env.setdefault("OMP_NUM_THREADS", "1")   # one core per point: the pool provides the parallelism
     env.setdefault("OPENBLAS_NUM_THREADS", "1")
     return env
@@ -224,8 +227,9 @@ def available_cores() -> int:
 class _Runner:
     """Runs points as ``python -m ecmsim run`` subprocesses, ``jobs`` at a time.
 
-    SIGTERM / Ctrl-C stop the running children (their ``.partial`` folders are removed on the
-    next start) and end the sweep with status 143 / 130.
+    SIGTERM / Ctrl-C stop the running children (each removes its staging folder) and end the sweep
+    with ``ecmsim: interrupted`` and status 143 / 130; a point whose sweep dies even by SIGKILL gets
+    SIGTERM (:func:`ecmsim.core.interrupt.die_with_parent`).
     """
 
     def __init__(self, scenario: Path | None, out: Path, jobs: int, say, subdir: str = "points"):
@@ -262,7 +266,9 @@ class _Runner:
             self.stopping = True
             for proc in self.children:
                 proc.terminate()
-        raise KeyboardInterrupt if signum in (None, signal.SIGINT) else SystemExit(128 + signum)
+        from ecmsim.core.interrupt import Interrupted, state
+        state.signum = signum or signal.SIGINT
+        raise Interrupted(state.signum)
 
     def run(self, points: list[Point]) -> dict[str, int]:
         """Run the points; name -> exit status."""

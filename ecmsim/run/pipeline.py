@@ -105,6 +105,10 @@ def _checkpointer(run, stages, resume: bool):
     """The checkpoints of a protocol run whose stateful stages can all be saved, or None."""
     stateful = {s.name: s for s in stages if s.stateful}
     resumable = bool(stateful) and all(s.checkpointed for s in stateful.values())
+    if resume and (run.protocol is None or not stateful):
+        from ecmsim.run.checkpoint import ResumeError
+        raise ResumeError("--resume: this run has no time steps to resume (no [protocol], or nothing in it keeps "
+                          "a state: a static solve); run it without --resume")
     if resume and not resumable:
         from ecmsim.run.checkpoint import ResumeError
         raise ResumeError("--resume: this run (creep with contact) writes no checkpoints yet; run it without "
@@ -114,7 +118,7 @@ def _checkpointer(run, stages, resume: bool):
     from ecmsim.run.checkpoint import Checkpointer
     rows = next((s.profile_rows for s in stages if hasattr(s, "profile_rows")), [])
     return Checkpointer(run.out_dir, run.comm, stateful, run.scn.input_hash(), run.scn.protocol.checkpoint_interval_s,
-                        rows)
+                        rows, protocol_end_s=run.protocol.duration_s)
 
 
 def _write_history(run) -> list[str]:

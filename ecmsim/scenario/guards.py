@@ -123,6 +123,13 @@ def physical_memory_bytes() -> float:
 def check_scenario(scn) -> None:
     """Raise ValueError (the schema's way: one line, named key) for a scenario that would
     exceed ``mesh.max_cells`` or the memory, or leave the small-strain range."""
+    depth = getattr(scn.geometry, "depth_m", None)
+    if depth is not None:
+        element = min(scn.mesh.interface_size_m or scn.mesh.size_m, scn.mesh.size_m)
+        if depth < element:
+            raise ValueError(f"geometry.depth_m = {depth:g} m is thinner than one element (mesh size {element:g} m): "
+                             "a 3D window needs at least one element through its depth; use a larger depth_m, or "
+                             "remove depth_m for a 2D (plane strain) window")
     est = estimate(scn)
     if est is not None:
         if est.cells > scn.mesh.max_cells:

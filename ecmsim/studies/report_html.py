@@ -66,6 +66,15 @@ def read_folder(path: Path) -> Folder:
             summary = json.loads((path / "summary.json").read_text())
         except ValueError as err:
             raise InputFileError(f"{path / 'summary.json'}: not valid JSON ({err})") from None
+        except RecursionError:
+            raise InputFileError(f"{path / 'summary.json'}: nested too deeply to be an ecmsim summary") from None
+        if not isinstance(summary, dict):
+            raise InputFileError(f"{path / 'summary.json'}: a JSON {type(summary).__name__}, not the object of "
+                                 "an ecmsim summary")
+        for key in ("metrics", "materials", "mesh", "provenance", "scenario"):
+            if not isinstance(summary.get(key, {}), dict):
+                raise InputFileError(f"{path / 'summary.json'}: '{key}' is a JSON "
+                                     f"{type(summary[key]).__name__}, not an object: not an ecmsim summary")
         return Folder(path, summary.get("title") or path.name, summary=summary)
     if (path / "sweep.csv").is_file():
         with (path / "sweep.csv").open() as fh:

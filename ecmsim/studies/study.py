@@ -91,14 +91,9 @@ def load(path: str | Path) -> Study:
     from ecmsim.core.errors import ScenarioError
 
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such study file") from None
-    except UnicodeDecodeError as err:
-        raise ScenarioError(f"{path}: not a text file in UTF-8 ({err.reason} at byte {err.start})") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ScenarioError(f"{path}: not valid TOML ({err})") from None
+    from ecmsim.scenario.load import read_toml
+
+    data = read_toml(path, "study")
     unknown = set(data) - {"title", "description", "run"}
     if "run" not in data and "geometry" in data:
         raise ScenarioError(f"{path}: a scenario file, not a study (no [[run]] entries): run it with "

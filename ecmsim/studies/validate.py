@@ -115,10 +115,9 @@ def load_case(path: Path) -> Case:
     """Read and check one case file; InputFileError (one line) for anything malformed."""
     from ecmsim.core.errors import InputFileError
 
-    try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as err:
-        raise InputFileError(f"{path}: not a readable TOML case file: {err}") from None
+    from ecmsim.scenario.load import read_toml
+
+    data = read_toml(path, "validation case", InputFileError)
     known = {"quantity", "kind", "unit", "quick", "reference", "tolerance", "simulated", "not_modelled", "understood"}
     extra = sorted(set(data) - known)
     if extra:

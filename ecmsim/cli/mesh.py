@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 
 #: Length units accepted on the command line, in metres.
 UNITS = {"nm": 1e-9, "um": 1e-6, "µm": 1e-6, "μm": 1e-6, "mm": 1e-3, "m": 1.0}
@@ -100,6 +101,7 @@ def _mesh(args: argparse.Namespace) -> int:
     from ecmsim.mesh.report import write_mesh_files
     from ecmsim.io.folders import result_files
     from ecmsim.core.figures import plain_text
+    from ecmsim.scenario.guards import PLAUSIBLE_PIXEL_M, pixel_warning
 
     start = time.perf_counter()
     if args.slice_spacing:
@@ -131,7 +133,11 @@ def _mesh(args: argparse.Namespace) -> int:
     if not PIXEL_RANGE_M[0] <= px <= PIXEL_RANGE_M[1]:
         raise InputFileError(f"{image}: --pixel-size = {px:g} m: must be in {PIXEL_RANGE_M[0]:g} ... "
                              f"{PIXEL_RANGE_M[1]:g} m (an atom to a millimetre per pixel)")
+    unlikely = [pixel_warning(px, "--pixel-size")] if px > PLAUSIBLE_PIXEL_M else []
+    for line in unlikely:
+        print(f"ecmsim: {line}", file=sys.stderr, flush=True)
     result = img.image_to_geometry(image, options)
+    result.info.setdefault("warnings", []).extend(w.removeprefix("warning: ") for w in unlikely)  # the report
     size = parse_length(args.size, "--size") or SIZE_PX * px
     fine = parse_length(args.interface_size, "--interface-size") or min(INTERFACE_SIZE_PX * px, size)
     _check_sizes(result.geometry, size, fine, parse_length(args.tip_size, "--tip-size"))
@@ -185,11 +191,15 @@ def _mesh_stack(args: argparse.Namespace, start: float) -> int:
     from ecmsim.geometry import stack as st
     from ecmsim.io.folders import result_files
     from ecmsim.mesh import voxel
+    from ecmsim.scenario.guards import PLAUSIBLE_PIXEL_M, pixel_warning
 
     px = parse_length(args.pixel_size, "--pixel-size")
     if px is None:
         raise InputFileError("--pixel-size is needed for a stack (e.g. --pixel-size 20nm)")
     dz = parse_length(args.slice_spacing, "--slice-spacing")
+    unlikely = [pixel_warning(px, "--pixel-size")] if px > PLAUSIBLE_PIXEL_M else []
+    for line in unlikely:
+        print(f"ecmsim: {line}", file=sys.stderr, flush=True)
     if not 1 <= args.voxel_factor <= 16:
         raise InputFileError(f"--voxel-factor {args.voxel_factor}: must be from 1 to 16")
     image = Path(args.image)
@@ -212,7 +222,8 @@ def _mesh_stack(args: argparse.Namespace, start: float) -> int:
         report = {"mesh_file": out.name, "files": [out.name], "dimension": 3,
                   "voxel_size_m": list(res.voxel_size_m),
                   **voxel.interface_metrics_3d(pts, tets, code, tri, names, res.voxel_size_m),
-                  "tags": ids, "segmentation": res.info, "seconds": round(time.perf_counter() - start, 2)}
+                  "tags": ids, "segmentation": res.info, "seconds": round(time.perf_counter() - start, 2),
+                  "warnings": unlikely}
         (stage / report_path.name).write_text(json.dumps(report, indent=2, default=float) + "\n")
     print(f"mesh     {out}  ({len(tets)} tetrahedra, {len(pts)} vertices)")
     print(f"report   {report_path}")

@@ -44,10 +44,14 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
     from ecmsim.io.summary import provenance, write_summary
     from ecmsim.run.stages import Run, build_stages
     from ecmsim.run.timeloop import TimeLoop
+    from ecmsim.scenario.guards import plausibility_warnings
 
     comm = MPI.COMM_WORLD
     progress = Progress(quiet, comm.rank)
     progress(f"scenario {source} ({scn.title or 'untitled'}), {comm.size} MPI rank(s)")
+    unlikely = plausibility_warnings(scn)   # said now, before minutes of work: the value may be a slip
+    for line in unlikely:
+        print(f"ecmsim: {line}", file=sys.stderr, flush=True) if comm.rank == 0 else None
     stages = build_stages(scn)
     protocol = scn.protocol.build() if scn.protocol is not None else None
     checkpointer = None
@@ -91,7 +95,7 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
                    "metrics": run.metrics, **run.summary,
                    "materials": {region: mat.as_dict() for region, mat in run.materials.items()},
                    "scenario": scn.to_dict(), "provenance": provenance(), "timings_s": progress.timings_s,
-                   "files": files, "warnings": run.warnings}
+                   "files": files, "warnings": unlikely + run.warnings}
         if comm.rank == 0:
             write_summary(folder / "summary.json", summary)
     if checkpointer is not None:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import SCENARIOS, assert_one_line_error, run_cli
+from conftest import SCENARIOS, assert_one_line_error, chromium_or_skip, run_cli
 from ecmsim.studies.report_html import Folder
 from ecmsim.studies.study import comparison_rows, load
 
@@ -146,14 +145,9 @@ def test_comparison_table_reads_the_runs_it_is_given(tmp_path):
     assert table["current distribution (CV of the interface current density)"] == ["not in this study"] * 2
 
 
-def _chromium() -> str | None:
-    return next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
-
 
 def test_study_page_renders_in_headless_chromium(small_study, tmp_path):
-    browser = _chromium()
-    if browser is None:
-        pytest.skip("no chromium on PATH (make test installs it in CI as root: tools/ensure-chromium.sh)")
+    browser = chromium_or_skip()
     page = small_study[1] / "report.html"
     common = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
     dom = subprocess.run([*common, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)

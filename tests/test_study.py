@@ -168,3 +168,18 @@ def test_shipped_reference_study_is_valid():
     assert {(r.role, r.cell) for r in study.runs} >= {("cycling", "Li"), ("cycling", "LiSn"),
                                                       ("fibre_cell", "Li"), ("fibre_cell", "LiSn")}
     assert all(r.scenario.is_file() for r in study.runs)
+
+
+def test_comparison_table_shows_the_measured_values_in_their_units():
+    """The measured column reads the reference experiment's values, converted once: 190 and 290 pm of
+    splitting (Fig. 3c, 4d), the peaks in nm, 80 and 12 MPa, 286 and 163 mV, 69 pm/MPa and 9.3 pm/°C."""
+    from ecmsim.studies.study import comparison_rows
+
+    _, rows = comparison_rows({})
+    measured = {row[0]: row[1] for row in rows}
+    assert measured["peak splitting at 2.4 MPa"] == "Li 190 pm; Li–Sn 290 pm"
+    assert measured["Bragg peaks at 2.4 MPa before cycling"] == "Li 1542.18, 1542.37 nm; Li–Sn 1588.35, 1588.64 nm"
+    assert measured["largest Δσ by eq. 1–2 during 3 cycles"] == "Li ≈ 80 MPa; Li–Sn ≈ 12 MPa"
+    assert measured["cell overpotential at 0.2 mA/cm²"] == "Li 286 mV; Li–Sn 163 mV"
+    assert measured["pressure and temperature sensitivity of the embedded FBG"] == "69 pm/MPa, 9.3 pm/°C"
+    assert all(row[3:] == ["not in this study", "not in this study"] for row in rows[:-1])

@@ -180,3 +180,46 @@ def test_closed_form_checks_without_fem():
     assert r.value == pytest.approx(1.2405e-12, abs=1e-15)
     r = validation_checks.CHECKS["fbg_temperature_sensitivity"](ctx)
     assert 9e-12 < r.value < 10e-12
+
+
+@pytest.mark.slow
+def test_validate_quick_runs_whole_in_ci(tmp_path):
+    """``ecmsim validate --quick`` as CI runs it (about 30 s): every quick case computes (no ERROR),
+    every analytic case passes, and a case that fails says what is
+    understood about the miss; the report lists every case."""
+    out = tmp_path / "v"
+    proc = run_cli("validate", "--quick", "-o", str(out), timeout=900)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert "Traceback" not in proc.stderr
+    cases = {c.name: c for c in validate.load_cases(validate.CASES_DIR)}
+    status = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith("[validate] ") and not line.startswith("[validate] report"):
+            word = next(s for s in (PASS, FAIL, ERROR, NOT_MODELLED, SKIPPED) if line[11:].startswith(s))
+            status[line[11:].removeprefix(word).split()[0]] = word
+    assert set(status) == set(cases)
+    assert ERROR not in status.values(), status
+    for name, word in status.items():
+        if cases[name].quick and not cases[name].not_modelled:
+            assert word in (PASS, FAIL), (name, word)
+        if cases[name].kind == "analytic" and word != SKIPPED:
+            assert word == PASS, (name, word)
+        if word == FAIL:
+            assert cases[name].understood, f"{name} fails and its case file says nothing about why"
+    report = (out / "report.md").read_text()
+    assert all(f"| [{name}]" in report for name in cases)
+
+
+@pytest.mark.parametrize("name, shown", [("fbg_splitting_at_2p4MPa", "190 pm"), ("fbg_lisn_splitting_at_2p4MPa", "290 pm"),
+                                         ("fbg_pressure_sensitivity", "69 pm/MPa"), ("li_pll_peak_stress", "30 MPa"),
+                                         ("fbg_temperature_sensitivity", "9.3 pm/K")])
+def test_measured_references_are_shown_in_their_display_units(name, shown):
+    """The report's reference column: a measured value in the unit people read (290 pm, not 2.9e-10 m
+    nor another peak's distance)."""
+    case = {c.name: c for c in load_cases(CASES_DIR)}[name]
+    assert validate.reference_text(validate.Outcome(case, PASS, 0.0)) == shown
+
+
+def test_display_units_convert_both_ways():
+    assert validate.fmt(2.9e-10, "m") == "290 pm" and validate.fmt(69e-18, "m/Pa") == "69 pm/MPa"
+    assert validate.fmt(-2.4e6, "Pa") == "-2.4 MPa" and validate.fmt(0.286, "V") == "286 mV"

@@ -55,8 +55,8 @@ class ProtocolSection(BaseModel):
                     "[s] (0: after every time step)")
     error_tolerance: float = Field(
         0.01, gt=0, lt=1, allow_inf_nan=False,
-        description="estimated local time-step error, relative (creep: of the von Mises stress); a step above "
-                    "1.5x is rejected [-] (0 < x < 1)")
+        description="estimated global time-step error, relative (creep: of the von Mises stress, what the steps "
+                    "add up to, docs/creep.md); a step above 1.5x is rejected [-] (0 < x < 1)")
 
     @field_validator("steps")
     @classmethod

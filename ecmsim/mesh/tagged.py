@@ -18,7 +18,7 @@ from ecmsim.core.errors import MeshError
 from ecmsim.geometry import Geometry
 from ecmsim.mesh.build import build_gmsh_model
 from ecmsim.mesh.options import MeshOptions
-from ecmsim.mesh.session import _nothing, gmsh_model
+from ecmsim.mesh.session import _nothing, gmsh_model, on_rank0
 
 
 @dataclass
@@ -81,28 +81,24 @@ def mesh_geometry(geometry: Geometry, options: MeshOptions, comm=None, msh_path:
     from ecmsim.core.fem import MPI
 
     comm = comm or MPI.COMM_WORLD
-    error = None
-    with gmsh_model() if comm.rank == 0 else _nothing() as model:
-        if comm.rank == 0:
-            try:
-                built = build_gmsh_model(geometry, options)
-                if msh_path is not None:
-                    import gmsh
 
-                    from ecmsim.mesh.report import gmsh_arrays, mesh_report, report_path, write_report
-                    gmsh.write(str(msh_path))
-                    if options.depth_m:
-                        report = _report_3d(geometry, options)
-                    else:
-                        report = mesh_report(gmsh_arrays(), geometry.width_m, geometry.height_m)
-                        if "narrow_features" in built:
-                            report["narrow_features"] = built["narrow_features"]
-                    write_report(report, report_path(msh_path))
-            except MeshError as err:
-                error = str(err)
-        error = comm.bcast(error, root=0)
-        if error:
-            raise MeshError(error)
+    def build() -> None:
+        built = build_gmsh_model(geometry, options)
+        if msh_path is not None:
+            import gmsh
+
+            from ecmsim.mesh.report import gmsh_arrays, mesh_report, report_path, write_report
+            gmsh.write(str(msh_path))
+            if options.depth_m:
+                report = _report_3d(geometry, options)
+            else:
+                report = mesh_report(gmsh_arrays(), geometry.width_m, geometry.height_m)
+                if "narrow_features" in built:
+                    report["narrow_features"] = built["narrow_features"]
+            write_report(report, report_path(msh_path))
+
+    with gmsh_model() if comm.rank == 0 else _nothing() as model:
+        on_rank0(comm, build)
         return _to_dolfinx(model if comm.rank == 0 else None, comm)
 
 

@@ -111,3 +111,16 @@ def chromium_or_skip() -> str:
     if os.environ.get("CI"):
         pytest.fail("no chromium on PATH in CI: tools/ensure-chromium.sh could not install it")
     pytest.skip("no chromium on PATH (make test installs it in CI as root: tools/ensure-chromium.sh)")
+
+
+def call_cli(capsys, *args) -> tuple[int, str, str]:
+    """``ecmsim ARGS`` in this process (fast: no interpreter start, no re-import): (exit status,
+    stdout, stderr)."""
+    from ecmsim import cli
+
+    try:
+        status = cli.main([str(a) for a in args])
+    except SystemExit as exit_:
+        status = exit_.code
+    out, err = capsys.readouterr()
+    return status, out, err

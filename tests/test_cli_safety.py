@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import SCENARIOS, assert_one_line_error, run_cli
+from conftest import call_cli as call
 
 from ecmsim import cli
 from ecmsim.core.errors import InputFileError
@@ -22,16 +23,6 @@ from ecmsim.core.errors import InputFileError
 FLAT = SCENARIOS / "flat_bilayer.toml"
 IMAGE = Path(__file__).resolve().parents[1] / "meshes" / "li_pll_cycled.png"
 PROFILE = "z_m,exx,eyy,ezz\n0,0,0,0\n0.01,1e-4,-2e-4,0\n"
-
-
-def call(capsys, *args) -> tuple[int, str, str]:
-    """``ecmsim ARGS`` in this process: (exit status, stdout, stderr)."""
-    try:
-        status = cli.main([str(a) for a in args])
-    except SystemExit as exit_:
-        status = exit_.code
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def one_line(status: int, err: str, *fragments: str, code: int = 2) -> str:

@@ -13,22 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import SCENARIOS
+from conftest import call_cli as call
 
-from ecmsim import cli
 
 FLAT = SCENARIOS / "flat_bilayer.toml"
 CREEP = SCENARIOS / "li_creep_hold.toml"
 QUIET = ["-q", "--set", "output.fields=false", "--set", "output.plots=false", "--set", "mesh.size_m=4e-6",
          "--set", "mesh.interface_size_m=2e-6"]
-
-
-def call(capsys, *args) -> tuple[int, str, str]:
-    try:
-        status = cli.main([str(a) for a in args])
-    except SystemExit as exit_:
-        status = exit_.code
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def one_line(status: int, err: str, *fragments: str) -> None:

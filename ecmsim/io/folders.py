@@ -369,10 +369,10 @@ def result_files(folder: str | Path, names: list[str], *, command: str, manifest
         written = [n for n in written if n != claim] + ([claim] if os.path.lexists(staging / claim) else [])
         try:
             _check_group(folder, written, claimed, overwrite)
-        except OutputError as err:
-            kept = staging.with_name(staging.name.replace(".partial-", ".new-", 1))
-            os.rename(staging, kept)
-            raise OutputError(f"{err}; the new files are in {kept}") from None
+        except OutputError as err:   # a file found only now (a figure named after a case, say)
+            new_home = staging.with_name(staging.name.replace(".partial-", ".new-", 1))
+            os.rename(staging, new_home)
+            raise OutputError(f"{err}; the new files are in {new_home}") from None
     except BaseException:
         remove_tree(staging)
         raise

@@ -51,9 +51,14 @@ state = _State()
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def _raise(signum, frame) -> None:
-    state.signum = signum
+def raise_interrupt(signum: int = signal.SIGINT) -> None:
+    """Remember ``signum`` and raise :class:`Interrupted` (for a handler of one's own, the sweep's)."""
+    state.signum = int(signum)
     raise Interrupted(signum)
+
+
+def _raise(signum, frame) -> None:
+    raise_interrupt(signum)
 
 
 @contextmanager

@@ -266,9 +266,8 @@ class _Runner:
             self.stopping = True
             for proc in self.children:
                 proc.terminate()
-        from ecmsim.core.interrupt import Interrupted, state
-        state.signum = signum or signal.SIGINT
-        raise Interrupted(state.signum)
+        from ecmsim.core.interrupt import raise_interrupt
+        raise_interrupt(signum or signal.SIGINT)
 
     def run(self, points: list[Point]) -> dict[str, int]:
         """Run the points; name -> exit status."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,7 +167,10 @@ def read_image(path: str | Path) -> np.ndarray:
     if not path.is_file():
         raise InputFileError(f"{path}: image file not found")
     try:
-        with Image.open(path) as img:
+        with warnings.catch_warnings():   # our own limit below says it in one line
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(path)
+        with img:
             width, height = img.size    # from the header: refuse before decoding
             if width * height > MAX_IMAGE_PIXELS:
                 raise InputFileError(f"{path}: {width} x {height} px ({width * height / 1e6:.0f} Mpx), more than the "

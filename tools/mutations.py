@@ -103,6 +103,9 @@ MUTATIONS = (
              'row["status"] = "ok" if summary is not None and summary.get("input_hash_sha256") == p.input_hash else "failed"',
              'row["status"] = "ok" if summary is not None else "failed"',
              ("tests/test_sweep.py::test_gather_keeps_integer_metrics_and_trusts_only_the_same_input",)),
+    Mutation("interface max normal stress from the raw per-facet samples", "ecmsim/mechanics/stresses.py",
+             '"interface_normal_stress_max_Pa": float(s_in.max())', '"interface_normal_stress_max_Pa": float(s.max())',
+             ("tests/test_contact.py::test_rough_interface_with_voids_newton_iterations",)),
 )
 
 

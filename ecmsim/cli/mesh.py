@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from pathlib import Path
 
 #: Length units accepted on the command line, in metres.
 UNITS = {"nm": 1e-9, "um": 1e-6, "µm": 1e-6, "μm": 1e-6, "mm": 1e-3, "m": 1.0}
@@ -233,7 +234,7 @@ def _mesh_stack(args: argparse.Namespace, start: float) -> int:
     return 0
 
 
-def _out_path(given: str | None, image) -> "Path":
+def _out_path(given: str | None, image) -> Path:
     """``-o``: a ``.msh`` file, or a folder to write ``<image name>.msh`` into (default: here)."""
     from pathlib import Path
 

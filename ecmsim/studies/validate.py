@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import math
 import time
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any

@@ -50,8 +50,9 @@ def test_disc_centre_stress_reproduces_diametral_and_hydrostatic_loads():
     rot = DiscTractions(np.array([a + np.pi / 2, a - np.pi / 2]), np.array([f / eps] * 2), np.array([eps] * 2), R)
     s1, s2 = 2 * f / (math.pi * D), -6 * f / (math.pi * D)   # along / across the load's normal
     c, s = math.cos(a), math.sin(a)
+    # sigma_xx is zero here (s1 c^2 + s2 s^2 = 0 at 30 deg): the floor is round-off of the load's scale
     assert np.allclose(disc_centre_stress(rot), (s1 * c * c + s2 * s * s, s1 * s * s + s2 * c * c, (s1 - s2) * s * c),
-                       rtol=1e-9, atol=0)
+                       rtol=1e-9, atol=1e-12 * abs(s2))
 
 
 def test_core_strain_out_of_plane_conditions():

@@ -133,3 +133,30 @@ def flat3d():
     return mesh_geometry(generators.flat(FLAT3D_W, FLAT3D_H_ELECTRODE, FLAT3D_H_ELECTROLYTE),
                          MeshOptions(size_m=5e-6, depth_m=FLAT3D_DEPTH), MPI.COMM_WORLD)
 
+
+
+def chromium_or_skip() -> str:
+    """Headless Chromium for the browser tests. Locally a missing browser skips them; in CI
+    (``$CI`` set, as .ci/run does) it fails them: tools/ensure-chromium.sh installs it there,
+    and a browser test that skips in CI guards nothing."""
+    import shutil
+
+    found = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+    if found:
+        return found
+    if os.environ.get("CI"):
+        pytest.fail("no chromium on PATH in CI: tools/ensure-chromium.sh could not install it")
+    pytest.skip("no chromium on PATH (make test installs it in CI as root: tools/ensure-chromium.sh)")
+
+
+def call_cli(capsys, *args) -> tuple[int, str, str]:
+    """``ecmsim ARGS`` in this process (fast: no interpreter start, no re-import): (exit status,
+    stdout, stderr)."""
+    from ecmsim import cli
+
+    try:
+        status = cli.main([str(a) for a in args])
+    except SystemExit as exit_:
+        status = exit_.code
+    out, err = capsys.readouterr()
+    return status, out, err

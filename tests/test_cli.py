@@ -26,7 +26,7 @@ def test_run_writes_summary_fields_and_plots(flat_run):
     summary = read_summary(out)
     for key in REQUIRED_METRICS:
         assert key in summary["metrics"]
-    assert summary["metrics"]["interface_normal_stress_mean_Pa"] == pytest.approx(-2.4e6, rel=1e-9)
+    assert summary["metrics"]["interface_normal_stress_mean_Pa"] == pytest.approx(-2.4e6, rel=1e-9, abs=0)
     assert summary["scenario"]["loading"]["stack_pressure_Pa"] == 2.4e6
     assert len(summary["input_hash_sha256"]) == 64
     for pkg in ("ecmsim", "dolfinx", "petsc", "gmsh", "numpy"):
@@ -58,7 +58,7 @@ def test_set_overrides_pressure(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "" and proc.stderr == ""  # -q
     m = read_summary(out)["metrics"]
-    assert m["interface_normal_stress_mean_Pa"] == pytest.approx(-3e6, rel=1e-9)
+    assert m["interface_normal_stress_mean_Pa"] == pytest.approx(-3e6, rel=1e-9, abs=0)
     assert not (out / "fields").exists()
 
 

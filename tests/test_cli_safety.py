@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import SCENARIOS, assert_one_line_error, run_cli
+from conftest import call_cli as call
 
 from ecmsim import cli
 from ecmsim.core.errors import InputFileError
@@ -22,16 +23,6 @@ from ecmsim.core.errors import InputFileError
 FLAT = SCENARIOS / "flat_bilayer.toml"
 IMAGE = Path(__file__).resolve().parents[1] / "meshes" / "li_pll_cycled.png"
 PROFILE = "z_m,exx,eyy,ezz\n0,0,0,0\n0.01,1e-4,-2e-4,0\n"
-
-
-def call(capsys, *args) -> tuple[int, str, str]:
-    """``ecmsim ARGS`` in this process: (exit status, stdout, stderr)."""
-    try:
-        status = cli.main([str(a) for a in args])
-    except SystemExit as exit_:
-        status = exit_.code
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def one_line(status: int, err: str, *fragments: str, code: int = 2) -> str:
@@ -204,13 +195,28 @@ def test_read_only_output_folder_mesh(capsys, tmp_path, monkeypatch, image):
     one_line(status, err, "Permission denied")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
 def test_read_only_output_folder_for_real(tmp_path, profile):
+    """A real read-only folder. Root writes anywhere: as root (CI) the command runs without the
+    capabilities that let root ignore permissions (setpriv), so the folder is read-only to it too."""
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
     ro = tmp_path / "ro"
     ro.mkdir()
     os.chmod(ro, 0o555)
+    cmd = [sys.executable, "-m", "ecmsim", "fbg", str(profile), "-o", str(ro / "out")]
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        assert setpriv, "setpriv (util-linux) is needed to test a read-only folder as root"
+        cmd = [setpriv, "--bounding-set=-dac_override,-dac_read_search,-fowner", *cmd]
     try:
-        assert_one_line_error(run_cli("fbg", str(profile), "-o", str(ro / "out")), "Permission denied")
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300,
+                              env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        assert_one_line_error(proc, "Permission denied")
+        assert list(ro.iterdir()) == []
     finally:
         os.chmod(ro, 0o755)
 

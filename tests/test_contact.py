@@ -72,16 +72,16 @@ def test_flat_interface_contact_equals_bonded(flat_mesh):
     assert _max_abs(comm, contact.u.x.array - u_bonded.x.array) < 1e-9 * _max_abs(comm, u_bonded.x.array)
     assert _max_abs(comm, contact.stress.x.array - bonded.stress.x.array) < 1e-9 * P
     c = contact.contact["interface"]
-    assert np.allclose(c.contact_pressure_Pa, P, rtol=1e-9)
+    assert np.allclose(c.contact_pressure_Pa, P, rtol=1e-9, atol=0)
     assert np.all(np.abs(c.gap_m) < 1e-9 * 1e-7)          # displacements are ~1e-7 m
     metrics = c.metrics()
     assert metrics["contact_fraction"] == pytest.approx(1.0, abs=1e-12)
-    assert metrics["contact_force_N_per_m"] == pytest.approx(P * WIDTH, rel=1e-9)
+    assert metrics["contact_force_N_per_m"] == pytest.approx(P * WIDTH, rel=1e-9, abs=0)
     # the same interface metrics as the bonded run, through the unchanged post-processing
     a, b = interface_profile(contact).metrics(WIDTH), interface_profile(bonded).metrics(WIDTH)
-    assert a["interface_normal_stress_mean_Pa"] == pytest.approx(b["interface_normal_stress_mean_Pa"], rel=1e-9)
+    assert a["interface_normal_stress_mean_Pa"] == pytest.approx(b["interface_normal_stress_mean_Pa"], rel=1e-9, abs=0)
     assert field_metrics(contact)["von_mises_max_Pa"] == pytest.approx(field_metrics(bonded)["von_mises_max_Pa"],
-                                                                       rel=1e-9)
+                                                                       rel=1e-9, abs=0)
     # linear in the load with a fixed contact set: one Newton iteration, then the predictor is exact
     assert contact.info["newton_iterations"] == [1, 0, 0]
 
@@ -100,7 +100,7 @@ def test_body_pulled_away_separates(flat_mesh):
     sol = problem.solve(load_steps=2)
     c = sol.contact["interface"]
     assert np.all(c.contact_pressure_Pa == 0.0)
-    assert np.allclose(c.gap_m, lift, rtol=1e-9)
+    assert np.allclose(c.gap_m, lift, rtol=1e-9, atol=0)
     assert c.metrics()["contact_fraction"] == 0.0
     assert _max_abs(flat_mesh.comm, sol.stress.x.array) < 1e-6 * P    # both bodies unstressed
 
@@ -195,6 +195,13 @@ def test_rough_interface_with_voids_newton_iterations(rough_problem):
     # the voids carry no load: the interface carries the whole stack load (vertical force balance)
     assert contact["contact_force_N_per_m"] > P * WIDTH
     assert contact["contact_fraction"] > 0.95
+    # a frictionless contact carries no tension, and the max normal stress says so when the written
+    # profile (interface_profile.csv: shared points merged) shows none. Issue 23: the raw per-facet
+    # samples reach +3.8 MPa here next to the void tips, and the metric used to report them.
+    written = interface_profile(sol).merged().normal_stress_Pa
+    assert written.max() < 0
+    assert profile["interface_normal_stress_max_Pa"] <= written.max()
+    assert profile["interface_normal_stress_max_Pa"] < 0
 
 
 def test_rough_interface_answer_over_a_decade_of_the_nitsche_parameter(rough_problem, rough_mesh):
@@ -211,8 +218,8 @@ def test_rough_interface_answer_over_a_decade_of_the_nitsche_parameter(rough_pro
           f"{p1['interface_normal_stress_mean_Pa']:.6g} -> {p2['interface_normal_stress_mean_Pa']:.6g} Pa, "
           f"contact fraction {c1['contact_fraction']:.4f} -> {c2['contact_fraction']:.4f}")
     assert du < 0.01 and ds < 0.01
-    assert c2["contact_force_N_per_m"] == pytest.approx(c1["contact_force_N_per_m"], rel=1e-3)
-    assert p2["interface_normal_stress_mean_Pa"] == pytest.approx(p1["interface_normal_stress_mean_Pa"], rel=0.01)
+    assert c2["contact_force_N_per_m"] == pytest.approx(c1["contact_force_N_per_m"], rel=1e-3, abs=0)
+    assert p2["interface_normal_stress_mean_Pa"] == pytest.approx(p1["interface_normal_stress_mean_Pa"], rel=0.01, abs=0)
     assert c2["contact_fraction"] == pytest.approx(c1["contact_fraction"], abs=0.01)
 
 

@@ -65,7 +65,7 @@ def test_radial_return_matches_the_scalar_equation_and_its_tangent():
     q = np.sqrt(1.5 * np.einsum("nij,nij->n", dev, dev))
     dp = st.p
     # backward Euler: dp = dt A' (q_{n+1}/s0)^n at the end-of-step stress
-    assert np.allclose(dp, 0.5 * 1e-2 * (q / 1e6) ** 6.6, rtol=1e-10)
+    assert np.allclose(dp, 0.5 * 1e-2 * (q / 1e6) ** 6.6, rtol=1e-10, atol=0)
     # consistent tangent = finite difference of the update
     k = 7
     d = np.zeros((3, 3))
@@ -94,7 +94,7 @@ def test_constant_stress_creep_rate(bilayer):
     pb = _shear_block(tau, LAW, bilayer)
     pb.advance(0.0, 0.0)
     pb.accept()
-    right = np.flatnonzero(np.isclose(pb.V.tabulate_dof_coordinates()[:, 0], W))
+    right = np.flatnonzero(np.isclose(pb.V.tabulate_dof_coordinates()[:, 0], W, atol=0))
     ux0 = pb.u.x.array[2 * right].mean()
     for k in range(4):
         pb.advance((k + 1) * dt, dt)
@@ -103,8 +103,9 @@ def test_constant_stress_creep_rate(bilayer):
     rate = LAW.rate_per_s(math.sqrt(3) * tau, 333.15)     # q = sqrt(3) tau in this pure shear
     expected = W * math.sqrt(3) / 2 * rate * 4 * dt         # eps_xx rate = (3/2) p_dot s_xx / q
     if len(right):
-        assert ux - ux0 == pytest.approx(expected, rel=1e-8)
-        assert ux0 == pytest.approx(W * tau / (2 * LI.lame_mu_Pa), rel=1e-8)   # elastic: sxx - syy = 2 mu (exx - eyy)
+        # 2e-7 measured: the Newton tolerance (before issue 23 the default abs=1e-12 m hid it, rel=1e-8 was never met)
+        assert ux - ux0 == pytest.approx(expected, rel=1e-6, abs=0)
+        assert ux0 == pytest.approx(W * tau / (2 * LI.lame_mu_Pa), rel=1e-8, abs=0)   # elastic: sxx - syy = 2 mu (exx - eyy)
     pb.close()
 
 
@@ -139,10 +140,10 @@ def test_confined_layer_relaxes_as_the_closed_form_with_order_one(bilayer):
     assert errors[-1] < 0.05
     assert all(0.85 < r < 1.2 for r in rates), (errors, rates)
     # the region metrics see the same stress: von Mises of uniaxial strain is |sxx - syy|
-    assert metrics["electrode_von_mises_mean_Pa"] == pytest.approx(abs(q), rel=1e-9)
+    assert metrics["electrode_von_mises_mean_Pa"] == pytest.approx(abs(q), rel=1e-9, abs=0)
     assert metrics["electrolyte_creep_strain_max"] == 0.0 and metrics["electrode_creep_strain_max"] > 0
     # homogeneous layer: the area mean of p is its maximum
-    assert metrics["electrode_creep_strain_mean"] == pytest.approx(metrics["electrode_creep_strain_max"], rel=1e-9)
+    assert metrics["electrode_creep_strain_mean"] == pytest.approx(metrics["electrode_creep_strain_max"], rel=1e-9, abs=0)
 
 
 def test_relaxation_at_fixed_strain(bilayer):
@@ -164,8 +165,8 @@ def test_relaxation_at_fixed_strain(bilayer):
     if len(s):
         q = s[:, 0, 0] - s[:, 1, 1]
         exact = LAW.relaxation_stress_Pa(q0, 3 * LI.lame_mu_Pa, n * dt, 333.15)
-        assert q0 == pytest.approx(2 * LI.lame_mu_Pa * delta / (H1 + H2), rel=1e-9)   # -2 mu eps_yy
-        assert float(q.mean()) == pytest.approx(exact, rel=0.01)
+        assert q0 == pytest.approx(2 * LI.lame_mu_Pa * delta / (H1 + H2), rel=1e-9, abs=0)   # -2 mu eps_yy
+        assert float(q.mean()) == pytest.approx(exact, rel=0.01, abs=0)
         assert exact < 0.7 * q0
     pb.close()
 

@@ -40,8 +40,8 @@ def test_disc_centre_stress_reproduces_diametral_and_hydrostatic_loads():
     th = np.array([np.pi / 2, -np.pi / 2])
     t = DiscTractions(th, np.array([f / eps, f / eps]), np.array([eps, eps]), R)
     sxx, syy, sxy = disc_centre_stress(t)
-    assert sxx == pytest.approx(2 * f / (math.pi * D), rel=1e-12)
-    assert syy == pytest.approx(-6 * f / (math.pi * D), rel=1e-12)
+    assert sxx == pytest.approx(2 * f / (math.pi * D), rel=1e-12, abs=0)
+    assert syy == pytest.approx(-6 * f / (math.pi * D), rel=1e-12, abs=0)
     assert abs(sxy) < 1e-6 and np.allclose(t.net_force_N_per_m, 0, atol=1e-9)
     th = np.linspace(-np.pi, np.pi, 721)[:-1]
     uniform = DiscTractions(th, np.full(th.size, 2.4e6), np.full(th.size, 2 * np.pi * R / th.size), R)
@@ -50,8 +50,9 @@ def test_disc_centre_stress_reproduces_diametral_and_hydrostatic_loads():
     rot = DiscTractions(np.array([a + np.pi / 2, a - np.pi / 2]), np.array([f / eps] * 2), np.array([eps] * 2), R)
     s1, s2 = 2 * f / (math.pi * D), -6 * f / (math.pi * D)   # along / across the load's normal
     c, s = math.cos(a), math.sin(a)
+    # sigma_xx is zero here (s1 c^2 + s2 s^2 = 0 at 30 deg): the floor is round-off of the load's scale
     assert np.allclose(disc_centre_stress(rot), (s1 * c * c + s2 * s * s, s1 * s * s + s2 * c * c, (s1 - s2) * s * c),
-                       rtol=1e-9)
+                       rtol=1e-9, atol=1e-12 * abs(s2))
 
 
 def test_core_strain_out_of_plane_conditions():
@@ -61,12 +62,12 @@ def test_core_strain_out_of_plane_conditions():
     fixed = core_strain(sx, sy, 0.0, FIBRE, "fixed")
     ex, ey, *_ = diametral_load_strains(f)
     assert fixed["ezz"] == 0.0
-    assert fixed["exx"] == pytest.approx(ex, rel=1e-12) and fixed["eyy"] == pytest.approx(ey, rel=1e-12)
+    assert fixed["exx"] == pytest.approx(ex, rel=1e-12, abs=0) and fixed["eyy"] == pytest.approx(ey, rel=1e-12, abs=0)
     free = core_strain(sx, sy, 0.0, FIBRE, "free")
     assert free["szz_Pa"] == 0.0
-    assert free["ezz"] == pytest.approx(-FIBRE.poissons_ratio * (sx + sy) / FIBRE.youngs_modulus_Pa, rel=1e-12)
+    assert free["ezz"] == pytest.approx(-FIBRE.poissons_ratio * (sx + sy) / FIBRE.youngs_modulus_Pa, rel=1e-12, abs=0)
     # the splitting does not depend on the axial condition (e_x - e_y = (1 + nu)(s_x - s_y)/E either way)
-    assert eigen_splitting_m(fixed) == pytest.approx(eigen_splitting_m(free), rel=1e-12)
+    assert eigen_splitting_m(fixed) == pytest.approx(eigen_splitting_m(free), rel=1e-12, abs=0)
 
 
 def test_states_along_the_grating_and_interpolation():
@@ -130,7 +131,7 @@ def test_fibre_between_stiff_plates_is_the_diametral_closed_form():
                            (solution.contact["fibre_electrolyte"], lay.fibre_centre_electrolyte_m))]
     f_top, f_bottom = -t[1].net_force_N_per_m[1], t[0].net_force_N_per_m[1]
     assert f_top > 100.0 and f_bottom > 100.0                # N/m: the plates do press on the fibre
-    assert f_bottom == pytest.approx(f_top, rel=0.1)         # nearly balanced (the two meshes differ)
+    assert f_bottom == pytest.approx(f_top, rel=0.1, abs=0)         # nearly balanced (the two meshes differ)
     # a residual net force is Fourier mode 1 of the rim traction, which does not reach the centre:
     # the centre sees the diametral load of the mean force
     f = 0.5 * (f_top + f_bottom)
@@ -138,8 +139,8 @@ def test_fibre_between_stiff_plates_is_the_diametral_closed_form():
     sxx, syy, sxy = disc_centre_stress(t[0] + t[1])
     core = core_strain(sxx, syy, sxy, FIBRE, "fixed")
     ex, ey, *_ = diametral_load_strains(f)
-    assert core["exx"] == pytest.approx(ex, rel=0.02)
-    assert core["eyy"] == pytest.approx(ey, rel=0.02)
+    assert core["exx"] == pytest.approx(ex, rel=0.02, abs=0)
+    assert core["eyy"] == pytest.approx(ey, rel=0.02, abs=0)
     # both polarisations, through the optics: lambda_i = lambda_D (1 - n^2/2 (p11 e_i + p12 e_j))
     n, p11, p12 = FIBRE.effective_index, FIBRE.p11, FIBRE.p12
     lam_x, lam_y = LAM * (1 - 0.5 * n * n * (p11 * ex + p12 * ey)), LAM * (1 - 0.5 * n * n * (p11 * ey + p12 * ex))
@@ -148,7 +149,7 @@ def test_fibre_between_stiff_plates_is_the_diametral_closed_form():
     from ecmsim.fbg.analysis import parabolic_vertex
     peak = [parabolic_vertex(spectrum.wavelength_m, R_, int(np.argmax(R_)))[0] for R_ in (spectrum.R_x, spectrum.R_y)]
     # the splitting of the two eigenmode peaks is the closed form's (to the 2 % of the strains) ...
-    assert (peak[0] - peak[1]) == pytest.approx(lam_x - lam_y, rel=0.02)
+    assert (peak[0] - peak[1]) == pytest.approx(lam_x - lam_y, rel=0.02, abs=0)
     # ... and each peak sits where the strain-optic law puts it for the computed core strain
     cx, cy = core["exx"], core["eyy"]
     assert abs(peak[0] - LAM * (1 - 0.5 * n * n * (p11 * cx + p12 * cy))) < 0.05e-12
@@ -198,11 +199,16 @@ def test_splitting_grows_with_pressure_and_one_peak_near_zero(standoff_cell):
     assert all(b > a for a, b in zip(split, split[1:])), split
     assert all(b > a for a, b in zip(load, load[1:])), load
     grating = Grating(apodization="gaussian")
-    for p, expect_two in ((0.02e6, False), (2.4e6, None)):
+    reports = {}
+    for p in (0.02e6, 2.4e6):
         c = standoff_cell[p].core
-        _, report = simulate(StrainProfile.uniform(0.01, exx=c["exx"], eyy=c["eyy"], ezz=c["ezz"]), grating)
-        if expect_two is False:
-            assert report.count == 1
+        _, reports[p] = simulate(StrainProfile.uniform(0.01, exx=c["exx"], eyy=c["eyy"], ezz=c["ezz"]), grating)
+    # a 10 mm gaussian grating's line is ~150 pm wide: the eigen splitting (~2 pm at 0.02 MPa, ~74 pm at
+    # 2.4 MPa) stays unresolved, one peak, and broadens it by a fraction of the splitting
+    assert reports[0.02e6].count == 1 and reports[2.4e6].count == 1
+    low, high = reports[0.02e6].peaks[0].fwhm_m, reports[2.4e6].peaks[0].fwhm_m
+    d = eigen_splitting_m(standoff_cell[2.4e6].core)
+    assert 0.1 * d < high - low < 0.5 * d, (low, high, d)
 
 
 def test_states_along_the_grating_make_two_strain_levels(tmp_path):
@@ -302,7 +308,7 @@ def test_lisn_cell_converges_where_newton_cycled_and_warm_start_agrees():
     cold = new.solve(1.0e6, warm=False)
     new.close()
     for k in ("fibre_line_load_N_per_m", "fibre_core_strain_xx", "fibre_core_strain_yy"):
-        assert warm.metrics[k] == pytest.approx(cold.metrics[k], rel=1e-4), k
+        assert warm.metrics[k] == pytest.approx(cold.metrics[k], rel=1e-4, abs=0), k
     assert warm.metrics["fibre_newton_iterations"] < cold.metrics["fibre_newton_iterations"]
 
 

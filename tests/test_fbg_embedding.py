@@ -28,7 +28,7 @@ def test_newtonian_film_gives_reynolds_closed_form(h_c):
     """A cylinder approaching a wall through a Newtonian film: f = 3 sqrt2 pi mu V (R/h)^1.5."""
     mu = 3e4
     law = FlowLaw(1e6 / (3 * mu), 1.0, 1e6)          # eps_dot = sigma / (3 mu): shear viscosity mu
-    assert law.shear_coefficient == pytest.approx(1 / mu, rel=1e-12)
+    assert law.shear_coefficient == pytest.approx(1 / mu, rel=1e-12, abs=0)
     far = 60 * math.sqrt(2 * R * h_c)                 # the closed form integrates to infinity
     got = squeeze_load(2e-7, h_c, R, law, extent_m=far)
     assert got == pytest.approx(squeeze_load_newtonian(2e-7, h_c, R, mu), rel=3e-3, abs=0)
@@ -38,16 +38,16 @@ def test_film_flux_closed_form_and_threshold():
     """q = 2 B (G h/2)^(n+2) / ((n+2) G^2) without a threshold (Newtonian: h^3 G / 12 mu); no flow
     below the yield gradient 2 tau_y / h; the threshold formula tends to it as tau_y -> 0."""
     h, G = 10e-6, 3e9
-    assert film_flux(G, h, FlowLaw(1 / 3, 1.0, 1.0)) == pytest.approx(h ** 3 * G / 12, rel=1e-12)
+    assert film_flux(G, h, FlowLaw(1 / 3, 1.0, 1.0)) == pytest.approx(h ** 3 * G / 12, rel=1e-12, abs=0)
     q = film_flux(G, h, LI)
     assert q == pytest.approx(2 * LI.shear_coefficient * (G * h / 2) ** (LI.stress_exponent + 2)
-                              / ((LI.stress_exponent + 2) * G * G), rel=1e-12)
+                              / ((LI.stress_exponent + 2) * G * G), rel=1e-12, abs=0)
     yielding = FlowLaw(LI.rate_per_s, LI.stress_exponent, LI.reference_stress_Pa, threshold_Pa=2e6)
     tau_y = 2e6 / math.sqrt(3)
     assert film_flux(0.99 * 2 * tau_y / h, h, yielding) == 0.0
     assert film_flux(1.5 * 2 * tau_y / h, h, yielding) > 0.0
     tiny = FlowLaw(LI.rate_per_s, LI.stress_exponent, LI.reference_stress_Pa, threshold_Pa=1e-3)
-    assert film_flux(G, h, tiny) == pytest.approx(q, rel=1e-6)
+    assert film_flux(G, h, tiny) == pytest.approx(q, rel=1e-6, abs=0)
 
 
 @pytest.mark.parametrize("threshold", [0.0, 6e6])
@@ -72,13 +72,13 @@ def test_bridging_plate_closed_form():
     """l = (72 D h / p)^(1/4), f = 4 p l / 3; a prop lower than the fibre's own footprint load gives p D."""
     D, h, p = 4e-5, 25e-6, 2.4e6
     f, landing = bridging(p, h, D, 125e-6)
-    assert landing == pytest.approx((72 * D * h / p) ** 0.25, rel=1e-14)
-    assert f == pytest.approx(4 * p * landing / 3, rel=1e-14)
-    assert bridging(p, 1e-12, D, 125e-6)[0] == pytest.approx(p * 125e-6, rel=1e-14)
+    assert landing == pytest.approx((72 * D * h / p) ** 0.25, rel=1e-14, abs=0)
+    assert f == pytest.approx(4 * p * landing / 3, rel=1e-14, abs=0)
+    assert bridging(p, 1e-12, D, 125e-6)[0] == pytest.approx(p * 125e-6, rel=1e-14, abs=0)
     # bonded layers: one layer gives E t^3 / 12 (1 - nu^2); two equal bonded layers 8 times one
     one = section_rigidity([(380e6, 0.4, 100e-6)])
-    assert one == pytest.approx(380e6 * 1e-12 / (12 * 0.84), rel=1e-12)
-    assert section_rigidity([(380e6, 0.4, 100e-6), (380e6, 0.4, 100e-6)]) == pytest.approx(8 * one, rel=1e-12)
+    assert one == pytest.approx(380e6 * 1e-12 / (12 * 0.84), rel=1e-12, abs=0)
+    assert section_rigidity([(380e6, 0.4, 100e-6), (380e6, 0.4, 100e-6)]) == pytest.approx(8 * one, rel=1e-12, abs=0)
 
 
 @pytest.mark.slow
@@ -127,22 +127,22 @@ def test_zero_creep_keeps_the_elastic_cell():
         assert last.metrics()[key] == pytest.approx(value, rel=1e-10, abs=1e-300), key
     rigidity = section_rigidity([(380e6, 0.40, 254e-6), (4.9e9, 0.38, 100e-6)])
     f, _ = bridging(2.4e6, 124e-6, rigidity, 125e-6)
-    assert first.fibre_line_load_N_per_m == pytest.approx(f, rel=1e-12)
+    assert first.fibre_line_load_N_per_m == pytest.approx(f, rel=1e-12, abs=0)
 
 
 def test_zero_skeleton_fraction_is_the_li_law_and_the_bounds_are_ordered():
     assert composite_law(LI, 0.0, "connected", 0.37e9) == LI
     assert composite_law(LI, 0.05, "none", 0.37e9) == LI
     iso, con = composite_law(LI, 0.05, "isolated", 0.37e9), composite_law(LI, 0.05, "connected", 0.37e9)
-    assert iso.reference_stress_Pa == pytest.approx(LI.reference_stress_Pa * 1.125, rel=1e-12) and iso.threshold_Pa == 0
-    assert con.threshold_Pa == pytest.approx(0.05 * 0.37e9 / 3, rel=1e-12)
+    assert iso.reference_stress_Pa == pytest.approx(LI.reference_stress_Pa * 1.125, rel=1e-12, abs=0) and iso.threshold_Pa == 0
+    assert con.threshold_Pa == pytest.approx(0.05 * 0.37e9 / 3, rel=1e-12, abs=0)
     # a Li-Sn record with no skeleton reads like Li with the same modulus
     li = _read("fbg_cell_li.toml", [])
     no_skeleton = _read("fbg_cell_lisn.toml", ['materials.electrode = {youngs_modulus_Pa = 4.9e9, poissons_ratio = 0.38, '
                                                'source = "test", creep_rate_prefactor_per_s = 4.25e4, '
                                                'creep_stress_exponent = 6.6, creep_activation_energy_J_per_mol = 37e3, '
                                                'creep_reference_stress_Pa = 1e6}', "fbg.grating.design_wavelength_m=1542e-9"])
-    assert no_skeleton["fbg_eigen_splitting_pm"] == pytest.approx(li["fbg_eigen_splitting_pm"], rel=1e-9)
+    assert no_skeleton["fbg_eigen_splitting_pm"] == pytest.approx(li["fbg_eigen_splitting_pm"], rel=1e-9, abs=0)
     isolated = _read("fbg_cell_lisn.toml", ['geometry.electrode_skeleton="isolated"'])
     connected = _read("fbg_cell_lisn.toml", [])
     assert connected["fbg_eigen_splitting_pm"] > isolated["fbg_eigen_splitting_pm"]
@@ -167,7 +167,7 @@ def test_fibre_cell_run_keeps_force_balance_and_writes_its_history(tmp_path):
     assert proc.returncode == 0, proc.stderr
     with open(out / "history.csv") as fh:
         rows = list(csv.DictReader(fh))
-    assert len(rows) > 10 and float(rows[-1]["time_s"]) == pytest.approx(36000.0, rel=1e-12)
+    assert len(rows) > 10 and float(rows[-1]["time_s"]) == pytest.approx(36000.0, rel=1e-12, abs=0)
     assert max(float(r["fibre_force_balance_error"]) for r in rows) < 1e-2
     spectra = np.loadtxt(out / "spectra_history.csv", delimiter=",", skiprows=1)
     assert spectra.shape[0] == len(rows)
@@ -240,11 +240,11 @@ def test_axial_limits():
     (eps_pressed); none and rigid anchors: one uniform strain over the anchor span."""
     a, b, ep = 6e-3, 7e-3, 2e-5
     stiff = axial_strain([0.0], AxialSupport(a, b, 1e14), EA, ep, 0.0, 1e-5, 0.0)
-    assert stiff[0] == pytest.approx(1e-5, rel=1e-9)
+    assert stiff[0] == pytest.approx(1e-5, rel=1e-9, abs=0)
     free = axial_strain([0.0, 4e-3], AxialSupport(a, b, 0.0, 1e-12), EA, ep)
-    assert free == pytest.approx([ep, ep], rel=1e-6)
+    assert free == pytest.approx([ep, ep], rel=1e-6, abs=0)
     rigid = axial_strain([0.0], AxialSupport(a, b, 0.0), EA, ep, 0.0, 0.0, 3e-5)
-    assert rigid[0] == pytest.approx((3e-5 * b - (b - a) * (0.0 - ep)) / b, rel=1e-12)
+    assert rigid[0] == pytest.approx((3e-5 * b - (b - a) * (0.0 - ep)) / b, rel=1e-12, abs=0)
     # an epoxy anchor: EA lambda tanh(lambda L), stiffer for a stiffer, longer bond
     assert anchor_stiffness(1e9, 4e-3, 0.8e-3, R, EA) > anchor_stiffness(1e7, 4e-3, 0.8e-3, R, EA) > 0
 

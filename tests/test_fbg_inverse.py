@@ -119,3 +119,20 @@ def test_inverse_of_a_1000_section_5000_wavelength_spectrum_under_a_minute():
     inv = invert(spectrum.wavelength_m, spectrum.R)
     assert time.perf_counter() - t0 < 60.0
     assert len(inv.levels) == 3
+
+
+def test_a_uniform_mean_strain_is_read_as_the_shift_and_mean_strain():
+    """The load of the uniform test plus a transverse strain e0 on both axes (ezz = 0): the lines move
+    together by d(lambda)/lambda = -(n^2/2)(p11 + p12) e0, which the inversion reports as the mean
+    shift, and the level's mean strain is the load's (e1 + e2)/2 plus e0."""
+    ex, ey = line_load_strains(2000.0, FIBRE)
+    e0 = -2e-4
+    spectrum, _ = simulate(StrainProfile.uniform(L, exx=float(ex) + e0, eyy=float(ey) + e0), workers=1)
+    inv = invert(spectrum.wavelength_m, spectrum.R)
+    assert len(inv.levels) == 1
+    n = FIBRE.effective_index
+    relative = -0.5 * n * n * (FIBRE.p11 + FIBRE.p12) * e0
+    m = inv.metrics()
+    assert m["fbg_inverse_mean_shift_pm"] == pytest.approx(relative * inv.design_wavelength_m * 1e12, rel=1e-3, abs=0)
+    assert inv.levels[0].mean_strain == pytest.approx(0.5 * (ex + ey) + e0, rel=1e-3, abs=0)
+    assert inv.levels[0].line_load_N_m == pytest.approx(2000.0, rel=1e-3, abs=0)

@@ -65,9 +65,9 @@ def test_library_interpolates_and_extrapolates_with_the_last_slope():
     for k in ("exx", "eyy"):
         assert np.allclose(got[k], lib.cores[k], rtol=0, atol=1e-18)          # nodes exactly
     mid = lib.at(0.5 * (p[2] + p[3]))["eyy"]
-    assert mid == pytest.approx(0.5 * (lib.cores["eyy"][2] + lib.cores["eyy"][3]), rel=1e-12)
+    assert mid == pytest.approx(0.5 * (lib.cores["eyy"][2] + lib.cores["eyy"][3]), rel=1e-12, abs=0)
     slope = (lib.cores["eyy"][-1] - lib.cores["eyy"][-2]) / (p[-1] - p[-2])
-    assert lib.at(p[-1] + 1e6)["eyy"] == pytest.approx(lib.cores["eyy"][-1] + slope * 1e6, rel=1e-12)
+    assert lib.at(p[-1] + 1e6)["eyy"] == pytest.approx(lib.cores["eyy"][-1] + slope * 1e6, rel=1e-12, abs=0)
     assert lib.at(-1e6)["eyy"] == 0.0                                           # tension carries no load
 
 
@@ -79,9 +79,9 @@ def test_window_bins_are_length_weighted_and_change_mapping_starts_at_the_stack_
     assert P[0] == pytest.approx([5e6, 0.0])
     levels = np.array([[3e6, 4e6, 5e6], [1e6, 9e6, 6e6]])
     P = section_pressures(levels, P0, "change")
-    assert np.allclose(P[0], P0)
-    assert np.allclose(P[1], [P0 - 2e6, P0 + 5e6, P0 + 1e6])
-    assert np.allclose(section_pressures(levels - 4e6, P0, "absolute")[0], [0.0, 0.0, 1e6])  # clipped
+    assert np.allclose(P[0], P0, atol=0)
+    assert np.allclose(P[1], [P0 - 2e6, P0 + 5e6, P0 + 1e6], atol=0)
+    assert np.allclose(section_pressures(levels - 4e6, P0, "absolute")[0], [0.0, 0.0, 1e6], atol=0)  # clipped
     assert list(select_times(np.array([0, 10, 590, 600, 650, 1300, 1310.0]), 600)) == [0, 3, 5, 6]
     assert list(select_times(np.array([0, 10, 20.0]), 0)) == [0, 1, 2]
 
@@ -89,16 +89,16 @@ def test_window_bins_are_length_weighted_and_change_mapping_starts_at_the_stack_
 def test_eq12_inverted_against_a_known_strain():
     """Eq. 1 with the paper's constants: factor 1 - 1.45^2 [0.252 - 0.17 (0.113 + 0.252)] / 2 = 0.80031;
     a peak shifted by lambda0 * 0.80031 * 1e-3 reads sigma = 69.9 GPa * 1e-3 = 69.9 MPa."""
-    assert eq12_factor(FIBRE) == pytest.approx(1 - 0.5 * 1.45 ** 2 * (0.252 - 0.17 * (0.113 + 0.252)), rel=1e-12)
+    assert eq12_factor(FIBRE) == pytest.approx(1 - 0.5 * 1.45 ** 2 * (0.252 - 0.17 * (0.113 + 0.252)), rel=1e-12, abs=0)
     assert eq12_factor(FIBRE) == pytest.approx(0.80031, abs=1e-5)
     lam0 = 1542.18e-9
     shift = lam0 * 0.800313 * 1e-3
-    assert float(eq12_stress(shift, lam0, FIBRE)) == pytest.approx(69.9e6, rel=1e-5)
+    assert float(eq12_stress(shift, lam0, FIBRE)) == pytest.approx(69.9e6, rel=1e-5, abs=0)
     ref, sh, st = delta_sigma([lam0 - 0.05e-9, 1542.40e-9, lam0 + 2 * shift], [lam0, 1542.37e-9], FIBRE)
     assert list(ref) == [lam0, 1542.37e-9, 1542.37e-9]                   # the nearest pre-cycling peak
-    assert sh[1] == pytest.approx(0.03e-9, rel=1e-6)
-    assert st[0] == pytest.approx(-69.9e6 * 0.05e-9 / shift, rel=1e-5)
-    assert st[2] == pytest.approx(69.9e6 * (2 * shift + lam0 - 1542.37e-9) / shift * lam0 / 1542.37e-9, rel=1e-5)
+    assert sh[1] == pytest.approx(0.03e-9, rel=1e-6, abs=0)
+    assert st[0] == pytest.approx(-69.9e6 * 0.05e-9 / shift, rel=1e-5, abs=0)
+    assert st[2] == pytest.approx(69.9e6 * (2 * shift + lam0 - 1542.37e-9) / shift * lam0 / 1542.37e-9, rel=1e-5, abs=0)
 
 
 # ---- optics against direct spectra ------------------------------------------------------------------------
@@ -242,14 +242,14 @@ def test_cycling_run_writes_the_readout_standalone_agrees_resume_and_parallel_eq
         assert t[0] == 0.0 and np.all(np.diff(t) >= 0), name
     loads = np.loadtxt(out / "section_loads.csv", delimiter=",", skiprows=1, ndmin=2)
     assert loads.shape == (m["fbg_readout_times"], 12)
-    assert np.allclose(loads[0, 2:], loads[0, 2], rtol=1e-12)  # before cycling every section is the held cell
+    assert np.allclose(loads[0, 2:], loads[0, 2], rtol=1e-12, atol=0)  # before cycling every section is the held cell
     assert m["fbg_readout_force_balance_error_max"] < 0.01      # 1 % (measured ~1e-9)
     slots = np.floor(loads[:-1, 1] / 600 + 1e-9)              # one spectrum per 10 min (+ the last step)
     assert len(np.unique(slots)) == len(slots) and loads[0, 1] == 0.0
     assert m["fbg_peak_count_initial"] >= 2 and m["fbg_readout_library_pressures_Pa"] == []
     alone = readout(out, SCENARIOS / "fbg_cell_li.toml", output_interval_s=600, out_dir=tmp_path / "alone", plots=False)
     assert alone["fbg_peaks_final_nm"] == pytest.approx(m["fbg_peaks_final_nm"], abs=1e-9)
-    assert alone["fbg_delta_sigma_max_Pa"] == pytest.approx(m["fbg_delta_sigma_max_Pa"], rel=1e-9)
+    assert alone["fbg_delta_sigma_max_Pa"] == pytest.approx(m["fbg_delta_sigma_max_Pa"], rel=1e-9, abs=0)
 
     # killed right after its 5th checkpoint, resumed: the same read-out as uninterrupted
     killed_dir = tmp_path / "killed"
@@ -264,7 +264,7 @@ def test_cycling_run_writes_the_readout_standalone_agrees_resume_and_parallel_eq
     r = read_summary(killed_dir)["metrics"]
     assert r["fbg_peaks_final_nm"] == pytest.approx(m["fbg_peaks_final_nm"], abs=1e-9)
     assert r["fbg_readout_section_load_final_N_per_m"] == pytest.approx(m["fbg_readout_section_load_final_N_per_m"],
-                                                                         rel=1e-9)
+                                                                         rel=1e-9, abs=0)
     np.testing.assert_allclose(np.loadtxt(killed_dir / "section_loads.csv", delimiter=",", skiprows=1), loads,
                                rtol=1e-9)
 
@@ -276,7 +276,7 @@ def test_cycling_run_writes_the_readout_standalone_agrees_resume_and_parallel_eq
     assert b["fbg_peaks_final_nm"] == pytest.approx(m["fbg_peaks_final_nm"], abs=1e-6)      # 1 fm
     assert b["fbg_delta_sigma_max_Pa"] == pytest.approx(m["fbg_delta_sigma_max_Pa"], rel=1e-6, abs=1.0)
     assert b["fbg_readout_section_load_final_N_per_m"] == pytest.approx(m["fbg_readout_section_load_final_N_per_m"],
-                                                                         rel=1e-6)
+                                                                         rel=1e-6, abs=0)
 
 
 def test_library_from_finished_cell_runs(tmp_path):
@@ -296,9 +296,32 @@ def test_library_from_finished_cell_runs(tmp_path):
         (tmp_path / name / "summary.json").write_text(json.dumps({"metrics": metrics, "scenario": scn.to_dict()}))
     lib = library_from_cell_runs([tmp_path / "b", tmp_path / "a"], cell)
     assert list(lib.pressures_Pa) == [0.0, 2.4e6, 4.8e6]
-    assert lib.at(3.6e6)["eyy"] == pytest.approx(0.5 * (_core(2.4e6)["eyy"] + _core(4.8e6)["eyy"]), rel=1e-12)
+    assert lib.at(3.6e6)["eyy"] == pytest.approx(0.5 * (_core(2.4e6)["eyy"] + _core(4.8e6)["eyy"]), rel=1e-12, abs=0)
     other = scenario.load(SCENARIOS / "fbg_cell_lisn_given.toml")
     with pytest.raises(InputFileError, match="another cell"):
         library_from_cell_runs([tmp_path / "a"], other)
     with pytest.raises(InputFileError, match="not a fibre-cell result"):
         library_from_cell_runs([tmp_path], cell)
+
+
+def test_delta_sigma_csv_signs_the_centroid_shift_like_the_peaks(tmp_path):
+    """delta_sigma.csv: a centroid that moves to longer wavelengths reads as a positive Delta sigma
+    (eq. 1-2, as a peak that moves that way), and its value is eq12_stress of the move."""
+    from ecmsim.io.readout import write_outputs
+
+    lam0 = 1550e-9
+    spectra = [SimpleNamespace(R=np.zeros(3)) for _ in range(2)]
+    reports = [SimpleNamespace(peaks=(), count=0, centroid_m=c) for c in (lam0, lam0 + 0.1e-9)]
+    empty = np.zeros(0)
+    readout_ = SimpleNamespace(wavelength_m=np.array([1549e-9, 1550e-9, 1551e-9]), steps=np.array([0, 1]),
+                               times_s=np.array([0.0, 60.0]), spectra=spectra, reports=reports,
+                               delta=[(empty, empty, empty)] * 2, tracks=[[], []], pressures_Pa=np.zeros((2, 1)),
+                               library=SimpleNamespace(pressures_Pa=np.zeros(1),
+                                                       cores={k: np.zeros(1) for k in ("exx", "eyy", "ezz", "exy")}),
+                               metrics={})
+    write_outputs(tmp_path, readout_, FIBRE, plots=False)
+    rows = np.genfromtxt(tmp_path / "delta_sigma.csv", delimiter=",", names=True)
+    assert rows["delta_sigma_centroid_Pa"][0] == 0.0
+    expected = float(eq12_stress(0.1e-9, lam0, FIBRE))
+    assert expected > 0
+    assert rows["delta_sigma_centroid_Pa"][1] == pytest.approx(expected, rel=1e-5, abs=0)

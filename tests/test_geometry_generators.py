@@ -48,9 +48,9 @@ def test_rough_interface_hits_rms_and_correlation_length(spectrum, hurst, seed):
     g = gen.rough(W, T, T, rms, xi, seed=seed, spectrum=spectrum, hurst_exponent=hurst)
     line = interface_polyline(g)
     h = line[:, 1] - T
-    assert math.sqrt(np.mean((h[:-1] - h[:-1].mean()) ** 2)) == pytest.approx(rms, rel=1e-9)
+    assert math.sqrt(np.mean((h[:-1] - h[:-1].mean()) ** 2)) == pytest.approx(rms, rel=1e-9, abs=0)
     assert abs(h[:-1].mean()) < 1e-12
-    assert circular_correlation_length(line[:, 0], h) == pytest.approx(xi, rel=5e-3)
+    assert circular_correlation_length(line[:, 0], h) == pytest.approx(xi, rel=5e-3, abs=0)
 
 
 def test_rough_self_affine_is_rougher_at_small_scales():
@@ -70,9 +70,9 @@ def test_voids_cover_the_requested_fraction_measured_on_the_mesh():
     assert report["void_count"] == round(0.25 * W / 2.5e-6)
     # half-ellipse areas: pi/4 * w * (aspect * w) summed over voids
     widths = _void_widths(g)
-    assert widths.sum() == pytest.approx(0.25 * W, rel=1e-9)
+    assert widths.sum() == pytest.approx(0.25 * W, rel=1e-9, abs=0)
     expected = sum(math.pi / 4 * w * 0.3 * w for w in widths) / (W * 2 * T)
-    assert report["void_area_fraction"] == pytest.approx(expected, rel=0.01)  # polygon of 32 sides
+    assert report["void_area_fraction"] == pytest.approx(expected, rel=0.01, abs=0)  # polygon of 32 sides
 
 
 def test_void_widths_are_lognormal_with_requested_mean_and_cv():
@@ -80,8 +80,8 @@ def test_void_widths_are_lognormal_with_requested_mean_and_cv():
     g = gen.voids(width, T, T, 0.12, mean, void_width_cv=cv, seed=5)
     w = _void_widths(g)
     assert len(w) == round(0.12 * width / mean) == 160
-    assert w.mean() == pytest.approx(0.12 * width / len(w), rel=1e-9)
-    assert w.std(ddof=1) / w.mean() == pytest.approx(cv, rel=0.2)
+    assert w.mean() == pytest.approx(0.12 * width / len(w), rel=1e-9, abs=0)
+    assert w.std(ddof=1) / w.mean() == pytest.approx(cv, rel=0.2, abs=0)
     # log-normal: the log-widths are symmetric (skewness of log near 0, of widths positive)
     assert abs(_skew(np.log(w))) < 0.5 < _skew(w)
 
@@ -97,8 +97,8 @@ def test_filaments_have_requested_count_length_and_width():
     runs = np.split(below, gaps + 1)
     assert len(runs) == 4
     for run in runs:
-        assert T - run[:, 1].min() == pytest.approx(6e-6, rel=1e-9)
-        assert run[:, 0].max() - run[:, 0].min() == pytest.approx(0.5e-6, rel=1e-9)
+        assert T - run[:, 1].min() == pytest.approx(6e-6, rel=1e-9, abs=0)
+        assert run[:, 0].max() - run[:, 0].min() == pytest.approx(0.5e-6, rel=1e-9, abs=0)
 
 
 def test_generators_refuse_what_does_not_fit():

@@ -45,7 +45,7 @@ def test_stack_drift_is_found_and_fractions_match(made_stack):
     assert np.abs(np.round(found) + drift).max() == 0
     # voxel counts (the aligned volume keeps part of the padding): the 4-8 px pores lose their
     # blurred rims to the 5 x 5 median, about 10 %
-    assert (res.labels == VOID).sum() == pytest.approx((lab == VOID).sum(), rel=0.15)
+    assert (res.labels == VOID).sum() == pytest.approx((lab == VOID).sum(), rel=0.15, abs=0)
     assert not res.info["flipped"]
     core = res.labels[:, 6:-6, 6:-6]
     assert np.mean(core[:, :18] == ELECTRODE) > 0.95 and np.mean(core[:, 30:] != ELECTRODE) > 0.99
@@ -59,14 +59,14 @@ def test_voxel_tetra_mesh_is_conforming_with_2d_tag_names(made_stack, tmp_path):
     assert set(names) >= {"top", "bottom", "left", "right", "front", "back", "interface", "void"}
     # volumes add up exactly to the material voxels, and every face is shared by at most 2 tets
     nvox = int((res.labels != VOID).sum())
-    assert sum(m["phase_volume_m3"].values()) == pytest.approx(nvox * np.prod(res.voxel_size_m), rel=1e-9)
+    assert sum(m["phase_volume_m3"].values()) == pytest.approx(nvox * np.prod(res.voxel_size_m), rel=1e-9, abs=0)
     faces = np.sort(np.concatenate([tets[:, [1, 2, 3]], tets[:, [0, 2, 3]], tets[:, [0, 1, 3]], tets[:, [0, 1, 2]]]),
                     axis=1)
     _, counts = np.unique(faces, axis=0, return_counts=True)
     assert counts.max() == 2
     # the window sides: top and bottom faces cover the footprint where material touches them
     W, D = res.labels.shape[2] * res.voxel_size_m[2], res.labels.shape[0] * res.voxel_size_m[0]
-    assert m["surface_area_m2"]["bottom"] == pytest.approx(W * D, rel=1e-9)
+    assert m["surface_area_m2"]["bottom"] == pytest.approx(W * D, rel=1e-9, abs=0)
     assert m["interface_area_per_footprint"] > 0.99  # rough + staircase
     ids = voxel.write_msh(tmp_path / "s.msh", pts, tets, code, tri, names)
     assert ids["cells"] == {"electrode": 1, "electrolyte": 2}
@@ -105,7 +105,7 @@ def test_3d_elastic_solve_on_stack_mesh_matches_uniaxial_strain(tmp_path):
     uy, _, _ = solve3d(tm, mats)
     M = {k: E * (1 - nu) / ((1 + nu) * (1 - 2 * nu)) for k, (E, nu) in mats.items()}
     exact = -1e6 * (10 * PX / M["electrode"] + 14 * PX / M["electrolyte"])
-    assert uy == pytest.approx(exact, rel=1e-8)
+    assert uy == pytest.approx(exact, rel=1e-8, abs=0)
 
 
 def test_histogram_route_pools_the_slices_of_a_small_stack(monkeypatch):
@@ -134,3 +134,20 @@ def test_mosaic_takes_the_slices_nearest_the_middle(monkeypatch):
     assert st.mosaic_slices((9, 100, 100), 4) == [3, 4, 5]
     monkeypatch.setattr(st, "MOSAIC_MAX_PIXELS", 10)
     assert st.mosaic_slices((9, 100, 100), 4) == [4]
+
+
+def test_voxel_sizes_keep_their_axes():
+    """(z, y, x) voxel sizes all different: the mesh spans nx dx, ny dy, nz dz; a stack's size is
+    (slice spacing, pixel, pixel) times the coarsening factor."""
+    labels = np.full((2, 3, 4), ELECTROLYTE, np.uint8)
+    labels[:, 0] = ELECTRODE
+    dz, dy, dx = 30e-9, 20e-9, 10e-9
+    pts, tets, code, tri, names = voxel.voxel_tetra_mesh(labels, (dz, dy, dx))
+    assert pts.max(axis=0) == pytest.approx([4 * dx, 3 * dy, 2 * dz], rel=1e-12, abs=0)
+    m = voxel.interface_metrics_3d(pts, tets, code, tri, names, (dz, dy, dx))
+    assert sum(m["phase_volume_m3"].values()) == pytest.approx(24 * dx * dy * dz, rel=1e-12, abs=0)
+    assert m["surface_area_m2"]["bottom"] == pytest.approx(4 * dx * 2 * dz, rel=1e-12, abs=0)
+    res = st.segment_stack(np.repeat(np.repeat(labels, 2, axis=1), 2, axis=2), 10e-9, 70e-9, voxel_factor=2,
+                           label_values={"electrode": int(ELECTRODE), "electrolyte": int(ELECTROLYTE)},
+                           do_align=False)
+    assert res.voxel_size_m == pytest.approx((140e-9, 20e-9, 20e-9), rel=1e-12, abs=0)

@@ -52,7 +52,7 @@ def test_tags_carried_as_dolfinx_does():
     msh.topology.create_connectivity(2, 1)
     mid = dolfinx.mesh.compute_midpoints(msh, 2, np.arange(msh.topology.index_map(2).size_local, dtype=np.int32))
     cells = dolfinx.mesh.meshtags(msh, 2, np.arange(len(mid), dtype=np.int32), 1 + (mid[:, 0] > 0.5).astype(np.int32))
-    f = dolfinx.mesh.locate_entities(msh, 1, lambda x: np.isclose(x[1], 1 / 3) | np.isclose(x[0], 0.0))
+    f = dolfinx.mesh.locate_entities(msh, 1, lambda x: np.isclose(x[1], 1 / 3, atol=0) | np.isclose(x[0], 0.0, atol=0))
     facets = dolfinx.mesh.meshtags(msh, 1, f, (3 + np.arange(len(f)) % 2).astype(np.int32))
     fine, parent_cell, parent_facet = dolfinx.mesh.refine(
         msh, option=dolfinx.mesh.RefinementOption.parent_cell_and_facet)
@@ -85,13 +85,13 @@ def test_refined_window_keeps_areas_lengths_and_angles(tmp_path, levels):
     a, b = _measures(direct), _measures(refined)
     assert a.keys() == b.keys() and {"electrode", "electrolyte", "interface", "top"} <= a.keys()
     for key, value in a.items():
-        assert b[key] == pytest.approx(value, rel=1e-12), key
+        assert b[key] == pytest.approx(value, rel=1e-12, abs=0), key
     assert refined.refine_levels == levels and refined.stats()["refine_levels"] == levels
     assert refined.num_cells_global() == 4**levels * coarse.num_cells_global()
     rep_r = json.loads((tmp_path / "r.report.json").read_text())
     rep_c = json.loads((tmp_path / "c.report.json").read_text())
     assert rep_r["cells"] == refined.num_cells_global()                 # the file is the mesh computed on
-    assert rep_r["min_angle_deg"] == pytest.approx(rep_c["min_angle_deg"], rel=1e-9)
+    assert rep_r["min_angle_deg"] == pytest.approx(rep_c["min_angle_deg"], rel=1e-9, abs=0)
     assert rep_r["refined_uniformly"]["levels"] == levels
 
 
@@ -107,9 +107,9 @@ def test_flat_patch_on_a_refined_mesh_is_exact(tmp_path):
     p = s["metrics"]["stack_pressure_Pa"]
     assert s["mesh"]["refine_levels"] == 1
     for key in ("interface_normal_stress_mean_Pa", "interface_normal_stress_min_Pa", "interface_normal_stress_max_Pa"):
-        assert s["metrics"][key] == pytest.approx(-p, rel=1e-9), key
+        assert s["metrics"][key] == pytest.approx(-p, rel=1e-9, abs=0), key
     assert s["metrics"]["interface_shear_stress_max_abs_Pa"] < 1e-8 * p
-    assert s["metrics"]["interface_length_m"] == pytest.approx(40e-6, rel=1e-12)
+    assert s["metrics"]["interface_length_m"] == pytest.approx(40e-6, rel=1e-12, abs=0)
 
 
 @pytest.mark.mpi

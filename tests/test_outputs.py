@@ -296,7 +296,7 @@ def test_file_group_replaces_its_own_files_only(tmp_path):
     names = ["m.msh", "m.preview.png", "m.report.json"]
 
     def write(text):
-        with result_files(tmp_path, names) as stage:
+        with result_files(tmp_path, names, command="mesh", manifest="m.report.json") as stage:
             (stage / "m.msh").write_text(text)
             (stage / "m.preview.png").write_text(text)
             (stage / "m.report.json").write_text(json.dumps({"files": ["m.msh", "m.preview.png"], "v": text}))
@@ -311,7 +311,7 @@ def test_file_group_replaces_its_own_files_only(tmp_path):
     with pytest.raises(OutputError, match="ecmsim did not write it"):
         write("3")
     assert snapshot(tmp_path) == before
-    write_ok = result_files(tmp_path, names, overwrite=True)
+    write_ok = result_files(tmp_path, names, command="mesh", manifest="m.report.json", overwrite=True)
     with write_ok as stage:
         (stage / "m.msh").write_text("4")
     assert (tmp_path / "m.msh").read_text() == "4" and not (tmp_path / "m.report.json").exists()

@@ -31,8 +31,8 @@ def _exact(x):
 def _solve(msh, linear: str):
     V = fem.functionspace(msh, ("Lagrange", 2))
     tdim = msh.topology.dim
-    left = dolfinx.mesh.locate_entities_boundary(msh, tdim - 1, lambda x: np.isclose(x[0], 0.0))
-    right = dolfinx.mesh.locate_entities_boundary(msh, tdim - 1, lambda x: np.isclose(x[0], L))
+    left = dolfinx.mesh.locate_entities_boundary(msh, tdim - 1, lambda x: np.isclose(x[0], 0.0, atol=1e-12 * L))
+    right = dolfinx.mesh.locate_entities_boundary(msh, tdim - 1, lambda x: np.isclose(x[0], L, atol=0))
     tags = dolfinx.mesh.meshtags(msh, tdim - 1, right, np.full(len(right), 1, dtype=np.int32))
     ds = ufl.Measure("ds", domain=msh, subdomain_data=tags)
     bc = fem.dirichletbc(PETSc.ScalarType(0.0), fem.locate_dofs_topological(V, tdim - 1, left), V)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import html
 import json
 import re
-import shutil
 import subprocess
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import SCENARIOS, assert_one_line_error, run_cli
+from conftest import SCENARIOS, assert_one_line_error, chromium_or_skip, run_cli
 
 PAIR = (("li", "li_pll_cycled_image.toml"), ("lisn", "li_sn_pll_cycled_image.toml"))
 
@@ -77,14 +76,10 @@ def test_validity_warnings_of_a_run_are_on_the_page(tmp_path):
     assert "<h2>Validity warnings</h2>" not in build_html(runs[1:])
 
 
-def _chromium() -> str | None:
-    return next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
 
 
 def test_renders_in_headless_chromium(report, tmp_path):
-    browser = _chromium()
-    if browser is None:
-        pytest.skip("no chromium on PATH (make test installs it in CI as root: tools/ensure-chromium.sh)")
+    browser = chromium_or_skip()
     page, _ = report
     common = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
               "--allow-file-access-from-files", "--blink-settings=imagesEnabled=true"]

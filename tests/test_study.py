@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import SCENARIOS, assert_one_line_error, run_cli
+from conftest import SCENARIOS, assert_one_line_error, chromium_or_skip, run_cli
 from ecmsim.studies.report_html import Folder
 from ecmsim.studies.study import comparison_rows, load
 
@@ -150,14 +149,9 @@ def test_comparison_table_reads_the_runs_it_is_given(tmp_path):
     assert table["current distribution (CV of the interface current density)"] == ["not in this study"] * 2
 
 
-def _chromium() -> str | None:
-    return next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
-
 
 def test_study_page_renders_in_headless_chromium(small_study, tmp_path):
-    browser = _chromium()
-    if browser is None:
-        pytest.skip("no chromium on PATH (make test installs it in CI as root: tools/ensure-chromium.sh)")
+    browser = chromium_or_skip()
     page = small_study[1] / "report.html"
     common = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
     dom = subprocess.run([*common, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
@@ -241,3 +235,18 @@ def test_page_draws_measured_points_and_puts_warnings_first(tmp_path):
     top = sv.warnings_html([("li", warned)], ["lisn"])
     assert "von Mises stress reaches 9 %" in top and "lisn" in top and 'class="warn"' in top
     assert 'class="ok"' in sv.warnings_html([("e", Folder(empty, "e", summary={"warnings": []}))], [])
+
+
+def test_comparison_table_shows_the_measured_values_in_their_units():
+    """The measured column reads the reference experiment's values, converted once: 190 and 290 pm of
+    splitting (Fig. 3c, 4d), the peaks in nm, 80 and 12 MPa, 286 and 163 mV, 69 pm/MPa and 9.3 pm/°C."""
+    from ecmsim.studies.study import comparison_rows
+
+    _, rows = comparison_rows({})
+    measured = {row[0]: row[1] for row in rows}
+    assert measured["peak splitting at 2.4 MPa"] == "Li 190 pm; Li–Sn 290 pm"
+    assert measured["Bragg peaks at 2.4 MPa before cycling"] == "Li 1542.18, 1542.37 nm; Li–Sn 1588.35, 1588.64 nm"
+    assert measured["largest Δσ by eq. 1–2 during 3 cycles"] == "Li ≈ 80 MPa; Li–Sn ≈ 12 MPa"
+    assert measured["cell overpotential at 0.2 mA/cm²"] == "Li 286 mV; Li–Sn 163 mV"
+    assert measured["pressure and temperature sensitivity of the embedded FBG"] == "69 pm/MPa, 9.3 pm/°C"
+    assert all(row[3:] == ["not in this study", "not in this study"] for row in rows[:-1])

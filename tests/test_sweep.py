@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -133,7 +134,7 @@ def test_sweep_restart_after_kill_runs_only_missing_points(tmp_path):
     assert [r["status"] for r in rows] == ["ok"] * len(PRESSURES)
     for row in rows:
         assert float(row["interface_normal_stress_mean_Pa"]) == pytest.approx(
-            -float(row["loading.stack_pressure_Pa"]), rel=1e-9)
+            -float(row["loading.stack_pressure_Pa"]), rel=1e-9, abs=0)
     assert (out / "sweep.png").read_bytes()[:4] == b"\x89PNG"
 
     again = run_cli("sweep", FLAT, "-o", str(out), "--set", f"loading.stack_pressure_Pa={','.join(PRESSURES)}",
@@ -181,4 +182,42 @@ def test_sweep_under_mpirun_deals_points_to_ranks(tmp_path, have_mpirun):
         summary = read_summary(out / "points" / row["point"])
         assert summary["provenance"]["mpi_ranks"] == 1
         assert summary["metrics"]["interface_normal_stress_mean_Pa"] == pytest.approx(
-            -float(row["loading.stack_pressure_Pa"]), rel=1e-9)
+            -float(row["loading.stack_pressure_Pa"]), rel=1e-9, abs=0)
+
+
+def test_a_folder_named_ecmsim_in_the_current_folder_does_not_shadow_the_package(tmp_path):
+    """Started from a folder that holds a folder named ``ecmsim`` (a result folder, say), every point
+    used to die with ImportError: the points ran as ``python -m ecmsim`` with the current folder
+    first on the path. The sweep runs as a user starts it, through the ``ecmsim`` script; the
+    folder here even holds an ``__init__.py`` (a copy of a package, a user's module)."""
+    (tmp_path / "ecmsim").mkdir()
+    (tmp_path / "ecmsim" / "notes.txt").write_text("my results")
+    (tmp_path / "ecmsim" / "__init__.py").write_text("raise ImportError(\"cannot import name '__version__'\")\n")
+    script = Path(sys.executable).with_name("ecmsim")
+    proc = subprocess.run([str(script), "sweep", FLAT, "-o", "sw", "-j", "1", "--set",
+                           "loading.stack_pressure_Pa=1e6", *FAST], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert _rows(tmp_path / "sw")[0]["status"] == "ok"
+
+
+def test_gather_keeps_integer_metrics_and_trusts_only_the_same_input(tmp_path):
+    """sweep.csv: every scalar metric, integers (counts) as well as floats; a point whose summary
+    belongs to another input (a stale folder) is 'failed', never another input's numbers."""
+    from ecmsim.studies.sweep import Axis, Point, gather
+
+    axes = [Axis("loading.stack_pressure_Pa", ("1e6", "2e6"))]
+    points = [Point("p1", {"loading.stack_pressure_Pa": "1e6"}, input_hash="h1"),
+              Point("p2", {"loading.stack_pressure_Pa": "2e6"}, input_hash="h2")]
+    for name, digest in (("p1", "h1"), ("p2", "stale")):
+        (tmp_path / "points" / name).mkdir(parents=True)
+        (tmp_path / "points" / name / "summary.json").write_text(json.dumps(
+            {"input_hash_sha256": digest, "metrics": {"mean_Pa": -2.4e6, "fbg_peak_count": 3, "flag": True,
+                                                      "peaks_nm": [1.0, 2.0]}}))
+    gather(tmp_path, points, axes)
+    rows = _rows(tmp_path)
+    assert [r["status"] for r in rows] == ["ok", "failed"]
+    assert rows[0]["fbg_peak_count"] == "3" and rows[0]["mean_Pa"] == "-2400000.0"
+    assert rows[1]["fbg_peak_count"] == "" and rows[1]["mean_Pa"] == ""
+    assert "flag" not in rows[0] and "peaks_nm" not in rows[0]
+    assert not finished(tmp_path / "points" / "p2", "h2") and finished(tmp_path / "points" / "p1", "h1")

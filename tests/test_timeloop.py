@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 
+import numpy as np
+
 import pytest
 
 from conftest import SCENARIOS, read_summary, run_cli
@@ -61,7 +63,7 @@ def test_steps_grow_to_the_error_bound_and_land_on_step_ends():
                                       growth_factor=2.0), lines.append)
     history = loop.run()
     times = [r["time_s"] for r in history]
-    assert times[0] == 0.0 and 1200.0 in times and times[-1] == pytest.approx(4800.0, rel=1e-12)
+    assert times[0] == 0.0 and 1200.0 in times and times[-1] == pytest.approx(4800.0, rel=1e-12, abs=0)
     assert max(r["dt_s"] for r in history) <= 100.0 * 1.5
     assert all(r["fake_metric"] == 2.0 * r["dt_s"] for r in history)
     assert len(lines) == len(history) + 1 and "Hold for 1 h" in lines[-2] and "dt =" in lines[-2]
@@ -224,3 +226,52 @@ def test_creep_run_parallel_equals_serial(tmp_path, have_mpirun):
     assert a["solver"]["time_steps"] == b["solver"]["time_steps"]
     for key, value in a["metrics"].items():
         assert b["metrics"][key] == pytest.approx(value, rel=1e-7, abs=1e-6), key
+
+
+CONFINED = """title = "confined Norton layer"
+[geometry]
+kind = "flat"
+width_m = 40e-6
+electrode_thickness_m = 20e-6
+electrolyte_thickness_m = 20e-6
+[materials]
+electrode = {{ youngs_modulus_Pa = 4.9e9, poissons_ratio = 0.38, source = "test law", creep_rate_prefactor_per_s = {A}, creep_stress_exponent = {n}, creep_activation_energy_J_per_mol = 0.0, creep_reference_stress_Pa = 1e6 }}
+electrolyte = "PLL"
+[loading]
+stack_pressure_Pa = 2.4e6
+temperature_K = 333.15
+[mesh]
+size_m = 10e-6
+[output]
+fields = false
+plots = false
+[protocol]
+steps = ["Hold for 20 minutes"]
+"""
+
+
+@pytest.mark.parametrize("A, n", [(1e-3, 6.6), (3e-4, 10.0),
+                                  pytest.param(2e-3, 4.0, marks=pytest.mark.slow),
+                                  pytest.param(5e-5, 2.0, marks=pytest.mark.slow)])
+def test_default_error_control_keeps_the_global_error_within_one_percent(tmp_path, A, n):
+    """The laterally confined layer relaxes as the closed form (docs/creep.md); with the protocol's
+    default time stepping (error_tolerance = 0.01) the run stays within 1 % of it at every accepted
+    step, for laws no other test uses. Before issue 23 the same runs were off by 2.3 % (n = 10) to
+    39 % (n = 2): the indicator bounded each step's local error, not what the steps add up to."""
+    from ecmsim import cli, materials
+    from ecmsim.io.history import read_history_csv
+    from ecmsim.materials.creep import NortonLaw
+
+    (tmp_path / "c.toml").write_text(CONFINED.format(A=A, n=n))
+    assert cli.main(["run", str(tmp_path / "c.toml"), "-o", str(tmp_path / "o"), "-q"]) == 0
+    h = read_history_csv(tmp_path / "o" / "history.csv")
+    li = materials.from_mapping({"youngs_modulus_Pa": 4.9e9, "poissons_ratio": 0.38})
+    lam, mu = li.lame_lambda_Pa, li.lame_mu_Pa
+    law = NortonLaw(prefactor_per_s=A, stress_exponent=n, activation_energy_J_per_mol=0.0, reference_stress_Pa=1e6)
+    q0, e_c = 2 * mu * 2.4e6 / (lam + 2 * mu), mu * (3 * lam + 2 * mu) / (lam + 2 * mu)
+    t, q = h["time_s"][1:], h["electrode_von_mises_mean_Pa"][1:]
+    exact = np.array([law.relaxation_stress_Pa(q0, e_c, ti, 333.15) for ti in t])
+    assert t[-1] == pytest.approx(1200.0, rel=1e-12, abs=0) and exact[-1] < 0.4 * q0   # a real relaxation
+    error = np.abs(q - exact) / exact
+    assert error.max() < 0.01, (error.max(), len(t))
+    assert error.max() > 1e-4          # the steps are as long as the tolerance lets them be

@@ -378,3 +378,53 @@ def test_an_installed_package_without_the_repository_says_where_the_cases_are(tm
         find_suite()
     assert validate.default_out(False, False) == Path("results") / "validation"
     assert validate.default_out(True, True) == Path("results") / "validation-quick-uq"
+
+
+@pytest.mark.slow
+def test_validate_quick_runs_whole_in_ci(tmp_path):
+    """``ecmsim validate --quick`` as CI runs it (about 30 s): every quick case computes (no ERROR),
+    every analytic case passes, and a case that fails says what is
+    understood about the miss; the report lists every case."""
+    out = tmp_path / "v"
+    proc = run_cli("validate", "--quick", "-o", str(out), timeout=900)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert "Traceback" not in proc.stderr
+    cases = {c.name: c for c in load_cases(find_suite())}
+    status = {}
+    words = (PASS, FAIL, UNCONVERGED, ERROR, NOT_MODELLED, SKIPPED)
+    for line in proc.stdout.splitlines():      # [validate] STATUS  class  name  value  ref ...
+        text = line.removeprefix("[validate] ")
+        word = next((w for w in words if text.startswith(w + " ")), None)
+        if line.startswith("[validate] ") and word:
+            status[text.removeprefix(word).split()[1]] = word
+    assert set(status) == set(cases)
+    assert ERROR not in status.values(), status
+    for name, word in status.items():
+        if cases[name].quick and not cases[name].not_modelled:
+            assert word in (PASS, FAIL, UNCONVERGED), (name, word)
+        if cases[name].cls == "analytic" and word != SKIPPED:
+            assert word == PASS, (name, word)
+        if word in (FAIL, UNCONVERGED):
+            assert cases[name].understood, f"{name} fails and its case file says nothing about why"
+    report = (out / "report.md").read_text()
+    assert all(f"| [{name}]" in report for name in cases)
+
+
+@pytest.mark.parametrize("name, shown", [("fbg_splitting_at_2p4MPa", "190 pm"), ("fbg_lisn_splitting_at_2p4MPa", "290 pm"),
+                                         ("fbg_pressure_sensitivity", "69 pm/MPa"), ("li_pll_high_stress", "30 MPa"),
+                                         ("fbg_temperature_sensitivity", "9.3 pm/K")])
+def test_measured_references_are_shown_in_their_display_units(name, shown):
+    """The report's reference column: a measured value in the unit people read (290 pm, not 2.9e-10 m
+    nor another peak's distance)."""
+    from ecmsim.studies import validation_report
+    from ecmsim.studies.verdicts import Outcome
+
+    case = {c.name: c for c in load_cases(find_suite())}[name]
+    assert validation_report.reference_text(Outcome(case, PASS, 0.0)).startswith(shown)
+
+
+def test_display_units_convert_both_ways():
+    from ecmsim.studies.validation_report import fmt
+
+    assert fmt(2.9e-10, "m") == "290 pm" and fmt(69e-18, "m/Pa") == "69 pm/MPa"
+    assert validate.fmt(-2.4e6, "Pa") == "-2.4 MPa" and fmt(0.286, "V") == "286 mV"

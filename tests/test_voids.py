@@ -34,9 +34,9 @@ def test_critical_stripping_current_is_the_creep_supply():
     c = _interface()
     law = law_of(get("Li"), 20e-6)
     by_hand = FARADAY_C_PER_MOL * 20e-6 * law.rate_factor_per_s(T) * (P / law.reference_stress_Pa) ** 6.6 / OMEGA
-    assert c.critical_stripping_current_A_m2(P) == pytest.approx(by_hand, rel=1e-12)
+    assert c.critical_stripping_current_A_m2(P) == pytest.approx(by_hand, rel=1e-12, abs=0)
     assert c.critical_stripping_current_A_m2(2 * P) / c.critical_stripping_current_A_m2(P) == \
-        pytest.approx(2 ** 6.6, rel=1e-12)
+        pytest.approx(2 ** 6.6, rel=1e-12, abs=0)
 
 
 def test_below_the_critical_current_nothing_opens():
@@ -69,7 +69,7 @@ def test_pressure_closes_an_open_void_with_the_contacts_surplus():
     v_c = float(c.supply_velocity(np.array([P]), 399 / 400)[0])
     dt = 0.5e-6 / (399 * v_c)
     gap = c._void_step(np.zeros(400), dt)
-    assert gap[7] == pytest.approx(0.5e-6, rel=1e-9) and np.count_nonzero(gap) == 1
+    assert gap[7] == pytest.approx(0.5e-6, rel=1e-9, abs=0) and np.count_nonzero(gap) == 1
     assert np.all(c._void_step(np.zeros(400), 3 * dt) == 0.0)
     c.void_law = None
     assert c._void_step(np.zeros(400), 3 * dt)[7] == 1e-6

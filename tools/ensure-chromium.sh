@@ -15,7 +15,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && { [ -n "${CI:-}" 
     if apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null; then
         exit 0
     fi
-    echo "[setup] could not install chromium: the report test will skip" >&2
+    echo "[setup] could not install chromium: the browser tests will fail in CI" >&2
     exit 0
 fi
 echo "[setup] no chromium: the report's browser test will skip (CI installs it; or: apt-get install chromium)" >&2

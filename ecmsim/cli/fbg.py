@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import sys
 from pathlib import Path
 
 from ecmsim.fbg import parameters
@@ -90,6 +91,10 @@ def run(args: argparse.Namespace) -> int:
     fibre = Fibre.from_material(fibre_key)
     section_count(grating, fibre)
     profiles = read_profiles(args.profiles)
+    from ecmsim.scenario.guards import profile_warnings
+    args.warnings = list(dict.fromkeys(w for p in profiles for w in profile_warnings(p.z_m, p.T_K)))
+    for line in args.warnings:
+        print(f"ecmsim: {line}", file=sys.stderr, flush=True)
     sections = [grating_sections(p, grating, fibre) for p in profiles]
     measured = read_measured_csv(args.measured) if args.measured else None
     out = Path(args.out)
@@ -174,6 +179,7 @@ def _simulate_and_write(out: Path, args, profiles, sections, measured, grating, 
                                                        "column": measured.column, "unit": measured.unit},
         },
         "metrics": metrics,
+        "warnings": list(getattr(args, "warnings", [])),
     }
     if len(results) > 1:
         if draw_or_warn(out / "waterfall.png", lambda p: plot_waterfall(p, [s for s, _ in results],

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import sys
 from pathlib import Path
 
 from ecmsim.fbg import parameters
@@ -25,8 +26,9 @@ COLUMNS = ("z_m", "length_m", "length_uncertainty_m", "sigma_diff_Pa", "sigma_di
            "bragg_x_nm", "bragg_y_nm")
 
 
-def read_spectra(path: Path):
-    """[(label, wavelength_m, R)] from one of the accepted spectrum files."""
+def read_spectra(path: Path, warnings: list[str] | None = None):
+    """[(label, wavelength_m, R)] from one of the accepted spectrum files; ``warnings`` collects
+    what is legal but unlikely (a measured reflectance above 1)."""
     from ecmsim.core.errors import InputFileError
     from ecmsim.fbg.csvfile import read_numeric_csv
     from ecmsim.fbg.spectra import Spectrum, read_spectrum_csv
@@ -39,11 +41,38 @@ def read_spectra(path: Path):
         lam = table.columns["wavelength_nm"] * 1e-9
         if (lam[1:] <= lam[:-1]).any():
             raise InputFileError(f"{path}: wavelengths must increase strictly")
-        return [(h[2:-1], lam, table.columns[h]) for h in series]
+        return [(h[2:-1], lam, _checked(path, h, table.columns[h], fraction=True)) for h in series]
     spectrum = read_spectrum_csv(path)
     if isinstance(spectrum, Spectrum):
-        return [(path.stem, spectrum.wavelength_m, spectrum.R)]
-    return [(path.stem, spectrum.wavelength_m, spectrum.reflectance / spectrum.reflectance.max())]
+        return [(path.stem, spectrum.wavelength_m, _checked(path, path.stem, spectrum.R, fraction=True))]
+    R = _checked(path, path.stem, spectrum.reflectance, fraction=False)
+    if R.max() > 1.0 + 1e-9 and warnings is not None:
+        warnings.append(f"{path}: reflectance up to {R.max():.3g} > 1: read as arbitrary units and normalised to its "
+                        "maximum (is it in % or another unit?)")
+    return [(path.stem, spectrum.wavelength_m, R / R.max())]
+
+
+def _checked(path: Path, label: str, R, fraction: bool):
+    """A reflectance that can be inverted: finite, not negative beyond noise, with a peak; a
+    simulated one (``fraction``) within 0..1. InputFileError (one line) otherwise."""
+    import numpy as np
+
+    from ecmsim.core.errors import InputFileError
+
+    R = np.asarray(R, float)
+    where = f"{path}" + (f" ({label})" if label != path.stem else "")
+    if not np.all(np.isfinite(R)):
+        raise InputFileError(f"{where}: the reflectance has non-finite values")
+    top = float(R.max())
+    if top <= 0 or top - float(R.min()) <= 1e-9 * top:
+        raise InputFileError(f"{where}: the spectrum has no peak (reflectance from {R.min():.3g} to {top:.3g}): "
+                             "nothing to invert")
+    if R.min() < -0.02 * top:
+        raise InputFileError(f"{where}: reflectance down to {R.min():.3g}: a reflectance is >= 0 (a power in dB "
+                             "belongs in a power_dBm column)")
+    if fraction and top > 1.0 + 1e-9:
+        raise InputFileError(f"{where}: reflectance up to {top:.3g}: a reflectance is a fraction from 0 to 1")
+    return R
 
 
 def run_invert(args: argparse.Namespace, files: list[str]) -> int:
@@ -57,7 +86,11 @@ def run_invert(args: argparse.Namespace, files: list[str]) -> int:
     grating, source, interrogator, fibre_key = parameters.from_settings(args.overrides)
     from ecmsim.fbg.optics import Fibre
     fibre = Fibre.from_material(fibre_key)
-    spectra = read_spectra(path)
+    warnings: list[str] = []
+    spectra = read_spectra(path, warnings)
+    for line in warnings:
+        print(f"ecmsim: warning: {line}", file=sys.stderr)
+    args.warnings = warnings
     from ecmsim.io.folders import result_folder
     with result_folder(Path(args.out), command="fbg-invert", overwrite=args.overwrite) as out:
         results, inv = _invert_and_write(out, args, path, spectra, grating, source, interrogator, fibre, fibre_key)
@@ -98,6 +131,7 @@ def _invert_and_write(out: Path, args, path: Path, spectra, grating, source, int
         "metrics": inv.metrics(),
         "limits": list(notes),
         "files": ["inverse_profile.csv", "inverse_fit.png", "summary.json"],
+        "warnings": list(getattr(args, "warnings", [])),
     }
     if series:
         summary["series"] = {"label": [lbl for lbl, _, _ in results],

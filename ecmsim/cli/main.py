@@ -195,26 +195,35 @@ def keys_text() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; the exit status: 0 done, 2 bad input, 1 a bug (see the module docstring)."""
+    from ecmsim.core import interrupt
+
     args = build_parser().parse_args(argv)
+    debug = getattr(args, "debug", False)
     try:
-        status = args.handler(args)
+        with interrupt.handle_signals():
+            interrupt.die_with_parent()
+            try:
+                status = args.handler(args)
+            except (Exception, KeyboardInterrupt):
+                interrupt.check()   # an error an interrupt caused on its way through PETSc is the interrupt
+                raise
+    except KeyboardInterrupt as err:
+        if _mpi_rank() == 0:
+            print("ecmsim: interrupted", file=sys.stderr)
+        status = getattr(err, "exit_status", 130)
     except EcmsimError as err:
-        if getattr(args, "debug", False):
-            raise
+        if debug:
+            traceback.print_exc()   # --debug shows where, the exit status stays that of bad input
         _report(err)
         status = EXIT_INPUT_ERROR
     except OSError as err:  # a file the user named or a folder they asked to write: input, not a bug
-        if getattr(args, "debug", False):
-            raise
+        if debug:
+            traceback.print_exc()
         where = f"{err.filename}: " if err.filename else ""
         _report(f"{_operation(args)}: {where}{err.strerror or err}")
         status = EXIT_INPUT_ERROR
-    except KeyboardInterrupt:
-        if _mpi_rank() == 0:
-            print("ecmsim: interrupted", file=sys.stderr)
-        status = 130
     except Exception as err:  # noqa: BLE001 - the one place that turns a bug into one line
-        if getattr(args, "debug", False):
+        if debug:
             raise
         _report(f"{_operation(args)} failed unexpectedly ({_where(err)}: {type(err).__name__}: {err}); this is a "
                 "bug in ecmsim: run the same command with --debug to see the traceback, and please report it",

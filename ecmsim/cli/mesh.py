@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
+from pathlib import Path
 
 #: Length units accepted on the command line, in metres.
 UNITS = {"nm": 1e-9, "um": 1e-6, "µm": 1e-6, "μm": 1e-6, "mm": 1e-3, "m": 1.0}
@@ -103,6 +105,7 @@ def _mesh(args: argparse.Namespace) -> int:
     from ecmsim.mesh.report import write_mesh_files
     from ecmsim.io.folders import result_files
     from ecmsim.core.figures import plain_text
+    from ecmsim.scenario.guards import PLAUSIBLE_PIXEL_M, pixel_warning
 
     start = time.perf_counter()
     if args.slice_spacing:
@@ -135,17 +138,17 @@ def _mesh(args: argparse.Namespace) -> int:
     if not PIXEL_RANGE_M[0] <= px <= PIXEL_RANGE_M[1]:
         raise InputFileError(f"{image}: --pixel-size = {px:g} m: must be in {PIXEL_RANGE_M[0]:g} ... "
                              f"{PIXEL_RANGE_M[1]:g} m (an atom to a millimetre per pixel)")
+    unlikely = [pixel_warning(px, "--pixel-size")] if px > PLAUSIBLE_PIXEL_M else []
+    for line in unlikely:
+        print(f"ecmsim: {line}", file=sys.stderr, flush=True)
     result = img.image_to_geometry(image, options)
+    result.info.setdefault("warnings", []).extend(w.removeprefix("warning: ") for w in unlikely)  # the report
     size = parse_length(args.size, "--size") or SIZE_PX * px
     fine = parse_length(args.interface_size, "--interface-size") or min(INTERFACE_SIZE_PX * px, size)
     _check_sizes(result.geometry, size, fine, parse_length(args.tip_size, "--tip-size"))
     mesh_options = MeshOptions(size, fine, parse_length(args.refine_distance, "--refine-distance"),
                                args.max_cells, parse_length(args.tip_size, "--tip-size"))
-    out = Path(args.out) if args.out else Path(image.stem + ".msh")
-    if out.suffix != ".msh":
-        if out.exists() and not out.is_dir():
-            raise InputFileError(f"-o {out}: give a .msh file name or a folder")
-        out = out / (image.stem + ".msh")
+    out = _out_path(args.out, image)
     background = result.grey
     if background is None and args.micrograph:
         win = result.info["window_px"]
@@ -161,7 +164,9 @@ def _mesh(args: argparse.Namespace) -> int:
     names = [out.name, out.with_suffix(".preview.png").name]  # an old preview goes too with --no-preview
     print(f"meshing {image.name} (about {estimated_cells(result.geometry, mesh_options):.2g} triangles) ...",
           flush=True)
-    with result_files(out.parent, names + [out.with_suffix(".report.json").name], overwrite=args.overwrite) as stage:
+    report_name = out.with_suffix(".report.json").name
+    with result_files(out.parent, names + [report_name], command="mesh", manifest=report_name,
+                      overwrite=args.overwrite) as stage:
         report = write_mesh_files(result.geometry, mesh_options, stage / out.name, background, result.info["pixels"],
                                   preview=not args.no_preview,
                                   title=plain_text(f"{image.name}: {result.geometry.description}"),
@@ -189,41 +194,62 @@ def _mesh_stack(args: argparse.Namespace, start: float) -> int:
 
     from ecmsim.core.errors import InputFileError
     from ecmsim.geometry import stack as st
+    from ecmsim.io.folders import result_files
     from ecmsim.mesh import voxel
+    from ecmsim.scenario.guards import PLAUSIBLE_PIXEL_M, pixel_warning
 
     px = parse_length(args.pixel_size, "--pixel-size")
     if px is None:
         raise InputFileError("--pixel-size is needed for a stack (e.g. --pixel-size 20nm)")
     dz = parse_length(args.slice_spacing, "--slice-spacing")
+    unlikely = [pixel_warning(px, "--pixel-size")] if px > PLAUSIBLE_PIXEL_M else []
+    for line in unlikely:
+        print(f"ecmsim: {line}", file=sys.stderr, flush=True)
     if not 1 <= args.voxel_factor <= 16:
         raise InputFileError(f"--voxel-factor {args.voxel_factor}: must be from 1 to 16")
     image = Path(args.image)
-    volume = st.read_stack(image)
-    extra = {"phases": tuple(_items(args.phases)) if args.phases else None,
-             "electrode_side": args.electrode_side, "median_px": args.median_px,
-             "flatten": False if args.no_flatten else None}
-    extra = {k: v for k, v in extra.items() if v is not None}
-    res = st.segment_stack(volume, px, dz, label_values=_label_values(args.labels) if args.labels else None,
-                           do_align=not args.no_align, voxel_factor=args.voxel_factor, **extra)
-    pts, tets, code, tri, names = voxel.voxel_tetra_mesh(res.labels, res.voxel_size_m)
-    if len(tets) > args.max_cells:
-        raise InputFileError(f"{len(tets)} tetrahedra > --max-cells {args.max_cells}: raise --voxel-factor")
-    out = Path(args.out) if args.out else Path(image.stem + ".msh")
-    if out.suffix != ".msh":
-        out = out / (image.stem + ".msh")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    ids = voxel.write_msh(out, pts, tets, code, tri, names)
-    report = {"mesh_file": out.name, "dimension": 3, "voxel_size_m": list(res.voxel_size_m),
-              **voxel.interface_metrics_3d(pts, tets, code, tri, names, res.voxel_size_m),
-              "tags": ids, "segmentation": res.info, "seconds": round(time.perf_counter() - start, 2)}
+    out = _out_path(args.out, image)
     report_path = out.with_suffix(".report.json")
-    report_path.write_text(json.dumps(report, indent=2, default=float) + "\n")
+    # the output is checked first: a refusal comes before minutes of segmentation and meshing
+    with result_files(out.parent, [out.name, report_path.name], command="mesh", manifest=report_path.name,
+                      overwrite=args.overwrite) as stage:
+        volume = st.read_stack(image)
+        extra = {"phases": tuple(_items(args.phases)) if args.phases else None,
+                 "electrode_side": args.electrode_side, "median_px": args.median_px,
+                 "flatten": False if args.no_flatten else None}
+        extra = {k: v for k, v in extra.items() if v is not None}
+        res = st.segment_stack(volume, px, dz, label_values=_label_values(args.labels) if args.labels else None,
+                               do_align=not args.no_align, voxel_factor=args.voxel_factor, **extra)
+        pts, tets, code, tri, names = voxel.voxel_tetra_mesh(res.labels, res.voxel_size_m)
+        if len(tets) > args.max_cells:
+            raise InputFileError(f"{len(tets)} tetrahedra > --max-cells {args.max_cells}: raise --voxel-factor")
+        ids = voxel.write_msh(stage / out.name, pts, tets, code, tri, names)
+        report = {"mesh_file": out.name, "files": [out.name], "dimension": 3,
+                  "voxel_size_m": list(res.voxel_size_m),
+                  **voxel.interface_metrics_3d(pts, tets, code, tri, names, res.voxel_size_m),
+                  "tags": ids, "segmentation": res.info, "seconds": round(time.perf_counter() - start, 2),
+                  "warnings": unlikely}
+        (stage / report_path.name).write_text(json.dumps(report, indent=2, default=float) + "\n")
     print(f"mesh     {out}  ({len(tets)} tetrahedra, {len(pts)} vertices)")
     print(f"report   {report_path}")
     drift = res.info.get("alignment", {}).get("max_drift_px")
     print(f"phases {', '.join(res.info['phases'])}; void fraction {report['void_volume_fraction']:.4f}; "
           f"drift corrected up to {drift if drift is not None else 0:.1f} px; {report['seconds']:.1f} s")
     return 0
+
+
+def _out_path(given: str | None, image) -> Path:
+    """``-o``: a ``.msh`` file, or a folder to write ``<image name>.msh`` into (default: here)."""
+    from pathlib import Path
+
+    from ecmsim.core.errors import InputFileError
+
+    out = Path(given) if given else Path(image.stem + ".msh")
+    if out.suffix != ".msh":
+        if out.exists() and not out.is_dir():
+            raise InputFileError(f"-o {out}: give a .msh file name or a folder")
+        out = out / (image.stem + ".msh")
+    return out
 
 
 def _check_sizes(geometry, size: float, fine: float, tip: float | None) -> None:

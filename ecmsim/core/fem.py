@@ -46,6 +46,10 @@ except ImportError as err:  # pragma: no cover - depends on the installation
         "that provides dolfinx 0.11"
     ) from err
 
+from ecmsim.core import interrupt  # noqa: E402
+
+interrupt.reclaim()   # PETSc put its own SIGTERM handler in place on import: ours ends a run cleanly
+
 if not dolfinx.__version__.startswith("0.11"):  # pragma: no cover
     raise EcmsimError(f"ecmsim needs dolfinx 0.11, found {dolfinx.__version__} at {dolfinx.__file__}")
 

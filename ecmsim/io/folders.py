@@ -1,4 +1,4 @@
-"""Result folders that never lose a user's data: one mechanism for ``run``, ``mesh`` and ``fbg``.
+"""Result folders that never lose a user's data: one mechanism for every command that writes.
 
 The rules:
 
@@ -19,9 +19,12 @@ The rules:
   run is one collective decision that every rank reaches, a failed one included (it waits at
   most :data:`WAIT_FOR_RANKS_S` for the others, then aborts the job rather than hang).
 
-:func:`result_folder` serves commands that write a folder (``run``, ``fbg``),
+:func:`result_folder` serves commands that write a folder (``run``, ``fbg``, ``fbg invert``),
 :func:`result_files` commands that write a few files into a folder that holds other things
-(``mesh``: ``NAME.msh``, ``NAME.report.json``, ``NAME.preview.png``; the report is the manifest).
+(``mesh`` 2D and 3D: ``NAME.msh``, ``NAME.report.json``, ``NAME.preview.png``, the report being the
+manifest; ``report``: one HTML page; ``validate``: ``report.md`` and its figures), and
+:func:`claim_work_folder` commands that fill a folder over several runs and resume (``sweep``,
+``study``: their points are ordinary ``run`` result folders).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ecmsim.core.errors import EcmsimError, OutputError
+from ecmsim.core.interrupt import on_hard_exit
 
 #: The manifest inside every result folder: which files ecmsim wrote there.
 MANIFEST = ".ecmsim-manifest.json"
@@ -170,7 +174,8 @@ def result_folder(final: str | Path, comm=None, *, command: str, overwrite: bool
     staging, mode = Path(decision[1][0]), decision[1][1]
     failure = None
     try:
-        yield staging
+        with on_hard_exit(lambda: comm.rank == 0 and remove_tree(staging)):   # Ctrl-C inside gmsh, say
+            yield staging
     except BaseException as err:  # noqa: BLE001 - re-raised below, after the collective decision
         failure = err
     infos = _collective_outcome(comm, failure)
@@ -319,46 +324,70 @@ def _ordered(names: list[str]) -> list[str]:
 
 # ---------------------------------------------------------------------------------- file groups
 
+def group_manifest_name(first: str) -> str:
+    """The sidecar manifest of a file group whose first file is ``first``: ``.first.ecmsim.json``."""
+    return f".{Path(first).name}.ecmsim.json"
+
+
 @contextmanager
-def result_files(folder: str | Path, names: list[str], *, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a staging folder in which to write ``names``; when the block ends without error they
-    replace ``folder/NAME`` (``folder`` may hold anything else). The last name is the group's
-    manifest: a JSON file with a ``files`` list (the mesh report); it is moved away first and put
-    in place last. Existing files are replaced only if that manifest lists them, or ``overwrite``.
-    Serial: for commands that run in one process."""
+def result_files(folder: str | Path, names: list[str], *, command: str, manifest: str | None = None,
+                 overwrite: bool = False) -> Iterator[Path]:
+    """Yield a staging folder in which to write a group of files (``names``: relative paths, e.g.
+    ``report.md``, ``figures/case.png``); when the block ends without error, every file staged
+    replaces ``folder/NAME`` (``folder`` may hold anything else, which stays as it is).
+
+    The group's manifest says which files ecmsim wrote there, and by which command: either one of
+    ``names`` that the command writes itself, a JSON file with a ``files`` list (``manifest``, the
+    mesh report), or (``manifest=None``) a sidecar ``.NAME.ecmsim.json`` written here. It is moved
+    away first and put in place last. An existing file is replaced only if the manifest of the same
+    command lists it, or with ``overwrite``; files staged beyond ``names`` are checked the same way
+    before anything is moved. Serial: for commands that run in one process.
+    """
     folder = Path(folder)
-    claim = names[-1]
-    if folder.exists() and not folder.is_dir():
+    claim = manifest or group_manifest_name(names[0])
+    _refuse_root(folder)
+    if os.path.lexists(folder) and not folder.is_dir():
         raise OutputError(f"-o {folder}: exists and is not a folder")
-    claimed = _claimed(folder / claim)
-    for name in names:
-        target = folder / name
-        if target.is_dir() and not target.is_symlink():
-            raise OutputError(f"{target}: is a folder, not a file ecmsim wrote; choose another -o")
-        if os.path.lexists(target) and name not in claimed and not overwrite:
-            raise OutputError(f"{target}: exists and ecmsim did not write it: refusing to replace it; choose "
-                              "another -o, or add --overwrite")
+    claimed = _claimed(folder / claim, command)
+    _check_group(folder, names, claimed, overwrite)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        staging = staging_name(folder / names[0])
+        staging = staging_name(folder / Path(names[0]).name)
         staging.mkdir()
     except OSError as err:
         raise OutputError(f"-o {folder}: cannot write there: {_reason(err)}") from None
     try:
-        yield staging
+        with on_hard_exit(lambda: remove_tree(staging)):
+            yield staging
+        written = [e for e in list_entries(staging) if not e.endswith("/")]
+        if manifest is None:
+            written = sorted(set(written) - {claim})
+            # files of an earlier run of the group that stay (not written again): still ecmsim's
+            kept = {f for f in claimed - {claim} if f not in names and os.path.lexists(folder / f)}
+            data = {"written_by": "ecmsim", "command": command, "files": sorted(set(written) | kept)}
+            (staging / claim).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        written = [n for n in written if n != claim] + ([claim] if os.path.lexists(staging / claim) else [])
+        try:
+            _check_group(folder, written, claimed, overwrite)
+        except OutputError as err:   # a file found only now (a figure named after a case, say)
+            new_home = staging.with_name(staging.name.replace(".partial-", ".new-", 1))
+            os.rename(staging, new_home)
+            raise OutputError(f"{err}; the new files are in {new_home}") from None
     except BaseException:
         remove_tree(staging)
         raise
-    written = [n for n in names if os.path.lexists(staging / n)]
     aside = staging / ".previous"
     moved, placed = [], []
+    targets = list(dict.fromkeys([claim, *reversed(names), *reversed(written)]))  # the manifest first
     try:
         aside.mkdir()
-        for name in reversed(names):  # the manifest first: an interrupted swap never looks complete
+        for name in targets:
             if os.path.lexists(folder / name):
+                (aside / name).parent.mkdir(parents=True, exist_ok=True)
                 os.rename(folder / name, aside / name)
                 moved.append(name)
         for name in written:  # the manifest last
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
             os.rename(staging / name, folder / name)
             placed.append(name)
     except OSError as err:
@@ -371,18 +400,97 @@ def result_files(folder: str | Path, names: list[str], *, overwrite: bool = Fals
     remove_tree(staging)
 
 
-def _claimed(manifest: Path) -> set[str]:
+def _check_group(folder: Path, names: list[str], claimed: set[str], overwrite: bool) -> None:
+    for name in names:
+        target = folder / name
+        if target.is_dir() and not target.is_symlink():
+            raise OutputError(f"{target}: is a folder, not a file ecmsim wrote; choose another -o")
+        if os.path.lexists(target) and name not in claimed and not overwrite:
+            raise OutputError(f"{target}: exists and ecmsim did not write it: refusing to replace it; choose "
+                              "another -o, or add --overwrite")
+
+
+def _claimed(manifest: Path, command: str) -> set[str]:
+    """The files a group manifest lists (itself included), if it was written by ``command``."""
     try:
         data = json.loads(manifest.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return set()
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or data.get("command", "mesh") != command:
         return set()
     files = data.get("files")
     if not isinstance(files, list) and isinstance(data.get("mesh_file"), str):
         # a mesh report from before reports listed their files: the mesh and its preview
         files = [data["mesh_file"], Path(data["mesh_file"]).with_suffix(".preview.png").name]
     return {str(f) for f in files} | {manifest.name} if isinstance(files, list) else set()
+
+
+def _refuse_root(folder: Path) -> None:
+    try:
+        resolved = folder.resolve()
+    except (OSError, RuntimeError) as err:
+        raise OutputError(f"-o {folder}: cannot resolve the path: {err}") from None
+    if resolved == resolved.parent:
+        raise OutputError(f"-o {folder}: the file system root is not a place for results; name a folder, "
+                          "e.g. -o results/name")
+
+
+# ----------------------------------------------------------------------------- work folders
+
+def claim_work_folder(out: str | Path, command: str, owned: list[str]) -> Path:
+    """A folder that a command fills over several runs and resumes (``sweep``, ``study``).
+
+    Its manifest (written when the folder is created) names the command and what it writes there
+    (``owned``: files, and folders ending in ``/`` such as ``points/``), so a later run of the same
+    command knows the folder is its own. Refused with one line: the current folder or one above
+    it, a file, a folder without a manifest that is not empty (the user's), or the folder of another
+    command. Files the user added to a work folder are kept; nothing in it is ever deleted.
+    Write the command's files with :func:`write_atomic`. Returns ``out`` as a Path.
+    """
+    out = Path(out)
+    _refuse_special(out)
+    if os.path.lexists(out) and (out.is_symlink() or not out.is_dir()):
+        raise OutputError(f"-o {out}: exists and is not a folder; choose another -o")
+    if out.is_dir():
+        manifest = read_manifest(out)
+        if manifest is None:
+            entries = list_entries(out)
+            if entries:
+                raise OutputError(f"-o {out}: the folder holds {entries[0]!r} and is not an ecmsim {command} "
+                                  f"folder (no {MANIFEST}): refusing to write into it; choose another -o")
+        elif manifest.get("command") != command:
+            raise OutputError(f"-o {out}: holds the result of 'ecmsim {manifest.get('command')}', not of "
+                              f"'ecmsim {command}': choose another -o")
+        else:
+            for name in owned:
+                target = out / name.rstrip("/")
+                if name not in manifest["files"] and os.path.lexists(target):
+                    raise OutputError(f"{target}: exists and ecmsim did not write it: refusing to replace it; "
+                                      "choose another -o")
+            if set(owned) <= manifest["files"]:
+                return out
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        from ecmsim.core.version import __version__
+        data = {"written_by": "ecmsim", "ecmsim": __version__, "command": command, "files": sorted(owned)}
+        write_atomic(out / MANIFEST, json.dumps(data, indent=1) + "\n")
+    except OSError as err:
+        raise OutputError(f"-o {out}: cannot create the folder: {_reason(err)}") from None
+    return out
+
+
+def write_atomic(path: Path, content: str | bytes) -> None:
+    """Write ``path`` through a temporary sibling and one rename: readers see the old or the new file."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(3)}")
+    try:
+        if isinstance(content, bytes):
+            tmp.write_bytes(content)
+        else:
+            tmp.write_text(content, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
 
 
 # ------------------------------------------------------------------------------------- helpers

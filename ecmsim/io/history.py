@@ -28,7 +28,7 @@ def write_history_csv(path: Path, history: list[dict]) -> None:
         writer = csv.DictWriter(fh, fieldnames=columns)
         writer.writeheader()
         for row in history:
-            writer.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in row.items()})
+            writer.writerow({k: (repr(float(v)) if isinstance(v, float) else v) for k, v in row.items()})  # np.float64 too
 
 
 def read_history_csv(path: Path) -> dict[str, np.ndarray]:

@@ -20,7 +20,8 @@ from ecmsim.core.errors import MaterialError
 
 LIBRARY_PATH = Path(__file__).with_name("library.toml")
 
-#: Physical ranges every record must respect: key -> (low, high, low inclusive?).
+#: Physical ranges every record must respect: key -> (low, high), open at both ends except for
+#: the keys of :data:`_INCLUSIVE` (docs/scenarios.md states them as closed).
 _RANGES: dict[str, tuple[float, float]] = {
     "youngs_modulus_Pa": (1e3, 2e12),  # soft gels (kPa) to diamond (1.2 TPa)
     "poissons_ratio": (-1.0, 0.5),
@@ -101,12 +102,19 @@ class Material:
                 **dict(self.properties), "sources": dict(self.sources)}
 
 
+#: Ranges that include their limits.
+_INCLUSIVE = {"youngs_modulus_Pa"}
+
+
 def _check_ranges(key: str, values: Mapping[str, Any]) -> None:
     for name, value in values.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise MaterialError(f"material '{key}': {name} = {value!r} is not a finite number")
         lo, hi = _RANGES.get(name, (-math.inf, math.inf))
-        if not lo < value < hi:
+        if name in _INCLUSIVE:
+            if not lo <= value <= hi:
+                raise MaterialError(f"material '{key}': {name} = {value!r} outside [{lo:g}, {hi:g}]")
+        elif not lo < value < hi:
             raise MaterialError(f"material '{key}': {name} = {value!r} outside ({lo}, {hi})")
 
 

@@ -146,25 +146,20 @@ def build_gmsh_cell(section: CellSection, size_m: float, fibre_size_m: float,
 def mesh_cell(section: CellSection, size_m: float, fibre_size_m: float, refine_distance_m: float | None = None,
               max_cells: int = 2_000_000, comm=None, msh_path: str | Path | None = None):
     """Mesh the cross-section on rank 0 and distribute it: (TaggedMesh, CellLayout)."""
-    from ecmsim.core.errors import MeshError
     from ecmsim.core.fem import MPI
-    from ecmsim.mesh.session import _nothing, gmsh_model
+    from ecmsim.mesh.session import _nothing, gmsh_model, on_rank0
     from ecmsim.mesh.tagged import _to_dolfinx
 
     comm = comm or MPI.COMM_WORLD
-    error = None
+
+    def build() -> None:
+        build_gmsh_cell(section, size_m, fibre_size_m, refine_distance_m, max_cells)
+        if msh_path is not None:
+            import gmsh
+            gmsh.write(str(msh_path))
+
     with gmsh_model("fbg_cell") if comm.rank == 0 else _nothing() as model:
-        if comm.rank == 0:
-            try:
-                build_gmsh_cell(section, size_m, fibre_size_m, refine_distance_m, max_cells)
-                if msh_path is not None:
-                    import gmsh
-                    gmsh.write(str(msh_path))
-            except MeshError as err:
-                error = str(err)
-        error = comm.bcast(error, root=0)
-        if error:
-            raise MeshError(error)
+        on_rank0(comm, build)
         return _to_dolfinx(model if comm.rank == 0 else None, comm), layout(section)
 
 

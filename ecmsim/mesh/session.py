@@ -3,7 +3,7 @@ ranks that do not run gmsh, and meshing with the scaling back to metres."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from ecmsim.core.errors import MeshError
@@ -18,6 +18,8 @@ def gmsh_model(name: str = "ecmsim") -> Iterator[object]:
 
     if not gmsh.isInitialized():
         gmsh.initialize(interruptible=False)
+        from ecmsim.core.interrupt import reclaim
+        reclaim()   # gmsh resets SIGTERM to its default action: ours ends a run cleanly
     gmsh.option.restoreDefaults()  # options are global: one model's sizes must not leak into the next
     gmsh.option.setNumber("General.Terminal", 1 if os.environ.get("ECMSIM_GMSH_VERBOSE") else 0)
     from ecmsim.core.interrupt import hard_interrupt
@@ -34,6 +36,29 @@ def gmsh_model(name: str = "ecmsim") -> Iterator[object]:
 def _nothing():
     """Stands in for :func:`gmsh_model` on the ranks that do not run gmsh."""
     yield None
+
+
+def on_rank0(comm, work: Callable[[], object]) -> None:
+    """Run ``work`` (gmsh) on rank 0, then tell every rank whether it failed, so that no rank waits in
+    the mesh's distribution for a rank 0 that has stopped (an error inside gmsh used to hold an
+    ``mpirun -n 2`` job for a minute): a MeshError is raised on every rank; any other error is
+    re-raised on rank 0 and named by the other ranks."""
+    failure, original = None, None
+    if comm.rank == 0:
+        try:
+            work()
+        except MeshError as err:
+            failure = ("input", str(err))
+        except Exception as err:  # noqa: BLE001 - re-raised below, after every rank has heard of it
+            original, failure = err, ("bug", f"{type(err).__name__}: {err}")
+    failure = comm.bcast(failure, root=0)
+    if failure is None:
+        return
+    if original is not None:
+        raise original
+    if failure[0] == "input":
+        raise MeshError(failure[1])
+    raise RuntimeError(f"meshing failed on MPI rank 0 ({failure[1]})")
 
 
 def generate_scaled(dim: int, unit: float, what: str) -> None:

@@ -20,7 +20,7 @@ from ecmsim.geometry import Geometry
 from ecmsim.mesh.build import build_gmsh_model
 from ecmsim.mesh.options import MeshOptions, _estimate_cells
 from ecmsim.mesh.refine import auto_refine_levels, refine_tagged
-from ecmsim.mesh.session import _nothing, gmsh_model
+from ecmsim.mesh.session import _nothing, gmsh_model, on_rank0
 
 
 @dataclass
@@ -94,23 +94,20 @@ def mesh_geometry(geometry: Geometry, options: MeshOptions, comm=None, msh_path:
         levels = options.refine_levels
         if levels is None:
             levels = auto_refine_levels(_estimate_cells(geometry, options, geometry.width_m))
-    error = None
+    built: dict = {}
+
+    def build() -> None:
+        built.update(build_gmsh_model(geometry, replace(options, refine_levels=levels)) or {})
+
     with gmsh_model() if comm.rank == 0 else _nothing() as model:
-        if comm.rank == 0:
-            try:
-                built = build_gmsh_model(geometry, replace(options, refine_levels=levels))
-            except MeshError as err:
-                error = str(err)
-        error = comm.bcast(error, root=0)
-        if error:
-            raise MeshError(error)
+        on_rank0(comm, build)
         tmesh = _to_dolfinx(model if comm.rank == 0 else None, comm)
         if levels:
             tmesh.mesh, tmesh.cell_tags, tmesh.facet_tags = refine_tagged(tmesh.mesh, tmesh.cell_tags,
                                                                           tmesh.facet_tags, levels)
             tmesh.refine_levels = levels
-        if comm.rank == 0 and msh_path is not None:
-            _write_msh(msh_path, geometry, options, built, levels)
+        if msh_path is not None:
+            on_rank0(comm, lambda: _write_msh(msh_path, geometry, options, built, levels))
         return tmesh
 
 

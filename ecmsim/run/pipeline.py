@@ -44,10 +44,14 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
     from ecmsim.io.summary import provenance, write_summary
     from ecmsim.run.stages import Run, build_stages
     from ecmsim.run.timeloop import TimeLoop
+    from ecmsim.scenario.guards import plausibility_warnings
 
     comm = MPI.COMM_WORLD
     progress = Progress(quiet, comm.rank)
     progress(f"scenario {source} ({scn.title or 'untitled'}), {comm.size} MPI rank(s)")
+    unlikely = plausibility_warnings(scn)   # said now, before minutes of work: the value may be a slip
+    for line in unlikely:
+        print(f"ecmsim: {line}", file=sys.stderr, flush=True) if comm.rank == 0 else None
     stages = build_stages(scn)
     protocol = scn.protocol.build() if scn.protocol is not None else None
     checkpointer = None
@@ -70,7 +74,12 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
             progress(f"resumed from the checkpoint at t = {start['t_s']:.6g} s (step {len(start['history']) - 1})")
         elif checkpointer is not None:
             checkpointer.start_fresh()
-        run.history = loop.run(start)
+        try:
+            run.history = loop.run(start)
+        except KeyboardInterrupt:
+            if checkpointer is not None and comm.size == 1:
+                checkpointer.save_last(loop)   # Ctrl-C: --resume continues from the last accepted step
+            raise
         for stage in stages:
             stage.finish(run)
         for stage in stages:
@@ -87,7 +96,7 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
                    "metrics": run.metrics, **run.summary,
                    "materials": {region: mat.as_dict() for region, mat in run.materials.items()},
                    "scenario": scn.to_dict(), "provenance": provenance(), "timings_s": progress.timings_s,
-                   "files": files, "warnings": run.warnings}
+                   "files": files, "warnings": unlikely + run.warnings}
         if comm.rank == 0:
             write_summary(folder / "summary.json", summary)
     if checkpointer is not None:
@@ -101,6 +110,10 @@ def _checkpointer(run, stages, resume: bool):
     """The checkpoints of a protocol run whose stateful stages can all be saved, or None."""
     stateful = {s.name: s for s in stages if s.stateful}
     resumable = bool(stateful) and all(s.checkpointed for s in stateful.values())
+    if resume and (run.protocol is None or not stateful):
+        from ecmsim.run.checkpoint import ResumeError
+        raise ResumeError("--resume: this run has no time steps to resume (no [protocol], or nothing in it keeps "
+                          "a state: a static solve); run it without --resume")
     if resume and not resumable:
         from ecmsim.run.checkpoint import ResumeError
         raise ResumeError("--resume: this run (creep with contact) writes no checkpoints yet; run it without "
@@ -110,7 +123,7 @@ def _checkpointer(run, stages, resume: bool):
     from ecmsim.run.checkpoint import Checkpointer
     rows = next((s.profile_rows for s in stages if hasattr(s, "profile_rows")), [])
     return Checkpointer(run.out_dir, run.comm, stateful, run.scn.input_hash(), run.scn.protocol.checkpoint_interval_s,
-                        rows)
+                        rows, protocol_end_s=run.protocol.duration_s)
 
 
 def _write_history(run) -> list[str]:

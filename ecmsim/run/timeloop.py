@@ -38,6 +38,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Protocol as TypingProtocol
 
+from ecmsim.core import interrupt
 from ecmsim.core.errors import SolverError
 from ecmsim.scenario.protocol import Protocol, TimeStepping
 from ecmsim.scenario.steps import Step
@@ -276,6 +277,7 @@ class TimeLoop:
             for p in self.problems:
                 its = max(its, p.advance(self.t_s + dt, dt, step))
         except SolverError as err:
+            interrupt.check()   # Ctrl-C inside PETSc comes back as a failed solve: stop, do not retry
             if step is STATIC_STEP:
                 raise
             self._last_error = str(err)

@@ -123,6 +123,13 @@ def physical_memory_bytes() -> float:
 def check_scenario(scn) -> None:
     """Raise ValueError (the schema's way: one line, named key) for a scenario that would
     exceed ``mesh.max_cells`` or the memory, or leave the small-strain range."""
+    depth = getattr(scn.geometry, "depth_m", None)
+    if depth is not None:
+        element = min(scn.mesh.interface_size_m or scn.mesh.size_m, scn.mesh.size_m)
+        if depth < element:
+            raise ValueError(f"geometry.depth_m = {depth:g} m is thinner than one element (mesh size {element:g} m): "
+                             "a 3D window needs at least one element through its depth; use a larger depth_m, or "
+                             "remove depth_m for a 2D (plane strain) window")
     est = estimate(scn)
     if est is not None:
         if est.cells > scn.mesh.max_cells:
@@ -160,3 +167,72 @@ def nominal_strain(scn) -> tuple[float, str, float]:
         if strain > worst[0]:
             worst = (strain, region, modulus)
     return worst
+
+
+# --------------------------------------------------------------------------------- plausibility
+
+#: Legal but unlikely values: (what, lowest plausible, highest plausible, a likely slip). Each is
+#: a warning, never a refusal: the value may be meant (a cryogenic test, a millimetre window).
+PLAUSIBLE_STACK_PRESSURE_PA = (1e3, 1e9)      # solid-state cells: 0.1 ... 100 MPa
+PLAUSIBLE_TEMPERATURE_K = (200.0, 600.0)       # the cells run at 250 ... 400 K; Li melts at 453.7 K
+PLAUSIBLE_WINDOW_M = 1e-3                      # an interface window: micrometres, not millimetres
+PLAUSIBLE_PIXEL_M = 1e-6                       # FIB-SEM pixels: nanometres
+PLAUSIBLE_GRATING_LENGTH_M = (1e-4, 0.1)       # gratings are millimetres long
+PLAUSIBLE_FIBRE_TEMPERATURE_K = (200.0, 600.0)
+
+
+def plausibility_warnings(scn) -> list[str]:
+    """Warnings (``warning: ...`` lines) for legal but unlikely values of a validated scenario,
+    each naming the key, the value and the slip it may be (MPa read as Pa, °C as K, mm as m)."""
+    out: list[str] = []
+    p = scn.loading.stack_pressure_Pa
+    if p < PLAUSIBLE_STACK_PRESSURE_PA[0]:
+        out.append(f"warning: loading.stack_pressure_Pa = {p:g} Pa is below {PLAUSIBLE_STACK_PRESSURE_PA[0]:g} Pa "
+                   f"(1 kPa): the key is in pascals; did you mean {p:g} MPa = {p * 1e6:g} Pa?")
+    elif p > PLAUSIBLE_STACK_PRESSURE_PA[1]:
+        out.append(f"warning: loading.stack_pressure_Pa = {p:g} Pa is above {PLAUSIBLE_STACK_PRESSURE_PA[1]:g} Pa "
+                   "(1 GPa): more than any cell stack holds")
+    t = scn.loading.temperature_K
+    if t < PLAUSIBLE_TEMPERATURE_K[0]:
+        out.append(f"warning: loading.temperature_K = {t:g} K is below {PLAUSIBLE_TEMPERATURE_K[0]:g} K: the key is "
+                   f"in kelvin; did you mean {t:g} °C = {t + 273.15:g} K?")
+    elif t > PLAUSIBLE_TEMPERATURE_K[1]:
+        out.append(f"warning: loading.temperature_K = {t:g} K is above {PLAUSIBLE_TEMPERATURE_K[1]:g} K: beyond "
+                   "where the materials' data hold (lithium melts at 453.7 K)")
+    g = scn.geometry
+    width = getattr(g, "width_m", None)
+    if isinstance(width, float) and g.kind not in ("fbg_cell",) and width > PLAUSIBLE_WINDOW_M:
+        out.append(f"warning: geometry.width_m = {width:g} m is above {PLAUSIBLE_WINDOW_M * 1e3:g} mm: an interface "
+                   f"window is micrometres wide (did you mean {width:g} mm = {width * 1e-3:g} m?); meshing it at "
+                   f"mesh.size_m = {scn.mesh.size_m:g} m takes long")
+    pixel = getattr(g, "pixel_size_m", None)
+    if isinstance(pixel, float) and pixel > PLAUSIBLE_PIXEL_M:
+        out.append(pixel_warning(pixel, "geometry.pixel_size_m"))
+    return out
+
+
+def pixel_warning(pixel_m: float, key: str) -> str:
+    """The warning for a micrograph pixel above :data:`PLAUSIBLE_PIXEL_M`."""
+    return (f"warning: {key} = {pixel_m:g} m is above {PLAUSIBLE_PIXEL_M * 1e6:g} µm per pixel: FIB-SEM images have "
+            "nanometre pixels (a 50 nm pixel is 50nm, not 50um)")
+
+
+def profile_warnings(z_m, temperature_K=None) -> list[str]:
+    """Warnings for a strain profile along a grating: its length, and a temperature column."""
+    import numpy as np
+
+    out = []
+    length = float(np.max(z_m) - np.min(z_m)) if len(z_m) else 0.0
+    lo, hi = PLAUSIBLE_GRATING_LENGTH_M
+    if length > hi:
+        out.append(f"warning: z_m spans {length:g} m, above {hi * 100:g} cm: gratings are millimetres long (is the "
+                   f"z column in mm? {length:g} mm = {length * 1e-3:g} m)")
+    elif 0 < length < lo:
+        out.append(f"warning: z_m spans {length:g} m, below {lo * 1e3:g} mm: gratings are millimetres long (is the "
+                   "z column in µm?)")
+    if temperature_K is not None and len(temperature_K):
+        t = float(np.min(temperature_K))
+        if t < PLAUSIBLE_FIBRE_TEMPERATURE_K[0]:
+            out.append(f"warning: T_K down to {t:g} K, below {PLAUSIBLE_FIBRE_TEMPERATURE_K[0]:g} K: the column is in "
+                       f"kelvin (is it in °C? {t:g} °C = {t + 273.15:g} K)")
+    return out

@@ -34,20 +34,23 @@ def load(path: str | Path, overrides: list[str] | None = None) -> Scenario:
     return scn
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    """The raw TOML mapping of a scenario file."""
+def read_toml(path: Path, what: str = "scenario", error: type[EcmsimError] = ScenarioError) -> dict[str, Any]:
+    """The raw TOML mapping of a scenario file (or of another TOML input: ``what`` names it in
+    the messages, ``error`` is the error class raised); every way it can fail is one line."""
     if not path.is_file():
-        raise ScenarioError(f"{path}: scenario file not found")
+        raise error(f"{path}: {what} file not found")
     try:
         text = path.read_bytes().decode("utf-8-sig")  # a byte-order mark (some Windows editors) is fine
         return tomllib.loads(text)
     except UnicodeDecodeError as err:
-        raise ScenarioError(f"{path}: not a text file in UTF-8 (byte 0x{err.object[err.start]:02x} at offset "
-                            f"{err.start}): a scenario is a TOML text file") from None
+        raise error(f"{path}: not a text file in UTF-8 (byte 0x{err.object[err.start]:02x} at offset "
+                    f"{err.start}): a {what} is a TOML text file") from None
     except tomllib.TOMLDecodeError as err:
-        raise ScenarioError(f"{path}: not valid TOML: {err}") from None
+        raise error(f"{path}: not valid TOML: {err}") from None
+    except RecursionError:
+        raise error(f"{path}: tables or arrays nested too deeply to be a {what} file") from None
     except OSError as err:
-        raise ScenarioError(f"{path}: cannot read: {err.strerror}") from None
+        raise error(f"{path}: cannot read: {err.strerror}") from None
 
 
 def apply_override(data: dict[str, Any], item: str, path: Path | str = "<scenario>") -> None:
@@ -62,6 +65,8 @@ def apply_override(data: dict[str, Any], item: str, path: Path | str = "<scenari
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw.strip()
+    except RecursionError:
+        raise ScenarioError(f"--set {dotted.strip()}=...: the value is nested too deeply") from None
     node = data
     for k in keys[:-1]:
         child = node.setdefault(k, {})
@@ -73,8 +78,11 @@ def apply_override(data: dict[str, Any], item: str, path: Path | str = "<scenari
 
 def validate(data: dict[str, Any], path: Path | str = "<scenario>") -> Scenario:
     """A :class:`Scenario` from a raw mapping, or ScenarioError naming the first problem."""
+    data = copy.deepcopy(data)
+    if isinstance(data.get("geometry"), dict):
+        data["geometry"].setdefault("kind", FlatGeometry.model_fields["kind"].default)  # as `run --keys` says
     try:
-        return Scenario.model_validate(copy.deepcopy(data))
+        return Scenario.model_validate(data)
     except ValidationError as err:
         raise ScenarioError(_describe(err, data, path)) from None
     except EcmsimError as err:

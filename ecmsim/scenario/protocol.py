@@ -24,6 +24,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ecmsim.scenario.steps import CURRENT_STEP_KINDS, Step, StepError, parse_step
 
 
+#: Most time steps a protocol may need at its largest step (``duration / dt_max_s``).
+MAX_TIME_STEPS = 1e6
+
+
 class ProtocolSection(BaseModel):
     """``[protocol]``: the steps, how often they repeat, and the adaptive time-step bounds."""
 
@@ -51,8 +55,8 @@ class ProtocolSection(BaseModel):
                     "[s] (0: after every time step)")
     error_tolerance: float = Field(
         0.01, gt=0, lt=1, allow_inf_nan=False,
-        description="estimated local time-step error, relative (creep: of the von Mises stress); a step above "
-                    "1.5x is rejected [-] (0 < x < 1)")
+        description="estimated global time-step error, relative (creep: of the von Mises stress, what the steps "
+                    "add up to, docs/creep.md); a step above 1.5x is rejected [-] (0 < x < 1)")
 
     @field_validator("steps")
     @classmethod
@@ -69,6 +73,11 @@ class ProtocolSection(BaseModel):
         if not self.dt_min_s <= self.dt_initial_s <= self.dt_max_s:
             raise ValueError(f"protocol.dt_initial_s = {self.dt_initial_s:g}: must lie between dt_min_s "
                              f"({self.dt_min_s:g}) and dt_max_s ({self.dt_max_s:g}) [s]")
+        total = self.cycles * sum(parse_step(text).duration_s for text in self.steps)
+        if total / self.dt_max_s > MAX_TIME_STEPS:
+            raise ValueError(f"protocol.dt_max_s = {self.dt_max_s:g}: the protocol lasts {total:.3g} s, at least "
+                             f"{total / self.dt_max_s:.3g} time steps (limit {MAX_TIME_STEPS:g}): raise dt_max_s or "
+                             "shorten the steps or cycles")
         return self
 
     def has_current_steps(self) -> bool:

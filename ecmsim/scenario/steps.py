@@ -40,6 +40,10 @@ class StepError(ValueError):
     """A step text that no kind accepts, or with a bad value (the message is one line)."""
 
 
+#: Longest step accepted [s] (about 30 years): "Rest for 1e300 s" would run forever.
+MAX_STEP_DURATION_S = 1e9
+
+
 def duration_s(number: str, unit: str) -> float:
     """A duration in seconds from its number and unit text; StepError for unknown units or <= 0."""
     factor = TIME_UNITS_S.get(unit.lower())
@@ -48,6 +52,8 @@ def duration_s(number: str, unit: str) -> float:
     value = float(number) * factor
     if not (math.isfinite(value) and value > 0):
         raise StepError(f"duration must be > 0 s (got {number} {unit})")
+    if value > MAX_STEP_DURATION_S:
+        raise StepError(f"duration must be <= {MAX_STEP_DURATION_S:g} s, about 30 years (got {number} {unit})")
     return value
 
 

@@ -18,6 +18,7 @@ import csv
 import html
 import io
 import json
+import os
 import time
 import tomllib
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ def register(subparsers) -> None:
     p.add_argument("folders", nargs="+", metavar="DIR", help="result folders of ecmsim run (or ecmsim sweep)")
     p.add_argument("-o", "--out", default="report.html", help="output HTML file (default: report.html)")
     p.add_argument("--title", help="page title (default: from the scenarios' titles)")
+    p.add_argument("--overwrite", action="store_true", help="replace the -o file even if ecmsim did not write it")
     p.set_defaults(handler=_report)
 
 
@@ -64,6 +66,15 @@ def read_folder(path: Path) -> Folder:
             summary = json.loads((path / "summary.json").read_text())
         except ValueError as err:
             raise InputFileError(f"{path / 'summary.json'}: not valid JSON ({err})") from None
+        except RecursionError:
+            raise InputFileError(f"{path / 'summary.json'}: nested too deeply to be an ecmsim summary") from None
+        if not isinstance(summary, dict):
+            raise InputFileError(f"{path / 'summary.json'}: a JSON {type(summary).__name__}, not the object of "
+                                 "an ecmsim summary")
+        for key in ("metrics", "materials", "mesh", "provenance", "scenario"):
+            if not isinstance(summary.get(key, {}), dict):
+                raise InputFileError(f"{path / 'summary.json'}: '{key}' is a JSON "
+                                     f"{type(summary[key]).__name__}, not an object: not an ecmsim summary")
         return Folder(path, summary.get("title") or path.name, summary=summary)
     if (path / "sweep.csv").is_file():
         with (path / "sweep.csv").open() as fh:
@@ -428,23 +439,38 @@ def build_html(folders: list[Folder], title: str | None = None) -> str:
     return "\n".join(parts) + "\n"
 
 
-def write_report(folders: list[str | Path], out: str | Path, title: str | None = None) -> Path:
-    """Read the folders (all first: a bad one stops before anything is written), write the page."""
+def write_report(folders: list[str | Path], out: str | Path, title: str | None = None,
+                 overwrite: bool = False) -> Path:
+    """Read the folders (all first: a bad one stops before anything is written), write the page
+    (ecmsim.io.folders.result_files: an existing file is replaced only if ecmsim's report wrote it)."""
+    from ecmsim.io.folders import result_files
+
+    report_path(out)  # a bad -o stops before the folders are read
     read = [read_folder(Path(f)) for f in folders]
     labels = [f.label for f in read]
     for f in read:  # two runs of the same scenario: tell them apart by folder name
         if labels.count(f.label) > 1:
             f.label = f"{f.label} ({f.path.name})"
-    out = Path(out)
+    out = report_path(out)
     text = build_html(read, title)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".partial")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
+    with result_files(out.parent, [out.name], command="report", overwrite=overwrite) as stage:
+        (stage / out.name).write_text(text, encoding="utf-8")
+    return out
+
+
+def report_path(given: str | Path) -> Path:
+    """``-o``: an ``.html`` file, or a folder to write ``report.html`` into."""
+    from ecmsim.core.errors import OutputError
+
+    out = Path(given)
+    if out.is_dir() or str(given).endswith(("/", os.sep)):
+        out = out / "report.html"
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise OutputError(f"-o {given}: the report is an HTML page: name an .html file or a folder")
     return out
 
 
 def _report(args: argparse.Namespace) -> int:
-    out = write_report(args.folders, args.out, args.title)
+    out = write_report(args.folders, args.out, args.title, args.overwrite)
     print(f"[report] {out} ({out.stat().st_size / 1e6:.1f} MB)")
     return 0

@@ -53,6 +53,8 @@ ROLE_TITLE = {
 _FIGURE_ORDER = {"waterfall.png": 0, "peak_tracks.png": 1, "delta_sigma.png": 2, "spectrum.png": 3,
                  "stress_map.png": 4, "interface_stress.png": 5, "cycling.png": 6, "current.png": 7,
                  "fibre_contact.png": 8, "contact.png": 9}
+#: What a study writes into its folder (its manifest lists these: ecmsim.io.folders.claim_work_folder).
+STUDY_FILES = ["study.json", "report.html", "runs/", "logs/"]
 RUN_KEYS = {"name", "scenario", "set", "role", "cell"}
 #: Run figures with sigma positive in tension: the page draws them again with compression positive.
 _SIGNED_FIGURES = {"interface_stress.png", "cycling.png"}
@@ -95,14 +97,9 @@ def load(path: str | Path) -> Study:
     from ecmsim.core.errors import ScenarioError
 
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such study file") from None
-    except UnicodeDecodeError as err:
-        raise ScenarioError(f"{path}: not a text file in UTF-8 ({err.reason} at byte {err.start})") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ScenarioError(f"{path}: not valid TOML ({err})") from None
+    from ecmsim.scenario.load import read_toml
+
+    data = read_toml(path, "study")
     unknown = set(data) - {"title", "description", "run"}
     if "run" not in data and "geometry" in data:
         raise ScenarioError(f"{path}: a scenario file, not a study (no [[run]] entries): run it with "
@@ -175,12 +172,11 @@ def run_study(study_file: str | Path, out: str | Path | None = None, jobs: int |
             print(f"[study] {study.path}: {len(points)} run(s) checked, {len(todo)} to run into {out}: "
                   + ", ".join(p.name for p in todo))
         return 0
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "study.json").is_file())):
-        raise EcmsimError(f"study folder {out} exists and is not an ecmsim study folder (no study.json): "
-                          "choose another -o")
-    (out / "runs").mkdir(parents=True, exist_ok=True)
+    from ecmsim.io.folders import claim_work_folder, write_atomic
+    claim_work_folder(out, "study", STUDY_FILES)
+    (out / "runs").mkdir(exist_ok=True)
     (out / "logs").mkdir(exist_ok=True)
-    (out / "study.json").write_text(json.dumps(
+    write_atomic(out / "study.json", json.dumps(
         {"study": str(study.path), "title": study.title,
          "runs": [{"name": r.name, "scenario": str(r.scenario), "set": r.overrides, "role": r.role, "cell": r.cell,
                    "input_hash_sha256": p.input_hash} for r, p in zip(study.runs, points)]}, indent=2) + "\n")
@@ -442,8 +438,8 @@ def run_heading(cell_label: str | None, folder) -> str:
 
 def write_study_report(study: Study, out: Path) -> Path:
     text = build_study_html(study, out)
+    from ecmsim.io.folders import write_atomic
+
     target = out / "report.html"
-    tmp = target.with_name("report.html.partial")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(target)
+    write_atomic(target, text)
     return target

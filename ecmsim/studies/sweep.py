@@ -39,6 +39,8 @@ from pathlib import Path
 
 #: Refuse larger grids: a typo in a value list must not start thousands of runs.
 MAX_POINTS = 2000
+#: What a sweep writes into its folder (its manifest lists these: ecmsim.io.folders.claim_work_folder).
+SWEEP_FILES = ["sweep.json", "sweep.csv", "sweep.png", "points/", "logs/"]
 #: Environment variables an MPI launcher sets; removed for the per-point runs so that each one
 #: starts as its own single-process MPI job.
 _LAUNCHER_PREFIXES = ("PMI_", "PMIX_", "OMPI_", "HYDRA_", "MPI_LOCAL", "MPIR_", "I_MPI_")
@@ -206,7 +208,10 @@ def launcher_size() -> int:
 
 
 def _child_env() -> dict[str, str]:
+    from ecmsim.core.interrupt import PARENT_ENV
+
     env = {k: v for k, v in os.environ.items() if not k.startswith(_LAUNCHER_PREFIXES)}
+    env[PARENT_ENV] = str(os.getpid())   # a point dies with its sweep, even a SIGKILLed one
     env.setdefault("OMP_NUM_THREADS", "1")   # one core per point: the pool provides the parallelism
     env.setdefault("OPENBLAS_NUM_THREADS", "1")
     return env
@@ -222,8 +227,9 @@ def available_cores() -> int:
 class _Runner:
     """Runs points as ``python -m ecmsim run`` subprocesses, ``jobs`` at a time.
 
-    SIGTERM / Ctrl-C stop the running children (their ``.partial`` folders are removed on the
-    next start) and end the sweep with status 143 / 130.
+    SIGTERM / Ctrl-C stop the running children (each removes its staging folder) and end the sweep
+    with ``ecmsim: interrupted`` and status 143 / 130; a point whose sweep dies even by SIGKILL gets
+    SIGTERM (:func:`ecmsim.core.interrupt.die_with_parent`).
     """
 
     def __init__(self, scenario: Path | None, out: Path, jobs: int, say, subdir: str = "points",
@@ -238,7 +244,9 @@ class _Runner:
     def run_one(self, point: Point) -> tuple[Point, int, float]:
         target = self.out / self.subdir / point.name
         _remove_stale_staging(target)
-        cmd = [sys.executable, "-m", "ecmsim", "run", str(point.scenario or self.scenario), "-o", str(target)]
+        # -P: the current folder is not put first on the path, so a folder named ecmsim there (a
+        # result folder, say) cannot shadow the package
+        cmd = [sys.executable, "-P", "-m", "ecmsim", "run", str(point.scenario or self.scenario), "-o", str(target)]
         for o in point.overrides:
             cmd += ["--set", o]
         log = self.out / "logs" / f"{point.name}.log"
@@ -261,7 +269,8 @@ class _Runner:
             self.stopping = True
             for proc in self.children:
                 proc.terminate()
-        raise KeyboardInterrupt if signum in (None, signal.SIGINT) else SystemExit(128 + signum)
+        from ecmsim.core.interrupt import raise_interrupt
+        raise_interrupt(signum or signal.SIGINT)
 
     def run(self, points: list[Point]) -> dict[str, int]:
         """Run the points; name -> exit status."""
@@ -304,7 +313,10 @@ class _Runner:
 def gather(out: Path, points: list[Point], axes: list[Axis]) -> list[dict]:
     """One row per point: name, status, parameters, every scalar metric; written to sweep.csv."""
     import csv
+    import io
     import json
+
+    from ecmsim.io.folders import write_atomic
 
     rows, metric_names = [], []
     for p in points:
@@ -323,11 +335,12 @@ def gather(out: Path, points: list[Point], axes: list[Axis]) -> list[dict]:
                     metric_names.append(k)
         rows.append(row)
     columns = ["point", "status", *(a.key for a in axes), *metric_names]
-    with (out / "sweep.csv").open("w", newline="") as fh:
-        w = csv.DictWriter(fh, columns, restval="")
-        w.writeheader()
-        for row in rows:
-            w.writerow({k: ("" if row.get(k) is None else row.get(k, "")) for k in columns})
+    text = io.StringIO(newline="")
+    w = csv.DictWriter(text, columns, restval="")
+    w.writeheader()
+    for row in rows:
+        w.writerow({k: ("" if row.get(k) is None else row.get(k, "")) for k in columns})
+    write_atomic(out / "sweep.csv", text.getvalue())
     return rows
 
 
@@ -384,9 +397,15 @@ def plot(out: Path, rows: list[dict], axes: list[Axis]) -> Path | None:
         ax.axis("off")
     fig.suptitle(f"sweep over {', '.join(a.key for a in swept)} ({len(ok)} of {len(rows)} points)", fontsize=10)
     fig.tight_layout()
+    import io
+
+    from ecmsim.io.folders import write_atomic
+
     path = out / "sweep.png"
-    fig.savefig(path, dpi=110)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
+    write_atomic(path, buf.getvalue())
     return path
 
 
@@ -395,8 +414,6 @@ def plot(out: Path, rows: list[dict], axes: list[Axis]) -> Path | None:
 def run_sweep(scenario: str | Path, sets: list[str], out: str | Path, jobs: int | None = None,
               quiet: bool = False) -> int:
     """Validate every point, run the unfinished ones, gather; exit status (0: every point ok)."""
-    import json
-
     from ecmsim.core.errors import EcmsimError, ScenarioError
 
     scenario, out = Path(scenario), Path(out)
@@ -414,18 +431,16 @@ def run_sweep(scenario: str | Path, sets: list[str], out: str | Path, jobs: int 
     rank = comm.rank if comm is not None else 0
     say = (lambda msg: print(f"[sweep] {msg}", flush=True)) if not quiet and rank == 0 else (lambda msg: None)
 
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "sweep.json").is_file())):
-        raise EcmsimError(f"sweep folder {out} exists and is not an ecmsim sweep folder (no sweep.json): "
-                          "choose another -o")
+    failure = None
     if rank == 0:
-        (out / "points").mkdir(parents=True, exist_ok=True)
-        (out / "logs").mkdir(exist_ok=True)
-        (out / "sweep.json").write_text(json.dumps(
-            {"scenario": str(scenario), "sets": sets, "points": [{"name": p.name, "params": p.params,
-                                                                   "input_hash_sha256": p.input_hash}
-                                                                  for p in points]}, indent=2) + "\n")
+        try:
+            _start_folder(out, scenario, sets, points)
+        except EcmsimError as err:
+            failure = str(err)
     if comm is not None:
-        comm.barrier()
+        failure = comm.bcast(failure, root=0)   # every rank stops alike, none waits for the others
+    if failure is not None:
+        raise EcmsimError(failure)
 
     todo = [p for p in points if not finished(out / "points" / p.name, p.input_hash)]
     jobs = jobs or (1 if comm is not None else available_cores())
@@ -464,6 +479,21 @@ def run_sweep(scenario: str | Path, sets: list[str], out: str | Path, jobs: int 
     if comm is not None:
         comm.bcast(rc, root=0)
     return rc
+
+
+def _start_folder(out: Path, scenario: Path, sets: list[str], points: list[Point]) -> None:
+    """Claim the sweep folder (ecmsim.io.folders.claim_work_folder) and write sweep.json."""
+    import json
+
+    from ecmsim.io.folders import claim_work_folder, write_atomic
+
+    claim_work_folder(out, "sweep", SWEEP_FILES)
+    (out / "points").mkdir(exist_ok=True)
+    (out / "logs").mkdir(exist_ok=True)
+    write_atomic(out / "sweep.json", json.dumps(
+        {"scenario": str(scenario), "sets": sets, "points": [{"name": p.name, "params": p.params,
+                                                               "input_hash_sha256": p.input_hash}
+                                                              for p in points]}, indent=2) + "\n")
 
 
 def _sweep(args: argparse.Namespace) -> int:

@@ -47,6 +47,8 @@ def register(subparsers) -> None:
     p.add_argument("--uq-seed", type=int, default=1, metavar="S", help="seed of the sample (default 1)")
     p.add_argument("--cases", help="validation folder (holding cases/) or a folder of case files "
                                    "(default: the repository's validation/)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace report.md, report.json and figures in -o even if ecmsim did not write them")
     p.add_argument("-k", dest="select", help="only cases whose name contains this text")
     p.add_argument("-j", "--jobs", type=int, help="scenario runs at a time (default: the available cores; 1 with "
                                                   "--quick; with 1 the runs are made in this process)")
@@ -66,10 +68,12 @@ def default_out(quick: bool, uq: bool) -> Path:
 def run_validation(out: str | Path | None = None, quick: bool = False, cases_dir: str | Path | None = None,
                    select: str | None = None, echo=print, jobs: int | None = None, uq: bool = False,
                    uq_samples: int = UQ_SAMPLES, uq_seed: int = 1, resume: bool = False,
-                   command: str = "", refine_all: bool = False) -> tuple[list[Outcome], Path]:
+                   command: str = "", refine_all: bool = False, overwrite: bool = False) -> tuple[list[Outcome], Path]:
     """Load and check every case (and the UQ inputs) before anything runs, make the runs, judge,
-    write report.md and report.json."""
+    write report.md, report.json and figures/ as one group of files (ecmsim.io.folders.result_files:
+    the folder may hold others; a report ecmsim did not write is replaced only with ``overwrite``)."""
     from ecmsim.core.errors import EcmsimError
+    from ecmsim.io.folders import result_files
     from ecmsim.studies import validation_report
     from ecmsim.studies.sweep import available_cores
 
@@ -100,29 +104,32 @@ def run_validation(out: str | Path | None = None, quick: bool = False, cases_dir
     base = [r for c in active for r in case_runs(c)]
     fine = {r: refined(r, suite.root) for c in active if c.refine for r in case_runs(c)}
     out.mkdir(parents=True, exist_ok=True)
-    folders = make_runs([*base, *fine.values()], suite.root, out, "runs", jobs, say, resume)
-    ctx = Context(out, suite.root, folders)
-    ctx_h2 = Context(out, suite.root, {r: folders[f] for r, f in fine.items()}, figures=out / "figures" / "h2")
+    # the report's files are one group: refused before any run if someone else's report is there
+    with result_files(out, ["report.md", "report.json"], command="validate", overwrite=overwrite) as stage:
+        folders = make_runs([*base, *fine.values()], suite.root, out, "runs", jobs, say, resume)
+        ctx = Context(out, suite.root, folders, figures=stage / "figures")
+        ctx_h2 = Context(out, suite.root, {r: folders[f] for r, f in fine.items()}, figures=stage / "figures" / "h2")
 
-    outcomes: list[Outcome] = []
-    for c in cases:
-        if c in active:
-            o = evaluate(c, ctx, ctx_h2 if c.refine else None)
-        else:
-            o = Outcome(c, NOT_MODELLED if c.not_modelled else SKIPPED,
-                        details=c.not_modelled or "")
-        outcomes.append(o)
-        shown = validation_report.fmt(o.simulated, c.unit) if o.simulated is not None else ""
-        say(f"{o.status:16s} {c.cls:11s} {c.name:40s} {shown:>16s}  ref {validation_report.reference_text(o):>22s}")
-    if plan is not None:
-        from ecmsim.studies import uq as uq_mod
-        uq_mod.run(plan, outcomes, suite, out / "uq", jobs, say, resume)
-    for o in outcomes:
-        if o.simulated is not None:
-            fig = validation_report.case_figure(o, out / "figures")
-            o.figures.insert(0, fig) if fig else None
-    report = validation_report.write(outcomes, out, suite, quick, time.perf_counter() - start,
-                                     command or "ecmsim validate", plan)
+        outcomes: list[Outcome] = []
+        for c in cases:
+            if c in active:
+                o = evaluate(c, ctx, ctx_h2 if c.refine else None)
+            else:
+                o = Outcome(c, NOT_MODELLED if c.not_modelled else SKIPPED,
+                            details=c.not_modelled or "")
+            outcomes.append(o)
+            shown = validation_report.fmt(o.simulated, c.unit) if o.simulated is not None else ""
+            say(f"{o.status:16s} {c.cls:11s} {c.name:40s} {shown:>16s}  ref {validation_report.reference_text(o):>22s}")
+        if plan is not None:
+            from ecmsim.studies import uq as uq_mod
+            uq_mod.run(plan, outcomes, suite, out / "uq", jobs, say, resume)
+        for o in outcomes:
+            if o.simulated is not None:
+                fig = validation_report.case_figure(o, stage / "figures")
+                o.figures.insert(0, fig) if fig else None
+        validation_report.write(outcomes, stage, suite, quick, time.perf_counter() - start,
+                                command or "ecmsim validate", plan)
+    report = out / "report.md"
     return outcomes, report
 
 
@@ -137,7 +144,8 @@ def _validate(args: argparse.Namespace) -> int:
     command = "ecmsim " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["validate"] else "ecmsim validate"
     outcomes, report = run_validation(args.out, args.quick, args.cases, args.select, jobs=args.jobs, uq=args.uq,
                                       uq_samples=args.uq_samples, uq_seed=args.uq_seed, resume=args.resume,
-                                      command=command, refine_all=args.refine_all)
+                                      command=command, refine_all=args.refine_all,
+                                      overwrite=args.overwrite)
     failed = [o.case.name for o in outcomes if o.status in (FAIL, UNCONVERGED, ERROR)]
     print(f"[validate] report: {report} and {report.with_suffix('.json')}"
           + (f"; not passed: {', '.join(failed)}" if failed else ""))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,6 +168,10 @@ class ImageOptions:
         return self.min_feature_px**2
 
 
+#: Largest image read (pixels): a 144 Mpx image took minutes before meshing even started.
+MAX_IMAGE_PIXELS = 50_000_000
+
+
 def read_image(path: str | Path) -> np.ndarray:
     """Pixel values of the first frame of a PNG/TIFF: (H, W) or (H, W, channels), as stored."""
     from PIL import Image, UnidentifiedImageError
@@ -175,12 +180,23 @@ def read_image(path: str | Path) -> np.ndarray:
     if not path.is_file():
         raise InputFileError(f"{path}: image file not found")
     try:
-        with Image.open(path) as img:
+        with warnings.catch_warnings():   # our own limit below says it in one line
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(path)
+        with img:
+            width, height = img.size    # from the header: refuse before decoding
+            if width * height > MAX_IMAGE_PIXELS:
+                raise InputFileError(f"{path}: {width} x {height} px ({width * height / 1e6:.0f} Mpx), more than the "
+                                     f"{MAX_IMAGE_PIXELS / 1e6:.0f} Mpx ecmsim segments and meshes in reasonable time "
+                                     "and memory: crop it to the region of interest (or downsample it) first")
             img.load()
             mode = img.mode
             if mode in ("P", "PA", "1"):
                 img = img.convert("RGB" if mode != "1" else "L")
             data = np.asarray(img)
+    except Image.DecompressionBombError:  # PIL refuses at open: beyond twice its own limit
+        raise InputFileError(f"{path}: more than the {MAX_IMAGE_PIXELS / 1e6:.0f} Mpx ecmsim segments and meshes in "
+                             "reasonable time and memory: crop it to the region of interest first") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
         raise InputFileError(f"{path}: cannot read it as an image (PNG or TIFF expected): {err}") from None
     if data.ndim not in (2, 3) or min(data.shape[:2]) < 8:

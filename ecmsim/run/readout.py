@@ -20,7 +20,7 @@ from ecmsim.scenario import load_cell
 
 
 def readout(run_dir: str | Path, cell_scenario: str | Path, *, sections: int = 10, output_interval_s: float = 0.0,
-            library_pressure_factors: Sequence[float] = DEFAULT_LIBRARY_FACTORS, pressure_mapping: str = "change",
+            library_pressure_factors: Sequence[float] = DEFAULT_LIBRARY_FACTORS, pressure_mapping: str = "cell",
             stack_pressure_Pa: float | None = None, cell_overrides: Sequence[str] = (), out_dir: str | Path | None = None,
             plots: bool = True, quiet: bool = True, title: str | None = None,
             cell_runs: Sequence[str | Path] = ()) -> dict[str, Any]:

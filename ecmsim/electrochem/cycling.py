@@ -24,6 +24,8 @@ plating, :mod:`ecmsim.scenario.steps`):
       \qquad \bar\delta = \frac{\sum_k A_k}{\sum_k L_k},
 
    :math:`A_k` the layer area that belongs to facet k (the sum of its points' quadrature weights);
+   (with ``growth_smoothing_length_m`` s > 0 a weighted mean of the facets' growth along the interface
+   instead, :meth:`CyclingProblem._smoothing_operator`, rows summing to 1 and columns to :math:`A_k`);
    :math:`\bar\delta` = delta for a flat interface, and then :math:`\int \mathrm{tr}\,\varepsilon_g\,dA
    = \sum_k h_k L_k` is exactly the plated volume per unit depth. On a rough interface this holds for
    the mean (a per-facet :math:`L_k/A_k` would be exact for every facet, but :math:`A_k` shrinks to
@@ -110,7 +112,7 @@ class CyclingProblem:
                  min_contact_activity: float = 0.05, molar_volume_m3_mol: float = 13.0e-6,
                  stress_coupling: bool = False, electrode_region: str = "electrode",
                  interface_voids: bool = False, void_law=None, void_supply_length_m: float = 10e-6,
-                 temperature_K: float = 298.15):
+                 temperature_K: float = 298.15, growth_smoothing_length_m: float = 0.0):
         self.mech, self.pot = mechanics, potential
         self.delta = float(deposition_layer_thickness_m)
         self.f_irr = float(irreversible_fraction)
@@ -121,6 +123,7 @@ class CyclingProblem:
         self.voids, self.void_law = bool(interface_voids), void_law
         self.supply_length = float(void_supply_length_m)
         self.temperature_K = float(temperature_K)
+        self.smoothing = float(growth_smoothing_length_m)
         comm = mechanics.tmesh.comm
         self.comm = comm
         if mechanics.tmesh.mesh.geometry.dim != 2:
@@ -167,6 +170,7 @@ class CyclingProblem:
         nk[:, 0, 0], nk[:, 1, 1] = self.normal[:, 0] ** 2, self.normal[:, 1] ** 2
         nk[:, 0, 1] = nk[:, 1, 0] = self.normal[:, 0] * self.normal[:, 1]
         self._nn = nk
+        self._smooth = self._smoothing_operator(pts[self.layer, :2], mechanics) if self.smoothing > 0 else None
         # points that sample the interface stress: within 1.5 facet lengths
         near = electrode & (dist < 1.5 * self.length[k])
         self._near = np.flatnonzero(near & mechanics._owned_points)
@@ -269,10 +273,55 @@ class CyclingProblem:
             gap[k], need = 0.0, need - self.length[k]
         return gap
 
+    def _smoothing_operator(self, points: np.ndarray, mechanics):
+        """S[q, k]: the share of facet k's growth at layer point q. A Gaussian of width ``smoothing`` along
+        the interface: exp(-(D_qk^2 - d_q^2) / 2 s^2) with D_qk the distance from q to facet k's midpoint
+        and d_q the distance to the nearest one (for a flat interface D^2 - d^2 is the distance along it
+        squared, at any depth), weighted by the facet length. Its rows sum to a taper of the layer's
+        last 2 s over its area mean (a uniform plated thickness gives a uniform eigenstrain that fades
+        out at the layer's edge, and lifts the layer by h), exactly, and its columns, weighted by the
+        points' quadrature weights, to A_k (every facet's plated volume lands in the layer, as with the
+        nearest-facet rule) as far as alternating scalings (Sinkhorn, ending on the rows) get in 200
+        rounds: ``smoothing_column_error``."""
+        from scipy.sparse import csr_matrix
+
+        s = self.smoothing
+        d = self._tree.query(points)[0]
+        near = self._tree.query_ball_point(points, np.sqrt(d ** 2 + (3.0 * s) ** 2) * (1 + 1e-12))
+        rows = np.repeat(np.arange(len(points)), [len(n) for n in near])
+        cols = np.fromiter((k for n in near for k in n), dtype=np.int64, count=len(rows))
+        D2 = (points[rows, 0] - self.x[cols]) ** 2 + (points[rows, 1] - self.y[cols]) ** 2
+        data = np.exp(-0.5 * np.maximum(D2 - d[rows] ** 2, 0.0) / s ** 2) * self.length[cols]
+        S = csr_matrix((data, (rows, cols)), shape=(len(points), len(self.x)))
+        w = np.where(mechanics._owned_points[self.layer], mechanics._weights[self.layer], 0.0)
+        # the layer's edge: the growth fades out over its last 2 s (a cosine), so that it does not stop
+        # inside cells; the rows sum to taper / (its area mean): a uniform plating still lifts by h
+        ramp = min(2.0 * s, self.delta)
+        x = np.clip((d - (self.delta - ramp)) / ramp, 0.0, 1.0)
+        taper = 0.5 * (1.0 + np.cos(np.pi * x))
+        rows_target = taper / (self.comm.allreduce(float(np.dot(w, taper)), op=MPI.SUM)
+                               / self.comm.allreduce(float(w.sum()), op=MPI.SUM))
+        target = self.layer_area
+        S = csr_matrix(S.multiply((rows_target / np.maximum(np.asarray(S.sum(axis=1)).ravel(), 1e-300))[:, None]))
+        for _ in range(200):
+            col = self.comm.allreduce(np.asarray(S.T @ w).ravel(), op=MPI.SUM)
+            worst = float(np.max(np.abs(col - target)) / max(float(target.max()), 1e-300))
+            if worst < 1e-8:
+                break
+            S = csr_matrix(S.multiply(np.where(col > 0, target / np.where(col > 0, col, 1.0), 1.0)[None, :]))
+            S = csr_matrix(S.multiply((rows_target / np.maximum(np.asarray(S.sum(axis=1)).ravel(), 1e-300))[:, None]))
+        #: largest |column - A_k| / max A_k left by the alternating scalings (they end on the rows)
+        self.smoothing_column_error = worst
+        return S
+
     def _apply_eigenstrain(self, h_live: np.ndarray, h_dead: np.ndarray, gap: np.ndarray | None = None) -> None:
         gap = self.gap if gap is None else gap
         g = (h_live + h_dead + gap) / self.delta_eff
-        self.mech.eigenstrain[self.layer] = g[self.layer_k, None, None] * self._nn[self.layer_k]
+        if self._smooth is None:
+            self.mech.eigenstrain[self.layer] = g[self.layer_k, None, None] * self._nn[self.layer_k]
+        else:
+            eps = self._smooth @ (g[:, None] * self._nn.reshape(-1, 9))
+            self.mech.eigenstrain[self.layer] = eps.reshape(-1, 3, 3)
 
     def _apply_state(self) -> None:
         """Committed state -> eigenstrain, softening of the mechanics, contact activity of the potential."""

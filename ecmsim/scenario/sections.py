@@ -237,6 +237,11 @@ class CyclingSection(Section):
         None, gt=0, lt=1e-2, allow_inf_nan=False,
         description="distance over which creep supplies Li to the interface, l in v_c = l eps_dot(sigma) [m] "
                     "(0 < x < 0.01); default: creep.characteristic_length_m, else deposition_layer_thickness_m")
+    growth_smoothing_length_m: float = Field(
+        0.0, ge=0, lt=1e-3, allow_inf_nan=False,
+        description="width of the Gaussian that spreads each facet's plated Li over the deposition layer "
+                    "(docs/electrochem.md, growth eigenstrain) [m] (0 <= x < 0.001); 0: every layer point "
+                    "takes its nearest facet's growth")
     profiles: bool = Field(True, description="write interface_profiles.csv (every accepted step, every facet)")
 
 

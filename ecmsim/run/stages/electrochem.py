@@ -95,7 +95,8 @@ def cycling_problem(scn, tmesh, materials, mechanics):
                           porous_modulus_exponent=cyc.porous_modulus_exponent,
                           min_contact_activity=cyc.min_contact_activity, molar_volume_m3_mol=omega,
                           stress_coupling=ec.stress_coupling, interface_voids=cyc.interface_voids,
-                          void_law=law, void_supply_length_m=supply, temperature_K=T)
+                          void_law=law, void_supply_length_m=supply, temperature_K=T,
+                          growth_smoothing_length_m=cyc.growth_smoothing_length_m)
 
 
 class CurrentStage(Stage):

@@ -382,15 +382,12 @@ def _smoothing(h_facet=0.5e-6, n=40, delta=4e-6, s=1e-6):
 
 
 def test_smoothing_keeps_a_uniform_growth_and_every_facets_volume():
-    """Rows sum exactly to the layer's taper over its area mean (a uniform plated thickness gives a
-    uniform eigenstrain that fades out over the layer's last 2 s, 2-4 um deep here: a cosine) and the
-    weighted columns to A_k within 1e-3 (each facet's plated volume lands in the layer, as with the
-    nearest facet), so the window's volume bookkeeping is that of the nearest-facet rule for any
-    thickness profile."""
+    """Rows sum exactly to 1 (a uniform plated thickness gives the nearest-facet rule's uniform
+    eigenstrain) and the weighted columns to A_k within 1e-3 (each facet's plated volume lands in the
+    layer, as with the nearest facet), so the window's volume bookkeeping is that of the nearest-facet
+    rule for any thickness profile."""
     c, S, w, pts = _smoothing()
-    depth = c._tree.query(pts)[0]                  # the distance to the nearest facet's midpoint
-    taper = np.where(depth < 2e-6, 1.0, 0.5 * (1 + np.cos(np.pi * (depth - 2e-6) / 2e-6)))
-    assert np.allclose(np.asarray(S.sum(axis=1)).ravel(), taper / np.average(taper, weights=w), rtol=0, atol=1e-9)
+    assert np.allclose(np.asarray(S.sum(axis=1)).ravel(), 1.0, rtol=0, atol=1e-12)
     assert np.allclose(np.asarray(S.T @ w).ravel(), c.layer_area, rtol=0, atol=1e-3 * c.layer_area.max())
     assert c.smoothing_column_error < 1e-3
     h = np.random.default_rng(1).uniform(-1, 1, len(c.x))
@@ -405,18 +402,15 @@ def test_smoothing_removes_the_facet_to_facet_mosaic():
     c, S, w, pts = _smoothing()
     h = np.where(np.arange(len(c.x)) % 2 == 0, 1.0, -1.0)
     inner = (pts[:, 0] > 3e-6) & (pts[:, 0] < c.x[-1] - 3e-6)      # away from the window's ends
-    mean = (S @ h) / np.asarray(S.sum(axis=1)).ravel()            # the weighted mean, taper aside
-    assert np.std(mean[inner]) < 0.05 * np.std(h[c.layer_k][inner])
+    assert np.std((S @ h)[inner]) < 0.05 * np.std(h[c.layer_k][inner])
 
 
 def test_flat_plating_with_smoothing_grows_the_stack_by_the_plated_thickness(tmp_path):
-    """A uniform plating with the smoothed eigenstrain (s = 0.25 um: the taper, the 5 um layer's last 0.5 um,
-    lies beyond the 4 um electrode): the top rises by the plated thickness and sigma_nn = -p, exactly as
-    without smoothing. (With the taper inside the electrode's 2 um cells the cosine is not resolved:
-    sigma_nn is off by 1.3e-4 on average, 1.4 % at the worst facet, on this coarse mesh.)"""
+    """A uniform plating with the smoothed eigenstrain is the nearest-facet rule's: the top rises by the
+    plated thickness and sigma_nn = -p, exactly as without smoothing."""
     path = tmp_path / "p.toml"
     path.write_text(FLAT_PLATING.format(f_irr=0.0).replace(
-        "deposition_layer_thickness_m = 4.5e-6", "deposition_layer_thickness_m = 5e-6\ngrowth_smoothing_length_m = 0.25e-6"))
+        "deposition_layer_thickness_m = 4.5e-6", "deposition_layer_thickness_m = 4.5e-6\ngrowth_smoothing_length_m = 1e-6"))
     proc = run_cli("run", str(path), "-o", str(tmp_path / "out"), "-q")
     assert proc.returncode == 0, proc.stderr
     h = history(tmp_path / "out")
@@ -434,12 +428,12 @@ def test_smoothing_is_a_gaussian_of_the_stated_width_along_the_interface():
     L, s = 10e-6, 1e-6
     h = np.cos(2 * np.pi * c.x / L)
     inner = (pts[:, 0] > 4e-6) & (pts[:, 0] < c.x[-1] - 4e-6)
-    smoothed = (S @ h) / np.asarray(S.sum(axis=1)).ravel()        # the weighted mean, taper aside
+    smoothed = S @ h
     basis = np.column_stack([np.cos(2 * np.pi * pts[inner, 0] / L), np.sin(2 * np.pi * pts[inner, 0] / L)])
     amplitude = np.linalg.lstsq(basis, smoothed[inner], rcond=None)[0]
     # the facets sample the cosine at their midpoints: the discrete filter of the same Gaussian
     assert np.hypot(*amplitude) == pytest.approx(np.exp(-0.5 * (2 * np.pi * s / L) ** 2), rel=0.03, abs=0)
-    deep = inner & (pts[:, 1] < -3e-6)          # in the taper: the same mean along the interface
+    deep = inner & (pts[:, 1] < -3e-6)
     fit_deep = np.linalg.lstsq(np.column_stack([np.cos(2 * np.pi * pts[deep, 0] / L), np.sin(2 * np.pi * pts[deep, 0] / L)]),
                                smoothed[deep], rcond=None)[0]
     assert np.hypot(*fit_deep) == pytest.approx(np.hypot(*amplitude), rel=0.02, abs=0)

@@ -277,9 +277,8 @@ class CyclingProblem:
         """S[q, k]: the share of facet k's growth at layer point q. A Gaussian of width ``smoothing`` along
         the interface: exp(-(D_qk^2 - d_q^2) / 2 s^2) with D_qk the distance from q to facet k's midpoint
         and d_q the distance to the nearest one (for a flat interface D^2 - d^2 is the distance along it
-        squared, at any depth), weighted by the facet length. Its rows sum to a taper of the layer's
-        last 2 s over its area mean (a uniform plated thickness gives a uniform eigenstrain that fades
-        out at the layer's edge, and lifts the layer by h), exactly, and its columns, weighted by the
+        squared, at any depth), weighted by the facet length. Its rows sum exactly to 1 (a uniform plated
+        thickness gives the nearest-facet rule's uniform eigenstrain), and its columns, weighted by the
         points' quadrature weights, to A_k (every facet's plated volume lands in the layer, as with the
         nearest-facet rule) as far as alternating scalings (Sinkhorn, ending on the rows) get in 200
         rounds: ``smoothing_column_error``."""
@@ -294,13 +293,7 @@ class CyclingProblem:
         data = np.exp(-0.5 * np.maximum(D2 - d[rows] ** 2, 0.0) / s ** 2) * self.length[cols]
         S = csr_matrix((data, (rows, cols)), shape=(len(points), len(self.x)))
         w = np.where(mechanics._owned_points[self.layer], mechanics._weights[self.layer], 0.0)
-        # the layer's edge: the growth fades out over its last 2 s (a cosine), so that it does not stop
-        # inside cells; the rows sum to taper / (its area mean): a uniform plating still lifts by h
-        ramp = min(2.0 * s, self.delta)
-        x = np.clip((d - (self.delta - ramp)) / ramp, 0.0, 1.0)
-        taper = 0.5 * (1.0 + np.cos(np.pi * x))
-        rows_target = taper / (self.comm.allreduce(float(np.dot(w, taper)), op=MPI.SUM)
-                               / self.comm.allreduce(float(w.sum()), op=MPI.SUM))
+        rows_target = np.ones(len(points))
         target = self.layer_area
         S = csr_matrix(S.multiply((rows_target / np.maximum(np.asarray(S.sum(axis=1)).ravel(), 1e-300))[:, None]))
         for _ in range(200):

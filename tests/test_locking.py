@@ -64,7 +64,7 @@ ANY_LAW = NortonLaw(prefactor_per_s=1.0, stress_exponent=3.0, activation_energy_
 def _cook_corner_uy(n: int, mean_dilatation: bool, nu: float = 0.4999) -> float:
     """u_y at the loaded edge's top corner (48, 60) [m], n x n cells (each split in two)."""
     msh = _mapped_square(n, n, lambda s, t: (48 * s, 44 * s + t * (44 - 28 * s)))
-    tm = _tagged(msh, {"left": lambda x: np.isclose(x[0], 0, atol=0), "right": lambda x: np.isclose(x[0], 48, atol=0)})
+    tm = _tagged(msh, {"left": lambda x: np.isclose(x[0], 0, atol=1e-8), "right": lambda x: np.isclose(x[0], 48, atol=1e-8)})
     mat = materials.from_mapping({"youngs_modulus_Pa": COOK_E, "poissons_ratio": nu})
     shear = fem.Constant(msh, COOK_LOAD / 16.0)
     pb = CreepProblem(tm, {"body": mat}, {"body": ANY_LAW}, supports=[Support("left")],
@@ -73,7 +73,7 @@ def _cook_corner_uy(n: int, mean_dilatation: bool, nu: float = 0.4999) -> float:
                       petsc_options={"snes_rtol": 1e-6})   # K/mu = 5e3: the residual's round-off floor
     assert pb.advance(0.0, 0.0) == 1                         # linear: one Newton step
     X = pb.V.tabulate_dof_coordinates()
-    corner = np.flatnonzero(np.isclose(X[:, 0], 48, atol=0) & np.isclose(X[:, 1], 60, atol=0))
+    corner = np.flatnonzero(np.isclose(X[:, 0], 48, atol=1e-8) & np.isclose(X[:, 1], 60, atol=1e-8))
     local = [float(pb.u.x.array[2 * corner[0] + 1])] if len(corner) else []
     pb.close()
     return next(v for part in COMM.allgather(local) for v in part)
@@ -124,8 +124,8 @@ def _tube_errors(n: int, mean_dilatation: bool, steps: int = 10) -> dict:
 
     radius = lambda x: np.hypot(x[0], x[1])   # noqa: E731
     tm = _tagged(_mapped_square(n, 2 * n, polar),
-                 {"inner": lambda x: np.isclose(radius(x), A_IN, atol=0), "bottom": lambda x: np.isclose(x[1], 0, atol=0),
-                  "left": lambda x: np.isclose(x[0], 0, atol=0)})
+                 {"inner": lambda x: np.isclose(radius(x), A_IN, atol=1e-8), "bottom": lambda x: np.isclose(x[1], 0, atol=1e-8),
+                  "left": lambda x: np.isclose(x[0], 0, atol=1e-8)})
     pb = CreepProblem(tm, {"body": TUBE_MAT}, {"body": TUBE_LAW}, temperature_K=300.0,
                       supports=[Support("bottom", (1,)), Support("left", (0,))],
                       tractions=[Traction("inner", pressure_Pa=P_IN)], degree=2, mean_dilatation=mean_dilatation)
@@ -193,7 +193,7 @@ def test_cell_mean_of_the_tangent_equals_the_quadrature_mean(dim, degree):
     else:
         msh = dolfinx.mesh.create_box(COMM, [[0, 0, 0], [2e-6, 1.5e-6, 1e-6]], [2, 2, 1],
                                       dolfinx.mesh.CellType.tetrahedron)
-    tm = _tagged(msh, {"left": lambda x: np.isclose(x[0], 0, atol=0)})
+    tm = _tagged(msh, {"left": lambda x: np.isclose(x[0], 0, atol=1e-8)})
     mat = materials.from_mapping({"youngs_modulus_Pa": 1e9, "poissons_ratio": 0.3})
     pb = CreepProblem(tm, {"body": mat}, {"body": ANY_LAW}, supports=[Support("left")], degree=degree,
                       temperature_K=300.0)

@@ -52,7 +52,7 @@ def test_tags_carried_as_dolfinx_does():
     msh.topology.create_connectivity(2, 1)
     mid = dolfinx.mesh.compute_midpoints(msh, 2, np.arange(msh.topology.index_map(2).size_local, dtype=np.int32))
     cells = dolfinx.mesh.meshtags(msh, 2, np.arange(len(mid), dtype=np.int32), 1 + (mid[:, 0] > 0.5).astype(np.int32))
-    f = dolfinx.mesh.locate_entities(msh, 1, lambda x: np.isclose(x[1], 1 / 3, atol=0) | np.isclose(x[0], 0.0, atol=0))
+    f = dolfinx.mesh.locate_entities(msh, 1, lambda x: np.isclose(x[1], 1 / 3, atol=1e-8) | np.isclose(x[0], 0.0, atol=1e-8))
     facets = dolfinx.mesh.meshtags(msh, 1, f, (3 + np.arange(len(f)) % 2).astype(np.int32))
     fine, parent_cell, parent_facet = dolfinx.mesh.refine(
         msh, option=dolfinx.mesh.RefinementOption.parent_cell_and_facet)

@@ -111,7 +111,7 @@ def film_flux(G, h, law: FlowLaw):
     G = np.asarray(G, dtype=float)
     sw = np.maximum(G * h / 2 - ty, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        q = 2 * B * sw ** (n + 1) * (ty / G) / (n + 1) + 2 * B * sw ** (n + 2) / ((n + 2) * G * G)
+        q = 2 * B * sw ** (n + 1) * (ty / G) / ((n + 1) * G) + 2 * B * sw ** (n + 2) / ((n + 2) * G * G)
     return np.where(sw > 0, q, 0.0)
 
 

@@ -12,7 +12,6 @@ not train on). The classifier's training (once per process) is timed separately.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import sys
 import tempfile
@@ -22,6 +21,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common  # noqa: E402
 
 from ecmsim.core.errors import GeometryError  # noqa: E402
 from ecmsim.geometry import fibsem as fs  # noqa: E402
@@ -58,10 +60,12 @@ def _grey_levels_only():
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", default="800x400")
+    parser = common.parser(__doc__.split("\n\n")[0], "image_texture")
+    parser.add_argument("--size", default="800x400", help="rendering size WxH in pixels (default 800x400)")
     parser.add_argument("--particles", action="store_true", help="also mesh the particles (particles = true)")
     args = parser.parse_args()
+    if args.quick:
+        args.size = "400x200"
     w, h = (int(v) for v in args.size.split("x"))
     t = _timer()
     _, trained = texture.trained_forest()

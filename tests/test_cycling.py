@@ -262,7 +262,9 @@ def test_interrupt_mid_step_checkpoints_and_resumes_to_the_same_result(tmp_path,
     assert err.strip() == "ecmsim: interrupted", err
     assert not out.exists() and not list(tmp_path.glob("out.partial*"))
     steps = sorted((tmp_path / "out.checkpoint").glob("step-*"))
-    assert [p.name for p in steps] == ["step-1"], steps
+    # the last step accepted before the signal, and only it (the signal lands 50 ms after step 1's line:
+    # usually inside step 2, after it on a fast machine)
+    assert len(steps) == 1 and steps[0].name in ("step-1", "step-2"), steps
     resumed = run_cli("run", str(path), "-o", str(out), "--resume", *FINER)
     assert resumed.returncode == 0, resumed.stderr
     a, b = read_summary(reference), read_summary(out)

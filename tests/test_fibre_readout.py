@@ -249,7 +249,8 @@ def test_cycling_run_writes_the_readout_standalone_agrees_resume_and_parallel_eq
     assert m["fbg_peak_count_initial"] >= 2 and m["fbg_readout_library_pressures_Pa"] == []
     alone = readout(out, SCENARIOS / "fbg_cell_li.toml", output_interval_s=600, out_dir=tmp_path / "alone", plots=False)
     assert alone["fbg_peaks_final_nm"] == pytest.approx(m["fbg_peaks_final_nm"], abs=1e-9)
-    assert alone["fbg_delta_sigma_max_Pa"] == pytest.approx(m["fbg_delta_sigma_max_Pa"], rel=1e-9, abs=0)
+    # the run's read-out uses the window's history in memory, the standalone one its CSV (9 digits)
+    assert alone["fbg_delta_sigma_max_Pa"] == pytest.approx(m["fbg_delta_sigma_max_Pa"], rel=1e-6, abs=0)
 
     # killed right after its 5th checkpoint, resumed: the same read-out as uninterrupted
     killed_dir = tmp_path / "killed"
@@ -318,7 +319,7 @@ def test_delta_sigma_csv_signs_the_centroid_shift_like_the_peaks(tmp_path):
                                delta=[(empty, empty, empty)] * 2, tracks=[[], []], pressures_Pa=np.zeros((2, 1)),
                                library=SimpleNamespace(pressures_Pa=np.zeros(1),
                                                        cores={k: np.zeros(1) for k in ("exx", "eyy", "ezz", "exy")}),
-                               metrics={})
+                               loads_N_per_m=None, metrics={})
     write_outputs(tmp_path, readout_, FIBRE, plots=False)
     rows = np.genfromtxt(tmp_path / "delta_sigma.csv", delimiter=",", names=True)
     assert rows["delta_sigma_centroid_Pa"][0] == 0.0

@@ -108,10 +108,10 @@ def test_validate_keeps_a_users_report_and_replaces_its_own(capsys, tmp_path):
 
     cases = tmp_path / "cases"
     cases.mkdir()
-    (cases / "toy.toml").write_text('quantity = "toy"\nkind = "analytic"\nunit = "Pa"\nquick = true\n'
-                                    '[reference]\nvalue = 1.0\nsource = "toy"\n[tolerance]\nrelative = 0.1\n'
-                                    'reason = "toy"\n[simulated]\ncheck = "toy_one"\n')
-    checks.CHECKS["toy_one"] = lambda ctx: checks.Result(1.0)
+    (cases / "toy.toml").write_text('quantity = "toy"\nclass = "analytic"\nunit = "Pa"\nquick = true\n'
+                                    '[reference]\nkind = "closed-form"\nvalue = 1.0\nsource = "toy"\n'
+                                    '[tolerance]\nrelative = 0.1\nreason = "toy"\n[simulated]\ncheck = "toy_one"\n')
+    checks.CHECKS["toy_one"] = checks.CheckSpec(lambda ctx: checks.Result(1.0))
     try:
         out = tmp_path / "out"
         out.mkdir()
@@ -130,14 +130,14 @@ def test_validate_keeps_a_users_report_and_replaces_its_own(capsys, tmp_path):
 
 
 def test_shipped_validation_report_is_validates_own():
-    """The repository's validation/report.md and figures are listed as validate's, so the default
-    ``ecmsim validate`` replaces them (and the figures of other scripts stay foreign)."""
+    """The repository's validation/report/ (report.md, report.json, figures) is listed as validate's, so
+    ``ecmsim validate -o validation/report`` replaces it (and the files of other scripts stay foreign)."""
     from ecmsim.studies.validate import ROOT
 
-    data = json.loads((ROOT / "validation" / ".report.md.ecmsim.json").read_text())
-    assert data["command"] == "validate" and "report.md" in data["files"]
+    data = json.loads((ROOT / "validation" / "report" / ".report.md.ecmsim.json").read_text())
+    assert data["command"] == "validate" and {"report.md", "report.json"} <= set(data["files"])
     assert "figures/kirsch_hole.png" in data["files"]
-    assert "figures/fbg_cell_li_sweep.png" not in data["files"]
+    assert not any("fbg_cell_li_sweep" in f for f in data["files"])
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,8 @@ of a sweep; in a log (not a terminal) the per-step lines and no bar; nothing und
 
 from __future__ import annotations
 
+import re
+
 from conftest import SCENARIOS, run_cli, run_cli_on_terminal
 
 CREEP = [str(SCENARIOS / "li_creep_hold.toml"), "--set", "mesh.size_m=5e-6", "--set", "mesh.interface_size_m=2.5e-6",
@@ -24,7 +26,7 @@ def test_a_run_in_a_log_has_step_lines_and_no_bar(tmp_path):
     proc = run_cli("run", *CREEP, "-o", str(tmp_path / "log"))
     assert proc.returncode == 0, proc.stderr
     assert "\r" not in proc.stdout and "%|" not in proc.stdout     # no bar drawn
-    assert "] time loop: 32 step(s)" in proc.stdout                 # the loop's closing line
+    assert re.search(r"\] time loop: \d+ step\(s\)", proc.stdout)   # the loop's closing line
     assert "step   10  t =" in proc.stdout and " left" in proc.stdout
 
 

@@ -323,7 +323,8 @@ def test_shipped_cases_load_and_declare_what_they_compare_with():
         check_declarations(c, suite)                          # no class contradicts fitted.toml
     by_class = {cls: sorted(n for n, c in cases.items() if c.cls == cls) for cls in
                 ("analytic", "cross-code", "predicted", "consistency", "calibrated", "bound")}
-    assert by_class["calibrated"] == ["fbg_splitting_at_2p4MPa", "fbg_temperature_sensitivity"]
+    assert by_class["calibrated"] == ["fbg_cell_temperature_sensitivity", "fbg_splitting_at_2p4MPa",
+                                      "fbg_temperature_sensitivity"]
     assert set(by_class["consistency"]) == {"lisn_vs_li_uniformity", "overpotential_ratio"}
     assert "li_pll_high_stress" in by_class["cross-code"] and "li_pll_peak_stress" not in cases
     assert all(c.cls == "analytic" or (c.refine or c.convergence_study or c.not_a_field)
@@ -427,4 +428,4 @@ def test_display_units_convert_both_ways():
     from ecmsim.studies.validation_report import fmt
 
     assert fmt(2.9e-10, "m") == "290 pm" and fmt(69e-18, "m/Pa") == "69 pm/MPa"
-    assert validate.fmt(-2.4e6, "Pa") == "-2.4 MPa" and fmt(0.286, "V") == "286 mV"
+    assert fmt(-2.4e6, "Pa") == "-2.4 MPa" and fmt(0.286, "V") == "286 mV"

@@ -92,7 +92,7 @@ def _render(args: argparse.Namespace) -> int:
                "particle_fraction_of_electrolyte": round(float(r.particles.sum() / max((r.labels == img.ELECTROLYTE).sum(), 1)), 5),
                "rendered_from": source, "look": args.look or look_name, "strength": args.strength, "seed": args.seed,
                "generated_by": "ecmsim render", "files": names}
-    with result_files(out.parent, names, overwrite=args.overwrite) as stage:
+    with result_files(out.parent, names, command="render", overwrite=args.overwrite) as stage:
         save_png(stage / names[0], r.grey)
         save_png(stage / names[1], r.labels)
         save_png(stage / names[2], r.labels_with_particles())

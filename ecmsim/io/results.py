@@ -92,12 +92,12 @@ class Results:
     @property
     def cell_tags(self) -> dict[str, int]:
         """Region name -> id (the ``region`` cell data)."""
-        return self.summary["mesh"]["cell_tags"]
+        return self.summary.get("mesh", {}).get("cell_tags", {})
 
     @property
     def facet_tags(self) -> dict[str, int]:
         """Boundary name -> id (the ``boundary`` cell data of :attr:`boundaries`)."""
-        return self.summary["mesh"]["facet_tags"]
+        return self.summary.get("mesh", {}).get("facet_tags", {})
 
     @property
     def times(self) -> np.ndarray:
@@ -156,7 +156,8 @@ def load(folder: str | Path) -> Results:
         summary = json.loads(summary_path.read_text())
     except (OSError, ValueError) as err:
         raise InputFileError(f"{summary_path}: cannot read: {err}") from None
-    if "metrics" not in summary or "mesh" not in summary:
+    process_cell = "embedding" in summary      # the fibre cell's process route: no mesh, no fields
+    if "metrics" not in summary or ("mesh" not in summary and not process_cell):
         raise InputFileError(f"{summary_path}: not an ecmsim run summary (an `ecmsim fbg` result?)")
     # windows without an electrode have no interface_profile.csv: interface is then an empty dict
     interface = read_csv(folder / "interface_profile.csv") if (folder / "interface_profile.csv").is_file() else {}

@@ -31,7 +31,6 @@ standard library is imported at module level.
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,12 +82,11 @@ def _text(path: Path, key: str, value: Any, why: str) -> str:
 
 
 def _read_toml(path: Path, what: str) -> dict[str, Any]:
+    """A TOML input of the suite; every way it can fail is one line (ecmsim.scenario.load.read_toml)."""
     from ecmsim.core.errors import InputFileError
+    from ecmsim.scenario.load import read_toml
 
-    try:
-        return tomllib.loads(path.read_bytes().decode("utf-8-sig"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
-        raise InputFileError(f"{path}: not a readable TOML {what}: {err}") from None
+    return read_toml(Path(path), what, InputFileError)
 
 
 def _ids(path: Path, key: str, value: Any) -> tuple[str, ...]:

@@ -56,6 +56,13 @@ class InlineMaterial(Section):
         None, gt=0, le=1000, allow_inf_nan=False, description="electrolyte: temperature of ionic_conductivity_S_m [K]")
     ionic_conductivity_activation_energy_J_per_mol: float | None = Field(
         None, ge=0, le=1e6, allow_inf_nan=False, description="electrolyte: Arrhenius activation energy [J/mol]")
+    skeleton_volume_fraction: float | None = Field(
+        None, ge=0, lt=1, allow_inf_nan=False,
+        description="electrode: volume fraction of a non-creeping skeleton in the creeping matrix (Li-Sn: Li22Sn5) [-]")
+    skeleton_youngs_modulus_Pa: float | None = Field(
+        None, ge=1e3, le=2e12, allow_inf_nan=False, description="electrode: the skeleton's Young's modulus [Pa]")
+    skeleton_hardness_Pa: float | None = Field(
+        None, ge=0, le=1e12, allow_inf_nan=False, description="electrode: the skeleton's hardness [Pa]")
 
     def properties(self) -> dict[str, float]:
         """The optional values that were given (creep, electrochemistry), by key."""

@@ -443,30 +443,24 @@ FBG_CELL_PRESSURES_PA = (0.2e6, 0.5e6, 1.0e6, 1.5e6, 2.0e6, 2.4e6, 3.0e6)
 
 
 def _fbg_cell_sweep(ctx, scenario: str) -> dict:
-    """The reference's measurements made on the fibre cell of an fbg_cell scenario (the embedding in
-    time, docs/fbg_cell.md), shared between cases through ``ctx``: the reading after the scenario's
-    hold at its stack pressure, the pressure raised over FBG_CELL_PRESSURES_PA (each step held 1 h),
-    and the temperature sensitivity of the held state."""
-    cache = ctx.__dict__.setdefault("_fbg_cell", {})   # computed in-process, once per scenario
-    if scenario in cache:
-        return cache[scenario]
+    """The reference's calibrations made on the process cell of an fbg_cell scenario (docs/fbg_cell.md),
+    computed in-process once per scenario and kept in ``ctx.cache``: after the scenario's hold at its
+    stack pressure, the temperature sensitivity of the held state and the pressure raised over
+    FBG_CELL_PRESSURES_PA (each step held 1 h)."""
+    key = ("process cell", scenario)
+    if key in ctx.cache:
+        return ctx.cache[key]
     from ecmsim import scenario as scenario_mod
     from ecmsim.fibre.model import ProcessCell
 
     scn = scenario_mod.load(Path(ctx.root) / scenario)
     cell = ProcessCell(scn)
     p = scn.loading.stack_pressure_Pa
-    hold = scn.protocol.build().duration_s if scn.protocol is not None else 0.0
     cell.advance(p, 0.0)
-    cell.advance(p, hold)
-    reading = cell.reading(p)
-    state = cell.embedding.state(p)
-    temperature = cell.temperature_sensitivity_pm_per_K(p)
-    rows = cell.pressure_steps(FBG_CELL_PRESSURES_PA, 3600.0)
-    out = {"reading": reading, "load": state.fibre_line_load_N_per_m, "rows": rows,
-           "temperature_pm_per_K": temperature, "axial": scn.geometry.fibre_axial_strain,
-           "membrane_m": scn.geometry.electrolyte_thickness_m, "hold_s": hold}
-    cache[scenario] = out
+    cell.advance(p, scn.protocol.build().duration_s if scn.protocol is not None else 0.0)
+    out = {"temperature_pm_per_K": cell.temperature_sensitivity_pm_per_K(p),
+           "rows": cell.pressure_steps(FBG_CELL_PRESSURES_PA, 3600.0), "axial": scn.geometry.fibre_axial_strain}
+    ctx.cache[key] = out
     return out
 
 

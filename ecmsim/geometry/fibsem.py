@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ecmsim.geometry.image.phases import DEAD_LI, ELECTRODE, ELECTROLYTE, PARTICLE, PHASE_NAMES, VOID
+from ecmsim.geometry.synthetic import ellipse_mask
 
 
 @dataclass(frozen=True)
@@ -251,19 +252,25 @@ def discs(shape: tuple[int, int], fraction: float, radius_px: tuple[float, float
 
 # ------------------------------------------------------------------------ label images of the cells
 
+def _rough_bilayer(h: int, w: int, electrode_fraction: float, rms_px: float, correlation_px: float, seed: int):
+    """(interface row per column, pixel-centre rows, cols, labels): electrode above a rough interface at
+    ``electrode_fraction`` of the height, electrolyte below."""
+    from ecmsim.geometry.generators import rough_profile
+
+    x, prof = rough_profile(float(w), rms_px, correlation_px, seed)
+    iface = electrode_fraction * h + np.interp(np.arange(w) + 0.5, x, prof)
+    rows, cols = np.mgrid[0:h, 0:w] + 0.5
+    return iface, rows, cols, np.where(rows < iface[None, :], ELECTRODE, ELECTROLYTE).astype(np.uint8)
+
+
 def plated_li_pll_labels(height_px: int = 400, width_px: int = 800, seed: int = 0,
                          electrode_fraction: float = 0.45, pore_fraction: float = 0.10) -> np.ndarray:
     """Porous plated Li over PLL: a rough interface at ``electrode_fraction`` of the height from the
     top, pores (ellipses of 2-12 px, more of them near the interface) on ``pore_fraction`` of the
     Li, half-elliptic voids along the interface, a few pores in the PLL."""
-    from ecmsim.geometry.generators import rough_profile
-
     rng = np.random.default_rng(seed)
     h, w = height_px, width_px
-    x, prof = rough_profile(float(w), 0.02 * h, 0.08 * w, seed)
-    iface = electrode_fraction * h + np.interp(np.arange(w) + 0.5, x, prof)
-    rows, cols = np.mgrid[0:h, 0:w] + 0.5
-    lab = np.where(rows < iface[None, :], ELECTRODE, ELECTROLYTE).astype(np.uint8)
+    iface, rows, cols, lab = _rough_bilayer(h, w, electrode_fraction, 0.02 * h, 0.08 * w, seed)
     electrode = lab == ELECTRODE
     target = pore_fraction * electrode.sum()
     void = np.zeros((h, w), bool)
@@ -278,7 +285,7 @@ def plated_li_pll_labels(height_px: int = 400, width_px: int = 800, seed: int = 
         ang = rng.uniform(0, np.pi)
         box = (slice(max(int(r - max(a, b)) - 1, 0), min(int(r + max(a, b)) + 2, h)),
                slice(max(int(c - max(a, b)) - 1, 0), min(int(c + max(a, b)) + 2, w)))
-        pore = _ellipse(rows[box], cols[box], c, r, a, b, ang)
+        pore = ellipse_mask(rows[box], cols[box], c, r, a, b, ang)
         covered += int((pore & ~void[box] & electrode[box]).sum())
         void[box] |= pore
     for c in rng.uniform(0, w, max(2, w // 120)):     # interfacial voids (lost contact)
@@ -289,7 +296,7 @@ def plated_li_pll_labels(height_px: int = 400, width_px: int = 800, seed: int = 
     lab[void & electrode] = VOID
     for _ in range(max(1, w // 200)):                # a few pores in the polymer
         c, r = rng.uniform(0, w), rng.uniform(iface.max() + 10, h)
-        lab[_ellipse(rows, cols, c, r, *rng.uniform(3, 7, 2), rng.uniform(0, np.pi)) & (lab == ELECTROLYTE)] = VOID
+        lab[ellipse_mask(rows, cols, c, r, *rng.uniform(3, 7, 2), rng.uniform(0, np.pi)) & (lab == ELECTROLYTE)] = VOID
     return lab
 
 
@@ -297,22 +304,10 @@ def li_sn_pll_labels(height_px: int = 400, width_px: int = 800, seed: int = 0,
                      electrode_fraction: float = 0.45) -> np.ndarray:
     """Li-Sn over PLL after cycling: a conformal interface of small roughness, a few small pores in
     the electrode (the Li22Sn5 network is drawn by the look, :data:`LI_SN_PLL`)."""
-    from ecmsim.geometry.generators import rough_profile
-
     rng = np.random.default_rng(seed)
     h, w = height_px, width_px
-    x, prof = rough_profile(float(w), 0.006 * h, 0.03 * w, seed)
-    iface = electrode_fraction * h + np.interp(np.arange(w) + 0.5, x, prof)
-    rows, cols = np.mgrid[0:h, 0:w] + 0.5
-    lab = np.where(rows < iface[None, :], ELECTRODE, ELECTROLYTE).astype(np.uint8)
+    iface, rows, cols, lab = _rough_bilayer(h, w, electrode_fraction, 0.006 * h, 0.03 * w, seed)
     for _ in range(max(2, w // 100)):
         c, r = rng.uniform(0, w), rng.uniform(0.1 * h, iface.min() - 8)
-        lab[_ellipse(rows, cols, c, r, *rng.uniform(4.0, 8.0, 2), rng.uniform(0, np.pi)) & (lab == ELECTRODE)] = VOID
+        lab[ellipse_mask(rows, cols, c, r, *rng.uniform(4.0, 8.0, 2), rng.uniform(0, np.pi)) & (lab == ELECTRODE)] = VOID
     return lab
-
-
-def _ellipse(rows, cols, xc, rc, ax, ar, angle):
-    c, s = np.cos(angle), np.sin(angle)
-    u = (cols - xc) * c + (rows - rc) * s
-    v = -(cols - xc) * s + (rows - rc) * c
-    return (u / ax) ** 2 + (v / ar) ** 2 <= 1

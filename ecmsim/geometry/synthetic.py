@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ecmsim.geometry.generators import rough_profile
-from ecmsim.geometry.image import ELECTRODE, ELECTROLYTE, VOID
+from ecmsim.geometry.image.phases import ELECTRODE, ELECTROLYTE, VOID
 
 
 @dataclass
@@ -54,17 +54,19 @@ class Scene:
             tip = (cols - xc) ** 2 + (rows - (top + length - w / 2)) ** 2 <= (w / 2) ** 2
             out[body | tip] = ELECTRODE
         for ellipse in self.islands:
-            out[_ellipse(rows, cols, *ellipse) & (out == ELECTROLYTE)] = ELECTRODE
+            out[ellipse_mask(rows, cols, *ellipse) & (out == ELECTROLYTE)] = ELECTRODE
         for xc, w, depth in self.interfacial_voids:
             t = (cols - xc) / (w / 2)
             lens = (np.abs(t) < 1) & (rows < iface) & (rows > iface - depth * np.sqrt(np.clip(1 - t**2, 0, 1)))
             out[lens] = VOID
         for ellipse in self.closed_voids:
-            out[_ellipse(rows, cols, *ellipse)] = VOID
+            out[ellipse_mask(rows, cols, *ellipse)] = VOID
         return out
 
 
-def _ellipse(rows, cols, xc, rc, ax, ar, angle):
+def ellipse_mask(rows, cols, xc, rc, ax, ar, angle):
+    """Pixels (centres ``rows``, ``cols``) inside the ellipse centred at (xc, rc) with semi-axes ax, ar
+    turned by ``angle`` [rad]."""
     c, s = np.cos(angle), np.sin(angle)
     u = (cols - xc) * c + (rows - rc) * s
     v = -(cols - xc) * s + (rows - rc) * c

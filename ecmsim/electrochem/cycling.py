@@ -293,16 +293,18 @@ class CyclingProblem:
         data = np.exp(-0.5 * np.maximum(D2 - d[rows] ** 2, 0.0) / s ** 2) * self.length[cols]
         S = csr_matrix((data, (rows, cols)), shape=(len(points), len(self.x)))
         w = np.where(mechanics._owned_points[self.layer], mechanics._weights[self.layer], 0.0)
-        rows_target = np.ones(len(points))
         target = self.layer_area
-        S = csr_matrix(S.multiply((rows_target / np.maximum(np.asarray(S.sum(axis=1)).ravel(), 1e-300))[:, None]))
+
+        def unit_rows(S):
+            return csr_matrix(S.multiply(1.0 / np.maximum(np.asarray(S.sum(axis=1)).ravel(), 1e-300)[:, None]))
+
+        S = unit_rows(S)
         for _ in range(200):
             col = self.comm.allreduce(np.asarray(S.T @ w).ravel(), op=MPI.SUM)
             worst = float(np.max(np.abs(col - target)) / max(float(target.max()), 1e-300))
             if worst < 1e-8:
                 break
-            S = csr_matrix(S.multiply(np.where(col > 0, target / np.where(col > 0, col, 1.0), 1.0)[None, :]))
-            S = csr_matrix(S.multiply((rows_target / np.maximum(np.asarray(S.sum(axis=1)).ravel(), 1e-300))[:, None]))
+            S = unit_rows(S.multiply(np.where(col > 0, target / np.where(col > 0, col, 1.0), 1.0)[None, :]))
         #: largest |column - A_k| / max A_k left by the alternating scalings (they end on the rows)
         self.smoothing_column_error = worst
         return S

@@ -97,7 +97,7 @@ def mesh_geometry(geometry: Geometry, options: MeshOptions, comm=None, msh_path:
     built: dict = {}
 
     def build() -> None:
-        built.update(build_gmsh_model(geometry, replace(options, refine_levels=levels)) or {})
+        built.update(build_gmsh_model(geometry, replace(options, refine_levels=levels)))
 
     with gmsh_model() if comm.rank == 0 else _nothing() as model:
         on_rank0(comm, build)

@@ -6,6 +6,7 @@ point's own), and writes a table and a log-log plot with fitted exponents:
     python benchmarks/bench_scaling.py -o results/scaling         # the default ladder (about 15 min here)
     python benchmarks/bench_scaling.py --quick                    # small points only (about 1 min)
     python benchmarks/bench_scaling.py --point 3 iterative 2e5    # one point, JSON on stdout
+    python benchmarks/bench_scaling.py --crossover                # where solver.linear = auto switches
 
 Problem: the interface window of ``ecmsim run`` (Li on PLL, 2.4 MPa on top, roller sides, fixed
 bottom), P2 displacements, uniform mesh size chosen for a target number of dofs: 2D a sinusoidal
@@ -45,6 +46,10 @@ QUICK = [(2, "direct", 3e4), (2, "iterative", 3e4), (2, "iterative", 1e5), (3, "
 #: strong scaling: the same problem on 1 and 2 ranks
 STRONG = [(2, "iterative", 1e6), (3, "iterative", 3e5), (2, "direct", 1e6)]
 STRONG_QUICK = [(2, "iterative", 1e5), (3, "iterative", 3e4)]
+#: the crossover of ``solver.linear = auto`` (``--crossover``): direct and iterative at the same
+#: sizes, measured in turn (direct, iterative, direct, ...) so that both see the same load
+CROSSOVER = {2: (1e5, 3e5, 6e5, 1e6, 2e6), 3: (1e4, 3e4, 6e4, 1e5, 2e5)}
+CROSSOVER_QUICK = {2: (3e4, 1e5), 3: (1e4, 3e4)}
 
 
 def mesh_size(dim: int, dofs: float) -> float:
@@ -126,6 +131,25 @@ def fit_exponent(records: list[dict], key: str = "solve_s", min_dofs: float = 0)
     return float(np.polyfit(np.log(n), np.log(t), 1)[0])
 
 
+def crossover(records: list[dict], dim: int, key: str = "solve_cpu_s") -> tuple[list[tuple[int, float, float]], float | None]:
+    """Direct / iterative ratio of ``key`` at the sizes measured with both (1 rank), and the size where it is 1.
+
+    Returns ``(rows, n_cross)``: rows of (dofs, direct / iterative CPU time, direct / iterative memory)
+    and the dofs where the time ratio crosses 1 (log-log interpolation between the bracketing sizes;
+    None if it never crosses in the measured range)."""
+    one = [r for r in records if r["dim"] == dim and r["ranks"] == 1]
+    rows = []
+    for d in sorted((r for r in one if r["solver"] == "direct"), key=lambda r: r["dofs"]):
+        it = next((r for r in one if r["solver"] == "iterative" and abs(math.log(r["dofs"] / d["dofs"])) < 0.05), None)
+        if it and it[key] > 0 and it["peak_memory_GiB"] > 0:
+            rows.append((d["dofs"], d[key] / it[key], d["peak_memory_GiB"] / it["peak_memory_GiB"]))
+    for (n0, r0, _), (n1, r1, _) in zip(rows, rows[1:]):
+        if r0 <= 1.0 < r1:
+            t = math.log(r0) / (math.log(r0) - math.log(r1))
+            return rows, math.exp(math.log(n0) + t * (math.log(n1) - math.log(n0)))
+    return rows, None
+
+
 def report(records: list[dict], strong: list[tuple[dict, dict]], out: Path) -> None:
     import matplotlib
 
@@ -170,6 +194,15 @@ def report(records: list[dict], strong: list[tuple[dict, dict]], out: Path) -> N
                          f"{two['solve_s']:.2f} | {s:.2f} | {s / 2:.0%} | {one['solve_cpu_s']:.2f} | "
                          f"{two['solve_cpu_s']:.2f} | {one['solve_cpu_s'] / two['solve_cpu_s']:.0%} | "
                          f"{one['iterations']} / {two['iterations']} |")
+    for dim in (2, 3):
+        rows, n_cross = crossover(records, dim)
+        if not rows:
+            continue
+        lines += ["", f"Crossover in {dim}D (1 rank; direct / iterative, same sizes measured in turn):", "",
+                  "| dofs | CPU time direct / iterative | memory direct / iterative |", "|---|---|---|"]
+        lines += [f"| {n} | {t:.2f} | {m:.2f} |" for n, t, m in rows]
+        lines += ["", f"direct costs the iterative solver's CPU time at {n_cross:.3g} dofs" if n_cross else
+                  f"no crossover of CPU time between {rows[0][0]} and {rows[-1][0]} dofs"]
     axes[0].set(xlabel="degrees of freedom", ylabel="solve CPU time [s]", title="solve time (1 rank, CPU)")
     axes[1].set(xlabel="degrees of freedom", ylabel="peak memory [GiB]", title="peak resident memory (1 rank)")
     for ax in axes:
@@ -187,6 +220,9 @@ def main() -> None:
     parser = bench_parser(__doc__, "bench_scaling")
     parser.add_argument("--point", nargs=3, metavar=("DIM", "SOLVER", "DOFS"), help="measure one point (JSON)")
     parser.add_argument("--only", choices=["ladder", "strong"], help="measure only one part")
+    parser.add_argument("--crossover", action="store_true",
+                        help="measure direct and iterative in turn at the sizes around the crossover of "
+                             "solver.linear = auto (2D and 3D, 1 rank) and report the crossover")
     parser.add_argument("--merge", action="store_true", help="add to the records of the last run in the --out folder")
     parser.add_argument("--report", action="store_true", help="only redo table and plot from the last run in the --out folder")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds one point may take (default 600)")
@@ -213,6 +249,15 @@ def main() -> None:
             rec = run_point(int(dim), solver, float(n), timeout=args.timeout)
             if rec:
                 records.append(rec)
+        report(records, strong, out)
+        return
+    if args.crossover:
+        for dim, sizes in (CROSSOVER_QUICK if args.quick else CROSSOVER).items():
+            for n in sizes:
+                for solver in ("direct", "iterative"):
+                    rec = run_point(dim, solver, n, timeout=args.timeout)
+                    if rec:
+                        records.append(rec)
         report(records, strong, out)
         return
     if args.only != "strong":

@@ -41,6 +41,8 @@ _VTK_P2 = {2: 22, 3: 24}
 _VTK_FACET = {2: 3, 3: 5}
 
 FIELDS_VTU, BOUNDARIES_VTU, FIELDS_PVD = "fields.vtu", "boundaries.vtu", "fields.pvd"
+#: zlib compression level of every VTU written (1: fastest; VTK's default is 5)
+ZLIB_LEVEL = 1
 
 #: Component names of the symmetric stress tensor in ParaView's order (VTK: XX, YY, ZZ, XY, YZ, XZ).
 TENSOR_COMPONENTS = ("XX", "YY", "ZZ", "XY", "YZ", "XZ")
@@ -131,7 +133,18 @@ def write_grid(path: Path, points: np.ndarray, cell_type: int, cells: np.ndarray
             target[name] = values
             for k, component in enumerate(COMPONENT_NAMES.get(name, ())):
                 vtk_data.GetArray(name).SetComponentName(k, component)
-    grid.save(str(path), binary=True)
+    from vtkmodules.vtkIOXML import vtkXMLUnstructuredGridWriter
+
+    writer = vtkXMLUnstructuredGridWriter()
+    writer.SetInputData(grid)
+    writer.SetFileName(str(path))
+    writer.SetDataModeToAppended()
+    writer.SetCompressorTypeToZLib()
+    # zlib at level 1, not VTK's default 5: on the 1 M-dof window's fields.vtu (39 MB) 1.3 % larger,
+    # written 3.8 times faster (1.5 s against 5.8 s); readable by ParaView, pyvista and meshio alike
+    writer.SetCompressionLevel(ZLIB_LEVEL)
+    if not writer.Write():
+        raise OSError(f"{path}: VTK could not write the file")
 
 
 def write_gathered(path: Path, g: dict) -> None:

@@ -139,6 +139,20 @@ def test_auto_choice_and_bad_value(flat3d):
         linear_solver("elasticity", V, "fast")
 
 
+@pytest.mark.parametrize("dim, n, degree, method", [
+    (2, 150, 2, "direct"), (2, 200, 2, "iterative"),        # 181 202 and 321 602 dofs
+    (3, 20, 1, "direct"), (3, 14, 2, "iterative")])         # 27 783 and 73 167 dofs
+def test_auto_switches_at_the_measured_crossover(dim, n, degree, method):
+    """``auto`` is iterative from the measured crossover (2.6e5 dofs in 2D, 4.6e4 in 3D: bench_scaling
+    --crossover), direct below: the sizes here lie on either side of the thresholds set from it."""
+    make = dolfinx.mesh.create_unit_square if dim == 2 else dolfinx.mesh.create_unit_cube
+    mesh = make(MPI.COMM_WORLD, *([n] * dim))
+    V = fem.functionspace(mesh, ("Lagrange", degree, (dim,)))
+    plan = linear_solver("elasticity", V, "auto")
+    assert plan.method == method, (plan.dofs, ITERATIVE_MIN_DOFS)
+    assert 200_000 <= ITERATIVE_MIN_DOFS[2] <= 400_000 and 40_000 <= ITERATIVE_MIN_DOFS[3] <= 60_000
+
+
 def test_near_nullspace_is_rigid_motion(flat3d):
     """The 6 modes lie in the kernel of the assembled (unconstrained) stiffness: A m = 0."""
     from ecmsim.core.fem import PETSc, rigid_body_modes

@@ -126,11 +126,13 @@ ITERATIVE_LINEAR_OPTIONS: dict[str, str | float | int] = {
 }
 
 #: ``solver.linear = "auto"`` chooses the iterative solver at or above this many dofs (global,
-#: all components), per space dimension. Measured on this project's windows, P2, one core
-#: (benchmarks/bench_scaling.py, docs/mechanics.md "Scaling"): in 2D MUMPS takes about the CPU
-#: time of CG + GAMG up to 10^6 dofs (15 vs 18 s) but 2.4 times its memory (3.2 vs 1.3 GiB); in
-#: 3D MUMPS's time grows as N^1.6 and CG + GAMG (N^1.15) is cheaper from about 10^5 dofs.
-ITERATIVE_MIN_DOFS = {2: 1_000_000, 3: 100_000}
+#: all components), per space dimension: where CG + GAMG costs no more CPU time than MUMPS's LDL^T
+#: and less memory. Measured on this project's window, P2, one rank, direct and iterative in turn
+#: at each size (``benchmarks/bench_scaling.py --crossover``, docs/figures/crossover): in 2D the
+#: CPU time ratio direct / iterative is 0.85 at 1.0e5 dofs, 1.03 at 3.1e5, 1.04 at 6.2e5, 1.41 at
+#: 1.0e6 (crossing 1 at 2.6e5), memory ratio 1.2 -> 2.0; in 3D 0.62 at 1.5e4, 0.80 at 3.5e4, 1.35
+#: at 6.4e4, 1.81 at 1.0e5 (crossing 1 at 4.6e4), memory ratio 1.1 -> 2.3.
+ITERATIVE_MIN_DOFS = {2: 300_000, 3: 50_000}
 
 #: Problem kinds of :func:`linear_solver`: which Krylov method fits their operator.
 _KRYLOV = {

@@ -200,3 +200,18 @@ def test_grating_porous_dead_li_raises_the_foil_by_h_phi_over_1_minus_phi(li_cel
 
 def out_hold(cell) -> float:
     return cell.scn.protocol.build().duration_s if cell.scn.protocol is not None else 0.0
+
+
+def test_creep_pressure_keeps_the_plates_force(li_cell):
+    """The pressure that closes the foil's voids: none under the bridge from the fibre to the landing, the stack
+    pressure far away, and the landing's line load beside it, so that its integral is p W - f/2 (the plate's
+    force on the foil, to one node's share p h of the node sum) for a flat foil and for a stripped one."""
+    from ecmsim.fibre.grating import GratingCell
+
+    grating = GratingCell(li_cell, P, 2, out_hold(li_cell), creep=False)
+    x = grating.x_m
+    h = x[1] - x[0]
+    plates = grating.plate(np.array([0.0, -2e-6]), 0.0)
+    for pl, p in zip(plates, grating.creep_pressure(plates)):
+        assert np.sum(p) * h == pytest.approx(P * grating.half_width_m - 0.5 * pl.fibre_load_N_per_m, rel=0, abs=1.5 * P * h)
+        assert np.all(p[x < pl.landing_m] == 0.0) and p[-1] == P

@@ -12,7 +12,10 @@ cycling does next to the fibre:
    footprint passes no current: its share goes to its neighbours within about the membrane's
    thickness :math:`t_m` (current crowding at the fibre's edge),
    :math:`\Delta(x) = \bar\Delta\,[1 + (a/t_m)\,e^{-(x - a)/t_m}]` beside the footprint of half
-   width a.
+   width a. Optionally the dead Li is porous (it takes :math:`h_d/(1-\phi_d)`) and the voids that
+   stripping leaves beside the fibre persist: they keep the surface where the Li receded, and close by
+   creep at the foil's pressure (:meth:`GratingCell.creep_pressure`, the void height ODE of
+   :mod:`ecmsim.electrochem.voids`, integrated in :func:`ecmsim.fibre.readout.compute`).
 2. **The membrane plate on that foundation** (:func:`plate_on_foundation`): Kirchhoff plate
    :math:`D_p w'''' = q - p` across the cell (x from the fibre's axis to the half width W, symmetry
    at x = 0), in one-sided contact with the fibre's top (:math:`w(0) \ge H`) and with the foil

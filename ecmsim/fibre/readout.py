@@ -9,7 +9,9 @@ stress an experimenter reads from a peak shift by eqs. 1-2. Model (docs/fibre_re
    foil beside it, whose surface rises and falls with the Li that x-bin j of the 40 um cycling window
    (``interface_profiles.csv``) deposited since the start of cycling (live and dead Li plus the voids
    that keep the layer's envelope), crowded at the fibre's edge because the fibre's footprint passes
-   no current. Fibre and foil carry the plunger's pressure exactly at every section and step; the
+   no current; optionally with porous dead Li and with the voids that persist beside the fibre
+   (``ReadoutOptions.voids``: the void height ODE of :mod:`ecmsim.electrochem.voids`, driven by the
+   section's current and closed by creep at the foil's pressure of the step before). Fibre and foil carry the plunger's pressure exactly at every section and step; the
    core strain follows from the section's fibre load (the held cell's rim shape scaled) and the
    axial shear lag along z. Needs a process cell (``geometry.embedding = "process"``).
 2. **Window -> grating, stretched** (``"change"`` or ``"absolute"``, kept for comparison: they break

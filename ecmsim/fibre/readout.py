@@ -11,8 +11,8 @@ stress an experimenter reads from a peak shift by eqs. 1-2. Model (docs/fibre_re
    that keep the layer's envelope), crowded at the fibre's edge because the fibre's footprint passes
    no current; optionally with porous dead Li and with the voids that persist beside the fibre
    (``ReadoutOptions.voids``: the void height ODE of :mod:`ecmsim.electrochem.voids`, driven by the
-   section's current and closed by creep at the foil's pressure of the step before). Fibre and foil carry the plunger's pressure exactly at every section and step; the
-   core strain follows from the section's fibre load (the held cell's rim shape scaled) and the
+   section's current and closed by creep at the foil's pressure of the step before). Fibre and foil
+   carry the plunger's pressure exactly at every section and step; the core strain follows from the section's fibre load (the held cell's rim shape scaled) and the
    axial shear lag along z. Needs a process cell (``geometry.embedding = "process"``).
 2. **Window -> grating, stretched** (``"change"`` or ``"absolute"``, kept for comparison: they break
    force balance). Section j's pressure is the stack pressure plus the change of the length-weighted
@@ -199,6 +199,10 @@ class WindowHistory:
                                  "plated_thickness_m")
         return self._bins(self.deposit_m, sections, "a deposit")
 
+    def bin_means(self, values: np.ndarray, sections: int, what: str) -> np.ndarray:
+        """[time, bin]: length-weighted mean of a per-facet column (e.g. the current, the dead Li) in each x-bin."""
+        return self._bins(values, sections, what)[2]
+
     def _bins(self, values: np.ndarray, sections: int, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         steps, times = self.steps()
         lo, hi = float(self.x_m.min()), float(self.x_m.max())
@@ -373,8 +377,8 @@ def _compute_cell(window: WindowHistory, model, stack_pressure_Pa: float, option
         if window.current_A_m2 is None or window.dead_m is None:
             raise InputFileError("interface_profiles.csv: voids and porous dead Li in the read-out need the columns "
                                  "current_density_A_m2 and dead_li_thickness_m")
-        I_bins = window._bins(window.current_A_m2, options.sections, "a current")[2]
-        dead_bins = window._bins(window.dead_m, options.sections, "dead Li")[2]
+        I_bins = window.bin_means(window.current_A_m2, options.sections, "a current")
+        dead_bins = window.bin_means(window.dead_m, options.sections, "dead Li")
         swell = porous_dead_li_thickness_m(dead_bins - dead_bins[0], options.dead_li_porosity) - (dead_bins - dead_bins[0])
         D_bins = D_bins + swell                 # porous dead Li: the surface rises by h_d phi/(1 - phi) more
     pick = select_times(times, options.output_interval_s)

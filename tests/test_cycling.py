@@ -296,6 +296,7 @@ enabled = false
 [cycling]
 irreversible_fraction = {f_irr}
 deposition_layer_thickness_m = 4.5e-6
+dead_li_porosity = {porosity}
 [output]
 plots = false
 [protocol]
@@ -322,20 +323,22 @@ def _top_uy(folder) -> list[float]:
     return out
 
 
-@pytest.mark.parametrize("f_irr", [0.0, 0.9])
-def test_flat_plating_grows_the_stack_by_the_plated_thickness(tmp_path, f_irr):
+@pytest.mark.parametrize("f_irr, porosity", [(0.0, 0.0), (0.9, 0.0), (0.9, 0.5)])
+def test_flat_plating_grows_the_stack_by_the_plated_thickness(tmp_path, f_irr, porosity):
     """A flat interface under rollers and a constant stack pressure: the plated Li (a growth eigenstrain
     (h/delta) n x n in the deposition layer, here the whole 4 um electrode) lifts the top by exactly the
     plated thickness h and leaves sigma_nn = -p, from t = 0 on. With most of it dead (f_irr = 0.9) the
     porous fraction phi = h/delta softens the layer by (1 - phi)^m, which the rest step after the
     plating shows as the extra uniaxial compression p t (1/(M (1-phi)^m) - 1/M) of the electrode
-    (M: Li's constrained modulus). The layer is the whole electrode so that its edge cuts no cell
-    (issue 23: an edge inside cells puts +-25 % into sigma_nn of a flat plating window)."""
+    (M: Li's constrained modulus). With porous dead Li (dead_li_porosity phi_d) the lift is
+    h (1 - f_irr) + f_irr h / (1 - phi_d): the dead Li takes more room than its dense volume. The layer is
+    the whole electrode so that its edge cuts no cell (issue 23: an edge inside cells puts +-25 % into
+    sigma_nn of a flat plating window)."""
     from ecmsim import materials
     from ecmsim.scenario.guards import constrained_modulus
 
     path = tmp_path / "p.toml"
-    path.write_text(FLAT_PLATING.format(f_irr=f_irr))
+    path.write_text(FLAT_PLATING.format(f_irr=f_irr, porosity=porosity))
     proc = run_cli("run", str(path), "-o", str(tmp_path / "out"), "-q")
     assert proc.returncode == 0, proc.stderr
     h = history(tmp_path / "out")
@@ -346,7 +349,7 @@ def test_flat_plating_grows_the_stack_by_the_plated_thickness(tmp_path, f_irr):
         np.testing.assert_allclose(h[key], -p, rtol=1e-6)
     u = _top_uy(tmp_path / "out")
     assert len(u) == 3                                   # t = 0, end of plating, end of the rest
-    assert u[1] - u[0] == pytest.approx(plated, rel=1e-6, abs=0)
+    assert u[1] - u[0] == pytest.approx(plated * (1 - f_irr + f_irr / (1 - porosity)), rel=1e-6, abs=0)
     li = materials.get("Li")
     M = constrained_modulus(li.youngs_modulus_Pa, li.poissons_ratio)
     phi = f_irr * plated / t_e
@@ -411,7 +414,7 @@ def test_flat_plating_with_smoothing_grows_the_stack_by_the_plated_thickness(tmp
     """A uniform plating with the smoothed eigenstrain is the nearest-facet rule's: the top rises by the
     plated thickness and sigma_nn = -p, exactly as without smoothing."""
     path = tmp_path / "p.toml"
-    path.write_text(FLAT_PLATING.format(f_irr=0.0).replace(
+    path.write_text(FLAT_PLATING.format(f_irr=0.0, porosity=0.0).replace(
         "deposition_layer_thickness_m = 4.5e-6", "deposition_layer_thickness_m = 4.5e-6\ngrowth_smoothing_length_m = 1e-6"))
     proc = run_cli("run", str(path), "-o", str(tmp_path / "out"), "-q")
     assert proc.returncode == 0, proc.stderr

@@ -247,6 +247,11 @@ def test_cycling_run_writes_the_readout_standalone_agrees_resume_and_parallel_eq
     slots = np.floor(loads[:-1, 1] / 600 + 1e-9)              # one spectrum per 10 min (+ the last step)
     assert len(np.unique(slots)) == len(slots) and loads[0, 1] == 0.0
     assert m["fbg_peak_count_initial"] >= 2 and m["fbg_readout_library_pressures_Pa"] == []
+    # the shipped scenario keeps the voids that stripping leaves beside the fibre (ell = 2 um: i_c << i, so
+    # all of the 20 min strip, 0.32 um, stays) and counts dead Li porous
+    strip = 2.0 * 1200 * 13.0e-6 / 96485.33212
+    assert m["fbg_readout_void_height_final_m"] == pytest.approx(strip, rel=0.03, abs=0)
+    assert m["fbg_readout_critical_stripping_current_A_m2"] < 1e-5 and m["fbg_readout_dead_li_porosity"] == 0.5
     alone = readout(out, SCENARIOS / "fbg_cell_li.toml", output_interval_s=600, out_dir=tmp_path / "alone", plots=False)
     assert alone["fbg_peaks_final_nm"] == pytest.approx(m["fbg_peaks_final_nm"], abs=1e-9)
     # the run's read-out uses the window's history in memory, the standalone one its CSV (9 digits)

@@ -76,6 +76,7 @@ from scipy.spatial import cKDTree
 from ecmsim.core.constants import FARADAY_C_PER_MOL
 from ecmsim.core.errors import MeshError
 from ecmsim.core.fem import MPI, dolfinx, fem, ufl
+from ecmsim.electrochem.voids import porous_dead_li_thickness_m
 
 #: Largest porous volume fraction of the deposition layer (keeps the softened modulus positive).
 MAX_POROUS_FRACTION = 0.9
@@ -103,6 +104,9 @@ class CyclingProblem:
         interface_voids: open voids where stripping outruns the creep supply.
         void_supply_length_m: l [m], the distance over which creep supplies Li to the interface.
         temperature_K: temperature of the Norton law [K].
+        growth_smoothing_length_m: s [m] of the growth's smoothing along the interface (0: nearest facet).
+        dead_li_porosity: phi_d [-]: dead Li of dense-equivalent thickness h takes h/(1 - phi_d) in the
+            growth eigenstrain (0: dense).
     """
 
     name = "cycling"
@@ -112,7 +116,8 @@ class CyclingProblem:
                  min_contact_activity: float = 0.05, molar_volume_m3_mol: float = 13.0e-6,
                  stress_coupling: bool = False, electrode_region: str = "electrode",
                  interface_voids: bool = False, void_law=None, void_supply_length_m: float = 10e-6,
-                 temperature_K: float = 298.15, growth_smoothing_length_m: float = 0.0):
+                 temperature_K: float = 298.15, growth_smoothing_length_m: float = 0.0,
+                 dead_li_porosity: float = 0.0):
         self.mech, self.pot = mechanics, potential
         self.delta = float(deposition_layer_thickness_m)
         self.f_irr = float(irreversible_fraction)
@@ -124,6 +129,8 @@ class CyclingProblem:
         self.supply_length = float(void_supply_length_m)
         self.temperature_K = float(temperature_K)
         self.smoothing = float(growth_smoothing_length_m)
+        #: dead Li of dense-equivalent thickness h occupies h / (1 - porosity) (ecmsim.electrochem.voids)
+        self.dead_porosity = float(dead_li_porosity)
         comm = mechanics.tmesh.comm
         self.comm = comm
         if mechanics.tmesh.mesh.geometry.dim != 2:
@@ -311,7 +318,7 @@ class CyclingProblem:
 
     def _apply_eigenstrain(self, h_live: np.ndarray, h_dead: np.ndarray, gap: np.ndarray | None = None) -> None:
         gap = self.gap if gap is None else gap
-        g = (h_live + h_dead + gap) / self.delta_eff
+        g = (h_live + porous_dead_li_thickness_m(h_dead, self.dead_porosity) + gap) / self.delta_eff
         if self._smooth is None:
             self.mech.eigenstrain[self.layer] = g[self.layer_k, None, None] * self._nn[self.layer_k]
         else:

@@ -12,7 +12,10 @@ cycling does next to the fibre:
    footprint passes no current: its share goes to its neighbours within about the membrane's
    thickness :math:`t_m` (current crowding at the fibre's edge),
    :math:`\Delta(x) = \bar\Delta\,[1 + (a/t_m)\,e^{-(x - a)/t_m}]` beside the footprint of half
-   width a.
+   width a. Optionally the dead Li is porous (it takes :math:`h_d/(1-\phi_d)`) and the voids that
+   stripping leaves beside the fibre persist: they keep the surface where the Li receded, and close by
+   creep at the foil's pressure (:meth:`GratingCell.creep_pressure`, the void height ODE of
+   :mod:`ecmsim.electrochem.voids`, integrated in :func:`ecmsim.fibre.readout.compute`).
 2. **The membrane plate on that foundation** (:func:`plate_on_foundation`): Kirchhoff plate
    :math:`D_p w'''' = q - p` across the cell (x from the fibre's axis to the half width W, symmetry
    at x = 0), in one-sided contact with the fibre's top (:math:`w(0) \ge H`) and with the foil
@@ -178,21 +181,55 @@ class GratingCell:
         self.f0 = self.plate(np.zeros(1), 0.0)[0].fibre_load_N_per_m
         self._unit = {k: core[k] / self.f0 for k in ("sxx", "syy", "sxy")}
 
-    def foundation(self, deposit_m: float):
-        """The foil's surface next to the fibre with ``deposit_m`` of Li deposited (negative: stripped)
-        on average: none under the fibre's footprint, the footprint's share crowding its edge."""
+    def crowding(self, x) -> np.ndarray:
+        """The local current (and deposit) beside the fibre over the mean: 0 under the footprint,
+        1 + (a/t_m) e^{-(x - a)/t_m} beside it (the footprint's share crowds its edge; the same charge)."""
         a, lam = self.footprint_m, self.crowding_m
+        x = np.asarray(x, dtype=float)
+        return np.where(x > a, 1.0 + (a / lam) * np.exp(-(x - a) / lam), 0.0)
 
+    @property
+    def x_m(self) -> np.ndarray:
+        """The plate's grid across the half width (:func:`plate_on_foundation`) [m]."""
+        return np.linspace(0.0, self.half_width_m, PLATE_POINTS)
+
+    def creep_pressure(self, plates: list[PlateResult]) -> np.ndarray:
+        """The pressure that drives creep into the foil's voids (rows: sections, on :attr:`x_m`), a mean field
+        of the plate's reaction that keeps its force: nothing where the plate bridges from the fibre to its
+        landing l on the foil; the stack pressure p beyond; and the landing's line load
+        R = p l - f/2 (the bridged zone's share that the fibre does not take) spread over one foil thickness
+        t_f beyond the landing (the Li under a line load flows over about its own depth):
+        p(x) = p + R / t_f on l <= x < l + t_f. So the integral is p W - f/2, as the plate's. The plate's own
+        nodal reactions are concentrated (a node that carries 50 p beside nodes that carry nothing); fed node
+        by node into a Norton law (n = 6.6) they closed single nodes within one step and left a mosaic of
+        micrometre notches that broke the far field."""
+        x = self.x_m
+        h = x[1] - x[0]
+        rows = []
+        for pl in plates:
+            band = (x >= pl.landing_m) & (x < pl.landing_m + self.foil_m)
+            line = self.p * pl.landing_m - 0.5 * pl.fibre_load_N_per_m      # [N/m]
+            p = np.where(x >= pl.landing_m, self.p, 0.0)
+            p[band] += line / (band.sum() * h) if band.any() else 0.0
+            rows.append(p)
+        return np.array(rows)
+
+    def foundation(self, deposit_m: float, voids_m=None):
+        """The foil's surface next to the fibre with ``deposit_m`` of Li deposited (negative: stripped)
+        on average: none under the fibre's footprint, the footprint's share crowding its edge. ``voids_m``
+        (on the plate's grid :attr:`x_m`): void height that keeps the surface where the Li receded."""
         def s(x):
-            extra = np.where(x > a, 1.0 + (a / lam) * np.exp(-(x - a) / lam), 0.0)
-            return self.foil_m + deposit_m * extra
+            return self.foil_m + deposit_m * self.crowding(x) + (0.0 if voids_m is None else voids_m)
         return s
 
-    def plate(self, deposits_m: np.ndarray, since_s: float) -> list[PlateResult]:
-        """The plate of every section with its deposit, after ``since_s`` of cycling."""
+    def plate(self, deposits_m: np.ndarray, since_s: float, voids_m=None) -> list[PlateResult]:
+        """The plate of every section with its deposit (and, given, its void height on :attr:`x_m`, one
+        row per section), after ``since_s`` of cycling."""
         rigidity = self.cell.embedding.rigidity(self.p, self.hold_s + (since_s if self.creep else 0.0))
-        return [plate_on_foundation(self.p, rigidity, self.fibre_top_m, self.foundation(float(d)),
-                                    self.half_width_m) for d in np.atleast_1d(deposits_m)]
+        deposits = np.atleast_1d(deposits_m)
+        return [plate_on_foundation(self.p, rigidity, self.fibre_top_m,
+                                    self.foundation(float(d), None if voids_m is None else voids_m[j]),
+                                    self.half_width_m) for j, d in enumerate(deposits)]
 
     def cores(self, loads_N_per_m: np.ndarray, temperature_K: float | None = None) -> dict[str, np.ndarray]:
         """Core strains per section (exx, eyy, ezz, exy): the held cell's rim pressure shape scaled to

@@ -9,8 +9,10 @@ stress an experimenter reads from a peak shift by eqs. 1-2. Model (docs/fibre_re
    foil beside it, whose surface rises and falls with the Li that x-bin j of the 40 um cycling window
    (``interface_profiles.csv``) deposited since the start of cycling (live and dead Li plus the voids
    that keep the layer's envelope), crowded at the fibre's edge because the fibre's footprint passes
-   no current. Fibre and foil carry the plunger's pressure exactly at every section and step; the
-   core strain follows from the section's fibre load (the held cell's rim shape scaled) and the
+   no current; optionally with porous dead Li and with the voids that persist beside the fibre
+   (``ReadoutOptions.voids``: the void height ODE of :mod:`ecmsim.electrochem.voids`, driven by the
+   section's current and closed by creep at the foil's pressure of the step before). Fibre and foil
+   carry the plunger's pressure exactly at every section and step; the core strain follows from the section's fibre load (the held cell's rim shape scaled) and the
    axial shear lag along z. Needs a process cell (``geometry.embedding = "process"``).
 2. **Window -> grating, stretched** (``"change"`` or ``"absolute"``, kept for comparison: they break
    force balance). Section j's pressure is the stack pressure plus the change of the length-weighted
@@ -43,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from ecmsim.core.errors import EcmsimError, InputFileError, ScenarioError
+from ecmsim.electrochem.voids import porous_dead_li_thickness_m
 
 #: Library pressures as multiples of the stack pressure (zero is added exactly, without a solve);
 #: docs/fibre_readout.md: the error of interpolation and of linearity ((1.0,): one solve).
@@ -141,6 +144,8 @@ class WindowHistory:
     length_m: np.ndarray      # facet lengths (ones when the file has none: plain means)
     deposit_m: np.ndarray | None = None   # the Li layer's envelope at the facet: live plated + dead Li + void
                                           # thickness (None: not in the file)
+    current_A_m2: np.ndarray | None = None   # the facet's current density of the step (+ plating)
+    dead_m: np.ndarray | None = None      # the facet's dead Li, dense-equivalent thickness [m]
 
     @classmethod
     def from_rows(cls, rows: np.ndarray, has_length: bool = True) -> WindowHistory:
@@ -149,7 +154,8 @@ class WindowHistory:
         length = rows[:, 9] if has_length and rows.shape[1] > 9 else np.ones(len(rows))
         # plated_thickness_m (column 6) already holds live + dead Li; the void (column 10) keeps the envelope
         deposit = rows[:, 6] + (rows[:, 10] if rows.shape[1] > 10 else 0.0) if rows.shape[1] > 6 else None
-        return cls(rows[:, 0].astype(int), rows[:, 1], rows[:, 2], rows[:, 5], length, deposit)
+        return cls(rows[:, 0].astype(int), rows[:, 1], rows[:, 2], rows[:, 5], length, deposit,
+                   rows[:, 4] if rows.shape[1] > 4 else None, rows[:, 7] if rows.shape[1] > 7 else None)
 
     @classmethod
     def read_csv(cls, path: Path) -> WindowHistory:
@@ -169,8 +175,10 @@ class WindowHistory:
         if "plated_thickness_m" in col:        # live + dead Li, plus the void that keeps the envelope
             deposit = data[:, col["plated_thickness_m"]] + (data[:, col["void_thickness_m"]]
                                                             if "void_thickness_m" in col else 0.0)
+        opt = lambda name: data[:, col[name]] if name in col else None  # noqa: E731
         return cls(data[:, col["step"]].astype(int), data[:, col["time_s"]], data[:, col["x_m"]],
-                   data[:, col["normal_stress_Pa"]], length, deposit)
+                   data[:, col["normal_stress_Pa"]], length, deposit, opt("current_density_A_m2"),
+                   opt("dead_li_thickness_m"))
 
     def steps(self) -> tuple[np.ndarray, np.ndarray]:
         """(step numbers, their times) in order."""
@@ -190,6 +198,10 @@ class WindowHistory:
             raise InputFileError("interface_profiles.csv: the force-balanced read-out needs the column "
                                  "plated_thickness_m")
         return self._bins(self.deposit_m, sections, "a deposit")
+
+    def bin_means(self, values: np.ndarray, sections: int, what: str) -> np.ndarray:
+        """[time, bin]: length-weighted mean of a per-facet column (e.g. the current, the dead Li) in each x-bin."""
+        return self._bins(values, sections, what)[2]
 
     def _bins(self, values: np.ndarray, sections: int, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         steps, times = self.steps()
@@ -297,6 +309,13 @@ class Readout:
     #: balance error of the sections' plates over all times [-]
     loads_N_per_m: np.ndarray | None = None
     force_balance_error: float = 0.0
+    #: "cell" mapping with voids: the mean void height beside the fibre per section [m] (times, sections)
+    voids_m: np.ndarray | None = None
+    #: ... and the void height on the plate's grid (times, sections, points) [m], the grid ``plate_x_m``
+    void_field_m: np.ndarray | None = None
+    plate_x_m: np.ndarray | None = None
+    #: metrics of the voids and the porous dead Li ("cell" mapping), merged into ``metrics``
+    extra_metrics: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -309,6 +328,11 @@ class ReadoutOptions:
     pressure_mapping: str = "cell"
     #: the membrane keeps creeping through the cycling ("cell" mapping; false: its rigidity stays at the hold's)
     creep: bool = True
+    #: "cell" mapping: voids that persist in the foil beside the fibre
+    #: (:class:`~ecmsim.electrochem.voids.InterfaceVoids`; None: none)
+    voids: Any = None
+    #: "cell" mapping: porosity of dead Li (0: counted dense) [-]
+    dead_li_porosity: float = 0.0
 
 
 def compute(window: WindowHistory, model, stack_pressure_Pa: float, options: ReadoutOptions = ReadoutOptions(),
@@ -348,21 +372,60 @@ def _compute_cell(window: WindowHistory, model, stack_pressure_Pa: float, option
         raise ScenarioError("fibre_readout.pressure_mapping = 'cell' needs a cell scenario with geometry.embedding = "
                             "'process' (the embedded state after its hold); use 'change' with a given-state cell")
     steps, times, D_bins = window.bin_deposits(options.sections)
+    memory = options.voids is not None or options.dead_li_porosity > 0.0
+    if memory:
+        if window.current_A_m2 is None or window.dead_m is None:
+            raise InputFileError("interface_profiles.csv: voids and porous dead Li in the read-out need the columns "
+                                 "current_density_A_m2 and dead_li_thickness_m")
+        I_bins = window.bin_means(window.current_A_m2, options.sections, "a current")
+        dead_bins = window.bin_means(window.dead_m, options.sections, "dead Li")
+        swell = porous_dead_li_thickness_m(dead_bins - dead_bins[0], options.dead_li_porosity) - (dead_bins - dead_bins[0])
+        D_bins = D_bins + swell                 # porous dead Li: the surface rises by h_d phi/(1 - phi) more
     pick = select_times(times, options.output_interval_s)
-    steps, times, D_bins = steps[pick], times[pick], D_bins[pick]
     hold = model.scn.protocol.build().duration_s if model.scn.protocol is not None else 0.0
     model.advance(stack_pressure_Pa, 0.0)
     model.advance(stack_pressure_Pa, hold)
     grating = GratingCell(model, stack_pressure_Pa, options.sections, hold, creep=options.creep)
     say(f"fibre read-out: the cell along the grating, {options.sections} sections, the fibre {grating.f0:.4g} N/m "
         f"after a {hold / 3600:g} h hold")
+    # with voids every window step is integrated (the void ODE needs the current of each step and the foil's
+    # pressure of the step before: staggered); without, only the output times are solved
+    solve = np.arange(len(times)) if options.voids is not None else pick
+    x, crowd = grating.x_m, grating.crowding(grating.x_m)
+    voids = np.zeros((options.sections, len(x))) if options.voids is not None else None
+    pressure = np.full((options.sections, len(x)), stack_pressure_Pa)
     loads, worst = np.empty((len(times), options.sections)), 0.0
-    for i, t in enumerate(times):
-        plates = grating.plate(D_bins[i] - D_bins[0], float(t - times[0]))
+    void_mean, void_max = np.zeros((len(times), options.sections)), np.zeros(len(times))
+    void_field = np.zeros((len(times), options.sections, len(x))) if voids is not None else None
+    beside = x > grating.footprint_m
+    for i in solve:
+        if voids is not None and i > 0:
+            dt = float(times[i] - times[i - 1])
+            voids = options.voids.advance(voids, I_bins[i][:, None] * crowd[None, :], pressure, dt)
+            voids[:, ~beside] = 0.0             # no current under the fibre's footprint: no void
+            void_mean[i] = voids[:, beside].mean(axis=1)
+            void_max[i] = voids.max()
+            void_field[i] = voids
+        plates = grating.plate(D_bins[i] - D_bins[0], float(times[i] - times[0]), voids)
+        pressure = grating.creep_pressure(plates)
         loads[i] = [pl.fibre_load_N_per_m for pl in plates]
         worst = max(worst, max(pl.force_balance_error for pl in plates))
+    steps, times, loads, void_mean, void_max = steps[pick], times[pick], loads[pick], void_mean[pick], void_max[pick]
     out = Readout(steps, times, np.full_like(loads, stack_pressure_Pa), np.empty(0), [], [], [], None, [],
                   loads_N_per_m=loads, force_balance_error=worst)
+    if memory:
+        out.voids_m = void_mean
+        out.void_field_m = void_field[pick] if void_field is not None else None
+        out.plate_x_m = x
+        out.extra_metrics = {
+            "fbg_readout_void_height_final_m": float(void_mean[-1].mean()),
+            "fbg_readout_void_height_max_m": float(void_max.max()),
+            "fbg_readout_dead_li_swell_final_m": float(swell[pick][-1].mean()),
+            "fbg_readout_dead_li_porosity": float(options.dead_li_porosity),
+        }
+        if options.voids is not None:
+            out.extra_metrics["fbg_readout_critical_stripping_current_A_m2"] = float(
+                options.voids.critical_current_A_m2(stack_pressure_Pa))
     if not optics:
         return out
     T = temperature_K if temperature_K is not None else model.scn.loading.temperature_K
@@ -392,6 +455,7 @@ def _optics(out: Readout, model, cores: list, temperature_K: float, stack_pressu
     ref = [p.wavelength_m for p in out.reports[0].peaks]
     out.delta = [delta_sigma([p.wavelength_m for p in r.peaks], ref, fibre) for r in out.reports]
     out.metrics = readout_metrics(out, fibre, stack_pressure_Pa, options)
+    out.metrics.update(out.extra_metrics)
 
 
 def readout_metrics(r: Readout, fibre, stack_pressure_Pa: float, options: ReadoutOptions) -> dict[str, Any]:

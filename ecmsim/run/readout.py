@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ecmsim.core.errors import InputFileError
+from ecmsim.core.errors import EcmsimError, InputFileError
 from ecmsim.core.progress import Progress
 from ecmsim.fibre.model import cell_model
 from ecmsim.fibre.readout import (DEFAULT_LIBRARY_FACTORS, ReadoutOptions, WindowHistory, compute,
@@ -53,8 +53,9 @@ def readout(run_dir: str | Path, cell_scenario: str | Path, *, sections: int = 1
             raise InputFileError(f"{run_dir}/summary.json: no scenario.loading.stack_pressure_Pa; pass "
                                  "stack_pressure_Pa") from None
     creep = bool(((summary.get("scenario") or {}).get("creep") or {}).get("enabled", True))
+    voids, porosity = _interface_memory(summary, run_dir)
     options = ReadoutOptions(int(sections), float(output_interval_s), tuple(float(f) for f in library_pressure_factors),
-                             pressure_mapping, creep=creep)
+                             pressure_mapping, creep=creep, voids=voids, dead_li_porosity=porosity)
     cell, _ = load_cell(cell_scenario, None, cell_overrides, where="cell_scenario")
     library = library_from_cell_runs(cell_runs, cell) if cell_runs else None
     model = cell_model(cell, progress)
@@ -66,6 +67,32 @@ def readout(run_dir: str | Path, cell_scenario: str | Path, *, sections: int = 1
     out.mkdir(parents=True, exist_ok=True)
     write_outputs(out, r, model.fibre, title if title is not None else summary.get("title", run_dir.name), plots)
     return r.metrics
+
+
+def _interface_memory(summary: dict, run_dir: Path):
+    """(voids, dead Li porosity) of the run's ``[cycling]`` as its summary.json records them: the voids that
+    persist beside the fibre with the electrode's creep law at the run's supply length (None if off), and the
+    porosity of dead Li (0: dense), so that the standalone read-out is the run's own."""
+    from ecmsim import materials
+    from ecmsim.electrochem.voids import InterfaceVoids
+    from ecmsim.materials.creep import law_of
+
+    scn = summary.get("scenario") or {}
+    cyc, creep = scn.get("cycling") or {}, scn.get("creep") or {}
+    porosity = float(cyc.get("dead_li_porosity") or 0.0)
+    if not cyc.get("persistent_voids"):
+        return None, porosity
+    try:
+        electrode = scn["materials"]["electrode"]
+        mat = materials.get(electrode) if isinstance(electrode, str) else materials.from_mapping(electrode)
+        temperature = float(scn["loading"]["temperature_K"])
+    except (KeyError, TypeError, ValueError, EcmsimError) as err:
+        raise InputFileError(f"{run_dir}/summary.json: cycling.persistent_voids needs scenario.materials.electrode "
+                             f"and loading.temperature_K ({err})") from None
+    ell = cyc.get("void_supply_length_m") or creep.get("characteristic_length_m") or cyc["deposition_layer_thickness_m"]
+    law = law_of(mat, ell) if creep.get("enabled", True) else None
+    omega = mat.properties.get("molar_volume_m3_mol", 13.0e-6)
+    return InterfaceVoids(law, float(ell), temperature, omega), porosity
 
 
 __all__ = ["readout"]

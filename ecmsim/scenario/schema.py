@@ -59,6 +59,9 @@ class Scenario(Section):
                                  "with Plate/Strip steps)")
             if not self.cycling.profiles:
                 raise ValueError("fibre_readout: needs cycling.profiles = true (the window's interface history)")
+        if self.cycling.persistent_voids and (self.fibre_readout is None or self.fibre_readout.pressure_mapping != "cell"):
+            raise ValueError("cycling.persistent_voids = true: the voids live in the foil beside the fibre; needs "
+                             "[fibre_readout] with pressure_mapping = 'cell'")
         return self
 
     @model_validator(mode="after")

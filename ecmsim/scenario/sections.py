@@ -244,6 +244,16 @@ class CyclingSection(Section):
         None, gt=0, lt=1e-2, allow_inf_nan=False,
         description="distance over which creep supplies Li to the interface, l in v_c = l eps_dot(sigma) [m] "
                     "(0 < x < 0.01); default: creep.characteristic_length_m, else deposition_layer_thickness_m")
+    dead_li_porosity: float = Field(
+        0.0, ge=0, le=0.9, allow_inf_nan=False,
+        description="porosity of dead Li: dead Li of dense-equivalent thickness h occupies h/(1 - x) in the "
+                    "window's growth eigenstrain and in the foil beside the fibre (docs/electrochem.md, "
+                    "porous dead Li) [-] (0 <= x <= 0.9); 0: counted dense")
+    persistent_voids: bool = Field(
+        False, description="voids that persist from cycle to cycle in the foil beside the fibre (the fibre "
+                           "read-out's cell along the grating): void height g' = max(-i,0) Omega/F - l eps_dot(p) "
+                           "with the electrode's creep law at the foil's local pressure (docs/electrochem.md, "
+                           "voids that persist); needs [fibre_readout] with pressure_mapping = 'cell'")
     growth_smoothing_length_m: float = Field(
         0.0, ge=0, lt=1e-3, allow_inf_nan=False,
         description="width of the Gaussian that spreads each facet's plated Li over the deposition layer "

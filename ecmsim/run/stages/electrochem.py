@@ -96,7 +96,8 @@ def cycling_problem(scn, tmesh, materials, mechanics):
                           min_contact_activity=cyc.min_contact_activity, molar_volume_m3_mol=omega,
                           stress_coupling=ec.stress_coupling, interface_voids=cyc.interface_voids,
                           void_law=law, void_supply_length_m=supply, temperature_K=T,
-                          growth_smoothing_length_m=cyc.growth_smoothing_length_m)
+                          growth_smoothing_length_m=cyc.growth_smoothing_length_m,
+                          dead_li_porosity=cyc.dead_li_porosity)
 
 
 class CurrentStage(Stage):

@@ -1,0 +1,86 @@
+r"""Voids that persist from cycle to cycle, and porous dead Li: the interface's memory at the cell scale.
+
+Mean field per unit interface area (docs/electrochem.md, "Voids that persist"). The void height
+g [m] (void volume per nominal area) at a point of the interface obeys
+
+.. math:: \dot g = v_s - v_c, \qquad g \ge 0, \qquad
+   v_s = \max(-i, 0)\,\frac{\Omega_{Li}}{F}, \qquad v_c = \ell\,\dot\varepsilon_c(p),
+
+- :math:`v_s` the stripping flux (i > 0 plating, as everywhere in ecmsim): Li leaves the interface
+  at :math:`i\,\Omega/F`; plating adds Li at the contacts and does **not** fill the voids (they are
+  not in contact with the electrolyte: Kasemchainan et al., Nat. Mater. 18, 1105 (2019), dendrites
+  on plating after voids on stripping);
+- :math:`v_c` the creep inflow: the electrode's Norton law (:class:`~ecmsim.materials.creep.NortonLaw`,
+  with its size effect at :math:`\ell`) at the local compressive pressure p, times the supply length
+  :math:`\ell` (``cycling.void_supply_length_m``), the same supply as the window's voids on stripping.
+
+With i and p constant over a step the solution is exact: :math:`g(t + \Delta t) = \max(g + (v_s - v_c)
+\Delta t, 0)` (a void that has closed stays closed while creep outruns stripping).
+The critical stripping current at pressure p is :math:`i_c = F\,v_c(p)/\Omega`; over a symmetric
+cycle (strip :math:`t_s`, then plate or rest :math:`t_p`, same |i|) the void grows by
+:math:`v_s t_s - v_c (t_s + t_p)` if positive: voids accumulate from cycle to cycle for
+:math:`|i| > i_c\,(1 + t_p/t_s)` and otherwise close before the next strip.
+
+Dead Li (``cycling.irreversible_fraction`` of every plated increment) is porous: a dense-equivalent
+thickness :math:`h_d` occupies :math:`h_d / (1 - \phi_d)` (``cycling.dead_li_porosity`` =
+:math:`\phi_d`), so the foil's surface rises by :math:`h_d\,\phi_d/(1 - \phi_d)` more than the dense
+count. Pure numpy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ecmsim.core.constants import FARADAY_C_PER_MOL
+
+
+@dataclass(frozen=True)
+class InterfaceVoids:
+    """The void height ODE of the module docstring.
+
+    Attributes:
+        law: the electrode's Norton law (size effect applied at the supply length); None: no creep,
+            voids never close.
+        supply_length_m: l [m].
+        temperature_K: T [K].
+        molar_volume_m3_mol: Omega_Li [m³/mol].
+    """
+
+    law: object | None
+    supply_length_m: float
+    temperature_K: float
+    molar_volume_m3_mol: float = 13.0e-6
+
+    def stripping_velocity(self, current_A_m2) -> np.ndarray:
+        """v_s = max(-i, 0) Omega / F [m/s]."""
+        return np.maximum(-np.asarray(current_A_m2, dtype=float), 0.0) * self.molar_volume_m3_mol / FARADAY_C_PER_MOL
+
+    def closure_velocity(self, pressure_Pa) -> np.ndarray:
+        """v_c = l eps_dot_c(max(p, 0)) [m/s]: the Li creep brings to the interface at compressive pressure p."""
+        p = np.maximum(np.asarray(pressure_Pa, dtype=float), 0.0)
+        if self.law is None:
+            return np.zeros_like(p)
+        return self.supply_length_m * self.law.rate_per_s(p, self.temperature_K)
+
+    def critical_current_A_m2(self, pressure_Pa) -> np.ndarray:
+        """i_c = F v_c(p) / Omega [A/m²]: stripping faster than this opens voids."""
+        return self.closure_velocity(pressure_Pa) * FARADAY_C_PER_MOL / self.molar_volume_m3_mol
+
+    def advance(self, void_m, current_A_m2, pressure_Pa, dt_s: float) -> np.ndarray:
+        """The void height after dt with the current and the pressure held (exact for constant rates)."""
+        g = np.asarray(void_m, dtype=float)
+        rate = self.stripping_velocity(current_A_m2) - self.closure_velocity(pressure_Pa)
+        return np.maximum(g + rate * dt_s, 0.0)
+
+
+def porous_dead_li_thickness_m(dead_dense_m, porosity: float):
+    """The thickness that dead Li of dense-equivalent thickness ``dead_dense_m`` occupies at porosity phi_d:
+    h_d / (1 - phi_d) [m]."""
+    if not 0.0 <= porosity < 1.0:
+        raise ValueError(f"dead Li porosity {porosity!r} outside [0, 1)")
+    return np.asarray(dead_dense_m, dtype=float) / (1.0 - porosity)
+
+
+__all__ = ["InterfaceVoids", "porous_dead_li_thickness_m"]

@@ -1,0 +1,217 @@
+"""Voids that persist from cycle to cycle, and porous dead Li (ecmsim/electrochem/voids.py; docs/electrochem.md
+"Voids that persist", docs/fibre_readout.md): the void height ODE against its closed forms (opens under
+stripping, closes under pressure, accumulates above twice the critical current), and the same voids and
+porous dead Li in the foil beside the fibre of the cell along the grating."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from conftest import SCENARIOS
+from ecmsim.electrochem.voids import InterfaceVoids, porous_dead_li_thickness_m
+from ecmsim.materials import get as get_material
+from ecmsim.materials.creep import law_of
+
+F = 96485.33212            # [C/mol]
+OMEGA = 13.0e-6            # [m3/mol]
+T = 333.15                 # [K]
+P = 2.4e6                  # [Pa]
+ELL = 20e-6                # [m] a supply length at which i_c(2.4 MPa) is of the order of the cycling current
+
+
+def _creep_rate(p):
+    """The Li record's law written out by hand (LePage et al. 2019 with the Xu et al. 2017 size effect at l):
+    A exp(-Q/RT) (p / (sigma0 (L_ref/l)^m))^n."""
+    s0 = 1.0e6 * (2.2e-4 / ELL) ** 0.85
+    return 4.25e4 * math.exp(-37.0e3 / (8.314462618 * T)) * (p / s0) ** 6.6
+
+
+def _voids():
+    return InterfaceVoids(law_of(get_material("Li"), ELL), ELL, T, OMEGA)
+
+
+def test_critical_stripping_current_is_the_creep_supply():
+    """i_c = F l eps_dot(p) / Omega with the cited law, by hand; it grows as p^n (n = 6.6) from 3 to 7 MPa."""
+    v = _voids()
+    assert float(v.critical_current_A_m2(P)) == pytest.approx(F * ELL * _creep_rate(P) / OMEGA, rel=1e-12, abs=0)
+    ratio = float(v.critical_current_A_m2(7e6) / v.critical_current_A_m2(3e6))
+    assert ratio == pytest.approx((7 / 3) ** 6.6, rel=1e-12, abs=0)
+    assert float(v.closure_velocity(-1e6)) == 0.0             # tension supplies nothing
+
+
+def test_void_opens_under_stripping_and_closes_under_pressure_as_the_closed_form():
+    """Strip at i = 3 i_c for t_s, then rest under the same pressure: exactly
+    g(t) = (v_s - v_c) t while stripping, g(t_s) - v_c (t - t_s) at rest, closed (0) from
+    t_close = t_s + g(t_s) / v_c on; the code steps with uneven dt (exact for constant rates)."""
+    v = _voids()
+    ic = float(v.critical_current_A_m2(P))
+    i = -3.0 * ic                                             # stripping
+    vs, vc = 3.0 * ic * OMEGA / F, ELL * _creep_rate(P)        # by hand
+    ts = 3600.0
+    t_close = ts + (vs - vc) * ts / vc                        # = 3 ts: closes after twice the stripping time
+    assert t_close == pytest.approx(3 * ts, rel=1e-12, abs=0)
+    times = np.concatenate([np.sort(np.random.default_rng(0).uniform(0, ts, 7)), [ts],
+                            np.sort(np.random.default_rng(1).uniform(ts, 4 * ts, 9)), [4 * ts]])
+    g, t_prev = np.zeros(1), 0.0
+    for t in times:
+        # a step ending at or before ts strips; after ts the cell rests (a step never straddles ts here)
+        current = i if t <= ts else 0.0
+        g = v.advance(g, current, P, t - t_prev)
+        expected = (vs - vc) * t if t <= ts else max((vs - vc) * ts - vc * (t - ts), 0.0)
+        assert g[0] == pytest.approx(expected, rel=1e-12, abs=1e-9 * vs * ts), t
+        t_prev = t
+    assert g[0] == 0.0                                        # closed under pressure
+    # below the critical current nothing opens
+    assert v.advance(np.zeros(1), -0.99 * ic, P, ts)[0] == 0.0
+    assert v.advance(np.zeros(1), -1.01 * ic, P, ts)[0] > 0.0
+
+
+@pytest.mark.parametrize("factor, grows", [(1.8, False), (2.2, True)])
+def test_voids_accumulate_cycle_to_cycle_above_twice_the_critical_current(factor, grows):
+    """Symmetric cycles (strip t, plate t at |i|): plating does not fill voids, creep closes them at v_c all
+    cycle long, so a void grows by (v_s - 2 v_c) t per cycle if positive: above 2 i_c it accumulates
+    linearly cycle by cycle, below it is back to 0 before the next strip."""
+    v = _voids()
+    ic = float(v.critical_current_A_m2(P))
+    t = 7200.0
+    vs, vc = factor * ic * OMEGA / F, ELL * _creep_rate(P)
+    g = np.zeros(1)
+    for n in range(1, 4):
+        for k in range(4):                                     # strip in 4 steps
+            g = v.advance(g, -factor * ic, P, t / 4)
+        peak = g[0]
+        g = v.advance(g, factor * ic, P, t)                    # plate: creep closes, plating does not fill
+        per_cycle = (vs - 2 * vc) * t
+        if grows:
+            assert g[0] == pytest.approx(n * per_cycle, rel=1e-9, abs=0)
+        else:
+            assert g[0] == 0.0
+            assert peak == pytest.approx((vs - vc) * t, rel=1e-9, abs=0)
+
+
+def test_porous_dead_li_occupies_more_than_dense():
+    """h_d / (1 - phi): 1 um dense-equivalent at phi = 0.5 takes 2 um; phi = 0 is the dense count; phi >= 1
+    refused."""
+    assert float(porous_dead_li_thickness_m(1e-6, 0.5)) == pytest.approx(2e-6, rel=1e-12, abs=0)
+    assert float(porous_dead_li_thickness_m(1e-6, 0.0)) == 1e-6
+    with pytest.raises(ValueError):
+        porous_dead_li_thickness_m(1e-6, 1.0)
+
+
+# ---- the cell along the grating ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def li_cell():
+    from ecmsim import scenario
+    from ecmsim.fibre.model import cell_model
+
+    return cell_model(scenario.load(SCENARIOS / "fbg_cell_li.toml"))
+
+
+def _window(currents, dts, dead_fraction=0.0, facets=20):
+    """A uniform cycling window: per step the current (+ plating) and its length; deposit = the
+    cumulative i Omega/F dt, dead Li = dead_fraction of every plated increment (rows as profile_rows)."""
+    from ecmsim.fibre.readout import WindowHistory
+
+    rows, t, dep, dead = [], 0.0, 0.0, 0.0
+    x = np.linspace(0.0, 40e-6, facets)
+    for k, (i, dt) in enumerate(zip([0.0] + list(currents), [0.0] + list(dts))):
+        t += dt
+        dh = i * OMEGA / F * dt
+        dep += dh
+        dead += dead_fraction * max(dh, 0.0)
+        for xx in x:
+            rows.append([k, t, xx, 0.0, i, -P, dep, dead, 1.0, 2e-6, 0.0])
+    return WindowHistory.from_rows(np.array(rows))
+
+
+def _compute(cell, window, **options):
+    from ecmsim.fibre.readout import ReadoutOptions, _compute_cell
+    return _compute_cell(window, cell, P, ReadoutOptions(sections=2, creep=False, **options), T,
+                         lambda *_: None, optics=False)
+
+
+def test_grating_voids_open_beside_the_fibre_and_close_under_the_foil_pressure(li_cell):
+    """The must-show case in the cell: strip at 3 i_c for 1 h, then rest 4 h under the plunger. Far from the
+    fibre (the plate rests on the flat foil at the stack pressure) the void height is the closed form at every
+    step: (v_s - v_c) t, then closing at v_c, shut after 2 h of rest (1e-9). Just beside the fibre, where the
+    membrane bridges from the fibre to its landing on the foil (no pressure), the void stays at its stripped
+    height v_s(x) t_s with the crowded current. Every step keeps force balance (1e-8)."""
+    v = _voids()
+    ic = float(v.critical_current_A_m2(P))
+    currents, dts = [-3 * ic] * 4 + [0.0] * 8, [900.0] * 4 + [1800.0] * 8
+    out = _compute(li_cell, _window(currents, dts), voids=v)
+    assert out.force_balance_error < 1e-8
+    from ecmsim.fibre.grating import GratingCell
+    grating = GratingCell(li_cell, P, 2, out_hold(li_cell), creep=False)
+    x, field = out.plate_x_m, out.void_field_m
+    vs, vc = 3 * ic * OMEGA / F, ELL * _creep_rate(P)
+    far = len(x) - 1
+    t, expected = 0.0, [0.0]
+    for i, dt in zip(currents, dts):
+        t += dt
+        expected.append((vs - vc) * t if i else max((vs - vc) * 3600.0 - vc * (t - 3600.0), 0.0))
+    np.testing.assert_allclose(field[:, 0, far], expected, rtol=1e-9, atol=1e-9 * vs * 3600.0)
+    assert field[-1, 0, far] == 0.0 and field[4, 0, far] > 0.0          # opened, then closed
+    near = np.flatnonzero(x > grating.footprint_m)[2]                     # beside the fibre, under the bridge
+    assert x[near] < min(pl.landing_m for pl in grating.plate(np.zeros(2), 0.0))
+    crowd = grating.crowding(x[near])
+    assert field[-1, 0, near] == pytest.approx(vs * crowd * 3600.0, rel=1e-9, abs=0)
+    assert field[-1, 0, near] > 0.0
+
+
+def test_grating_voids_accumulate_and_the_fibre_load_does_not_return(li_cell):
+    """Two symmetric cycles at 3 i_c (above 2 i_c): the void beside the fibre grows cycle by cycle, so the
+    foil stays higher than the dense count after each strip and the fibre's load after cycle 2 differs from
+    cycle 1's and from the start; without voids (the same window) it returns to its start (1e-6)."""
+    v = _voids()
+    ic = float(v.critical_current_A_m2(P))
+    cyc = [3 * ic] * 4 + [-3 * ic] * 4
+    window = _window(cyc * 2, [900.0] * 16)
+    plain = _compute(li_cell, window)
+    np.testing.assert_allclose(plain.loads_N_per_m[-1], plain.loads_N_per_m[0], rtol=1e-6)
+    np.testing.assert_allclose(plain.loads_N_per_m[8], plain.loads_N_per_m[0], rtol=1e-6)
+    out = _compute(li_cell, window, voids=v)
+    v1, v2 = out.voids_m[8].mean(), out.voids_m[16].mean()
+    assert v1 > 0.0 and v2 > 1.5 * v1
+    load0, load1, load2 = (out.loads_N_per_m[k].mean() for k in (0, 8, 16))
+    assert load2 < load1 < load0                               # the foil stays up: the fibre carries less
+
+
+def test_grating_porous_dead_li_raises_the_foil_by_h_phi_over_1_minus_phi(li_cell):
+    """Plating only, 10 % dead: with porosity phi the section's fibre load equals that of a dense deposit
+    of (net + dead phi/(1 - phi)) beside the fibre (1e-12), and differs from the dense count."""
+    from ecmsim.fibre.grating import GratingCell
+
+    window = _window([2.0] * 4, [1800.0] * 4, dead_fraction=0.1)
+    out = _compute(li_cell, window, dead_li_porosity=0.5)
+    plated = 2.0 * OMEGA / F * 7200.0
+    expected = plated + 0.1 * plated * 0.5 / 0.5
+    grating = GratingCell(li_cell, P, 2, out_hold(li_cell), creep=False)
+    ref = grating.plate(np.full(2, expected), 0.0)[0].fibre_load_N_per_m
+    assert out.loads_N_per_m[-1, 0] == pytest.approx(ref, rel=1e-12, abs=0)
+    assert out.extra_metrics["fbg_readout_dead_li_swell_final_m"] == pytest.approx(0.1 * plated, rel=1e-9, abs=0)
+    dense = _compute(li_cell, window)
+    assert abs(dense.loads_N_per_m[-1, 0] - ref) > 1e-3 * ref * 1e-3
+
+
+def out_hold(cell) -> float:
+    return cell.scn.protocol.build().duration_s if cell.scn.protocol is not None else 0.0
+
+
+def test_creep_pressure_keeps_the_plates_force(li_cell):
+    """The pressure that closes the foil's voids: none under the bridge from the fibre to the landing, the stack
+    pressure far away, and the landing's line load beside it, so that its integral is p W - f/2 (the plate's
+    force on the foil, to one node's share p h of the node sum) for a flat foil and for a stripped one."""
+    from ecmsim.fibre.grating import GratingCell
+
+    grating = GratingCell(li_cell, P, 2, out_hold(li_cell), creep=False)
+    x = grating.x_m
+    h = x[1] - x[0]
+    plates = grating.plate(np.array([0.0, -2e-6]), 0.0)
+    for pl, p in zip(plates, grating.creep_pressure(plates)):
+        assert np.sum(p) * h == pytest.approx(P * grating.half_width_m - 0.5 * pl.fibre_load_N_per_m, rel=0, abs=1.5 * P * h)
+        assert np.all(p[x < pl.landing_m] == 0.0) and p[-1] == P

@@ -48,6 +48,9 @@ from scipy.sparse.linalg import spsolve
 
 #: grid points across the half width of the cell for the plate
 PLATE_POINTS = 601
+#: the crowding kernel's reach in membrane thicknesses (e^-12 = 6e-6: beyond it the foil's deposit is exactly
+#: the mean, so the plate meets its flat far field at W; a tail of 1e-8 there cost 1e-8 of force balance)
+CROWDING_REACH = 12.0
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class PlateResult:
     fibre_load_N_per_m: float           # both sides of the fibre
     landing_m: float                    # first contact with the foil beyond the fibre
     gap_fraction: float                 # fraction of the half width with the plate off the foil
+    contact: np.ndarray | None = None   # the nodes where the plate rests on the foil (ionic contact)
 
     @property
     def force_balance_error(self) -> float:
@@ -147,7 +151,7 @@ def plate_on_foundation(pressure_Pa: float, rigidity_N_m: float, fibre_top_m: fl
     beyond = np.flatnonzero(foil[1:]) + 1
     landing = float(x[beyond[0]]) if beyond.size else half_width_m
     gap = float(np.mean(~foil[beyond[0]:])) if beyond.size else 1.0
-    result = PlateResult(x, w, s, reaction, fibre, landing, gap)
+    result = PlateResult(x, w, s, reaction, fibre, landing, gap, foil.copy())
     # equilibrium of the half width: half the prop + the foil's reactions = p W (row sums of the
     # stencil telescope to the ends: the mirror at x = 0 and the flat foil beyond W carry no shear)
     foil_force = float(np.sum(reaction[1:]) * h)
@@ -178,15 +182,61 @@ class GratingCell:
         self.crowding_m = cell.membrane.thickness_m
         self.footprint_m = cell.radius_m
         core = cell.core(stack_pressure_Pa)
-        self.f0 = self.plate(np.zeros(1), 0.0)[0].fibre_load_N_per_m
+        x = self.x_m
+        h = x[1] - x[0]
+        self._weights = np.full(len(x), h)
+        self._weights[[0, -1]] = 0.5 * h
+        self._beside = x > self.footprint_m
+        lam = self.crowding_m
+        W = self.half_width_m                   # images at the axis and at W: the current stays in [0, W]
+        far = lambda d: np.where(d <= CROWDING_REACH * lam, np.exp(-d / lam), 0.0)   # noqa: E731
+        self._kernel = far(np.abs(x[:, None] - x[None, :])) + far(x[:, None] + x[None, :]) \
+            + far(2.0 * W - x[:, None] - x[None, :])
+        membrane = cell.membrane
+        self.contact_gap_m = stack_pressure_Pa * membrane.thickness_m / membrane.youngs_modulus_Pa
+        self._held_share = np.ones(len(x))
+        held = self.plate(np.zeros((1, len(x))), 0.0)[0]
+        self._held_share = self.share(self.ionic_contact(held))[0]
+        self.f0 = held.fibre_load_N_per_m
         self._unit = {k: core[k] / self.f0 for k in ("sxx", "syy", "sxy")}
 
-    def crowding(self, x) -> np.ndarray:
-        """The local current (and deposit) beside the fibre over the mean: 0 under the footprint,
-        1 + (a/t_m) e^{-(x - a)/t_m} beside it (the footprint's share crowds its edge; the same charge)."""
-        a, lam = self.footprint_m, self.crowding_m
-        x = np.asarray(x, dtype=float)
-        return np.where(x > a, 1.0 + (a / lam) * np.exp(-(x - a) / lam), 0.0)
+    def share(self, contact) -> np.ndarray:
+        r"""The local current over the section's mean on :attr:`x_m` (rows: one per contact row): the current
+        follows ionic contact. None where the plate is off the foil (``contact`` false: the bridge from the
+        fibre to its landing, any open gap) or over the fibre's footprint (x <= a); the share of every such
+        node crowds into the contacting foil around it with the kernel
+        :math:`K(x, x') = e^{-|x - x'|/t_m} + e^{-(x + x')/t_m} + e^{-(2W - x - x')/t_m}` (t_m the membrane's
+        thickness; images at the axis and at the half width W, so no current crosses either and the foil's
+        profile is flat at W, where the plate meets the flat far field), normalised per blocked node over the contacts, so the section's current is kept to round-off:
+        :math:`\sum_i w_i c_i = W` (trapezoid weights w on the half width). For one bridge [0, l) and contact
+        beyond, :math:`c(x) = 1 + (l/t_m)\,e^{-(x - l)/t_m}` on x >= l (to O(h/t_m)). No contact anywhere in
+        the half width: the plate rests on the flat foil beyond W, and the current goes to the last node."""
+        c = np.atleast_2d(np.asarray(contact, dtype=bool)) & self._beside[None, :]
+        out = np.empty(c.shape)
+        idx = np.arange(c.shape[1])
+        for j, on in enumerate(c):
+            if not on.any():
+                on = idx == idx[-1]
+            reach = self._kernel @ (on * self._weights)             # S_k = sum_i w_i K_ik over the contacts
+            lone = ~on & (reach == 0.0)                             # no contact within the reach: the nearest
+            blocked = np.where(on | lone, 0.0, self._weights / np.where(reach > 0.0, reach, 1.0))
+            out[j] = on * (1.0 + self._kernel @ blocked)
+            if lone.any():
+                near = np.flatnonzero(on)[np.abs(np.flatnonzero(on)[None, :] - idx[lone][:, None]).argmin(axis=1)]
+                np.add.at(out[j], near, self._weights[lone] / self._weights[near])
+        return out
+
+    def ionic_contact(self, plate: PlateResult) -> np.ndarray:
+        """Where the membrane passes current to the foil: the plate rests on it, or its gap is within the
+        membrane's own compression under the stack pressure, p t_m / E_m (a local indentation the bending
+        plate does not resolve closes it). Beside the footprint only."""
+        gap = plate.deflection_m - plate.foundation_m
+        return (plate.contact | (gap <= self.contact_gap_m)) & self._beside
+
+    @property
+    def crowding(self) -> np.ndarray:
+        """The share (:meth:`share`) in the held state on :attr:`x_m`: the current the cycling starts with."""
+        return self._held_share
 
     @property
     def x_m(self) -> np.ndarray:
@@ -214,21 +264,24 @@ class GratingCell:
             rows.append(p)
         return np.array(rows)
 
-    def foundation(self, deposit_m: float, voids_m=None):
-        """The foil's surface next to the fibre with ``deposit_m`` of Li deposited (negative: stripped)
-        on average: none under the fibre's footprint, the footprint's share crowding its edge. ``voids_m``
-        (on the plate's grid :attr:`x_m`): void height that keeps the surface where the Li receded."""
-        def s(x):
-            return self.foil_m + deposit_m * self.crowding(x) + (0.0 if voids_m is None else voids_m)
-        return s
+    def foundation(self, deposit_m, voids_m=None) -> np.ndarray:
+        """The foil's surface on :attr:`x_m` with ``deposit_m`` of Li deposited (negative: stripped): a
+        profile on :attr:`x_m` (the local deposit, :meth:`share` integrated over the steps), or a number
+        (the section's mean, spread by the held state's share :attr:`crowding`). ``voids_m`` (on :attr:`x_m`):
+        void height that keeps the surface where the Li receded."""
+        d = np.asarray(deposit_m, dtype=float)
+        local = d * self._held_share if d.ndim == 0 else d
+        return self.foil_m + local + (0.0 if voids_m is None else voids_m)
 
     def plate(self, deposits_m: np.ndarray, since_s: float, voids_m=None) -> list[PlateResult]:
-        """The plate of every section with its deposit (and, given, its void height on :attr:`x_m`, one
-        row per section), after ``since_s`` of cycling."""
+        """The plate of every section with its deposit (one number per section: its mean, spread as the held
+        state's current; or one profile on :attr:`x_m` per row) and, given, its void height on :attr:`x_m`
+        (one row per section), after ``since_s`` of cycling."""
         rigidity = self.cell.embedding.rigidity(self.p, self.hold_s + (since_s if self.creep else 0.0))
-        deposits = np.atleast_1d(deposits_m)
+        deposits = np.asarray(deposits_m, dtype=float)
+        deposits = deposits.reshape(-1) if deposits.ndim <= 1 else deposits
         return [plate_on_foundation(self.p, rigidity, self.fibre_top_m,
-                                    self.foundation(float(d), None if voids_m is None else voids_m[j]),
+                                    self.foundation(d, None if voids_m is None else voids_m[j]),
                                     self.half_width_m) for j, d in enumerate(deposits)]
 
     def cores(self, loads_N_per_m: np.ndarray, temperature_K: float | None = None) -> dict[str, np.ndarray]:

@@ -314,6 +314,9 @@ class Readout:
     #: ... and the void height on the plate's grid (times, sections, points) [m], the grid ``plate_x_m``
     void_field_m: np.ndarray | None = None
     plate_x_m: np.ndarray | None = None
+    #: "cell" mapping: how often a node of a section's plate went into or out of contact with the foil and
+    #: back at the next step, over all steps (the staggered contact's chatter; 0: none)
+    contact_reversals: int = 0
     #: metrics of the voids and the porous dead Li ("cell" mapping), merged into ``metrics``
     extra_metrics: dict[str, float] = field(default_factory=dict)
 
@@ -388,36 +391,45 @@ def _compute_cell(window: WindowHistory, model, stack_pressure_Pa: float, option
     grating = GratingCell(model, stack_pressure_Pa, options.sections, hold, creep=options.creep)
     say(f"fibre read-out: the cell along the grating, {options.sections} sections, the fibre {grating.f0:.4g} N/m "
         f"after a {hold / 3600:g} h hold")
-    # with voids every window step is integrated (the void ODE needs the current of each step and the foil's
-    # pressure of the step before: staggered); without, only the output times are solved
-    solve = np.arange(len(times)) if options.voids is not None else pick
-    x, crowd = grating.x_m, grating.crowding(grating.x_m)
+    # every window step is integrated: the current of step (t_i-1, t_i] follows the ionic contact of the plate
+    # at t_i-1 (staggered, docs/fibre_readout.md "Current follows contact"), so the foil's profile is the sum of
+    # the steps' deposits; the void ODE takes the same current and the foil's pressure of the step before
+    x = grating.x_m
+    share = np.repeat(grating.crowding[None, :], options.sections, axis=0)
+    deposit = np.zeros((options.sections, len(x)))
     voids = np.zeros((options.sections, len(x))) if options.voids is not None else None
     pressure = np.full((options.sections, len(x)), stack_pressure_Pa)
     loads, worst = np.empty((len(times), options.sections)), 0.0
     void_mean, void_max = np.zeros((len(times), options.sections)), np.zeros(len(times))
     void_field = np.zeros((len(times), options.sections, len(x))) if voids is not None else None
+    contact = np.zeros((len(times), options.sections, len(x)), dtype=bool)
     beside = x > grating.footprint_m
-    for i in solve:
+    for i in range(len(times)):
+        if i > 0:
+            deposit += (D_bins[i] - D_bins[i - 1])[:, None] * share
         if voids is not None and i > 0:
             dt = float(times[i] - times[i - 1])
-            voids = options.voids.advance(voids, I_bins[i][:, None] * crowd[None, :], pressure, dt)
-            voids[:, ~beside] = 0.0             # no current under the fibre's footprint: no void
+            voids = options.voids.advance(voids, I_bins[i][:, None] * share, pressure, dt)
             void_mean[i] = voids[:, beside].mean(axis=1)
             void_max[i] = voids.max()
             void_field[i] = voids
-        plates = grating.plate(D_bins[i] - D_bins[0], float(times[i] - times[0]), voids)
+        plates = grating.plate(deposit, float(times[i] - times[0]), voids)
         pressure = grating.creep_pressure(plates)
+        contact[i] = [grating.ionic_contact(pl) for pl in plates]
+        share = grating.share(contact[i])
         loads[i] = [pl.fibre_load_N_per_m for pl in plates]
         worst = max(worst, max(pl.force_balance_error for pl in plates))
     steps, times, loads, void_mean, void_max = steps[pick], times[pick], loads[pick], void_mean[pick], void_max[pick]
+    flips = contact[1:] != contact[:-1]
     out = Readout(steps, times, np.full_like(loads, stack_pressure_Pa), np.empty(0), [], [], [], None, [],
-                  loads_N_per_m=loads, force_balance_error=worst)
+                  loads_N_per_m=loads, force_balance_error=worst,
+                  contact_reversals=int(np.sum(flips[1:] & flips[:-1])))
+    out.extra_metrics = {"fbg_readout_contact_reversals": out.contact_reversals}
     if memory:
         out.voids_m = void_mean
         out.void_field_m = void_field[pick] if void_field is not None else None
         out.plate_x_m = x
-        out.extra_metrics = {
+        out.extra_metrics |= {
             "fbg_readout_void_height_final_m": float(void_mean[-1].mean()),
             "fbg_readout_void_height_max_m": float(void_max.max()),
             "fbg_readout_dead_li_swell_final_m": float(swell[pick][-1].mean()),

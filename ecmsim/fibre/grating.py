@@ -48,8 +48,8 @@ from scipy.sparse.linalg import spsolve
 
 #: grid points across the half width of the cell for the plate
 PLATE_POINTS = 601
-#: the crowding kernel's reach in membrane thicknesses (e^-12 = 6e-6: beyond it the foil's deposit is exactly
-#: the mean, so the plate meets its flat far field at W; a tail of 1e-8 there cost 1e-8 of force balance)
+#: the crowding kernel's reach in membrane thicknesses (e^-12 = 6e-6: beyond it the foil's deposit is flat, so
+#: the plate meets its flat far field at W; a tail of 1e-8 there cost 1e-8 of force balance)
 CROWDING_REACH = 12.0
 
 
@@ -202,28 +202,26 @@ class GratingCell:
 
     def share(self, contact) -> np.ndarray:
         r"""The local current over the section's mean on :attr:`x_m` (rows: one per contact row): the current
-        follows ionic contact. None where the plate is off the foil (``contact`` false: the bridge from the
-        fibre to its landing, any open gap) or over the fibre's footprint (x <= a); the share of every such
-        node crowds into the contacting foil around it with the kernel
-        :math:`K(x, x') = e^{-|x - x'|/t_m} + e^{-(x + x')/t_m} + e^{-(2W - x - x')/t_m}` (t_m the membrane's
-        thickness; images at the axis and at the half width W, so no current crosses either and the foil's
-        profile is flat at W, where the plate meets the flat far field), normalised per blocked node over the contacts, so the section's current is kept to round-off:
-        :math:`\sum_i w_i c_i = W` (trapezoid weights w on the half width). For one bridge [0, l) and contact
-        beyond, :math:`c(x) = 1 + (l/t_m)\,e^{-(x - l)/t_m}` on x >= l (to O(h/t_m)). No contact anywhere in
-        the half width: the plate rests on the flat foil beyond W, and the current goes to the last node."""
+        follows ionic contact (docs/fibre_readout.md, "The current follows contact"). None where the plate is
+        off the foil (``contact`` false: the bridge from the fibre to its landing, any open gap) or over the
+        fibre's footprint (x <= a). Each blocked node's current reaches the contacts around it through the
+        membrane (thickness t_m) with the reach :math:`K(x, x')/(2 t_m)`,
+        :math:`K = e^{-|x - x'|/t_m} + e^{-(x + x')/t_m} + e^{-(2W - x - x')/t_m}` (images at the axis and at
+        the half width W, so none crosses either; cut at :data:`CROWDING_REACH` t_m), the edge crowding; the
+        galvanostatic control spreads the rest over all contacts: :math:`c = \chi (1 + E) W / \int \chi (1 + E)`,
+        with :math:`E(x) = \int_{blocked} K(x, x')\,dx' / (2 t_m)` and :math:`\chi` the contact. So the section's
+        current is kept to round-off (:math:`\sum_i w_i c_i = W`, trapezoid weights w). For one bridge [0, l):
+        :math:`c(x) = [1 + \sinh(l/t_m)\,e^{-x/t_m}]\,W / (W - l + \tfrac{t_m}{2}(1 - e^{-2l/t_m}))` on x >= l:
+        a footprint narrower than t_m crowds its whole share at its edge, a wider bridge half a membrane
+        thickness's worth. No contact anywhere in the half width: the plate rests on the flat foil beyond W,
+        and the current goes to the last node."""
         c = np.atleast_2d(np.asarray(contact, dtype=bool)) & self._beside[None, :]
         out = np.empty(c.shape)
-        idx = np.arange(c.shape[1])
+        last = np.arange(c.shape[1]) == c.shape[1] - 1
         for j, on in enumerate(c):
-            if not on.any():
-                on = idx == idx[-1]
-            reach = self._kernel @ (on * self._weights)             # S_k = sum_i w_i K_ik over the contacts
-            lone = ~on & (reach == 0.0)                             # no contact within the reach: the nearest
-            blocked = np.where(on | lone, 0.0, self._weights / np.where(reach > 0.0, reach, 1.0))
-            out[j] = on * (1.0 + self._kernel @ blocked)
-            if lone.any():
-                near = np.flatnonzero(on)[np.abs(np.flatnonzero(on)[None, :] - idx[lone][:, None]).argmin(axis=1)]
-                np.add.at(out[j], near, self._weights[lone] / self._weights[near])
+            on = on if on.any() else last
+            raw = on * (1.0 + self._kernel @ (~on * self._weights) / (2.0 * self.crowding_m))
+            out[j] = raw * (self.half_width_m / np.sum(self._weights * raw))
         return out
 
     def ionic_contact(self, plate: PlateResult) -> np.ndarray:

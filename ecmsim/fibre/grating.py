@@ -8,11 +8,12 @@ cycling does next to the fibre:
 
 1. **The foil's surface beside the fibre** rises by plating and falls by stripping:
    :math:`s(x) = t_f + \Delta(x)`, with :math:`\Delta` the Li the cycling left there (live plated Li
-   and dead Li, the window's interface history, section j taking x-bin j of the window). The fibre's
-   footprint passes no current: its share goes to its neighbours within about the membrane's
-   thickness :math:`t_m` (current crowding at the fibre's edge),
-   :math:`\Delta(x) = \bar\Delta\,[1 + (a/t_m)\,e^{-(x - a)/t_m}]` beside the footprint of half
-   width a. Optionally the dead Li is porous (it takes :math:`h_d/(1-\phi_d)`) and the voids that
+   and dead Li, the window's interface history, section j taking x-bin j of the window). The current
+   follows ionic contact (:meth:`GratingCell.share`): none under the fibre's footprint, under the
+   membrane's bridge to its landing or under an open gap; their share crowds into the contacts within
+   about the membrane's thickness :math:`t_m` and the rest spreads over all contacts, so each section
+   passes its current. The foil's profile sums the steps' deposits times that share (the plate's contact
+   of the step before). Optionally the dead Li is porous (it takes :math:`h_d/(1-\phi_d)`) and the voids that
    stripping leaves beside the fibre persist: they keep the surface where the Li receded, and close by
    creep at the foil's pressure (:meth:`GratingCell.creep_pressure`, the void height ODE of
    :mod:`ecmsim.electrochem.voids`, integrated in :func:`ecmsim.fibre.readout.compute`).
@@ -64,7 +65,7 @@ class PlateResult:
     fibre_load_N_per_m: float           # both sides of the fibre
     landing_m: float                    # first contact with the foil beyond the fibre
     gap_fraction: float                 # fraction of the half width with the plate off the foil
-    contact: np.ndarray | None = None   # the nodes where the plate rests on the foil (ionic contact)
+    contact: np.ndarray | None = None   # the nodes where the plate rests on the foil (active set)
 
     @property
     def force_balance_error(self) -> float:
@@ -189,9 +190,11 @@ class GratingCell:
         self._beside = x > self.footprint_m
         lam = self.crowding_m
         W = self.half_width_m                   # images at the axis and at W: the current stays in [0, W]
-        far = lambda d: np.where(d <= CROWDING_REACH * lam, np.exp(-d / lam), 0.0)   # noqa: E731
-        self._kernel = far(np.abs(x[:, None] - x[None, :])) + far(x[:, None] + x[None, :]) \
-            + far(2.0 * W - x[:, None] - x[None, :])
+
+        def reach(d):
+            return np.where(d <= CROWDING_REACH * lam, np.exp(-d / lam), 0.0)
+        self._kernel = (reach(np.abs(x[:, None] - x[None, :])) + reach(x[:, None] + x[None, :])
+                        + reach(2.0 * W - x[:, None] - x[None, :]))
         membrane = cell.membrane
         self.contact_gap_m = stack_pressure_Pa * membrane.thickness_m / membrane.youngs_modulus_Pa
         self._held_share = np.ones(len(x))

@@ -8,8 +8,8 @@ stress an experimenter reads from a peak shift by eqs. 1-2. Model (docs/fibre_re
    (length L) is cut into N sections; in each, the membrane plate presses on the fibre and on the
    foil beside it, whose surface rises and falls with the Li that x-bin j of the 40 um cycling window
    (``interface_profiles.csv``) deposited since the start of cycling (live and dead Li plus the voids
-   that keep the layer's envelope), crowded at the fibre's edge because the fibre's footprint passes
-   no current; optionally with porous dead Li and with the voids that persist beside the fibre
+   that keep the layer's envelope), where the membrane touches the foil (no current under the fibre's
+   footprint, the membrane's bridge or an open gap: their share crowds into the contacts); optionally with porous dead Li and with the voids that persist beside the fibre
    (``ReadoutOptions.voids``: the void height ODE of :mod:`ecmsim.electrochem.voids`, driven by the
    section's current and closed by creep at the foil's pressure of the step before). Fibre and foil
    carry the plunger's pressure exactly at every section and step; the core strain follows from the section's fibre load (the held cell's rim shape scaled) and the
@@ -392,7 +392,7 @@ def _compute_cell(window: WindowHistory, model, stack_pressure_Pa: float, option
     say(f"fibre read-out: the cell along the grating, {options.sections} sections, the fibre {grating.f0:.4g} N/m "
         f"after a {hold / 3600:g} h hold")
     # every window step is integrated: the current of step (t_i-1, t_i] follows the ionic contact of the plate
-    # at t_i-1 (staggered, docs/fibre_readout.md "Current follows contact"), so the foil's profile is the sum of
+    # at t_i-1 (staggered, docs/fibre_readout.md "The current follows contact"), so the foil's profile is the sum of
     # the steps' deposits; the void ODE takes the same current and the foil's pressure of the step before
     x = grating.x_m
     share = np.repeat(grating.crowding[None, :], options.sections, axis=0)

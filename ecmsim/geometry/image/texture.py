@@ -41,7 +41,7 @@ import numpy as np
 
 from ecmsim.geometry.image.flatten import destripe_bands, flatten_phases
 from ecmsim.geometry.image.phases import ELECTRODE, ELECTROLYTE, PARTICLE, VOID
-from ecmsim.geometry.image.rims import pore_rims
+from ecmsim.geometry.image.rims import bright_pores, pore_rims
 
 #: The forest's classes (pixel truth of the training renderings).
 CLASSES = ("void", "electrode", "matrix", "particle")
@@ -111,7 +111,9 @@ def texture_route(grey: np.ndarray, particles: bool = False) -> tuple[np.ndarray
     image by texture (see the module docstring), and what was decided."""
     start = time.perf_counter()
     forest, trained = trained_forest()
-    g, pores, info = prepare(grey)
+    g0, stripes = destripe_bands(np.asarray(grey, dtype=float))
+    g, pores, rim_info = pore_rims(g0)
+    info = {"destripe": stripes, "pore_rims": rim_info}
     p = classify(g, forest)
     region, _ = regions(p, pores)
     # shading per phase of the first reading: electrode and polymer matrix, particles and pore
@@ -126,6 +128,9 @@ def texture_route(grey: np.ndarray, particles: bool = False) -> tuple[np.ndarray
     p = classify(g, forest)
     region, margin = regions(p, pores)
     region, info["context"] = _context(region, margin)
+    specks = bright_pores(g0, pores, (region > 0) & ~_largest(region == 2), info["pore_rims"])
+    region[specks] = 0
+    info["pore_rims"]["speck_pixels"] = int(specks.sum())
     lut = np.array([VOID, ELECTRODE, ELECTROLYTE], np.uint8)
     labels = lut[region]
     from scipy.ndimage import gaussian_filter
@@ -181,6 +186,18 @@ def _particle_contrast(g: np.ndarray, particles: np.ndarray, matrix: np.ndarray,
 #: A piece of electrode or electrolyte cut off from its layer (not in the region's largest piece)
 #: stays only when its texture says so clearly: mean margin at least this.
 ISLAND_MARGIN = 0.5
+
+
+def _largest(mask: np.ndarray) -> np.ndarray:
+    """The largest connected piece of ``mask``."""
+    from scipy.ndimage import label as cc
+
+    comp, n = cc(mask)
+    if n == 0:
+        return mask
+    sizes = np.bincount(comp.ravel())
+    sizes[0] = 0
+    return comp == int(np.argmax(sizes))
 
 
 def _context(region: np.ndarray, margin: np.ndarray) -> tuple[np.ndarray, dict]:

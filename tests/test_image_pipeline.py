@@ -15,7 +15,7 @@ from geometry_helpers import MESHES, read_png, report_of
 from ecmsim.core.errors import GeometryError, InputFileError
 from ecmsim.geometry import image as img
 from ecmsim.geometry import synthetic as syn
-from ecmsim.geometry.image import ELECTRODE, ELECTROLYTE, VOID
+from ecmsim.geometry.image import ELECTRODE, ELECTROLYTE, PARTICLE, VOID
 from ecmsim.geometry.polyline import simplify
 from ecmsim.mesh import MeshOptions
 from ecmsim.mesh.partition import _conforming_partition
@@ -326,3 +326,31 @@ def test_one_pixel_wide_features_mesh_without_crash():
     assert res.geometry.void_area_m2 == pytest.approx(40 * PX**2, rel=0.3, abs=0)
     loop = simplify(np.array([[0.0, 0], [7, 0.2], [14, 0.1], [20, 0], [14, -0.1], [7, -0.2]]), 1.0, closed=True)
     assert len(loop) == 3
+
+
+def test_simplification_keeps_particles_a_pixel_apart(monkeypatch):
+    """Two particles one pixel apart across a corner of polymer (pixels of a segmented composite):
+    simplified by up to a pixel each towards the other, the gap closed to 0.8 px here (0.3 px on a
+    rendering, which forced 15.6 degree triangles); the chains that come closer than
+    contour.MIN_GAP_PX are simplified less, and the gap stays the pixel staircase's 1.4 px."""
+    from scipy.spatial.distance import cdist
+
+    from ecmsim.geometry.image import contour
+
+    labels = np.full((30, 30), ELECTROLYTE, np.uint8)
+    labels[10:16, 17:21] = labels[16, 19:21] = PARTICLE     # one particle, top right
+    labels[16, 11:16] = labels[17:21, 10:16] = PARTICLE     # the other, bottom left
+    labels[16, 10] = ELECTROLYTE
+
+    def gap() -> float:
+        parts = [r.outer for r in img.labels_to_geometry(labels, 1.0).regions if r.label == "particle"]
+        assert len(parts) == 2
+
+        def dense(loop):
+            t = np.linspace(0, 1, 20)[:, None, None]
+            return (loop[None] + t * (np.roll(loop, -1, axis=0) - loop)[None]).reshape(-1, 2)
+        return float(cdist(dense(parts[0]), dense(parts[1])).min())
+
+    assert gap() >= contour.MIN_GAP_PX
+    monkeypatch.setattr(contour, "MIN_GAP_PX", 0.0)
+    assert gap() < 0.9

@@ -42,6 +42,10 @@ RING_HEIGHT, RING_CORE_MAX_PX, RING_SHARE = 0.5, 40, 0.5
 BEYOND_SHARE, BEYOND_PX, RING_EXCESS_MAX = 0.15, 10.0, 1.5
 #: Pores that are all rim (:func:`bright_pores`): bright specks of this many pixels.
 SPECK_MIN_PX, SPECK_MAX_PX = 4, 200
+#: ... at least this wide (their largest inscribed disc's radius, px; a pore of 3-4 px and more
+#: across: narrower bright specks are mostly noise), and only where bright pixels cover at most
+#: this share of the electrode (plated Li: 0.3-1.2 %; Li-Sn with its Li22Sn5 network: 2-24 %).
+SPECK_MIN_WIDTH_PX, SPECK_NETWORK_SHARE = 2.0, 0.015
 
 
 def pore_rims(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -206,7 +210,7 @@ def bright_pores(g: np.ndarray, pores: np.ndarray, within: np.ndarray, rims: dic
     (``rims``: from ``RING_HEIGHT`` to ``RING_EXCESS_MAX`` x their profile peak above the solid),
     at most ``SPECK_MAX_PX`` px, away from the known ``pores`` and the electrode's edge, and alone
     (at most ``BEYOND_SHARE`` bright pixels around it: an alloy network is lines everywhere)."""
-    from scipy.ndimage import binary_dilation, binary_erosion, gaussian_filter, label
+    from scipy.ndimage import binary_dilation, binary_erosion, distance_transform_edt, gaussian_filter, label, maximum
 
     empty = np.zeros(g.shape, bool)
     if not rims.get("rims"):
@@ -218,6 +222,8 @@ def bright_pores(g: np.ndarray, pores: np.ndarray, within: np.ndarray, rims: dic
     height = max(RING_HEIGHT * peak, 4.0 * sd)
     # no particles where these pores are looked for; the pores found (with their rims) left out
     bright = (d - local > height) & ~binary_dilation(pores, iterations=2)
+    if not within.any() or float(bright[within].mean()) > SPECK_NETWORK_SHARE:
+        return empty   # bright lines all over the electrode (an alloy network): specks are no evidence
     lab, n = label(bright)
     if n == 0:
         return empty
@@ -231,8 +237,10 @@ def bright_pores(g: np.ndarray, pores: np.ndarray, within: np.ndarray, rims: dic
     for k, part in zip(keys, np.split((d - local)[sel][order], start[1:]), strict=True):
         excess[k] = np.median(part)
     beyond = _annulus_share(bright, lab, n, 1, BEYOND_PX)
+    width = np.zeros(n + 1)
+    width[1:] = maximum(distance_transform_edt(bright), lab, np.arange(1, n + 1))
     keep = ((size >= SPECK_MIN_PX) & (size <= SPECK_MAX_PX) & (out_count == 0) & (excess <= RING_EXCESS_MAX * peak)
-            & (beyond <= BEYOND_SHARE))
+            & (beyond <= BEYOND_SHARE) & (width >= SPECK_MIN_WIDTH_PX))
     keep[0] = False
     return keep[lab]
 

@@ -40,6 +40,10 @@ SEED_CONTRAST, SEED_PX = 1.3, 2
 #: BEYOND_PX further out, and the ring is at most RING_EXCESS_MAX x the peak above the solid.
 RING_HEIGHT, RING_CORE_MAX_PX, RING_SHARE = 0.5, 40, 0.5
 BEYOND_SHARE, BEYOND_PX, RING_EXCESS_MAX = 0.15, 10.0, 1.5
+#: No ring is a pore where thin bright pixels away from the pores cover more than this share of
+#: the window (renderings of plated Li | PLL: 3-8 %, its small particles; Li-Sn: 3-18 %, the
+#: Li22Sn5 lines; at strength 0.5, where the lines outshine the rims, 18 %).
+RING_NETWORK_SHARE = 0.12
 #: Pores that are all rim (:func:`bright_pores`): bright specks of this many pixels.
 SPECK_MIN_PX, SPECK_MAX_PX = 4, 200
 #: ... at least this wide (their largest inscribed disc's radius, px; a pore of 3-4 px and more
@@ -144,6 +148,8 @@ def ringed_cores(d: np.ndarray, local: np.ndarray, cores: np.ndarray, particles:
         np.bincount(owner[ring], minlength=n + 1), 1)
     # the rims of the pores already found are no network: left out around the basin
     free = bright & (distance_transform_edt(~cores) > RIM_MAX_PX + 1)
+    if float(free.mean()) > RING_NETWORK_SHARE:
+        return np.zeros_like(basins)   # thin bright lines all over (an alloy network): rings are no evidence
     beyond_bright = _annulus_share(free, lab, n, RIM_MAX_PX + 1, RIM_MAX_PX + BEYOND_PX)
     sel = ring & bright
     ring_excess = np.zeros(n + 1)

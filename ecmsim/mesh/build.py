@@ -131,14 +131,17 @@ def _min_angle_deg() -> float:
     """The smallest angle of the current model's triangles [deg]."""
     import gmsh
 
-    from ecmsim.mesh.report import triangle_quality
-
     tags, coords, _ = gmsh.model.mesh.getNodes()
     index = np.zeros(int(tags.max()) + 1, dtype=np.int64)
     index[tags.astype(np.int64)] = np.arange(len(tags))
     _, nodes = gmsh.model.mesh.getElementsByType(2)
-    triangles = index[nodes.astype(np.int64)].reshape(-1, 3)
-    return float(triangle_quality(coords.reshape(-1, 3)[:, :2], triangles)[2].min())
+    p = coords.reshape(-1, 3)[index[nodes.astype(np.int64)].reshape(-1, 3), :2]
+    worst = np.inf
+    for k in range(3):   # the angle at each corner, between its two edges
+        u, v = p[:, (k + 1) % 3] - p[:, k], p[:, (k + 2) % 3] - p[:, k]
+        angle = np.arctan2(np.abs(u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]), np.einsum("ij,ij->i", u, v))
+        worst = min(worst, float(angle.min()))
+    return math.degrees(worst)
 
 
 def _build_occ(geometry: Geometry) -> tuple[dict[int, str], dict[str, list[int]]]:

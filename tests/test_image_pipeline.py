@@ -328,34 +328,6 @@ def test_one_pixel_wide_features_mesh_without_crash():
     assert len(loop) == 3
 
 
-def test_simplification_keeps_particles_a_pixel_apart(monkeypatch):
-    """Two particles one pixel apart across a corner of polymer (pixels of a segmented composite):
-    simplified by up to a pixel each towards the other, the gap closed to 0.8 px here (0.3 px on a
-    rendering, which forced 15.6 degree triangles); the chains that come closer than
-    contour.MIN_GAP_PX are simplified less, and the gap stays the pixel staircase's 1.4 px."""
-    from scipy.spatial.distance import cdist
-
-    from ecmsim.geometry.image import contour
-
-    labels = np.full((30, 30), ELECTROLYTE, np.uint8)
-    labels[10:16, 17:21] = labels[16, 19:21] = PARTICLE     # one particle, top right
-    labels[16, 11:16] = labels[17:21, 10:16] = PARTICLE     # the other, bottom left
-    labels[16, 10] = ELECTROLYTE
-
-    def gap() -> float:
-        parts = [r.outer for r in img.labels_to_geometry(labels, 1.0).regions if r.label == "particle"]
-        assert len(parts) == 2
-
-        def dense(loop):
-            t = np.linspace(0, 1, 20)[:, None, None]
-            return (loop[None] + t * (np.roll(loop, -1, axis=0) - loop)[None]).reshape(-1, 2)
-        return float(cdist(dense(parts[0]), dense(parts[1])).min())
-
-    assert gap() >= contour.MIN_GAP_PX
-    monkeypatch.setattr(contour, "MIN_GAP_PX", 0.0)
-    assert gap() < 0.9
-
-
 def test_one_pixel_gaps_next_to_particles_are_widened():
     """A particle a pixel away from another particle (straight or across a corner) or from the
     Li: the particle pixels across each 1 px gap of polymer become polymer, so the gap is 3 px

@@ -163,14 +163,11 @@ def _simplified_chains(chains: list[_Chain], h: int, w: int, tolerance_px: float
 
     level = np.zeros(len(chains), dtype=int)
     shapes = [shape(k, 0) for k in range(len(chains))]
-    last = len(ladder) - 1
     while True:
         crossing = sorted(set(_crossing_chains(shapes, chains, stride)) | set(_sharp_chains(shapes, chains)))
-        # chains brought closer than MIN_GAP_PX to another one: simplified less while they can be
-        close = [k for k in _close_chains(shapes, chains) if level[k] < last and not border[k]]
-        if not crossing and not close:
+        if not crossing:
             return shapes
-        lower = sorted(set(k for k in crossing if level[k] < last and not border[k]) | set(close))
+        lower = [k for k in crossing if level[k] < len(ladder) - 1 and not border[k]]
         if not lower:  # pixel staircases never cross: this would be a bug
             raise GeometryError("contours cross even as pixel staircases (internal error)")
         for k in lower:
@@ -209,47 +206,6 @@ def _sharp_chains(shapes: list[np.ndarray], chains: list[_Chain]) -> list[int]:
             if a2 - a1 < limit:
                 out.update((k1, k2))
     return sorted(out)
-
-
-#: Simplification must not bring a chain closer than this to another chain [px] (away from the
-#: junctions they share, ``JUNCTION_CLEAR_PX``): two particles a pixel apart, each simplified by
-#: up to a pixel towards the other, left a gap of 0.3 px between them, which the mesh can only fill
-#: with 15 degree triangles. Pixel staircases of different pieces are at least about 1 px apart.
-MIN_GAP_PX = 1.0
-JUNCTION_CLEAR_PX = 2.0
-
-
-def _close_chains(shapes: list[np.ndarray], chains: list[_Chain]) -> list[int]:
-    """Chains with a vertex closer than MIN_GAP_PX to another chain (sampled every 0.25 px),
-    neither point within JUNCTION_CLEAR_PX of an end of its own chain."""
-    from scipy.spatial import cKDTree
-
-    verts, vown, samples, sown = [], [], [], []
-    for k, (pts, ch) in enumerate(zip(shapes, chains, strict=True)):
-        a, b = (pts, np.roll(pts, -1, axis=0)) if ch.closed else (pts[:-1], pts[1:])
-        if len(a) == 0:
-            continue
-        n = np.maximum(np.ceil(np.hypot(*(b - a).T) / 0.25).astype(int), 1)
-        t = np.concatenate([np.arange(m) / m for m in n])
-        rep = np.repeat(np.arange(len(a)), n)
-        pk = a[rep] + t[:, None] * (b[rep] - a[rep])
-        keep_v, keep_s = np.ones(len(pts), bool), np.ones(len(pk), bool)
-        if not ch.closed:
-            for end in (pts[0], pts[-1]):
-                keep_v &= np.hypot(*(pts - end).T) >= JUNCTION_CLEAR_PX
-                keep_s &= np.hypot(*(pk - end).T) >= JUNCTION_CLEAR_PX
-        verts.append(pts[keep_v])
-        vown.append(np.full(int(keep_v.sum()), k))
-        samples.append(pk[keep_s])
-        sown.append(np.full(int(keep_s.sum()), k))
-    if not verts:
-        return []
-    v, vo, sp, so = (np.concatenate(x) for x in (verts, vown, samples, sown))
-    if len(v) == 0 or len(sp) == 0:
-        return []
-    pairs = cKDTree(v).sparse_distance_matrix(cKDTree(sp), MIN_GAP_PX, output_type="ndarray")
-    other = vo[pairs["i"]] != so[pairs["j"]]
-    return sorted(set(vo[pairs["i"][other]].tolist()) | set(so[pairs["j"][other]].tolist()))
 
 
 #: A chain that ends on the window edge drops its inner vertices lying closer to that edge

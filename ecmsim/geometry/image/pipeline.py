@@ -115,7 +115,9 @@ def array_to_geometry(data: np.ndarray, options: ImageOptions, source: str = "im
                             f"electrode side is given as {options.electrode_side}: check phases/labels")
     info["floating_pieces_removed"] = 0
     info["corner_bridges"] = 0
-    particles = thin and bool((labels == PARTICLE).any())   # not on label images, like thin parts
+    # particles on request (LLZTO in the polymer), not on label images (like thin parts): a grey
+    # route's bright class (a cathode's grains) keeps its pixels
+    particles = thin and options.particles and bool((labels == PARTICLE).any())
     if particles:
         info["particle_gap_pixels"] = 0   # particle pixels given to the polymer to widen 1 px gaps
     for _ in range(10):

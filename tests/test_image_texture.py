@@ -236,7 +236,10 @@ def test_particles_are_kept_on_request(scene):
     assert res.info["phases"] == ["void", "electrode", "electrolyte", "particle"]
     got, truth = res.labels == PARTICLE, r.particles
     assert float(got.mean()) == pytest.approx(float(truth.mean()), abs=0.03)
-    assert (got & truth).sum() / (got | truth).sum() > 0.75
+    # IoU 0.74 (0.80 before 1 px gaps next to particles were widened: the particle pixels across
+    # them became polymer, and the found fraction came closer to the truth)
+    assert (got & truth).sum() / (got | truth).sum() > 0.7
+    assert res.info["particle_gap_pixels"] > 0
     assert {reg.label for reg in res.geometry.regions} == {"electrode", "electrolyte", "particle"}
 
 
@@ -265,7 +268,7 @@ def test_mesh_command_with_particles(scene, tmp_path, capsys):
     """``ecmsim mesh IMAGE --pixel-size 50nm --particles`` on a small rendering (in this process,
     so the forest is trained once): mesh, report and preview written; the particles are a region
     of their own with their boundaries tagged, their area within 0.03 of the window of the truth
-    (0.122 against 0.105: the blurred edges of the bright discs read as particle)."""
+    (the blurred edges of the bright discs read as particle; 1 px gaps next to them are widened)."""
     import json
 
     from PIL import Image

@@ -117,38 +117,3 @@ def test_cost_estimate_counts_the_particles_boundaries():
         cells = sum(len(t) for t in gmsh.model.mesh.getElements(2)[1])
     assert 1.0 <= estimated_cells(geometry, options) / cells <= 3.5, (estimated_cells(geometry, options), cells)
     assert _estimate_cells(geometry, options, w) / cells < 0.4, (_estimate_cells(geometry, options, w), cells)
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_a_sharp_mesh_is_made_again_with_delaunay_and_the_better_kept(monkeypatch, seed):
-    """build_gmsh_model meshes with Frontal-Delaunay and, below RETRY_BELOW_DEG, again with
-    Delaunay, keeping the better (round the particles of a Li | PLL rendering: 19.2 -> 20.3 deg).
-    Forced here on particle-like blobs: the mesh kept is never worse than Frontal-Delaunay's, and
-    says which algorithm made it when it is not the default."""
-    import gmsh
-
-    from ecmsim.geometry import image as img
-    from ecmsim.mesh import build, build_gmsh_model, gmsh_model
-    from ecmsim.mesh.report import gmsh_arrays, triangle_quality
-
-    rng = np.random.default_rng(seed)
-    labels = np.full((60, 90), img.ELECTROLYTE, np.uint8)
-    rows, cols = np.mgrid[0:60, 0:90]
-    for y, x, r in zip(rng.uniform(5, 55, 25), rng.uniform(5, 85, 25), rng.uniform(1.5, 4, 25), strict=True):
-        labels[(rows - y) ** 2 + (cols - x) ** 2 <= r * r] = img.PARTICLE
-    labels, _ = img.fix_pinches(labels)
-    geometry = img.labels_to_geometry(labels, 50e-9)
-    options = MeshOptions(25 * 50e-9, 5 * 50e-9)
-
-    def mesh(retry):
-        monkeypatch.setattr(build, "RETRY_BELOW_DEG", retry)
-        with gmsh_model():
-            out = build_gmsh_model(geometry, options)
-            arrays = gmsh_arrays()
-            assert gmsh.option.getNumber("Mesh.Algorithm") == 6
-        return float(triangle_quality(arrays.points, arrays.triangles)[2].min()), out.get("mesh_algorithm")
-
-    frontal, name = mesh(0.0)
-    assert name is None
-    kept, name = mesh(90.0)
-    assert kept >= frontal - 1e-9 and (name == "delaunay") == (kept > frontal)

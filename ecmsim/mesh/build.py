@@ -88,60 +88,13 @@ def build_gmsh_model(geometry: Geometry, options: MeshOptions) -> dict[str, dict
     narrow = _narrow_sizes(partition, options) if partition is not None else None
     _set_size_fields(options, refine_curves, refine_lines, tips,
                      extra=[_narrow_field(narrow, options, geometry)] if narrow is not None else [])
+    gmsh.option.setNumber("Mesh.Algorithm", 6)  # Frontal-Delaunay: good angles in 2D
     gmsh.option.setNumber("Mesh.ElementOrder", 1)
-    algorithm = _generate_2d(unit, f"the geometry ({geometry.description})")
+    generate_scaled(2, unit, f"the geometry ({geometry.description})")
     out = {"cells": cell_ids, "facets": facet_ids}
-    if algorithm != "frontal-delaunay":
-        out["mesh_algorithm"] = algorithm
     if narrow is not None:
         out["narrow_features"] = narrow.summary(unit)
     return out
-
-
-#: A 2D mesh whose smallest angle is below this is made again with gmsh's Delaunay algorithm,
-#: and the better of the two is kept [deg]. Frontal-Delaunay (the default) gives the better
-#: angles almost everywhere, but round a few pixel particles it can leave one triangle of
-#: 19.2 degrees where Delaunay gives 20.3 (a rendering of Li | PLL with its particles).
-RETRY_BELOW_DEG = 20.0
-
-
-def _generate_2d(unit: float, what: str) -> str:
-    """Mesh the current model in 2D (Frontal-Delaunay; again with Delaunay when a triangle is
-    sharper than ``RETRY_BELOW_DEG``, keeping the better) and scale it; returns the algorithm."""
-    import gmsh
-
-    gmsh.option.setNumber("Mesh.Algorithm", 6)  # Frontal-Delaunay: good angles in 2D
-    generate_scaled(2, unit, what)
-    frontal = _min_angle_deg()
-    if frontal >= RETRY_BELOW_DEG:
-        return "frontal-delaunay"
-    gmsh.model.mesh.clear()
-    gmsh.option.setNumber("Mesh.Algorithm", 5)
-    generate_scaled(2, unit, what)
-    if _min_angle_deg() > frontal:
-        gmsh.option.setNumber("Mesh.Algorithm", 6)
-        return "delaunay"
-    gmsh.model.mesh.clear()
-    gmsh.option.setNumber("Mesh.Algorithm", 6)
-    generate_scaled(2, unit, what)
-    return "frontal-delaunay"
-
-
-def _min_angle_deg() -> float:
-    """The smallest angle of the current model's triangles [deg]."""
-    import gmsh
-
-    tags, coords, _ = gmsh.model.mesh.getNodes()
-    index = np.zeros(int(tags.max()) + 1, dtype=np.int64)
-    index[tags.astype(np.int64)] = np.arange(len(tags))
-    _, nodes = gmsh.model.mesh.getElementsByType(2)
-    p = coords.reshape(-1, 3)[index[nodes.astype(np.int64)].reshape(-1, 3), :2]
-    worst = np.inf
-    for k in range(3):   # the angle at each corner, between its two edges
-        u, v = p[:, (k + 1) % 3] - p[:, k], p[:, (k + 2) % 3] - p[:, k]
-        angle = np.arctan2(np.abs(u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]), np.einsum("ij,ij->i", u, v))
-        worst = min(worst, float(angle.min()))
-    return math.degrees(worst)
 
 
 def _build_occ(geometry: Geometry) -> tuple[dict[int, str], dict[str, list[int]]]:

@@ -155,7 +155,8 @@ def widen_particle_gaps(labels: np.ndarray) -> tuple[np.ndarray, int]:
     (two particles a pixel apart, a particle a pixel from the Li or a pore) to three pixels: the
     particle pixels next to the gap become polymer. A 1 px gap is below what the image resolves,
     and the mesh can fill it only with triangles of 15-17 degrees (renderings of Li | PLL with
-    their particles); the particles read 10-15 % too large at their blurred edges anyway.
+    their particles). The particles, read 10-15 % too large at their blurred edges before, come
+    out 0-9 % small on the renderings (docs/geometry.md).
     A gap pixel is polymer with other phases on two opposite sides (N-S, W-E or a diagonal), one
     of them a particle. Returns the labels and the particle pixels given to the polymer."""
     out = labels.copy()

@@ -19,6 +19,9 @@ pore looks one rim width smaller than it is; pores narrower than two rims look l
    the local rim height (its maximum over 5 x 5 px): the rim's outer edge is where its blurred
    profile falls to half its height. The pore is its core grown through its rim pixels and the
    1.5 px between core and rim (geodesic growth from the cores).
+   Pores narrower than about three rim widths have no dark core: their rims meet across them and
+   they are closed bright rings round a small basin (:func:`ringed_cores`, step 2b); those that are
+   all rim, bright specks, are found after classification, in the electrode (:func:`bright_pores`).
 4. The pores are painted with the median grey of the cores, so that the texture classifier sees
    pores as dark areas (it is trained on renderings painted the same way), and the pore mask is
    returned: these pixels are void whatever the classifier says.
@@ -120,12 +123,15 @@ def ringed_cores(d: np.ndarray, local: np.ndarray, cores: np.ndarray, particles:
     the solid: their rims, on the pore side of the wall, meet across the pore, and what is left of
     the dark inside is lifted by the blur to the solid's grey. Such a pore is a closed bright ring
     (its rim) around a small basin. The basins are the pixels that a grey-level hole filling
-    (reconstruction by erosion) lifts by more than ``height`` (half the rims' profile peak) and
-    more than 4 ``sd``, with particles (bright parts thicker than a rim) lowered to the local
+    (reconstruction by erosion) lifts by more than ``RING_HEIGHT`` x the rims' profile ``peak``
+    and more than 4 ``sd``, with particles (bright parts thicker than a rim) lowered to the local
     level first, so that particles crowding round a patch of polymer enclose nothing. A basin
-    counts if it is small (at most ``RING_CORE_MAX_PX`` px) and its ring is a ring: at least
-    ``RING_SHARE`` of the bright pixels of the components that touch it lie within ``RIM_MAX_PX``
-    of it (a network of bright alloy lines enclosing cells of Li is no rim)."""
+    counts if it is small (at most ``RING_CORE_MAX_PX`` px), at least ``RING_SHARE`` of the pixels
+    within ``RIM_MAX_PX`` of it are bright, at most ``BEYOND_SHARE`` from there to ``BEYOND_PX``
+    further out (the rims of pores already found left out), and its ring is at most
+    ``RING_EXCESS_MAX`` x the peak above the solid: the loops of an alloy network look like rings
+    but have lines all around and, where they outshine the rims, are brighter. Where thin bright
+    lines cover more than ``RING_NETWORK_SHARE`` of the window, no ring counts."""
     from scipy.ndimage import binary_dilation, binary_fill_holes, distance_transform_edt, label
     from skimage.morphology import reconstruction
 
@@ -152,15 +158,21 @@ def ringed_cores(d: np.ndarray, local: np.ndarray, cores: np.ndarray, particles:
         return np.zeros_like(basins)   # thin bright lines all over (an alloy network): rings are no evidence
     beyond_bright = _annulus_share(free, lab, n, RIM_MAX_PX + 1, RIM_MAX_PX + BEYOND_PX)
     sel = ring & bright
-    ring_excess = np.zeros(n + 1)
-    order = np.argsort(owner[sel], kind="stable")
-    keys, start = np.unique(owner[sel][order], return_index=True)
-    for k, part in zip(keys, np.split((d - local)[sel][order], start[1:]), strict=True):
-        ring_excess[k] = np.median(part)
+    ring_excess = _median_by_label((d - local)[sel], owner[sel], n)
     keep = ((size <= RING_CORE_MAX_PX) & (ring_bright >= RING_SHARE) & (beyond_bright <= BEYOND_SHARE)
             & (ring_excess <= RING_EXCESS_MAX * peak))
     keep[0] = False
     return binary_fill_holes(keep[lab])
+
+
+def _median_by_label(values: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
+    """The median of ``values`` per label 1..n (0 where a label has none)."""
+    out = np.zeros(n + 1)
+    order = np.argsort(labels, kind="stable")
+    keys, start = np.unique(labels[order], return_index=True)
+    for k, part in zip(keys, np.split(values[order], start[1:]), strict=True):
+        out[k] = np.median(part)
+    return out
 
 
 def _annulus_share(mask: np.ndarray, lab: np.ndarray, n: int, inner: float, outer: float) -> np.ndarray:
@@ -236,12 +248,8 @@ def bright_pores(g: np.ndarray, pores: np.ndarray, within: np.ndarray, rims: dic
     size = np.bincount(lab.ravel(), minlength=n + 1)
     outside = ~binary_erosion(within, iterations=2)
     out_count = np.bincount(lab[outside].ravel(), minlength=n + 1)
-    excess = np.zeros(n + 1)
     sel = lab > 0
-    order = np.argsort(lab[sel], kind="stable")
-    keys, start = np.unique(lab[sel][order], return_index=True)
-    for k, part in zip(keys, np.split((d - local)[sel][order], start[1:]), strict=True):
-        excess[k] = np.median(part)
+    excess = _median_by_label((d - local)[sel], lab[sel], n)
     beyond = _annulus_share(bright, lab, n, 1, BEYOND_PX)
     width = np.zeros(n + 1)
     width[1:] = maximum(distance_transform_edt(bright), lab, np.arange(1, n + 1))

@@ -24,8 +24,9 @@ The route (:func:`texture_route`):
 4. **flatten shading** per phase of that first reading
    (:func:`~ecmsim.geometry.image.flatten.flatten_phases`) and classify again;
 5. the **regions**: the class probabilities averaged over 1.5 px, electrolyte = matrix + particle;
-   the rim step's pores are void; with ``particles`` the particle pixels of the electrolyte are
-   kept as ``particle``.
+   the rim step's pores are void, and so are bright specks in the electrode that are pores all
+   rim (:func:`~ecmsim.geometry.image.rims.bright_pores`); with ``particles`` the particle pixels
+   of the electrolyte are kept as ``particle``.
 
 How sure it is: the margin between the two most probable regions, averaged over the solid pixels,
 and the share of solid pixels whose margin is under 0.2 (``unsure_fraction``), are reported; the
@@ -74,9 +75,14 @@ def features(g: np.ndarray) -> np.ndarray:
 
 def prepare(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
     """Steps 1-2: the destriped image with its pores painted dark, the pore mask, what was done."""
-    g, stripes = destripe_bands(np.asarray(grey, dtype=float))
-    g, pores, rims = pore_rims(g)
-    return g, pores, {"destripe": stripes, "pore_rims": rims}
+    return _prepare(grey)[1:]
+
+
+def _prepare(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+    """:func:`prepare`, with the destriped image before the pores were painted first."""
+    destriped, stripes = destripe_bands(np.asarray(grey, dtype=float))
+    g, pores, rims = pore_rims(destriped)
+    return destriped, g, pores, {"destripe": stripes, "pore_rims": rims}
 
 
 def classify(g: np.ndarray, forest) -> np.ndarray:
@@ -111,9 +117,7 @@ def texture_route(grey: np.ndarray, particles: bool = False) -> tuple[np.ndarray
     image by texture (see the module docstring), and what was decided."""
     start = time.perf_counter()
     forest, trained = trained_forest()
-    g0, stripes = destripe_bands(np.asarray(grey, dtype=float))
-    g, pores, rim_info = pore_rims(g0)
-    info = {"destripe": stripes, "pore_rims": rim_info}
+    g0, g, pores, info = _prepare(grey)
     p = classify(g, forest)
     region, _ = regions(p, pores)
     # shading per phase of the first reading: electrode and polymer matrix, particles and pore

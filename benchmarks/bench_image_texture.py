@@ -4,10 +4,10 @@ artefact strengths, segmented with only the pixel size (auto) and meshed at the 
 0.03?), void fraction (within 10 %?), IoU per phase, mesh minimum angle, time; then the grey-level
 reading of the same images (what auto gave before the texture route).
 
-    python benchmarks/bench_image_texture.py [--size 800x400] [--particles]
+    python benchmarks/bench_image_texture.py [--size 800x400] [--particles] [--seeds 3,5]
 
-Renderings: ecmsim.geometry.fibsem (LI_PLL / LI_SN_PLL looks, seeds 1-2, which the classifier does
-not train on). The classifier's training (once per process) is timed separately.
+Renderings: ecmsim.geometry.fibsem (LI_PLL / LI_SN_PLL looks, seeds 1-2 or --seeds, which the
+classifier does not train on). The classifier's training (once per process) is timed separately.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from ecmsim.core.errors import GeometryError  # noqa: E402
 from ecmsim.geometry import fibsem as fs  # noqa: E402
 from ecmsim.geometry import image as img  # noqa: E402
 from ecmsim.geometry.image import classes, texture  # noqa: E402
-from ecmsim.mesh import MeshOptions  # noqa: E402
+from ecmsim.mesh import MeshOptions, estimated_cells  # noqa: E402
 from ecmsim.mesh.report import write_mesh_files  # noqa: E402
 
 PX = 50e-9
@@ -63,6 +63,8 @@ def main() -> None:
     parser = common.parser(__doc__.split("\n\n")[0], "image_texture")
     parser.add_argument("--size", default="800x400", help="rendering size WxH in pixels (default 800x400)")
     parser.add_argument("--particles", action="store_true", help="also mesh the particles (particles = true)")
+    parser.add_argument("--seeds", default="1,2", help="rendering seeds of Li | PLL and Li-Sn | PLL (default 1,2; "
+                        "others check that nothing was tuned to these)")
     args = parser.parse_args()
     if args.quick:
         args.size = "400x200"
@@ -73,11 +75,13 @@ def main() -> None:
     print(f"classifier: {trained['trained_on']}, {trained['pixels']} pixels, out-of-bag accuracy "
           f"{trained['oob_accuracy']}; trained in {wall:.1f} s ({cpu:.1f} s CPU)\n")
     print("| rendering | strength | fractions void / electrode / electrolyte: found (truth) | max \\|diff\\| | "
-          "void error | IoU void / electrode / electrolyte | min angle | triangles | time (CPU) |"
+          "void error | IoU void / electrode / electrolyte | min angle | triangles (estimate) | time (CPU) |"
           + (" particles: found (truth) | particle IoU |" if args.particles else ""))
     print("|---|---|---|---|---|---|---|---|---|" + ("---|---|" if args.particles else ""))
     grey_rows = []
-    cases = [("Li \\| PLL", fs.plated_li_pll_labels, fs.LI_PLL, 1), ("Li–Sn \\| PLL", fs.li_sn_pll_labels, fs.LI_SN_PLL, 2)]
+    li_seed, sn_seed = (int(v) for v in args.seeds.split(","))
+    cases = [("Li \\| PLL", fs.plated_li_pll_labels, fs.LI_PLL, li_seed),
+             ("Li–Sn \\| PLL", fs.li_sn_pll_labels, fs.LI_SN_PLL, sn_seed)]
     with tempfile.TemporaryDirectory() as tmp:
         for name, labels_of, look, seed in cases:
             truth_labels = labels_of(h, w, seed=seed)
@@ -85,8 +89,9 @@ def main() -> None:
                 r = fs.render(truth_labels, look, strength=strength, seed=seed)
                 t = _timer()
                 res = img.array_to_geometry(r.grey, img.ImageOptions(pixel_size_m=PX, particles=args.particles))
-                report = write_mesh_files(res.geometry, MeshOptions(25 * PX, 5 * PX), Path(tmp) / "m.msh",
-                                          preview=False)
+                mesh_options = MeshOptions(25 * PX, 5 * PX)
+                estimate = estimated_cells(res.geometry, mesh_options)
+                report = write_mesh_files(res.geometry, mesh_options, Path(tmp) / "m.msh", preview=False)
                 wall, cpu = _since(t)
                 got = res.labels[::-1] if res.info["flipped"] else res.labels
                 part = got == img.PARTICLE
@@ -100,7 +105,7 @@ def main() -> None:
                 print(f"| {name} ({res.info['segmentation_method']}) | {strength:g} | "
                       f"{' / '.join(f'{a:.3f} ({b:.3f})' for a, b in zip(f, ft, strict=True))} | {worst:.3f} | "
                       f"{100 * void_err:+.0f} % | {' / '.join(f'{x:.2f}' for x in iou)} | "
-                      f"{report['min_angle_deg']:.1f}° | {report['cells']} | {wall:.1f} s ({cpu:.1f} s) |"
+                      f"{report['min_angle_deg']:.1f}° | {report['cells']} ({estimate:.0f}) | {wall:.1f} s ({cpu:.1f} s) |"
                       + (f" {part.mean():.3f} ({r.particles.mean():.3f}) | "
                          f"{(part & r.particles).sum() / max((part | r.particles).sum(), 1):.2f} |" if args.particles else ""))
                 try:

@@ -109,8 +109,10 @@ def test_closed_forms_meet_their_limits():
 def test_pll_matrix_record_gives_the_measured_composite_modulus():
     """The PEO-LiTFSI record is calibrated so that a meshed PLL window (18.5 % LLZTO particles) has
     PLL's 380 MPa: recomputed here on a window it was not calibrated on, within 3 % on its truth
-    labels. Segmented (texture, particles = true) the window reads 0.005-0.007 more particles (their
-    blurred edges) and comes out a few % stiffer: within 5 %, and stiffer than its truth."""
+    labels. Segmented (texture, particles = true) the window reads 0.016 fewer particles (0.167
+    against 0.183: 1 px gaps next to particles are widened to 3 px for the mesh, which outweighs
+    the blurred edges read as particle, 0.005-0.007 too many before) and comes out 3.4 % softer
+    than its truth (3.2 % stiffer before): within 5 % of 380 MPa and of its truth."""
     from ecmsim.geometry import fibsem as fs
 
     lab = np.full((240, 240), img.ELECTROLYTE, np.uint8)
@@ -129,7 +131,8 @@ def test_pll_matrix_record_gives_the_measured_composite_modulus():
     seg = img.array_to_geometry(r.grey, img.ImageOptions(pixel_size_m=PX, method="texture", particles=True))
     seg_eff = hz.effective_moduli(mesh_geometry(seg.geometry, MeshOptions(25 * PX, 5 * PX)), moduli)
     assert seg_eff.youngs_modulus_Pa == pytest.approx(pll.youngs_modulus_Pa, rel=0.05, abs=0)
-    assert seg_eff.youngs_modulus_Pa > eff.youngs_modulus_Pa
+    assert seg_eff.area_fractions["particle"] == pytest.approx(eff.area_fractions["particle"], abs=0.025)
+    assert seg_eff.youngs_modulus_Pa == pytest.approx(eff.youngs_modulus_Pa, rel=0.05, abs=0)
 
 
 def test_parallel_equals_serial(tmp_path, have_mpirun):

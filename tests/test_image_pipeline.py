@@ -15,7 +15,7 @@ from geometry_helpers import MESHES, read_png, report_of
 from ecmsim.core.errors import GeometryError, InputFileError
 from ecmsim.geometry import image as img
 from ecmsim.geometry import synthetic as syn
-from ecmsim.geometry.image import ELECTRODE, ELECTROLYTE, VOID
+from ecmsim.geometry.image import ELECTRODE, ELECTROLYTE, PARTICLE, VOID
 from ecmsim.geometry.polyline import simplify
 from ecmsim.mesh import MeshOptions
 from ecmsim.mesh.partition import _conforming_partition
@@ -326,3 +326,27 @@ def test_one_pixel_wide_features_mesh_without_crash():
     assert res.geometry.void_area_m2 == pytest.approx(40 * PX**2, rel=0.3, abs=0)
     loop = simplify(np.array([[0.0, 0], [7, 0.2], [14, 0.1], [20, 0], [14, -0.1], [7, -0.2]]), 1.0, closed=True)
     assert len(loop) == 3
+
+
+def test_one_pixel_gaps_next_to_particles_are_widened():
+    """A particle a pixel away from another particle (straight or across a corner) or from the
+    Li: the particle pixels across each 1 px gap of polymer become polymer, so the gap is 3 px
+    (a 1 px gap forced 16.7 degree triangles on a Li-Sn | PLL rendering); other gaps stay."""
+    from ecmsim.geometry.image.clean import widen_particle_gaps
+
+    labels = np.full((20, 40), ELECTROLYTE, np.uint8)
+    labels[2:6, 2:8] = PARTICLE
+    labels[7:11, 4:10] = PARTICLE          # 1 px below the first, overlapping it
+    labels[2:6, 12:16] = PARTICLE
+    labels[7:11, 17:21] = PARTICLE         # across a corner, 1 px diagonal gap
+    labels[14:20, :] = ELECTRODE
+    labels[12:13, 25:30] = PARTICLE        # 1 px above the electrode
+    labels[2:6, 30:34] = PARTICLE
+    labels[2:6, 36:40] = PARTICLE          # 2 px gap: left alone
+    out, moved = widen_particle_gaps(labels)
+    assert moved > 0 and set(np.unique(labels[out != labels]).tolist()) == {PARTICLE}
+    assert (out[2:6, 30:34] == PARTICLE).all() and (out[2:6, 36:40] == PARTICLE).all()
+    assert not (out[12:13, 25:30] == PARTICLE).any()       # a 1 px strip: all of it was next to the gap
+    # no polymer pixel is left with other phases on two opposite sides, one of them a particle
+    assert widen_particle_gaps(out)[1] == 0
+    assert (out[6, 4:8] == ELECTROLYTE).all() and (out[5, 4:8] == ELECTROLYTE).all() and (out[7, 4:8] == ELECTROLYTE).all()

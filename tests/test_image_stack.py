@@ -151,3 +151,19 @@ def test_voxel_sizes_keep_their_axes():
                            label_values={"electrode": int(ELECTRODE), "electrolyte": int(ELECTROLYTE)},
                            do_align=False)
     assert res.voxel_size_m == pytest.approx((140e-9, 20e-9, 20e-9), rel=1e-12, abs=0)
+
+
+def test_a_composite_electrolyte_stack_is_read_by_texture():
+    """Slices of a Li | PLL section (renderings, issue 25): the pooled slices read as a composite
+    electrolyte by texture, and so is every slice (before, the stack route looked for the grey
+    thresholds the texture reading has not and stopped with a KeyError)."""
+    from ecmsim.geometry import fibsem as fs
+
+    truth = fs.plated_li_pll_labels(200, 400, seed=7)
+    volume = np.stack([fs.render(truth, fs.LI_PLL, seed=20 + k).grey for k in range(3)])
+    res = st.segment_stack(volume, 50e-9, 50e-9, do_align=False)
+    assert res.info["middle_slice"]["segmentation_method"] == "texture"
+    assert res.info["phases"] == ["void", "electrode", "electrolyte"]
+    for k in range(3):
+        assert np.mean(res.labels[k] == ELECTRODE) == pytest.approx(np.mean(truth == ELECTRODE), abs=0.03), k
+    assert res.info["phase_fraction"]["void"] == pytest.approx(np.mean(truth == VOID), rel=0.15, abs=0)

@@ -97,6 +97,54 @@ def test_pore_rim_step(scene, monkeypatch):
     assert _fractions(tx.texture_route(r.grey)[0])[VOID] < 0.6 * truth
 
 
+def test_pores_narrower_than_their_rims_are_pores(scene, monkeypatch):
+    """A pore a few pixels across is all rim (the rim lies on the pore's side of its edge): a bright
+    ring round a basin no darker than the solid, or a bright speck. Read as solid without the
+    ring step (rims.ringed_cores) and the speck step (rims.bright_pores): of the pores under
+    120 px, 0.72 of the area is found with both, 0.61 / 0.63 without either one, 0.25 without both."""
+    from scipy.ndimage import label
+
+    r = fs.render(scene, fs.LI_PLL, strength=1.5, seed=7)
+    void = r.labels == VOID
+    pieces, _ = label(void)
+    small = void & (np.bincount(pieces.ravel())[pieces] < 120)
+
+    def recall():
+        labels, info = tx.texture_route(r.grey)
+        return float(((labels == VOID) & small).sum() / small.sum()), info
+
+    found, info = recall()
+    assert found > 0.68 and info["pore_rims"]["ringed_cores"] > 0 and info["pore_rims"]["speck_pixels"] > 0
+    assert _fractions(tx.texture_route(r.grey)[0])[VOID] == pytest.approx(float(void.mean()), rel=0.1, abs=0)
+    ringed = rims.ringed_cores
+    monkeypatch.setattr(rims, "ringed_cores", lambda d, local, cores, *a: np.zeros_like(cores))
+    assert recall()[0] < 0.66
+    monkeypatch.setattr(rims, "ringed_cores", ringed)
+    monkeypatch.setattr(tx, "bright_pores", lambda g, pores, within, info: np.zeros_like(pores))
+    assert recall()[0] < 0.66
+    monkeypatch.setattr(rims, "ringed_cores", lambda d, local, cores, *a: np.zeros_like(cores))
+    assert recall()[0] < 0.35
+
+
+def test_an_alloy_network_is_no_ring_of_pores(monkeypatch):
+    """Li22Sn5 lines close small loops in the Li, at low strength brighter than the pore rims: the
+    ring step leaves them (thin bright lines over 18 % of the window; each loop with lines all
+    round, brighter than the rims measured at the real pores), and the pores stay within 15 % of the
+    truth (0.3 % of the window). Without these checks 1600 px of loops became pores (the void 5
+    times the truth)."""
+    scene = fs.li_sn_pll_labels(400, 800, seed=7)
+    r = fs.render(scene, fs.LI_SN_PLL, strength=0.5, seed=7)
+    truth = float(np.mean(r.labels == VOID))
+    _, pores, info = tx.prepare(r.grey)
+    assert info["pore_rims"]["rims"] and info["pore_rims"]["ringed_cores"] == 0
+    assert pores.mean() == pytest.approx(truth, rel=0.15, abs=0)
+    monkeypatch.setattr(rims, "RING_NETWORK_SHARE", 1.0)
+    assert tx.prepare(r.grey)[1].mean() == pytest.approx(truth, rel=0.15, abs=0)   # the other two checks hold
+    monkeypatch.setattr(rims, "BEYOND_SHARE", 1.0)
+    monkeypatch.setattr(rims, "RING_EXCESS_MAX", 10.0)
+    assert tx.prepare(r.grey)[1].mean() > 3 * truth
+
+
 def test_destripe_bands_follows_curtains_that_fade_with_depth():
     """A stripe pattern fading from the top to nothing at the bottom: one profile for the whole
     height (the grey routes' destriping) leaves half of it at the top and draws it at the bottom."""
@@ -161,13 +209,37 @@ def test_an_unsure_bilayer_keeps_the_grey_reading_it_has(monkeypatch):
     assert labels is t_labels and info["segmentation_method"] == "texture" and info["warnings"][0].startswith("unsure")
 
 
+def test_an_electrolyte_mostly_of_grains_is_no_composite(monkeypatch):
+    """A texture reading whose "electrolyte" is mostly bright grains (a porous ceramic's solid, a
+    cathode's coarse grains: 0.37-0.75 of it) is no particle-filled polymer: the grey levels stay
+    without an `unsure` line (these were false alarms on the public micrographs); at 0.2 the same
+    reading is unsure and says so."""
+    grey_labels = np.full((40, 60), ELECTROLYTE, np.uint8)
+    grey_labels[::7, ::5] = PARTICLE
+    t_labels = np.full((40, 60), ELECTROLYTE, np.uint8)
+    t_labels[:18] = ELECTRODE
+    grey = np.zeros((40, 60), np.uint8)
+    for share, unsure in ((0.37, False), (0.2, True)):
+        tinfo = {"region_fraction": {"void": 0.0, "electrode": 0.45, "electrolyte": 0.55},
+                 "particle_fraction_of_electrolyte": share, "coarse_grain_share": 0.2,
+                 "particle_contrast_sigma": 2.5, "unsure_fraction": 0.12, "context": {"moved_fraction": 0.12},
+                 "seconds": 0.0}
+        monkeypatch.setattr(tx, "texture_route", lambda grey, particles=False, tinfo=tinfo: (t_labels, tinfo))
+        labels, info = img_classes._auto(grey, img.ImageOptions(pixel_size_m=PX), grey_labels, {}, None)
+        assert labels is grey_labels
+        assert bool([w for w in info.get("warnings", []) if w.startswith("unsure")]) == unsure, (share, info)
+
+
 def test_particles_are_kept_on_request(scene):
     r = fs.render(scene, fs.LI_PLL, seed=13)
     res = img.array_to_geometry(r.grey, img.ImageOptions(pixel_size_m=PX, particles=True))
     assert res.info["phases"] == ["void", "electrode", "electrolyte", "particle"]
     got, truth = res.labels == PARTICLE, r.particles
     assert float(got.mean()) == pytest.approx(float(truth.mean()), abs=0.03)
-    assert (got & truth).sum() / (got | truth).sum() > 0.75
+    # IoU 0.74 (0.80 before 1 px gaps next to particles were widened: the particle pixels across
+    # them became polymer, and the found fraction came closer to the truth)
+    assert (got & truth).sum() / (got | truth).sum() > 0.7
+    assert res.info["particle_gap_pixels"] > 0
     assert {reg.label for reg in res.geometry.regions} == {"electrode", "electrolyte", "particle"}
 
 
@@ -190,3 +262,29 @@ def test_texture_route_options_and_the_forest_is_trained_once():
     forest, info = tx.trained_forest()
     assert tx.trained_forest()[0] is forest
     assert info["oob_accuracy"] > 0.9
+
+
+def test_mesh_command_with_particles(scene, tmp_path, capsys):
+    """``ecmsim mesh IMAGE --pixel-size 50nm --particles`` on a small rendering (in this process,
+    so the forest is trained once): mesh, report and preview written; the particles are a region
+    of their own with their boundaries tagged, their area within 0.03 of the window of the truth
+    (the blurred edges of the bright discs read as particle; 1 px gaps next to them are widened)."""
+    import json
+
+    from PIL import Image
+
+    from ecmsim import cli
+
+    r = fs.render(scene, fs.LI_PLL, seed=13)
+    Image.fromarray(r.grey).save(tmp_path / "section.png")
+    out = tmp_path / "section.msh"
+    assert cli.main(["mesh", str(tmp_path / "section.png"), "--pixel-size", "50nm", "--particles",
+                     "-o", str(out)]) == 0
+    assert "read by texture" in capsys.readouterr().out
+    report = json.loads(out.with_suffix(".report.json").read_text())
+    assert out.is_file() and out.with_suffix(".preview.png").is_file()
+    assert report["segmentation"]["phases"] == ["void", "electrode", "electrolyte", "particle"]
+    window = report["window_width_m"] * report["window_height_m"]
+    assert report["region_area_m2"]["particle"] / window == pytest.approx(float(r.particles.mean()), abs=0.03)
+    assert report["facet_length_m"]["electrolyte_particle"] > 10 * report["window_width_m"]
+    assert report["min_angle_deg"] >= 20.0

@@ -347,6 +347,11 @@ TEXTURE_UNSURE_MAX, CONTEXT_MOVED_MAX = 0.10, 0.05
 #: learnt fine particles; the coarse grains of a composite cathode are not what it can read, and
 #: there a smooth region without grains is as likely the same matrix as an electrode).
 COMPOSITE_MIN_PARTICLES, COARSE_GRAIN_MAX = 0.03, 0.25
+#: ... and at most this share: the forest learnt particles on 8-32 % of the polymer (a particle-
+#: filled polymer: PLL is 18.5 vol% LLZTO), read 0.20-0.22 on renderings of 19 %. Where most of the
+#: "electrolyte" reads as bright grains it is no polymer with particles: the porous ceramics read
+#: 0.53-0.75, the composite cathode 0.37 (both gave false `unsure` lines before this bound).
+COMPOSITE_MAX_PARTICLES = 0.35
 #: ... and its particles are brighter than its matrix by at least this many noise sigmas (noise
 #: specks are not particles).
 PARTICLE_MIN_CONTRAST_SIGMA = 2.0
@@ -398,8 +403,8 @@ def _auto(grey: np.ndarray, options: ImageOptions, labels, info: dict, error: Ge
     """``auto`` without given phases: the grey-level reading (``labels``, or its ``error``) against
     the texture reading.
 
-    - No composite electrolyte in the texture (fine particles, brighter than their matrix, on at
-      least 3 % of it): the grey levels stay (their error is raised).
+    - No composite electrolyte in the texture (fine particles, brighter than their matrix, on 3-35 %
+      of it): the grey levels stay (their error is raised).
     - The readings agree (at most ``TEXTURE_DISAGREEMENT`` of the pixels differ): the grey levels
       stay.
     - The texture reads an electrode layer over a composite-electrolyte layer and is sure: it
@@ -413,7 +418,7 @@ def _auto(grey: np.ndarray, options: ImageOptions, labels, info: dict, error: Ge
     t_labels, tinfo = texture_route(grey, particles=options.particles)
     t = tinfo["region_fraction"]
     layers = _texture_bilayer(t_labels)
-    composite = (tinfo["particle_fraction_of_electrolyte"] >= COMPOSITE_MIN_PARTICLES
+    composite = (COMPOSITE_MIN_PARTICLES <= tinfo["particle_fraction_of_electrolyte"] <= COMPOSITE_MAX_PARTICLES
                  and tinfo["coarse_grain_share"] <= COARSE_GRAIN_MAX
                  and tinfo["particle_contrast_sigma"] >= PARTICLE_MIN_CONTRAST_SIGMA)
     summary = {key: tinfo[key] for key in ("region_fraction", "particle_fraction_of_electrolyte", "coarse_grain_share",

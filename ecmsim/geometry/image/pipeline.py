@@ -15,10 +15,10 @@ import numpy as np
 from ecmsim.core.errors import GeometryError
 from ecmsim.geometry import Geometry
 from ecmsim.geometry.image.classes import segment_grey
-from ecmsim.geometry.image.clean import clean_labels, drop_floating, fix_pinches, remove_thin_parts
+from ecmsim.geometry.image.clean import clean_labels, drop_floating, fix_pinches, remove_thin_parts, widen_particle_gaps
 from ecmsim.geometry.image.contour import labels_to_geometry
 from ecmsim.geometry.image.measure import pixel_measures
-from ecmsim.geometry.image.phases import ELECTRODE, ELECTROLYTE, PHASE_NAMES, VOID_CHANGE_WARNING
+from ecmsim.geometry.image.phases import ELECTRODE, ELECTROLYTE, PARTICLE, PHASE_NAMES, VOID_CHANGE_WARNING
 from ecmsim.geometry.image.read import ImageOptions, labels_from_label_image, read_image, to_grey
 from ecmsim.geometry.image.window import _orient, crop_window
 
@@ -115,12 +115,21 @@ def array_to_geometry(data: np.ndarray, options: ImageOptions, source: str = "im
                             f"electrode side is given as {options.electrode_side}: check phases/labels")
     info["floating_pieces_removed"] = 0
     info["corner_bridges"] = 0
+    # particles on request (LLZTO in the polymer), not on label images (like thin parts): a grey
+    # route's bright class (a cathode's grains) keeps its pixels
+    particles = thin and options.particles and bool((labels == PARTICLE).any())
+    if particles:
+        info["particle_gap_pixels"] = 0   # particle pixels given to the polymer to widen 1 px gaps
     for _ in range(10):
         labels, n_float = drop_floating(labels)
+        n_gap = 0
+        if particles:
+            labels, n_gap = widen_particle_gaps(labels)
+            info["particle_gap_pixels"] += n_gap
         labels, n_pinch = fix_pinches(labels)
         info["floating_pieces_removed"] += n_float
         info["corner_bridges"] += n_pinch
-        if n_pinch == 0:
+        if n_pinch == 0 and n_gap == 0:
             break
     _require_both(labels, source, electrode=has_electrode)
     info["pixels"] = pixel_measures(labels, options.pixel_size_m)

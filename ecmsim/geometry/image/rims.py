@@ -19,6 +19,9 @@ pore looks one rim width smaller than it is; pores narrower than two rims look l
    the local rim height (its maximum over 5 x 5 px): the rim's outer edge is where its blurred
    profile falls to half its height. The pore is its core grown through its rim pixels and the
    1.5 px between core and rim (geodesic growth from the cores).
+   Pores narrower than about three rim widths have no dark core: their rims meet across them and
+   they are closed bright rings round a small basin (:func:`ringed_cores`, step 2b); those that are
+   all rim, bright specks, are found after classification, in the electrode (:func:`bright_pores`).
 4. The pores are painted with the median grey of the cores, so that the texture classifier sees
    pores as dark areas (it is trained on renderings painted the same way), and the pore mask is
    returned: these pixels are void whatever the classifier says.
@@ -34,6 +37,22 @@ from ecmsim.geometry.image.segment import noise_sigma
 RIM_MAX_PX = 4.0
 #: Pore seeds are darker than the local level by this many ``delta``, and this many pixels across.
 SEED_CONTRAST, SEED_PX = 1.3, 2
+#: Pores whose rims meet across them (no dark core; :func:`ringed_cores`): the basin inside the
+#: ring is deeper than RING_HEIGHT x the rims' profile peak and at most RING_CORE_MAX_PX pixels;
+#: RING_SHARE of its surroundings within RIM_MAX_PX are bright, at most BEYOND_SHARE from there to
+#: BEYOND_PX further out, and the ring is at most RING_EXCESS_MAX x the peak above the solid.
+RING_HEIGHT, RING_CORE_MAX_PX, RING_SHARE = 0.5, 40, 0.5
+BEYOND_SHARE, BEYOND_PX, RING_EXCESS_MAX = 0.15, 10.0, 1.5
+#: No ring is a pore where thin bright pixels away from the pores cover more than this share of
+#: the window (renderings of plated Li | PLL: 3-8 %, its small particles; Li-Sn: 3-18 %, the
+#: Li22Sn5 lines; at strength 0.5, where the lines outshine the rims, 18 %).
+RING_NETWORK_SHARE = 0.12
+#: Pores that are all rim (:func:`bright_pores`): bright specks of this many pixels.
+SPECK_MIN_PX, SPECK_MAX_PX = 4, 200
+#: ... at least this wide (their largest inscribed disc's radius, px; a pore of 3-4 px and more
+#: across: narrower bright specks are mostly noise), and only where bright pixels cover at most
+#: this share of the electrode (plated Li: 0.3-1.2 %; Li-Sn with its Li22Sn5 network: 2-24 %).
+SPECK_MIN_WIDTH_PX, SPECK_NETWORK_SHARE = 2.0, 0.015
 
 
 def pore_rims(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -72,15 +91,9 @@ def grow_through_rims(g: np.ndarray, d: np.ndarray, sd: float, cores: np.ndarray
                       ) -> tuple[np.ndarray, dict]:
     """Steps 2-3: the pores, grown from their ``cores`` through their bright rims when the rims
     are there (module docstring), and what was found."""
-    from scipy.ndimage import binary_dilation, binary_opening, binary_propagation, distance_transform_edt
-    from scipy.ndimage import generate_binary_structure, maximum_filter
+    from scipy.ndimage import binary_propagation, distance_transform_edt, maximum_filter
 
-    hi = float(np.percentile(d, 99.5))
-    bright = d > level + max(5.0 * sd, 0.3 * (hi - float(np.median(level))))
-    particles = binary_opening(bright, generate_binary_structure(2, 1), iterations=2)
-    dist = distance_transform_edt(~cores)
-    solid = ~cores & ~binary_dilation(particles) & (dist > RIM_MAX_PX + 1)
-    local = _normalised_mean(d, solid, 6.0, fallback=level)
+    particles, dist, local = solid_level(d, sd, cores, level)
     ring = (dist > 0) & (dist <= RIM_MAX_PX + 2) & ~particles
     keys = np.round(dist[ring] * 4) / 4
     excess = (d - local)[ring]
@@ -91,12 +104,159 @@ def grow_through_rims(g: np.ndarray, d: np.ndarray, sd: float, cores: np.ndarray
     info: dict = {"rim_profile_peak": round(peak, 3)}
     if not (peak > 3.0 * sd and peak > 0):
         return cores, {**info, "rims": False, "why": "no bright rim around the pores"}
+    ringed = ringed_cores(d, local, cores, particles, peak, sd)
+    if ringed.any():
+        cores = cores | ringed
+        dist = distance_transform_edt(~cores)
     near = (dist <= RIM_MAX_PX) & ~particles & ~cores
     above = np.where(near, g - local, 0.0)
     height = maximum_filter(np.where(near, d - local, 0.0), size=5)
     rim = near & (above > 0.5 * height) & (height > 4.0 * sd) & (height > 0.5 * peak)
     pores = binary_propagation(cores, mask=cores | (near & (rim | (dist <= 1.5))))
-    return pores, {**info, "rims": True, "rim_pixels": int((pores & ~cores).sum())}
+    return pores, {**info, "rims": True, "rim_pixels": int((pores & ~cores).sum()),
+                   "ringed_cores": int(ringed.sum())}
+
+
+def ringed_cores(d: np.ndarray, local: np.ndarray, cores: np.ndarray, particles: np.ndarray, peak: float,
+                 sd: float) -> np.ndarray:
+    """Step 2b: the cores of pores narrower than about three rim widths, which are not darker than
+    the solid: their rims, on the pore side of the wall, meet across the pore, and what is left of
+    the dark inside is lifted by the blur to the solid's grey. Such a pore is a closed bright ring
+    (its rim) around a small basin. The basins are the pixels that a grey-level hole filling
+    (reconstruction by erosion) lifts by more than ``RING_HEIGHT`` x the rims' profile ``peak``
+    and more than 4 ``sd``, with particles (bright parts thicker than a rim) lowered to the local
+    level first, so that particles crowding round a patch of polymer enclose nothing. A basin
+    counts if it is small (at most ``RING_CORE_MAX_PX`` px), at least ``RING_SHARE`` of the pixels
+    within ``RIM_MAX_PX`` of it are bright, at most ``BEYOND_SHARE`` from there to ``BEYOND_PX``
+    further out (the rims of pores already found left out), and its ring is at most
+    ``RING_EXCESS_MAX`` x the peak above the solid: the loops of an alloy network look like rings
+    but have lines all around and, where they outshine the rims, are brighter. Where thin bright
+    lines cover more than ``RING_NETWORK_SHARE`` of the window, no ring counts."""
+    from scipy.ndimage import binary_dilation, binary_fill_holes, distance_transform_edt, label
+    from skimage.morphology import reconstruction
+
+    e = np.where(binary_dilation(particles), np.minimum(d, local), d)
+    e = np.where(cores, e.min(), e)   # known pores are basins already (filled below, then left out)
+    seed = e.copy()
+    seed[1:-1, 1:-1] = e.max()
+    filled = reconstruction(seed, e, method="erosion")
+    height = max(RING_HEIGHT * peak, 4.0 * sd)
+    basins = ((filled - e) > height) & ~binary_dilation(cores, iterations=2)
+    if not basins.any():
+        return basins
+    lab, n = label(basins)
+    size = np.bincount(lab.ravel(), minlength=n + 1)
+    bright = (d - local > height) & ~particles
+    dist = distance_transform_edt(~basins)
+    ring = (dist > 0) & (dist <= RIM_MAX_PX)
+    owner = lab[_nearest(basins)]
+    ring_bright = np.bincount(owner[ring & bright], minlength=n + 1) / np.maximum(
+        np.bincount(owner[ring], minlength=n + 1), 1)
+    # the rims of the pores already found are no network: left out around the basin
+    free = bright & (distance_transform_edt(~cores) > RIM_MAX_PX + 1)
+    if float(free.mean()) > RING_NETWORK_SHARE:
+        return np.zeros_like(basins)   # thin bright lines all over (an alloy network): rings are no evidence
+    beyond_bright = _annulus_share(free, lab, n, RIM_MAX_PX + 1, RIM_MAX_PX + BEYOND_PX)
+    sel = ring & bright
+    ring_excess = _median_by_label((d - local)[sel], owner[sel], n)
+    keep = ((size <= RING_CORE_MAX_PX) & (ring_bright >= RING_SHARE) & (beyond_bright <= BEYOND_SHARE)
+            & (ring_excess <= RING_EXCESS_MAX * peak))
+    keep[0] = False
+    return binary_fill_holes(keep[lab])
+
+
+def _median_by_label(values: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
+    """The median of ``values`` per label 1..n (0 where a label has none)."""
+    out = np.zeros(n + 1)
+    order = np.argsort(labels, kind="stable")
+    keys, start = np.unique(labels[order], return_index=True)
+    for k, part in zip(keys, np.split(values[order], start[1:]), strict=True):
+        out[k] = np.median(part)
+    return out
+
+
+def _annulus_share(mask: np.ndarray, lab: np.ndarray, n: int, inner: float, outer: float) -> np.ndarray:
+    """For each labelled piece, the share of ``mask`` pixels in the square annulus from ``inner``
+    to ``outer`` px beyond its bounding box (box sums on a summed-area table)."""
+    from scipy.ndimage import find_objects
+
+    h, w = mask.shape
+    sat = np.zeros((h + 1, w + 1))
+    sat[1:, 1:] = np.cumsum(np.cumsum(mask, axis=0), axis=1)
+
+    def box(sl, grow):
+        y0, y1 = max(sl[0].start - int(grow), 0), min(sl[0].stop + int(grow), h)
+        x0, x1 = max(sl[1].start - int(grow), 0), min(sl[1].stop + int(grow), w)
+        return sat[y1, x1] - sat[y0, x1] - sat[y1, x0] + sat[y0, x0], (y1 - y0) * (x1 - x0)
+
+    share = np.zeros(n + 1)
+    for k, sl in enumerate(find_objects(lab), 1):
+        if sl is None:
+            continue
+        (c_out, a_out), (c_in, a_in) = box(sl, outer), box(sl, inner)
+        share[k] = (c_out - c_in) / max(a_out - a_in, 1)
+    return share
+
+
+def _nearest(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every pixel, the indices of the nearest pixel of ``mask``."""
+    from scipy.ndimage import distance_transform_edt
+
+    idx = distance_transform_edt(~mask, return_distances=False, return_indices=True)
+    return idx[0], idx[1]
+
+
+def solid_level(d: np.ndarray, sd: float, cores: np.ndarray, level: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The particles (bright parts thicker than a rim), the distance to the nearest core, and the
+    local grey of the solid away from pores and particles (Gaussian over 6 px)."""
+    from scipy.ndimage import binary_dilation, binary_opening, distance_transform_edt, generate_binary_structure
+
+    hi = float(np.percentile(d, 99.5))
+    bright = d > level + max(5.0 * sd, 0.3 * (hi - float(np.median(level))))
+    particles = binary_opening(bright, generate_binary_structure(2, 1), iterations=2)
+    dist = distance_transform_edt(~cores)
+    solid = ~cores & ~binary_dilation(particles) & (dist > RIM_MAX_PX + 1)
+    return particles, dist, _normalised_mean(d, solid, 6.0, fallback=level)
+
+
+def bright_pores(g: np.ndarray, pores: np.ndarray, within: np.ndarray, rims: dict) -> np.ndarray:
+    """Pores narrower than two rim widths, found after classification (step 5b of the texture
+    route): such a pore is all rim, a small bright speck with no dark inside, which by grey level
+    alone could be a small particle. Inside the electrode (``within``, where there are no
+    particles) a speck is a pore when it is as bright as the rims measured round the other pores
+    (``rims``: from ``RING_HEIGHT`` to ``RING_EXCESS_MAX`` x their profile peak above the solid),
+    at most ``SPECK_MAX_PX`` px, away from the known ``pores`` and the electrode's edge, and alone
+    (at most ``BEYOND_SHARE`` bright pixels around it: an alloy network is lines everywhere)."""
+    from scipy.ndimage import binary_dilation, binary_erosion, distance_transform_edt, gaussian_filter, label, maximum
+
+    empty = np.zeros(g.shape, bool)
+    if not rims.get("rims"):
+        return empty
+    peak = float(rims["rim_profile_peak"])
+    d = gaussian_filter(g, 1.0)
+    sd = noise_sigma(g) / (2.0 * np.sqrt(np.pi))
+    _, _, local = solid_level(d, sd, pores, local_level(d))
+    height = max(RING_HEIGHT * peak, 4.0 * sd)
+    # no particles where these pores are looked for; the pores found (with their rims) left out
+    bright = (d - local > height) & ~binary_dilation(pores, iterations=2)
+    if not within.any() or float(bright[within].mean()) > SPECK_NETWORK_SHARE:
+        return empty   # bright lines all over the electrode (an alloy network): specks are no evidence
+    lab, n = label(bright)
+    if n == 0:
+        return empty
+    size = np.bincount(lab.ravel(), minlength=n + 1)
+    outside = ~binary_erosion(within, iterations=2)
+    out_count = np.bincount(lab[outside].ravel(), minlength=n + 1)
+    sel = lab > 0
+    excess = _median_by_label((d - local)[sel], lab[sel], n)
+    beyond = _annulus_share(bright, lab, n, 1, BEYOND_PX)
+    width = np.zeros(n + 1)
+    width[1:] = maximum(distance_transform_edt(bright), lab, np.arange(1, n + 1))
+    keep = ((size >= SPECK_MIN_PX) & (size <= SPECK_MAX_PX) & (out_count == 0) & (excess <= RING_EXCESS_MAX * peak)
+            & (beyond <= BEYOND_SHARE) & (width >= SPECK_MIN_WIDTH_PX))
+    keep[0] = False
+    return keep[lab]
 
 
 def local_level(d: np.ndarray, block: int = 4, size: int = 13, percentile: float = 30.0) -> np.ndarray:

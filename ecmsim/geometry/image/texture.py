@@ -24,8 +24,9 @@ The route (:func:`texture_route`):
 4. **flatten shading** per phase of that first reading
    (:func:`~ecmsim.geometry.image.flatten.flatten_phases`) and classify again;
 5. the **regions**: the class probabilities averaged over 1.5 px, electrolyte = matrix + particle;
-   the rim step's pores are void; with ``particles`` the particle pixels of the electrolyte are
-   kept as ``particle``.
+   the rim step's pores are void, and so are bright specks in the electrode that are pores all
+   rim (:func:`~ecmsim.geometry.image.rims.bright_pores`); with ``particles`` the particle pixels
+   of the electrolyte are kept as ``particle``.
 
 How sure it is: the margin between the two most probable regions, averaged over the solid pixels,
 and the share of solid pixels whose margin is under 0.2 (``unsure_fraction``), are reported; the
@@ -41,7 +42,7 @@ import numpy as np
 
 from ecmsim.geometry.image.flatten import destripe_bands, flatten_phases
 from ecmsim.geometry.image.phases import ELECTRODE, ELECTROLYTE, PARTICLE, VOID
-from ecmsim.geometry.image.rims import pore_rims
+from ecmsim.geometry.image.rims import bright_pores, pore_rims
 
 #: The forest's classes (pixel truth of the training renderings).
 CLASSES = ("void", "electrode", "matrix", "particle")
@@ -74,9 +75,14 @@ def features(g: np.ndarray) -> np.ndarray:
 
 def prepare(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
     """Steps 1-2: the destriped image with its pores painted dark, the pore mask, what was done."""
-    g, stripes = destripe_bands(np.asarray(grey, dtype=float))
-    g, pores, rims = pore_rims(g)
-    return g, pores, {"destripe": stripes, "pore_rims": rims}
+    return _prepare(grey)[1:]
+
+
+def _prepare(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+    """:func:`prepare`, with the destriped image before the pores were painted first."""
+    destriped, stripes = destripe_bands(np.asarray(grey, dtype=float))
+    g, pores, rims = pore_rims(destriped)
+    return destriped, g, pores, {"destripe": stripes, "pore_rims": rims}
 
 
 def classify(g: np.ndarray, forest) -> np.ndarray:
@@ -111,7 +117,7 @@ def texture_route(grey: np.ndarray, particles: bool = False) -> tuple[np.ndarray
     image by texture (see the module docstring), and what was decided."""
     start = time.perf_counter()
     forest, trained = trained_forest()
-    g, pores, info = prepare(grey)
+    g0, g, pores, info = _prepare(grey)
     p = classify(g, forest)
     region, _ = regions(p, pores)
     # shading per phase of the first reading: electrode and polymer matrix, particles and pore
@@ -126,6 +132,9 @@ def texture_route(grey: np.ndarray, particles: bool = False) -> tuple[np.ndarray
     p = classify(g, forest)
     region, margin = regions(p, pores)
     region, info["context"] = _context(region, margin)
+    specks = bright_pores(g0, pores, (region > 0) & ~_largest(region == 2), info["pore_rims"])
+    region[specks] = 0
+    info["pore_rims"]["speck_pixels"] = int(specks.sum())
     lut = np.array([VOID, ELECTRODE, ELECTROLYTE], np.uint8)
     labels = lut[region]
     from scipy.ndimage import gaussian_filter
@@ -181,6 +190,18 @@ def _particle_contrast(g: np.ndarray, particles: np.ndarray, matrix: np.ndarray,
 #: A piece of electrode or electrolyte cut off from its layer (not in the region's largest piece)
 #: stays only when its texture says so clearly: mean margin at least this.
 ISLAND_MARGIN = 0.5
+
+
+def _largest(mask: np.ndarray) -> np.ndarray:
+    """The largest connected piece of ``mask``."""
+    from scipy.ndimage import label as cc
+
+    comp, n = cc(mask)
+    if n == 0:
+        return mask
+    sizes = np.bincount(comp.ravel())
+    sizes[0] = 0
+    return comp == int(np.argmax(sizes))
 
 
 def _context(region: np.ndarray, margin: np.ndarray) -> tuple[np.ndarray, dict]:

@@ -160,3 +160,51 @@ def call_cli(capsys, *args) -> tuple[int, str, str]:
         status = exit_.code
     out, err = capsys.readouterr()
     return status, out, err
+
+
+# --- Running the suite on several cores (``make test``: pytest-xdist, ``-n auto --dist loadgroup``) ---
+#
+# Three rules, applied only when xdist distributes by group (docs/benchmarks.md, "The test suite"):
+# - a test that launches ``mpirun -n 2`` (it asks for the ``have_mpirun`` fixture) is marked ``mpi``
+#   and all of them share one group, so that one worker runs them one after the other: two MPI jobs
+#   at once would put four busy-polling ranks (MPICH spins while it waits) on two cores;
+# - a test that uses a module- or class-scoped fixture runs on the worker that holds the rest of
+#   its module, so that fixture (a solved run that several tests read) is computed once;
+# - every other test is a unit of its own, and the units start longest first as far as the marks
+#   tell: the MPI group, then the units holding a ``slow`` test, then the rest in file order, so
+#   that no long test starts last while the other worker idles.
+
+def _launches_mpirun(item) -> bool:
+    return "have_mpirun" in getattr(item, "fixturenames", ())
+
+
+def _group(item) -> str | None:
+    if _launches_mpirun(item):
+        return "mpi"
+    infos = getattr(item, "_fixtureinfo", None)
+    defs = infos.name2fixturedefs.values() if infos else ()
+    if any(d[-1].scope in ("module", "class") for d in defs if d):
+        return item.nodeid.split("::")[0]
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if _launches_mpirun(item) and item.get_closest_marker("mpi") is None:
+            item.add_marker(pytest.mark.mpi)
+    if not getattr(config.option, "loadgroup", False):   # set by xdist on its workers for --dist loadgroup
+        return
+    units: dict[str, list] = {}
+    for item in items:
+        group = _group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+        units.setdefault(group or item.nodeid, []).append(item)
+
+    def rank(unit: list) -> int:
+        if any(_launches_mpirun(i) for i in unit):
+            return 0
+        return 1 if any(i.get_closest_marker("slow") for i in unit) else 2
+
+    ordered = sorted(units.values(), key=rank)   # stable: file order within a rank
+    items[:] = [item for unit in ordered for item in unit]

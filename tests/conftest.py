@@ -164,23 +164,22 @@ def call_cli(capsys, *args) -> tuple[int, str, str]:
 
 # --- Running the suite on several cores (``make test``: pytest-xdist, ``-n auto --dist loadgroup``) ---
 #
-# Three rules, applied only when xdist distributes by group (docs/benchmarks.md, "The test suite"):
-# - a test that launches ``mpirun -n 2`` (it asks for the ``have_mpirun`` fixture) is marked ``mpi``
-#   and all of them share one group, so that one worker runs them one after the other: two MPI jobs
-#   at once would put four busy-polling ranks (MPICH spins while it waits) on two cores;
+# Rules applied when xdist runs the suite (docs/benchmarks.md, "The test suite"):
+# - a test that launches ``mpirun`` (it asks for the ``have_mpirun`` fixture) is marked ``mpi`` and
+#   runs alone: the other workers finish their current test and wait (a readers-writer lock on a
+#   file shared by the workers). Its ranks then have the cores to themselves, as in a serial run:
+#   MPICH's ranks spin while they wait for each other, and beside another busy worker two ranks
+#   on two cores ran 2-3.6 times longer and burnt that CPU;
 # - a test that uses a module- or class-scoped fixture runs on the worker that holds the rest of
 #   its module, so that fixture (a solved run that several tests read) is computed once;
-# - every other test is a unit of its own, and the units start longest first as far as the marks
-#   tell: the MPI group, then the units holding a ``slow`` test, then the rest in file order, so
-#   that no long test starts last while the other worker idles.
+# - every other test is a unit of its own; the units holding a ``slow`` or ``mpi`` test start first,
+#   so that no long test starts last while the other worker idles.
 
 def _launches_mpirun(item) -> bool:
     return "have_mpirun" in getattr(item, "fixturenames", ())
 
 
 def _group(item) -> str | None:
-    if _launches_mpirun(item):
-        return "mpi"
     infos = getattr(item, "_fixtureinfo", None)
     defs = infos.name2fixturedefs.values() if infos else ()
     if any(d[-1].scope in ("module", "class") for d in defs if d):
@@ -200,11 +199,45 @@ def pytest_collection_modifyitems(config, items):
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
         units.setdefault(group or item.nodeid, []).append(item)
+    long_first = sorted(units.values(), key=lambda unit: not any(
+        i.get_closest_marker("slow") or i.get_closest_marker("mpi") for i in unit))   # stable: file order
+    items[:] = [item for unit in long_first for item in unit]
 
-    def rank(unit: list) -> int:
-        if any(_launches_mpirun(i) for i in unit):
-            return 0
-        return 1 if any(i.get_closest_marker("slow") for i in unit) else 2
 
-    ordered = sorted(units.values(), key=rank)   # stable: file order within a rank
-    items[:] = [item for unit in ordered for item in unit]
+_LOCK_FILES: list = []
+
+
+def _run_locks(config):
+    """(turnstile, shared) open files that every worker of this xdist run locks; None outside xdist."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is None:
+        return None
+    if not _LOCK_FILES:   # the workers' temporary folders (.../popen-gwN) share this run's parent
+        folder = Path(config.option.basetemp).parent
+        _LOCK_FILES.extend(open(folder / f"ecmsim-tests-{name}.lock", "a") for name in ("turnstile", "shared"))
+    return _LOCK_FILES
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """An ``mpi`` test holds the shared lock alone; every other test holds it shared. The turnstile
+    keeps a waiting ``mpi`` test from being starved by the other workers' stream of tests."""
+    import fcntl
+
+    locks = _run_locks(item.config)
+    if locks is None:
+        return (yield)
+    turnstile, shared = locks
+    alone = item.get_closest_marker("mpi") is not None
+    fcntl.flock(turnstile, fcntl.LOCK_EX)
+    try:
+        fcntl.flock(shared, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+    finally:
+        if not alone:
+            fcntl.flock(turnstile, fcntl.LOCK_UN)
+    try:
+        return (yield)
+    finally:
+        fcntl.flock(shared, fcntl.LOCK_UN)
+        if alone:
+            fcntl.flock(turnstile, fcntl.LOCK_UN)

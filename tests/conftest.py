@@ -38,6 +38,8 @@ def run_cli_on_terminal(*args: str, cwd: Path | None = None, timeout: float = 60
     import time
 
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    for name in ("COLUMNS", "LINES"):   # they override the terminal's size; pytest-xdist's workers set 80 x 24
+        env.pop(name, None)
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, cols, 0, 0))
     proc = subprocess.Popen([sys.executable, "-m", "ecmsim", *args], cwd=cwd or ROOT, stdout=slave,

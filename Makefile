@@ -8,6 +8,8 @@ STUDY ?= scenarios/reference_study.toml
 SCENARIO ?= scenarios/flat_bilayer.toml
 OUT ?= results/$(basename $(notdir $(SCENARIO)))
 PYTEST_ARGS ?=
+# pytest workers for `make test` (pytest-xdist): one per core; TEST_WORKERS=0 runs in this process
+TEST_WORKERS ?= auto
 
 .PHONY: setup run run-one test test-fast compare bench clean
 
@@ -23,10 +25,11 @@ run: setup
 run-one: setup
 	$(VENV)/bin/ecmsim run $(SCENARIO) -o $(OUT)
 
-# The whole suite, slow physics and the MPI comparisons included.
+# The whole suite, slow physics and the MPI comparisons included, on every core: tests that share a
+# module's solved run stay on one worker, the mpirun tests run one at a time (tests/conftest.py).
 test: setup
 	@tools/ensure-chromium.sh
-	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests: that is a failure" >&2; exit 1; fi; \
 	exit $$rc
 

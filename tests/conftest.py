@@ -38,6 +38,8 @@ def run_cli_on_terminal(*args: str, cwd: Path | None = None, timeout: float = 60
     import time
 
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    for name in ("COLUMNS", "LINES"):   # they override the terminal's size; pytest-xdist's workers set 80 x 24
+        env.pop(name, None)
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, cols, 0, 0))
     proc = subprocess.Popen([sys.executable, "-m", "ecmsim", *args], cwd=cwd or ROOT, stdout=slave,
@@ -160,3 +162,84 @@ def call_cli(capsys, *args) -> tuple[int, str, str]:
         status = exit_.code
     out, err = capsys.readouterr()
     return status, out, err
+
+
+# --- Running the suite on several cores (``make test``: pytest-xdist, ``-n auto --dist loadgroup``) ---
+#
+# Rules applied when xdist runs the suite (docs/benchmarks.md, "The test suite"):
+# - a test that launches ``mpirun`` (it asks for the ``have_mpirun`` fixture) is marked ``mpi`` and
+#   runs alone: the other workers finish their current test and wait (a readers-writer lock on a
+#   file shared by the workers). Its ranks then have the cores to themselves, as in a serial run:
+#   MPICH's ranks spin while they wait for each other, and beside another busy worker two ranks
+#   on two cores ran 2-3.6 times longer and burnt that CPU;
+# - a test that uses a module- or class-scoped fixture runs on the worker that holds the rest of
+#   its module, so that fixture (a solved run that several tests read) is computed once;
+# - every other test is a unit of its own; the units holding a ``slow`` or ``mpi`` test start first,
+#   so that no long test starts last while the other worker idles.
+
+def _launches_mpirun(item) -> bool:
+    return "have_mpirun" in getattr(item, "fixturenames", ())
+
+
+def _group(item) -> str | None:
+    infos = getattr(item, "_fixtureinfo", None)
+    defs = infos.name2fixturedefs.values() if infos else ()
+    if any(d[-1].scope in ("module", "class") for d in defs if d):
+        return item.nodeid.split("::")[0]
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if _launches_mpirun(item) and item.get_closest_marker("mpi") is None:
+            item.add_marker(pytest.mark.mpi)
+    if not getattr(config.option, "loadgroup", False):   # set by xdist on its workers for --dist loadgroup
+        return
+    units: dict[str, list] = {}
+    for item in items:
+        group = _group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+        units.setdefault(group or item.nodeid, []).append(item)
+    long_first = sorted(units.values(), key=lambda unit: not any(
+        i.get_closest_marker("slow") or i.get_closest_marker("mpi") for i in unit))   # stable: file order
+    items[:] = [item for unit in long_first for item in unit]
+
+
+_LOCK_FILES: list = []
+
+
+def _run_locks(config):
+    """(turnstile, shared) open files that every worker of this xdist run locks; None outside xdist."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is None:
+        return None
+    if not _LOCK_FILES:   # the workers' temporary folders (.../popen-gwN) share this run's parent
+        folder = Path(config.option.basetemp).parent
+        _LOCK_FILES.extend(open(folder / f"ecmsim-tests-{name}.lock", "a") for name in ("turnstile", "shared"))
+    return _LOCK_FILES
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """An ``mpi`` test holds the shared lock alone; every other test holds it shared. The turnstile
+    keeps a waiting ``mpi`` test from being starved by the other workers' stream of tests."""
+    import fcntl
+
+    locks = _run_locks(item.config)
+    if locks is None:
+        return (yield)
+    turnstile, shared = locks
+    alone = item.get_closest_marker("mpi") is not None
+    fcntl.flock(turnstile, fcntl.LOCK_EX)
+    try:
+        fcntl.flock(shared, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+    finally:
+        if not alone:
+            fcntl.flock(turnstile, fcntl.LOCK_UN)
+    try:
+        return (yield)
+    finally:
+        fcntl.flock(shared, fcntl.LOCK_UN)
+        if alone:
+            fcntl.flock(turnstile, fcntl.LOCK_UN)

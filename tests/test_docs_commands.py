@@ -35,6 +35,9 @@ BIN = Path(sys.executable).parent
 #: (pattern, replacement, reason): commands run in a cheaper or safer form than written.
 CHEAPER = [
     (r"^make test$", None, "the test suite itself (CI runs it: .ci/run)"),
+    (r"^\.venv/bin/ecmsim validate --quick$", None,
+     "the same command runs whole in tests/test_validate.py::test_validate_quick_runs_whole_in_ci, which checks "
+     "every case's verdict too (30-50 s: run once, not twice)"),
     (r"^(.*ecmsim study scenarios/reference_study\.toml.*?)( -j \d+)?$", r"\1 --check",
      "the flagship (minutes on 2 cores): its study file and all nine scenarios are checked, nothing runs; "
      "tests/test_study.py runs a small study end to end"),

@@ -250,3 +250,12 @@ def test_comparison_table_shows_the_measured_values_in_their_units():
     assert measured["cell overpotential at 0.2 mA/cm²"] == "Li 286 mV; Li–Sn 163 mV"
     assert measured["pressure and temperature sensitivity of the embedded FBG"] == "69 pm/MPa, 9.3 pm/°C"
     assert all(row[3:] == ["not in this study", "not in this study"] for row in rows[:-1])
+
+
+def test_processes_sharing_the_jit_cache_wait_for_each_others_compiles():
+    """The runs of a study (and the test workers) share dolfinx's JIT cache: one that finds a form
+    being compiled by another waits for it 300 s, not dolfinx's 10 s, which one compile can exceed
+    on a loaded machine (ecmsim/core/fem.py)."""
+    from ecmsim.core.fem import dolfinx
+
+    assert dolfinx.jit.get_options()["timeout"] == 300

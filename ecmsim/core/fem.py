@@ -53,6 +53,13 @@ interrupt.reclaim()   # PETSc put its own SIGTERM handler in place on import: ou
 if not dolfinx.__version__.startswith("0.11"):  # pragma: no cover
     raise EcmsimError(f"ecmsim needs dolfinx 0.11, found {dolfinx.__version__} at {dolfinx.__file__}")
 
+# Processes that run at once share dolfinx's JIT cache (~/.cache/fenics): the runs of a study or a
+# sweep with -j N, the workers of `make test`. The first to need a form compiles it; the others wait
+# for its file and give up after dolfinx's default of 10 s ("JIT compilation timed out"), which one
+# compile can exceed on a loaded machine. Wait up to 5 minutes instead; a dolfinx_jit_options.json
+# (user or working folder) still overrides this default.
+dolfinx.jit.DOLFINX_DEFAULT_JIT_OPTIONS["timeout"] = (300, "Timeout for JIT compilation [s] (ecmsim: 300)")
+
 __all__ = ["MPI", "PETSc", "basix", "dolfinx", "fem", "ufl", "LINEAR_SOLVER_OPTIONS",
            "NONLINEAR_SOLVER_OPTIONS", "POTENTIAL_SOLVER_OPTIONS", "ITERATIVE_LINEAR_OPTIONS", "ITERATIVE_MIN_DOFS", "LinearSolverPlan",
            "linear_solver", "rigid_body_modes", "snes_reason", "versions", "options_prefix", "destroy_petsc",

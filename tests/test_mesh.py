@@ -110,7 +110,7 @@ def test_cost_estimate_counts_the_particles_boundaries():
                for x in np.arange(1e-6, 39e-6, 1.5e-6) for y in np.arange(2e-6, 18e-6, 1.5e-6)]
     outer = np.array([[0, 0], [w, 0], [w, h], [0, h]])
     geometry = Geometry(w, h, [Region("electrolyte", outer, squares)] + [Region("particle", s) for s in squares])
-    assert inner_boundary_length(geometry) == pytest.approx(len(squares) * 4 * a, rel=1e-9)
+    assert inner_boundary_length(geometry) == pytest.approx(len(squares) * 4 * a, rel=1e-9, abs=0)
     options = MeshOptions(2e-6, 0.2e-6)
     with gmsh_model():
         build_gmsh_model(geometry, options)

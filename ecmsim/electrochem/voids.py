@@ -35,6 +35,20 @@ import numpy as np
 
 from ecmsim.core.constants import FARADAY_C_PER_MOL
 
+#: Omega_Li [m³/mol] when the electrode's record has no ``molar_volume_m3_mol``: 6.941 g/mol over 0.534 g/cm³
+LI_MOLAR_VOLUME_M3_MOL = 13.0e-6
+
+
+def molar_volume_m3_mol(electrode) -> float:
+    """The electrode material's molar volume [m³/mol] (its record's, else Li's)."""
+    return electrode.properties.get("molar_volume_m3_mol", LI_MOLAR_VOLUME_M3_MOL)
+
+
+def supply_length_m(void_supply_length_m, characteristic_length_m, deposition_layer_thickness_m) -> float:
+    """l [m]: ``cycling.void_supply_length_m``, else ``creep.characteristic_length_m``, else the deposition
+    layer's thickness (the window's voids and the voids beside the fibre take the same l)."""
+    return void_supply_length_m or characteristic_length_m or deposition_layer_thickness_m
+
 
 @dataclass(frozen=True)
 class InterfaceVoids:
@@ -51,7 +65,16 @@ class InterfaceVoids:
     law: object | None
     supply_length_m: float
     temperature_K: float
-    molar_volume_m3_mol: float = 13.0e-6
+    molar_volume_m3_mol: float = LI_MOLAR_VOLUME_M3_MOL
+
+    @classmethod
+    def of_electrode(cls, electrode, supply_m: float, temperature_K: float, creep: bool = True) -> InterfaceVoids:
+        """The voids of an electrode material: its Norton law with the size effect at l (None without creep)
+        and its molar volume."""
+        from ecmsim.materials.creep import law_of
+
+        return cls(law_of(electrode, supply_m) if creep else None, float(supply_m), float(temperature_K),
+                   molar_volume_m3_mol(electrode))
 
     def stripping_velocity(self, current_A_m2) -> np.ndarray:
         """v_s = max(-i, 0) Omega / F [m/s]."""
@@ -83,4 +106,5 @@ def porous_dead_li_thickness_m(dead_dense_m, porosity: float):
     return np.asarray(dead_dense_m, dtype=float) / (1.0 - porosity)
 
 
-__all__ = ["InterfaceVoids", "porous_dead_li_thickness_m"]
+__all__ = ["InterfaceVoids", "LI_MOLAR_VOLUME_M3_MOL", "molar_volume_m3_mol", "porous_dead_li_thickness_m",
+           "supply_length_m"]

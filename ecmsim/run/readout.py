@@ -74,8 +74,7 @@ def _interface_memory(summary: dict, run_dir: Path):
     persist beside the fibre with the electrode's creep law at the run's supply length (None if off), and the
     porosity of dead Li (0: dense), so that the standalone read-out is the run's own."""
     from ecmsim import materials
-    from ecmsim.electrochem.voids import InterfaceVoids
-    from ecmsim.materials.creep import law_of
+    from ecmsim.electrochem.voids import InterfaceVoids, supply_length_m
 
     scn = summary.get("scenario") or {}
     cyc, creep = scn.get("cycling") or {}, scn.get("creep") or {}
@@ -89,10 +88,9 @@ def _interface_memory(summary: dict, run_dir: Path):
     except (KeyError, TypeError, ValueError, EcmsimError) as err:
         raise InputFileError(f"{run_dir}/summary.json: cycling.persistent_voids needs scenario.materials.electrode "
                              f"and loading.temperature_K ({err})") from None
-    ell = cyc.get("void_supply_length_m") or creep.get("characteristic_length_m") or cyc["deposition_layer_thickness_m"]
-    law = law_of(mat, ell) if creep.get("enabled", True) else None
-    omega = mat.properties.get("molar_volume_m3_mol", 13.0e-6)
-    return InterfaceVoids(law, float(ell), temperature, omega), porosity
+    ell = supply_length_m(cyc.get("void_supply_length_m"), creep.get("characteristic_length_m"),
+                          cyc["deposition_layer_thickness_m"])
+    return InterfaceVoids.of_electrode(mat, ell, temperature, creep.get("enabled", True)), porosity
 
 
 __all__ = ["readout"]

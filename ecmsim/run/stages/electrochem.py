@@ -19,6 +19,7 @@ from scipy.spatial import cKDTree
 
 from ecmsim.electrochem.kinetics import butler_volmer, ionic_conductivity_S_m
 from ecmsim.electrochem.potential import CurrentSolution, PotentialProblem, cell_overpotential_V
+from ecmsim.electrochem.voids import InterfaceVoids, molar_volume_m3_mol, supply_length_m
 from ecmsim.core.errors import MaterialError
 from ecmsim.materials import Material
 from ecmsim.run.stages.base import Run, Stage
@@ -56,7 +57,7 @@ def current_distribution(electrochem, temperature_K: float, tmesh, materials: Ma
                                 f"(add it to the material record or the scenario's inline table)")
     kinetics = butler_volmer(electrode, temperature_K)
     kappa = ionic_conductivity_S_m(electrolyte, temperature_K)
-    omega = electrode.properties.get("molar_volume_m3_mol", 13.0e-6)
+    omega = molar_volume_m3_mol(electrode)
     problem = PotentialProblem(tmesh, kinetics, kappa, molar_volume_m3_mol=omega,
                                stress_coupling=electrochem.stress_coupling, degree=electrochem.element_degree)
     try:
@@ -80,16 +81,16 @@ def cycling_problem(scn, tmesh, materials, mechanics):
     """The scenario's :class:`~ecmsim.electrochem.cycling.CyclingProblem` (needs ``[electrochem]``;
     settings from ``[cycling]``)."""
     from ecmsim.electrochem.cycling import CyclingProblem
-    from ecmsim.materials.creep import law_of
 
     electrode, electrolyte = materials["electrode"], materials["electrolyte"]
     T = scn.loading.temperature_K
-    omega = electrode.properties.get("molar_volume_m3_mol", 13.0e-6)
+    omega = molar_volume_m3_mol(electrode)
     ec, cyc = scn.electrochem, scn.cycling
     pot = PotentialProblem(tmesh, butler_volmer(electrode, T), ionic_conductivity_S_m(electrolyte, T),
                            molar_volume_m3_mol=omega, stress_coupling=ec.stress_coupling, degree=ec.element_degree)
-    supply = cyc.void_supply_length_m or scn.creep.characteristic_length_m or cyc.deposition_layer_thickness_m
-    law = law_of(electrode, supply) if scn.creep.enabled else None
+    supply = supply_length_m(cyc.void_supply_length_m, scn.creep.characteristic_length_m,
+                             cyc.deposition_layer_thickness_m)
+    law = InterfaceVoids.of_electrode(electrode, supply, T, scn.creep.enabled).law
     return CyclingProblem(mechanics, pot, deposition_layer_thickness_m=cyc.deposition_layer_thickness_m,
                           irreversible_fraction=cyc.irreversible_fraction,
                           porous_modulus_exponent=cyc.porous_modulus_exponent,

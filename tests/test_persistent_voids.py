@@ -295,3 +295,22 @@ def test_grating_with_the_skeleton_opens_no_void_and_returns_where_li_accumulate
     assert out.extra_metrics["fbg_readout_bulk_supply_spreading_m"] == pytest.approx(100e-6, rel=1e-12, abs=0)
     li = _compute(li_cell, _window(([3 * ic] * 4 + [-3 * ic] * 4) * 2, [900.0] * 16), voids=v)
     assert li.void_field_m.max() > 0.0 and abs(li.loads_N_per_m[16].mean() / li.loads_N_per_m[0].mean() - 1) > 0.01
+
+
+def test_standalone_readout_takes_the_skeleton_from_the_runs_electrode(tmp_path):
+    """``ecmsim readout`` of a finished run rebuilds the run's own read-out: from summary.json's electrode, LiSn
+    gives the voids the network's supply and switches the spreading on (i_n > 0), Li neither; a summary without
+    an electrode has neither."""
+    from ecmsim.run.readout import _interface_memory
+
+    def summary(electrode):
+        return {"scenario": {"materials": {"electrode": electrode}, "loading": {"temperature_K": T},
+                             "cycling": {"persistent_voids": True, "dead_li_porosity": 0.5,
+                                         "deposition_layer_thickness_m": 10e-6},
+                             "creep": {"characteristic_length_m": ELL}}}
+    voids, porosity, network = _interface_memory(summary("LiSn"), tmp_path)
+    assert network == I_N and voids.network_current_A_m2 == I_N and porosity == 0.5
+    voids, _, network = _interface_memory(summary("Li"), tmp_path)
+    assert network == 0.0 and voids.network_current_A_m2 == 0.0
+    assert float(voids.critical_current_A_m2(P)) == pytest.approx(F * ELL * _creep_rate(P) / OMEGA, rel=1e-12, abs=0)
+    assert _interface_memory({}, tmp_path) == (None, 0.0, 0.0)

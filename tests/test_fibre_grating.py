@@ -201,3 +201,77 @@ def test_current_keeps_the_sections_charge_with_open_gaps(held_li_cell):
     held = grating.crowding
     assert np.all(held[x < 0.5e-3] == 0.0)                # the held plate bridges 0.8 mm: no current under it
     assert np.sum(w * held) == pytest.approx(grating.half_width_m, rel=1e-12, abs=0)
+
+
+# ---- the Li-Sn skeleton: the foil's surface takes the deposit spread over its thickness ----------------------------
+
+def _trapezoid(x):
+    w = np.full(len(x), x[1] - x[0])
+    w[[0, -1]] *= 0.5
+    return w
+
+
+def test_bulk_spreading_keeps_each_sections_volume_and_a_uniform_deposit(held_li_cell):
+    """The skeleton's kernel (spreading over t_f = 100 um): random deposit profiles keep their volume per section
+    to round-off (1e-13 of the profile's absolute volume); a uniform deposit stays uniform (1e-12), up to the
+    axis and the half width (the images); without a skeleton (spreading 0) the profile is returned unchanged,
+    bit for bit (the Li path)."""
+    cell, hold = held_li_cell
+    t_f = cell.foil.thickness_m
+    assert t_f == pytest.approx(100e-6, rel=1e-12, abs=0)
+    grating = GratingCell(cell, P, 10, hold, creep=False, spreading_m=t_f)
+    x = grating.x_m
+    w = _trapezoid(x)
+    d = np.random.default_rng(3).normal(0.0, 1e-6, (10, len(x)))
+    s = grating.spread(d)
+    np.testing.assert_allclose(s @ w, d @ w, rtol=0, atol=1e-13 * np.max(np.abs(d) @ w))
+    assert np.max(np.abs(s)) < 0.5 * np.max(np.abs(d))                # it does spread
+    np.testing.assert_allclose(grating.spread(np.full(len(x), -2e-6)), -2e-6, rtol=1e-12, atol=0)
+    plain = GratingCell(cell, P, 10, hold, creep=False)
+    assert plain.spread(d) is d or np.array_equal(plain.spread(d), d)
+    assert np.array_equal(plain.spread(d), d)
+
+
+def test_bulk_spreading_of_a_point_deposit_is_the_strip_kernel(held_li_cell):
+    """A deposit at one node x_j (volume V = w_j d_j) far from the axis and from W spreads to
+    V sech(pi (x - x_j) / 2 t_f) / (2 t_f) (1e-12 of its peak): the closed form of the kernel, whose integral is 1;
+    its half width at half maximum is 0.838 t_f. Near the axis its image adds: at x_j = 0 the profile is twice
+    the kernel (the mirrored half)."""
+    cell, hold = held_li_cell
+    t_f = cell.foil.thickness_m
+    grating = GratingCell(cell, P, 10, hold, creep=False, spreading_m=t_f)
+    x = grating.x_m
+    w = _trapezoid(x)
+    for j in (len(x) // 2, 0):
+        d = np.zeros(len(x))
+        d[j] = 1e-6 / w[j]
+        s = grating.spread(d)
+        closed = (1e-6 / (2.0 * t_f)) / np.cosh(np.pi * (x - x[j]) / (2.0 * t_f)) * (2.0 if j == 0 else 1.0)
+        np.testing.assert_allclose(s, closed, rtol=0, atol=1e-12 * closed.max())
+    half = np.arccosh(2.0) * 2.0 / np.pi
+    assert half == pytest.approx(0.838, abs=1e-3)
+
+
+def test_bulk_spreading_thins_the_foil_under_the_footprint_and_keeps_force_balance(held_li_cell):
+    """Stripping 2 um with contact everywhere beside the footprint (the current crowding at its edge): without
+    the skeleton the foil under the footprint does not move, with it the foil there recedes (the composite thins
+    under the fibre too, by more than a third of the mean at the axis), the profile is smoother (its step at the
+    footprint's edge is spread over t_f); with the held state's contact (the bridge to the landing, 0.6 mm)
+    the thinning under the footprint is e^{-pi (l - a) / 2 t_f} small. The plate keeps the plunger's force (1e-8)."""
+    cell, hold = held_li_cell
+    t_f = cell.foil.thickness_m
+    x = GratingCell(cell, P, 10, hold, creep=False).x_m
+    for spreading in (0.0, t_f):
+        grating = GratingCell(cell, P, 2, hold, creep=False, spreading_m=spreading)
+        local = -2e-6 * grating.share(x > grating.footprint_m)[0]
+        surface = grating.spread(local[None, :])[0]
+        under = x <= grating.footprint_m
+        held = grating.spread(-2e-6 * grating.crowding[None, :])[0]
+        if spreading:
+            assert np.all(surface[under] < -0.7e-6)
+            assert np.all(held[under] < 0.0) and np.all(held[under] > -1e-3 * 2e-6)
+            assert np.max(np.abs(np.diff(surface))) < 0.2 * np.max(np.abs(np.diff(local)))
+        else:
+            assert np.all(surface[under] == 0.0)
+        plates = grating.plate(np.array([surface, surface]), 0.0)
+        assert max(pl.force_balance_error for pl in plates) < 1e-8

@@ -193,14 +193,16 @@ def test_uq_end_to_end_bands_sensitivity_and_verdict(tmp_path):
 
 def test_a_sampled_li_sn_keeps_its_skeleton():
     """The sampler writes a library record as an inline table: the Li-Sn record's skeleton (Li22Sn5
-    fraction, modulus, hardness) must come along, or every sample of a Li-Sn cell is plain Li (the
-    bands of the Li-Sn splitting fell to the isolated-particle bound, 1.03, before this was fixed)."""
+    fraction, modulus, hardness, the network's supply) must come along, or every sample of a Li-Sn cell is
+    plain Li (the bands of the Li-Sn splitting fell to the isolated-particle bound, 1.03, before this was
+    fixed)."""
     from ecmsim import materials
 
     record = materials.get("LiSn")
     table = uq._inline(record, {"creep_rate_prefactor_per_s": 5e4}, "test")
     scn = scenario_mod.load(SCENARIOS / "fbg_cell_lisn.toml", [f"materials.electrode={table}"])
     got = scn.materials.resolve()["electrode"]
-    for key in ("skeleton_volume_fraction", "skeleton_youngs_modulus_Pa", "skeleton_hardness_Pa"):
+    for key in ("skeleton_volume_fraction", "skeleton_youngs_modulus_Pa", "skeleton_hardness_Pa",
+                "skeleton_network_current_A_m2"):
         assert got.properties[key] == record.properties[key], key
     assert got.properties["creep_rate_prefactor_per_s"] == 5e4

@@ -3,8 +3,9 @@ r"""Voids that persist from cycle to cycle, and porous dead Li: the interface's 
 Mean field per unit interface area (docs/electrochem.md, "Voids that persist"). The void height
 g [m] (void volume per nominal area) at a point of the interface obeys
 
-.. math:: \dot g = v_s - v_c, \qquad g \ge 0, \qquad
-   v_s = \max(-i, 0)\,\frac{\Omega_{Li}}{F}, \qquad v_c = \ell\,\dot\varepsilon_c(p),
+.. math:: \dot g = v_s - v_c - v_n, \qquad g \ge 0, \qquad
+   v_s = \max(-i, 0)\,\frac{\Omega_{Li}}{F}, \qquad v_c = \ell\,\dot\varepsilon_c(p), \qquad
+   v_n = i_n\,\frac{\Omega_{Li}}{F},
 
 - :math:`v_s` the stripping flux (i > 0 plating, as everywhere in ecmsim): Li leaves the interface
   at :math:`i\,\Omega/F`; plating adds Li at the contacts and does **not** fill the voids (they are
@@ -12,11 +13,15 @@ g [m] (void volume per nominal area) at a point of the interface obeys
   on plating after voids on stripping);
 - :math:`v_c` the creep inflow: the electrode's Norton law (:class:`~ecmsim.materials.creep.NortonLaw`,
   with its size effect at :math:`\ell`) at the local compressive pressure p, times the supply length
-  :math:`\ell` (``cycling.void_supply_length_m``), the same supply as the window's voids on stripping.
+  :math:`\ell` (``cycling.void_supply_length_m``), the same supply as the window's voids on stripping;
+- :math:`v_n` the supply of a mixed-conducting skeleton (Li-Sn: the Li22Sn5 network carries Li from the
+  electrode's bulk to the interface point that strips, docs/electrochem.md "The Li-Sn skeleton's supply"):
+  the current density :math:`i_n` it can feed (the record key ``skeleton_network_current_A_m2``,
+  :func:`network_current_A_m2`; 0 for Li). Stripping slower than :math:`i_n` opens no void.
 
 With i and p constant over a step the solution is exact: :math:`g(t + \Delta t) = \max(g + (v_s - v_c)
 \Delta t, 0)` (a void that has closed stays closed while creep outruns stripping).
-The critical stripping current at pressure p is :math:`i_c = F\,v_c(p)/\Omega`; over a symmetric
+The critical stripping current at pressure p is :math:`i_c = F\,v_c(p)/\Omega + i_n`; over a symmetric
 cycle (strip :math:`t_s`, then plate or rest :math:`t_p`, same |i|) the void grows by
 :math:`v_s t_s - v_c (t_s + t_p)` if positive: voids accumulate from cycle to cycle for
 :math:`|i| > i_c\,(1 + t_p/t_s)` and otherwise close before the next strip.
@@ -44,6 +49,12 @@ def molar_volume_m3_mol(electrode) -> float:
     return electrode.properties.get("molar_volume_m3_mol", LI_MOLAR_VOLUME_M3_MOL)
 
 
+def network_current_A_m2(electrode) -> float:
+    """i_n [A/m²]: the stripping current density an electrode's mixed-conducting skeleton supplies from its bulk
+    (its record's ``skeleton_network_current_A_m2``; 0 without: Li)."""
+    return float(electrode.properties.get("skeleton_network_current_A_m2", 0.0))
+
+
 def supply_length_m(void_supply_length_m, characteristic_length_m, deposition_layer_thickness_m) -> float:
     """l [m]: ``cycling.void_supply_length_m``, else ``creep.characteristic_length_m``, else the deposition
     layer's thickness (the window's voids and the voids beside the fibre take the same l)."""
@@ -60,21 +71,23 @@ class InterfaceVoids:
         supply_length_m: l [m].
         temperature_K: T [K].
         molar_volume_m3_mol: Omega_Li [m³/mol].
+        network_current_A_m2: i_n [A/m²], the skeleton's supply from the bulk (0: none, Li).
     """
 
     law: object | None
     supply_length_m: float
     temperature_K: float
     molar_volume_m3_mol: float = LI_MOLAR_VOLUME_M3_MOL
+    network_current_A_m2: float = 0.0
 
     @classmethod
     def of_electrode(cls, electrode, supply_m: float, temperature_K: float, creep: bool = True) -> InterfaceVoids:
-        """The voids of an electrode material: its Norton law with the size effect at l (None without creep)
-        and its molar volume."""
+        """The voids of an electrode material: its Norton law with the size effect at l (None without creep),
+        its molar volume and its skeleton's supply (:func:`network_current_A_m2`)."""
         from ecmsim.materials.creep import law_of
 
         return cls(law_of(electrode, supply_m) if creep else None, float(supply_m), float(temperature_K),
-                   molar_volume_m3_mol(electrode))
+                   molar_volume_m3_mol(electrode), network_current_A_m2(electrode))
 
     def stripping_velocity(self, current_A_m2) -> np.ndarray:
         """v_s = max(-i, 0) Omega / F [m/s]."""
@@ -87,14 +100,22 @@ class InterfaceVoids:
             return np.zeros_like(p)
         return self.supply_length_m * self.law.rate_per_s(p, self.temperature_K)
 
+    def network_velocity(self) -> float:
+        """v_n = i_n Omega / F [m/s]: the Li the skeleton brings to the interface from the electrode's bulk."""
+        return self.network_current_A_m2 * self.molar_volume_m3_mol / FARADAY_C_PER_MOL
+
+    def supply_velocity(self, pressure_Pa) -> np.ndarray:
+        """v_c + v_n [m/s]: all the Li that reaches the interface at compressive pressure p."""
+        return self.closure_velocity(pressure_Pa) + self.network_velocity()
+
     def critical_current_A_m2(self, pressure_Pa) -> np.ndarray:
-        """i_c = F v_c(p) / Omega [A/m²]: stripping faster than this opens voids."""
-        return self.closure_velocity(pressure_Pa) * FARADAY_C_PER_MOL / self.molar_volume_m3_mol
+        """i_c = F (v_c(p) + v_n) / Omega [A/m²]: stripping faster than this opens voids."""
+        return self.supply_velocity(pressure_Pa) * FARADAY_C_PER_MOL / self.molar_volume_m3_mol
 
     def advance(self, void_m, current_A_m2, pressure_Pa, dt_s: float) -> np.ndarray:
         """The void height after dt with the current and the pressure held (exact for constant rates)."""
         g = np.asarray(void_m, dtype=float)
-        rate = self.stripping_velocity(current_A_m2) - self.closure_velocity(pressure_Pa)
+        rate = self.stripping_velocity(current_A_m2) - self.supply_velocity(pressure_Pa)
         return np.maximum(g + rate * dt_s, 0.0)
 
 
@@ -106,5 +127,5 @@ def porous_dead_li_thickness_m(dead_dense_m, porosity: float):
     return np.asarray(dead_dense_m, dtype=float) / (1.0 - porosity)
 
 
-__all__ = ["InterfaceVoids", "LI_MOLAR_VOLUME_M3_MOL", "molar_volume_m3_mol", "porous_dead_li_thickness_m",
-           "supply_length_m"]
+__all__ = ["InterfaceVoids", "LI_MOLAR_VOLUME_M3_MOL", "molar_volume_m3_mol", "network_current_A_m2",
+           "porous_dead_li_thickness_m", "supply_length_m"]

@@ -17,6 +17,9 @@ cycling does next to the fibre:
    stripping leaves beside the fibre persist: they keep the surface where the Li receded, and close by
    creep at the foil's pressure (:meth:`GratingCell.creep_pressure`, the void height ODE of
    :mod:`ecmsim.electrochem.voids`, integrated in :func:`ecmsim.fibre.readout.compute`).
+   An electrode with a mixed-conducting skeleton (Li-Sn, ``spreading_m`` = the foil's thickness): the Li
+   the interface strips or plates at x' comes from or goes into the electrode's bulk through the skeleton,
+   so the foil's surface moves by the deposit spread over its thickness (:meth:`GratingCell.spread`).
 2. **The membrane plate on that foundation** (:func:`plate_on_foundation`): Kirchhoff plate
    :math:`D_p w'''' = q - p` across the cell (x from the fibre's axis to the half width W, symmetry
    at x = 0), in one-sided contact with the fibre's top (:math:`w(0) \ge H`) and with the foil
@@ -171,12 +174,17 @@ class GratingCell:
         sections: grating sections (equal lengths).
         hold_s: how long the cell was held before the cycling began (the plate's relaxation clock).
         creep: the membrane keeps relaxing during the cycling (false: its rigidity stays the hold's).
+        spreading_m: the width over which the foil's surface takes the interface's deposit (:meth:`spread`):
+            the foil's thickness t_f for an electrode whose skeleton feeds the interface from its bulk (Li-Sn);
+            0: none, the surface moves where the current passes (Li).
     """
 
-    def __init__(self, cell, stack_pressure_Pa: float, sections: int, hold_s: float, creep: bool = True):
+    def __init__(self, cell, stack_pressure_Pa: float, sections: int, hold_s: float, creep: bool = True,
+                 spreading_m: float = 0.0):
         st = cell.embedding.state(stack_pressure_Pa)
         self.cell, self.p, self.sections, self.hold_s = cell, stack_pressure_Pa, sections, hold_s
         self.creep = creep
+        self.spreading_m = float(spreading_m)
         self.foil_m = cell.foil.thickness_m
         self.fibre_top_m = self.foil_m + st.standoff_m
         self.half_width_m = cell.support.pressed_half_length_m
@@ -195,6 +203,7 @@ class GratingCell:
             return np.where(d <= CROWDING_REACH * lam, np.exp(-d / lam), 0.0)
         self._kernel = (reach(np.abs(x[:, None] - x[None, :])) + reach(x[:, None] + x[None, :])
                         + reach(2.0 * W - x[:, None] - x[None, :]))
+        self._spread = None if self.spreading_m <= 0.0 else _bulk_kernel(x, self._weights, self.spreading_m)
         membrane = cell.membrane
         self.contact_gap_m = stack_pressure_Pa * membrane.thickness_m / membrane.youngs_modulus_Pa
         self._held_share = np.ones(len(x))
@@ -226,6 +235,18 @@ class GratingCell:
             raw = on * (1.0 + self._kernel @ (~on * self._weights) / (2.0 * self.crowding_m))
             out[j] = raw * (self.half_width_m / np.sum(self._weights * raw))
         return out
+
+    def spread(self, deposit_m) -> np.ndarray:
+        r"""The foil's surface change on :attr:`x_m` from the interface's deposit profile(s) ``deposit_m`` (rows:
+        sections; negative: stripped): the deposit itself without a skeleton (:attr:`spreading_m` = 0, Li), else
+        spread over the foil's thickness :math:`t_f` by the strip kernel
+        :math:`k(u) = \operatorname{sech}(\pi u / 2 t_f) / (2 t_f)` with images at the axis and at W
+        (docs/fibre_readout.md, "The Li-Sn skeleton"): :math:`\Delta s(x) = \int_0^W K(x, x')\,d(x')\,dx'`.
+        Each column of the discrete kernel is normalised with the trapezoid weights, so the section's deposited
+        volume is kept to round-off; a uniform deposit stays uniform to the kernel's quadrature error (e^{-2 pi
+        t_f/h}, far below round-off at h = t_f/10)."""
+        d = np.asarray(deposit_m, dtype=float)
+        return d if self._spread is None else d @ self._spread.T
 
     def ionic_contact(self, plate: PlateResult) -> np.ndarray:
         """Where the membrane passes current to the foil: the plate rests on it, or its gap is within the
@@ -312,6 +333,21 @@ class GratingCell:
             ezz = np.zeros_like(loads) if cell.axial == "fixed" else eps_p
         rows = [core_strain(a, b, c, fibre, "coupled", float(e)) for a, b, c, e in zip(sxx, syy, sxy, ezz)]
         return {k: np.array([r[k] for r in rows]) for k in ("exx", "eyy", "ezz", "exy")}
+
+
+def _bulk_kernel(x: np.ndarray, weights: np.ndarray, t_m: float) -> np.ndarray:
+    r"""M[i, j]: the surface change at x_i per unit deposit at x_j (a uniform grid on [0, W], trapezoid
+    ``weights``): :math:`k(x_i - x_j) + k(x_i + x_j) + k(2W - x_i - x_j)`,
+    :math:`k(u) = \operatorname{sech}(\pi u / 2 t)`, each column scaled so that :math:`\sum_i w_i M_{ij} = w_j`
+    (the deposit at x_j, of volume w_j d_j, keeps its volume). The images at the axis (symmetry) and at W (the
+    neighbouring cell's mirror) keep the Li in [0, W]; the next images weigh e^{-pi W / t} (1e-82 at W = 6 mm,
+    t = 100 um)."""
+    W = float(x[-1])
+
+    def k(u):
+        return 1.0 / np.cosh(np.minimum(np.pi * np.abs(u) / (2.0 * t_m), 700.0))
+    K = k(x[:, None] - x[None, :]) + k(x[:, None] + x[None, :]) + k(2.0 * W - x[:, None] - x[None, :])
+    return K * (weights / (weights @ K))[None, :]
 
 
 __all__ = ["plate_on_foundation", "PlateResult", "GratingCell", "PLATE_POINTS"]

@@ -12,7 +12,9 @@ stress an experimenter reads from a peak shift by eqs. 1-2. Model (docs/fibre_re
    footprint, the membrane's bridge or an open gap: their share crowds into the contacts); optionally with porous dead Li and with the voids that persist beside the fibre
    (``ReadoutOptions.voids``: the void height ODE of :mod:`ecmsim.electrochem.voids`, driven by the
    section's current and closed by creep at the foil's pressure of the step before). Fibre and foil
-   carry the plunger's pressure exactly at every section and step; the core strain follows from the section's fibre load (the held cell's rim shape scaled) and the
+   carry the plunger's pressure exactly at every section and step (an electrode with a mixed-conducting
+   skeleton, ``ReadoutOptions.bulk_supply``: the foil's surface takes the deposit spread over its
+   thickness, the Li coming from and going into its bulk); the core strain follows from the section's fibre load (the held cell's rim shape scaled) and the
    axial shear lag along z. Needs a process cell (``geometry.embedding = "process"``).
 2. **Window -> grating, stretched** (``"change"`` or ``"absolute"``, kept for comparison: they break
    force balance). Section j's pressure is the stack pressure plus the change of the length-weighted
@@ -336,6 +338,10 @@ class ReadoutOptions:
     voids: Any = None
     #: "cell" mapping: porosity of dead Li (0: counted dense) [-]
     dead_li_porosity: float = 0.0
+    #: "cell" mapping: the electrode's skeleton feeds the interface from its bulk (Li-Sn; an electrode record with
+    #: ``skeleton_network_current_A_m2``): the foil's surface takes the deposit spread over its thickness
+    #: (:meth:`~ecmsim.fibre.grating.GratingCell.spread`); false: where the current passes (Li)
+    bulk_supply: bool = False
 
 
 def compute(window: WindowHistory, model, stack_pressure_Pa: float, options: ReadoutOptions = ReadoutOptions(),
@@ -388,9 +394,13 @@ def _compute_cell(window: WindowHistory, model, stack_pressure_Pa: float, option
     hold = model.scn.protocol.build().duration_s if model.scn.protocol is not None else 0.0
     model.advance(stack_pressure_Pa, 0.0)
     model.advance(stack_pressure_Pa, hold)
-    grating = GratingCell(model, stack_pressure_Pa, options.sections, hold, creep=options.creep)
+    spreading = model.foil.thickness_m if options.bulk_supply else 0.0
+    grating = GratingCell(model, stack_pressure_Pa, options.sections, hold, creep=options.creep, spreading_m=spreading)
     say(f"fibre read-out: the cell along the grating, {options.sections} sections, the fibre {grating.f0:.4g} N/m "
         f"after a {hold / 3600:g} h hold")
+    if spreading:
+        say(f"fibre read-out: the electrode's skeleton feeds the interface from its bulk: the foil's surface takes the "
+            f"deposit spread over its thickness, {spreading * 1e6:g} um")
     # every window step is integrated: the current of step (t_i-1, t_i] follows the ionic contact of the plate
     # at t_i-1 (staggered, docs/fibre_readout.md "The current follows contact"), so the foil's profile is the sum of
     # the steps' deposits; the void ODE takes the same current and the foil's pressure of the step before
@@ -406,7 +416,7 @@ def _compute_cell(window: WindowHistory, model, stack_pressure_Pa: float, option
     beside = x > grating.footprint_m
     for i in range(len(times)):
         if i > 0:
-            deposit += (D_bins[i] - D_bins[i - 1])[:, None] * share
+            deposit += grating.spread((D_bins[i] - D_bins[i - 1])[:, None] * share)
         if voids is not None and i > 0:
             dt = float(times[i] - times[i - 1])
             voids = options.voids.advance(voids, I_bins[i][:, None] * share, pressure, dt)
@@ -424,7 +434,8 @@ def _compute_cell(window: WindowHistory, model, stack_pressure_Pa: float, option
     out = Readout(steps, times, np.full_like(loads, stack_pressure_Pa), np.empty(0), [], [], [], None, [],
                   loads_N_per_m=loads, force_balance_error=worst,
                   contact_reversals=int(np.sum(flips[1:] & flips[:-1])))
-    out.extra_metrics = {"fbg_readout_contact_reversals": out.contact_reversals}
+    out.extra_metrics = {"fbg_readout_contact_reversals": out.contact_reversals,
+                         "fbg_readout_bulk_supply_spreading_m": spreading}
     if memory:
         out.voids_m = void_mean
         out.void_field_m = void_field[pick] if void_field is not None else None

@@ -45,6 +45,8 @@ _RANGES: dict[str, tuple[float, float]] = {
     "skeleton_volume_fraction": (0.0, 1.0),
     "skeleton_youngs_modulus_Pa": (1e3, 2e12),
     "skeleton_hardness_Pa": (0.0, 1e12),
+    # a mixed-conducting skeleton that feeds the interface from the electrode's bulk (ecmsim.electrochem.voids)
+    "skeleton_network_current_A_m2": (0.0, 1e7),
 }
 
 

@@ -53,9 +53,10 @@ def readout(run_dir: str | Path, cell_scenario: str | Path, *, sections: int = 1
             raise InputFileError(f"{run_dir}/summary.json: no scenario.loading.stack_pressure_Pa; pass "
                                  "stack_pressure_Pa") from None
     creep = bool(((summary.get("scenario") or {}).get("creep") or {}).get("enabled", True))
-    voids, porosity = _interface_memory(summary, run_dir)
+    voids, porosity, network = _interface_memory(summary, run_dir)
     options = ReadoutOptions(int(sections), float(output_interval_s), tuple(float(f) for f in library_pressure_factors),
-                             pressure_mapping, creep=creep, voids=voids, dead_li_porosity=porosity)
+                             pressure_mapping, creep=creep, voids=voids, dead_li_porosity=porosity,
+                             bulk_supply=network > 0)
     cell, _ = load_cell(cell_scenario, None, cell_overrides, where="cell_scenario")
     library = library_from_cell_runs(cell_runs, cell) if cell_runs else None
     model = cell_model(cell, progress)
@@ -70,27 +71,36 @@ def readout(run_dir: str | Path, cell_scenario: str | Path, *, sections: int = 1
 
 
 def _interface_memory(summary: dict, run_dir: Path):
-    """(voids, dead Li porosity) of the run's ``[cycling]`` as its summary.json records them: the voids that
-    persist beside the fibre with the electrode's creep law at the run's supply length (None if off), and the
-    porosity of dead Li (0: dense), so that the standalone read-out is the run's own."""
+    """(voids, dead Li porosity, the skeleton's supply [A/m²]) of the run's ``[cycling]`` and electrode as its
+    summary.json records them: the voids that persist beside the fibre with the electrode's creep law at the run's
+    supply length (None if off), the porosity of dead Li (0: dense), and the electrode's
+    ``skeleton_network_current_A_m2`` (0: none, Li), so that the standalone read-out is the run's own."""
     from ecmsim import materials
-    from ecmsim.electrochem.voids import InterfaceVoids, supply_length_m
+    from ecmsim.electrochem.voids import InterfaceVoids, network_current_A_m2, supply_length_m
 
     scn = summary.get("scenario") or {}
     cyc, creep = scn.get("cycling") or {}, scn.get("creep") or {}
     porosity = float(cyc.get("dead_li_porosity") or 0.0)
+    electrode = (scn.get("materials") or {}).get("electrode")
+    mat = None
+    if electrode is not None:
+        try:
+            mat = materials.get(electrode) if isinstance(electrode, str) else materials.from_mapping(electrode)
+        except (TypeError, ValueError, EcmsimError) as err:
+            raise InputFileError(f"{run_dir}/summary.json: scenario.materials.electrode {electrode!r}: {err}") from None
+    network = network_current_A_m2(mat) if mat is not None else 0.0
     if not cyc.get("persistent_voids"):
-        return None, porosity
+        return None, porosity, network
     try:
-        electrode = scn["materials"]["electrode"]
-        mat = materials.get(electrode) if isinstance(electrode, str) else materials.from_mapping(electrode)
+        if mat is None:
+            raise KeyError("materials.electrode")
         temperature = float(scn["loading"]["temperature_K"])
-    except (KeyError, TypeError, ValueError, EcmsimError) as err:
+    except (KeyError, TypeError, ValueError) as err:
         raise InputFileError(f"{run_dir}/summary.json: cycling.persistent_voids needs scenario.materials.electrode "
                              f"and loading.temperature_K ({err})") from None
     ell = supply_length_m(cyc.get("void_supply_length_m"), creep.get("characteristic_length_m"),
                           cyc["deposition_layer_thickness_m"])
-    return InterfaceVoids.of_electrode(mat, ell, temperature, creep.get("enabled", True)), porosity
+    return InterfaceVoids.of_electrode(mat, ell, temperature, creep.get("enabled", True)), porosity, network
 
 
 __all__ = ["readout"]

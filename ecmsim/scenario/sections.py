@@ -63,6 +63,10 @@ class InlineMaterial(Section):
         None, ge=1e3, le=2e12, allow_inf_nan=False, description="electrode: the skeleton's Young's modulus [Pa]")
     skeleton_hardness_Pa: float | None = Field(
         None, ge=0, le=1e12, allow_inf_nan=False, description="electrode: the skeleton's hardness [Pa]")
+    skeleton_network_current_A_m2: float | None = Field(
+        None, ge=0, le=1e7, allow_inf_nan=False,
+        description="electrode: stripping current density a mixed-conducting skeleton feeds to the interface from "
+                    "the bulk (Li-Sn: the Li22Sn5 network; docs/electrochem.md) [A/m2]")
 
     def properties(self) -> dict[str, float]:
         """The optional values that were given (creep, electrochemistry), by key."""

@@ -244,17 +244,20 @@ class ReadoutStage(Stage):
         section = scn.fibre_readout
         start = time.perf_counter()
         cell, path = load_cell(section.cell_scenario, run.source.parent)
+        from ecmsim.electrochem.voids import InterfaceVoids, network_current_A_m2
+
         cyc = self.cycling.problem
+        network = network_current_A_m2(run.materials["electrode"])   # the skeleton's supply (Li-Sn), 0 for Li
         voids = None
         if scn.cycling.persistent_voids:
-            from ecmsim.electrochem.voids import InterfaceVoids
-            voids = InterfaceVoids(cyc.void_law, cyc.supply_length, cyc.temperature_K, cyc.omega)
+            voids = InterfaceVoids(cyc.void_law, cyc.supply_length, cyc.temperature_K, cyc.omega, network)
             ic = voids.critical_current_A_m2(scn.loading.stack_pressure_Pa)
-            progress(f"fibre read-out: voids that persist beside the fibre, creep supply over {cyc.supply_length:g} m: "
+            progress(f"fibre read-out: voids that persist beside the fibre, creep supply over {cyc.supply_length:g} m"
+                     f"{f' and the skeleton {network / 10:g} mA/cm2' if network else ''}: "
                      f"critical stripping current {float(ic) / 10:.3g} mA/cm2 at the stack pressure")
         options = ReadoutOptions(section.sections, section.output_interval_s, tuple(section.library_pressure_factors),
                                  section.pressure_mapping, creep=scn.creep.enabled, voids=voids,
-                                 dead_li_porosity=scn.cycling.dead_li_porosity)
+                                 dead_li_porosity=scn.cycling.dead_li_porosity, bulk_supply=network > 0)
         p = scn.loading.stack_pressure_Pa
         if not math.isclose(cell.loading.stack_pressure_Pa, p, rel_tol=1e-9):
             progress(f"fibre read-out: note: the cell scenario's stack pressure {cell.loading.stack_pressure_Pa:g} Pa "

@@ -29,7 +29,12 @@ class WindowMeshStage(Stage):
                                   depth_m, m.refine_levels)
             progress(f"meshing {run.geometry.description} (about {estimated_cells(run.geometry, options):.2g} "
                      f"{'tetrahedra' if depth_m else 'triangles'}) ...")
-            run.tmesh = mesh_geometry(run.geometry, options, run.comm, msh_path=run.folder / "mesh.msh")
+            # mesh.msh and its report are written by rank 0 after the solve, while another rank draws
+            # the plots (Run.write_alone); until then rank 0 keeps the gmsh model
+            later = []
+            run.tmesh = mesh_geometry(run.geometry, options, run.comm, msh_path=run.folder / "mesh.msh",
+                                      msh_later=later)
+            run.write_alone(0, later[0], "mesh_file", "mesh.msh written")
         stats = run.tmesh.stats()
         kind = "tetrahedra" if self.is_3d(run) else "triangles"
         levels = run.tmesh.refine_levels
@@ -43,7 +48,8 @@ class WindowMeshStage(Stage):
         return getattr(run.geometry, "depth_m", None) is not None
 
     def write(self, run: Run) -> list[str]:
-        return ["mesh.msh", "mesh.report.json"]
+        # a window's mesh.msh is queued (setup); an image stack's was written while meshing
+        return ["mesh.msh", "mesh.report.json"] if run.scn.geometry.kind == "image_stack" else []
 
     @staticmethod
     def _mesh_stack(run: Run):

@@ -68,8 +68,8 @@ def test_a_figure_that_fails_on_the_drawing_rank_is_left_out(tmp_path, have_mpir
 
 @pytest.mark.mpi
 def test_a_failure_in_one_ranks_file_work_ends_every_rank(tmp_path, have_mpirun):
-    """The VTU writer fails on rank 0 while rank 1 draws: both ranks stop at once with one line,
-    and no folder is left."""
+    """The VTU writer fails on rank 1 (which then draws no plots) while rank 0 writes mesh.msh: both
+    ranks stop at once, with the reason, and no folder is left."""
     import time
 
     out = tmp_path / "out"
@@ -86,13 +86,20 @@ def test_a_failure_in_one_ranks_file_work_ends_every_rank(tmp_path, have_mpirun)
     assert not out.exists() and not list(tmp_path.glob("out.partial*"))
 
 
-def test_a_run_that_fails_removes_the_gmsh_model_kept_for_its_mesh_file(tmp_path, monkeypatch):
+def test_a_run_removes_the_gmsh_model_kept_for_its_mesh_file(tmp_path, monkeypatch):
+    """Kept on rank 0 from meshing to the end of the run: removed once mesh.msh is written, and
+    when the run fails before writing it."""
     import gmsh
 
     from ecmsim.core.errors import SolverError
     from ecmsim.mesh import session
     from ecmsim.run import pipeline
     from ecmsim.run.stages import mechanics
+
+    pipeline.run_scenario_file(FLAT, tmp_path / "ok", quiet=True, overrides=["output.fields=false"])
+    assert (tmp_path / "ok" / "mesh.msh").exists() and (tmp_path / "ok" / "mesh.report.json").exists()
+    assert not session._KEPT
+    assert not any(m.startswith("ecmsim_") for m in gmsh.model.list())
 
     def fail(self, *a, **k):
         raise SolverError("no solve today")

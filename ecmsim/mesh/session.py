@@ -61,12 +61,15 @@ def _nothing():
     yield None
 
 
-def on_rank0(comm, work: Callable[[], object]) -> None:
+def on_rank0(comm, work: Callable[[], object], meanwhile: Callable[[], object] | None = None) -> None:
     """Run ``work`` (gmsh) on rank 0, then tell every rank whether it failed, so that no rank waits in
     the mesh's distribution for a rank 0 that has stopped (an error inside gmsh used to hold an
     ``mpirun -n 2`` job for a minute): a MeshError is raised on every rank; any other error is
-    re-raised on rank 0 and named by the other ranks."""
+    re-raised on rank 0 and named by the other ranks. ``meanwhile``: run by the other ranks before
+    they wait (work of their own while rank 0 meshes)."""
     failure, original = None, None
+    if comm.rank != 0 and meanwhile is not None:
+        meanwhile()
     if comm.rank == 0:
         try:
             work()

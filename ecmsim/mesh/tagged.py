@@ -78,7 +78,7 @@ class TaggedMesh:
 
 
 def mesh_geometry(geometry: Geometry, options: MeshOptions, comm=None, msh_path: str | Path | None = None,
-                  msh_later: list | None = None) -> TaggedMesh:
+                  msh_later: list | None = None, meanwhile=None) -> TaggedMesh:
     """Mesh a geometry on rank 0 and distribute it as a :class:`TaggedMesh` on ``comm``.
 
     ``msh_path``: also write the gmsh mesh (with physical names) there, from rank 0, and its
@@ -92,6 +92,7 @@ def mesh_geometry(geometry: Geometry, options: MeshOptions, comm=None, msh_path:
     kept; the other ranks do nothing) instead of done before returning, so that rank 0 can write
     them while the other ranks do other work (``ecmsim run``: draw the plots). Call it (or its
     ``discard()``, which writes nothing) on rank 0 once, or the model stays in gmsh's memory.
+    ``meanwhile``: a function the other ranks call while rank 0 runs gmsh (see :func:`on_rank0`).
     """
     from ecmsim.core.fem import MPI
     from ecmsim.mesh.session import keep_model, release_model
@@ -113,7 +114,7 @@ def mesh_geometry(geometry: Geometry, options: MeshOptions, comm=None, msh_path:
         _write_msh(msh_path, geometry, options, built, levels)
 
     with gmsh_model(name) if comm.rank == 0 else _nothing() as model:
-        on_rank0(comm, build)
+        on_rank0(comm, build, meanwhile)
         tmesh = _to_dolfinx(model if comm.rank == 0 else None, comm)
         if levels:
             tmesh.mesh, tmesh.cell_tags, tmesh.facet_tags = refine_tagged(tmesh.mesh, tmesh.cell_tags,

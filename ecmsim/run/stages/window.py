@@ -33,7 +33,7 @@ class WindowMeshStage(Stage):
             # the plots (Run.write_alone); until then rank 0 keeps the gmsh model
             later = []
             run.tmesh = mesh_geometry(run.geometry, options, run.comm, msh_path=run.folder / "mesh.msh",
-                                      msh_later=later)
+                                      msh_later=later, meanwhile=lambda: _import_writers(run))
             run.write_alone(0, later[0], "mesh_file", "mesh.msh written")
         stats = run.tmesh.stats()
         kind = "tetrahedra" if self.is_3d(run) else "triangles"
@@ -64,6 +64,23 @@ class WindowMeshStage(Stage):
         shape, voxel = report["labels_shape"], report["voxel_size_m"]
         return SimpleNamespace(width_m=report["width_m"], depth_m=shape[0] * voxel[0],
                                description=f"stack {g.path}"), tmesh
+
+
+def _import_writers(run: Run) -> None:
+    """On the rank that writes fields.vtu and draws the plots (mechanics.WRITER_RANK), while rank 0
+    runs gmsh: import pyvista and matplotlib now (about a second), not after the solve."""
+    from ecmsim.run.stages.mechanics import WRITER_RANK
+
+    if run.comm.size == 1 or run.comm.rank != WRITER_RANK % run.comm.size:
+        return
+    if run.scn.output.fields:
+        import pyvista  # noqa: F401
+        from vtkmodules.vtkIOXML import vtkXMLUnstructuredGridWriter  # noqa: F401
+    if run.scn.output.plots:
+        import matplotlib.tri  # noqa: F401
+
+        from ecmsim.core.figures import pyplot
+        pyplot()
 
 
 __all__ = ["WindowMeshStage"]

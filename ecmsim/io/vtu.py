@@ -163,7 +163,8 @@ def write_vtu(folder: Path, solution, tmesh, time_s: float = 0.0) -> list[str]:
 
 
 def write_vtu_gathered(folder: Path, g: dict, time_s: float = 0.0) -> list[str]:
-    """fields.vtu, boundaries.vtu and fields.pvd from the fields of :func:`gather_fields` (rank 0)."""
+    """fields.vtu, boundaries.vtu and fields.pvd from the fields of :func:`gather_fields` (on the rank
+    they were gathered to)."""
     tdim = g["tdim"]
     write_gathered(folder / FIELDS_VTU, g)
     seg = g["facets"]

@@ -57,7 +57,7 @@ class Run:
     #: extra top-level keys of summary.json (``mesh``, ``solver``, ``states``, ``fbg`` ...)
     summary: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    #: (rank, work) queued by :meth:`write_alone`
+    #: (rank, work, stage, said) queued by :meth:`write_alone`
     alone: list = field(default_factory=list)
 
     def write_alone(self, rank: int, work, stage: str, said: str) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ecmsim.run.stages.base import Run, Stage
 
-#: Above this many cells no stress_map.png: it gathers every cell's stress to rank 0 (docs/cluster.md).
+#: Above this many cells no stress_map.png: it gathers every cell's stress to one rank (docs/cluster.md).
 PLOT_MAX_CELLS = 2_000_000
 #: The rank that the fields and plots are gathered to, and that writes fields.vtu and draws the plots
 #: (modulo the number of ranks: the last; rank 0 in a serial run) while rank 0 writes mesh.msh

@@ -29,8 +29,8 @@ class WindowMeshStage(Stage):
                                   depth_m, m.refine_levels)
             progress(f"meshing {run.geometry.description} (about {estimated_cells(run.geometry, options):.2g} "
                      f"{'tetrahedra' if depth_m else 'triangles'}) ...")
-            # mesh.msh and its report are written by rank 0 after the solve, while another rank draws
-            # the plots (Run.write_alone); until then rank 0 keeps the gmsh model
+            # mesh.msh and its report are written by rank 0 after the solve, while the last rank writes
+            # fields.vtu and draws the plots (Run.write_alone); until then rank 0 keeps the gmsh model
             later = []
             run.tmesh = mesh_geometry(run.geometry, options, run.comm, msh_path=run.folder / "mesh.msh",
                                       msh_later=later, meanwhile=lambda: _import_writers(run))
@@ -76,7 +76,7 @@ def _import_writers(run: Run) -> None:
     if run.scn.output.fields:
         import pyvista  # noqa: F401
         from vtkmodules.vtkIOXML import vtkXMLUnstructuredGridWriter  # noqa: F401
-    if run.scn.output.plots:
+    if run.scn.output.plots and getattr(run.scn.geometry, "depth_m", None) is None:   # 3D: no plots
         import matplotlib.tri  # noqa: F401
 
         from ecmsim.core.figures import pyplot

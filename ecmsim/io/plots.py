@@ -1,7 +1,8 @@
 """PNG figures a person can read: stress maps and the stress along the interface.
 
 matplotlib (Agg, no screen). Lengths in µm and stresses in MPa on the axes; the data stay SI.
-Field data are gathered to rank 0, which alone draws.
+Field data are gathered to one rank, which alone draws (:func:`write_run_plots`: the last rank,
+so that rank 0 meanwhile writes the mesh file and the fields).
 """
 
 from __future__ import annotations
@@ -17,27 +18,32 @@ MPA = 1e-6
 
 
 def write_run_plots(folder: Path, solution, profile, contact, stack_pressure_Pa: float, title: str,
-                    comm, with_stress_map: bool = True) -> list[str]:
-    """The figures of ``ecmsim run`` (:func:`draw_or_warn` each); collective, as the stress map
-    gathers the field to rank 0 (``with_stress_map=False`` leaves it out, for very large meshes).
-    Returns the files written (on rank 0)."""
-    files: list[str] = []
-    if with_stress_map and draw_or_warn(folder / "stress_map.png", lambda p: stress_map(p, solution, profile, title)) \
-            and comm.rank == 0:
-        files.append("stress_map.png")
-    if comm.rank == 0:
-        drawings = {} if profile is None else {
-            "interface_stress.png": lambda p: interface_stress_plot(p, profile, stack_pressure_Pa, title)}
+                    comm, with_stress_map: bool = True, rank: int = 0):
+    """The figures of ``ecmsim run`` (:func:`draw_or_warn` each), drawn on ``rank``.
+
+    Collective: the stress map's field is gathered to ``rank`` now (``with_stress_map=False``
+    leaves it out, for very large meshes). Returns ``draw``: a function without arguments that
+    ``rank`` calls (at once or after other work; the other ranks need not wait for it) to draw the
+    figures; it returns the names of the files drawn (empty on the other ranks)."""
+    data = stress_map_data(solution, rank) if with_stress_map else None
+
+    def draw() -> list[str]:
+        if comm.rank != rank:
+            return []
+        drawings = {} if data is None else {"stress_map.png": lambda p: stress_map(p, data, profile, title)}
+        if profile is not None:
+            drawings["interface_stress.png"] = lambda p: interface_stress_plot(p, profile, stack_pressure_Pa, title)
         if contact is not None:
             drawings["contact.png"] = lambda p: contact_plot(p, contact, stack_pressure_Pa, title)
-        files += [name for name, draw in drawings.items() if draw_or_warn(folder / name, draw)]
-    return files
+        return [name for name, drawing in drawings.items() if draw_or_warn(folder / name, drawing)]
+
+    return draw
 
 
-def gather_cell_values(solution, values_per_dof: np.ndarray):
-    """Triangles of owned cells with the stress-space values at their vertices, on rank 0.
+def gather_cell_values(solution, values_per_dof: np.ndarray, root: int = 0):
+    """Triangles of owned cells with the stress-space values at their vertices, on rank ``root``.
 
-    Returns (xy (3n, 2) [m], values (3n, k), region id per cell (n,)) on rank 0, None elsewhere.
+    Returns (xy (3n, 2) [m], values (3n, k), region id per cell (n,)) on ``root``, None elsewhere.
     """
     from ecmsim.core.fem import dolfinx
 
@@ -57,23 +63,27 @@ def gather_cell_values(solution, values_per_dof: np.ndarray):
     region_tags = tm.cell_tags
     owned = region_tags.indices < n_owned
     region[region_tags.indices[owned]] = region_tags.values[owned]
-    parts = msh.comm.gather((xy, vals, region), root=0)
-    if msh.comm.rank != 0:
+    parts = msh.comm.gather((xy, vals, region), root=root)
+    if msh.comm.rank != root:
         return None
     return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
             np.concatenate([p[2] for p in parts]))
 
 
-def stress_map(path: Path, solution, profile, title: str = "") -> None:
-    """Two panels, sigma_yy and von Mises [MPa], with the interface drawn on top."""
+def stress_map_data(solution, root: int = 0):
+    """What :func:`stress_map` draws, gathered to rank ``root`` (collective): (xy, values) with
+    sigma_yy and von Mises [Pa] at the vertices of every cell; None on the other ranks."""
     from ecmsim.mechanics.elasticity import von_mises
 
     s = solution.stress.x.array.reshape(-1, 4)
-    data = np.column_stack([s[:, 1], von_mises(s)])
-    gathered = gather_cell_values(solution, data)
-    if gathered is None:
-        return
-    xy, vals, _ = gathered
+    gathered = gather_cell_values(solution, np.column_stack([s[:, 1], von_mises(s)]), root)
+    return None if gathered is None else gathered[:2]
+
+
+def stress_map(path: Path, data, profile, title: str = "") -> None:
+    """Two panels, sigma_yy and von Mises [MPa], with the interface drawn on top; ``data`` from
+    :func:`stress_map_data`."""
+    xy, vals = data
     plt = pyplot()
     import matplotlib.tri as mtri
 

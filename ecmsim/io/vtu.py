@@ -63,9 +63,9 @@ def paraview_tensor(s: np.ndarray) -> np.ndarray:
     return out
 
 
-def gather_fields(solution, tmesh, extra_cell_data: dict[str, np.ndarray] | None = None) -> dict | None:
-    """The fields of ``solution`` on the P2 nodes and cells of the whole mesh, gathered to rank 0
-    (collective): a dict for :func:`write_grid` on rank 0, None elsewhere.
+def gather_fields(solution, tmesh, extra_cell_data: dict[str, np.ndarray] | None = None, root: int = 0) -> dict | None:
+    """The fields of ``solution`` on the P2 nodes and cells of the whole mesh, gathered to rank ``root``
+    (collective): a dict for :func:`write_grid` on ``root``, None elsewhere.
 
     ``extra_cell_data``: more per-cell arrays (values of the owned cells, in local order)."""
     from ecmsim.core.fem import dolfinx, fem
@@ -101,8 +101,8 @@ def gather_fields(solution, tmesh, extra_cell_data: dict[str, np.ndarray] | None
     fpoints = msh.geometry.x[fverts.ravel()].reshape(-1, tdim, 3)
     fvalues = ftags.values[fown]
 
-    parts = comm.gather((ids, coords, disp, nodes_global, cell_data, fpoints, fvalues), root=0)
-    if comm.rank != 0:
+    parts = comm.gather((ids, coords, disp, nodes_global, cell_data, fpoints, fvalues), root=root)
+    if comm.rank != root:
         return None
     from ecmsim.mechanics.elasticity import principal_stresses, von_mises
 
@@ -157,16 +157,21 @@ def write_vtu(folder: Path, solution, tmesh, time_s: float = 0.0) -> list[str]:
 
     ``time_s``: the time of the state [s] that fields.pvd names (the end time of a protocol run)."""
     g = gather_fields(solution, tmesh)
-    files = [f"fields/{FIELDS_VTU}", f"fields/{BOUNDARIES_VTU}", f"fields/{FIELDS_PVD}"]
-    if g is None:
-        return files
+    if g is not None:
+        write_vtu_gathered(folder, g, time_s)
+    return [f"fields/{FIELDS_VTU}", f"fields/{BOUNDARIES_VTU}", f"fields/{FIELDS_PVD}"]
+
+
+def write_vtu_gathered(folder: Path, g: dict, time_s: float = 0.0) -> list[str]:
+    """fields.vtu, boundaries.vtu and fields.pvd from the fields of :func:`gather_fields` (on the rank
+    they were gathered to)."""
     tdim = g["tdim"]
     write_gathered(folder / FIELDS_VTU, g)
     seg = g["facets"]
     write_grid(folder / BOUNDARIES_VTU, seg.reshape(-1, 3), _VTK_FACET[tdim],
                np.arange(tdim * len(seg)).reshape(-1, tdim), cell_data={"boundary": g["facet_values"]})
     write_pvd(folder / FIELDS_PVD, [(time_s, FIELDS_VTU)])
-    return files
+    return [f"fields/{FIELDS_VTU}", f"fields/{BOUNDARIES_VTU}", f"fields/{FIELDS_PVD}"]
 
 
 def write_pvd(path: Path, steps: list[tuple[float, str]]) -> None:
@@ -214,7 +219,8 @@ def _cell_max_von_mises(solution, n_cells: int) -> np.ndarray:
 VTU_MAX_CELLS = 2_000_000
 
 
-def write_fields(folder: Path, solution, tmesh, time_s: float = 0.0) -> list[str]:
+def write_fields(folder: Path, solution, tmesh, time_s: float = 0.0, later: list | None = None,
+                 root: int = 0) -> list[str]:
     """Fields for ParaView, pyvista and meshio (see :mod:`ecmsim.io.vtu` and docs/results.md).
 
     - ``fields.vtu`` / ``fields.pvd``: mesh (quadratic triangles or tetrahedra), displacement [m]
@@ -225,13 +231,24 @@ def write_fields(folder: Path, solution, tmesh, time_s: float = 0.0) -> list[str
     - ``displacement.bp``, ``stress.bp``: VTX (ADIOS2) at the solve's full degree: u [m] and the
       discontinuous stress (xx, yy, zz, xy) and von Mises [Pa] of degree - 1. ParaView opens them
       with its "ADIOS2VTXReader"; pyvista and meshio cannot.
+
+    Collective. ``later``: a list; if given, the writing of the VTU files, gathered to rank ``root``,
+    is appended to it as a function (returning the names written there, nothing elsewhere) to call
+    after other collective work, and the names returned here are those of the VTX files only
+    (``ecmsim run``: the last rank writes the VTU while rank 0 writes mesh.msh).
     """
     from ecmsim.core.fem import dolfinx, fem
 
     comm = tmesh.comm
     folder.mkdir(exist_ok=True) if comm.rank == 0 else None
     comm.barrier()
-    files = write_vtu(folder, solution, tmesh, time_s) if tmesh.num_cells_global() <= VTU_MAX_CELLS else []
+    files = []
+    if tmesh.num_cells_global() <= VTU_MAX_CELLS:
+        if later is None:
+            files = write_vtu(folder, solution, tmesh, time_s)
+        else:
+            g = gather_fields(solution, tmesh, root=root)
+            later.append(lambda: [] if g is None else write_vtu_gathered(folder, g, time_s))
     with dolfinx.io.VTXWriter(comm, folder / "displacement.bp", [solution.u], engine="BP4") as w:
         w.write(float(time_s))
     S = solution.stress.function_space

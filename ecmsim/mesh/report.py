@@ -111,15 +111,15 @@ def mesh_report(mesh: MeshArrays, width_m: float, height_m: float) -> dict:
     facet_length = {name: float(lengths[mesh.facet_tags == ident].sum()) for ident, name in mesh.facet_names.items()}
 
     # the region on the material side of each void facet, from the triangle that owns its edge
-    edge_keys = np.sort(mesh.triangles[:, [[0, 1], [1, 2], [2, 0]]].reshape(-1, 2), axis=1)
-    n = len(mesh.points)
-    tri_key = edge_keys[:, 0] * n + edge_keys[:, 1]
-    tri_of_edge = np.repeat(np.arange(len(mesh.triangles)), 3)
-    order = np.argsort(tri_key)
     void_ident = {v: k for k, v in mesh.facet_names.items()}.get("void")
     lost = 0.0
     void_count = 0
     if void_ident is not None:
+        edge_keys = np.sort(mesh.triangles[:, [[0, 1], [1, 2], [2, 0]]].reshape(-1, 2), axis=1)
+        n = len(mesh.points)
+        tri_key = edge_keys[:, 0] * n + edge_keys[:, 1]
+        tri_of_edge = np.repeat(np.arange(len(mesh.triangles)), 3)
+        order = np.argsort(tri_key)
         vf = mesh.facets[mesh.facet_tags == void_ident]
         vlen = lengths[mesh.facet_tags == void_ident]
         fkey = np.sort(vf, axis=1)
@@ -137,6 +137,7 @@ def mesh_report(mesh: MeshArrays, width_m: float, height_m: float) -> dict:
         electrolyte_len = np.bincount(comp, weights=vlen * (side == ids.get("electrolyte")), minlength=len(uniq))
         lost = float(electrolyte_len[on_electrode].sum())
     contact = facet_length.get("interface", 0.0)
+    edges = _edge_lengths(mesh) if len(mesh.triangles) else None
     return {
         "cells": int(len(mesh.triangles)),
         "vertices": int(len(np.unique(mesh.triangles))),
@@ -147,8 +148,8 @@ def mesh_report(mesh: MeshArrays, width_m: float, height_m: float) -> dict:
         "radius_ratio_mean": float(q.mean()) if len(q) else None,
         "radius_ratio_histogram": {"edges": list(QUALITY_BINS),
                                    "counts": np.histogram(q, bins=QUALITY_BINS)[0].tolist()},
-        "edge_length_min_m": float(_edge_lengths(mesh).min()) if len(mesh.triangles) else None,
-        "edge_length_max_m": float(_edge_lengths(mesh).max()) if len(mesh.triangles) else None,
+        "edge_length_min_m": float(edges.min()) if edges is not None else None,
+        "edge_length_max_m": float(edges.max()) if edges is not None else None,
         "window_width_m": width_m,
         "window_height_m": height_m,
         "region_area_m2": regions,

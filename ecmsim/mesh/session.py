@@ -9,9 +9,31 @@ from contextlib import contextmanager
 from ecmsim.core.errors import MeshError
 
 
+#: names of the models that :func:`keep_model` keeps past their ``gmsh_model`` block
+_KEPT: set[str] = set()
+
+
+def keep_model(name: str) -> None:
+    """Keep the gmsh model ``name`` when its :func:`gmsh_model` block ends (for work done on it
+    later, such as writing its mesh file); :func:`release_model` removes it then."""
+    _KEPT.add(name)
+
+
+def release_model(name: str) -> None:
+    """Remove a model kept by :func:`keep_model` (nothing if it is gone)."""
+    import gmsh
+
+    if name in _KEPT:
+        _KEPT.discard(name)
+        if gmsh.isInitialized() and name in gmsh.model.list():
+            gmsh.model.setCurrent(name)
+            gmsh.model.remove()
+
+
 @contextmanager
 def gmsh_model(name: str = "ecmsim") -> Iterator[object]:
-    """An empty gmsh model, removed afterwards; gmsh quiet unless ECMSIM_GMSH_VERBOSE is set."""
+    """An empty gmsh model, removed afterwards (unless :func:`keep_model`); gmsh quiet unless
+    ECMSIM_GMSH_VERBOSE is set."""
     import os
 
     import gmsh
@@ -29,7 +51,8 @@ def gmsh_model(name: str = "ecmsim") -> Iterator[object]:
         with hard_interrupt():  # gmsh's C++ would hold Ctrl-C for minutes
             yield gmsh.model
     finally:
-        gmsh.model.remove()
+        if name not in _KEPT:
+            gmsh.model.remove()
 
 
 @contextmanager
@@ -38,12 +61,15 @@ def _nothing():
     yield None
 
 
-def on_rank0(comm, work: Callable[[], object]) -> None:
+def on_rank0(comm, work: Callable[[], object], meanwhile: Callable[[], object] | None = None) -> None:
     """Run ``work`` (gmsh) on rank 0, then tell every rank whether it failed, so that no rank waits in
     the mesh's distribution for a rank 0 that has stopped (an error inside gmsh used to hold an
     ``mpirun -n 2`` job for a minute): a MeshError is raised on every rank; any other error is
-    re-raised on rank 0 and named by the other ranks."""
+    re-raised on rank 0 and named by the other ranks. ``meanwhile``: run by the other ranks before
+    they wait (work of their own while rank 0 meshes)."""
     failure, original = None, None
+    if comm.rank != 0 and meanwhile is not None:
+        meanwhile()
     if comm.rank == 0:
         try:
             work()

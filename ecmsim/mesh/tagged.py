@@ -9,6 +9,7 @@ meshed coarser by gmsh and refined in dolfinx on every rank (:mod:`ecmsim.mesh.r
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -76,8 +77,8 @@ class TaggedMesh:
         }
 
 
-def mesh_geometry(geometry: Geometry, options: MeshOptions, comm=None, msh_path: str | Path | None = None
-                  ) -> TaggedMesh:
+def mesh_geometry(geometry: Geometry, options: MeshOptions, comm=None, msh_path: str | Path | None = None,
+                  msh_later: list | None = None, meanwhile=None) -> TaggedMesh:
     """Mesh a geometry on rank 0 and distribute it as a :class:`TaggedMesh` on ``comm``.
 
     ``msh_path``: also write the gmsh mesh (with physical names) there, from rank 0, and its
@@ -85,8 +86,16 @@ def mesh_geometry(geometry: Geometry, options: MeshOptions, comm=None, msh_path:
     ``REFINE_MIN_CELLS`` estimated triangles (or ``options.refine_levels`` > 0) is meshed at
     coarser sizes and refined on all ranks (:mod:`ecmsim.mesh.refine`); the file is then the
     coarse mesh split by gmsh the same way (the same triangles).
+
+    ``msh_later``: a list; if given with ``msh_path``, the writing of the file and its report is
+    appended to it as a function (``write()``: rank 0 writes and then removes the gmsh model it
+    kept; the other ranks do nothing) instead of done before returning, so that rank 0 can write
+    them while the other ranks do other work (``ecmsim run``: draw the plots). Call it (or its
+    ``discard()``, which writes nothing) on rank 0 once, or the model stays in gmsh's memory.
+    ``meanwhile``: a function the other ranks call while rank 0 runs gmsh (see :func:`on_rank0`).
     """
     from ecmsim.core.fem import MPI
+    from ecmsim.mesh.session import keep_model, release_model
 
     comm = comm or MPI.COMM_WORLD
     levels = 0
@@ -95,20 +104,48 @@ def mesh_geometry(geometry: Geometry, options: MeshOptions, comm=None, msh_path:
         if levels is None:
             levels = auto_refine_levels(_estimate_cells(geometry, options, geometry.width_m))
     built: dict = {}
+    later = msh_path is not None and msh_later is not None
+    name = f"ecmsim_{next(_MODEL_NUMBER)}" if later else "ecmsim"
 
     def build() -> None:
         built.update(build_gmsh_model(geometry, replace(options, refine_levels=levels)))
 
-    with gmsh_model() if comm.rank == 0 else _nothing() as model:
-        on_rank0(comm, build)
+    def write_msh() -> None:
+        _write_msh(msh_path, geometry, options, built, levels)
+
+    with gmsh_model(name) if comm.rank == 0 else _nothing() as model:
+        on_rank0(comm, build, meanwhile)
         tmesh = _to_dolfinx(model if comm.rank == 0 else None, comm)
         if levels:
             tmesh.mesh, tmesh.cell_tags, tmesh.facet_tags = refine_tagged(tmesh.mesh, tmesh.cell_tags,
                                                                           tmesh.facet_tags, levels)
             tmesh.refine_levels = levels
-        if msh_path is not None:
-            on_rank0(comm, lambda: _write_msh(msh_path, geometry, options, built, levels))
-        return tmesh
+        if msh_path is not None and not later:
+            on_rank0(comm, write_msh)
+        elif later and comm.rank == 0:
+            keep_model(name)   # written from, then removed, by write_later
+
+    def write_later() -> list[str]:
+        if comm.rank != 0:
+            return []
+        import gmsh
+
+        from ecmsim.mesh.report import report_path
+        try:
+            gmsh.model.setCurrent(name)
+            write_msh()
+        finally:
+            release_model(name)
+        return [Path(msh_path).name, Path(report_path(msh_path)).name]
+
+    if later:
+        write_later.discard = lambda: release_model(name) if comm.rank == 0 else None   # a run that failed
+        msh_later.append(write_later)
+    return tmesh
+
+
+#: numbers the gmsh models kept for a later mesh file (mesh_geometry's msh_later)
+_MODEL_NUMBER = itertools.count()
 
 
 def _write_msh(msh_path: str | Path, geometry: Geometry, options: MeshOptions, built: dict, levels: int) -> None:

@@ -41,9 +41,7 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
     ``overwrite``). ``overrides`` (the ``--set`` items) are named in the plot titles."""
     from ecmsim.core.fem import MPI
     from ecmsim.io.folders import result_folder
-    from ecmsim.io.summary import provenance, write_summary
     from ecmsim.run.stages import Run, build_stages
-    from ecmsim.run.timeloop import TimeLoop
     from ecmsim.scenario.guards import plausibility_warnings
 
     comm = MPI.COMM_WORLD
@@ -54,56 +52,71 @@ def run_scenario(scn: scenario_mod.Scenario, source: Path, out_dir: Path, quiet:
         print(f"ecmsim: {line}", file=sys.stderr, flush=True) if comm.rank == 0 else None
     stages = build_stages(scn)
     protocol = scn.protocol.build() if scn.protocol is not None else None
-    checkpointer = None
     with result_folder(out_dir, comm, command="run", overwrite=overwrite) as folder:
         run = Run(scn, source, folder, comm, progress, overrides, out_dir, protocol,
                   materials=scn.materials.resolve())
-        for stage in stages:
-            stage.setup(run)
-        checkpointer = _checkpointer(run, stages, resume)
-
-        def on_accept(row: dict) -> None:
-            for stage in stages:
-                stage.on_step(run, row)
-
-        loop = TimeLoop(sorted(stages, key=lambda s: s.loop_order), protocol, progress, on_accept=on_accept,
-                        on_checkpoint=checkpointer)
-        start = None
-        if resume and checkpointer is not None:
-            start = checkpointer.load()
-            progress(f"resumed from the checkpoint at t = {start['t_s']:.6g} s (step {len(start['history']) - 1})")
-        elif checkpointer is not None:
-            checkpointer.start_fresh()
         try:
-            run.history = loop.run(start)
-        except KeyboardInterrupt:
-            if checkpointer is not None and comm.size == 1:
-                checkpointer.save_last(loop)   # Ctrl-C: --resume continues from the last accepted step
-            raise
-        for stage in stages:
-            stage.finish(run)
-        for stage in stages:
-            stage.close()   # collective PETSc teardown here, not whenever each rank collects it
-        for line in run.warnings:
-            print(f"ecmsim: {line}", file=sys.stderr) if comm.rank == 0 else None
-        files = ["summary.json"]
-        for stage in stages:
-            files += stage.write(run)
-        if protocol is not None:
-            files += _write_history(run)
-        summary = {"title": scn.title, "scenario_file": str(source), "overrides": list(overrides or []),
-                   "input_hash_sha256": scn.input_hash(),
-                   "metrics": run.metrics, **run.summary,
-                   "materials": {region: mat.as_dict() for region, mat in run.materials.items()},
-                   "scenario": scn.to_dict(), "provenance": provenance(), "timings_s": progress.timings_s,
-                   "files": files, "warnings": unlikely + run.warnings}
-        if comm.rank == 0:
-            write_summary(folder / "summary.json", summary)
+            summary, checkpointer = _run_stages(run, stages, resume, unlikely)
+        finally:
+            run.discard_alone()   # what a failed run had queued (the gmsh model kept for mesh.msh)
     if checkpointer is not None:
         checkpointer.finish()      # the result is in place: its checkpoints are not needed any more
     progress(f"done in {progress.elapsed_s:.1f} s: {out_dir}/summary.json")
     _print_metrics(run.metrics, progress)
     return summary
+
+
+def _run_stages(run, stages, resume: bool, unlikely: list[str]) -> tuple[dict[str, Any], Any]:
+    """Set up, time-step, finish and write the stages of ``run`` into its staging folder: the
+    summary and the checkpointer (None without checkpoints)."""
+    from ecmsim.io.summary import provenance, write_summary
+    from ecmsim.run.timeloop import TimeLoop
+
+    scn, source, comm, folder, protocol, progress = run.scn, run.source, run.comm, run.folder, run.protocol, run.progress
+    overrides = run.overrides
+    for stage in stages:
+        stage.setup(run)
+    checkpointer = _checkpointer(run, stages, resume)
+
+    def on_accept(row: dict) -> None:
+        for stage in stages:
+            stage.on_step(run, row)
+
+    loop = TimeLoop(sorted(stages, key=lambda s: s.loop_order), protocol, progress, on_accept=on_accept,
+                    on_checkpoint=checkpointer)
+    start = None
+    if resume and checkpointer is not None:
+        start = checkpointer.load()
+        progress(f"resumed from the checkpoint at t = {start['t_s']:.6g} s (step {len(start['history']) - 1})")
+    elif checkpointer is not None:
+        checkpointer.start_fresh()
+    try:
+        run.history = loop.run(start)
+    except KeyboardInterrupt:
+        if checkpointer is not None and comm.size == 1:
+            checkpointer.save_last(loop)   # Ctrl-C: --resume continues from the last accepted step
+        raise
+    for stage in stages:
+        stage.finish(run)
+    for stage in stages:
+        stage.close()   # collective PETSc teardown here, not whenever each rank collects it
+    for line in run.warnings:
+        print(f"ecmsim: {line}", file=sys.stderr) if comm.rank == 0 else None
+    files = ["summary.json"]
+    for stage in stages:
+        files += stage.write(run)
+    files += run.run_alone()   # each rank's own files at the same time (mesh file, VTU | plots)
+    if protocol is not None:
+        files += _write_history(run)
+    summary = {"title": scn.title, "scenario_file": str(source), "overrides": list(overrides or []),
+               "input_hash_sha256": scn.input_hash(),
+               "metrics": run.metrics, **run.summary,
+               "materials": {region: mat.as_dict() for region, mat in run.materials.items()},
+               "scenario": scn.to_dict(), "provenance": provenance(), "timings_s": progress.timings_s,
+               "files": files, "warnings": unlikely + run.warnings}
+    if comm.rank == 0:
+        write_summary(folder / "summary.json", summary)
+    return summary, checkpointer
 
 
 def _checkpointer(run, stages, resume: bool):

@@ -10,7 +10,10 @@ A stage is set up once, takes part in every time step, and writes its files:
   stages within a step (a stage that loads another advances first, staggered coupling).
 - ``on_step(run, row)`` after every accepted step (field snapshots, interface histories).
 - ``finish(run)`` after the last step: the metrics of the final state into ``run.metrics``.
-- ``write(run)``: the stage's files into ``run.folder``; returns their names.
+- ``write(run)``: the stage's files into ``run.folder``; returns their names. The collective part
+  (gathers, parallel writers) is done here; file work that one rank does alone can be queued with
+  :meth:`Run.write_alone` and runs after every stage has written, so that the ranks write
+  different files at the same time instead of waiting for rank 0 in turn.
 - ``close()``: collective PETSc teardown.
 
 Stages that keep state worth resuming offer ``checkpoint_state()`` / ``restore_state()`` and set
@@ -54,6 +57,55 @@ class Run:
     #: extra top-level keys of summary.json (``mesh``, ``solver``, ``states``, ``fbg`` ...)
     summary: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: (rank, work, stage, said) queued by :meth:`write_alone`
+    alone: list = field(default_factory=list)
+
+    def write_alone(self, rank: int, work, stage: str, said: str) -> None:
+        """Queue file work that only ``rank`` does (``rank`` modulo the number of ranks: -1 is the
+        last rank of a parallel run, rank 0 of a serial one): ``work()`` returns the names of the
+        files it wrote. Run by :meth:`run_alone` after every stage's collective writing; its time is
+        ``stage``'s in summary.json's timings_s and in the progress line ``said (1.2 s)``."""
+        self.alone.append((rank % self.comm.size, work, stage, said))
+
+    def discard_alone(self) -> None:
+        """Drop the queued work that was not run (a run that failed): each ``work.discard()``, if it has one."""
+        for _, work, _, _ in self.alone:
+            getattr(work, "discard", lambda: None)()
+        self.alone.clear()
+
+    def run_alone(self) -> list[str]:
+        """Every rank does its queued work (:meth:`write_alone`), then all hear of the others: the
+        names of the files written (on rank 0; in queue order per rank, rank 0 first) and the times,
+        or the failure of any rank, raised on every rank (no rank waits for one that has stopped)."""
+        import time
+
+        from ecmsim.core.errors import EcmsimError
+
+        names, times, failure, info = [], [], None, None
+        try:
+            for rank, work, stage, said in self.alone:
+                if rank == self.comm.rank:
+                    start = time.perf_counter()
+                    names += work()
+                    times.append((stage, said, time.perf_counter() - start))
+        except Exception as err:  # noqa: BLE001 - re-raised below, after every rank has heard of it
+            failure, info = err, (isinstance(err, EcmsimError), " ".join(str(err).split()) or type(err).__name__)
+        finally:
+            self.alone.clear()
+        parts = self.comm.allgather((names, times, info)) if self.comm.size > 1 else [(names, times, info)]
+        if failure is not None:
+            raise failure
+        for rank, (_, _, other) in enumerate(parts):
+            if other is not None:
+                if other[0]:
+                    raise EcmsimError(f"MPI rank {rank}: {other[1]}")
+                raise RuntimeError(f"MPI rank {rank} failed writing its files: {other[1]}")
+        for _, done, _ in parts:
+            for stage, said, seconds in done:
+                self.progress.timings_s[stage] = self.progress.timings_s.get(stage, 0.0) + seconds
+                self.progress(f"{said} ({seconds:.1f} s)")
+        self.progress.last = time.perf_counter()
+        return [name for part, _, _ in parts for name in part] if self.comm.rank == 0 else []
 
     @property
     def title(self) -> str:

@@ -13,8 +13,12 @@ from __future__ import annotations
 
 from ecmsim.run.stages.base import Run, Stage
 
-#: Above this many cells no stress_map.png: it gathers every cell's stress to rank 0 (docs/cluster.md).
+#: Above this many cells no stress_map.png: it gathers every cell's stress to one rank (docs/cluster.md).
 PLOT_MAX_CELLS = 2_000_000
+#: The rank that the fields and plots are gathered to, and that writes fields.vtu and draws the plots
+#: (modulo the number of ranks: the last; rank 0 in a serial run) while rank 0 writes mesh.msh
+#: (Run.write_alone); it imports pyvista and matplotlib while rank 0 runs gmsh (WindowMeshStage).
+WRITER_RANK = -1
 
 
 class StaticMechanics:
@@ -212,18 +216,26 @@ class MechanicsStage(Stage):
                 run.contact.to_csv(run.folder / "contact_profile.csv")
         if self.series:
             files += self.series.files
+        # Gathered now, written after every stage's collective part (Run.write_alone): the writer rank
+        # writes the VTU and draws the plots while rank 0 writes the mesh file
+        writer = WRITER_RANK % run.comm.size
         if run.scn.output.fields:
             from ecmsim.io.vtu import write_fields
+            vtu = []
             # the state written is the last accepted step's: fields.pvd and the VTX files say when
             files += write_fields(run.folder / "fields", run.solution, run.tmesh,
-                                  run.history[-1]["time_s"] if run.history else 0.0)
-            run.progress(f"fields written ({run.progress.done('fields'):.1f} s)")
+                                  run.history[-1]["time_s"] if run.history else 0.0, later=vtu, root=writer)
+            run.progress(f"fields gathered, VTX written ({run.progress.done('fields'):.1f} s)")
+            for work in vtu:
+                run.write_alone(writer, work, "fields", "fields.vtu written")
         if run.scn.output.plots and getattr(run.geometry, "depth_m", None) is None:   # 3D: ParaView shows it
             from ecmsim.io import plots
-            files += plots.write_run_plots(run.folder, run.solution, run.profile, run.contact,
-                                           run.scn.loading.stack_pressure_Pa, run.title, run.comm,
-                                           with_stress_map=run.summary["mesh"]["cells"] <= PLOT_MAX_CELLS)
-            run.progress(f"plots written ({run.progress.done('plots'):.1f} s)")
+            draw = plots.write_run_plots(run.folder, run.solution, run.profile, run.contact,
+                                         run.scn.loading.stack_pressure_Pa, run.title, run.comm,
+                                         with_stress_map=run.summary["mesh"]["cells"] <= PLOT_MAX_CELLS,
+                                         rank=writer)
+            run.progress.done("plots")   # the gather; the drawing's time is added by run_alone
+            run.write_alone(writer, draw, "plots", "plots written")
         return files
 
     def close(self) -> None:
@@ -232,4 +244,4 @@ class MechanicsStage(Stage):
             self.problem = None
 
 
-__all__ = ["MechanicsStage", "StaticMechanics", "creep_mechanics", "mechanics_problem", "PLOT_MAX_CELLS"]
+__all__ = ["MechanicsStage", "StaticMechanics", "creep_mechanics", "mechanics_problem", "PLOT_MAX_CELLS", "WRITER_RANK"]

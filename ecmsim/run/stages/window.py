@@ -29,7 +29,12 @@ class WindowMeshStage(Stage):
                                   depth_m, m.refine_levels)
             progress(f"meshing {run.geometry.description} (about {estimated_cells(run.geometry, options):.2g} "
                      f"{'tetrahedra' if depth_m else 'triangles'}) ...")
-            run.tmesh = mesh_geometry(run.geometry, options, run.comm, msh_path=run.folder / "mesh.msh")
+            # mesh.msh and its report are written by rank 0 after the solve, while the last rank writes
+            # fields.vtu and draws the plots (Run.write_alone); until then rank 0 keeps the gmsh model
+            later = []
+            run.tmesh = mesh_geometry(run.geometry, options, run.comm, msh_path=run.folder / "mesh.msh",
+                                      msh_later=later, meanwhile=lambda: _import_writers(run))
+            run.write_alone(0, later[0], "mesh_file", "mesh.msh written")
         stats = run.tmesh.stats()
         kind = "tetrahedra" if self.is_3d(run) else "triangles"
         levels = run.tmesh.refine_levels
@@ -43,7 +48,8 @@ class WindowMeshStage(Stage):
         return getattr(run.geometry, "depth_m", None) is not None
 
     def write(self, run: Run) -> list[str]:
-        return ["mesh.msh", "mesh.report.json"]
+        # a window's mesh.msh is queued (setup); an image stack's was written while meshing
+        return ["mesh.msh", "mesh.report.json"] if run.scn.geometry.kind == "image_stack" else []
 
     @staticmethod
     def _mesh_stack(run: Run):
@@ -58,6 +64,23 @@ class WindowMeshStage(Stage):
         shape, voxel = report["labels_shape"], report["voxel_size_m"]
         return SimpleNamespace(width_m=report["width_m"], depth_m=shape[0] * voxel[0],
                                description=f"stack {g.path}"), tmesh
+
+
+def _import_writers(run: Run) -> None:
+    """On the rank that writes fields.vtu and draws the plots (mechanics.WRITER_RANK), while rank 0
+    runs gmsh: import pyvista and matplotlib now (about a second), not after the solve."""
+    from ecmsim.run.stages.mechanics import WRITER_RANK
+
+    if run.comm.size == 1 or run.comm.rank != WRITER_RANK % run.comm.size:
+        return
+    if run.scn.output.fields:
+        import pyvista  # noqa: F401
+        from vtkmodules.vtkIOXML import vtkXMLUnstructuredGridWriter  # noqa: F401
+    if run.scn.output.plots and getattr(run.scn.geometry, "depth_m", None) is None:   # 3D: no plots
+        import matplotlib.tri  # noqa: F401
+
+        from ecmsim.core.figures import pyplot
+        pyplot()
 
 
 __all__ = ["WindowMeshStage"]

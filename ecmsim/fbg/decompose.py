@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ecmsim.fbg.lineshapes import GENERIC_SHAPES, LineShape, generic_line
+from ecmsim.fbg.lineshapes import GENERIC_SHAPES, LineShape, generic_line, generic_value
 from ecmsim.fbg.optics import Fibre
 from ecmsim.fbg.parameters import Grating
 
@@ -226,7 +226,7 @@ class _Problem:
             return self.shape.value(self.lam, cm)
         if family == "chirped":
             return self.shape.chirped(self.lam, cm, p * 1e-12)
-        return generic_line(self.x_pm, c, p, family, eta)[0]
+        return generic_value(self.x_pm, c, p, family, eta)
 
     def model(self, theta, K, family):
         comps, b, eta = self.unpack(theta, K, family)

@@ -42,6 +42,10 @@ CHEAPER = [
      "docs/fbg.md: the same profile is simulated and decomposed whole by README.md's `ecmsim fbg "
      "examples/fbg_profile.csv -o results/fbg` (the decomposition is 2/3 of the command's CPU); here the "
      "simulation runs with one worker as written"),
+    (r"^\.venv/bin/ecmsim run scenarios/li_pll_cycled_image\.toml --set interface\.model=contact$", None,
+     "README.md: the same run, into results/compare/li_pll, is the first command of the block's `make compare` "
+     "(8 s of CPU: run once, not twice); the default result folder with overrides is checked in "
+     "tests/test_cli_safety.py::test_default_output_folder_names_the_overrides"),
     (r"^ecmsim fbg invert out/spectrum\.csv -o inv$", None,
      "docs/fbg.md: README.md's `ecmsim fbg invert results/fbg/spectrum.csv -o results/inv` inverts the same "
      "spectrum (one worker or all give it byte for byte), 7 s of CPU: run once, not twice"),
@@ -126,8 +130,9 @@ def test_the_docs_have_command_blocks_and_the_parser_finds_them():
 
 
 def test_commands_left_to_the_readme_run_there_whole():
-    """The docs/fbg.md commands that :data:`CHEAPER` leaves to README.md's block are in that block, as
-    written there (and not themselves cut down)."""
+    """The commands that :data:`CHEAPER` leaves to README.md's block (docs/fbg.md's, and the README's
+    contact run that `make compare` repeats) are in that block or its Makefile recipe, as written
+    there (and not themselves cut down)."""
     readme = [c for b in ALL if b.file.name == "README.md" for c in b.commands]
     for cmd in ("ecmsim fbg examples/fbg_profile.csv -o results/fbg",
                 "ecmsim fbg examples/fbg_profile.csv -o results/fbg_measured --measured examples/measured_dBm.csv",
@@ -135,6 +140,10 @@ def test_commands_left_to_the_readme_run_there_whole():
         ran = [c for c in readme if c.removeprefix(".venv/bin/") == cmd]
         assert ran, cmd
         assert all(not re.match(pattern, c) for c in ran for pattern, _, _ in CHEAPER), cmd
+    assert "make compare" in readme
+    makefile = (ROOT / "Makefile").read_text()
+    assert ("ecmsim run scenarios/li_pll_cycled_image.toml -o results/compare/li_pll --set interface.model=contact"
+            in makefile)
     fbg_md = [c for b in ALL if b.file.name == "fbg.md" for c in b.commands]
     cut = [c for c in fbg_md if any(re.match(pattern, c) for pattern, _, _ in CHEAPER)]
     assert len(cut) == 3, cut

@@ -10,7 +10,8 @@ folder is ``$ECMSIM_CACHE_DIR``, else ``$XDG_CACHE_HOME/ecmsim``, else ``~/.cach
 ``ECMSIM_CACHE_DIR=""`` keeps nothing on disk. Files are written whole under a temporary name and
 renamed (processes that build at once each write a complete file; the last rename wins), and only
 files of this cache are ever replaced. A folder that cannot be written is no error: the model is
-then built in each process, as before.
+then built in each process, as before. Files of other versions are left in place (another install
+may use them); the folder can be deleted at any time.
 """
 
 from __future__ import annotations

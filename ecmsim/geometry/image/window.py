@@ -5,9 +5,9 @@ The window is given from the image's top-left corner (x from its left edge, y fr
 image viewers show); unset, it is centred horizontally, from the top, and as large as the image
 (:func:`crop_window`). The window is checked against the image size before segmentation (a
 window outside the image is refused at once), and the labels are cropped after it, so that the
-thresholds see the whole image. :func:`_orient` flips the labels (and grey values) upside down when the electrode
-lies below the electrolyte: the mesh convention has the electrode on top and the electrolyte
-bottom fixed.
+thresholds see the whole image. :func:`_orient` flips the labels (and grey values) upside down
+when the electrode lies below the electrolyte: the mesh convention has the electrode on top and
+the electrolyte bottom fixed.
 """
 
 from __future__ import annotations

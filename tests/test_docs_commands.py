@@ -38,6 +38,20 @@ CHEAPER = [
     (r"^\.venv/bin/ecmsim validate --quick$", None,
      "the same command runs whole in tests/test_validate.py::test_validate_quick_runs_whole_in_ci, which checks "
      "every case's verdict too (30-50 s: run once, not twice)"),
+    (r"^(ecmsim fbg examples/fbg_profile\.csv -o out --workers 1)$", r"\1 --no-decompose",
+     "docs/fbg.md: the same profile is simulated and decomposed whole by README.md's `ecmsim fbg "
+     "examples/fbg_profile.csv -o results/fbg` (the decomposition is 2/3 of the command's CPU); here the "
+     "simulation runs with one worker as written"),
+    (r"^\.venv/bin/ecmsim run scenarios/li_pll_cycled_image\.toml --set interface\.model=contact$", None,
+     "README.md: the same run, into results/compare/li_pll, is the first command of the block's `make compare` "
+     "(8 s of CPU: run once, not twice); the default result folder with overrides is checked in "
+     "tests/test_cli_safety.py::test_default_output_folder_names_the_overrides"),
+    (r"^ecmsim fbg invert out/spectrum\.csv -o inv$", None,
+     "docs/fbg.md: README.md's `ecmsim fbg invert results/fbg/spectrum.csv -o results/inv` inverts the same "
+     "spectrum (one worker or all give it byte for byte), 7 s of CPU: run once, not twice"),
+    (r"^ecmsim fbg examples/fbg_profile\.csv -o out_meas --measured examples/measured_dBm\.csv$", None,
+     "docs/fbg.md: the same command, into another folder, runs whole in README.md's block "
+     "(`-o results/fbg_measured --measured examples/measured_dBm.csv`, 19 s of CPU: run once, not twice)"),
     (r"^(.*ecmsim study scenarios/reference_study\.toml.*?)( -j \d+)?$", r"\1 --check",
      "the flagship (minutes on 2 cores): its study file and all nine scenarios are checked, nothing runs; "
      "tests/test_study.py runs a small study end to end"),
@@ -113,6 +127,26 @@ def test_the_docs_have_command_blocks_and_the_parser_finds_them():
     joined = next(c for c in readme if "sinusoidal_interface" in c)
     assert joined.endswith("--set mesh.size_m=0.5e-6")                 # continuation lines joined
     assert all(b.skip for b in ALL if b.file.name == "cluster.md")      # the SLURM scripts
+
+
+def test_commands_left_to_the_readme_run_there_whole():
+    """The commands that :data:`CHEAPER` leaves to README.md's block (docs/fbg.md's, and the README's
+    contact run that `make compare` repeats) are in that block or its Makefile recipe, as written
+    there (and not themselves cut down)."""
+    readme = [c for b in ALL if b.file.name == "README.md" for c in b.commands]
+    for cmd in ("ecmsim fbg examples/fbg_profile.csv -o results/fbg",
+                "ecmsim fbg examples/fbg_profile.csv -o results/fbg_measured --measured examples/measured_dBm.csv",
+                "ecmsim fbg invert results/fbg/spectrum.csv -o results/inv"):
+        ran = [c for c in readme if c.removeprefix(".venv/bin/") == cmd]
+        assert ran, cmd
+        assert all(not re.match(pattern, c) for c in ran for pattern, _, _ in CHEAPER), cmd
+    assert "make compare" in readme
+    makefile = (ROOT / "Makefile").read_text()
+    assert ("ecmsim run scenarios/li_pll_cycled_image.toml -o results/compare/li_pll --set interface.model=contact"
+            in makefile)
+    fbg_md = [c for b in ALL if b.file.name == "fbg.md" for c in b.commands]
+    cut = [c for c in fbg_md if any(re.match(pattern, c) for pattern, _, _ in CHEAPER)]
+    assert len(cut) == 3, cut
 
 
 def _prepare(cmd: str, work: Path, venv: Path) -> tuple[list[str] | None, str | None]:

@@ -207,6 +207,22 @@ def test_crop_window_in_metres_and_outside_the_image(scene_labels):
             _geometry(grey, **bad)
 
 
+def test_a_window_outside_the_image_is_refused_before_segmentation(scene_labels, monkeypatch):
+    """The window needs only the image size: it is checked first (the texture route takes seconds),
+    for grey images and label images alike."""
+    from ecmsim.geometry.image import pipeline
+
+    def no_segmentation(*args, **kwargs):
+        raise AssertionError("segmented before the window was checked")
+
+    monkeypatch.setattr(pipeline, "segment_grey", no_segmentation)
+    monkeypatch.setattr(pipeline, "labels_from_label_image", no_segmentation)
+    grey = syn.render(scene_labels, seed=7)
+    for data, kw in ((grey, {}), (scene_labels, {"label_values": {"void": 0, "electrode": 1, "electrolyte": 2}})):
+        with pytest.raises(GeometryError, match="not inside the image"):
+            _geometry(data, window_width_m=10 * data.shape[1] * PX, **kw)
+
+
 def test_one_phase_only_is_refused():
     rng = np.random.default_rng(0)
     with pytest.raises(GeometryError, match="one phase only"):

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ecmsim.fbg.lineshapes import GENERIC_SHAPES, LineShape, generic_line
+from ecmsim.fbg.lineshapes import GENERIC_SHAPES, LineShape, generic_line, generic_value
 from ecmsim.fbg.optics import Fibre
 from ecmsim.fbg.parameters import Grating
 
@@ -206,6 +206,9 @@ class _Problem:
         self.N = lam.size
         self.top = float(R.max())
         self.step_pm = float(np.median(np.diff(lam))) * 1e12
+        # chirped lines by (c, s): a transfer-matrix solve each; the Jacobian at a point the fit
+        # has just evaluated asks for the same ones again
+        self._chirped: dict = {}
 
     @staticmethod
     def extra(family: str) -> int:
@@ -225,8 +228,13 @@ class _Problem:
         if family == "grating":
             return self.shape.value(self.lam, cm)
         if family == "chirped":
-            return self.shape.chirped(self.lam, cm, p * 1e-12)
-        return generic_line(self.x_pm, c, p, family, eta)[0]
+            key = (float(c), float(p))
+            if key not in self._chirped:
+                if len(self._chirped) >= 64:
+                    self._chirped.clear()
+                self._chirped[key] = self.shape.chirped(self.lam, cm, p * 1e-12)
+            return self._chirped[key]
+        return generic_value(self.x_pm, c, p, family, eta)
 
     def model(self, theta, K, family):
         comps, b, eta = self.unpack(theta, K, family)
@@ -244,7 +252,7 @@ class _Problem:
                 J[:, 3 * k] = self.shape.value(self.lam, cm)
                 J[:, 3 * k + 1] = a * self.shape.slope_c(self.lam, cm) * 1e-12
             elif family == "chirped":
-                base = self.shape.chirped(self.lam, cm, p * 1e-12)
+                base = self.line(c, p, family)
                 J[:, 3 * k] = base
                 h = 0.05
                 J[:, 3 * k + 1] = a * (self.shape.chirped(self.lam, cm + h * 1e-12, p * 1e-12) - base) / h

@@ -31,8 +31,9 @@ module of this package, whose docstring says how it works:
    kept; every chain is stored once, so neighbouring regions share their boundary vertex for
    vertex.
 
-Alongside: the phase codes and names (:mod:`.phases`: :data:`VOID`, :data:`PHASE_NAMES`...), and
-what the labels themselves measure, for comparison with the mesh (:mod:`.measure`).
+Alongside: the phase codes and names (:mod:`.phases`: :data:`VOID`, :data:`PHASE_NAMES`...),
+what the labels themselves measure, for comparison with the mesh (:mod:`.measure`), and the disk
+cache that keeps the texture route's trained forest between processes (:mod:`.diskcache`).
 
 Voids are what no region covers; electrode pieces inside the electrolyte (dead Li) stay
 electrode regions (:mod:`ecmsim.mesh` tags their boundary ``island``).

@@ -52,6 +52,9 @@ def image_to_geometry(path: str | Path, options: ImageOptions) -> ImageResult:
 def array_to_geometry(data: np.ndarray, options: ImageOptions, source: str = "image") -> ImageResult:
     """The pipeline on pixel values already in memory (grey, RGB or a label image)."""
     info: dict = {"source": source, "image_shape_px": list(data.shape[:2])}
+    # the window needs only the image size: checked before the segmentation (seconds on a
+    # composite), so that a window outside the image is said at once
+    rows, cols = crop_window(data.shape, options, source)
     grey = None
     if options.label_values is not None:
         labels = labels_from_label_image(data, options.label_values, source, info)
@@ -86,7 +89,6 @@ def array_to_geometry(data: np.ndarray, options: ImageOptions, source: str = "im
             raise GeometryError(f"{source}: the image holds non-finite values")
         labels, seg = segment_grey(grey, options, source)
         info.update(seg)
-    rows, cols = crop_window(labels, options, source)
     labels = labels[rows, cols]
     grey = grey[rows, cols] if grey is not None else None
     info["window_px"] = {"x0": cols.start, "y0": rows.start, "width": cols.stop - cols.start,

@@ -20,7 +20,7 @@ The route (:func:`texture_route`):
    forest is trained on synthetic FIB-SEM renderings of known truth
    (:mod:`ecmsim.geometry.fibsem`), drawn with random grey levels, particle loadings, pore
    fractions, alloy networks and artefact strengths (:func:`trained_forest`: seeded, a few
-   seconds, once per process; no image is shipped);
+   seconds, once per process or read from a disk cache; no image is shipped);
 4. **flatten shading** per phase of that first reading
    (:func:`~ecmsim.geometry.image.flatten.flatten_phases`) and classify again;
 5. the **regions**: the class probabilities averaged over 1.5 px, electrolyte = matrix + particle;
@@ -310,8 +310,19 @@ def features_count() -> int:
 
 @cache
 def trained_forest():
-    """The random forest of the texture route, trained once per process on :func:`training_set`
-    (seeded: the same forest every time); returns it and a record of the training."""
+    """The random forest of the texture route, trained on :func:`training_set` (seeded: the same
+    forest every time) once per process, or read from the disk cache where an earlier process
+    stored it (:mod:`ecmsim.geometry.image.diskcache`); returns it and a record of the training."""
+    from ecmsim.geometry.image.diskcache import cached
+
+    parameters = {"images": TRAINING_IMAGES, "shape": TRAINING_SHAPE, "samples": SAMPLES_PER_CLASS,
+                  "seed": TRAINING_SEED, "trees": TREES, "depth": DEPTH, "min_leaf": MIN_LEAF}
+    (forest, record), path = cached("texture-forest", parameters, _train_forest)
+    return forest, {**record, "read_from_cache": path is not None}
+
+
+def _train_forest():
+    """The forest of :func:`trained_forest`, trained now, and the record of its training."""
     from sklearn.ensemble import RandomForestClassifier
     from threadpoolctl import threadpool_limits
 

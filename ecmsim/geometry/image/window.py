@@ -3,10 +3,11 @@ electrode is on top.
 
 The window is given from the image's top-left corner (x from its left edge, y from its top, as
 image viewers show); unset, it is centred horizontally, from the top, and as large as the image
-(:func:`crop_window`). The labels are cropped after segmentation, so that the thresholds see the
-whole image. :func:`_orient` flips the labels (and grey values) upside down when the electrode
-lies below the electrolyte: the mesh convention has the electrode on top and the electrolyte
-bottom fixed.
+(:func:`crop_window`). The window is checked against the image size before segmentation (a
+window outside the image is refused at once), and the labels are cropped after it, so that the
+thresholds see the whole image. :func:`_orient` flips the labels (and grey values) upside down
+when the electrode lies below the electrolyte: the mesh convention has the electrode on top and
+the electrolyte bottom fixed.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from ecmsim.geometry.image.phases import ELECTRODE, ELECTROLYTE
 from ecmsim.geometry.image.read import ImageOptions
 
 
-def crop_window(labels: np.ndarray, options: ImageOptions, source: str = "image") -> tuple[slice, slice]:
-    """Row and column slices of the crop window (x from the left, y from the top of the image)."""
-    h, w = labels.shape
+def crop_window(shape: tuple[int, ...], options: ImageOptions, source: str = "image") -> tuple[slice, slice]:
+    """Row and column slices of the crop window (x from the left, y from the top of the image) in
+    an image of ``shape`` (rows, columns[, channels]) pixels."""
+    h, w = shape[:2]
     px = options.pixel_size_m
     width = w if options.window_width_m is None else int(round(options.window_width_m / px))
     height = h if options.window_height_m is None else int(round(options.window_height_m / px))

@@ -230,10 +230,11 @@ class MechanicsStage(Stage):
                 run.write_alone(writer, work, "fields", "fields.vtu written")
         if run.scn.output.plots and getattr(run.geometry, "depth_m", None) is None:   # 3D: ParaView shows it
             from ecmsim.io import plots
+            # the stress map is a 2D drawing of triangles: a 3D window (tetrahedra) has none, ParaView shows it
+            map_ok = run.tmesh.mesh.topology.dim == 2 and run.summary["mesh"]["cells"] <= PLOT_MAX_CELLS
             draw = plots.write_run_plots(run.folder, run.solution, run.profile, run.contact,
                                          run.scn.loading.stack_pressure_Pa, run.title, run.comm,
-                                         with_stress_map=run.summary["mesh"]["cells"] <= PLOT_MAX_CELLS,
-                                         rank=writer)
+                                         with_stress_map=map_ok, rank=writer)
             run.progress.done("plots")   # the gather; the drawing's time is added by run_alone
             run.write_alone(writer, draw, "plots", "plots written")
         return files

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -73,8 +74,16 @@ def mpirun() -> str | None:
 
 def run_cli_mpi(n: int, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.run([mpirun(), "-n", str(n), sys.executable, "-m", "ecmsim", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout, env=env)
+    return run_process([mpirun(), "-n", str(n), sys.executable, "-m", "ecmsim", *args], cwd=ROOT,
+                       capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def run_process(argv, **kwargs) -> subprocess.CompletedProcess:
+    """``subprocess.run(argv, **kwargs)``; an ``mpirun``/``mpiexec`` launch runs alone (:func:`mpi_alone`)."""
+    if Path(str(argv[0])).name in ("mpirun", "mpiexec"):
+        with mpi_alone():
+            return subprocess.run(argv, **kwargs)
+    return subprocess.run(argv, **kwargs)
 
 
 def read_summary(folder: Path) -> dict:
@@ -167,9 +176,10 @@ def call_cli(capsys, *args) -> tuple[int, str, str]:
 # --- Running the suite on several cores (``make test``: pytest-xdist, ``-n auto --dist loadgroup``) ---
 #
 # Rules applied when xdist runs the suite (docs/benchmarks.md, "The test suite"):
-# - a test that launches ``mpirun`` (it asks for the ``have_mpirun`` fixture) is marked ``mpi`` and
-#   runs alone: the other workers finish their current test and wait (a readers-writer lock on a
-#   file shared by the workers). Its ranks then have the cores to themselves, as in a serial run:
+# - a test that launches ``mpirun`` (it asks for the ``have_mpirun`` fixture) is marked ``mpi``; each
+#   launch (through run_process / run_cli_mpi) runs alone: the other workers finish their current test
+#   and wait (a readers-writer lock on a file shared by the workers), while the test's serial part runs
+#   beside them. The ranks then have the cores to themselves, as in a serial run:
 #   MPICH's ranks spin while they wait for each other, and beside another busy worker two ranks
 #   on two cores ran 2-3.6 times longer and burnt that CPU;
 # - a test that uses a module- or class-scoped fixture runs on the worker that holds the rest of
@@ -220,26 +230,53 @@ def _run_locks(config):
     return _LOCK_FILES
 
 
+#: the (turnstile, shared) lock files while this worker runs a test holding ``shared`` shared; empty otherwise
+_HOLDING: list = []
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item, nextitem):
-    """An ``mpi`` test holds the shared lock alone; every other test holds it shared. The turnstile
-    keeps a waiting ``mpi`` test from being starved by the other workers' stream of tests."""
+    """Every test holds the shared lock shared; an ``mpirun`` launch inside it (:func:`mpi_alone`, through
+    :func:`run_process` / :func:`run_cli_mpi`) holds it alone for the launch only, so the serial part of an
+    ``mpi`` test runs beside the other workers. The turnstile keeps a waiting launch from being starved by
+    the other workers' stream of tests."""
     import fcntl
 
     locks = _run_locks(item.config)
     if locks is None:
         return (yield)
     turnstile, shared = locks
-    alone = item.get_closest_marker("mpi") is not None
     fcntl.flock(turnstile, fcntl.LOCK_EX)
     try:
-        fcntl.flock(shared, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        fcntl.flock(shared, fcntl.LOCK_SH)
     finally:
-        if not alone:
-            fcntl.flock(turnstile, fcntl.LOCK_UN)
+        fcntl.flock(turnstile, fcntl.LOCK_UN)
+    _HOLDING[:] = [locks]
     try:
         return (yield)
     finally:
+        _HOLDING.clear()
         fcntl.flock(shared, fcntl.LOCK_UN)
-        if alone:
-            fcntl.flock(turnstile, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def mpi_alone():
+    """Inside a test under xdist: the other workers finish their current test and wait while the block
+    runs (an mpirun launch: MPICH's ranks spin while they wait for each other, and beside a busy worker
+    two ranks on two cores ran 2-3.6 times longer). Outside xdist: nothing."""
+    import fcntl
+
+    if not _HOLDING:
+        yield
+        return
+    turnstile, shared = _HOLDING[0]
+    fcntl.flock(shared, fcntl.LOCK_UN)
+    fcntl.flock(turnstile, fcntl.LOCK_EX)      # no new reader gets in; the current ones finish their test
+    try:
+        fcntl.flock(shared, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(shared, fcntl.LOCK_SH)  # back to a reader before anyone else passes the turnstile
+    finally:
+        fcntl.flock(turnstile, fcntl.LOCK_UN)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 
 import pytest
 
-from conftest import ROOT, SCENARIOS, assert_one_line_error, mpirun, read_summary, run_cli, run_cli_mpi
+from conftest import ROOT, SCENARIOS, assert_one_line_error, mpirun, read_summary, run_cli, run_cli_mpi, run_process
 from ecmsim import scenario
 from ecmsim.core.errors import ScenarioError
 
@@ -66,7 +65,7 @@ def test_rough_voids_parallel_equals_serial(tmp_path, have_mpirun):
     serial = rough_void_metrics()
     path = os.pathsep.join([str(ROOT), str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")])
     env = dict(os.environ, PYTHONPATH=path)
-    proc = subprocess.run([mpirun(), "-n", "2", sys.executable, str(ROOT / "tests" / "contact_cases.py"), "rough_voids",
+    proc = run_process([mpirun(), "-n", "2", sys.executable, str(ROOT / "tests" / "contact_cases.py"), "rough_voids",
                            str(tmp_path / "m.json")], capture_output=True, text=True, timeout=600, env=env)
     assert proc.returncode == 0, proc.stderr
     parallel = json.loads((tmp_path / "m.json").read_text())

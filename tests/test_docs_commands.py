@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, run_process
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SHELL_LANGS = {"sh", "bash", "shell", "console"}
@@ -187,7 +187,7 @@ def _run(cmd: str, work: Path, venv: Path, notes: list[str]) -> None:
         return
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    proc = subprocess.run(argv, cwd=work, capture_output=True, text=True, timeout=900, env=env)
+    proc = run_process(argv, cwd=work, capture_output=True, text=True, timeout=900, env=env)   # mpirun: alone
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     notes.append(f"{cpu:6.1f} s CPU  {cmd}")

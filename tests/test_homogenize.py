@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import run_process
 
 from ecmsim import materials
 from ecmsim.core.errors import GeometryError
@@ -139,7 +140,6 @@ def test_parallel_equals_serial(tmp_path, have_mpirun):
     """The window averages are sums over the ranks: ``mpirun -n 2`` gives the serial moduli."""
     import json
     import os
-    import subprocess
     import sys
     from pathlib import Path
 
@@ -156,7 +156,7 @@ def test_parallel_equals_serial(tmp_path, have_mpirun):
     env = dict(os.environ, PYTHONPATH=str(here.parent) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     out = []
     for cmd in ([sys.executable], [have_mpirun, "-n", "2", sys.executable]):
-        proc = subprocess.run([*cmd, str(script), str(here)], capture_output=True, text=True, timeout=600,
+        proc = run_process([*cmd, str(script), str(here)], capture_output=True, text=True, timeout=600,
                               cwd=str(here.parent), env=env)
         assert proc.returncode == 0, proc.stderr
         out.append(json.loads(proc.stdout.strip().splitlines()[-1]))

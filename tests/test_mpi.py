@@ -40,11 +40,10 @@ def test_an_error_inside_gmsh_on_rank_0_ends_the_job_at_once(tmp_path, have_mpir
     """gmsh runs on rank 0 only; when it raised, rank 1 waited in the mesh's distribution until the
     result folder's 60 s deadline aborted the job. Every rank now hears of it at once."""
     import os
-    import subprocess
     import sys
     import time
 
-    from conftest import ROOT, mpirun
+    from conftest import ROOT, mpirun, run_process
 
     script = tmp_path / "fail.py"
     script.write_text(
@@ -58,7 +57,7 @@ def test_an_error_inside_gmsh_on_rank_0_ends_the_job_at_once(tmp_path, have_mpir
         "from ecmsim.cli import main\n"
         f"sys.exit(main(['run', {str(SCENARIOS / 'flat_bilayer.toml')!r}, '-o', {str(tmp_path / 'out')!r}, '-q']))\n")
     start = time.monotonic()
-    proc = subprocess.run([mpirun(), "-n", "2", sys.executable, str(script)], capture_output=True, text=True,
+    proc = run_process([mpirun(), "-n", "2", sys.executable, str(script)], capture_output=True, text=True,
                           timeout=300, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
     seconds = time.monotonic() - start
     assert proc.returncode == 1, proc.stderr

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import run_process
 
 from ecmsim.io import folders as outputs
 from ecmsim.core.errors import OutputError
@@ -356,7 +357,7 @@ def test_mpi_one_rank_failing_ends_every_rank(tmp_path, have_mpirun, failing):
     out = tmp_path / "r"
     write_result(out, "old")
     before = snapshot(out)
-    proc = subprocess.run([have_mpirun, "-n", "2", sys.executable, "-c", MPI_SCRIPT, str(out), str(failing)],
+    proc = run_process([have_mpirun, "-n", "2", sys.executable, "-c", MPI_SCRIPT, str(out), str(failing)],
                           capture_output=True, text=True, timeout=120, env=dict(os.environ, PYTHONPATH=str(ROOT)))
     # the two ranks' lines may interleave in mpirun's merged stdout: count, do not split into lines
     if failing < 0:

@@ -5,13 +5,12 @@ the same route, and serial vs ``mpirun -n 2``."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, mpirun
+from conftest import ROOT, mpirun, run_process
 from stack_cases import DZ, P, PX, run
 
 pytestmark = pytest.mark.fem
@@ -67,7 +66,7 @@ def test_stack_with_voids_3d_metrics(serial):
 
 @pytest.mark.mpi
 def test_stack_solve_parallel_equals_serial(serial, tmp_path, have_mpirun):
-    proc = subprocess.run([mpirun(), "-n", "2", sys.executable, str(ROOT / "tests" / "stack_cases.py"), str(tmp_path)],
+    proc = run_process([mpirun(), "-n", "2", sys.executable, str(ROOT / "tests" / "stack_cases.py"), str(tmp_path)],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     par = json.loads((Path(tmp_path) / "metrics.json").read_text())

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 
 import pytest
 
-from conftest import ROOT, SCENARIOS, mpirun, read_summary, run_cli, run_cli_mpi
+from conftest import ROOT, SCENARIOS, mpirun, read_summary, run_cli, run_cli_mpi, run_process
 
 FLAT = str(SCENARIOS / "flat_bilayer.toml")
 
@@ -57,7 +56,7 @@ def test_a_figure_that_fails_on_the_drawing_rank_is_left_out(tmp_path, have_mpir
     cmd = _script(tmp_path, "import ecmsim.io.plots as plots\n"
                             "if MPI.COMM_WORLD.rank == 1:\n"
                             "    plots.interface_stress_plot = lambda *a: 1 / 0\n", out)
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT,
+    proc = run_process(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT,
                           env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert proc.returncode == 0, proc.stderr
     assert "interface_stress.png not drawn" in proc.stderr and "Traceback" not in proc.stderr
@@ -78,7 +77,7 @@ def test_a_failure_in_one_ranks_file_work_ends_every_rank(tmp_path, have_mpirun)
                             "    raise OSError('disk on fire')\n"
                             "vtu.write_vtu_gathered = broken\n", out)
     start = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT,
+    proc = run_process(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT,
                           env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert proc.returncode != 0
     assert "disk on fire" in proc.stderr, proc.stderr

@@ -275,3 +275,26 @@ def test_default_error_control_keeps_the_global_error_within_one_percent(tmp_pat
     error = np.abs(q - exact) / exact
     assert error.max() < 0.01, (error.max(), len(t))
     assert error.max() > 1e-4          # the steps are as long as the tolerance lets them be
+
+
+def test_a_signal_while_a_step_is_committed_leaves_state_time_and_history_together():
+    """SIGINT arriving inside the accept of step 3 (here: while its metrics are computed): the loop stops
+    with Interrupted after the step's row is in the history, so the state, the time and the rows that
+    a checkpoint of the last accepted step writes belong together (a resumed run lacked a row before)."""
+    import os
+    import signal
+
+    from ecmsim.core.interrupt import Interrupted, handle_signals
+
+    class SignalInMetrics(Fake):
+        def metrics(self):
+            if len(self.accepted) == 3:
+                os.kill(os.getpid(), signal.SIGINT)
+            return super().metrics()
+
+    fake = SignalInMetrics(error_per_s=0.001)
+    loop = TimeLoop([fake], _protocol("Rest for 1000 s", dt_initial_s=10.0))
+    with pytest.raises(Interrupted), handle_signals():
+        loop.run()
+    assert len(fake.accepted) == 3 and len(loop.history) == 3
+    assert loop.history[-1]["time_s"] == pytest.approx(loop.t_s, rel=1e-12, abs=0)

@@ -42,6 +42,8 @@ class Interrupted(KeyboardInterrupt):
 class _State:
     signum: int | None = None       # the signal that came (None: none)
     hard = False                    # inside hard_interrupt
+    deferred = 0                    # depth of :func:`deferred` blocks: a signal is remembered, raised at their end
+    pending = False                 # a signal came inside a deferred block
     cleanups: dict[int, Callable[[], object]] = {}
     lock = threading.Lock()
     pipe: tuple[int, int] | None = None
@@ -58,7 +60,24 @@ def raise_interrupt(signum: int = signal.SIGINT) -> None:
 
 
 def _raise(signum, frame) -> None:
+    if state.deferred:
+        state.signum, state.pending = int(signum), True
+        return
     raise_interrupt(signum)
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """A block that a signal does not cut in two (committing a time step and writing its history row):
+    SIGINT/SIGTERM inside it is remembered and raised as :class:`Interrupted` when the block ends."""
+    state.deferred += 1
+    try:
+        yield
+    finally:
+        state.deferred -= 1
+    if not state.deferred and state.pending:
+        state.pending = False
+        raise Interrupted(state.signum)
 
 
 @contextmanager
@@ -67,7 +86,7 @@ def handle_signals() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    state.signum = None
+    state.signum, state.pending = None, False
     previous = {s: signal.signal(s, _raise) for s in SIGNALS}
     try:
         yield

@@ -287,15 +287,18 @@ class TimeLoop:
         return True
 
     def _accept(self, step: Step, cycle: int, dt: float, its: int) -> None:
-        for p in self.problems:
-            p.accept()
-        self.t_s += dt
-        row = {"step": len(self.history), "cycle": cycle, "protocol_step": step.text, "time_s": self.t_s,
-               "dt_s": dt, "newton_iterations": its, "rejected_steps": self._rejected,
-               "rejected_newton_iterations": self._rejected_its, "steps_above_tolerance": self._inaccurate}
-        for p in self.problems:
-            row.update(p.metrics())
-        self.history.append(row)
+        # committed states, time and history row together: a Ctrl-C between them had checkpointed the
+        # new state with the row before it, and the resumed history lacked a step (interrupt.deferred)
+        with interrupt.deferred():
+            for p in self.problems:
+                p.accept()
+            self.t_s += dt
+            row = {"step": len(self.history), "cycle": cycle, "protocol_step": step.text, "time_s": self.t_s,
+                   "dt_s": dt, "newton_iterations": its, "rejected_steps": self._rejected,
+                   "rejected_newton_iterations": self._rejected_its, "steps_above_tolerance": self._inaccurate}
+            for p in self.problems:
+                row.update(p.metrics())
+            self.history.append(row)
         if step is not STATIC_STEP:
             self._detail(f"step {row['step']:4d}  t = {self.t_s:10.4g} s  dt = {dt:9.3g} s  Newton {its:2d}  "
                          f"[{step.text}, cycle {cycle}]{self._time_left()}")

@@ -184,12 +184,8 @@ def call_cli(capsys, *args) -> tuple[int, str, str]:
 #   on two cores ran 2-3.6 times longer and burnt that CPU;
 # - a test that uses a module- or class-scoped fixture runs on the worker that holds the rest of
 #   its module, so that fixture (a solved run that several tests read) is computed once;
-# - every other test is a unit of its own. The units holding an ``mpi`` test form one group that
-#   starts first on one worker, while the other runs the short tests (a launch waits for the test the
-#   other worker is running to end: waiting for a 90 s docs block cost more than the launch); the
-#   ``slow`` units come last, the docs' command blocks first among them, so no long test starts last.
-# - xdist_group needs pytest < 9.2 (pytest-xdist issue #1386: on 9.2 the group is silently dropped and
-#   every test goes anywhere; pyproject.toml pins it, tests/test_suite_locks.py checks the grouping).
+# - every other test is a unit of its own; the units holding a ``slow`` or ``mpi`` test start first,
+#   so that no long test starts last while the other worker idles.
 
 def _launches_mpirun(item) -> bool:
     return "have_mpirun" in getattr(item, "fixturenames", ())
@@ -203,11 +199,6 @@ def _group(item) -> str | None:
     return None
 
 
-#: every unit holding an ``mpi`` test, as one xdist group: they run one after the other on one worker
-MPI_GROUP = "mpi-launches"
-
-
-@pytest.hookimpl(tryfirst=True)   # before xdist's worker hook, which reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if _launches_mpirun(item) and item.get_closest_marker("mpi") is None:
@@ -216,24 +207,13 @@ def pytest_collection_modifyitems(config, items):
         return
     units: dict[str, list] = {}
     for item in items:
-        units.setdefault(_group(item) or item.nodeid, []).append(item)
-    mpi = {id(item) for unit in units.values() if any(i.get_closest_marker("mpi") for i in unit) for item in unit}
-    for key, unit in units.items():
-        name = MPI_GROUP if id(unit[0]) in mpi else key if key != unit[0].nodeid else None
-        for item in unit if name else ():
-            item.add_marker(pytest.mark.xdist_group(name))
-
-    def slow(unit):
-        return any(i.get_closest_marker("slow") for i in unit)
-
-    # the mpi unit first (one worker), the short tests next (the other worker: a launch waits for the
-    # test it is running to end, so that test had better be short), the slow ones last, the docs'
-    # command blocks (the longest) first among them so that none starts near the end
-    rest = [unit for unit in units.values() if id(unit[0]) not in mpi]
-    slow_units = sorted((u for u in rest if slow(u)), key=lambda u: "test_docs_commands" not in u[0].nodeid)
-    order = [[i for unit in units.values() if id(unit[0]) in mpi for i in unit],
-             *(u for u in rest if not slow(u)), *slow_units]          # stable: file order within each
-    items[:] = [item for unit in order for item in unit]
+        group = _group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+        units.setdefault(group or item.nodeid, []).append(item)
+    long_first = sorted(units.values(), key=lambda unit: not any(
+        i.get_closest_marker("slow") or i.get_closest_marker("mpi") for i in unit))   # stable: file order
+    items[:] = [item for unit in long_first for item in unit]
 
 
 _LOCK_FILES: list = []

@@ -75,37 +75,3 @@ def test_an_mpirun_launch_waits_for_running_tests_and_holds_new_ones_off(tmp_pat
     order = log.read_text().split("\n")[:-1]
     assert order == ["first start", "launch waiting", "first end", "launch start", "launch end",
                      "second start", "second end"], order
-
-
-GROUPED = r"""
-import time
-import pytest
-
-def test_mpi_a(have_mpirun):
-    time.sleep(0.2)
-
-def test_plain_a():
-    time.sleep(0.2)
-
-@pytest.mark.parametrize("i", range(4))
-def test_plain_many(i):
-    time.sleep(0.2)
-"""
-
-
-def test_the_mpi_tests_go_to_one_worker_as_one_group(tmp_path):
-    """``--dist loadgroup`` as ``make test`` runs it, on a copy of the suite's conftest.py: the tests that
-    launch mpirun (two files here) all run on one worker, in the group conftest gives them. This
-    fails where xdist drops the groups silently (pytest 9.2, pytest-xdist issue #1386)."""
-    (tmp_path / "conftest.py").write_text((HERE / "conftest.py").read_text())
-    (tmp_path / "test_one.py").write_text(GROUPED)
-    (tmp_path / "test_two.py").write_text(GROUPED.replace("_a(", "_b("))
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadgroup", "-v", "-p",
-                           "no:cacheprovider", "-p", "no:randomly", "-o", "addopts=", str(tmp_path)],
-                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    done = [line.split() for line in proc.stdout.splitlines() if "PASSED" in line and line.startswith("[gw")]
-    mpi = [(w[0], w[-1]) for w in done if "test_mpi_" in w[-1]]
-    assert len(mpi) == 2 and len(done) == 12, proc.stdout
-    assert len({worker for worker, _ in mpi}) == 1, mpi
-    assert all(name.endswith("@mpi-launches") for _, name in mpi), mpi

@@ -41,6 +41,8 @@ _VTK_P2 = {2: 22, 3: 24}
 _VTK_FACET = {2: 3, 3: 5}
 
 FIELDS_VTU, BOUNDARIES_VTU, FIELDS_PVD = "fields.vtu", "boundaries.vtu", "fields.pvd"
+#: the result folder's names of the three files :func:`write_vtu_gathered` writes
+VTU_FILES = (f"fields/{FIELDS_VTU}", f"fields/{BOUNDARIES_VTU}", f"fields/{FIELDS_PVD}")
 #: zlib compression level of every VTU written (1: fastest; VTK's default is 5)
 ZLIB_LEVEL = 1
 
@@ -159,7 +161,7 @@ def write_vtu(folder: Path, solution, tmesh, time_s: float = 0.0) -> list[str]:
     g = gather_fields(solution, tmesh)
     if g is not None:
         write_vtu_gathered(folder, g, time_s)
-    return [f"fields/{FIELDS_VTU}", f"fields/{BOUNDARIES_VTU}", f"fields/{FIELDS_PVD}"]
+    return list(VTU_FILES)
 
 
 def write_vtu_gathered(folder: Path, g: dict, time_s: float = 0.0) -> list[str]:
@@ -171,7 +173,7 @@ def write_vtu_gathered(folder: Path, g: dict, time_s: float = 0.0) -> list[str]:
     write_grid(folder / BOUNDARIES_VTU, seg.reshape(-1, 3), _VTK_FACET[tdim],
                np.arange(tdim * len(seg)).reshape(-1, tdim), cell_data={"boundary": g["facet_values"]})
     write_pvd(folder / FIELDS_PVD, [(time_s, FIELDS_VTU)])
-    return [f"fields/{FIELDS_VTU}", f"fields/{BOUNDARIES_VTU}", f"fields/{FIELDS_PVD}"]
+    return list(VTU_FILES)
 
 
 def write_pvd(path: Path, steps: list[tuple[float, str]]) -> None:

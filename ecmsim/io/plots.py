@@ -1,8 +1,9 @@
 """PNG figures a person can read: stress maps and the stress along the interface.
 
 matplotlib (Agg, no screen). Lengths in µm and stresses in MPa on the axes; the data stay SI.
-Field data are gathered to one rank, which alone draws (:func:`write_run_plots`: the last rank,
-so that rank 0 meanwhile writes the mesh file and the fields).
+The stress map is an image: each rank samples its own cells at the pixel centres
+(:mod:`ecmsim.io.raster`) and the images are gathered to one rank, which alone draws
+(:func:`write_run_plots`: the last rank, so that rank 0 meanwhile writes the mesh file).
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ def write_run_plots(folder: Path, solution, profile, contact, stack_pressure_Pa:
                     comm, with_stress_map: bool = True, rank: int = 0):
     """The figures of ``ecmsim run`` (:func:`draw_or_warn` each), drawn on ``rank``.
 
-    Collective: the stress map's field is gathered to ``rank`` now (``with_stress_map=False``
-    leaves it out, for very large meshes). Returns ``draw``: a function without arguments that
+    Collective: the stress map is sampled on every rank and its image gathered to ``rank`` now
+    (``with_stress_map=False`` leaves it out: 3D windows). Returns ``draw``: a function without arguments that
     ``rank`` calls (at once or after other work; the other ranks need not wait for it) to draw the
     figures; it returns the names of the files drawn (empty on the other ranks)."""
     data = stress_map_data(solution, rank) if with_stress_map else None
@@ -40,10 +41,10 @@ def write_run_plots(folder: Path, solution, profile, contact, stack_pressure_Pa:
     return draw
 
 
-def gather_cell_values(solution, values_per_dof: np.ndarray, root: int = 0):
-    """Triangles of owned cells with the stress-space values at their vertices, on rank ``root``.
+def owned_cell_values(solution, values_per_dof: np.ndarray):
+    """This rank's owned triangles with the stress-space values at their vertices.
 
-    Returns (xy (3n, 2) [m], values (3n, k), region id per cell (n,)) on ``root``, None elsewhere.
+    Returns (corners (n, 3, 2) [m], values (n, 3, k), region id per cell (n,)).
     """
     from ecmsim.core.fem import dolfinx
 
@@ -51,62 +52,84 @@ def gather_cell_values(solution, values_per_dof: np.ndarray, root: int = 0):
     msh = tm.mesh
     n_owned = msh.topology.index_map(2).size_local
     cells = np.arange(n_owned, dtype=np.int32)
-    nodes = dolfinx.mesh.entities_to_geometry(msh, 2, cells)
-    xy = msh.geometry.x[nodes.reshape(-1), :2]
+    nodes = dolfinx.mesh.entities_to_geometry(msh, 2, cells)[:, :3]   # the vertices (a P2 geometry: first 3)
+    corners = msh.geometry.x[nodes.reshape(-1), :2].reshape(n_owned, 3, 2)
     S = solution.stress.function_space
     dofs = S.dofmap.list[:n_owned]  # (n, ndofs per cell); DG1 order = cell vertex order, DG0 one dof
     vals = values_per_dof[dofs]
     if vals.shape[1] == 1:
         vals = np.repeat(vals, 3, axis=1)
-    vals = vals.reshape(n_owned * 3, *values_per_dof.shape[1:])
+    vals = vals[:, :3].reshape(n_owned, 3, -1)   # higher degree: its vertex dofs come first (basix)
     region = np.zeros(n_owned, dtype=np.int32)
     region_tags = tm.cell_tags
     owned = region_tags.indices < n_owned
     region[region_tags.indices[owned]] = region_tags.values[owned]
-    parts = msh.comm.gather((xy, vals, region), root=root)
-    if msh.comm.rank != root:
-        return None
-    return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
-            np.concatenate([p[2] for p in parts]))
+    return corners, vals, region
+
+
+#: Pixels across a stress-map panel: a window wider than tall (panels one above the other, 10 in at
+#: 150 dpi, less the colour bar) and one at least as tall as wide (side by side) [-]
+MAP_PIXELS_WIDE, MAP_PIXELS_TALL, MAP_PIXELS_MAX_HIGH = 1200, 700, 1300
 
 
 def stress_map_data(solution, root: int = 0):
-    """What :func:`stress_map` draws, gathered to rank ``root`` (collective): (xy, values) with
-    sigma_yy and von Mises [Pa] at the vertices of every cell; None on the other ranks."""
+    """What :func:`stress_map` draws, on rank ``root`` (collective; None on the other ranks): a dict
+    with ``grid`` (:class:`ecmsim.io.raster.PixelGrid` [m]), ``image`` (ny, nx, 2): sigma_yy and
+    von Mises [Pa] at the pixel centres (NaN outside the cells), ``range`` (2, 2): the fields' true
+    (min, max) over every cell vertex [Pa].
+
+    Each rank samples its own cells (:func:`ecmsim.io.raster.rasterize`); only the images are
+    gathered, so the cost does not grow with the mesh beyond the sampling itself."""
+    from ecmsim.core.fem import MPI
+    from ecmsim.io.raster import PixelGrid, merge, rasterize
     from ecmsim.mechanics.elasticity import von_mises
 
+    comm = solution.tmesh.comm
     s = solution.stress.x.array.reshape(-1, 4)
-    gathered = gather_cell_values(solution, np.column_stack([s[:, 1], von_mises(s)]), root)
-    return None if gathered is None else gathered[:2]
+    corners, vals, _ = owned_cell_values(solution, np.column_stack([s[:, 1], von_mises(s)]))
+    flat = vals.reshape(-1, 2)
+    # (x, y, sigma_yy, von Mises) over every rank: the box the image covers and the fields' true range
+    lo, hi = np.full(4, np.inf), np.full(4, -np.inf)
+    if len(flat):
+        lo = np.r_[corners.reshape(-1, 2).min(axis=0), flat.min(axis=0)]
+        hi = np.r_[corners.reshape(-1, 2).max(axis=0), flat.max(axis=0)]
+    comm.Allreduce(MPI.IN_PLACE, lo, op=MPI.MIN)
+    comm.Allreduce(MPI.IN_PLACE, hi, op=MPI.MAX)
+    aspect = (hi[1] - lo[1]) / (hi[0] - lo[0])
+    grid = PixelGrid.covering(lo[:2], hi[:2], MAP_PIXELS_WIDE if aspect < 1.0 else MAP_PIXELS_TALL,
+                              MAP_PIXELS_MAX_HIGH)
+    images = comm.gather(rasterize(corners, vals, grid), root=root)
+    if comm.rank != root:
+        return None
+    return {"grid": grid, "image": merge(images), "range": np.array([lo[2:], hi[2:]])}
 
 
 def stress_map(path: Path, data, profile, title: str = "") -> None:
     """Two panels, sigma_yy and von Mises [MPa], with the interface drawn on top; ``data`` from
     :func:`stress_map_data`."""
-    xy, vals = data
+    grid, image, true_range = data["grid"], data["image"], data["range"]
     plt = pyplot()
-    import matplotlib.tri as mtri
-
-    tri = mtri.Triangulation(xy[:, 0] * UM, xy[:, 1] * UM, np.arange(len(xy)).reshape(-1, 3))
-    width = xy[:, 0].max() - xy[:, 0].min()
-    height = xy[:, 1].max() - xy[:, 1].min()
-    aspect = height / width
+    x0, x1, y0, y1 = grid.extent
+    aspect = (y1 - y0) / (x1 - x0)
     if aspect < 1.0:
         # a window wider than tall: the panels one above the other, each the full width (side by
         # side they were strips ~190 px tall once a report scaled the figure to its column)
         fig, axes = plt.subplots(2, 1, figsize=(10, 2 * max(2.6, 8.2 * aspect + 1.2)), constrained_layout=True)
     else:
         fig, axes = plt.subplots(1, 2, figsize=(12, 5.5 * min(1.5, aspect)), constrained_layout=True)
-    panels = [(vals[:, 0] * MPA, r"$\sigma_{yy}$ [MPa] (compression < 0)", "RdBu_r", True),
-              (vals[:, 1] * MPA, "von Mises stress [MPa]", "viridis", False)]
-    for ax, (v, label, cmap, centred) in zip(axes, panels, strict=True):
-        lo, hi, extend = colour_range(v, centred)
-        label = f"{label}\nfield range {np.min(v):.3g} to {np.max(v):.3g}"
-        pc = ax.tripcolor(tri, v, shading="gouraud", cmap=cmap, vmin=lo, vmax=hi)
+    panels = [(0, r"$\sigma_{yy}$ [MPa] (compression < 0)", "RdBu_r", True),
+              (1, "von Mises stress [MPa]", "viridis", False)]
+    for ax, (c, label, cmap, centred) in zip(axes, panels, strict=True):
+        v = image[:, :, c] * MPA
+        field_lo, field_hi = true_range[0, c] * MPA, true_range[1, c] * MPA
+        lo, hi, extend = colour_range(v[np.isfinite(v)], centred, (field_lo, field_hi))
+        label = f"{label}\nfield range {field_lo:.3g} to {field_hi:.3g}"
+        # sampled at the pixel centres (ecmsim.io.raster): NaN (voids, outside) left blank
+        pc = ax.imshow(v, origin="lower", extent=(x0 * UM, x1 * UM, y0 * UM, y1 * UM), cmap=cmap, vmin=lo, vmax=hi,
+                       interpolation="nearest", aspect="equal")
         fig.colorbar(pc, ax=ax, label=label, shrink=0.9, extend=extend)
         if profile is not None:   # windows without an electrode have no interface
             ax.plot(profile.x_m * UM, profile.y_m * UM, ".", color="k", ms=1.0, label="interface")
-        ax.set_aspect("equal")
         ax.set_xlabel("x [µm]")
         ax.set_ylabel("y [µm]")
     if title:
@@ -115,14 +138,18 @@ def stress_map(path: Path, data, profile, title: str = "") -> None:
     plt.close(fig)
 
 
-def colour_range(values: np.ndarray, centred: bool) -> tuple[float, float, str]:
+def colour_range(values: np.ndarray, centred: bool, true_range: tuple[float, float] | None = None
+                 ) -> tuple[float, float, str]:
     """Colour limits that show the field, not its few singular points.
 
     Corners, void tips and filament ends carry stress singularities whose peak grows with mesh
     refinement; a scale set by them paints everything else one colour. The limits are the 0.5
     and 99.5 percentiles (symmetric about 0 when ``centred``), with colour-bar arrows where
-    values go beyond; the true range is printed in the colour-bar label.
+    values go beyond; the true range is printed in the colour-bar label. ``true_range``: the field's
+    (min, max) where ``values`` are samples of it (a stress map's pixels): the arrows follow it.
     """
+    if len(values) == 0:   # no sample (a map without a covered pixel): the field's range alone
+        values = np.asarray(true_range if true_range is not None else (0.0, 0.0), dtype=float)
     lo, hi = (float(q) for q in np.percentile(values, [0.5, 99.5]))
     if centred:
         m = max(abs(lo), abs(hi)) or 1.0
@@ -130,7 +157,8 @@ def colour_range(values: np.ndarray, centred: bool) -> tuple[float, float, str]:
     if hi - lo < 1e-9 * max(1.0, abs(hi)):
         lo, hi = lo - 0.5, hi + 0.5
     slack = 1e-3 * (hi - lo)  # round-off beyond the limits draws no arrow
-    below, above = bool(np.min(values) < lo - slack), bool(np.max(values) > hi + slack)
+    vmin, vmax = (np.min(values), np.max(values)) if true_range is None else true_range
+    below, above = bool(vmin < lo - slack), bool(vmax > hi + slack)
     extend = {(False, False): "neither", (True, False): "min", (False, True): "max", (True, True): "both"}
     return lo, hi, extend[(below, above)]
 

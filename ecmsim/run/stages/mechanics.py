@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from ecmsim.run.stages.base import Run, Stage
 
-#: Above this many cells no stress_map.png: it gathers every cell's stress to one rank (docs/cluster.md).
-PLOT_MAX_CELLS = 2_000_000
 #: The rank that the fields and plots are gathered to, and that writes fields.vtu and draws the plots
 #: (modulo the number of ranks: the last; rank 0 in a serial run) while rank 0 writes mesh.msh
 #: (Run.write_alone); it imports pyvista and matplotlib while rank 0 runs gmsh (WindowMeshStage).
@@ -231,7 +229,7 @@ class MechanicsStage(Stage):
         if run.scn.output.plots and getattr(run.geometry, "depth_m", None) is None:   # 3D: ParaView shows it
             from ecmsim.io import plots
             # the stress map is a 2D drawing of triangles: a 3D window (tetrahedra) has none, ParaView shows it
-            map_ok = run.tmesh.mesh.topology.dim == 2 and run.summary["mesh"]["cells"] <= PLOT_MAX_CELLS
+            map_ok = run.tmesh.mesh.topology.dim == 2
             draw = plots.write_run_plots(run.folder, run.solution, run.profile, run.contact,
                                          run.scn.loading.stack_pressure_Pa, run.title, run.comm,
                                          with_stress_map=map_ok, rank=writer)
@@ -245,4 +243,4 @@ class MechanicsStage(Stage):
             self.problem = None
 
 
-__all__ = ["MechanicsStage", "StaticMechanics", "creep_mechanics", "mechanics_problem", "PLOT_MAX_CELLS", "WRITER_RANK"]
+__all__ = ["MechanicsStage", "StaticMechanics", "creep_mechanics", "mechanics_problem", "WRITER_RANK"]

@@ -2,18 +2,18 @@
 
 ``mpirun -n 2 ecmsim run scenarios/flat_bilayer.toml`` at a uniform 0.12 um (P2: about 1 030 000
 dofs, 257 000 triangles), with ``mesh.refine_levels = 0`` (gmsh meshes every triangle on rank 0)
-and with ``mesh.refine_levels = 1`` (the default at this size: gmsh meshes at 0.24 um, dolfinx
-splits every triangle on both ranks: docs/geometry.md "Large meshes"), each as a whole command,
+and with the default levels (2 at this size since COARSE_MIN_CELLS = 15 000, 1 before: gmsh meshes
+at 0.48 um, dolfinx splits every triangle twice on both ranks: docs/geometry.md "Large meshes"), each as a whole command,
 alternated; the ratio is taken round by round. The stage times (mesh, solve, fields, plots) come from the last run's summary.json.
 The target of issue 26: the whole command in at most 10 s on 2 cores.
 
     python benchmarks/bench_mesh2d.py [--repeat N] [--ranks 2] [--quick] [--against REF]
 
-``--against REF`` (a git commit or branch, e.g. ``main``): also the split route with the code of REF
+``--against REF`` (a git commit or branch, e.g. ``main``): also the default route with the code of REF
 (``git archive`` into a temporary folder, put first on PYTHONPATH), in the same rounds: before/after
 on the same machine at the same load.
-``--quick``: 0.24 um (about 260 000 dofs, below the size where the split is the default; it is
-asked for all the same), one round.
+``--quick``: 0.24 um (about 260 000 dofs, below the size where the split is the default: it is
+asked for, one level), one round.
 """
 
 from __future__ import annotations
@@ -43,8 +43,10 @@ def main() -> None:
                     "-o", f"{tmp}/{name}", "-q", "--overwrite", "--set", f"mesh.size_m={h:g}",
                     "--set", f"mesh.interface_size_m={h:g}", *extra]
 
+        # the code's default levels (--quick: below the size where they are > 0, so one asked for)
+        split = ["--set", "mesh.refine_levels=1"] if args.quick else []
         commands = {"gmsh only": command("direct", ["--set", "mesh.refine_levels=0"]),
-                    "gmsh coarse + dolfinx split": command("refined", ["--set", "mesh.refine_levels=1"])}
+                    "gmsh coarse + dolfinx split": command("refined", split)}
         folders = {"gmsh only": "direct", "gmsh coarse + dolfinx split": "refined"}
         if args.against:
             import subprocess
@@ -54,7 +56,7 @@ def main() -> None:
             subprocess.run(["tar", "-x", "-C", str(code)], input=archive, check=True)
             name = f"split, code of {args.against}"
             # -P: the working folder (this tree) not first on sys.path, so that REF's ecmsim is the one imported
-            against = command("against", ["--set", "mesh.refine_levels=1"])
+            against = command("against", split)
             at = against.index(sys.executable) + 1
             commands[name] = ["env", f"PYTHONPATH={code}", *against[:at], "-P", *against[at:]]
             folders[name] = "against"

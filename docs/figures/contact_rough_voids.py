@@ -20,10 +20,11 @@ from contact_cases import LI_PLL, ROUGH_MESH, rough_void_geometry  # noqa: E402
 
 from ecmsim.core.fem import MPI  # noqa: E402
 from ecmsim.mechanics.contact import stack_pressure_contact_problem  # noqa: E402
-from ecmsim.mechanics.elasticity import stack_pressure_problem, von_mises  # noqa: E402
+from ecmsim.mechanics.elasticity import stack_pressure_problem  # noqa: E402
 from ecmsim.mechanics.stresses import field_metrics, interface_profile  # noqa: E402
 from ecmsim.mesh import MeshOptions, mesh_geometry  # noqa: E402
-from ecmsim.io.plots import MPA, UM, _pyplot, gather_cell_values  # noqa: E402
+from ecmsim.core.figures import pyplot  # noqa: E402
+from ecmsim.io.plots import MPA, UM, stress_map_data  # noqa: E402
 
 P = 2.4e6
 
@@ -35,22 +36,21 @@ def main(path: Path = HERE / "contact_rough_voids.png") -> None:
             "contact (frictionless)": stack_pressure_contact_problem(tm, LI_PLL, P).solve(4)}
     data = {}
     for name, sol in runs.items():
-        s = sol.stress.x.array.reshape(-1, 4)
-        data[name] = (gather_cell_values(sol, np.column_stack([s[:, 1], von_mises(s)])), interface_profile(sol),
+        data[name] = (stress_map_data(sol), interface_profile(sol),   # sampled at pixel centres (ecmsim.io.raster)
                       {**field_metrics(sol), **interface_profile(sol).metrics(geo.width_m)})
     if MPI.COMM_WORLD.rank != 0:
         return
-    plt = _pyplot()
-    import matplotlib.tri as mtri
+    plt = pyplot()
 
     fig, axes = plt.subplots(3, 2, figsize=(12, 13), constrained_layout=True,
                              gridspec_kw={"height_ratios": [1, 1, 0.7]})
     limits = [(-8.0, 8.0, "RdBu_r", r"$\sigma_{yy}$ [MPa]"), (0.0, 8.0, "viridis", "von Mises [MPa]")]
-    for row, (name, ((xy, vals, _), prof, metrics)) in enumerate(data.items()):
-        tri = mtri.Triangulation(xy[:, 0] * UM, xy[:, 1] * UM, np.arange(len(xy)).reshape(-1, 3))
+    for row, (name, (image, prof, metrics)) in enumerate(data.items()):
+        extent = np.array(image["grid"].extent) * UM
         for col, (lo, hi, cmap, label) in enumerate(limits):
             ax = axes[row, col]
-            pc = ax.tripcolor(tri, vals[:, col] * MPA, shading="gouraud", cmap=cmap, vmin=lo, vmax=hi)
+            pc = ax.imshow(image["image"][:, :, col] * MPA, origin="lower", extent=extent, cmap=cmap, vmin=lo, vmax=hi,
+                           interpolation="nearest")
             ax.plot(prof.x_m * UM, prof.y_m * UM, ".", color="k", ms=0.6)
             ax.set_aspect("equal")
             ax.set_ylim(10, 30)

@@ -15,7 +15,7 @@ from ecmsim.run.stages.base import Run, Stage
 
 #: The rank that the fields and plots are gathered to, and that writes fields.vtu and draws the plots
 #: (modulo the number of ranks: the last; rank 0 in a serial run) while rank 0 writes mesh.msh
-#: (Run.write_alone); it imports pyvista and matplotlib while rank 0 runs gmsh (WindowMeshStage).
+#: (Run.write_alone); it imports VTK's writer and matplotlib while rank 0 runs gmsh (WindowMeshStage).
 WRITER_RANK = -1
 
 

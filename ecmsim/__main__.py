@@ -1,3 +1,3 @@
-from ecmsim.cli import main
-import sys
-sys.exit(main())
+from ecmsim.cli.main import run_and_exit
+
+run_and_exit()

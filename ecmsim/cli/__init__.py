@@ -3,6 +3,6 @@
 :mod:`~ecmsim.cli.fbg_invert`); ``sweep``, ``study``, ``validate`` and ``report`` live with their
 code in :mod:`ecmsim.studies`."""
 
-from ecmsim.cli.main import main
+from ecmsim.cli.main import main, run_and_exit
 
-__all__ = ["main"]
+__all__ = ["main", "run_and_exit"]

@@ -108,7 +108,7 @@ def creep_mechanics(scn, tmesh, materials, progress):
             scn.loading.temperature_K, load_steps=itf.load_steps, nitsche_parameter=itf.nitsche_parameter,
             variant=itf.nitsche_variant, friction_coefficient=itf.friction_coefficient,
             petsc_options={"snes_max_it": itf.newton_max_iterations, "snes_rtol": itf.newton_rtol},
-            linear=scn.solver.linear)
+            linear=scn.solver.linear, gap_offset=scn.protocol.has_current_steps())
         interface, solver = f"contact interface (bodies {', '.join(b.name for b in problem.problem.bodies)})", ""
     problem.error_tolerance = scn.protocol.error_tolerance
     creeping = [r for r, law in laws.items() if law is not None]

@@ -223,6 +223,29 @@ def test_stripping_a_patch_opens_a_gap_where_it_outruns_creep(window):
     assert np.all(slow[:, 2] == 1.0) and slow[:, 1].max() < 1e-3 * 0.05e-6 * 2.0
 
 
+def test_open_facets_pass_no_current(window):
+    """Step 3: a facet whose gap is g has the activity exp(-g/g0) of the last accepted contact state (exactly),
+    so a stripped patch that stands open (64-102 nm, g0 = 10 nm) takes almost no current in the next strip step
+    and the closed facets carry it (charge conserved to 1e-8)."""
+    mech = _contact(window, ELASTIC)
+    cyc = _cycling(mech, window)
+    patch = np.abs(cyc.x - W / 2) < W / 4
+    cyc.h_live[patch] = -200e-9
+    cyc._apply_state()
+    _step(cyc, mech, 0.0, 0.0, None)
+    rows = cyc.profile_rows(0, 0.0)
+    gap, activity = rows[:, 10], rows[:, 8]
+    far = np.abs(cyc.x - W / 2) > 3 * W / 8                         # the outer facets (the ramp lies between)
+    assert gap[patch].min() > 5e-8 and gap[far].max() < 1e-10
+    np.testing.assert_allclose(activity, np.maximum(np.exp(-gap / cyc.activity_gap), 1e-6), rtol=1e-12, atol=0)
+    c, _ = _step(cyc, mech, 20.0, 20.0, parse_step("Strip at 2 A/m2 for 10 min"))
+    assert c["charge_balance_error"] < 1e-8
+    assert np.abs(cyc.current[patch]).max() < 3e-3 * np.abs(cyc.current[far]).min()   # exp(-64 nm / g0) = 1.7e-3
+    assert np.abs(cyc.current[far]).min() > 2.0                        # crowded onto the closed facets
+    cyc.close()
+    mech.close()
+
+
 # -- the scenario switch ---------------------------------------------------------------------------
 
 SCENARIO = """title = "contact cycling"

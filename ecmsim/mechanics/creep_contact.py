@@ -245,7 +245,8 @@ class CreepContactMechanics:
         self._lam0, self._mu0 = self.problem.lam.x.array.copy(), self.problem.mu.x.array.copy()
         self._offset = self._offset_rows() if gap_offset else None
         # mean interface offset now, at the last accepted step, and its increment in that step [m] (predictor)
-        self._offset_mean = self._offset_accepted = self._offset_step = 0.0
+        n_rows = len(self._offset[1]) if self._offset else 0
+        self._h_rows, self._h_accepted, self._h_step = np.zeros(n_rows), np.zeros(n_rows), np.zeros(n_rows)
         self._electrode = next((b for b in self.problem.bodies if "electrode" in b.regions), None)
         self._dt_last = 0.0
         self._du_last = None
@@ -318,8 +319,26 @@ class CreepContactMechanics:
             f.x.scatter_reverse(dolfinx.la.InsertMode.add)
         offset.x.array[:] = np.where(den.x.array > 0, num.x.array / np.where(den.x.array > 0, den.x.array, 1.0), 0.0)
         offset.x.scatter_forward()
-        sums = self.tmesh.comm.allreduce(np.array([float(np.dot(h, length)), float(length.sum())]), op=MPI.SUM)
-        self._offset_mean = float(sums[0] / sums[1]) if sums[1] > 0 else 0.0
+        self._h_rows = h
+
+    def _surface_shift(self, ratio: float) -> float:
+        """How far the electrode's surface moved in this step where it carries load [m]: the offset change
+        since the last accepted step (less ``ratio`` times the last step's, which the predictor repeats),
+        averaged over the interface facets weighted by length times the last solve's contact pressure at
+        their midpoints (by length alone where nothing carries pressure)."""
+        _, _, mid, length = self._offset
+        w = length.copy()
+        samples = self.interface_samples()
+        if samples is not None and len(mid):
+            from scipy.spatial import cKDTree
+            near = cKDTree(np.column_stack([samples.x_m, samples.y_m])).query(mid[:, :2])[1]
+            w = length * samples.contact_pressure_Pa[near]
+        change = self._h_rows - self._h_accepted - ratio * self._h_step
+        sums = self.tmesh.comm.allreduce(np.array([float(np.dot(w, change)), float(w.sum()),
+                                                   float(np.dot(length, change)), float(length.sum())]), op=MPI.SUM)
+        if sums[1] > 0:
+            return float(sums[0] / sums[1])
+        return float(sums[2] / sums[3]) if sums[3] > 0 else 0.0
 
     def interface_samples(self):
         """The interface's :class:`~ecmsim.mechanics.contact.ContactProfile` of the last solve (gap g_N and
@@ -354,10 +373,11 @@ class CreepContactMechanics:
                     for b, du in zip(self.problem.bodies, self._du_last, strict=True):
                         b.u.x.array[:] += ratio * du
                 if self._offset is not None and self._electrode is not None:
-                    # the electrode follows its surface: moved along y by the mean offset change of this
-                    # step (less what the predictor above moved it), else a large strip increment opens the
-                    # whole interface in Newton's first iterate and leaves the electrode without support
-                    shift = self._offset_mean - self._offset_accepted - ratio * self._offset_step
+                    # the electrode follows its surface where it carries load: moved along y by the offset
+                    # change of this step there (less what the predictor above moved it), else a strip
+                    # increment opens the whole interface in Newton's first iterate and leaves the electrode
+                    # without support (a singular tangent: Newton diverges)
+                    shift = self._surface_shift(ratio)
                     self._electrode.u.x.array.reshape(-1, self.tmesh.mesh.geometry.dim)[:, 1] += shift
                 sol = self.problem.solve(1)
         except SolverError as err:
@@ -375,8 +395,8 @@ class CreepContactMechanics:
         self.constitutive.accept()
         self._du_last = [b.u.x.array - saved for b, saved in zip(self.problem.bodies, self._saved, strict=True)]
         self._dt_last = self.constitutive.dt_s
-        self._offset_step = self._offset_mean - self._offset_accepted
-        self._offset_accepted = self._offset_mean
+        self._h_step = self._h_rows - self._h_accepted
+        self._h_accepted = self._h_rows.copy()
 
     def reject(self) -> None:
         for b, saved in zip(self.problem.bodies, self._saved or [], strict=False):

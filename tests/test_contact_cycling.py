@@ -267,7 +267,7 @@ interface_size_m = 2.5e-6
 [electrochem]
 applied_current_density_A_m2 = 2.0
 [creep]
-enabled = false
+enabled = {creep}
 [cycling]
 irreversible_fraction = 0.0
 {cycling}
@@ -278,27 +278,66 @@ plots = false
 steps = ["Strip at 2 A/m2 for 10 minutes", "Plate at 2 A/m2 for 10 minutes"]
 dt_initial_s = 200.0
 dt_max_s = 200.0
+checkpoint_interval_s = 0.0
 """
 
 
-def _write(tmp_path, model="contact", cycling=""):
+def _write(tmp_path, model="contact", cycling="", creep="true"):
     path = tmp_path / "c.toml"
-    path.write_text(SCENARIO.format(model=model, cycling=cycling))
+    path.write_text(SCENARIO.format(model=model, cycling=cycling, creep=creep))
     return path
 
 
-def test_contact_cycling_run_keeps_force_balance(tmp_path):
-    from conftest import read_summary
-    from ecmsim.io.history import read_history_csv
-
-    proc = run_cli("run", str(_write(tmp_path)), "-o", str(tmp_path / "out"), "-q")
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """The flat window with the Li record's creep: strip 10 min, plate 10 min at 2 A/m2."""
+    tmp = tmp_path_factory.mktemp("contact_cycling")
+    proc = run_cli("run", str(_write(tmp)), "-o", str(tmp / "out"), "-q")
     assert proc.returncode == 0, proc.stderr
-    h = read_history_csv(tmp_path / "out" / "history.csv")
-    assert len(h["time_s"]) == 7
+    return tmp / "out"
+
+
+def _history(folder):
+    from ecmsim.io.history import read_history_csv
+    return read_history_csv(folder / "history.csv")
+
+
+def test_contact_cycling_run_keeps_force_balance(uninterrupted):
+    from conftest import read_summary
+
+    h = _history(uninterrupted)
+    assert len(h["time_s"]) > 10 and h["time_s"][-1] == 1200.0
     np.testing.assert_allclose(h["contact_force_N_per_m"], 2.4e6 * 20e-6, rtol=1e-2)
-    assert np.all(h["interface_contact_fraction"] == 1.0)
-    s = read_summary(tmp_path / "out")
+    assert np.all(h["interface_contact_fraction"] == 1.0) and np.max(h["electrode_creep_strain_max"]) > 0
+    s = read_summary(uninterrupted)
     assert s["scenario"]["interface"]["model"] == "contact"
+
+
+def test_contact_cycling_resume_after_kill_equals_uninterrupted(tmp_path, uninterrupted):
+    """SIGKILL right after checkpoint 5, then --resume: the same history and metrics (rel 1e-9)."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import metric_tolerance, read_summary
+
+    path, out = _write(tmp_path), tmp_path / "out"
+    env = {**os.environ, "ECMSIM_TEST_KILL_AFTER_CHECKPOINT": "5"}
+    killed = subprocess.run([sys.executable, "-m", "ecmsim", "run", str(path), "-o", str(out), "-q"], env=env,
+                            capture_output=True, text=True)
+    assert killed.returncode == -9, killed.stderr
+    assert (tmp_path / "out.checkpoint" / "step-5" / "loop.json").exists()
+    resumed = run_cli("run", str(path), "-o", str(out), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resumed from the checkpoint" in resumed.stdout + resumed.stderr
+    a, b = read_summary(uninterrupted), read_summary(out)
+    for key, value in a["metrics"].items():
+        assert b["metrics"][key] == pytest.approx(value, rel=1e-9, abs=metric_tolerance(key, a)), key
+    ha, hb = _history(uninterrupted), _history(out)
+    assert len(ha["time_s"]) == len(hb["time_s"])
+    for key in ("time_s", "contact_force_N_per_m", "electrode_creep_strain_max", "plated_thickness_mean_m",
+                "interface_sigma_nn_mean_Pa", "newton_iterations"):
+        np.testing.assert_allclose(hb[key], ha[key], rtol=1e-9, atol=1e-12, err_msg=key)
 
 
 @pytest.mark.parametrize("model, cycling, fragments", [

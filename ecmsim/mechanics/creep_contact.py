@@ -391,6 +391,46 @@ class CreepContactMechanics:
     def relaxation_max(self) -> float:
         return self.constitutive.relaxation_max()
 
+    @property
+    def checkpointed(self) -> bool:
+        """Plating/stripping windows (a gap offset) write checkpoints; holds do not yet (``--resume`` refused)."""
+        return self._offset is not None
+
+    def checkpoint_state(self) -> dict[str, np.ndarray]:
+        """The committed state of this rank: the bodies' displacements and predictor increments, the creep
+        state, the interface offset's history (predictor) and the solver scalars."""
+        c = self.constitutive
+        state = {f"u_{i}": b.u.x.array.copy() for i, b in enumerate(self.problem.bodies)}
+        state.update({f"du_{i}": du.copy() for i, du in enumerate(self._du_last or [])})
+        state.update({"creep_strain": c.creep_strain.x.array.copy(), "p": c.p.x.array.copy(),
+                      "q_start": c._q_start.copy(), "h_accepted": self._h_accepted.copy(), "h_step": self._h_step.copy(),
+                      "scalars": np.array([self._dt_last, float(self._first), float(self.problem._atol),
+                                           float(getattr(self.problem, "load_residual", 0.0) or 0.0),
+                                           float(self._du_last is not None)])})
+        return state
+
+    def restore_state(self, state: dict[str, np.ndarray]) -> None:
+        """Back to a :meth:`checkpoint_state` of the same mesh and partition; the contact samples of the
+        committed state are recomputed (the cycling problem's gaps and the predictor's weights)."""
+        c = self.constitutive
+        for i, b in enumerate(self.problem.bodies):
+            b.u.x.array[:] = state[f"u_{i}"]
+            b.u_old.x.array[:] = state[f"u_{i}"]
+        c.creep_strain.x.array[:] = state["creep_strain"]
+        c.p.x.array[:] = state["p"]
+        c._q_start = state["q_start"].copy()
+        self._h_accepted, self._h_step = state["h_accepted"].copy(), state["h_step"].copy()
+        self._dt_last, first, atol, load, has_du = (float(v) for v in state["scalars"])
+        self._first = bool(first)
+        self.problem._atol = atol
+        if load:
+            self.problem.load_residual = load
+        self._du_last = [state[f"du_{i}"].copy() for i in range(len(self.problem.bodies))] if has_du else None
+        c.dt_s = 0.0
+        c.update()
+        self.problem._linear_iterations = []
+        self._solution = self.problem._solution([0], [0.0])
+
     def accept(self) -> None:
         self.constitutive.accept()
         self._du_last = [b.u.x.array - saved for b, saved in zip(self.problem.bodies, self._saved, strict=True)]

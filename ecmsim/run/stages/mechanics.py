@@ -134,7 +134,7 @@ class MechanicsStage(Stage):
 
     def setup(self, run: Run) -> None:
         self.problem = mechanics_problem(run.scn, run.tmesh, run.materials, run.progress)
-        self.checkpointed = hasattr(self.problem, "checkpoint_state")
+        self.checkpointed = getattr(self.problem, "checkpointed", hasattr(self.problem, "checkpoint_state"))
         run.mechanics = self.problem
         self.series = None
         if run.protocol is not None and run.scn.output.fields:

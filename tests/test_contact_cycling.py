@@ -340,6 +340,23 @@ def test_contact_cycling_resume_after_kill_equals_uninterrupted(tmp_path, uninte
         np.testing.assert_allclose(hb[key], ha[key], rtol=1e-9, atol=1e-12, err_msg=key)
 
 
+@pytest.mark.mpi
+def test_contact_cycling_parallel_equals_serial(tmp_path, have_mpirun, uninterrupted):
+    """mpirun -n 2 gives the serial run: metrics rel 1e-7 (absolute floors by their scale), history rel 1e-6."""
+    from conftest import metric_tolerance, read_summary, run_cli_mpi
+
+    p2 = run_cli_mpi(2, "run", str(_write(tmp_path)), "-o", str(tmp_path / "parallel"), "-q")
+    assert p2.returncode == 0, p2.stderr + p2.stdout
+    a, b = read_summary(uninterrupted), read_summary(tmp_path / "parallel")
+    assert b["provenance"]["mpi_ranks"] == 2
+    for key, value in a["metrics"].items():
+        assert b["metrics"][key] == pytest.approx(value, rel=1e-7, abs=metric_tolerance(key, a)), key
+    ha, hb = _history(uninterrupted), _history(tmp_path / "parallel")
+    assert len(ha["time_s"]) == len(hb["time_s"])
+    for key in ("contact_force_N_per_m", "plated_thickness_mean_m", "electrode_creep_strain_max"):
+        np.testing.assert_allclose(hb[key], ha[key], rtol=1e-6, atol=1e-15, err_msg=key)
+
+
 @pytest.mark.parametrize("model, cycling, fragments", [
     ("contact", "interface_voids = true", ("cycling.interface_voids", "contact")),
     ("bonded", "contact_activity_gap_m = 1e-8", ("cycling.contact_activity_gap_m", "contact")),

@@ -57,13 +57,21 @@ plating, :mod:`ecmsim.scenario.steps`):
    :math:`v_{c,k}` in every later step, current or rest. The critical stripping current of a flat
    interface at stack pressure p is :math:`i_c = F\,\ell\,\dot\varepsilon_c(p)/\Omega_{Li}`.
 
+7. with a contact interface (the mechanics a :class:`~ecmsim.mechanics.creep_contact.CreepContactMechanics`
+   with a gap offset, ``interface.model = "contact"``), the plated Li moves the electrode's surface in the
+   contact gap instead of loading a layer: :math:`g_N = g(u) - h_k`, :math:`h_k = h^{live}_k +
+   h^{dead}_k/(1-\phi_d)` (no eigenstrain, no mean-field voids), and the activity follows the contact
+   state of the last accepted step, :math:`a_k = \max(1-\phi_k, a_{min})\,\max(e^{-g_k/g_0}, 10^{-6})`
+   with :math:`g_k` the facet's mean Nitsche gap and :math:`g_0` ``cycling.contact_activity_gap_m``
+   (docs/electrochem.md, "Contact + creep + plating in the cycling window").
+
 Rest (and hold) steps pass no current: the plated state stays, the mechanics relaxes by creep.
 The interface normal stress :math:`\sigma_{nn,k}` used for the coupling and the outputs is the
 weighted mean of :math:`n_k\cdot\sigma\cdot n_k` over the electrode's quadrature points attached to
 facet k within 1.5 facet lengths of the interface (end of the last accepted step).
 
-Limits: plane strain (2D) windows with a bonded interface (voids enter through the envelope and
-the activity, not as free surfaces of the mesh); small strain (the eigenstrain of one
+Limits: plane strain (2D) windows; bonded (voids enter through the envelope and the activity, not as
+free surfaces of the mesh) unless the contact option (7.) is set; small strain (the eigenstrain of one
 half cycle is :math:`h/\delta`, 0.19 for 1.9 µm in a 10 µm layer); the interface does not move.
 """
 
@@ -107,6 +115,7 @@ class CyclingProblem:
         growth_smoothing_length_m: s [m] of the growth's smoothing along the interface (0: nearest facet).
         dead_li_porosity: phi_d [-]: dead Li of dense-equivalent thickness h takes h/(1 - phi_d) in the
             growth eigenstrain (0: dense).
+        contact_activity_gap_m: g0 [m] of the activity exp(-g/g0) with a contact mechanics (item 7).
     """
 
     name = "cycling"

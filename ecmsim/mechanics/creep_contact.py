@@ -26,6 +26,14 @@ this is a small perturbation of the tangent; Newton still converges, at a slight
 The method stays consistent up to the facet stress's error, which enters the pressure as a
 Nitsche penalty error of size :math:`\delta p_\sigma/\gamma` in the gap.
 
+**Plating and stripping (the cycling window).** :class:`CreepConstitutive` has the point hooks of the bonded
+problem (:class:`~ecmsim.mechanics.creep.PointHooks`): an eigenstrain subtracted in the radial return and,
+as its cell mean, in the facet stress, :math:`\sigma_f = \mathbb C:(\varepsilon(u) - \bar\varepsilon_c -
+\bar\varepsilon_g)`, so the Nitsche pressure does not see growth as load. With ``gap_offset``,
+:class:`CreepContactMechanics` gives the interface an offset h (:meth:`CreepContactMechanics.set_gap_offset`,
+g_N = g(u) - h, no recompilation), its predictor moves the electrode with its loaded surface, and it
+writes checkpoints (docs/electrochem.md, "Contact + creep + plating in the cycling window").
+
 **Mean dilatation.** Creeping cells use the cellwise volumetric strain of
 :mod:`ecmsim.mechanics.dilatation` (B-bar), in the volume terms as in the bonded problem and in the
 facet stress: :math:`\sigma_f` adds :math:`K(\Pi_0\,\mathrm{tr}\,\varepsilon(u) - \mathrm{tr}\,\varepsilon(u))\,I`

@@ -119,6 +119,8 @@ class CyclingProblem:
     """
 
     name = "cycling"
+    #: a contact mechanics (item 7); set in __init__
+    contact = False
 
     def __init__(self, mechanics, potential, *, deposition_layer_thickness_m: float = 10e-6,
                  irreversible_fraction: float = 0.05, porous_modulus_exponent: float = 2.0,

@@ -578,4 +578,5 @@ def stack_pressure_creep_problem(tmesh: TaggedMesh, materials: Mapping[str, Mate
                         temperature_K=temperature_K, linear=linear)
 
 
-__all__ = ["CreepProblem", "PointHooks", "radial_return", "von_mises3", "strain3", "stack_pressure_creep_problem", "PointState"]
+__all__ = ["CreepProblem", "PointHooks", "radial_return", "von_mises3", "strain3", "stack_pressure_creep_problem",
+           "PointState"]

@@ -52,6 +52,7 @@ from ecmsim.core.errors import SolverError
 from ecmsim.core.fem import MPI, basix, dolfinx, fem, options_prefix, ufl
 from ecmsim.materials import Material
 from ecmsim.materials.creep import NortonLaw
+from ecmsim.mechanics.contact.forms import plane_strain_modulus
 from ecmsim.mechanics.creep import (LOAD_RESIDUAL_TOLERANCE, PointHooks, creep_dilatation, creep_tangent, point_laws,
                                     radial_return, region_metrics, store_point_state, strain3,
                                     stress_error_indicator, von_mises3)
@@ -170,8 +171,8 @@ class CreepConstitutive(PointHooks):
             eps[rows] = expr.eval(sub, subcells).reshape(-1, 3, 3)
         self._strain = eps
         ec_old = self.creep_strain.x.array.reshape(-1, 3, 3)[self.dofs]
-        st = radial_return(self.dilatation.project_points(eps - self.eigenstrain), ec_old, self.p.x.array[self.dofs], self._lam_q,
-                           self._mu_q, self._rate_q, self._n_q, self._s0_q, self.dt_s)
+        st = radial_return(self.dilatation.project_points(eps - self.eigenstrain), ec_old, self.p.x.array[self.dofs],
+                           self._lam_q, self._mu_q, self._rate_q, self._n_q, self._s0_q, self.dt_s)
         store_point_state(self, st)
         # C : (cell mean of the creep strain and the eigenstrain): sigma_f = C : (eps(u) - mean(eps_c + eps_g))
         ec = np.einsum("cq,cqij->cij", np.broadcast_to(self._ref_weights, (len(self.cells), self.nq)),
@@ -252,7 +253,7 @@ class CreepContactMechanics:
         self.u = self.problem.u
         self._lam0, self._mu0 = self.problem.lam.x.array.copy(), self.problem.mu.x.array.copy()
         self._offset = self._offset_rows() if gap_offset else None
-        # mean interface offset now, at the last accepted step, and its increment in that step [m] (predictor)
+        # the offset of each interface row [m]: now, at the last accepted step, and its change in that step (predictor)
         n_rows = len(self._offset[1]) if self._offset else 0
         self._h_rows, self._h_accepted, self._h_step = np.zeros(n_rows), np.zeros(n_rows), np.zeros(n_rows)
         self._electrode = next((b for b in self.problem.bodies if "electrode" in b.regions), None)
@@ -284,8 +285,7 @@ class CreepContactMechanics:
         pb, cells = self.problem, self.constitutive.cells
         pb.lam.x.array[cells] = self._lam0[cells] * cell_factor
         pb.mu.x.array[cells] = self._mu0[cells] * cell_factor
-        lam, mu = pb.lam.x.array, pb.mu.x.array
-        pb.e_plane.x.array[:] = 4 * mu * (lam + mu) / (lam + 2 * mu)
+        pb.e_plane.x.array[:] = plane_strain_modulus(pb.lam, pb.mu).x.array
 
     def _offset_rows(self):
         """The interface pair's P1 offset, the P1 dofs of each integration row's facet (the vertices of its
@@ -411,7 +411,8 @@ class CreepContactMechanics:
         state = {f"u_{i}": b.u.x.array.copy() for i, b in enumerate(self.problem.bodies)}
         state.update({f"du_{i}": du.copy() for i, du in enumerate(self._du_last or [])})
         state.update({"creep_strain": c.creep_strain.x.array.copy(), "p": c.p.x.array.copy(),
-                      "q_start": c._q_start.copy(), "h_accepted": self._h_accepted.copy(), "h_step": self._h_step.copy(),
+                      "q_start": c._q_start.copy(), "h_accepted": self._h_accepted.copy(),
+                      "h_step": self._h_step.copy(),
                       "scalars": np.array([self._dt_last, float(self._first), float(self.problem._atol),
                                            float(getattr(self.problem, "load_residual", 0.0) or 0.0),
                                            float(self._du_last is not None)])})

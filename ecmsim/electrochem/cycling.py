@@ -57,13 +57,21 @@ plating, :mod:`ecmsim.scenario.steps`):
    :math:`v_{c,k}` in every later step, current or rest. The critical stripping current of a flat
    interface at stack pressure p is :math:`i_c = F\,\ell\,\dot\varepsilon_c(p)/\Omega_{Li}`.
 
+7. with a contact interface (the mechanics a :class:`~ecmsim.mechanics.creep_contact.CreepContactMechanics`
+   with a gap offset, ``interface.model = "contact"``), the plated Li moves the electrode's surface in the
+   contact gap instead of loading a layer: :math:`g_N = g(u) - h_k`, :math:`h_k = h^{live}_k +
+   h^{dead}_k/(1-\phi_d)` (no eigenstrain, no mean-field voids), and the activity follows the contact
+   state of the last accepted step, :math:`a_k = \max(1-\phi_k, a_{min})\,\max(e^{-g_k/g_0}, 10^{-6})`
+   with :math:`g_k` the facet's mean Nitsche gap and :math:`g_0` ``cycling.contact_activity_gap_m``
+   (docs/electrochem.md, "Contact + creep + plating in the cycling window").
+
 Rest (and hold) steps pass no current: the plated state stays, the mechanics relaxes by creep.
 The interface normal stress :math:`\sigma_{nn,k}` used for the coupling and the outputs is the
 weighted mean of :math:`n_k\cdot\sigma\cdot n_k` over the electrode's quadrature points attached to
 facet k within 1.5 facet lengths of the interface (end of the last accepted step).
 
-Limits: plane strain (2D) windows with a bonded interface (voids enter through the envelope and
-the activity, not as free surfaces of the mesh); small strain (the eigenstrain of one
+Limits: plane strain (2D) windows; bonded (voids enter through the envelope and the activity, not as
+free surfaces of the mesh) unless the contact option (7.) is set; small strain (the eigenstrain of one
 half cycle is :math:`h/\delta`, 0.19 for 1.9 µm in a 10 µm layer); the interface does not move.
 """
 
@@ -107,9 +115,12 @@ class CyclingProblem:
         growth_smoothing_length_m: s [m] of the growth's smoothing along the interface (0: nearest facet).
         dead_li_porosity: phi_d [-]: dead Li of dense-equivalent thickness h takes h/(1 - phi_d) in the
             growth eigenstrain (0: dense).
+        contact_activity_gap_m: g0 [m] of the activity exp(-g/g0) with a contact mechanics (item 7).
     """
 
     name = "cycling"
+    #: a contact mechanics (item 7); set in __init__
+    contact = False
 
     def __init__(self, mechanics, potential, *, deposition_layer_thickness_m: float = 10e-6,
                  irreversible_fraction: float = 0.05, porous_modulus_exponent: float = 2.0,
@@ -117,7 +128,7 @@ class CyclingProblem:
                  stress_coupling: bool = False, electrode_region: str = "electrode",
                  interface_voids: bool = False, void_law=None, void_supply_length_m: float = 10e-6,
                  temperature_K: float = 298.15, growth_smoothing_length_m: float = 0.0,
-                 dead_li_porosity: float = 0.0):
+                 dead_li_porosity: float = 0.0, contact_activity_gap_m: float = 10e-9):
         self.mech, self.pot = mechanics, potential
         self.delta = float(deposition_layer_thickness_m)
         self.f_irr = float(irreversible_fraction)
@@ -131,6 +142,14 @@ class CyclingProblem:
         self.smoothing = float(growth_smoothing_length_m)
         #: dead Li of dense-equivalent thickness h occupies h / (1 - porosity) (ecmsim.electrochem.voids)
         self.dead_porosity = float(dead_li_porosity)
+        #: contact mode (item 7 of the module docstring): the mechanics is a creep + contact problem with a gap
+        #: offset; the plated Li moves the electrode's surface in the gap instead of loading a layer
+        self.contact = hasattr(mechanics, "set_gap_offset")
+        if self.contact and self.voids:
+            raise ValueError("cycling.interface_voids (the bonded window's mean-field voids) and a contact interface "
+                             "exclude each other: with contact the gap is the void")
+        #: g0 [m] of the contact activity exp(-g/g0)
+        self.activity_gap = float(contact_activity_gap_m)
         comm = mechanics.tmesh.comm
         self.comm = comm
         if mechanics.tmesh.mesh.geometry.dim != 2:
@@ -191,6 +210,7 @@ class CyclingProblem:
         self.h_live, self.h_dead = zeros.copy(), zeros.copy()
         self.h_live_trial, self.h_dead_trial = zeros.copy(), zeros.copy()
         self.gap, self.gap_trial = zeros.copy(), zeros.copy()   # void thickness at the facet [m]
+        self._closed = np.ones(len(self.x), dtype=bool)         # contact: facets that carry pressure
         self.current = zeros.copy()              # local current of the last current step [A/m2]
         self.current_trial = zeros.copy()
         self.normal_stress = zeros.copy()        # interface sigma_nn at the samples [Pa]
@@ -218,11 +238,16 @@ class CyclingProblem:
 
     def activity(self) -> np.ndarray:
         """a_k: 1 - porous fraction (at least a_min where dead Li covers the facet); VOID_ACTIVITY where a
-        void is open."""
-        return np.where(self.gap > 0.0, VOID_ACTIVITY, np.maximum(1.0 - self.porous_fraction(), self.a_min))
+        void is open (bonded) or, with contact, times exp(-g_k/g0) of the facet's gap (at least VOID_ACTIVITY)."""
+        dense = np.maximum(1.0 - self.porous_fraction(), self.a_min)
+        if self.contact:
+            return dense * np.maximum(np.exp(-np.maximum(self.gap, 0.0) / self.activity_gap), VOID_ACTIVITY)
+        return np.where(self.gap > 0.0, VOID_ACTIVITY, dense)
 
     def contact_fraction(self, gap: np.ndarray | None = None) -> float:
-        """c: length fraction of the interface without a void [-]."""
+        """c: length fraction of the interface without a void (with contact: that carries pressure) [-]."""
+        if self.contact and gap is None:
+            return float(np.dot(self._closed, self.length) / self.length.sum())
         gap = self.gap if gap is None else gap
         return float(np.dot(gap <= 0.0, self.length) / self.length.sum())
 
@@ -316,7 +341,16 @@ class CyclingProblem:
         self.smoothing_column_error = worst
         return S
 
+    def plated_surface(self, h_live: np.ndarray, h_dead: np.ndarray) -> np.ndarray:
+        """h_k: how far the electrode's surface has moved into the electrolyte by plating (< 0: stripping) [m]:
+        dense Li plus dead Li at its porosity."""
+        return h_live + porous_dead_li_thickness_m(h_dead, self.dead_porosity)
+
     def _apply_eigenstrain(self, h_live: np.ndarray, h_dead: np.ndarray, gap: np.ndarray | None = None) -> None:
+        if self.contact:       # the plated Li moves the surface: g_N = g(u) - h_k, no eigenstrain
+            h, tree = self.plated_surface(h_live, h_dead), self._tree
+            self.mech.set_gap_offset(lambda p: h[tree.query(p[:, :2])[1]] if len(p) else np.empty(0))
+            return
         gap = self.gap if gap is None else gap
         g = (h_live + porous_dead_li_thickness_m(h_dead, self.dead_porosity) + gap) / self.delta_eff
         if self._smooth is None:
@@ -402,9 +436,25 @@ class CyclingProblem:
     def reject(self) -> None:
         self._apply_eigenstrain(self.h_live, self.h_dead)
 
+    def _contact_state(self) -> tuple[np.ndarray, np.ndarray]:
+        """g_k and p_k: the weighted means of the Nitsche gap g_N [m] and pressure [Pa] of the contact samples
+        nearest each facet."""
+        samples = self.mech.interface_samples()
+        if samples is None:
+            return self.gap, np.ones_like(self.gap)
+        k = self._tree.query(np.column_stack([samples.x_m, samples.y_m]))[1]
+        w = np.bincount(k, weights=samples.weight_m, minlength=len(self.x))
+        mean = lambda f: np.where(w > 0, np.bincount(k, weights=samples.weight_m * f,  # noqa: E731
+                                                     minlength=len(self.x)) / np.maximum(w, 1e-300), 0.0)
+        return mean(samples.gap_m), mean(samples.contact_pressure_Pa)
+
     def metrics(self) -> dict[str, float]:
         self.normal_stress = self._interface_normal_stress()
-        if self.stress_coupling:
+        if self.contact:       # the contact state of the accepted step sets the activity of the next
+            gap, pressure = self._contact_state()
+            self.gap = np.maximum(gap, 0.0)
+            self._closed = pressure > 0
+        if self.stress_coupling or self.contact:
             self._apply_state()
         s = self.normal_stress[np.isfinite(self.normal_stress)]
         w = self.length[np.isfinite(self.normal_stress)]

@@ -233,7 +233,33 @@ def von_mises3(s: np.ndarray) -> np.ndarray:
     return np.sqrt(1.5 * np.einsum("nij,nij->n", dev, dev))
 
 
-class CreepProblem:
+class PointHooks:
+    """What the plating/stripping problem (:class:`~ecmsim.electrochem.cycling.CyclingProblem`) reads and
+    writes on a creep state at quadrature points, shared by the bonded :class:`CreepProblem` and the
+    contact problems' :class:`~ecmsim.mechanics.creep_contact.CreepConstitutive`.
+
+    The state provides ``tmesh``, ``points`` (reference quadrature points), ``cells`` (local cells, owned
+    and ghost), ``nq``, ``cell_of_point``, ``dofs`` ((cell, point) -> quadrature dof), ``stress_q``,
+    ``_weights`` and ``_owned_points`` (per point), the DG0 Lame fields ``lam``, ``mu`` with their
+    material values ``_lam0``, ``_mu0``, and ``eigenstrain`` ((N, 3, 3), subtracted from the strain in
+    the constitutive update; zero by default).
+    """
+
+    def quadrature_points(self) -> np.ndarray:
+        """Coordinates (N, gdim) of every local quadrature point, in the order of the point arrays [m]."""
+        x = fem.Expression(ufl.SpatialCoordinate(self.tmesh.mesh), self.points)
+        return x.eval(self.tmesh.mesh, self.cells).reshape(-1, self.tmesh.mesh.geometry.dim)
+
+    def set_modulus_factor(self, cell_factor: np.ndarray) -> None:
+        """Scale both Lame parameters of every local cell (ghosts included) by ``cell_factor`` relative to
+        the materials' values (softening by porous Li); the compiled forms see it (no recompilation)."""
+        self.lam.x.array[self.cells] = self._lam0[self.cells] * cell_factor
+        self.mu.x.array[self.cells] = self._mu0[self.cells] * cell_factor
+        self._lam_q = self.lam.x.array[self.cell_of_point]
+        self._mu_q = self.mu.x.array[self.cell_of_point]
+
+
+class CreepProblem(PointHooks):
     """Elastic–creeping bodies on a tagged mesh, bonded; build once, advance in time steps.
 
     Args:
@@ -404,19 +430,6 @@ class CreepProblem:
         """Change the pressure of a loaded facet group [Pa] (no recompilation)."""
         self.pressures[facet].value = pressure_Pa
 
-    def quadrature_points(self) -> np.ndarray:
-        """Coordinates (N, gdim) of every local quadrature point, in the order of the point arrays [m]."""
-        x = fem.Expression(ufl.SpatialCoordinate(self.tmesh.mesh), self.points)
-        return x.eval(self.tmesh.mesh, self.cells).reshape(-1, self.tmesh.mesh.geometry.dim)
-
-    def set_modulus_factor(self, cell_factor: np.ndarray) -> None:
-        """Scale both Lame parameters of every local cell (ghosts included) by ``cell_factor`` relative to
-        the materials' values (softening by porous Li); the compiled forms see it (no recompilation)."""
-        self.lam.x.array[self.cells] = self._lam0[self.cells] * cell_factor
-        self.mu.x.array[self.cells] = self._mu0[self.cells] * cell_factor
-        self._lam_q = self.lam.x.array[self.cell_of_point]
-        self._mu_q = self.mu.x.array[self.cell_of_point]
-
     name = "mechanics"
     #: Tolerance of :meth:`error_indicator` (``protocol.error_tolerance``).
     error_tolerance = 0.01
@@ -565,4 +578,5 @@ def stack_pressure_creep_problem(tmesh: TaggedMesh, materials: Mapping[str, Mate
                         temperature_K=temperature_K, linear=linear)
 
 
-__all__ = ["CreepProblem", "radial_return", "von_mises3", "strain3", "stack_pressure_creep_problem", "PointState"]
+__all__ = ["CreepProblem", "PointHooks", "radial_return", "von_mises3", "strain3", "stack_pressure_creep_problem",
+           "PointState"]

@@ -26,6 +26,14 @@ this is a small perturbation of the tangent; Newton still converges, at a slight
 The method stays consistent up to the facet stress's error, which enters the pressure as a
 Nitsche penalty error of size :math:`\delta p_\sigma/\gamma` in the gap.
 
+**Plating and stripping (the cycling window).** :class:`CreepConstitutive` has the point hooks of the bonded
+problem (:class:`~ecmsim.mechanics.creep.PointHooks`): an eigenstrain subtracted in the radial return and,
+as its cell mean, in the facet stress, :math:`\sigma_f = \mathbb C:(\varepsilon(u) - \bar\varepsilon_c -
+\bar\varepsilon_g)`, so the Nitsche pressure does not see growth as load. With ``gap_offset``,
+:class:`CreepContactMechanics` gives the interface an offset h (:meth:`CreepContactMechanics.set_gap_offset`,
+g_N = g(u) - h, no recompilation), its predictor moves the electrode with its loaded surface, and it
+writes checkpoints (docs/electrochem.md, "Contact + creep + plating in the cycling window").
+
 **Mean dilatation.** Creeping cells use the cellwise volumetric strain of
 :mod:`ecmsim.mechanics.dilatation` (B-bar), in the volume terms as in the bonded problem and in the
 facet stress: :math:`\sigma_f` adds :math:`K(\Pi_0\,\mathrm{tr}\,\varepsilon(u) - \mathrm{tr}\,\varepsilon(u))\,I`
@@ -41,17 +49,18 @@ from collections.abc import Mapping
 import numpy as np
 
 from ecmsim.core.errors import SolverError
-from ecmsim.core.fem import MPI, basix, fem, options_prefix, ufl
+from ecmsim.core.fem import MPI, basix, dolfinx, fem, options_prefix, ufl
 from ecmsim.materials import Material
 from ecmsim.materials.creep import NortonLaw
-from ecmsim.mechanics.creep import (LOAD_RESIDUAL_TOLERANCE, creep_dilatation, creep_tangent, point_laws,
+from ecmsim.mechanics.contact.forms import plane_strain_modulus
+from ecmsim.mechanics.creep import (LOAD_RESIDUAL_TOLERANCE, PointHooks, creep_dilatation, creep_tangent, point_laws,
                                     radial_return, region_metrics, store_point_state, strain3,
                                     stress_error_indicator, von_mises3)
 from ecmsim.mechanics.elasticity import lame_fields
 from ecmsim.mesh import TaggedMesh
 
 
-class CreepConstitutive:
+class CreepConstitutive(PointHooks):
     """Norton creep at the quadrature points of a whole (parent) mesh, for bodies on submeshes.
 
     Args:
@@ -106,8 +115,13 @@ class CreepConstitutive:
         self._dg0 = D.dofmap.list[self.cells, 0]
         self.dofs = self.Qs.dofmap.list[self.cells].reshape(-1)
         cell_of_point = np.repeat(self.cells, nq)
+        self.cell_of_point = cell_of_point
+        self._lam0, self._mu0 = self.lam.x.array.copy(), self.mu.x.array.copy()
         self._lam_q = self.lam.x.array[cell_of_point]
         self._mu_q = self.mu.x.array[cell_of_point]
+        #: Eigenstrain at every local point (N, 3, 3) [-], subtracted from the strain in the update and,
+        #: as its cell mean, in the Nitsche terms' facet stress (PointHooks; zero by default).
+        self.eigenstrain = np.zeros((len(cell_of_point), 3, 3))
         (self._rate_q, self._n_q, self._s0_q, self._owned_points,
          self.region_of_point) = point_laws(tmesh, self.laws, self.cells, nq, self.n_owned_cells, temperature_K)
         self.dx = ufl.Measure("dx", domain=msh, subdomain_data=tmesh.cell_tags,
@@ -157,12 +171,12 @@ class CreepConstitutive:
             eps[rows] = expr.eval(sub, subcells).reshape(-1, 3, 3)
         self._strain = eps
         ec_old = self.creep_strain.x.array.reshape(-1, 3, 3)[self.dofs]
-        st = radial_return(self.dilatation.project_points(eps), ec_old, self.p.x.array[self.dofs], self._lam_q,
-                           self._mu_q, self._rate_q, self._n_q, self._s0_q, self.dt_s)
+        st = radial_return(self.dilatation.project_points(eps - self.eigenstrain), ec_old, self.p.x.array[self.dofs],
+                           self._lam_q, self._mu_q, self._rate_q, self._n_q, self._s0_q, self.dt_s)
         store_point_state(self, st)
-        # C : (cell mean of the creep strain): the creep is volume-preserving, so only 2 mu eps_c
+        # C : (cell mean of the creep strain and the eigenstrain): sigma_f = C : (eps(u) - mean(eps_c + eps_g))
         ec = np.einsum("cq,cqij->cij", np.broadcast_to(self._ref_weights, (len(self.cells), self.nq)),
-                       st.creep_strain.reshape(len(self.cells), self.nq, 3, 3))
+                       (st.creep_strain + self.eigenstrain).reshape(len(self.cells), self.nq, 3, 3))
         lam, mu = self.lam.x.array[self.cells], self.mu.x.array[self.cells]
         corr = lam[:, None, None] * np.trace(ec, axis1=1, axis2=2)[:, None, None] * np.eye(3) + 2 * mu[:, None, None] * ec
         self.facet_correction.x.array.reshape(-1, 9)[self._dg0] = corr.reshape(-1, 9)
@@ -221,7 +235,7 @@ class CreepContactMechanics:
 
     def __init__(self, tmesh, materials, laws, stack_pressure_Pa: float, degree: int = 2,
                  temperature_K: float = 333.15, load_steps: int = 1, initial_gap=None, mean_dilatation: bool = True,
-                 **contact_settings):
+                 gap_offset: bool = False, **contact_settings):
         from ecmsim.mechanics.contact import ContactPair, ContactProblem, facet_regions
         from ecmsim.mechanics.elasticity import Support, Traction
 
@@ -229,20 +243,115 @@ class CreepContactMechanics:
         self.constitutive = CreepConstitutive(tmesh, materials, laws, degree, temperature_K, mean_dilatation)
         # the window of stack_pressure_contact_problem; ``initial_gap`` (x -> g0 [m]) on the interface
         regions = sorted(tmesh.cell_ids)
-        pairs = [ContactPair(name, initial_gap if name == "interface" else None) for name in tmesh.facet_ids
-                 if facet_regions(name, regions) == ("electrode", "electrolyte")]
+        pairs = [ContactPair(name, initial_gap if name == "interface" else None, gap_offset and name == "interface")
+                 for name in tmesh.facet_ids if facet_regions(name, regions) == ("electrode", "electrolyte")]
         self.problem = ContactProblem(
             tmesh, materials, supports=[Support("bottom", (0, 1)), Support("left", (0,)), Support("right", (0,))],
             tractions=[Traction("top", pressure_Pa=stack_pressure_Pa)], pairs=pairs, degree=degree,
             constitutive=self.constitutive, **contact_settings)
         self.load_steps = load_steps
         self.u = self.problem.u
+        self._lam0, self._mu0 = self.problem.lam.x.array.copy(), self.problem.mu.x.array.copy()
+        self._offset = self._offset_rows() if gap_offset else None
+        # the offset of each interface row [m]: now, at the last accepted step, and its change in that step (predictor)
+        n_rows = len(self._offset[1]) if self._offset else 0
+        self._h_rows, self._h_accepted, self._h_step = np.zeros(n_rows), np.zeros(n_rows), np.zeros(n_rows)
+        self._electrode = next((b for b in self.problem.bodies if "electrode" in b.regions), None)
         self._dt_last = 0.0
         self._du_last = None
         self._frictionless = float(self.problem.friction.value) == 0.0
         self._first = True
         self._solution = None
         self._saved = None
+
+    # -- the plating/stripping hooks (ecmsim.electrochem.cycling): the constitutive's point state --------
+
+    eigenstrain = property(lambda self: self.constitutive.eigenstrain)
+    stress_q = property(lambda self: self.constitutive.stress_q)
+    cell_of_point = property(lambda self: self.constitutive.cell_of_point)
+    dofs = property(lambda self: self.constitutive.dofs)
+    nq = property(lambda self: self.constitutive.nq)
+    cells = property(lambda self: self.constitutive.cells)
+    _weights = property(lambda self: self.constitutive._weights)
+    _owned_points = property(lambda self: self.constitutive._owned_points)
+
+    def quadrature_points(self) -> np.ndarray:
+        return self.constitutive.quadrature_points()
+
+    def set_modulus_factor(self, cell_factor: np.ndarray) -> None:
+        """:meth:`~ecmsim.mechanics.creep.PointHooks.set_modulus_factor` of the volume terms, and the same
+        factor in the Nitsche terms' Lame fields and plane-strain modulus (gamma and the weights)."""
+        self.constitutive.set_modulus_factor(cell_factor)
+        pb, cells = self.problem, self.constitutive.cells
+        pb.lam.x.array[cells] = self._lam0[cells] * cell_factor
+        pb.mu.x.array[cells] = self._mu0[cells] * cell_factor
+        pb.e_plane.x.array[:] = plane_strain_modulus(pb.lam, pb.mu).x.array
+
+    def _offset_rows(self):
+        """The interface pair's P1 offset, the P1 dofs of each integration row's facet (the vertices of its
+        "+" cell but the one opposite), the facet midpoints and lengths (0 where another rank owns it)."""
+        entry = next(e for e in self.problem._pairs if e.pair.facet == "interface")
+        msh = self.tmesh.mesh
+        tdim = msh.topology.dim
+        c2f = msh.topology.connectivity(tdim, tdim - 1)
+        data = entry.data
+        facets = np.array([c2f.links(c)[lf] for c, lf in zip(data[:, 0], data[:, 1], strict=True)], dtype=np.int32)
+        mid = dolfinx.mesh.compute_midpoints(msh, tdim - 1, facets) if len(facets) else np.zeros((0, 3))
+        cell_dofs = entry.offset.function_space.dofmap.list[data[:, 0]]
+        # simplices: local facet i is opposite local vertex i
+        keep = np.arange(tdim + 1)[None, :] != data[:, 1][:, None]
+        dofs = cell_dofs[keep].reshape(len(data), tdim)
+        nodes = dolfinx.mesh.entities_to_geometry(msh, tdim - 1, facets) if len(facets) else np.zeros((0, tdim), int)
+        X = msh.geometry.x
+        if tdim == 2:
+            length = np.linalg.norm(X[nodes[:, 1]] - X[nodes[:, 0]], axis=1) if len(nodes) else np.zeros(0)
+        else:
+            length = 0.5 * np.linalg.norm(np.cross(X[nodes[:, 1]] - X[nodes[:, 0]], X[nodes[:, 2]] - X[nodes[:, 0]]),
+                                          axis=1) if len(nodes) else np.zeros(0)
+        length = np.where(facets < msh.topology.index_map(tdim - 1).size_local, length, 0.0)
+        return entry.offset, dofs, mid, length
+
+    def set_gap_offset(self, offset_at) -> None:
+        """Set the interface offset h [m] of g_N = g(u) - h (:class:`~ecmsim.mechanics.contact.ContactPair`
+        ``gap_offset``) from ``offset_at``: points (N, 3) -> h (N,), evaluated at the midpoints of the
+        interface facets. The offset is continuous and linear along each facet: its vertex values are the
+        length-weighted means of the adjacent facets' h (a uniform h is kept exactly; a step between
+        facets becomes a ramp over a facet, which the displacement can follow). No recompilation."""
+        offset, dofs, mid, length = self._offset
+        h = np.asarray(offset_at(mid), dtype=float) if len(mid) else np.zeros(0)
+        V = offset.function_space
+        num, den = fem.Function(V), fem.Function(V)
+        np.add.at(num.x.array, dofs, (h * length)[:, None])
+        np.add.at(den.x.array, dofs, np.broadcast_to(length[:, None], dofs.shape))
+        for f in (num, den):
+            f.x.scatter_reverse(dolfinx.la.InsertMode.add)
+        offset.x.array[:] = np.where(den.x.array > 0, num.x.array / np.where(den.x.array > 0, den.x.array, 1.0), 0.0)
+        offset.x.scatter_forward()
+        self._h_rows = h
+
+    def _surface_shift(self, ratio: float) -> float:
+        """How far the electrode's surface moved in this step where it carries load [m]: the offset change
+        since the last accepted step (less ``ratio`` times the last step's, which the predictor repeats),
+        averaged over the interface facets weighted by length times the last solve's contact pressure at
+        their midpoints (by length alone where nothing carries pressure)."""
+        _, _, mid, length = self._offset
+        w = length.copy()
+        samples = self.interface_samples()
+        if samples is not None and len(mid):
+            from scipy.spatial import cKDTree
+            near = cKDTree(np.column_stack([samples.x_m, samples.y_m])).query(mid[:, :2])[1]
+            w = length * samples.contact_pressure_Pa[near]
+        change = self._h_rows - self._h_accepted - ratio * self._h_step
+        sums = self.tmesh.comm.allreduce(np.array([float(np.dot(w, change)), float(w.sum()),
+                                                   float(np.dot(length, change)), float(length.sum())]), op=MPI.SUM)
+        if sums[1] > 0:
+            return float(sums[0] / sums[1])
+        return float(sums[2] / sums[3]) if sums[3] > 0 else 0.0
+
+    def interface_samples(self):
+        """The interface's :class:`~ecmsim.mechanics.contact.ContactProfile` of the last solve (gap g_N and
+        Nitsche pressure at the contact quadrature points, the same on every rank), or None before one."""
+        return None if self._solution is None else self._solution.contact.get("interface")
 
     @property
     def error_tolerance(self) -> float:
@@ -263,6 +372,7 @@ class CreepContactMechanics:
                 if load:
                     self.problem._atol = max(self.problem._atol, LOAD_RESIDUAL_TOLERANCE * load)
             else:
+                ratio = 0.0
                 if dt_s > 0 and self._dt_last > 0 and self._frictionless:
                     # Predictor (as the bonded CreepProblem): the last accepted step's increment scaled
                     # by the step ratio (at most 1). Frictionless only: with friction, solve() measures
@@ -270,6 +380,13 @@ class CreepContactMechanics:
                     ratio = min(dt_s / self._dt_last, 1.0)
                     for b, du in zip(self.problem.bodies, self._du_last, strict=True):
                         b.u.x.array[:] += ratio * du
+                if self._offset is not None and self._electrode is not None:
+                    # the electrode follows its surface where it carries load: moved along y by the offset
+                    # change of this step there (less what the predictor above moved it), else a strip
+                    # increment opens the whole interface in Newton's first iterate and leaves the electrode
+                    # without support (a singular tangent: Newton diverges)
+                    shift = self._surface_shift(ratio)
+                    self._electrode.u.x.array.reshape(-1, self.tmesh.mesh.geometry.dim)[:, 1] += shift
                 sol = self.problem.solve(1)
         except SolverError as err:
             raise SolverError(f"creep + contact at t = {t_s:g} s (dt {dt_s:g} s): {err}") from None
@@ -282,10 +399,53 @@ class CreepContactMechanics:
     def relaxation_max(self) -> float:
         return self.constitutive.relaxation_max()
 
+    @property
+    def checkpointed(self) -> bool:
+        """Plating/stripping windows (a gap offset) write checkpoints; holds do not yet (``--resume`` refused)."""
+        return self._offset is not None
+
+    def checkpoint_state(self) -> dict[str, np.ndarray]:
+        """The committed state of this rank: the bodies' displacements and predictor increments, the creep
+        state, the interface offset's history (predictor) and the solver scalars."""
+        c = self.constitutive
+        state = {f"u_{i}": b.u.x.array.copy() for i, b in enumerate(self.problem.bodies)}
+        state.update({f"du_{i}": du.copy() for i, du in enumerate(self._du_last or [])})
+        state.update({"creep_strain": c.creep_strain.x.array.copy(), "p": c.p.x.array.copy(),
+                      "q_start": c._q_start.copy(), "h_accepted": self._h_accepted.copy(),
+                      "h_step": self._h_step.copy(),
+                      "scalars": np.array([self._dt_last, float(self._first), float(self.problem._atol),
+                                           float(getattr(self.problem, "load_residual", 0.0) or 0.0),
+                                           float(self._du_last is not None)])})
+        return state
+
+    def restore_state(self, state: dict[str, np.ndarray]) -> None:
+        """Back to a :meth:`checkpoint_state` of the same mesh and partition; the contact samples of the
+        committed state are recomputed (the cycling problem's gaps and the predictor's weights)."""
+        c = self.constitutive
+        for i, b in enumerate(self.problem.bodies):
+            b.u.x.array[:] = state[f"u_{i}"]
+            b.u_old.x.array[:] = state[f"u_{i}"]
+        c.creep_strain.x.array[:] = state["creep_strain"]
+        c.p.x.array[:] = state["p"]
+        c._q_start = state["q_start"].copy()
+        self._h_accepted, self._h_step = state["h_accepted"].copy(), state["h_step"].copy()
+        self._dt_last, first, atol, load, has_du = (float(v) for v in state["scalars"])
+        self._first = bool(first)
+        self.problem._atol = atol
+        if load:
+            self.problem.load_residual = load
+        self._du_last = [state[f"du_{i}"].copy() for i in range(len(self.problem.bodies))] if has_du else None
+        c.dt_s = 0.0
+        c.update()
+        self.problem._linear_iterations = []
+        self._solution = self.problem._solution([0], [0.0])
+
     def accept(self) -> None:
         self.constitutive.accept()
         self._du_last = [b.u.x.array - saved for b, saved in zip(self.problem.bodies, self._saved, strict=True)]
         self._dt_last = self.constitutive.dt_s
+        self._h_step = self._h_rows - self._h_accepted
+        self._h_accepted = self._h_rows.copy()
 
     def reject(self) -> None:
         for b, saved in zip(self.problem.bodies, self._saved or [], strict=False):

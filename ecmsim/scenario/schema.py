@@ -138,6 +138,13 @@ class Scenario(Section):
                              "the potential problem, docs/electrochem.md)")
         if cycling and getattr(self.geometry, "depth_m", None) is not None:
             raise ValueError("protocol.steps: Plate/Strip steps need a 2D window (remove geometry.depth_m)")
+        contact = self.interface.model == "contact"
+        if "contact_activity_gap_m" in self.cycling.model_fields_set and not contact:
+            raise ValueError("cycling.contact_activity_gap_m applies to interface.model = 'contact' only "
+                             f"(model is '{self.interface.model}')")
+        if cycling and contact and self.cycling.interface_voids:
+            raise ValueError("cycling.interface_voids = true: the bonded window's mean-field voids; with "
+                             "interface.model = 'contact' the gap is the void (set interface_voids = false)")
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -148,7 +155,10 @@ class Scenario(Section):
         exclude |= {"creep"} if "creep" not in self.model_fields_set else set()
         exclude |= {"cycling"} if "cycling" not in self.model_fields_set else set()
         exclude |= {"fibre_readout"} if self.fibre_readout is None else set()
-        return self.model_dump(mode="json", exclude=exclude)
+        out = self.model_dump(mode="json", exclude=exclude)
+        if "cycling" in out and "contact_activity_gap_m" not in self.cycling.model_fields_set:
+            del out["cycling"]["contact_activity_gap_m"]   # a bonded run's input hash stays what it was
+        return out
 
     def input_hash(self) -> str:
         """SHA-256 of the scenario as run and of the material records it uses."""

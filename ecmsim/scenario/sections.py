@@ -263,6 +263,10 @@ class CyclingSection(Section):
         description="width of the Gaussian that spreads each facet's plated Li over the deposition layer "
                     "(docs/electrochem.md, growth eigenstrain) [m] (0 <= x < 0.001); 0: every layer point "
                     "takes its nearest facet's growth")
+    contact_activity_gap_m: float = Field(
+        10e-9, gt=0, lt=1e-4, allow_inf_nan=False,
+        description="interface.model = 'contact' only: g0 of the contact activity exp(-g/g0) of a facet whose "
+                    "gap is g (CHOSEN, docs/electrochem.md, contact + creep + plating) [m] (0 < x < 1e-4)")
     profiles: bool = Field(True, description="write interface_profiles.csv (every accepted step, every facet)")
 
 

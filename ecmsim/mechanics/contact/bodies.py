@@ -38,10 +38,14 @@ class ContactPair:
         initial_gap: ``x -> g0`` [m] (x of shape (3, N), returns (N,)): the distance between the
             two surfaces before loading, measured along the normal, >= 0; None: touching. It is
             interpolated in the displacement space, so it enters as a field on the facets.
+        gap_offset: True gives the pair an offset h [m] subtracted from the gap, g_N = g(u) - h, set per
+            facet between solves without recompiling (:attr:`~ecmsim.mechanics.contact.forms.PairIntegration.offset`:
+            plated (+) or stripped (-) Li moving the "+" surface, docs/electrochem.md).
     """
 
     facet: str = "interface"
     initial_gap: Callable[[np.ndarray], np.ndarray] | None = None
+    gap_offset: bool = False
 
 
 @dataclass(frozen=True)

@@ -162,6 +162,7 @@ class PairIntegration:
     sides: tuple[str, str]        # the ("+", "-") regions
     initial_gap: object = None    # g0 [m], a Lagrange(degree) Function; None: touching
     normal: object = None         # nu_h: the continuous normal from "-" into "+" (vertex_normals)
+    offset: object = None         # h [m], a P1 Function on the parent mesh: g = g(u) - h; None: none
 
 
 class ContactForms:
@@ -267,7 +268,10 @@ class ContactForms:
                 g0 = fem.Function(fem.functionspace(msh, ("Lagrange", self.degree)), name=f"initial_gap_{pair.facet}_m")
                 g0.interpolate(lambda xx, f=pair.initial_gap: np.asarray(f(xx), dtype=float))
                 g0.x.scatter_forward()
-            self.pairs.append(PairIntegration(pair, data, sides, g0))
+            offset = None
+            if pair.gap_offset:
+                offset = fem.Function(fem.functionspace(msh, ("Lagrange", 1)), name=f"gap_offset_{pair.facet}_m")
+            self.pairs.append(PairIntegration(pair, data, sides, g0, offset=offset))
         dS = ufl.Measure("dS", domain=msh, subdomain_data=dS_data, metadata=quad)
         for i, entry in enumerate(self.pairs):
             entry.normal = vertex_normals(msh, dS(_PAIR_ID0 + i))
@@ -304,6 +308,8 @@ class ContactForms:
         t_u = traction(bp.u, bm.u, stress=self.sigma_u)
         p_sigma = -ufl.dot(t_u, nu)
         gap = ufl.dot(jump(bp.u, bm.u), nu) + (g0("+") if g0 is not None else 0)
+        if entry.offset is not None:
+            gap = gap - entry.offset("+")
         P = p_sigma - gamma * gap
         if with_friction:
             s_sigma = ufl.dot(t_u, tau)

@@ -98,7 +98,7 @@ def cycling_problem(scn, tmesh, materials, mechanics):
                           stress_coupling=ec.stress_coupling, interface_voids=cyc.interface_voids,
                           void_law=law, void_supply_length_m=supply, temperature_K=T,
                           growth_smoothing_length_m=cyc.growth_smoothing_length_m,
-                          dead_li_porosity=cyc.dead_li_porosity)
+                          dead_li_porosity=cyc.dead_li_porosity, contact_activity_gap_m=cyc.contact_activity_gap_m)
 
 
 class CurrentStage(Stage):

@@ -106,7 +106,7 @@ def creep_mechanics(scn, tmesh, materials, progress):
             scn.loading.temperature_K, load_steps=itf.load_steps, nitsche_parameter=itf.nitsche_parameter,
             variant=itf.nitsche_variant, friction_coefficient=itf.friction_coefficient,
             petsc_options={"snes_max_it": itf.newton_max_iterations, "snes_rtol": itf.newton_rtol},
-            linear=scn.solver.linear)
+            linear=scn.solver.linear, gap_offset=scn.protocol.has_current_steps())
         interface, solver = f"contact interface (bodies {', '.join(b.name for b in problem.problem.bodies)})", ""
     problem.error_tolerance = scn.protocol.error_tolerance
     creeping = [r for r, law in laws.items() if law is not None]
@@ -132,7 +132,7 @@ class MechanicsStage(Stage):
 
     def setup(self, run: Run) -> None:
         self.problem = mechanics_problem(run.scn, run.tmesh, run.materials, run.progress)
-        self.checkpointed = hasattr(self.problem, "checkpoint_state")
+        self.checkpointed = getattr(self.problem, "checkpointed", hasattr(self.problem, "checkpoint_state"))
         run.mechanics = self.problem
         self.series = None
         if run.protocol is not None and run.scn.output.fields:

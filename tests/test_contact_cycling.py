@@ -1,0 +1,368 @@
+"""Contact + creep + plating in the cycling window (interface.model = "contact" with Plate/Strip steps;
+docs/electrochem.md, "Contact + creep + plating in the cycling window").
+
+- The eigenstrain hook of the creep-contact problem: a growth eigenstrain in a flat, closed, frictionless
+  window with roller sides is a uniaxial-strain state, so contact and the bonded CreepProblem must give
+  the same displacement, and the Nitsche pressure must stay the stack pressure (it sees the growth only
+  if the facet stress forgets to subtract it).
+- Plating/stripping as a gap offset g_N = g(u) - h: a flat Li layer under the stack pressure (a traction)
+  stripped uniformly follows its receding surface by rigid translation at any current (the top moves by
+  the stripped thickness, closed form), no gap opens, the window carries the stack load at every step
+  (force balance, 1 %); plating back returns it to the start.
+- A gap stripped into part of the interface closes under pressure by creep of the Li (monotonically), and
+  stays open with an elastic Li; force balance at every step.
+- The scenario switch and its one-line errors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import assert_one_line_error, run_cli
+from ecmsim import materials
+from ecmsim.core.constants import FARADAY_C_PER_MOL
+from ecmsim.core.fem import MPI
+from ecmsim.electrochem.cycling import CyclingProblem
+from ecmsim.electrochem.kinetics import butler_volmer, ionic_conductivity_S_m
+from ecmsim.electrochem.potential import PotentialProblem
+from ecmsim.geometry import generators
+from ecmsim.materials.creep import NortonLaw
+from ecmsim.mechanics.creep import stack_pressure_creep_problem
+from ecmsim.mechanics.creep_contact import CreepContactMechanics
+from ecmsim.mesh import MeshOptions, mesh_geometry
+from ecmsim.scenario.steps import parse_step
+
+pytestmark = pytest.mark.fem
+
+P, T = 2.4e6, 333.15
+W, H1, H2 = 20e-6, 10e-6, 10e-6
+OMEGA = 13.0e-6
+MATS = {"electrode": materials.get("Li"), "electrolyte": materials.get("PLL")}
+# relaxes MPa of Li deviatoric stress in about a second (as test_creep_contact.py)
+LAW = NortonLaw(prefactor_per_s=2e-3, stress_exponent=4.0, activation_energy_J_per_mol=0.0, reference_stress_Pa=1e6)
+ELASTIC = NortonLaw(0.0, 4.0, 0.0, 1e6)
+
+
+@pytest.fixture(scope="module")
+def window():
+    return mesh_geometry(generators.flat(W, H1, H2), MeshOptions(size_m=5e-6, interface_size_m=2.5e-6), MPI.COMM_WORLD)
+
+
+def _contact(tmesh, law=ELASTIC, gap_offset=True):
+    return CreepContactMechanics(tmesh, MATS, {"electrode": law}, P, 2, T, load_steps=1, gap_offset=gap_offset)
+
+
+def _top_uy(V, u, y=H1 + H2) -> float:
+    """Mean y displacement of the dofs at height y (default: the electrode's top) [m], over the ranks."""
+    x = V.tabulate_dof_coordinates()
+    top = np.abs(x[:, 1] - y) < 1e-12
+    top[V.dofmap.index_map.size_local:] = False      # owned nodes only
+    uy = u.x.array.reshape(-1, 2)[: len(x), 1]
+    s = MPI.COMM_WORLD.allreduce(np.array([uy[top].sum(), top.sum()]), op=MPI.SUM)
+    return float(s[0] / s[1])
+
+
+def _electrode(mech):
+    return next(b for b in mech.problem.bodies if "electrode" in b.regions)
+
+
+def _force(mech) -> float:
+    return mech.metrics()["contact_force_N_per_m"]
+
+
+# -- step 1: the eigenstrain hook -------------------------------------------------------------------
+
+def test_growth_eigenstrain_in_contact_equals_bonded(window):
+    """e_yy = 1 % in the whole electrode: the top rises by e H1 more than the compression; contact
+    and bonded agree, and the Nitsche pressure stays the stack pressure."""
+    e = 0.01
+    contact = _contact(window, gap_offset=False)
+    bonded = stack_pressure_creep_problem(window, MATS, {"electrode": ELASTIC}, P, 2, T)
+    rest = {}
+    for pb in (contact, bonded):
+        pb.advance(0.0, 0.0)
+        pb.accept()
+        rest[pb] = _top_uy(_electrode(pb).V, _electrode(pb).u) if pb is contact else _top_uy(pb.V, pb.u)
+        pb.eigenstrain[np.isin(pb.cell_of_point, window.cells("electrode")), 1, 1] = e
+        pb.advance(1.0, 1.0)
+        pb.accept()
+    up_contact = _top_uy(_electrode(contact).V, _electrode(contact).u) - rest[contact]
+    up_bonded = _top_uy(bonded.V, bonded.u) - rest[bonded]
+    assert up_bonded == pytest.approx(e * H1, rel=1e-6, abs=0)      # the layer grows freely in y
+    assert up_contact == pytest.approx(up_bonded, rel=1e-6, abs=0)
+    m = contact.metrics()
+    assert m["contact_pressure_mean_Pa"] == pytest.approx(P, rel=1e-6, abs=0)
+    assert m["contact_pressure_max_Pa"] == pytest.approx(P, rel=1e-6, abs=0)
+    contact.close()
+    bonded.close()
+
+
+# -- step 2: plating and stripping in the gap ---------------------------------------------------------
+
+def _cycling(mech, tmesh):
+    electrode, electrolyte = MATS["electrode"], MATS["electrolyte"]
+    pot = PotentialProblem(tmesh, butler_volmer(electrode, T), ionic_conductivity_S_m(electrolyte, T),
+                           molar_volume_m3_mol=OMEGA)
+    return CyclingProblem(mech, pot, irreversible_fraction=0.0, molar_volume_m3_mol=OMEGA, temperature_K=T)
+
+
+def _jump(mech) -> float:
+    """Mean y displacement of the electrode's interface minus the electrolyte's [m]."""
+    electrolyte = next(b for b in mech.problem.bodies if "electrolyte" in b.regions)
+    return _top_uy(_electrode(mech).V, _electrode(mech).u, H2) - _top_uy(electrolyte.V, electrolyte.u, H2)
+
+
+def _step(cyc, mech, t, dt, step):
+    cyc.advance(t, dt, step)
+    mech.advance(t, dt, step)
+    cyc.accept()
+    mech.accept()
+    return cyc.metrics(), mech.metrics()
+
+
+@pytest.mark.parametrize("current, law", [(2.0, ELASTIC), (20.0, LAW)])
+def test_flat_layer_follows_its_stripped_surface(window, current, law):
+    """Strip 3 x 200 s then plate 3 x 200 s at |i|: the electrode's interface moves away from the electrolyte's
+    by the stripped thickness h = -i Omega/F t (1e-6 of it) and back, and so does its top if the Li is elastic
+    (creep also compacts the layer); no gap opens, the contact carries P W at every step (1 %)."""
+    mech = _contact(window, law)
+    cyc = _cycling(mech, window)
+    _step(cyc, mech, 0.0, 0.0, None)
+    top0, jump0 = _top_uy(_electrode(mech).V, _electrode(mech).u), _jump(mech)
+    v = current * OMEGA / FARADAY_C_PER_MOL
+    t = 0.0
+    strip, plate = parse_step(f"Strip at {current} A/m2 for 10 min"), parse_step(f"Plate at {current} A/m2 for 10 min")
+    for k, step in enumerate([strip] * 3 + [plate] * 3):
+        c, m = _step(cyc, mech, t + 200.0, 200.0, step)
+        t += 200.0
+        h = -v * 200.0 * (k + 1) if k < 3 else -v * 200.0 * (5 - k)
+        assert _jump(mech) - jump0 == pytest.approx(h, rel=1e-6, abs=1e-6 * v * 600), k
+        if law is ELASTIC:
+            moved = _top_uy(_electrode(mech).V, _electrode(mech).u) - top0
+            assert moved == pytest.approx(h, rel=1e-6, abs=1e-6 * v * 600), k
+        assert c["plated_thickness_mean_m"] == pytest.approx(h, rel=1e-9, abs=1e-9 * v * 600), k
+        assert m["contact_force_N_per_m"] == pytest.approx(P * W, rel=1e-2, abs=0), k      # force balance
+        assert m["contact_fraction"] == 1.0 and m["gap_max_m"] < 1e-3 * v * 200, k
+        assert c["interface_active_fraction"] == pytest.approx(1.0, rel=1e-6, abs=0), k   # gap noise ~1e-16 m
+    cyc.close()
+    mech.close()
+
+
+def _patch_offset(depth):
+    """A stripped patch: the surface receded by ``depth`` at the facets of the central half of the interface
+    (the offset ramps to 0 over the next facet)."""
+    return lambda p: np.where(np.abs(p[:, 0] - W / 2) < W / 4, -depth, 0.0)
+
+
+@pytest.mark.parametrize("law, closes", [(LAW, True), (ELASTIC, False)])
+def test_stripped_patch_closes_under_pressure_by_creep(window, law, closes):
+    """A 200 nm deep patch over half the interface: the Li and the PLL touch it only partly (the elastic gap
+    is about 100 nm: PLL's 0.38 GPa conforms to ~60 nm of it), the creeping Li flows into it under the stack
+    pressure and closes it monotonically (to < 1 % in ~1 s with this law); with an elastic Li the gap stays.
+    The window carries P W at every step (1 %)."""
+    depth = 200e-9
+    mech = _contact(window, law)
+    mech.set_gap_offset(_patch_offset(depth))
+    t, gaps, fractions = 0.0, [], []
+    for dt in [0.0] + [0.01 * 1.5 ** k for k in range(12)]:
+        t += dt
+        mech.advance(t, dt)
+        mech.accept()
+        m = mech.metrics()
+        gaps.append(m["gap_max_m"])
+        fractions.append(m["contact_fraction"])
+        assert m["contact_force_N_per_m"] == pytest.approx(P * W, rel=1e-2, abs=0), t
+    print("gap max [nm]:", np.round(np.array(gaps) * 1e9, 3), "contact fraction", np.round(fractions, 3))
+    assert gaps[0] > 0.25 * depth and fractions[0] < 0.5           # elastic: the patch stays partly open
+    if closes:
+        closing = [g for g in gaps if g > 1e-2 * gaps[0]]           # after that: the gap's noise (~1e-11 m)
+        assert all(b < a for a, b in zip(closing, closing[1:], strict=False))
+        assert len(closing) < len(gaps) and gaps[-1] < 1e-2 * gaps[0] and fractions[-1] == 1.0
+    else:
+        assert gaps[-1] == pytest.approx(gaps[0], rel=1e-6, abs=0) and fractions[-1] == fractions[0]
+    mech.close()
+
+
+def _strip_patch(tmesh, law, v_s, dt, steps):
+    """Strip the central half of the interface at v_s [m/s] (the offset -v_s t there) for ``steps`` steps of dt;
+    per step: time, largest gap, contact fraction (force balance checked at every step, 1 %)."""
+    mech = _contact(tmesh, law)
+    mech.advance(0.0, 0.0)
+    mech.accept()
+    rows = []
+    for k in range(1, steps + 1):
+        t = k * dt
+        mech.set_gap_offset(_patch_offset(v_s * t))
+        mech.advance(t, dt)
+        mech.accept()
+        m = mech.metrics()
+        assert m["contact_force_N_per_m"] == pytest.approx(P * W, rel=1e-2, abs=0), t
+        rows.append((t, m["gap_max_m"], m["contact_fraction"]))
+    mech.close()
+    return np.array(rows)
+
+
+def test_stripping_a_patch_opens_a_gap_where_it_outruns_creep(window):
+    """Stripping over half the interface (the rest blocked): with an elastic Li the gap opens once the stripped
+    depth exceeds the elastic conformity and then grows at exactly v_s (v_c = 0, 1e-6); with the creeping Li it
+    grows at v_s - v_c, 0 < v_c < v_s (about 0.66 um/s here at v_s = 1 um/s); at v_s = 0.05 um/s creep keeps
+    up: no gap opens (below the critical stripping velocity, about 0.1 um/s with this law and geometry)."""
+    v_s, dt = 1e-6, 0.02
+    elastic = _strip_patch(window, ELASTIC, v_s, dt, 50)
+    creeping = _strip_patch(window, LAW, v_s, dt, 50)
+    late = slice(-10, None)
+    rate_elastic = np.diff(elastic[late, 1]) / dt
+    np.testing.assert_allclose(rate_elastic, v_s, rtol=1e-6)
+    assert elastic[-1, 1] < v_s * elastic[-1, 0]                     # minus the elastic conformity
+    rate_creep = (creeping[-1, 1] - creeping[-11, 1]) / (10 * dt)
+    print(f"gap growth at v_s = {v_s:g} m/s: elastic {rate_elastic.mean():.4g}, creeping {rate_creep:.4g} m/s")
+    assert 0.1 * v_s < rate_creep < 0.6 * v_s                         # v_c = v_s - rate
+    assert np.all(creeping[:, 1] <= elastic[:, 1] + 1e-12)
+    slow = _strip_patch(window, LAW, 0.05e-6, 0.05, 40)
+    assert np.all(slow[:, 2] == 1.0) and slow[:, 1].max() < 1e-3 * 0.05e-6 * 2.0
+
+
+def test_open_facets_pass_no_current(window):
+    """Step 3: a facet whose gap is g has the activity exp(-g/g0) of the last accepted contact state (exactly),
+    so a stripped patch that stands open (64-102 nm, g0 = 10 nm) takes almost no current in the next strip step
+    and the closed facets carry it (charge conserved to 1e-8)."""
+    mech = _contact(window, ELASTIC)
+    cyc = _cycling(mech, window)
+    patch = np.abs(cyc.x - W / 2) < W / 4
+    cyc.h_live[patch] = -200e-9
+    cyc._apply_state()
+    _step(cyc, mech, 0.0, 0.0, None)
+    rows = cyc.profile_rows(0, 0.0)
+    gap, activity = rows[:, 10], rows[:, 8]
+    far = np.abs(cyc.x - W / 2) > 3 * W / 8                         # the outer facets (the ramp lies between)
+    assert gap[patch].min() > 5e-8 and gap[far].max() < 1e-10
+    np.testing.assert_allclose(activity, np.maximum(np.exp(-gap / cyc.activity_gap), 1e-6), rtol=1e-12, atol=0)
+    c, _ = _step(cyc, mech, 20.0, 20.0, parse_step("Strip at 2 A/m2 for 10 min"))
+    assert c["charge_balance_error"] < 1e-8
+    assert np.abs(cyc.current[patch]).max() < 3e-3 * np.abs(cyc.current[far]).min()   # exp(-64 nm / g0) = 1.7e-3
+    assert np.abs(cyc.current[far]).min() > 2.0                        # crowded onto the closed facets
+    cyc.close()
+    mech.close()
+
+
+# -- the scenario switch ---------------------------------------------------------------------------
+
+SCENARIO = """title = "contact cycling"
+[geometry]
+kind = "flat"
+width_m = 20e-6
+electrode_thickness_m = 10e-6
+electrolyte_thickness_m = 10e-6
+[materials]
+electrode = "Li"
+electrolyte = "PLL"
+[loading]
+stack_pressure_Pa = 2.4e6
+[interface]
+model = "{model}"
+[mesh]
+size_m = 5e-6
+interface_size_m = 2.5e-6
+[electrochem]
+applied_current_density_A_m2 = 2.0
+[creep]
+enabled = {creep}
+[cycling]
+irreversible_fraction = 0.0
+{cycling}
+[output]
+fields = false
+plots = false
+[protocol]
+steps = ["Strip at 2 A/m2 for 10 minutes", "Plate at 2 A/m2 for 10 minutes"]
+dt_initial_s = 200.0
+dt_max_s = 200.0
+checkpoint_interval_s = 0.0
+"""
+
+
+def _write(tmp_path, model="contact", cycling="", creep="true"):
+    path = tmp_path / "c.toml"
+    path.write_text(SCENARIO.format(model=model, cycling=cycling, creep=creep))
+    return path
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """The flat window with the Li record's creep: strip 10 min, plate 10 min at 2 A/m2."""
+    tmp = tmp_path_factory.mktemp("contact_cycling")
+    proc = run_cli("run", str(_write(tmp)), "-o", str(tmp / "out"), "-q")
+    assert proc.returncode == 0, proc.stderr
+    return tmp / "out"
+
+
+def _history(folder):
+    from ecmsim.io.history import read_history_csv
+    return read_history_csv(folder / "history.csv")
+
+
+def test_contact_cycling_run_keeps_force_balance(uninterrupted):
+    from conftest import read_summary
+
+    h = _history(uninterrupted)
+    assert len(h["time_s"]) > 10 and h["time_s"][-1] == 1200.0
+    np.testing.assert_allclose(h["contact_force_N_per_m"], 2.4e6 * 20e-6, rtol=1e-2)
+    assert np.all(h["interface_contact_fraction"] == 1.0) and np.max(h["electrode_creep_strain_max"]) > 0
+    s = read_summary(uninterrupted)
+    assert s["scenario"]["interface"]["model"] == "contact"
+
+
+def test_contact_cycling_resume_after_kill_equals_uninterrupted(tmp_path, uninterrupted):
+    """SIGKILL right after checkpoint 5, then --resume: the same history and metrics (rel 1e-9)."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import metric_tolerance, read_summary
+
+    path, out = _write(tmp_path), tmp_path / "out"
+    env = {**os.environ, "ECMSIM_TEST_KILL_AFTER_CHECKPOINT": "5"}
+    killed = subprocess.run([sys.executable, "-m", "ecmsim", "run", str(path), "-o", str(out), "-q"], env=env,
+                            capture_output=True, text=True)
+    assert killed.returncode == -9, killed.stderr
+    assert (tmp_path / "out.checkpoint" / "step-5" / "loop.json").exists()
+    resumed = run_cli("run", str(path), "-o", str(out), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resumed from the checkpoint" in resumed.stdout + resumed.stderr
+    a, b = read_summary(uninterrupted), read_summary(out)
+    for key, value in a["metrics"].items():
+        assert b["metrics"][key] == pytest.approx(value, rel=1e-9, abs=metric_tolerance(key, a)), key
+    ha, hb = _history(uninterrupted), _history(out)
+    assert len(ha["time_s"]) == len(hb["time_s"])
+    for key in ("time_s", "contact_force_N_per_m", "electrode_creep_strain_max", "plated_thickness_mean_m",
+                "interface_sigma_nn_mean_Pa", "newton_iterations"):
+        np.testing.assert_allclose(hb[key], ha[key], rtol=1e-9, atol=1e-12, err_msg=key)
+
+
+@pytest.mark.mpi
+def test_contact_cycling_parallel_equals_serial(tmp_path, have_mpirun, uninterrupted):
+    """mpirun -n 2 gives the serial run: metrics rel 1e-7 (absolute floors by their scale), history rel 1e-6."""
+    from conftest import metric_tolerance, read_summary, run_cli_mpi
+
+    p2 = run_cli_mpi(2, "run", str(_write(tmp_path)), "-o", str(tmp_path / "parallel"), "-q")
+    assert p2.returncode == 0, p2.stderr + p2.stdout
+    a, b = read_summary(uninterrupted), read_summary(tmp_path / "parallel")
+    assert b["provenance"]["mpi_ranks"] == 2
+    for key, value in a["metrics"].items():
+        assert b["metrics"][key] == pytest.approx(value, rel=1e-7, abs=metric_tolerance(key, a)), key
+    ha, hb = _history(uninterrupted), _history(tmp_path / "parallel")
+    assert len(ha["time_s"]) == len(hb["time_s"])
+    for key in ("contact_force_N_per_m", "plated_thickness_mean_m", "electrode_creep_strain_max"):
+        np.testing.assert_allclose(hb[key], ha[key], rtol=1e-6, atol=1e-15, err_msg=key)
+
+
+@pytest.mark.parametrize("model, cycling, fragments", [
+    ("contact", "interface_voids = true", ("cycling.interface_voids", "contact")),
+    ("bonded", "contact_activity_gap_m = 1e-8", ("cycling.contact_activity_gap_m", "contact")),
+    ("glued", "", ("interface.model", "bonded", "contact")),
+    ("contact", "contact_activity_gap_m = -1e-8", ("cycling.contact_activity_gap_m",)),
+])
+def test_bad_contact_cycling_input_is_one_line(tmp_path, model, cycling, fragments):
+    proc = run_cli("run", str(_write(tmp_path, model, cycling)), "-o", str(tmp_path / "out"))
+    assert_one_line_error(proc, "c.toml", *fragments)

@@ -114,17 +114,22 @@ def test_flat_patch_on_a_refined_mesh_is_exact(tmp_path):
 
 
 @pytest.mark.mpi
-def test_refined_mesh_in_parallel_equals_serial(tmp_path, have_mpirun):
+@pytest.mark.parametrize("linear", ["auto", "iterative"])
+def test_refined_mesh_in_parallel_equals_serial(tmp_path, have_mpirun, linear):
+    """Direct (auto at this size) and iterative, the latter started from the coarse mesh's solution
+    (each rank prolongates its own cells' dofs)."""
     args = [str(SCENARIOS / "sinusoidal_interface.toml"), "-q", "--set", "mesh.refine_levels=1",
-            "--set", "output.plots=false"]
+            "--set", "output.plots=false", "--set", f"solver.linear={linear}"]
     p1 = run_cli("run", args[0], "-o", str(tmp_path / "serial"), *args[1:])
     assert p1.returncode == 0, p1.stderr
     p2 = run_cli_mpi(2, "run", args[0], "-o", str(tmp_path / "parallel"), *args[1:])
     assert p2.returncode == 0, p2.stderr + p2.stdout
     a, b = read_summary(tmp_path / "serial"), read_summary(tmp_path / "parallel")
     assert a["mesh"]["cells"] == b["mesh"]["cells"] and b["mesh"]["refine_levels"] == 1
+    assert ("initial_guess" in b["solver"]) == (linear == "iterative")
+    rel = 1e-8 if linear == "auto" else 1e-6   # CG + GAMG's tolerance (another partition, another AMG)
     for key, value in a["metrics"].items():
-        assert b["metrics"][key] == pytest.approx(value, rel=1e-8, abs=metric_tolerance(key, a)), key
+        assert b["metrics"][key] == pytest.approx(value, rel=rel, abs=metric_tolerance(key, a)), key
 
 
 @pytest.mark.parametrize("levels", [1, 2])
@@ -160,3 +165,84 @@ def test_solution_on_refined_mesh_within_discretisation_error(tmp_path, levels):
                 "von_mises_mean_electrolyte_Pa"):
         d, r, c = direct["metrics"][key], refined["metrics"][key], coarse["metrics"][key]
         assert abs(r - d) <= 0.2 * abs(c - d), (key, d, r, c)
+
+
+# --- the coarse mesh as the iterative solve's start (nested meshes) ---------------------------------
+
+def _sinusoid_split(levels: int = 1):
+    from ecmsim.core.fem import MPI
+    from ecmsim.geometry import generators
+    from ecmsim.mesh import MeshOptions, mesh_geometry
+
+    geo = generators.sinusoidal(40e-6, 15e-6, 20e-6, 3e-6, 20e-6)
+    return mesh_geometry(geo, MeshOptions(size_m=2e-6, interface_size_m=1e-6, refine_levels=levels), MPI.COMM_WORLD)
+
+
+@pytest.mark.parametrize("levels", [1, 2])
+def test_a_coarse_quadratic_field_comes_to_the_split_mesh_exactly(levels):
+    """P2 on the coarse mesh lies in P2 on the split one (nested meshes): prolongate gives the fine
+    interpolant of the same quadratic field to round-off, every dof of this rank, ghosts included."""
+    from ecmsim.core.fem import fem
+    from ecmsim.mesh.refine import prolongate
+
+    tm = _sinusoid_split(levels)
+    assert tm.coarse is not None and len(tm.ancestor) == tm.mesh.topology.index_map(2).size_local
+
+    def field(x):
+        X, Y = x[0] * 1e5, x[1] * 1e5
+        return np.vstack([X**2 - 2 * X * Y + 3 * Y + 1, 0.5 * Y**2 + X])
+
+    V_c = fem.functionspace(tm.coarse.mesh, ("Lagrange", 2, (2,)))
+    V_f = fem.functionspace(tm.mesh, ("Lagrange", 2, (2,)))
+    u_c, u_f = fem.Function(V_c), fem.Function(V_f)
+    u_c.interpolate(field)
+    u_f.interpolate(field)
+    values = prolongate(u_c, V_f, tm.ancestor)
+    assert np.abs(values - u_f.x.array).max() <= 1e-12 * np.abs(u_f.x.array).max()
+
+
+def test_the_coarse_start_gives_the_same_solution_in_fewer_iterations():
+    """CG + GAMG on a split sinusoidal window from zero and from the coarse mesh's solution: the same
+    displacement to the solver's tolerance, fewer iterations (the window has discretisation error: the
+    coarse solution is not the fine one)."""
+    from ecmsim.mechanics.elasticity import stack_pressure_problem
+    from ecmsim.mesh.refine import prolongate
+    from ecmsim import materials
+
+    mats = {"electrode": materials.get("Li"), "electrolyte": materials.get("PLL")}
+    tm = _sinusoid_split(1)
+    fine = stack_pressure_problem(tm, mats, 2.4e6, linear="iterative")
+    zero = fine.solve()
+    u0, n0 = zero.u.x.array.copy(), zero.info["ksp_iterations"]
+    assert "initial_guess" not in zero.info
+    coarse = stack_pressure_problem(tm.coarse, mats, 2.4e6)
+    start = prolongate(coarse.solve().u, fine.V, tm.ancestor)
+    assert np.abs(start - u0).max() > 1e-4 * np.abs(u0).max()          # a start, not the answer
+    fine.set_initial_guess(start)
+    started = fine.solve()
+    n1 = started.info["ksp_iterations"]
+    assert started.info["initial_guess"] == "given" and 0 < n1 < n0, (n0, n1)
+    assert np.abs(started.u.x.array - u0).max() <= 1e-7 * np.abs(u0).max()
+    fine.set_initial_guess(None)
+    assert fine.solve().info["ksp_iterations"] == n0                    # from zero again
+    coarse.close()
+    fine.close()
+
+
+def test_a_split_window_solved_iteratively_starts_from_its_coarse_mesh(tmp_path):
+    """``ecmsim run`` with a split mesh and the iterative solver: summary.json says where the solve
+    started, and the metrics are those of the direct solve on the same mesh."""
+    def run(name, linear):
+        out = tmp_path / name
+        proc = run_cli("run", str(SCENARIOS / "sinusoidal_interface.toml"), "-o", str(out), "-q",
+                       "--set", "mesh.refine_levels=1", "--set", f"solver.linear={linear}",
+                       "--set", "output.plots=false", "--set", "output.fields=false")
+        assert proc.returncode == 0, proc.stderr
+        return read_summary(out)
+
+    iterative, direct = run("iterative", "iterative"), run("direct", "direct")
+    assert "before its 1 split" in iterative["solver"]["initial_guess"]
+    assert "initial_guess" not in direct["solver"]
+    for key in ("interface_normal_stress_mean_Pa", "interface_normal_stress_std_Pa", "von_mises_max_Pa"):
+        a, b = iterative["metrics"][key], direct["metrics"][key]
+        assert a == pytest.approx(b, rel=1e-6, abs=0), key

@@ -198,6 +198,16 @@ class PlaneStrainElasticity:
         self.plan.attach(self.problem.A)
 
         self.stress, self._stress_expr = stress_field(self.u, self.lam, self.mu, degree)
+        #: dof values the next iterative solve starts from (None: zero); see :meth:`set_initial_guess`
+        self._guess = None
+
+    def set_initial_guess(self, values) -> None:
+        """Start the next solve's Krylov iterations from these displacement dof values (this rank's
+        owned and ghost dofs, ``u.x.array``'s layout; e.g. the solution on the coarse mesh this one was
+        split from, :func:`ecmsim.mesh.refine.prolongate`) instead of zero. The converged solution is
+        the same to the solver's tolerance (the test is on the residual against the load, not against
+        the start); a direct solve ignores it."""
+        self._guess = None if values is None else np.asarray(values, dtype=PETSc.ScalarType)
 
     def close(self) -> None:
         """Release the solver's PETSc objects (collective: call on every rank); no solve after."""
@@ -209,6 +219,12 @@ class PlaneStrainElasticity:
 
     def solve(self) -> ElasticSolution:
         """Solve and return displacement and stress; SolverError if PETSc fails."""
+        ksp = self.problem.solver
+        guess = self._guess if self.plan.method == "iterative" else None
+        if guess is not None:
+            self.u.x.array[:] = guess
+            fem.petsc.assign(self.u, self.problem.x)
+        ksp.setInitialGuessNonzero(guess is not None)
         try:
             self.problem.solve()
         except PETSc.Error as err:
@@ -231,7 +247,8 @@ class PlaneStrainElasticity:
         return ElasticSolution(self.tmesh, self.u, self.stress, self.materials, self.degree,
                                info={"dofs": self.plan.dofs, "dimension": self.V.mesh.geometry.dim,
                                      "linear_solver": self.plan.method, "ksp_type": ksp.getType(),
-                                     "pc_type": ksp.getPC().getType(), "ksp_iterations": ksp.getIterationNumber()})
+                                     "pc_type": ksp.getPC().getType(), "ksp_iterations": ksp.getIterationNumber(),
+                                     **({"initial_guess": "given"} if guess is not None else {})})
 
 
 def lame_fields(tmesh: TaggedMesh, materials: Mapping[str, Material]):

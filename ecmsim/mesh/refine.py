@@ -59,22 +59,65 @@ def coarse_options(options: MeshOptions, levels: int) -> MeshOptions:
                    tip_size_m=options.tip_size * f, refine_distance_m=options.refine_distance_m or 10 * options.fine_size_m)
 
 
-def refine_tagged(mesh, cell_tags, facet_tags, levels: int):
+def refine_tagged(mesh, cell_tags, facet_tags, levels: int, ancestry: list | None = None):
     """Split every cell of a distributed dolfinx mesh ``levels`` times, carrying both tag sets.
 
     Collective. The refined cells stay on their parent's rank (no repartitioning) and the ghost
-    layer is rebuilt (shared facets, as the parent's). Returns (mesh, cell_tags, facet_tags)."""
+    layer is rebuilt (shared facets, as the parent's). Returns (mesh, cell_tags, facet_tags).
+    ``ancestry``: a list; if given, the local index in ``mesh`` (the coarse mesh) of the cell that
+    each owned cell of the result lies in is appended to it (an array over the owned cells)."""
     from ecmsim.core.fem import dolfinx
 
     tdim = mesh.topology.dim
+    ancestor = None
     for _ in range(levels):
         mesh.topology.create_entities(tdim - 1)
         mesh.topology.create_connectivity(tdim, tdim - 1)
         fine, parent_cell, parent_facet = dolfinx.mesh.refine(
             mesh, option=dolfinx.mesh.RefinementOption.parent_cell_and_facet)
         cell_tags, facet_tags = _transfer(mesh, fine, cell_tags, facet_tags, parent_cell, parent_facet)
+        parent = _parent_of_owned(fine, parent_cell)
+        ancestor = parent if ancestor is None else ancestor[parent]
         mesh = fine
+    if ancestry is not None and ancestor is not None:
+        ancestry.append(ancestor)
     return mesh, cell_tags, facet_tags
+
+
+def _parent_of_owned(fine, parent_cell) -> np.ndarray:
+    """The parent's local index of every owned cell of ``fine``, in ``fine``'s local order
+    (``parent_cell`` is in the order of the refined cells before dolfinx reordered them)."""
+    tdim = fine.topology.dim
+    n_owned = fine.topology.index_map(tdim).size_local
+    # local cell j was the original[j]-th refined cell of this rank
+    original = np.asarray(fine.topology.original_cell_index, dtype=np.int64)[:n_owned] - fine.topology.index_map(tdim).local_range[0]
+    return np.asarray(parent_cell, dtype=np.int64)[original]
+
+
+def prolongate(u_coarse, V_fine, ancestor) -> np.ndarray:
+    """``u_coarse`` at the dofs of ``V_fine``, a Lagrange space on a mesh split from ``u_coarse``'s
+    (:func:`refine_tagged`; ``ancestor``: the coarse cell of each owned fine cell): the values of this
+    rank's dofs, owned and ghost (``Function.x.array``'s layout). Exact where ``u_coarse`` lies in the
+    fine space (the split meshes are nested): a start for an iterative solve on the fine mesh.
+
+    Collective (the ghosts are scattered). Each owned dof is evaluated in the coarse cell of an owned
+    fine cell that holds it (children stay on their parent's rank, so that cell is local)."""
+    from ecmsim.core.fem import fem
+
+    dofmap = V_fine.dofmap
+    bs = dofmap.index_map_bs
+    n_owned = dofmap.index_map.size_local
+    cell_dofs = dofmap.list[:len(ancestor)]
+    cells = np.repeat(np.arange(len(ancestor)), cell_dofs.shape[1])
+    flat = cell_dofs.ravel()
+    keep = flat < n_owned
+    dofs, first = np.unique(flat[keep], return_index=True)
+    points = V_fine.tabulate_dof_coordinates()[dofs]
+    values = u_coarse.eval(points, ancestor[cells[keep][first]].astype(np.int32))
+    u = fem.Function(V_fine)
+    u.x.array.reshape(-1, bs)[dofs] = values.reshape(len(dofs), bs)
+    u.x.scatter_forward()
+    return u.x.array.copy()
 
 
 def _transfer(coarse, fine, cell_tags, facet_tags, parent_cell, parent_facet):
@@ -126,4 +169,4 @@ def _transfer(coarse, fine, cell_tags, facet_tags, parent_cell, parent_facet):
 
 
 __all__ = ["REFINE_MIN_CELLS", "COARSE_MIN_CELLS", "MAX_AUTO_LEVELS", "auto_refine_levels", "coarse_options",
-           "refine_tagged"]
+           "refine_tagged", "prolongate"]

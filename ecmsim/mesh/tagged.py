@@ -35,6 +35,10 @@ class TaggedMesh:
     facet_ids: dict[str, int] = field(default_factory=dict)
     #: times every cell was split after gmsh (:mod:`ecmsim.mesh.refine`)
     refine_levels: int = 0
+    #: the mesh before the splits (a TaggedMesh, on the same ranks) and, per owned cell of this mesh,
+    #: the local index of the coarse cell it lies in: a start for iterative solves (nested meshes)
+    coarse: "TaggedMesh | None" = None
+    ancestor: object = None
 
     @property
     def comm(self):
@@ -117,9 +121,10 @@ def mesh_geometry(geometry: Geometry, options: MeshOptions, comm=None, msh_path:
         on_rank0(comm, build, meanwhile)
         tmesh = _to_dolfinx(model if comm.rank == 0 else None, comm)
         if levels:
+            coarse, ancestry = replace(tmesh), []
             tmesh.mesh, tmesh.cell_tags, tmesh.facet_tags = refine_tagged(tmesh.mesh, tmesh.cell_tags,
-                                                                          tmesh.facet_tags, levels)
-            tmesh.refine_levels = levels
+                                                                          tmesh.facet_tags, levels, ancestry)
+            tmesh.refine_levels, tmesh.coarse, tmesh.ancestor = levels, coarse, ancestry[0]
         if msh_path is not None and not later:
             on_rank0(comm, write_msh)
         elif later and comm.rank == 0:

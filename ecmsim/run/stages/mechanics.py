@@ -27,6 +27,9 @@ class StaticMechanics:
     def __init__(self, scn, tmesh, materials, progress):
         self.scn, self.progress = scn, progress
         self._solution = None
+        #: the same problem on the mesh before its splits, whose solution starts the iterative solve
+        #: (nested meshes, docs/mechanics.md "Linear solvers"), and what the start was (summary.json)
+        self.coarse, self.start = None, None
         if scn.interface.model == "contact":
             from ecmsim.mechanics.contact import stack_pressure_contact_problem
 
@@ -45,6 +48,11 @@ class StaticMechanics:
 
             self.problem = stack_pressure_problem(tmesh, materials, scn.loading.stack_pressure_Pa,
                                                   scn.solver.element_degree, linear=scn.solver.linear)
+            # a mesh split from gmsh's coarser one (mesh.refine_levels): the iterative solve starts from
+            # the solution on the coarse mesh
+            if tmesh.coarse is not None and self.problem.plan.method == "iterative":
+                self.coarse = stack_pressure_problem(tmesh.coarse, materials, scn.loading.stack_pressure_Pa,
+                                                     scn.solver.element_degree)
             dim = "3D" if tmesh.mesh.geometry.dim == 3 and tmesh.mesh.topology.dim == 3 else "plane strain"
             progress(f"forms ready: P{scn.solver.element_degree} {dim}, {scn.interface.model} interface, "
                      f"{self.problem.plan.method} solver ({progress.done('forms'):.1f} s)")
@@ -63,8 +71,27 @@ class StaticMechanics:
                 self._solution = self.problem.solve(itf.load_steps, on_step=on_step)
             return int(sum(self._solution.info["newton_iterations"]))
         with hard_interrupt():
+            if self.coarse is not None:
+                self._start_from_coarse()
             self._solution = self.problem.solve()
+        info = self._solution.info
+        if "initial_guess" in info:
+            info["initial_guess"] = self.start
+            self.progress(f"solved from the coarse start in {info['ksp_iterations']} CG iteration(s)")
         return 0
+
+    def _start_from_coarse(self) -> None:
+        """Solve on the mesh before its splits and start the fine solve from that solution."""
+        from ecmsim.mesh.refine import prolongate
+
+        coarse, self.coarse = self.coarse, None
+        try:
+            solution = coarse.solve()
+            self.problem.set_initial_guess(prolongate(solution.u, self.problem.V, self.problem.tmesh.ancestor))
+        finally:
+            coarse.close()
+        self.start = (f"the solution on the mesh before its {self.problem.tmesh.refine_levels} split(s) "
+                      f"({solution.info['dofs']} dofs, {solution.info['linear_solver']})")
 
     def error_indicator(self) -> float:
         return 0.0
@@ -82,6 +109,9 @@ class StaticMechanics:
         return self._solution
 
     def close(self) -> None:
+        if self.coarse is not None:   # a run stopped before its solve
+            self.coarse.close()
+            self.coarse = None
         self.problem.close()   # collective PETSc teardown here, not whenever each rank collects it
 
 

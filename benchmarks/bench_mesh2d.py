@@ -65,11 +65,15 @@ def main() -> None:
         t = alternate(commands, rounds, cwd=ROOT)
         summaries = {name: json.loads((Path(tmp) / folder / "summary.json").read_text())
                      for name, folder in folders.items()}
-    print(f"{'route':<30} {'dofs':>9} {'cells':>8} {'wall [s]':>9} {'cpu [s]':>8} | stages of the last run [s]")
+    def its(solver: dict) -> str:   # CG iterations; '-' for a direct solve
+        return str(solver.get("ksp_iterations", "-")) if solver.get("linear_solver") == "iterative" else "-"
+
+    print(f"{'route':<30} {'dofs':>9} {'cells':>8} {'CG its':>6} {'wall [s]':>9} {'cpu [s]':>8} | stages of the last run [s]")
     for name in commands:
         s = summaries[name]
         stages = ", ".join(f"{k} {v:.1f}" for k, v in s["timings_s"].items() if v >= 0.05)
-        print(f"{name:<30} {s['solver']['dofs']:>9} {s['mesh']['cells']:>8} {median(x.wall_s for x in t[name]):9.1f} "
+        print(f"{name:<30} {s['solver']['dofs']:>9} {s['mesh']['cells']:>8} {its(s['solver']):>6} "
+              f"{median(x.wall_s for x in t[name]):9.1f} "
               f"{median(x.cpu_s for x in t[name]):8.1f} | {stages}")
     r = ratios(t["gmsh only"], t["gmsh coarse + dolfinx split"])
     print(f"gmsh only / refined, wall, round by round: {', '.join(f'{x:.2f}' for x in r)} (median {median(r):.2f})")

@@ -228,14 +228,12 @@ class PlaneStrainElasticity:
         try:
             self.problem.solve()
         except PETSc.Error as err:
-            ksp = self.problem.solver
             if self.plan.method == "iterative" and ksp.getConvergedReason() < 0:
                 raise SolverError(f"the iterative elasticity solve (CG + GAMG) did not converge in "
                                   f"{ksp.getIterationNumber()} iterations (KSP reason {ksp.getConvergedReason()}); "
                                   "try solver.linear = 'direct'") from None
             raise SolverError(f"the linear elasticity solve failed in PETSc (error code {err.ierr}); "
                               "is every body supported against rigid motion?") from None
-        ksp = self.problem.solver
         reason = ksp.getConvergedReason()
         if reason <= 0:
             raise SolverError(f"the linear elasticity solve did not converge (KSP reason {reason})")

@@ -84,14 +84,17 @@ def refine_tagged(mesh, cell_tags, facet_tags, levels: int, ancestry: list | Non
     return mesh, cell_tags, facet_tags
 
 
+def _original_order(fine) -> np.ndarray:
+    """For every owned cell j of ``fine`` (its local order), the position of that cell among this rank's
+    refined cells before dolfinx reordered them: the order of ``refine``'s ``parent_cell`` and
+    ``parent_facet``."""
+    imap = fine.topology.index_map(fine.topology.dim)
+    return np.asarray(fine.topology.original_cell_index, dtype=np.int64)[:imap.size_local] - imap.local_range[0]
+
+
 def _parent_of_owned(fine, parent_cell) -> np.ndarray:
-    """The parent's local index of every owned cell of ``fine``, in ``fine``'s local order
-    (``parent_cell`` is in the order of the refined cells before dolfinx reordered them)."""
-    tdim = fine.topology.dim
-    n_owned = fine.topology.index_map(tdim).size_local
-    # local cell j was the original[j]-th refined cell of this rank
-    original = np.asarray(fine.topology.original_cell_index, dtype=np.int64)[:n_owned] - fine.topology.index_map(tdim).local_range[0]
-    return np.asarray(parent_cell, dtype=np.int64)[original]
+    """The parent's local index of every owned cell of ``fine``, in ``fine``'s local order."""
+    return np.asarray(parent_cell, dtype=np.int64)[_original_order(fine)]
 
 
 def prolongate(u_coarse, V_fine, ancestor) -> np.ndarray:
@@ -133,10 +136,9 @@ def _transfer(coarse, fine, cell_tags, facet_tags, parent_cell, parent_facet):
     cmap = fine.topology.index_map(tdim)
     n_owned = cmap.size_local
     # parent_cell and parent_facet follow the refined cells' order before dolfinx reordered them:
-    # local[k] is the local index of the k-th of this rank's refined cells
-    original = np.asarray(fine.topology.original_cell_index, dtype=np.int64)[:n_owned] - cmap.local_range[0]
+    # local_of[k] is the local index of the k-th of this rank's refined cells
     local_of = np.empty(n_owned, dtype=np.int64)
-    local_of[original] = np.arange(n_owned)
+    local_of[_original_order(fine)] = np.arange(n_owned)
 
     def local_values(tags, dim):
         imap = coarse.topology.index_map(dim)

@@ -112,6 +112,13 @@ def have_mpirun():
     return mpirun()
 
 
+def assert_same_metrics(a: dict, b: dict, rel: float) -> None:
+    """Every metric of summary ``a`` equal in summary ``b`` to ``rel``, with the absolute floor of its own
+    scale (:func:`metric_tolerance`): two equivalent runs (serial and parallel, resumed and uninterrupted)."""
+    for key, value in a["metrics"].items():
+        assert b["metrics"][key] == pytest.approx(value, rel=rel, abs=metric_tolerance(key, a)), key
+
+
 def metric_tolerance(key: str, summary: dict) -> float:
     """Absolute agreement expected of a metric between two equivalent runs, from its own scale:
     stresses to 1e-8 of the stack pressure, lengths to 1e-10 of the window width, dimensionless

@@ -319,7 +319,7 @@ def test_contact_cycling_resume_after_kill_equals_uninterrupted(tmp_path, uninte
     import subprocess
     import sys
 
-    from conftest import metric_tolerance, read_summary
+    from conftest import assert_same_metrics, read_summary
 
     path, out = _write(tmp_path), tmp_path / "out"
     env = {**os.environ, "ECMSIM_TEST_KILL_AFTER_CHECKPOINT": "5"}
@@ -331,8 +331,7 @@ def test_contact_cycling_resume_after_kill_equals_uninterrupted(tmp_path, uninte
     assert resumed.returncode == 0, resumed.stderr
     assert "resumed from the checkpoint" in resumed.stdout + resumed.stderr
     a, b = read_summary(uninterrupted), read_summary(out)
-    for key, value in a["metrics"].items():
-        assert b["metrics"][key] == pytest.approx(value, rel=1e-9, abs=metric_tolerance(key, a)), key
+    assert_same_metrics(a, b, rel=1e-9)
     ha, hb = _history(uninterrupted), _history(out)
     assert len(ha["time_s"]) == len(hb["time_s"])
     for key in ("time_s", "contact_force_N_per_m", "electrode_creep_strain_max", "plated_thickness_mean_m",
@@ -343,14 +342,13 @@ def test_contact_cycling_resume_after_kill_equals_uninterrupted(tmp_path, uninte
 @pytest.mark.mpi
 def test_contact_cycling_parallel_equals_serial(tmp_path, have_mpirun, uninterrupted):
     """mpirun -n 2 gives the serial run: metrics rel 1e-7 (absolute floors by their scale), history rel 1e-6."""
-    from conftest import metric_tolerance, read_summary, run_cli_mpi
+    from conftest import assert_same_metrics, read_summary, run_cli_mpi
 
     p2 = run_cli_mpi(2, "run", str(_write(tmp_path)), "-o", str(tmp_path / "parallel"), "-q")
     assert p2.returncode == 0, p2.stderr + p2.stdout
     a, b = read_summary(uninterrupted), read_summary(tmp_path / "parallel")
     assert b["provenance"]["mpi_ranks"] == 2
-    for key, value in a["metrics"].items():
-        assert b["metrics"][key] == pytest.approx(value, rel=1e-7, abs=metric_tolerance(key, a)), key
+    assert_same_metrics(a, b, rel=1e-7)
     ha, hb = _history(uninterrupted), _history(tmp_path / "parallel")
     assert len(ha["time_s"]) == len(hb["time_s"])
     for key in ("contact_force_N_per_m", "plated_thickness_mean_m", "electrode_creep_strain_max"):

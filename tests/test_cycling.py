@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import metric_tolerance, read_summary, run_cli, run_cli_mpi
+from conftest import assert_same_metrics, read_summary, run_cli, run_cli_mpi
 from ecmsim.core.constants import FARADAY_C_PER_MOL
 from ecmsim.scenario.steps import StepError, parse_step
 
@@ -182,8 +182,7 @@ def test_resume_after_kill_gives_the_same_result(tmp_path, dead_li):
     assert "resumed from the checkpoint" in resumed.stdout + resumed.stderr
     assert not (tmp_path / "out.checkpoint").exists()      # removed once the result is in place
     a, b = read_summary(dead_li), read_summary(out)
-    for key, value in a["metrics"].items():
-        assert b["metrics"][key] == pytest.approx(value, rel=1e-9, abs=metric_tolerance(key, a)), key
+    assert_same_metrics(a, b, rel=1e-9)
     ha, hb = history(dead_li), history(out)
     assert len(ha["time_s"]) == len(hb["time_s"])
     for key in ("interface_sigma_nn_max_Pa", "dead_li_volume_m2", "current_density_cv", "time_s"):
@@ -203,8 +202,7 @@ def test_cycling_parallel_equals_serial(tmp_path, have_mpirun, symmetric):
     assert p2.returncode == 0, p2.stderr + p2.stdout
     a, b = read_summary(symmetric), read_summary(tmp_path / "parallel")
     assert b["provenance"]["mpi_ranks"] == 2
-    for key, value in a["metrics"].items():
-        assert b["metrics"][key] == pytest.approx(value, rel=1e-7, abs=metric_tolerance(key, a)), key
+    assert_same_metrics(a, b, rel=1e-7)
     ha, hb = history(symmetric), history(tmp_path / "parallel")
     for key in ("current_density_cv", "interface_sigma_nn_max_Pa", "plated_thickness_max_m"):
         np.testing.assert_allclose(hb[key], ha[key], rtol=1e-6, atol=1e-12 if "thickness" in key else 1e-3)
@@ -268,8 +266,7 @@ def test_interrupt_mid_step_checkpoints_and_resumes_to_the_same_result(tmp_path,
     resumed = run_cli("run", str(path), "-o", str(out), "--resume", *FINER)
     assert resumed.returncode == 0, resumed.stderr
     a, b = read_summary(reference), read_summary(out)
-    for key, value in a["metrics"].items():
-        assert b["metrics"][key] == pytest.approx(value, rel=1e-9, abs=metric_tolerance(key, a)), key
+    assert_same_metrics(a, b, rel=1e-9)
     ha, hb = history(reference), history(out)
     for key in ("interface_sigma_nn_max_Pa", "dead_li_volume_m2", "time_s", "rejected_steps"):
         np.testing.assert_allclose(hb[key], ha[key], rtol=1e-9)

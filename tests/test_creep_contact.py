@@ -115,7 +115,8 @@ def test_creep_contact_run_parallel_equals_serial(tmp_path, have_mpirun):
 
 
 def test_resume_of_creep_with_contact_is_refused_in_one_line(tmp_path):
-    """Creep with contact writes no checkpoints yet: --resume says so, exit 2, before any solve."""
+    """Creep with contact in a hold (no plating or stripping) writes no checkpoints yet: --resume says so,
+    exit 2, before any solve."""
     from conftest import SCENARIOS, assert_one_line_error, run_cli
 
     proc = run_cli("run", str(SCENARIOS / "sinusoidal_contact.toml"), "-o", str(tmp_path / "r"), "--resume",

@@ -135,8 +135,8 @@ def _checkpointer(run, stages, resume: bool):
                           "a state: a static solve); run it without --resume")
     if resume and not resumable:
         from ecmsim.run.checkpoint import ResumeError
-        raise ResumeError("--resume: this run (creep with contact) writes no checkpoints yet; run it without "
-                          "--resume")
+        raise ResumeError("--resume: this run (creep with contact, no plating or stripping) writes no checkpoints "
+                          "yet; run it without --resume")
     if run.protocol is None or not resumable:
         return None
     from ecmsim.run.checkpoint import Checkpointer

@@ -20,37 +20,24 @@ import numpy as np
 import pytest
 
 from conftest import assert_one_line_error, run_cli
-from ecmsim import materials
 from ecmsim.core.constants import FARADAY_C_PER_MOL
 from ecmsim.core.fem import MPI
 from ecmsim.electrochem.cycling import CyclingProblem
 from ecmsim.electrochem.kinetics import butler_volmer, ionic_conductivity_S_m
 from ecmsim.electrochem.potential import PotentialProblem
-from ecmsim.geometry import generators
-from ecmsim.materials.creep import NortonLaw
 from ecmsim.mechanics.creep import stack_pressure_creep_problem
-from ecmsim.mechanics.creep_contact import CreepContactMechanics
-from ecmsim.mesh import MeshOptions, mesh_geometry
 from ecmsim.scenario.steps import parse_step
+from strip_patch import ELASTIC, H1, H2, LAW, MATS, T, W, P, flat_window, patch_offset, strip_patch
+from strip_patch import contact as _contact
 
 pytestmark = pytest.mark.fem
 
-P, T = 2.4e6, 333.15
-W, H1, H2 = 20e-6, 10e-6, 10e-6
 OMEGA = 13.0e-6
-MATS = {"electrode": materials.get("Li"), "electrolyte": materials.get("PLL")}
-# relaxes MPa of Li deviatoric stress in about a second (as test_creep_contact.py)
-LAW = NortonLaw(prefactor_per_s=2e-3, stress_exponent=4.0, activation_energy_J_per_mol=0.0, reference_stress_Pa=1e6)
-ELASTIC = NortonLaw(0.0, 4.0, 0.0, 1e6)
 
 
 @pytest.fixture(scope="module")
 def window():
-    return mesh_geometry(generators.flat(W, H1, H2), MeshOptions(size_m=5e-6, interface_size_m=2.5e-6), MPI.COMM_WORLD)
-
-
-def _contact(tmesh, law=ELASTIC, gap_offset=True):
-    return CreepContactMechanics(tmesh, MATS, {"electrode": law}, P, 2, T, load_steps=1, gap_offset=gap_offset)
+    return flat_window()
 
 
 def _top_uy(V, u, y=H1 + H2) -> float:
@@ -149,12 +136,6 @@ def test_flat_layer_follows_its_stripped_surface(window, current, law):
     mech.close()
 
 
-def _patch_offset(depth):
-    """A stripped patch: the surface receded by ``depth`` at the facets of the central half of the interface
-    (the offset ramps to 0 over the next facet)."""
-    return lambda p: np.where(np.abs(p[:, 0] - W / 2) < W / 4, -depth, 0.0)
-
-
 @pytest.mark.parametrize("law, closes", [(LAW, True), (ELASTIC, False)])
 def test_stripped_patch_closes_under_pressure_by_creep(window, law, closes):
     """A 200 nm deep patch over half the interface: the Li and the PLL touch it only partly (the elastic gap
@@ -163,7 +144,7 @@ def test_stripped_patch_closes_under_pressure_by_creep(window, law, closes):
     The window carries P W at every step (1 %)."""
     depth = 200e-9
     mech = _contact(window, law)
-    mech.set_gap_offset(_patch_offset(depth))
+    mech.set_gap_offset(patch_offset(depth))
     t, gaps, fractions = 0.0, [], []
     for dt in [0.0] + [0.01 * 1.5 ** k for k in range(12)]:
         t += dt
@@ -185,22 +166,10 @@ def test_stripped_patch_closes_under_pressure_by_creep(window, law, closes):
 
 
 def _strip_patch(tmesh, law, v_s, dt, steps):
-    """Strip the central half of the interface at v_s [m/s] (the offset -v_s t there) for ``steps`` steps of dt;
-    per step: time, largest gap, contact fraction (force balance checked at every step, 1 %)."""
-    mech = _contact(tmesh, law)
-    mech.advance(0.0, 0.0)
-    mech.accept()
-    rows = []
-    for k in range(1, steps + 1):
-        t = k * dt
-        mech.set_gap_offset(_patch_offset(v_s * t))
-        mech.advance(t, dt)
-        mech.accept()
-        m = mech.metrics()
+    """strip_patch.strip_patch with force balance checked at every step (1 %)."""
+    def check(t, m):
         assert m["contact_force_N_per_m"] == pytest.approx(P * W, rel=1e-2, abs=0), t
-        rows.append((t, m["gap_max_m"], m["contact_fraction"]))
-    mech.close()
-    return np.array(rows)
+    return strip_patch(tmesh, law, v_s, dt, steps, check=check)
 
 
 def test_stripping_a_patch_opens_a_gap_where_it_outruns_creep(window):

@@ -3,10 +3,12 @@ tests/test_stripping_onset.py (docs/electrochem.md, "The critical stripping curr
 
 A flat window (electrode over electrolyte, W wide, frictionless contact, P2, stack pressure on the electrode's
 top) whose interface offset recedes at v_s over the central half (|x - W/2| < W/4, ramping to 0 over the next
-facet) and stays put elsewhere: the Li must creep sideways into the stripped patch. ``onset_velocity`` bisects
-on v_s for the largest stripping velocity at which no gap opens over a given stripped depth.
+facet, or over a given width) and stays put elsewhere: the Li must creep sideways into the stripped patch.
+``opens`` says whether a strip loses contact, ``onset_velocity`` bisects on v_s for the largest stripping
+velocity at which it does not, ``patch_case`` and ``measure`` set up the measurement of the docs.
 
-``python tests/strip_patch.py`` prints the measurements of the docs' table (a few minutes of CPU).
+``python tests/strip_patch.py`` prints the docs' table (10 bisections, ~5 min CPU); ``--test-law-only`` its
+first four rows; ``--refinement`` the mesh study (2x and 4x finer interface facets, ~30 min CPU).
 """
 
 from __future__ import annotations
@@ -61,9 +63,10 @@ def patch_offset(depth, w=W, ramp=None):
 
 def strip_patch(tmesh, law, v_s, dt, steps, pressure_Pa=P, temperature_K=T, mats=None, check=None, ramp=None):
     """Strip the central half of the interface at v_s [m/s] (the offset -v_s t there) for ``steps`` steps of dt
-    (a number or one per step; ``ramp`` as :func:`patch_offset`); per step: time, largest gap, contact fraction, and the smallest contact pressure
-    over the stripped patch's own facets (|x - W/2| < W/4 - W/8: the coarse window's ramp facet excluded) [Pa].
-    ``check(t, metrics)`` is called at every step (the tests check force balance there)."""
+    (a number or one per step; ``ramp`` as :func:`patch_offset`). Per step: time, largest gap, contact fraction
+    and the smallest contact pressure over the stripped patch's own facets (|x - W/2| < W/4 - W/8: the coarse
+    window's ramp facet excluded) [Pa]. ``check(t, metrics)`` is called at every step (the tests check force
+    balance there)."""
     w = width(tmesh)
     facet = w / 8                                   # the coarse window's interface facet (8 over W)
     mech = contact(tmesh, law, pressure_Pa=pressure_Pa, temperature_K=temperature_K, mats=mats)
@@ -88,10 +91,10 @@ def strip_patch(tmesh, law, v_s, dt, steps, pressure_Pa=P, temperature_K=T, mats
 def opens(tmesh, law, v_s, depth, steps=300, warmup=1e-3, gap_tol=None, **kwargs) -> bool:
     """Whether stripping the patch at v_s [m/s] down to ``depth`` [m] opens a gap: a contact fraction below 1
     at any step (the contact pressure reached 0 at a sample), or with ``gap_tol``: a largest gap above
-    ``gap_tol`` x depth at any step (a gap beyond the noise, ~1e-4 x depth here). The
-    duration is depth / v_s (the law's absolute rate only sets the time scale), in ``steps`` steps: the first
-    ``warmup`` times the others, growing by 1.5 per step up to them (the first creep steps relax the stack
-    pressure's deviatoric stress: a long first step fails Newton)."""
+    ``gap_tol`` x depth at any step (a gap beyond the noise, ~2e-4 x depth here). The duration is depth / v_s
+    (the law's absolute rate only sets the time scale), in ``steps`` steps: the first ``warmup`` times the
+    others, growing by 1.5 per step up to them (the first creep steps relax the stack pressure's deviatoric
+    stress: a long first step fails Newton)."""
     k = np.minimum(warmup * 1.5 ** np.arange(steps), 1.0)
     dt = depth / v_s * k / k.sum()
     rows = strip_patch(tmesh, law, v_s, dt, steps, **kwargs)

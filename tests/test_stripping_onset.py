@@ -18,7 +18,7 @@ import pytest
 
 from ecmsim import materials
 from ecmsim.materials.creep import NortonLaw, law_of
-from strip_patch import LAW, MATS, P, T, W, flat_window, patch_case
+from strip_patch import LAW, P, T, W, flat_window, patch_case
 
 pytestmark = [pytest.mark.fem, pytest.mark.slow]
 
@@ -68,8 +68,3 @@ def test_cited_li_law_onset_is_far_below_the_mean_field_at_the_patch_size():
     _check_bracket(patch_case(law, 3e6, 298.15, mats, scale), law.rate_per_s(3e6, 298.15), LI_LPSCL_L_EFF)
     assert LI_LPSCL_L_EFF[1] < 2e-6 / 80
 
-
-def test_measured_brackets_are_the_window_of_test_contact_cycling():
-    """Guard: the pinned brackets belong to the tests' window and materials (Li over PLL, 60 C, 2.4 MPa)."""
-    assert (P, T, W) == (2.4e6, 333.15, 20e-6)
-    assert {k: m.key for k, m in MATS.items()} == {"electrode": "Li", "electrolyte": "PLL"}

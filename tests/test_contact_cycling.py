@@ -246,6 +246,45 @@ def test_open_facets_pass_no_current(window):
     mech.close()
 
 
+def _lagged_activity_change(tmesh, law, patch_depth, dt):
+    """The activity indicator of one strip step of dt from a window whose central half was stripped by
+    ``patch_depth`` (0: a flat closed window): (e, indicator, facets' gaps before and after the step)."""
+    mech = _contact(tmesh, law)
+    mech.error_tolerance = 0.05
+    cyc = _cycling(mech, tmesh)
+    patch = np.abs(cyc.x - W / 2) < W / 4
+    cyc.h_live[patch] = -patch_depth
+    cyc._apply_state()
+    _step(cyc, mech, 0.0, 0.0, None)
+    before = cyc.gap.copy()
+    cyc.advance(dt, dt, parse_step("Strip at 2 A/m2 for 10 min"))
+    mech.advance(dt, dt)
+    indicator = cyc.error_indicator()
+    after = np.maximum(cyc._contact_state()[0], 0.0)
+    out = cyc.activity_change, indicator, before, after
+    cyc.close()
+    mech.close()
+    return out
+
+
+def test_contact_status_change_within_a_step_is_the_error_indicator(window):
+    """With contact the current of a step follows the last accepted contact state; the step's own solve moves
+    the gaps. The indicator is the share of the step's current that this lag misplaced over the protocol's
+    error tolerance: 0 on a closed flat window (nothing changes status), first order in dt while a stripped
+    patch closes by creep (halving dt halves it), and above the rejection level 1.5 for a step in which the
+    patch closes (creeping Li closes 104 nm in about a second)."""
+    e_flat, ind_flat, _, _ = _lagged_activity_change(window, LAW, 0.0, 1.0)
+    assert e_flat < 1e-6 and ind_flat == pytest.approx(e_flat / 0.05, rel=1e-12, abs=0)
+    e1, _, before, after = _lagged_activity_change(window, LAW, 200e-9, 0.01)
+    e2, _, _, _ = _lagged_activity_change(window, LAW, 200e-9, 0.005)
+    assert before.max() > 5e-8 and after.max() < before.max()       # the patch is open and closing
+    print(f"activity change: dt 0.01 s {e1:.4g}, 0.005 s {e2:.4g}")
+    assert 1.6 < e1 / e2 < 2.4                                       # first order in dt
+    e_big, ind_big, _, after_big = _lagged_activity_change(window, LAW, 200e-9, 1.0)
+    assert after_big.max() < 0.1 * before.max() and ind_big > 1.5    # closed within the step: rejected
+    assert e_big == pytest.approx(0.05 * ind_big, rel=1e-12, abs=0)
+
+
 # -- the scenario switch ---------------------------------------------------------------------------
 
 SCENARIO = """title = "contact cycling"

@@ -211,6 +211,8 @@ class CyclingProblem:
         self.h_live_trial, self.h_dead_trial = zeros.copy(), zeros.copy()
         self.gap, self.gap_trial = zeros.copy(), zeros.copy()   # void thickness at the facet [m]
         self._closed = np.ones(len(self.x), dtype=bool)         # contact: facets that carry pressure
+        #: contact: the share of the last step's current that the activity's lag misplaced (error_indicator)
+        self.activity_change = 0.0
         self.current = zeros.copy()              # local current of the last current step [A/m2]
         self.current_trial = zeros.copy()
         self.normal_stress = zeros.copy()        # interface sigma_nn at the samples [Pa]
@@ -236,13 +238,15 @@ class CyclingProblem:
         h_dead = self.h_dead if h_dead is None else h_dead
         return np.clip(h_dead / self.delta_eff, 0.0, MAX_POROUS_FRACTION)
 
-    def activity(self) -> np.ndarray:
+    def activity(self, gap: np.ndarray | None = None) -> np.ndarray:
         """a_k: 1 - porous fraction (at least a_min where dead Li covers the facet); VOID_ACTIVITY where a
-        void is open (bonded) or, with contact, times exp(-g_k/g0) of the facet's gap (at least VOID_ACTIVITY)."""
+        void is open (bonded) or, with contact, times exp(-g_k/g0) of the facet's gap (at least VOID_ACTIVITY).
+        ``gap``: the facets' gaps [m] to use instead of the accepted state's."""
+        gap = self.gap if gap is None else gap
         dense = np.maximum(1.0 - self.porous_fraction(), self.a_min)
         if self.contact:
-            return dense * np.maximum(np.exp(-np.maximum(self.gap, 0.0) / self.activity_gap), VOID_ACTIVITY)
-        return np.where(self.gap > 0.0, VOID_ACTIVITY, dense)
+            return dense * np.maximum(np.exp(-np.maximum(gap, 0.0) / self.activity_gap), VOID_ACTIVITY)
+        return np.where(gap > 0.0, VOID_ACTIVITY, dense)
 
     def contact_fraction(self, gap: np.ndarray | None = None) -> float:
         """c: length fraction of the interface without a void (with contact: that carries pressure) [-]."""
@@ -418,9 +422,24 @@ class CyclingProblem:
         return self.potential_iterations
 
     def error_indicator(self) -> float:
-        """0: within a step the current is explicit (the interface state of the last accepted step), so
-        dt is bounded by ``protocol.dt_max_s``; checked by halving it (docs/electrochem.md)."""
-        return 0.0
+        """Bonded: 0. Within a step the current is explicit (the interface state of the last accepted step)
+        and the plated thickness is exact for a constant current, so dt is bounded by ``protocol.dt_max_s``;
+        checked by halving it (docs/electrochem.md).
+
+        With contact, in a step that passes current: the step's current followed the activities a_k of the
+        last accepted contact state, and the step's own solve has moved the gaps to g_k'. The share of the
+        current that lag misplaced, e = sum L_k |i_k| |a_k(g_k') - a_k| / a_k / sum L_k |i_k| (first order
+        in dt), over the protocol's ``error_tolerance`` (the mechanics' ``error_tolerance``): the time loop
+        cuts the step while the contact status changes within it."""
+        self.activity_change = 0.0
+        if not self.contact or self.applied == 0.0:
+            return 0.0
+        a = self.activity()
+        a_end = self.activity(np.maximum(self._contact_state()[0], 0.0))
+        w = self.length * np.abs(self.current_trial)
+        if w.sum() > 0:
+            self.activity_change = float(np.dot(w, np.abs(a_end - a) / a) / w.sum())
+        return self.activity_change / self.mech.error_tolerance
 
     def accept(self) -> None:
         self.h_live, self.h_dead = self.h_live_trial.copy(), self.h_dead_trial.copy()
@@ -490,6 +509,8 @@ class CyclingProblem:
             "interface_sigma_nn_centre_Pa": centre,
             "interface_sigma_nn_edge_Pa": edge,
         }
+        if self.contact:
+            out["contact_activity_change"] = self.activity_change
         return out
 
     def centre_edge(self, s, w, x) -> tuple[float, float]:

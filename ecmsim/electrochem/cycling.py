@@ -116,6 +116,9 @@ class CyclingProblem:
         dead_li_porosity: phi_d [-]: dead Li of dense-equivalent thickness h takes h/(1 - phi_d) in the
             growth eigenstrain (0: dense).
         contact_activity_gap_m: g0 [m] of the activity exp(-g/g0) with a contact mechanics (item 7).
+        bulk_plating: with a contact mechanics, the electrode's mixed-conducting skeleton (Li-Sn) carries the
+            plated and stripped Li to and from its bulk: the interface moves as a rigid lift by the window's
+            mean deposit instead of by each facet's own (item 7).
     """
 
     name = "cycling"
@@ -128,7 +131,8 @@ class CyclingProblem:
                  stress_coupling: bool = False, electrode_region: str = "electrode",
                  interface_voids: bool = False, void_law=None, void_supply_length_m: float = 10e-6,
                  temperature_K: float = 298.15, growth_smoothing_length_m: float = 0.0,
-                 dead_li_porosity: float = 0.0, contact_activity_gap_m: float = 10e-9):
+                 dead_li_porosity: float = 0.0, contact_activity_gap_m: float = 10e-9,
+                 bulk_plating: bool = False):
         self.mech, self.pot = mechanics, potential
         self.delta = float(deposition_layer_thickness_m)
         self.f_irr = float(irreversible_fraction)
@@ -150,6 +154,10 @@ class CyclingProblem:
                              "exclude each other: with contact the gap is the void")
         #: g0 [m] of the contact activity exp(-g/g0)
         self.activity_gap = float(contact_activity_gap_m)
+        #: contact: the deposit enters the electrode's bulk (a skeleton's network), the surface lifts rigidly
+        self.bulk_plating = bool(bulk_plating)
+        if self.bulk_plating and not self.contact:
+            raise ValueError("bulk_plating needs a contact mechanics (interface.model = \"contact\")")
         comm = mechanics.tmesh.comm
         self.comm = comm
         if mechanics.tmesh.mesh.geometry.dim != 2:
@@ -169,6 +177,10 @@ class CyclingProblem:
         nodes = dolfinx.mesh.entities_to_geometry(msh, 1, facets[own]) if own.any() else np.zeros((0, 2), int)
         t = X[nodes[:, 1], :2] - X[nodes[:, 0], :2] if len(nodes) else np.zeros((0, 2))
         normal = np.column_stack([-t[:, 1], t[:, 0]]) / np.maximum(np.linalg.norm(t, axis=1), 1e-300)[:, None]
+        if own.any():           # oriented from the electrolyte (the potential's cell) into the electrode
+            corners = dolfinx.mesh.entities_to_geometry(msh, msh.topology.dim, cells[own])
+            outward = potential._midpoints[own, :2] - X[corners, :2].mean(axis=1)
+            normal[np.einsum("ij,ij->i", normal, outward) < 0] *= -1.0
         self._own_cells = cells[own]
         self._cell_length = lengths
         cat = lambda a: np.concatenate(comm.allgather(np.asarray(a, dtype=float)))  # noqa: E731
@@ -345,6 +357,12 @@ class CyclingProblem:
         self.smoothing_column_error = worst
         return S
 
+    def rigid_lift(self, h: np.ndarray) -> float:
+        """h_bar [m]: the rigid lift of the electrode along y that holds the deposit sum_k h_k L_k,
+        h_bar = sum_k h_k L_k / sum_k L_k n_y,k (n_k from the electrolyte into the electrode; the denominator
+        is the interface's projected width)."""
+        return float(np.dot(h, self.length) / np.dot(self.normal[:, 1], self.length))
+
     def plated_surface(self, h_live: np.ndarray, h_dead: np.ndarray) -> np.ndarray:
         """h_k: how far the electrode's surface has moved into the electrolyte by plating (< 0: stripping) [m]:
         dense Li plus dead Li at its porosity."""
@@ -353,6 +371,9 @@ class CyclingProblem:
     def _apply_eigenstrain(self, h_live: np.ndarray, h_dead: np.ndarray, gap: np.ndarray | None = None) -> None:
         if self.contact:       # the plated Li moves the surface: g_N = g(u) - h_k, no eigenstrain
             h, tree = self.plated_surface(h_live, h_dead), self._tree
+            if self.bulk_plating:
+                self.mech.set_gap_lift(self.rigid_lift(h))
+                return
             self.mech.set_gap_offset(lambda p: h[tree.query(p[:, :2])[1]] if len(p) else np.empty(0))
             return
         gap = self.gap if gap is None else gap

@@ -19,7 +19,7 @@ from scipy.spatial import cKDTree
 
 from ecmsim.electrochem.kinetics import butler_volmer, ionic_conductivity_S_m
 from ecmsim.electrochem.potential import CurrentSolution, PotentialProblem, cell_overpotential_V
-from ecmsim.electrochem.voids import InterfaceVoids, molar_volume_m3_mol, supply_length_m
+from ecmsim.electrochem.voids import InterfaceVoids, molar_volume_m3_mol, network_current_A_m2, supply_length_m
 from ecmsim.core.errors import MaterialError
 from ecmsim.materials import Material
 from ecmsim.run.stages.base import Run, Stage
@@ -98,7 +98,9 @@ def cycling_problem(scn, tmesh, materials, mechanics):
                           stress_coupling=ec.stress_coupling, interface_voids=cyc.interface_voids,
                           void_law=law, void_supply_length_m=supply, temperature_K=T,
                           growth_smoothing_length_m=cyc.growth_smoothing_length_m,
-                          dead_li_porosity=cyc.dead_li_porosity, contact_activity_gap_m=cyc.contact_activity_gap_m)
+                          dead_li_porosity=cyc.dead_li_porosity, contact_activity_gap_m=cyc.contact_activity_gap_m,
+                          # a skeleton's network takes the deposit into the bulk (Li-Sn; docs/electrochem.md)
+                          bulk_plating=(scn.interface.model == "contact" and network_current_A_m2(electrode) > 0))
 
 
 class CurrentStage(Stage):
@@ -143,6 +145,9 @@ class CyclingStage(Stage):
         self.profile_rows: list = []
         run.progress(f"plating/stripping: {len(self.problem.x)} interface facets, deposition layer "
                      f"{scn.cycling.deposition_layer_thickness_m:g} m ({run.progress.done('cycling'):.1f} s)")
+        if self.problem.bulk_plating:
+            run.progress("plating/stripping: the electrode's skeleton takes the deposit into its bulk: the interface "
+                         "moves as a rigid lift by the window's mean deposit (docs/electrochem.md)")
         if scn.cycling.interface_voids:
             ic = self.problem.critical_stripping_current_A_m2(scn.loading.stack_pressure_Pa)
             run.progress(f"voids on stripping: creep supplies Li over {self.problem.supply_length:g} m; critical "

@@ -308,6 +308,15 @@ def test_rigid_lift_moves_the_electrode_rigidly_on_a_curved_interface():
         np.testing.assert_allclose(d, np.broadcast_to(expected, d.shape), rtol=0, atol=1e-9 * lift)
     assert m["contact_pressure_max_Pa"] == pytest.approx(p0, rel=1e-6, abs=0)
     assert m["contact_fraction"] == 1.0
+    # the lift that holds a deposit: its volume over the projected width (the facets' normals oriented from the
+    # electrolyte into the electrode: sum L_k n_y,k = W), not over the arc length (1.16 W here)
+    pot = _cycling(mech, tmesh).pot
+    cyc = CyclingProblem(mech, pot, molar_volume_m3_mol=OMEGA, temperature_K=T, bulk_plating=True)
+    assert np.dot(cyc.normal[:, 1], cyc.length) == pytest.approx(20e-6, rel=1e-12, abs=0)
+    arc = cyc.length.sum()
+    assert arc > 1.1 * 20e-6
+    assert cyc.rigid_lift(np.full(len(cyc.x), 1e-6)) == pytest.approx(1e-6 * arc / 20e-6, rel=1e-12, abs=0)
+    cyc.close()
     mech.close()
 
 

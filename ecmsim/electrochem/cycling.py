@@ -25,7 +25,7 @@ plating, :mod:`ecmsim.scenario.steps`):
 
    :math:`A_k` the layer area that belongs to facet k (the sum of its points' quadrature weights);
    (with ``growth_smoothing_length_m`` s > 0 a weighted mean of the facets' growth along the interface
-   instead, :meth:`CyclingProblem._smoothing_operator`, rows summing to 1 and columns to :math:`A_k`);
+   instead, :func:`~ecmsim.electrochem.growth.smoothing_operator`, rows summing to 1 and columns to :math:`A_k`);
    :math:`\bar\delta` = delta for a flat interface, and then :math:`\int \mathrm{tr}\,\varepsilon_g\,dA
    = \sum_k h_k L_k` is exactly the plated volume per unit depth. On a rough interface this holds for
    the mean (a per-facet :math:`L_k/A_k` would be exact for every facet, but :math:`A_k` shrinks to
@@ -84,6 +84,7 @@ from scipy.spatial import cKDTree
 from ecmsim.core.constants import FARADAY_C_PER_MOL
 from ecmsim.core.errors import MeshError
 from ecmsim.core.fem import MPI, dolfinx, fem, ufl
+from ecmsim.electrochem.growth import smoothing_operator
 from ecmsim.electrochem.voids import porous_dead_li_thickness_m
 
 #: Largest porous volume fraction of the deposition layer (keeps the softened modulus positive).
@@ -322,39 +323,11 @@ class CyclingProblem:
         return gap
 
     def _smoothing_operator(self, points: np.ndarray, mechanics):
-        """S[q, k]: the share of facet k's growth at layer point q. A Gaussian of width ``smoothing`` along
-        the interface: exp(-(D_qk^2 - d_q^2) / 2 s^2) with D_qk the distance from q to facet k's midpoint
-        and d_q the distance to the nearest one (for a flat interface D^2 - d^2 is the distance along it
-        squared, at any depth), weighted by the facet length. Its rows sum exactly to 1 (a uniform plated
-        thickness gives the nearest-facet rule's uniform eigenstrain), and its columns, weighted by the
-        points' quadrature weights, to A_k (every facet's plated volume lands in the layer, as with the
-        nearest-facet rule) as far as alternating scalings (Sinkhorn, ending on the rows) get in 200
-        rounds: ``smoothing_column_error``."""
-        from scipy.sparse import csr_matrix
-
-        s = self.smoothing
-        d = self._tree.query(points)[0]
-        near = self._tree.query_ball_point(points, np.sqrt(d ** 2 + (3.0 * s) ** 2) * (1 + 1e-12))
-        rows = np.repeat(np.arange(len(points)), [len(n) for n in near])
-        cols = np.fromiter((k for n in near for k in n), dtype=np.int64, count=len(rows))
-        D2 = (points[rows, 0] - self.x[cols]) ** 2 + (points[rows, 1] - self.y[cols]) ** 2
-        data = np.exp(-0.5 * np.maximum(D2 - d[rows] ** 2, 0.0) / s ** 2) * self.length[cols]
-        S = csr_matrix((data, (rows, cols)), shape=(len(points), len(self.x)))
-        w = np.where(mechanics._owned_points[self.layer], mechanics._weights[self.layer], 0.0)
-        target = self.layer_area
-
-        def unit_rows(S):
-            return csr_matrix(S.multiply(1.0 / np.maximum(np.asarray(S.sum(axis=1)).ravel(), 1e-300)[:, None]))
-
-        S = unit_rows(S)
-        for _ in range(200):
-            col = self.comm.allreduce(np.asarray(S.T @ w).ravel(), op=MPI.SUM)
-            worst = float(np.max(np.abs(col - target)) / max(float(target.max()), 1e-300))
-            if worst < 1e-8:
-                break
-            S = unit_rows(S.multiply(np.where(col > 0, target / np.where(col > 0, col, 1.0), 1.0)[None, :]))
-        #: largest |column - A_k| / max A_k left by the alternating scalings (they end on the rows)
-        self.smoothing_column_error = worst
+        """S[q, k] of :func:`~ecmsim.electrochem.growth.smoothing_operator` for this window's facets and layer."""
+        S, self.smoothing_column_error = smoothing_operator(
+            points, self._tree, self.x, self.y, self.length, self.smoothing,
+            np.where(mechanics._owned_points[self.layer], mechanics._weights[self.layer], 0.0), self.layer_area,
+            self.comm)
         return S
 
     def rigid_lift(self, h: np.ndarray) -> float:

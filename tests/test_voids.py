@@ -196,45 +196,25 @@ def test_rest_without_creep_the_skeleton_closes_a_void():
         assert gap[7] == pytest.approx(left, rel=1e-9, abs=0) and np.count_nonzero(gap) == 1
 
 
-WINDOW = """title = "window voids {electrode}"
-[geometry]
-kind = "sinusoidal"
-width_m = 40e-6
-electrode_thickness_m = 20e-6
-electrolyte_thickness_m = 20e-6
-amplitude_m = 3e-6
-wavelength_m = 20e-6
-[materials]
-electrode = "{electrode}"
-electrolyte = "PLL"
-[loading]
-stack_pressure_Pa = 2.4e6
-temperature_K = 333.15
-[mesh]
-size_m = 5e-6
-interface_size_m = 2.5e-6
-[electrochem]
-applied_current_density_A_m2 = 2.0
-[creep]
-characteristic_length_m = 10e-6
-[cycling]
-interface_voids = true
-[output]
-fields = false
-plots = false
-[protocol]
-steps = ["Plate at 0.2 mA/cm2 for 2 minutes", "Strip at 0.2 mA/cm2 for 5 minutes"]
-dt_initial_s = 50.0
-dt_max_s = 100.0
-"""
+def _lisn_window() -> str:
+    """tests/test_cycling.py's window (40 um sinusoidal, plate 10 min, rest 5 min, strip 10 min at 0.2 mA/cm2)
+    in LiSn, with creep (l = 10 um: Li's i_c,creep = 0.047 A/m2, 1/40 of the current) and voids on."""
+    from test_cycling import SCENARIO
+
+    text = SCENARIO.format(f_irr=0.0, cycles=1, extra="")
+    for old, new in (('electrode = "Li"', 'electrode = "LiSn"'), ("enabled = false", "characteristic_length_m = 10e-6"),
+                     ("irreversible_fraction = 0.0", "irreversible_fraction = 0.0\ninterface_voids = true")):
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    return text
 
 
 def test_a_lisn_window_run_writes_the_critical_current_with_the_skeleton(tmp_path):
-    """A 40 um LiSn window with interface_voids stripping at 0.2 mA/cm2 (40 x Li's creep-only i_c at l = 10 um,
-    far below i_n): summary.json's critical_stripping_current_A_m2 is i_c,creep + i_n (by hand, 1e-12), the run
+    """A LiSn window with interface_voids stripping at 0.2 mA/cm2 (40 x Li's creep-only i_c at l = 10 um, far
+    below i_n): summary.json's critical_stripping_current_A_m2 is i_c,creep + i_n (by hand, 1e-12), the run
     says so on its progress line, and no facet loses contact (interface_contact_fraction_min = 1)."""
     path = tmp_path / "lisn.toml"
-    path.write_text(WINDOW.format(electrode="LiSn"))
+    path.write_text(_lisn_window())
     proc = run_cli("run", str(path), "-o", str(tmp_path / "out"))
     assert proc.returncode == 0, proc.stderr
     m = read_summary(tmp_path / "out")["metrics"]

@@ -37,25 +37,31 @@ plating, :mod:`ecmsim.scenario.steps`):
    softens the layer (both Lamé parameters times :math:`(1-\phi)^m`, ``cycling.porous_modulus_exponent``,
    m = 2: Gibson–Ashby open-cell foams) and blocks contact: :math:`a_k = \max(1-\phi_k, a_{min})`.
 
-6. with ``cycling.interface_voids``, stripping opens voids where it outruns the Li that creep brings to
-   the interface (the critical stripping current regime, docs/electrochem.md "Voids on stripping"): a
+6. with ``cycling.interface_voids``, stripping opens voids where it outruns the Li that reaches the
+   interface (the critical stripping current regime, docs/electrochem.md "Voids on stripping"): a
    facet in contact opens when the stripping velocity :math:`v_{s,k} = \max(-i_k, 0)\,\Omega_{Li}/F`
-   exceeds the Li that creep brings to it,
+   exceeds the supply of the read-out's voids (:class:`~ecmsim.electrochem.voids.InterfaceVoids`, one law)
+   at the contacts' pressure,
 
-   .. math:: v_{c,k} = \ell\,\dot\varepsilon_c\!\left(\frac{\max(-\sigma_{nn,k}, 0)}{c}\right),
-      \qquad g_k \leftarrow \max(v_{s,k} - v_{c,k}, 0)\,\Delta t,
+   .. math:: u_k = v_c\!\left(\frac{\max(-\sigma_{nn,k}, 0)}{c}\right) + v_n, \qquad
+      v_c(p) = \ell\,\dot\varepsilon_c(p), \qquad v_n = i_n\,\frac{\Omega_{Li}}{F}, \qquad
+      g_k \leftarrow \max(v_{s,k} - u_k, 0)\,\Delta t,
 
    :math:`\ell` the supply length (``cycling.void_supply_length_m``), :math:`\dot\varepsilon_c` the
-   electrode's Norton law and :math:`c` the length fraction of the interface still in contact
+   electrode's Norton law, :math:`i_n` the skeleton's supply (Li-Sn's ``skeleton_network_current_A_m2``,
+   0 for Li) and :math:`c` the length fraction of the interface still in contact
    (:math:`g_k = 0`): the load of the open facets goes to the closed ones (mean field), which makes
-   the contact fraction self-limiting and is solved for per step (bisection on c). What creep brings
-   to the closed facets beyond their stripping, :math:`\sum_k \max(v_{c,k} - v_{s,k}, 0) L_k`,
-   spreads into the open voids (shared by length) and closes them. An open facet
+   the contact fraction self-limiting and is solved for per step (bisection on c). The skeleton's
+   :math:`v_n` is per unit area of contact and does not grow as c falls (it is not a load; and i_n was
+   shown with the whole face in contact). What reaches the closed facets beyond their stripping,
+   :math:`\sum_k \max(u_k - v_{s,k}, 0) L_k`, spreads into the open voids (shared by length) and closes
+   them. An open facet
    passes no current (its activity is ``VOID_ACTIVITY``, 1e-6) and keeps the layer's envelope: the growth
    eigenstrain takes :math:`h^{live}_k + h^{dead}_k + g_k`, so the receding Li leaves a void instead of
-   pulling the electrolyte (no tension across an open interface); pressure closes it again through
-   :math:`v_{c,k}` in every later step, current or rest. The critical stripping current of a flat
-   interface at stack pressure p is :math:`i_c = F\,\ell\,\dot\varepsilon_c(p)/\Omega_{Li}`.
+   pulling the electrolyte (no tension across an open interface); pressure and the skeleton close it again
+   through :math:`u_k` in every later step, current or rest. The critical stripping current of a flat
+   interface at stack pressure p is :math:`i_c = F\,(\ell\,\dot\varepsilon_c(p) + v_n)/\Omega_{Li}
+   = i_{c,creep} + i_n`.
 
 7. with a contact interface (the mechanics a :class:`~ecmsim.mechanics.creep_contact.CreepContactMechanics`
    with a gap offset, ``interface.model = "contact"``), the plated Li moves the electrode's surface in the
@@ -85,7 +91,7 @@ from ecmsim.core.constants import FARADAY_C_PER_MOL
 from ecmsim.core.errors import MeshError
 from ecmsim.core.fem import MPI, dolfinx, fem, ufl
 from ecmsim.electrochem.growth import smoothing_operator
-from ecmsim.electrochem.voids import porous_dead_li_thickness_m
+from ecmsim.electrochem.voids import InterfaceVoids, porous_dead_li_thickness_m
 
 #: Largest porous volume fraction of the deposition layer (keeps the softened modulus positive).
 MAX_POROUS_FRACTION = 0.9
@@ -108,15 +114,17 @@ class CyclingProblem:
         stress_coupling: pass the interface pressure to the potential problem.
         electrode_region: cell tag of the plated electrode.
         void_law: the electrode's :class:`~ecmsim.materials.creep.NortonLaw` that supplies Li to the
-            interface (item 6 of the module docstring); None: no voids (bonded, every facet in contact).
-            With ``interface_voids`` and no law (creep disabled), voids open and never close.
-        interface_voids: open voids where stripping outruns the creep supply.
+            interface (item 6 of the module docstring); None: no creep supply. With ``interface_voids``, no
+            law (creep disabled) and no skeleton, voids open and never close.
+        interface_voids: open voids where stripping outruns the supply (creep and skeleton).
         void_supply_length_m: l [m], the distance over which creep supplies Li to the interface.
         temperature_K: temperature of the Norton law [K].
         growth_smoothing_length_m: s [m] of the growth's smoothing along the interface (0: nearest facet).
         dead_li_porosity: phi_d [-]: dead Li of dense-equivalent thickness h takes h/(1 - phi_d) in the
             growth eigenstrain (0: dense).
         contact_activity_gap_m: g0 [m] of the activity exp(-g/g0) with a contact mechanics (item 7).
+        network_current_A_m2: i_n [A/m2], the stripping current density the electrode's mixed-conducting
+            skeleton supplies to a contact from its bulk (Li-Sn; 0: none, Li); item 6.
         bulk_plating: with a contact mechanics, the electrode's mixed-conducting skeleton (Li-Sn) carries the
             plated and stripped Li to and from its bulk: the interface moves as a rigid lift by the window's
             mean deposit instead of by each facet's own (item 7).
@@ -133,7 +141,7 @@ class CyclingProblem:
                  interface_voids: bool = False, void_law=None, void_supply_length_m: float = 10e-6,
                  temperature_K: float = 298.15, growth_smoothing_length_m: float = 0.0,
                  dead_li_porosity: float = 0.0, contact_activity_gap_m: float = 10e-9,
-                 bulk_plating: bool = False):
+                 network_current_A_m2: float = 0.0, bulk_plating: bool = False):
         self.mech, self.pot = mechanics, potential
         self.delta = float(deposition_layer_thickness_m)
         self.f_irr = float(irreversible_fraction)
@@ -141,9 +149,10 @@ class CyclingProblem:
         self.a_min = float(min_contact_activity)
         self.omega = float(molar_volume_m3_mol)
         self.stress_coupling = stress_coupling
-        self.voids, self.void_law = bool(interface_voids), void_law
-        self.supply_length = float(void_supply_length_m)
-        self.temperature_K = float(temperature_K)
+        self.voids = bool(interface_voids)
+        #: the supply that closes voids, v_c + v_n: the same law as the read-out's persistent voids
+        self.void_supply = InterfaceVoids(void_law, float(void_supply_length_m), float(temperature_K), self.omega,
+                                          float(network_current_A_m2))
         self.smoothing = float(growth_smoothing_length_m)
         #: dead Li of dense-equivalent thickness h occupies h / (1 - porosity) (ecmsim.electrochem.voids)
         self.dead_porosity = float(dead_li_porosity)
@@ -269,17 +278,19 @@ class CyclingProblem:
         return float(np.dot(gap <= 0.0, self.length) / self.length.sum())
 
     def supply_velocity(self, pressure_Pa, contact_fraction: float = 1.0) -> np.ndarray:
-        """v_c: Li brought to the interface by creep [m/s] where the facet's compressive normal stress is
-        ``pressure_Pa`` and a fraction ``contact_fraction`` of the interface carries the load."""
+        """v_c(p/c) + v_n: the Li brought to a contact [m/s] where the facet's compressive normal stress is
+        ``pressure_Pa`` and a fraction c = ``contact_fraction`` of the interface carries the load:
+        :meth:`InterfaceVoids.supply_velocity <ecmsim.electrochem.voids.InterfaceVoids.supply_velocity>` (the law
+        of the read-out's voids) at the contacts' pressure p/c. Creep feels the load of the open part; the
+        skeleton's supply v_n does not depend on c (per unit area of contact, item 6)."""
         p = np.maximum(np.nan_to_num(np.asarray(pressure_Pa, dtype=float)), 0.0)
-        if self.void_law is None:
-            return np.zeros_like(p)
-        return self.supply_length * self.void_law.rate_per_s(p / max(contact_fraction, 1e-12), self.temperature_K)
+        return self.void_supply.supply_velocity(p / max(contact_fraction, 1e-12))
 
     def critical_stripping_current_A_m2(self, pressure_Pa: float) -> float:
-        """i_c = F l eps_dot(p) / Omega: the stripping current that creep just keeps up with on a flat
-        interface at ``pressure_Pa`` [A/m2] (no law: 0)."""
-        return float(self.supply_velocity(np.array([pressure_Pa]))[0]) * FARADAY_C_PER_MOL / self.omega
+        """i_c = F (l eps_dot(p) + v_n) / Omega = i_c,creep + i_n: the stripping current that the creep and the
+        skeleton's supply just keep up with on a flat interface at ``pressure_Pa`` [A/m2] (no law, no
+        skeleton: 0)."""
+        return float(self.void_supply.critical_current_A_m2(pressure_Pa))
 
     def _void_step(self, stripping_m_s: np.ndarray, dt_s: float) -> np.ndarray:
         """The facets' void thickness after dt with contact fraction c consistent with it: c = the fraction
@@ -294,12 +305,12 @@ class CyclingProblem:
         open_length = float(np.dot(~closed, self.length))
 
         def after(c):
-            v_c = self.supply_velocity(sigma, c)
-            # the Li that creep brings to the closed facets beyond what stripping takes there spreads
-            # into the voids, shared by length
-            surplus = float(np.dot(np.where(closed, np.maximum(v_c - stripping_m_s, 0.0), 0.0), self.length))
+            u = self.supply_velocity(sigma, c)
+            # the Li that creep and the skeleton bring to the closed facets beyond what stripping takes
+            # there spreads into the voids, shared by length
+            surplus = float(np.dot(np.where(closed, np.maximum(u - stripping_m_s, 0.0), 0.0), self.length))
             filling = surplus / open_length if open_length > 0 else 0.0
-            return np.where(closed, np.maximum(stripping_m_s - v_c, 0.0) * dt_s,
+            return np.where(closed, np.maximum(stripping_m_s - u, 0.0) * dt_s,
                             np.maximum(self.gap + (stripping_m_s - filling) * dt_s, 0.0))
 
         lo, hi = 1e-6, 1.0

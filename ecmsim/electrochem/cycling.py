@@ -69,7 +69,10 @@ plating, :mod:`ecmsim.scenario.steps`):
    h^{dead}_k/(1-\phi_d)` (no eigenstrain, no mean-field voids), and the activity follows the contact
    state of the last accepted step, :math:`a_k = \max(1-\phi_k, a_{min})\,\max(e^{-g_k/g_0}, 10^{-6})`
    with :math:`g_k` the facet's mean Nitsche gap and :math:`g_0` ``cycling.contact_activity_gap_m``
-   (docs/electrochem.md, "Contact + creep + plating in the cycling window").
+   (docs/electrochem.md, "Contact + creep + plating in the cycling window"). An electrode with a skeleton
+   (``bulk_plating``, Li-Sn) takes the deposit into its bulk: the surface moves as a rigid lift
+   :math:`g_N = g(u) - \bar h\,e_y\cdot\nu`, :math:`\bar h = \sum_k h_k L_k / \sum_k L_k n_{y,k}`. The lag of the
+   activity is the step's error indicator (:meth:`CyclingProblem.error_indicator`).
 
 Rest (and hold) steps pass no current: the plated state stays, the mechanics relaxes by creep.
 The interface normal stress :math:`\sigma_{nn,k}` used for the coupling and the outputs is the

@@ -215,6 +215,104 @@ def test_open_facets_pass_no_current(window):
     mech.close()
 
 
+def _lagged_activity_change(tmesh, law, patch_depth, dt):
+    """The activity indicator of one strip step of dt from a window whose central half was stripped by
+    ``patch_depth`` (0: a flat closed window): (e, indicator, facets' gaps before and after the step)."""
+    mech = _contact(tmesh, law)
+    mech.error_tolerance = 0.05
+    cyc = _cycling(mech, tmesh)
+    patch = np.abs(cyc.x - W / 2) < W / 4
+    cyc.h_live[patch] = -patch_depth
+    cyc._apply_state()
+    _step(cyc, mech, 0.0, 0.0, None)
+    before = cyc.gap.copy()
+    cyc.advance(dt, dt, parse_step("Strip at 2 A/m2 for 10 min"))
+    mech.advance(dt, dt)
+    indicator = cyc.error_indicator()
+    after = np.maximum(cyc._contact_state()[0], 0.0)
+    out = cyc.activity_change, indicator, before, after
+    cyc.close()
+    mech.close()
+    return out
+
+
+def test_contact_status_change_within_a_step_is_the_error_indicator(window):
+    """With contact the current of a step follows the last accepted contact state; the step's own solve moves
+    the gaps. The indicator is the share of the step's current that this lag misplaced over the protocol's
+    error tolerance: 0 on a closed flat window (nothing changes status), first order in dt while a stripped
+    patch closes by creep (halving dt halves it), and above the rejection level 1.5 for a step in which the
+    patch closes (creeping Li closes 104 nm in about a second)."""
+    e_flat, ind_flat, _, _ = _lagged_activity_change(window, LAW, 0.0, 1.0)
+    assert e_flat < 1e-6 and ind_flat == pytest.approx(e_flat / 0.05, rel=1e-12, abs=0)
+    e1, _, before, after = _lagged_activity_change(window, LAW, 200e-9, 0.01)
+    e2, _, _, _ = _lagged_activity_change(window, LAW, 200e-9, 0.005)
+    assert before.max() > 5e-8 and after.max() < before.max()       # the patch is open and closing
+    print(f"activity change: dt 0.01 s {e1:.4g}, 0.005 s {e2:.4g}")
+    assert 1.6 < e1 / e2 < 2.4                                       # first order in dt
+    e_big, ind_big, _, after_big = _lagged_activity_change(window, LAW, 200e-9, 1.0)
+    assert after_big.max() < 0.1 * before.max() and ind_big > 1.5    # closed within the step: rejected
+    assert e_big == pytest.approx(0.05 * ind_big, rel=1e-12, abs=0)
+
+
+# -- a skeleton that takes the deposit into the bulk (Li-Sn): a rigid lift ------------------------------
+
+def test_rigid_lift_moves_the_electrode_rigidly_on_a_curved_interface():
+    """set_gap_lift(l): g_N = g(u) - l.nu, so on a sinusoidal interface (43 degree flanks) the electrode moves up by
+    exactly l (every dof, to round-off) and neither the electrolyte nor the contact pressure changes."""
+    tmesh = mesh_geometry(generators.sinusoidal(20e-6, 10e-6, 10e-6, 3e-6, 20e-6),
+                          MeshOptions(size_m=2.5e-6, interface_size_m=1e-6), MPI.COMM_WORLD)
+    lift = 1e-6
+    mech = _contact(tmesh, ELASTIC)
+    mech.advance(0.0, 0.0)
+    mech.accept()
+    p0 = mech.metrics()["contact_pressure_max_Pa"]
+    before = [b.u.x.array.copy() for b in mech.problem.bodies]
+    mech.set_gap_lift(lift)
+    mech.advance(1.0, 1.0)
+    mech.accept()
+    m = mech.metrics()
+    for b, a in zip(mech.problem.bodies, before, strict=True):
+        d = (b.u.x.array - a).reshape(-1, 2)
+        expected = (0.0, lift) if b.name == "electrode" else (0.0, 0.0)
+        np.testing.assert_allclose(d, np.broadcast_to(expected, d.shape), rtol=0, atol=1e-9 * lift)
+    assert m["contact_pressure_max_Pa"] == pytest.approx(p0, rel=1e-6, abs=0)
+    assert m["contact_fraction"] == 1.0
+    # the lift that holds a deposit: its volume over the projected width (the facets' normals oriented from the
+    # electrolyte into the electrode: sum L_k n_y,k = W), not over the arc length (1.16 W here)
+    pot = _cycling(mech, tmesh).pot
+    cyc = CyclingProblem(mech, pot, molar_volume_m3_mol=OMEGA, temperature_K=T, bulk_plating=True)
+    assert np.dot(cyc.normal[:, 1], cyc.length) == pytest.approx(20e-6, rel=1e-12, abs=0)
+    arc = cyc.length.sum()
+    assert arc > 1.1 * 20e-6
+    assert cyc.rigid_lift(np.full(len(cyc.x), 1e-6)) == pytest.approx(1e-6 * arc / 20e-6, rel=1e-12, abs=0)
+    cyc.close()
+    mech.close()
+
+
+def test_bulk_plating_lifts_the_electrode_by_the_mean_deposit(window):
+    """A skeleton's network (bulk_plating) spreads the deposit through the electrode: a stripped patch over half the
+    interface (-200 nm there) lowers the electrode rigidly by the mean, -100 nm (1e-6), with no gap and the stack
+    pressure everywhere; without it the same patch stands open (test_open_facets_pass_no_current)."""
+    mech = _contact(window, ELASTIC)
+    pot = _cycling(mech, window).pot
+    cyc = CyclingProblem(mech, pot, irreversible_fraction=0.0, molar_volume_m3_mol=OMEGA, temperature_K=T,
+                         bulk_plating=True)
+    _step(cyc, mech, 0.0, 0.0, None)
+    patch = np.abs(cyc.x - W / 2) < W / 4
+    cyc.h_live[patch] = -200e-9
+    mean = float(np.dot(cyc.h_live, cyc.length) / cyc.length.sum())
+    cyc._apply_state()
+    c, m = _step(cyc, mech, 1.0, 1.0, None)       # a rest step: the predictor moves the electrode by the lift
+    assert cyc.rigid_lift(cyc.h_live) == pytest.approx(mean, rel=1e-12, abs=0)
+    assert _jump(mech) == pytest.approx(mean, rel=1e-6, abs=0)
+    assert m["contact_fraction"] == 1.0 and m["gap_max_m"] < 1e-3 * abs(mean)
+    assert m["contact_pressure_max_Pa"] == pytest.approx(P, rel=1e-6, abs=0)
+    cyc.close()
+    mech.close()
+    with pytest.raises(ValueError, match="bulk_plating needs a contact"):
+        CyclingProblem(stack_pressure_creep_problem(window, MATS, {}, P, 2, T), pot, bulk_plating=True)
+
+
 # -- the scenario switch ---------------------------------------------------------------------------
 
 SCENARIO = """title = "contact cycling"

@@ -25,7 +25,7 @@ plating, :mod:`ecmsim.scenario.steps`):
 
    :math:`A_k` the layer area that belongs to facet k (the sum of its points' quadrature weights);
    (with ``growth_smoothing_length_m`` s > 0 a weighted mean of the facets' growth along the interface
-   instead, :meth:`CyclingProblem._smoothing_operator`, rows summing to 1 and columns to :math:`A_k`);
+   instead, :func:`~ecmsim.electrochem.growth.smoothing_operator`, rows summing to 1 and columns to :math:`A_k`);
    :math:`\bar\delta` = delta for a flat interface, and then :math:`\int \mathrm{tr}\,\varepsilon_g\,dA
    = \sum_k h_k L_k` is exactly the plated volume per unit depth. On a rough interface this holds for
    the mean (a per-facet :math:`L_k/A_k` would be exact for every facet, but :math:`A_k` shrinks to
@@ -37,25 +37,31 @@ plating, :mod:`ecmsim.scenario.steps`):
    softens the layer (both Lamé parameters times :math:`(1-\phi)^m`, ``cycling.porous_modulus_exponent``,
    m = 2: Gibson–Ashby open-cell foams) and blocks contact: :math:`a_k = \max(1-\phi_k, a_{min})`.
 
-6. with ``cycling.interface_voids``, stripping opens voids where it outruns the Li that creep brings to
-   the interface (the critical stripping current regime, docs/electrochem.md "Voids on stripping"): a
+6. with ``cycling.interface_voids``, stripping opens voids where it outruns the Li that reaches the
+   interface (the critical stripping current regime, docs/electrochem.md "Voids on stripping"): a
    facet in contact opens when the stripping velocity :math:`v_{s,k} = \max(-i_k, 0)\,\Omega_{Li}/F`
-   exceeds the Li that creep brings to it,
+   exceeds the supply of the read-out's voids (:class:`~ecmsim.electrochem.voids.InterfaceVoids`, one law)
+   at the contacts' pressure,
 
-   .. math:: v_{c,k} = \ell\,\dot\varepsilon_c\!\left(\frac{\max(-\sigma_{nn,k}, 0)}{c}\right),
-      \qquad g_k \leftarrow \max(v_{s,k} - v_{c,k}, 0)\,\Delta t,
+   .. math:: u_k = v_c\!\left(\frac{\max(-\sigma_{nn,k}, 0)}{c}\right) + v_n, \qquad
+      v_c(p) = \ell\,\dot\varepsilon_c(p), \qquad v_n = i_n\,\frac{\Omega_{Li}}{F}, \qquad
+      g_k \leftarrow \max(v_{s,k} - u_k, 0)\,\Delta t,
 
    :math:`\ell` the supply length (``cycling.void_supply_length_m``), :math:`\dot\varepsilon_c` the
-   electrode's Norton law and :math:`c` the length fraction of the interface still in contact
+   electrode's Norton law, :math:`i_n` the skeleton's supply (Li-Sn's ``skeleton_network_current_A_m2``,
+   0 for Li) and :math:`c` the length fraction of the interface still in contact
    (:math:`g_k = 0`): the load of the open facets goes to the closed ones (mean field), which makes
-   the contact fraction self-limiting and is solved for per step (bisection on c). What creep brings
-   to the closed facets beyond their stripping, :math:`\sum_k \max(v_{c,k} - v_{s,k}, 0) L_k`,
-   spreads into the open voids (shared by length) and closes them. An open facet
+   the contact fraction self-limiting and is solved for per step (bisection on c). The skeleton's
+   :math:`v_n` is per unit area of contact and does not grow as c falls (it is not a load; and i_n was
+   shown with the whole face in contact). What reaches the closed facets beyond their stripping,
+   :math:`\sum_k \max(u_k - v_{s,k}, 0) L_k`, spreads into the open voids (shared by length) and closes
+   them. An open facet
    passes no current (its activity is ``VOID_ACTIVITY``, 1e-6) and keeps the layer's envelope: the growth
    eigenstrain takes :math:`h^{live}_k + h^{dead}_k + g_k`, so the receding Li leaves a void instead of
-   pulling the electrolyte (no tension across an open interface); pressure closes it again through
-   :math:`v_{c,k}` in every later step, current or rest. The critical stripping current of a flat
-   interface at stack pressure p is :math:`i_c = F\,\ell\,\dot\varepsilon_c(p)/\Omega_{Li}`.
+   pulling the electrolyte (no tension across an open interface); pressure and the skeleton close it again
+   through :math:`u_k` in every later step, current or rest. The critical stripping current of a flat
+   interface at stack pressure p is :math:`i_c = F\,(\ell\,\dot\varepsilon_c(p) + v_n)/\Omega_{Li}
+   = i_{c,creep} + i_n`.
 
 7. with a contact interface (the mechanics a :class:`~ecmsim.mechanics.creep_contact.CreepContactMechanics`
    with a gap offset, ``interface.model = "contact"``), the plated Li moves the electrode's surface in the
@@ -63,7 +69,10 @@ plating, :mod:`ecmsim.scenario.steps`):
    h^{dead}_k/(1-\phi_d)` (no eigenstrain, no mean-field voids), and the activity follows the contact
    state of the last accepted step, :math:`a_k = \max(1-\phi_k, a_{min})\,\max(e^{-g_k/g_0}, 10^{-6})`
    with :math:`g_k` the facet's mean Nitsche gap and :math:`g_0` ``cycling.contact_activity_gap_m``
-   (docs/electrochem.md, "Contact + creep + plating in the cycling window").
+   (docs/electrochem.md, "Contact + creep + plating in the cycling window"). An electrode with a skeleton
+   (``bulk_plating``, Li-Sn) takes the deposit into its bulk: the surface moves as a rigid lift
+   :math:`g_N = g(u) - \bar h\,e_y\cdot\nu`, :math:`\bar h = \sum_k h_k L_k / \sum_k L_k n_{y,k}`. The lag of the
+   activity is the step's error indicator (:meth:`CyclingProblem.error_indicator`).
 
 Rest (and hold) steps pass no current: the plated state stays, the mechanics relaxes by creep.
 The interface normal stress :math:`\sigma_{nn,k}` used for the coupling and the outputs is the
@@ -84,7 +93,8 @@ from scipy.spatial import cKDTree
 from ecmsim.core.constants import FARADAY_C_PER_MOL
 from ecmsim.core.errors import MeshError
 from ecmsim.core.fem import MPI, dolfinx, fem, ufl
-from ecmsim.electrochem.voids import porous_dead_li_thickness_m
+from ecmsim.electrochem.growth import smoothing_operator
+from ecmsim.electrochem.voids import InterfaceVoids, porous_dead_li_thickness_m
 
 #: Largest porous volume fraction of the deposition layer (keeps the softened modulus positive).
 MAX_POROUS_FRACTION = 0.9
@@ -107,15 +117,20 @@ class CyclingProblem:
         stress_coupling: pass the interface pressure to the potential problem.
         electrode_region: cell tag of the plated electrode.
         void_law: the electrode's :class:`~ecmsim.materials.creep.NortonLaw` that supplies Li to the
-            interface (item 6 of the module docstring); None: no voids (bonded, every facet in contact).
-            With ``interface_voids`` and no law (creep disabled), voids open and never close.
-        interface_voids: open voids where stripping outruns the creep supply.
+            interface (item 6 of the module docstring); None: no creep supply. With ``interface_voids``, no
+            law (creep disabled) and no skeleton, voids open and never close.
+        interface_voids: open voids where stripping outruns the supply (creep and skeleton).
         void_supply_length_m: l [m], the distance over which creep supplies Li to the interface.
         temperature_K: temperature of the Norton law [K].
         growth_smoothing_length_m: s [m] of the growth's smoothing along the interface (0: nearest facet).
         dead_li_porosity: phi_d [-]: dead Li of dense-equivalent thickness h takes h/(1 - phi_d) in the
             growth eigenstrain (0: dense).
         contact_activity_gap_m: g0 [m] of the activity exp(-g/g0) with a contact mechanics (item 7).
+        network_current_A_m2: i_n [A/m2], the stripping current density the electrode's mixed-conducting
+            skeleton supplies to a contact from its bulk (Li-Sn; 0: none, Li); item 6.
+        bulk_plating: with a contact mechanics, the electrode's mixed-conducting skeleton (Li-Sn) carries the
+            plated and stripped Li to and from its bulk: the interface moves as a rigid lift by the window's
+            mean deposit instead of by each facet's own (item 7).
     """
 
     name = "cycling"
@@ -128,7 +143,8 @@ class CyclingProblem:
                  stress_coupling: bool = False, electrode_region: str = "electrode",
                  interface_voids: bool = False, void_law=None, void_supply_length_m: float = 10e-6,
                  temperature_K: float = 298.15, growth_smoothing_length_m: float = 0.0,
-                 dead_li_porosity: float = 0.0, contact_activity_gap_m: float = 10e-9):
+                 dead_li_porosity: float = 0.0, contact_activity_gap_m: float = 10e-9,
+                 network_current_A_m2: float = 0.0, bulk_plating: bool = False):
         self.mech, self.pot = mechanics, potential
         self.delta = float(deposition_layer_thickness_m)
         self.f_irr = float(irreversible_fraction)
@@ -136,9 +152,10 @@ class CyclingProblem:
         self.a_min = float(min_contact_activity)
         self.omega = float(molar_volume_m3_mol)
         self.stress_coupling = stress_coupling
-        self.voids, self.void_law = bool(interface_voids), void_law
-        self.supply_length = float(void_supply_length_m)
-        self.temperature_K = float(temperature_K)
+        self.voids = bool(interface_voids)
+        #: the supply that closes voids, v_c + v_n: the same law as the read-out's persistent voids
+        self.void_supply = InterfaceVoids(void_law, float(void_supply_length_m), float(temperature_K), self.omega,
+                                          float(network_current_A_m2))
         self.smoothing = float(growth_smoothing_length_m)
         #: dead Li of dense-equivalent thickness h occupies h / (1 - porosity) (ecmsim.electrochem.voids)
         self.dead_porosity = float(dead_li_porosity)
@@ -150,6 +167,10 @@ class CyclingProblem:
                              "exclude each other: with contact the gap is the void")
         #: g0 [m] of the contact activity exp(-g/g0)
         self.activity_gap = float(contact_activity_gap_m)
+        #: contact: the deposit enters the electrode's bulk (a skeleton's network), the surface lifts rigidly
+        self.bulk_plating = bool(bulk_plating)
+        if self.bulk_plating and not self.contact:
+            raise ValueError("bulk_plating needs a contact mechanics (interface.model = \"contact\")")
         comm = mechanics.tmesh.comm
         self.comm = comm
         if mechanics.tmesh.mesh.geometry.dim != 2:
@@ -169,6 +190,10 @@ class CyclingProblem:
         nodes = dolfinx.mesh.entities_to_geometry(msh, 1, facets[own]) if own.any() else np.zeros((0, 2), int)
         t = X[nodes[:, 1], :2] - X[nodes[:, 0], :2] if len(nodes) else np.zeros((0, 2))
         normal = np.column_stack([-t[:, 1], t[:, 0]]) / np.maximum(np.linalg.norm(t, axis=1), 1e-300)[:, None]
+        if own.any():           # oriented from the electrolyte (the potential's cell) into the electrode
+            corners = dolfinx.mesh.entities_to_geometry(msh, msh.topology.dim, cells[own])
+            outward = potential._midpoints[own, :2] - X[corners, :2].mean(axis=1)
+            normal[np.einsum("ij,ij->i", normal, outward) < 0] *= -1.0
         self._own_cells = cells[own]
         self._cell_length = lengths
         cat = lambda a: np.concatenate(comm.allgather(np.asarray(a, dtype=float)))  # noqa: E731
@@ -211,6 +236,8 @@ class CyclingProblem:
         self.h_live_trial, self.h_dead_trial = zeros.copy(), zeros.copy()
         self.gap, self.gap_trial = zeros.copy(), zeros.copy()   # void thickness at the facet [m]
         self._closed = np.ones(len(self.x), dtype=bool)         # contact: facets that carry pressure
+        #: contact: the share of the last step's current that the activity's lag misplaced (error_indicator)
+        self.activity_change = 0.0
         self.current = zeros.copy()              # local current of the last current step [A/m2]
         self.current_trial = zeros.copy()
         self.normal_stress = zeros.copy()        # interface sigma_nn at the samples [Pa]
@@ -236,13 +263,15 @@ class CyclingProblem:
         h_dead = self.h_dead if h_dead is None else h_dead
         return np.clip(h_dead / self.delta_eff, 0.0, MAX_POROUS_FRACTION)
 
-    def activity(self) -> np.ndarray:
+    def activity(self, gap: np.ndarray | None = None) -> np.ndarray:
         """a_k: 1 - porous fraction (at least a_min where dead Li covers the facet); VOID_ACTIVITY where a
-        void is open (bonded) or, with contact, times exp(-g_k/g0) of the facet's gap (at least VOID_ACTIVITY)."""
+        void is open (bonded) or, with contact, times exp(-g_k/g0) of the facet's gap (at least VOID_ACTIVITY).
+        ``gap``: the facets' gaps [m] to use instead of the accepted state's."""
+        gap = self.gap if gap is None else gap
         dense = np.maximum(1.0 - self.porous_fraction(), self.a_min)
         if self.contact:
-            return dense * np.maximum(np.exp(-np.maximum(self.gap, 0.0) / self.activity_gap), VOID_ACTIVITY)
-        return np.where(self.gap > 0.0, VOID_ACTIVITY, dense)
+            return dense * np.maximum(np.exp(-np.maximum(gap, 0.0) / self.activity_gap), VOID_ACTIVITY)
+        return np.where(gap > 0.0, VOID_ACTIVITY, dense)
 
     def contact_fraction(self, gap: np.ndarray | None = None) -> float:
         """c: length fraction of the interface without a void (with contact: that carries pressure) [-]."""
@@ -252,17 +281,19 @@ class CyclingProblem:
         return float(np.dot(gap <= 0.0, self.length) / self.length.sum())
 
     def supply_velocity(self, pressure_Pa, contact_fraction: float = 1.0) -> np.ndarray:
-        """v_c: Li brought to the interface by creep [m/s] where the facet's compressive normal stress is
-        ``pressure_Pa`` and a fraction ``contact_fraction`` of the interface carries the load."""
+        """v_c(p/c) + v_n: the Li brought to a contact [m/s] where the facet's compressive normal stress is
+        ``pressure_Pa`` and a fraction c = ``contact_fraction`` of the interface carries the load:
+        :meth:`InterfaceVoids.supply_velocity <ecmsim.electrochem.voids.InterfaceVoids.supply_velocity>` (the law
+        of the read-out's voids) at the contacts' pressure p/c. Creep feels the load of the open part; the
+        skeleton's supply v_n does not depend on c (per unit area of contact, item 6)."""
         p = np.maximum(np.nan_to_num(np.asarray(pressure_Pa, dtype=float)), 0.0)
-        if self.void_law is None:
-            return np.zeros_like(p)
-        return self.supply_length * self.void_law.rate_per_s(p / max(contact_fraction, 1e-12), self.temperature_K)
+        return self.void_supply.supply_velocity(p / max(contact_fraction, 1e-12))
 
     def critical_stripping_current_A_m2(self, pressure_Pa: float) -> float:
-        """i_c = F l eps_dot(p) / Omega: the stripping current that creep just keeps up with on a flat
-        interface at ``pressure_Pa`` [A/m2] (no law: 0)."""
-        return float(self.supply_velocity(np.array([pressure_Pa]))[0]) * FARADAY_C_PER_MOL / self.omega
+        """i_c = F (l eps_dot(p) + v_n) / Omega = i_c,creep + i_n: the stripping current that the creep and the
+        skeleton's supply just keep up with on a flat interface at ``pressure_Pa`` [A/m2] (no law, no
+        skeleton: 0)."""
+        return float(self.void_supply.critical_current_A_m2(pressure_Pa))
 
     def _void_step(self, stripping_m_s: np.ndarray, dt_s: float) -> np.ndarray:
         """The facets' void thickness after dt with contact fraction c consistent with it: c = the fraction
@@ -277,12 +308,12 @@ class CyclingProblem:
         open_length = float(np.dot(~closed, self.length))
 
         def after(c):
-            v_c = self.supply_velocity(sigma, c)
-            # the Li that creep brings to the closed facets beyond what stripping takes there spreads
-            # into the voids, shared by length
-            surplus = float(np.dot(np.where(closed, np.maximum(v_c - stripping_m_s, 0.0), 0.0), self.length))
+            u = self.supply_velocity(sigma, c)
+            # the Li that creep and the skeleton bring to the closed facets beyond what stripping takes
+            # there spreads into the voids, shared by length
+            surplus = float(np.dot(np.where(closed, np.maximum(u - stripping_m_s, 0.0), 0.0), self.length))
             filling = surplus / open_length if open_length > 0 else 0.0
-            return np.where(closed, np.maximum(stripping_m_s - v_c, 0.0) * dt_s,
+            return np.where(closed, np.maximum(stripping_m_s - u, 0.0) * dt_s,
                             np.maximum(self.gap + (stripping_m_s - filling) * dt_s, 0.0))
 
         lo, hi = 1e-6, 1.0
@@ -306,40 +337,18 @@ class CyclingProblem:
         return gap
 
     def _smoothing_operator(self, points: np.ndarray, mechanics):
-        """S[q, k]: the share of facet k's growth at layer point q. A Gaussian of width ``smoothing`` along
-        the interface: exp(-(D_qk^2 - d_q^2) / 2 s^2) with D_qk the distance from q to facet k's midpoint
-        and d_q the distance to the nearest one (for a flat interface D^2 - d^2 is the distance along it
-        squared, at any depth), weighted by the facet length. Its rows sum exactly to 1 (a uniform plated
-        thickness gives the nearest-facet rule's uniform eigenstrain), and its columns, weighted by the
-        points' quadrature weights, to A_k (every facet's plated volume lands in the layer, as with the
-        nearest-facet rule) as far as alternating scalings (Sinkhorn, ending on the rows) get in 200
-        rounds: ``smoothing_column_error``."""
-        from scipy.sparse import csr_matrix
-
-        s = self.smoothing
-        d = self._tree.query(points)[0]
-        near = self._tree.query_ball_point(points, np.sqrt(d ** 2 + (3.0 * s) ** 2) * (1 + 1e-12))
-        rows = np.repeat(np.arange(len(points)), [len(n) for n in near])
-        cols = np.fromiter((k for n in near for k in n), dtype=np.int64, count=len(rows))
-        D2 = (points[rows, 0] - self.x[cols]) ** 2 + (points[rows, 1] - self.y[cols]) ** 2
-        data = np.exp(-0.5 * np.maximum(D2 - d[rows] ** 2, 0.0) / s ** 2) * self.length[cols]
-        S = csr_matrix((data, (rows, cols)), shape=(len(points), len(self.x)))
-        w = np.where(mechanics._owned_points[self.layer], mechanics._weights[self.layer], 0.0)
-        target = self.layer_area
-
-        def unit_rows(S):
-            return csr_matrix(S.multiply(1.0 / np.maximum(np.asarray(S.sum(axis=1)).ravel(), 1e-300)[:, None]))
-
-        S = unit_rows(S)
-        for _ in range(200):
-            col = self.comm.allreduce(np.asarray(S.T @ w).ravel(), op=MPI.SUM)
-            worst = float(np.max(np.abs(col - target)) / max(float(target.max()), 1e-300))
-            if worst < 1e-8:
-                break
-            S = unit_rows(S.multiply(np.where(col > 0, target / np.where(col > 0, col, 1.0), 1.0)[None, :]))
-        #: largest |column - A_k| / max A_k left by the alternating scalings (they end on the rows)
-        self.smoothing_column_error = worst
+        """S[q, k] of :func:`~ecmsim.electrochem.growth.smoothing_operator` for this window's facets and layer."""
+        S, self.smoothing_column_error = smoothing_operator(
+            points, self._tree, self.x, self.y, self.length, self.smoothing,
+            np.where(mechanics._owned_points[self.layer], mechanics._weights[self.layer], 0.0), self.layer_area,
+            self.comm)
         return S
+
+    def rigid_lift(self, h: np.ndarray) -> float:
+        """h_bar [m]: the rigid lift of the electrode along y that holds the deposit sum_k h_k L_k,
+        h_bar = sum_k h_k L_k / sum_k L_k n_y,k (n_k from the electrolyte into the electrode; the denominator
+        is the interface's projected width)."""
+        return float(np.dot(h, self.length) / np.dot(self.normal[:, 1], self.length))
 
     def plated_surface(self, h_live: np.ndarray, h_dead: np.ndarray) -> np.ndarray:
         """h_k: how far the electrode's surface has moved into the electrolyte by plating (< 0: stripping) [m]:
@@ -349,6 +358,9 @@ class CyclingProblem:
     def _apply_eigenstrain(self, h_live: np.ndarray, h_dead: np.ndarray, gap: np.ndarray | None = None) -> None:
         if self.contact:       # the plated Li moves the surface: g_N = g(u) - h_k, no eigenstrain
             h, tree = self.plated_surface(h_live, h_dead), self._tree
+            if self.bulk_plating:
+                self.mech.set_gap_lift(self.rigid_lift(h))
+                return
             self.mech.set_gap_offset(lambda p: h[tree.query(p[:, :2])[1]] if len(p) else np.empty(0))
             return
         gap = self.gap if gap is None else gap
@@ -418,9 +430,24 @@ class CyclingProblem:
         return self.potential_iterations
 
     def error_indicator(self) -> float:
-        """0: within a step the current is explicit (the interface state of the last accepted step), so
-        dt is bounded by ``protocol.dt_max_s``; checked by halving it (docs/electrochem.md)."""
-        return 0.0
+        """Bonded: 0. Within a step the current is explicit (the interface state of the last accepted step)
+        and the plated thickness is exact for a constant current, so dt is bounded by ``protocol.dt_max_s``;
+        checked by halving it (docs/electrochem.md).
+
+        With contact, in a step that passes current: the step's current followed the activities a_k of the
+        last accepted contact state, and the step's own solve has moved the gaps to g_k'. The share of the
+        current that lag misplaced, e = sum L_k |i_k| |a_k(g_k') - a_k| / a_k / sum L_k |i_k| (first order
+        in dt), over the protocol's ``error_tolerance`` (the mechanics' ``error_tolerance``): the time loop
+        cuts the step while the contact status changes within it."""
+        self.activity_change = 0.0
+        if not self.contact or self.applied == 0.0:
+            return 0.0
+        a = self.activity()
+        a_end = self.activity(np.maximum(self._contact_state()[0], 0.0))
+        w = self.length * np.abs(self.current_trial)
+        if w.sum() > 0:
+            self.activity_change = float(np.dot(w, np.abs(a_end - a) / a) / w.sum())
+        return self.activity_change / self.mech.error_tolerance
 
     def accept(self) -> None:
         self.h_live, self.h_dead = self.h_live_trial.copy(), self.h_dead_trial.copy()
@@ -490,6 +517,8 @@ class CyclingProblem:
             "interface_sigma_nn_centre_Pa": centre,
             "interface_sigma_nn_edge_Pa": edge,
         }
+        if self.contact:
+            out["contact_activity_change"] = self.activity_change
         return out
 
     def centre_edge(self, s, w, x) -> tuple[float, float]:

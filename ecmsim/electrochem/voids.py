@@ -13,14 +13,18 @@ g [m] (void volume per nominal area) at a point of the interface obeys
   on plating after voids on stripping);
 - :math:`v_c` the creep inflow: the electrode's Norton law (:class:`~ecmsim.materials.creep.NortonLaw`,
   with its size effect at :math:`\ell`) at the local compressive pressure p, times the supply length
-  :math:`\ell` (``cycling.void_supply_length_m``), the same supply as the window's voids on stripping;
+  :math:`\ell` (``cycling.void_supply_length_m``);
 - :math:`v_n` the supply of a mixed-conducting skeleton (Li-Sn: the Li22Sn5 network carries Li from the
   electrode's bulk to the interface point that strips, docs/electrochem.md "The Li-Sn skeleton's supply"):
   the current density :math:`i_n` it can feed (the record key ``skeleton_network_current_A_m2``,
   :func:`network_current_A_m2`; 0 for Li). Stripping slower than :math:`i_n` opens no void.
 
-With i and p constant over a step the solution is exact: :math:`g(t + \Delta t) = \max(g + (v_s - v_c)
-\Delta t, 0)` (a void that has closed stays closed while creep outruns stripping).
+The window's voids on stripping (:class:`~ecmsim.electrochem.cycling.CyclingProblem`, ``cycling.interface_voids``)
+take the same supply, :meth:`InterfaceVoids.supply_velocity`, at their contacts' pressure p/c (the window's
+``void_supply`` is the object the fibre read-out takes).
+
+With i and p constant over a step the solution is exact: :math:`g(t + \Delta t) = \max(g + (v_s - v_c - v_n)
+\Delta t, 0)` (a void that has closed stays closed while the supply outruns stripping).
 The critical stripping current at pressure p is :math:`i_c = F\,v_c(p)/\Omega + i_n`; over a symmetric
 cycle (strip :math:`t_s`, then plate or rest :math:`t_p`, same |i|) the void grows by
 :math:`v_s t_s - v_c (t_s + t_p)` if positive: voids accumulate from cycle to cycle for

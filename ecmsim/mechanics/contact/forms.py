@@ -163,6 +163,7 @@ class PairIntegration:
     initial_gap: object = None    # g0 [m], a Lagrange(degree) Function; None: touching
     normal: object = None         # nu_h: the continuous normal from "-" into "+" (vertex_normals)
     offset: object = None         # h [m], a P1 Function on the parent mesh: g = g(u) - h; None: none
+    lift: object = None           # l [m], a Constant vector with the offset: g = g(u) - h - l.nu (a rigid lift)
 
 
 class ContactForms:
@@ -268,10 +269,11 @@ class ContactForms:
                 g0 = fem.Function(fem.functionspace(msh, ("Lagrange", self.degree)), name=f"initial_gap_{pair.facet}_m")
                 g0.interpolate(lambda xx, f=pair.initial_gap: np.asarray(f(xx), dtype=float))
                 g0.x.scatter_forward()
-            offset = None
+            offset = lift = None
             if pair.gap_offset:
                 offset = fem.Function(fem.functionspace(msh, ("Lagrange", 1)), name=f"gap_offset_{pair.facet}_m")
-            self.pairs.append(PairIntegration(pair, data, sides, g0, offset=offset))
+                lift = fem.Constant(msh, np.zeros(msh.geometry.dim))
+            self.pairs.append(PairIntegration(pair, data, sides, g0, offset=offset, lift=lift))
         dS = ufl.Measure("dS", domain=msh, subdomain_data=dS_data, metadata=quad)
         for i, entry in enumerate(self.pairs):
             entry.normal = vertex_normals(msh, dS(_PAIR_ID0 + i))
@@ -309,7 +311,7 @@ class ContactForms:
         p_sigma = -ufl.dot(t_u, nu)
         gap = ufl.dot(jump(bp.u, bm.u), nu) + (g0("+") if g0 is not None else 0)
         if entry.offset is not None:
-            gap = gap - entry.offset("+")
+            gap = gap - entry.offset("+") - ufl.dot(entry.lift, nu)
         P = p_sigma - gamma * gap
         if with_friction:
             s_sigma = ufl.dot(t_u, tau)

@@ -113,7 +113,7 @@ class ContactSampler:
             jump = self.u.eval(pts, cp3) - self.u.eval(pts, cm3)
             gap = np.einsum("ij,ij->i", jump, nu) + (g0.eval(pts, cp3)[:, 0] if g0 is not None else 0.0)
             if entry.offset is not None:
-                gap = gap - entry.offset.eval(pts, cp3)[:, 0]
+                gap = gap - entry.offset.eval(pts, cp3)[:, 0] - nu @ np.asarray(entry.lift.value, dtype=float)
         else:
             gap = np.empty(0)
         return self._gather(facet, pts, gap, np.maximum(p_sigma - gamma * gap, 0.0), weights)

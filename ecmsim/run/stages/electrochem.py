@@ -90,15 +90,18 @@ def cycling_problem(scn, tmesh, materials, mechanics):
                            molar_volume_m3_mol=omega, stress_coupling=ec.stress_coupling, degree=ec.element_degree)
     supply = supply_length_m(cyc.void_supply_length_m, scn.creep.characteristic_length_m,
                              cyc.deposition_layer_thickness_m)
-    law = InterfaceVoids.of_electrode(electrode, supply, T, scn.creep.enabled).law
+    voids = InterfaceVoids.of_electrode(electrode, supply, T, scn.creep.enabled)   # creep law and skeleton (Li-Sn)
     return CyclingProblem(mechanics, pot, deposition_layer_thickness_m=cyc.deposition_layer_thickness_m,
                           irreversible_fraction=cyc.irreversible_fraction,
                           porous_modulus_exponent=cyc.porous_modulus_exponent,
                           min_contact_activity=cyc.min_contact_activity, molar_volume_m3_mol=omega,
                           stress_coupling=ec.stress_coupling, interface_voids=cyc.interface_voids,
-                          void_law=law, void_supply_length_m=supply, temperature_K=T,
+                          void_law=voids.law, void_supply_length_m=supply, temperature_K=T,
+                          network_current_A_m2=voids.network_current_A_m2,
                           growth_smoothing_length_m=cyc.growth_smoothing_length_m,
-                          dead_li_porosity=cyc.dead_li_porosity, contact_activity_gap_m=cyc.contact_activity_gap_m)
+                          dead_li_porosity=cyc.dead_li_porosity, contact_activity_gap_m=cyc.contact_activity_gap_m,
+                          # a skeleton's network takes the deposit into the bulk (Li-Sn; docs/electrochem.md)
+                          bulk_plating=(scn.interface.model == "contact" and voids.network_current_A_m2 > 0))
 
 
 class CurrentStage(Stage):
@@ -143,9 +146,15 @@ class CyclingStage(Stage):
         self.profile_rows: list = []
         run.progress(f"plating/stripping: {len(self.problem.x)} interface facets, deposition layer "
                      f"{scn.cycling.deposition_layer_thickness_m:g} m ({run.progress.done('cycling'):.1f} s)")
+        if self.problem.bulk_plating:
+            run.progress("plating/stripping: the electrode's skeleton takes the deposit into its bulk: the interface "
+                         "moves as a rigid lift by the window's mean deposit (docs/electrochem.md)")
         if scn.cycling.interface_voids:
             ic = self.problem.critical_stripping_current_A_m2(scn.loading.stack_pressure_Pa)
-            run.progress(f"voids on stripping: creep supplies Li over {self.problem.supply_length:g} m; critical "
+            supply = self.problem.void_supply
+            network = supply.network_current_A_m2
+            run.progress(f"voids on stripping: creep supplies Li over {supply.supply_length_m:g} m"
+                         f"{f' and the skeleton {network / 10:g} mA/cm2' if network else ''}; critical "
                          f"stripping current at the stack pressure {ic / 10:.3g} mA/cm2")
 
     def advance(self, t_s: float, dt_s: float, step) -> int:

@@ -244,15 +244,14 @@ class ReadoutStage(Stage):
         section = scn.fibre_readout
         start = time.perf_counter()
         cell, path = load_cell(section.cell_scenario, run.source.parent)
-        from ecmsim.electrochem.voids import InterfaceVoids, network_current_A_m2
-
-        cyc = self.cycling.problem
-        network = network_current_A_m2(run.materials["electrode"])   # the skeleton's supply (Li-Sn), 0 for Li
+        supply = self.cycling.problem.void_supply    # the window's void supply law: creep and skeleton
+        network = supply.network_current_A_m2        # the skeleton's supply (Li-Sn), 0 for Li
         voids = None
         if scn.cycling.persistent_voids:
-            voids = InterfaceVoids(cyc.void_law, cyc.supply_length, cyc.temperature_K, cyc.omega, network)
+            voids = supply
             ic = voids.critical_current_A_m2(scn.loading.stack_pressure_Pa)
-            progress(f"fibre read-out: voids that persist beside the fibre, creep supply over {cyc.supply_length:g} m"
+            progress(f"fibre read-out: voids that persist beside the fibre, creep supply over "
+                     f"{voids.supply_length_m:g} m"
                      f"{f' and the skeleton {network / 10:g} mA/cm2' if network else ''}: "
                      f"critical stripping current {float(ic) / 10:.3g} mA/cm2 at the stack pressure")
         options = ReadoutOptions(section.sections, section.output_interval_s, tuple(section.library_pressure_factors),

@@ -25,7 +25,9 @@ from ecmsim.core.fem import MPI
 from ecmsim.electrochem.cycling import CyclingProblem
 from ecmsim.electrochem.kinetics import butler_volmer, ionic_conductivity_S_m
 from ecmsim.electrochem.potential import PotentialProblem
+from ecmsim.geometry import generators
 from ecmsim.mechanics.creep import stack_pressure_creep_problem
+from ecmsim.mesh import MeshOptions, mesh_geometry
 from ecmsim.scenario.steps import parse_step
 from strip_patch import ELASTIC, H1, H2, LAW, MATS, T, W, P, flat_window, patch_offset, strip_patch
 from strip_patch import contact as _contact

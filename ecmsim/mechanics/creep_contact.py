@@ -288,8 +288,9 @@ class CreepContactMechanics:
         pb.e_plane.x.array[:] = plane_strain_modulus(pb.lam, pb.mu).x.array
 
     def _offset_rows(self):
-        """The interface pair's P1 offset, the P1 dofs of each integration row's facet (the vertices of its
-        "+" cell but the one opposite), the facet midpoints and lengths (0 where another rank owns it)."""
+        """The interface pair (its P1 offset and rigid lift), the P1 dofs of each integration row's facet (the
+        vertices of its "+" cell but the one opposite), the facet midpoints and lengths (0 where another rank
+        owns it)."""
         entry = next(e for e in self.problem._pairs if e.pair.facet == "interface")
         msh = self.tmesh.mesh
         tdim = msh.topology.dim
@@ -309,7 +310,7 @@ class CreepContactMechanics:
             length = 0.5 * np.linalg.norm(np.cross(X[nodes[:, 1]] - X[nodes[:, 0]], X[nodes[:, 2]] - X[nodes[:, 0]]),
                                           axis=1) if len(nodes) else np.zeros(0)
         length = np.where(facets < msh.topology.index_map(tdim - 1).size_local, length, 0.0)
-        return entry.offset, dofs, mid, length
+        return entry, dofs, mid, length
 
     def set_gap_offset(self, offset_at) -> None:
         """Set the interface offset h [m] of g_N = g(u) - h (:class:`~ecmsim.mechanics.contact.ContactPair`
@@ -317,7 +318,8 @@ class CreepContactMechanics:
         interface facets. The offset is continuous and linear along each facet: its vertex values are the
         length-weighted means of the adjacent facets' h (a uniform h is kept exactly; a step between
         facets becomes a ramp over a facet, which the displacement can follow). No recompilation."""
-        offset, dofs, mid, length = self._offset
+        entry, dofs, mid, length = self._offset
+        offset = entry.offset
         h = np.asarray(offset_at(mid), dtype=float) if len(mid) else np.zeros(0)
         V = offset.function_space
         num, den = fem.Function(V), fem.Function(V)
@@ -337,9 +339,8 @@ class CreepContactMechanics:
         along a facet, and a P1 interpolant of it misses by O(lift Δθ²) where the facets turn by Δθ; on the
         sinusoid of docs/electrochem.md that raised the contact pressure by 0.8 MPa per µm of lift.) The
         predictor moves the electrode by the lift's change. No recompilation."""
-        offset, _, _, _ = self._offset
-        offset.x.array[:] = 0.0
-        entry = next(e for e in self.problem._pairs if e.pair.facet == "interface")
+        entry = self._offset[0]
+        entry.offset.x.array[:] = 0.0
         lift = np.zeros(self.tmesh.mesh.geometry.dim)
         lift[1] = float(lift_m)
         entry.lift.value[:] = lift

@@ -93,8 +93,9 @@ from scipy.spatial import cKDTree
 from ecmsim.core.constants import FARADAY_C_PER_MOL
 from ecmsim.core.errors import MeshError
 from ecmsim.core.fem import MPI, dolfinx, fem, ufl
+from ecmsim.electrochem.diffusion import InterfaceDiffusion
 from ecmsim.electrochem.growth import smoothing_operator
-from ecmsim.electrochem.voids import InterfaceVoids, porous_dead_li_thickness_m
+from ecmsim.electrochem.voids import InterfaceVoids, porous_dead_li_thickness_m, window_void_step
 
 #: Largest porous volume fraction of the deposition layer (keeps the softened modulus positive).
 MAX_POROUS_FRACTION = 0.9
@@ -144,7 +145,8 @@ class CyclingProblem:
                  interface_voids: bool = False, void_law=None, void_supply_length_m: float = 10e-6,
                  temperature_K: float = 298.15, growth_smoothing_length_m: float = 0.0,
                  dead_li_porosity: float = 0.0, contact_activity_gap_m: float = 10e-9,
-                 network_current_A_m2: float = 0.0, bulk_plating: bool = False):
+                 network_current_A_m2: float = 0.0, bulk_plating: bool = False,
+                 interface_diffusion_m3_s: float = 0.0, contact_modulus_Pa: float = 0.0):
         self.mech, self.pot = mechanics, potential
         self.delta = float(deposition_layer_thickness_m)
         self.f_irr = float(irreversible_fraction)
@@ -204,6 +206,15 @@ class CyclingProblem:
         if len(self.x) == 0:
             raise MeshError("plating/stripping cycles: the window has no electrode/electrolyte interface")
         self._tree = cKDTree(np.column_stack([self.x, self.y]))
+        self.diffusion = None           # Li diffusion along a contact interface (ecmsim.electrochem.diffusion)
+        if interface_diffusion_m3_s > 0:
+            if not self.contact or self.bulk_plating:
+                raise ValueError("cycling.interface_diffusion_m3_s needs interface.model = \"contact\" and an "
+                                 "electrode without a skeleton (its deposit enters the bulk)")
+            self.diffusion = InterfaceDiffusion(self.x, self.y, self.normal, self.length,
+                                                diffusion_m3_s=interface_diffusion_m3_s, temperature_K=temperature_K,
+                                                molar_volume_m3_mol=self.omega, contact_modulus_Pa=contact_modulus_Pa)
+        self._pressure = np.zeros(len(self.x))   # contact: p_k of the last accepted state [Pa]
         self.counter_length = potential._sum("counter_length")
 
         # -- deposition layer: electrode quadrature points within delta of the interface --
@@ -296,45 +307,13 @@ class CyclingProblem:
         return float(self.void_supply.critical_current_A_m2(pressure_Pa))
 
     def _void_step(self, stripping_m_s: np.ndarray, dt_s: float) -> np.ndarray:
-        """The facets' void thickness after dt with contact fraction c consistent with it: c = the fraction
-        of facets whose void is closed at the end of the step, found by bisection (the supply grows as
-        c falls, so the fraction closed falls as c grows: one crossing)."""
+        """The facets' void thickness after dt (:func:`~ecmsim.electrochem.voids.window_void_step`) with the
+        facets' compressive normal stress (unknown samples: the length-weighted mean)."""
         sigma = -self.normal_stress if self.normal_stress.any() else np.full(len(self.x), np.nan)
         finite = np.isfinite(sigma)
         fill = float(np.dot(sigma[finite], self.length[finite]) / self.length[finite].sum()) if finite.any() else 0.0
-        sigma = np.where(finite, sigma, fill)
-
-        closed = self.gap <= 0.0
-        open_length = float(np.dot(~closed, self.length))
-
-        def after(c):
-            u = self.supply_velocity(sigma, c)
-            # the Li that creep and the skeleton bring to the closed facets beyond what stripping takes
-            # there spreads into the voids, shared by length
-            surplus = float(np.dot(np.where(closed, np.maximum(u - stripping_m_s, 0.0), 0.0), self.length))
-            filling = surplus / open_length if open_length > 0 else 0.0
-            return np.where(closed, np.maximum(stripping_m_s - u, 0.0) * dt_s,
-                            np.maximum(self.gap + (stripping_m_s - filling) * dt_s, 0.0))
-
-        lo, hi = 1e-6, 1.0
-        if self.contact_fraction(after(hi)) >= hi:
-            return after(hi)
-        for _ in range(60):
-            mid = 0.5 * (lo + hi)
-            if self.contact_fraction(after(mid)) >= mid:
-                lo = mid
-            else:
-                hi = mid
-        # at the crossing: facets closed at lo but open at hi are balanced (supply = demand at c = lo);
-        # as many of them stay closed, least stripped first, as keep the contact fraction at lo
-        gap_lo, gap = after(lo), after(hi)
-        marginal = np.flatnonzero((gap_lo <= 0.0) & (gap > 0.0))
-        need = lo * self.length.sum() - float(np.dot(gap <= 0.0, self.length))
-        for k in marginal[np.argsort(stripping_m_s[marginal], kind="stable")]:
-            if need <= 0.0:
-                break
-            gap[k], need = 0.0, need - self.length[k]
-        return gap
+        return window_void_step(self.gap, self.length, stripping_m_s, dt_s,
+                                lambda c: self.supply_velocity(np.where(finite, sigma, fill), c))
 
     def _smoothing_operator(self, points: np.ndarray, mechanics):
         """S[q, k] of :func:`~ecmsim.electrochem.growth.smoothing_operator` for this window's facets and layer."""
@@ -400,8 +379,10 @@ class CyclingProblem:
             self.h_live_trial, self.h_dead_trial = self.h_live.copy(), self.h_dead.copy()
             # pressure closes open voids in rest steps too
             self.gap_trial = self._void_step(np.zeros(len(self.x)), dt_s) if self.voids and dt_s > 0 else self.gap.copy()
-            if self.voids:
-                self._apply_eigenstrain(self.h_live, self.h_dead, self.gap_trial)
+            if self.diffusion is not None and dt_s > 0:
+                self.h_live_trial += self.diffusion.step(self._pressure, self._closed, dt_s)
+            if self.voids or self.diffusion is not None:
+                self._apply_eigenstrain(self.h_live_trial, self.h_dead, self.gap_trial)
             self.current_trial = np.zeros_like(self.current)
             self._pot_metrics_trial = {}
             self._charge_trial = self.plated_charge_C_m
@@ -422,6 +403,8 @@ class CyclingProblem:
         plated = np.maximum(dh, 0.0)
         self.h_dead_trial = self.h_dead + self.f_irr * plated
         self.h_live_trial = self.h_live + dh - self.f_irr * plated
+        if self.diffusion is not None:
+            self.h_live_trial += self.diffusion.step(self._pressure, self._closed, dt_s)
         self.current_trial = i_k
         self._charge_trial = self.plated_charge_C_m + total * dt_s
         stripping = np.maximum(-i_k, 0.0) * self.omega / FARADAY_C_PER_MOL
@@ -480,7 +463,7 @@ class CyclingProblem:
         if self.contact:       # the contact state of the accepted step sets the activity of the next
             gap, pressure = self._contact_state()
             self.gap = np.maximum(gap, 0.0)
-            self._closed = pressure > 0
+            self._closed, self._pressure = pressure > 0, pressure
         if self.stress_coupling or self.contact:
             self._apply_state()
         s = self.normal_stress[np.isfinite(self.normal_stress)]
@@ -550,7 +533,7 @@ class CyclingProblem:
         """The committed plated state (global arrays, the same on every rank) and this rank's potential."""
         pot = np.array([self._pot_metrics.get(k, np.nan) for k in self._POT_KEYS] + [float(bool(self._pot_metrics))])
         return {"h_live": self.h_live, "h_dead": self.h_dead, "gap": self.gap, "current": self.current,
-                "normal_stress": self.normal_stress,
+                "normal_stress": self.normal_stress, "pressure": self._pressure,
                 "scalars": np.array([self.plated_charge_C_m, getattr(self, "_accepted_applied", 0.0),
                                      self.charge_error]), "potential_metrics": pot,
                 "phi": self.pot.phi.x.array.copy()}     # Newton's start of the next potential solve (this rank)
@@ -559,6 +542,9 @@ class CyclingProblem:
         self.h_live, self.h_dead = state["h_live"].copy(), state["h_dead"].copy()
         self.gap = state["gap"].copy() if "gap" in state else np.zeros_like(self.h_live)
         self.current, self.normal_stress = state["current"].copy(), state["normal_stress"].copy()
+        if self.contact and "pressure" in state:
+            self._pressure = state["pressure"].copy()
+            self._closed = self._pressure > 0
         self.plated_charge_C_m, self._accepted_applied, self.charge_error = (float(v) for v in state["scalars"])
         self.pot.phi.x.array[:] = state["phi"]
         pot = state["potential_metrics"]

@@ -131,5 +131,52 @@ def porous_dead_li_thickness_m(dead_dense_m, porosity: float):
     return np.asarray(dead_dense_m, dtype=float) / (1.0 - porosity)
 
 
+def window_void_step(gap: np.ndarray, length: np.ndarray, stripping_m_s: np.ndarray, dt_s: float,
+                     supply) -> np.ndarray:
+    """The bonded window's facet voids [m] after dt, with the contact fraction c consistent with them: c = the
+    length fraction of facets whose void is closed at the end of the step, found by bisection (the supply grows
+    as c falls, so the fraction closed falls as c grows: one crossing).
+
+    Args:
+        gap: the facets' void thickness at the start of the step [m].
+        length: the facets' lengths [m].
+        stripping_m_s: the facets' stripping velocity max(-i, 0) Omega/F [m/s].
+        dt_s: the step [s].
+        supply: c -> the Li brought to each closed facet at contact fraction c [m/s] (v_c(p/c) + v_n).
+    """
+    closed = gap <= 0.0
+    open_length = float(np.dot(~closed, length))
+    fraction = lambda g: float(np.dot(g <= 0.0, length) / length.sum())  # noqa: E731
+
+    def after(c):
+        u = supply(c)
+        # the Li that creep and the skeleton bring to the closed facets beyond what stripping takes
+        # there spreads into the voids, shared by length
+        surplus = float(np.dot(np.where(closed, np.maximum(u - stripping_m_s, 0.0), 0.0), length))
+        filling = surplus / open_length if open_length > 0 else 0.0
+        return np.where(closed, np.maximum(stripping_m_s - u, 0.0) * dt_s,
+                        np.maximum(gap + (stripping_m_s - filling) * dt_s, 0.0))
+
+    lo, hi = 1e-6, 1.0
+    if fraction(after(hi)) >= hi:
+        return after(hi)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if fraction(after(mid)) >= mid:
+            lo = mid
+        else:
+            hi = mid
+    # at the crossing: facets closed at lo but open at hi are balanced (supply = demand at c = lo);
+    # as many of them stay closed, least stripped first, as keep the contact fraction at lo
+    gap_lo, out = after(lo), after(hi)
+    marginal = np.flatnonzero((gap_lo <= 0.0) & (out > 0.0))
+    need = lo * length.sum() - float(np.dot(out <= 0.0, length))
+    for k in marginal[np.argsort(stripping_m_s[marginal], kind="stable")]:
+        if need <= 0.0:
+            break
+        out[k], need = 0.0, need - length[k]
+    return out
+
+
 __all__ = ["InterfaceVoids", "LI_MOLAR_VOLUME_M3_MOL", "molar_volume_m3_mol", "network_current_A_m2",
-           "porous_dead_li_thickness_m", "supply_length_m"]
+           "porous_dead_li_thickness_m", "supply_length_m", "window_void_step"]

@@ -142,6 +142,13 @@ class Scenario(Section):
         if "contact_activity_gap_m" in self.cycling.model_fields_set and not contact:
             raise ValueError("cycling.contact_activity_gap_m applies to interface.model = 'contact' only "
                              f"(model is '{self.interface.model}')")
+        if self.cycling.interface_diffusion_m3_s > 0 and not contact:
+            raise ValueError("cycling.interface_diffusion_m3_s > 0 moves Li along a contact interface: it needs "
+                             f"interface.model = 'contact' (model is '{self.interface.model}')")
+        if self.cycling.interface_diffusion_m3_s > 0 and _has_skeleton(self.materials):
+            raise ValueError("cycling.interface_diffusion_m3_s > 0: the electrode has a skeleton network "
+                             "(skeleton_network_current_A_m2), which takes the deposit into its bulk and lifts the "
+                             "interface rigidly, so nothing is left to diffuse; set it to 0")
         if cycling and contact and self.cycling.interface_voids:
             raise ValueError("cycling.interface_voids = true: the bonded window's mean-field voids; with "
                              "interface.model = 'contact' the gap is the void (set interface_voids = false)")
@@ -156,8 +163,9 @@ class Scenario(Section):
         exclude |= {"cycling"} if "cycling" not in self.model_fields_set else set()
         exclude |= {"fibre_readout"} if self.fibre_readout is None else set()
         out = self.model_dump(mode="json", exclude=exclude)
-        if "cycling" in out and "contact_activity_gap_m" not in self.cycling.model_fields_set:
-            del out["cycling"]["contact_activity_gap_m"]   # a bonded run's input hash stays what it was
+        for key in ("contact_activity_gap_m", "interface_diffusion_m3_s"):
+            if "cycling" in out and key not in self.cycling.model_fields_set:
+                del out["cycling"][key]   # the input hash of a run without them stays what it was
         return out
 
     def input_hash(self) -> str:
@@ -165,6 +173,15 @@ class Scenario(Section):
         payload = {"scenario": self.to_dict(),
                    "materials": {k: m.as_dict() for k, m in self.materials.resolve().items()}}
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def _has_skeleton(materials) -> bool:
+    """Whether the scenario's electrode has a skeleton network (Li-Sn)."""
+    from ecmsim.electrochem.voids import network_current_A_m2
+    try:
+        return network_current_A_m2(materials.resolve()["electrode"]) > 0
+    except (KeyError, ValueError):
+        return False
 
 
 __all__ = ["Scenario"]

@@ -267,6 +267,11 @@ class CyclingSection(Section):
         10e-9, gt=0, lt=1e-4, allow_inf_nan=False,
         description="interface.model = 'contact' only: g0 of the contact activity exp(-g/g0) of a facet whose "
                     "gap is g (CHOSEN, docs/electrochem.md, contact + creep + plating) [m] (0 < x < 1e-4)")
+    interface_diffusion_m3_s: float = Field(
+        0.0, ge=0, lt=1e-12, allow_inf_nan=False,
+        description="interface.model = 'contact', Li only: D_i delta_i of Li diffusing along the interface from "
+                    "high contact pressure to low (docs/electrochem.md, interface diffusion) [m^3/s] "
+                    "(0 <= x < 1e-12); 0: none")
     profiles: bool = Field(True, description="write interface_profiles.csv (every accepted step, every facet)")
 
 

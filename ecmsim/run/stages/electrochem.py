@@ -101,7 +101,10 @@ def cycling_problem(scn, tmesh, materials, mechanics):
                           growth_smoothing_length_m=cyc.growth_smoothing_length_m,
                           dead_li_porosity=cyc.dead_li_porosity, contact_activity_gap_m=cyc.contact_activity_gap_m,
                           # a skeleton's network takes the deposit into the bulk (Li-Sn; docs/electrochem.md)
-                          bulk_plating=(scn.interface.model == "contact" and voids.network_current_A_m2 > 0))
+                          bulk_plating=(scn.interface.model == "contact" and voids.network_current_A_m2 > 0),
+                          interface_diffusion_m3_s=cyc.interface_diffusion_m3_s,
+                          contact_modulus_Pa=1.0 / sum((1 - m.poissons_ratio ** 2) / m.youngs_modulus_Pa
+                                                      for m in (electrode, electrolyte)))
 
 
 class CurrentStage(Stage):

@@ -1,0 +1,226 @@
+"""Li diffusion along a contact interface (ecmsim.electrochem.diffusion; docs/electrochem.md, interface
+diffusion): the facet graph, the discrete operator against closed forms, conservation, the direction of the
+flux, and on the FE window the decay of a surface wave at the rate of the linear theory, B E* k^3 / 2."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ecmsim.core.constants import GAS_CONSTANT_J_PER_MOL_K
+from ecmsim.electrochem.diffusion import InterfaceDiffusion, facet_neighbours
+
+T, VM = 333.15, 13.0e-6
+ESTAR = 4.2e8
+
+
+def _chain(x_nodes, y_nodes):
+    """Facets of a polyline through the nodes: midpoints, unit normals, lengths."""
+    p = np.column_stack([x_nodes, y_nodes])
+    t = np.diff(p, axis=0)
+    length = np.linalg.norm(t, axis=1)
+    normal = np.column_stack([-t[:, 1], t[:, 0]]) / length[:, None]
+    mid = 0.5 * (p[1:] + p[:-1])
+    return mid[:, 0], mid[:, 1], normal, length
+
+
+def _diffusion(x, y, normal, length, D=1e-20):
+    return InterfaceDiffusion(x, y, normal, length, diffusion_m3_s=D, temperature_K=T, molar_volume_m3_mol=VM,
+                              contact_modulus_Pa=ESTAR)
+
+
+def test_neighbours_of_a_shuffled_polyline_are_its_chain():
+    xs = np.linspace(0.0, 40e-6, 41)
+    x, y, n, L = _chain(xs, 3e-6 * np.sin(2 * np.pi * xs / 20e-6))
+    order = np.random.default_rng(1).permutation(len(x))
+    pairs = facet_neighbours(x[order], y[order], n[order], L[order])
+    assert len(pairs) == len(x) - 1
+    back = np.sort(order[pairs], axis=1)                   # in the polyline's own facet numbers
+    back = back[np.argsort(back[:, 0])]
+    assert np.array_equal(back, np.column_stack([np.arange(39), np.arange(1, 40)]))
+
+
+def test_laplacian_of_a_parabola_is_two_inside():
+    xs = np.linspace(0.0, 20e-6, 33)
+    x, y, n, L = _chain(xs, np.zeros_like(xs))
+    lap = _diffusion(x, y, n, L).laplacian(x ** 2)
+    assert np.allclose(lap[1:-1], 2.0, rtol=1e-9, atol=0)
+    # mirror sides: no flux through the window's ends
+    assert lap[0] == pytest.approx((x[1] ** 2 - x[0] ** 2) / (x[1] - x[0]) / L[0], rel=1e-12, abs=0)
+
+
+def test_diffusion_moves_li_and_conserves_it():
+    rng = np.random.default_rng(7)
+    xs = np.cumsum(rng.uniform(0.2e-6, 2e-6, 60))
+    x, y, n, L = _chain(xs, 1e-6 * rng.standard_normal(60))
+    p = rng.uniform(0, 20e6, len(x))
+    closed = rng.uniform(size=len(x)) > 0.3
+    dh = _diffusion(x, y, n, L).step(p, closed, 50.0)
+    assert np.abs(dh).max() > 0
+    assert abs(np.dot(L, dh)) < 1e-12 * np.dot(L, np.abs(dh))
+
+
+def test_li_leaves_a_pressure_peak_for_its_neighbours():
+    xs = np.linspace(0.0, 21e-6, 22)                       # 21 facets: facet 10 in the middle
+    x, y, n, L = _chain(xs, np.zeros_like(xs))
+    p = np.full(len(x), 2.4e6)
+    p[10] = 10e6
+    dh = _diffusion(x, y, n, L).step(p, np.ones(len(x), bool), 1.0)
+    assert dh[10] < 0 and dh[9] > 0 and dh[11] > 0
+    assert dh[9] == pytest.approx(dh[11], rel=1e-9, abs=0)
+    # far from the peak only the implicit step's elastic coupling moves the surface, by ~1 % of the peak's move
+    assert np.abs(dh[[0, 1, 2, 18, 19, 20]]).max() < 2e-2 * abs(dh[10])
+
+
+@pytest.mark.parametrize("m", [2, 6])
+def test_step_is_backward_euler_against_the_half_space(m):
+    """On a flat, uniform chain, if the pressure is the half-space's (p = E* k h / 2 for a cosine of wave number
+    k), a step multiplies a cosine's amplitude by 1 / (1 + dt B lambda E* k / 2), lambda = (2 - 2 cos k d) / d^2 the
+    discrete Laplacian's eigenvalue: the implicit step is exact backward Euler."""
+    N, W = 64, 40e-6
+    xs = np.linspace(0.0, W, N + 1)
+    x, y, n, L = _chain(xs, np.zeros_like(xs))
+    dif = _diffusion(x, y, n, L)
+    k, d = m * np.pi / W, W / N
+    h = 1e-9 * np.cos(k * x)
+    p = 2.4e6 + ESTAR * k / 2 * h
+    dt = 3.0 / (dif.mobility * ESTAR * k ** 3 / 2)      # three e-folding times: far beyond explicit stability
+    h1 = h + dif.step(p, np.ones(N, bool), dt)
+    lam = (2 - 2 * np.cos(k * d)) / d ** 2
+    assert h1 == pytest.approx(h / (1 + dt * dif.mobility * lam * ESTAR * k / 2), rel=1e-6, abs=1e-6 * 1e-9)
+
+
+def test_mobility_is_d_delta_omega_over_kt():
+    xs = np.linspace(0.0, 20e-6, 5)
+    dif = _diffusion(*_chain(xs, np.zeros_like(xs)), D=3e-20)
+    assert dif.mobility == pytest.approx(3e-20 * VM / (GAS_CONSTANT_J_PER_MOL_K * T), rel=1e-12, abs=0)
+
+
+# -- on the FE window ---------------------------------------------------------------------------------------
+
+def _decay_rate(refine: int, dt_r: float, steps: int) -> float:
+    """The flat contact window (elastic Li on PLL, 8 x ``refine`` interface facets) with the Li surface moved by
+    h0 cos(k x), k = 4 pi / W, left at rest: the measured decay rate of the wave's amplitude over the linear
+    theory's r = B E* k^3 / 2 (two half-spaces, p = E* k h / 2), with steps of dt = dt_r / r."""
+    from strip_patch import ELASTIC, MATS, W, contact, flat_window
+
+    from ecmsim.electrochem.cycling import CyclingProblem
+    from ecmsim.electrochem.kinetics import butler_volmer, ionic_conductivity_S_m
+    from ecmsim.electrochem.potential import PotentialProblem
+    from ecmsim.scenario.steps import parse_step
+
+    estar = 1.0 / sum((1 - m.poissons_ratio ** 2) / m.youngs_modulus_Pa for m in MATS.values())
+    D, h0, k = 4e-20, 5e-9, 4 * np.pi / W
+    tmesh = flat_window(refine=refine)
+    mech = contact(tmesh, ELASTIC)
+    pot = PotentialProblem(tmesh, butler_volmer(MATS["electrode"], T),
+                           ionic_conductivity_S_m(MATS["electrolyte"], T), molar_volume_m3_mol=VM)
+    cyc = CyclingProblem(mech, pot, irreversible_fraction=0.0, molar_volume_m3_mol=VM, temperature_K=T,
+                         interface_diffusion_m3_s=D, contact_modulus_Pa=estar)
+    r = cyc.diffusion.mobility * estar * k ** 3 / 2
+    cyc.h_live = h0 * np.cos(k * cyc.x)
+    cyc._apply_state()
+    volume = np.dot(cyc.length, cyc.h_live)
+    rest = parse_step("Rest for 1 hour")
+    t, dt = 0.0, dt_r / r
+    for k_step in range(steps + 1):
+        step_dt = 0.0 if k_step == 0 else dt
+        t += step_dt
+        for problem in (cyc, mech):
+            problem.advance(t, step_dt, rest if k_step else None)
+        cyc.accept()
+        mech.accept()
+        cyc.metrics()
+        assert mech.metrics()["contact_force_N_per_m"] == pytest.approx(2.4e6 * W, rel=1e-2, abs=0)
+        assert cyc.contact_fraction() == 1.0
+    amplitude = 2 / W * np.dot(cyc.length, cyc.h_live * np.cos(k * cyc.x))
+    assert abs(np.dot(cyc.length, cyc.h_live) - volume) < 1e-9 * h0 * W   # diffusion neither plates nor strips
+    mech.close()
+    cyc.close()
+    return -np.log(amplitude / h0) / (r * t)
+
+
+@pytest.mark.fem
+def test_a_surface_wave_decays_at_the_rate_of_the_linear_theory():
+    """Backward Euler at dt r = 0.025 alone gives ln(1.025)/0.025 = 0.988 of r. Measured (one rank): 0.934 with 32
+    interface facets, 0.975 with 64: the FE's pressure per wave (0.958 and 0.990 of E* k h / 2) and the facets'
+    Laplacian converge on the theory."""
+    coarse, fine = _decay_rate(4, 0.025, 40), _decay_rate(8, 0.025, 40)
+    assert fine == pytest.approx(np.log(1.025) / 0.025, rel=0.02, abs=0)
+    assert abs(fine - 1) < abs(coarse - 1)
+
+
+# -- the scenario key --------------------------------------------------------------------------------------
+
+SCENARIO = """title = "interface diffusion"
+[geometry]
+kind = "flat"
+width_m = 20e-6
+electrode_thickness_m = 10e-6
+electrolyte_thickness_m = 10e-6
+[materials]
+electrode = "{electrode}"
+electrolyte = "PLL"
+[loading]
+stack_pressure_Pa = 2.4e6
+[interface]
+model = "{model}"
+[mesh]
+size_m = 5e-6
+interface_size_m = 2.5e-6
+[electrochem]
+applied_current_density_A_m2 = 2.0
+[cycling]
+irreversible_fraction = 0.0
+{cycling}
+[output]
+fields = false
+plots = false
+[protocol]
+steps = ["Strip at 2 A/m2 for 10 minutes", "Plate at 2 A/m2 for 10 minutes"]
+dt_initial_s = 200.0
+dt_max_s = 200.0
+checkpoint_interval_s = 0.0
+"""
+
+
+def _write(tmp_path, model="contact", cycling="interface_diffusion_m3_s = 1e-19", electrode="Li"):
+    path = tmp_path / "d.toml"
+    path.write_text(SCENARIO.format(model=model, cycling=cycling, electrode=electrode))
+    return path
+
+
+@pytest.mark.parametrize("model, cycling, electrode, fragments", [
+    ("bonded", "interface_diffusion_m3_s = 1e-19", "Li", ("cycling.interface_diffusion_m3_s", "contact")),
+    ("contact", "interface_diffusion_m3_s = 1e-19", "LiSn", ("cycling.interface_diffusion_m3_s", "skeleton")),
+    ("contact", "interface_diffusion_m3_s = -1e-19", "Li", ("cycling.interface_diffusion_m3_s",)),
+])
+def test_bad_interface_diffusion_input_is_one_line(tmp_path, model, cycling, electrode, fragments):
+    from conftest import assert_one_line_error, run_cli
+
+    proc = run_cli("run", str(_write(tmp_path, model, cycling, electrode)), "-o", str(tmp_path / "out"))
+    assert_one_line_error(proc, "d.toml", *fragments)
+
+
+def test_input_hash_without_the_key_is_unchanged(tmp_path):
+    """A scenario that does not set the key hashes as before the key existed (its runs stay valid)."""
+    from ecmsim.scenario import load
+
+    plain = load(_write(tmp_path, cycling=""))
+    assert "interface_diffusion_m3_s" not in plain.to_dict()["cycling"]
+    zero = load(_write(tmp_path, cycling="interface_diffusion_m3_s = 0.0"))
+    assert zero.to_dict()["cycling"]["interface_diffusion_m3_s"] == 0.0
+
+
+@pytest.mark.fem
+def test_a_flat_window_strips_and_plates_back_with_diffusion(tmp_path):
+    """On a flat interface the pressure is uniform, so diffusion moves nothing: strip 10 min and plate back with
+    diffusion on gives the run without it (the contact force P W at every step)."""
+    from conftest import read_summary, run_cli
+
+    for name, cycling in (("on", "interface_diffusion_m3_s = 1e-19"), ("off", "")):
+        proc = run_cli("run", str(_write(tmp_path, cycling=cycling)), "-o", str(tmp_path / name), "-q")
+        assert proc.returncode == 0, proc.stderr
+    on, off = read_summary(tmp_path / "on"), read_summary(tmp_path / "off")
+    for key in ("plated_thickness_max_m", "plated_thickness_min_m", "contact_pressure_max_Pa"):
+        assert on["metrics"][key] == pytest.approx(off["metrics"][key], rel=1e-6, abs=1e-15), key

@@ -132,6 +132,9 @@ class CyclingProblem:
         bulk_plating: with a contact mechanics, the electrode's mixed-conducting skeleton (Li-Sn) carries the
             plated and stripped Li to and from its bulk: the interface moves as a rigid lift by the window's
             mean deposit instead of by each facet's own (item 7).
+        interface_diffusion_m3_s: with a contact mechanics and no bulk plating, D_i delta_i [m^3/s] of Li
+            diffusing along the interface down the contact pressure (:mod:`ecmsim.electrochem.diffusion`; 0: none).
+        contact_modulus_Pa: E* of the electrode/electrolyte pair [Pa], the diffusion step's half-space stiffness.
     """
 
     name = "cycling"

@@ -152,6 +152,11 @@ class CyclingStage(Stage):
         if self.problem.bulk_plating:
             run.progress("plating/stripping: the electrode's skeleton takes the deposit into its bulk: the interface "
                          "moves as a rigid lift by the window's mean deposit (docs/electrochem.md)")
+        if self.problem.diffusion is not None:
+            d = self.problem.diffusion
+            run.progress(f"plating/stripping: Li diffuses along the interface from high contact pressure to low, "
+                         f"D_i delta_i = {scn.cycling.interface_diffusion_m3_s:g} m^3/s, {len(d.pairs)} facet "
+                         f"neighbours (docs/electrochem.md)")
         if scn.cycling.interface_voids:
             ic = self.problem.critical_stripping_current_A_m2(scn.loading.stack_pressure_Pa)
             supply = self.problem.void_supply

@@ -293,3 +293,60 @@ def test_diffusing_sinusoid_resumed_after_kill_equals_uninterrupted(tmp_path):
         np.testing.assert_allclose(b[key], a[key], rtol=1e-9, atol=1e-15, err_msg=key)
     # diffusion acted: the plated thickness varies along the interface, and no facet opened far
     assert a["plated_thickness_max_m"][-1] > 1.05 * a["plated_thickness_min_m"][-1]
+
+
+# -- the stripping onset that diffusion sets (tests/strip_patch.py) --------------------------------------------
+
+ONSET_C = 4.3636   # v* = C P B / a^2 for the patch's ramp profile (closed form below)
+
+
+def _onset_constant() -> float:
+    """C of the steady state in 1D: the surface recedes uniformly at the mean v_bar while diffusion carries
+    B p'' = v(x) - v_bar, mean p = P, mirror sides; contact is lost where p first reaches 0 (the centre):
+    v* = P B / a^2 / (mean(p) - p(0)) per unit v B / a^2. Integrated numerically (2e5 points) for the ramp of
+    strip_patch.patch_offset (full rate inside |x| < a/2, 0 beyond 3a/2, W = 4a); 4 for a sharp patch edge."""
+    a = 1.0
+    x = np.linspace(0.0, 2 * a, 200_001)
+    v = np.clip((1.5 * a - x) / a, 0.0, 1.0)
+    s = v - np.trapezoid(v, x) / (2 * a)
+    dx = x[1] - x[0]
+    dp = np.concatenate([[0.0], np.cumsum(0.5 * (s[1:] + s[:-1]) * dx)])
+    p = np.concatenate([[0.0], np.cumsum(0.5 * (dp[1:] + dp[:-1]) * dx)])
+    return 1.0 / (np.trapezoid(p, x) / (2 * a) - p[0])
+
+
+def test_onset_constant_of_the_closed_form():
+    assert _onset_constant() == pytest.approx(ONSET_C, rel=1e-4, abs=0)
+
+
+@pytest.mark.fem
+@pytest.mark.parametrize("pressure_Pa", [3e6, 7e6])
+def test_diffusion_keeps_a_stripped_patch_in_contact_up_to_the_closed_form(pressure_Pa):
+    """The stripped patch (half width a = 2 um, Li with the size-effect law at 2 um on LPSCl, 25 C), stripped
+    9 P a / E* deep. Creep alone keeps contact only below ~1e-18 m/s here (docs/electrochem.md); with Li
+    diffusing along the interface (D_i delta_i = 1e-19 m^3/s) the onset is v* = C P B / a^2, C = 4.36: linear
+    in P, not p^n. Measured (bisection to 5 %): C = 3.48-3.64, 3.82-4.00, 4.00-4.19 with 8, 16, 32 interface
+    facets, at 3 and 7 MPa alike. Here, 16 facets: 0.8 C keeps contact, 1.2 C loses it."""
+    from contact_cases import contact_modulus
+    from strip_patch import W, flat_window, strip_patch_diffusing
+
+    from ecmsim import materials
+    from ecmsim.materials.creep import law_of
+
+    li = materials.get("Li")
+    mats = {"electrode": li, "electrolyte": materials.get("LPSCl")}
+    scale, D, T25 = 0.4, 1e-19, 298.15
+    a = scale * W / 4
+    depth = 9.0 * pressure_Pa * a / contact_modulus(mats)
+    tmesh = flat_window(scale, refine=2)
+    B = D * VM / (GAS_CONSTANT_J_PER_MOL_K * T25)
+    k = np.minimum(1e-3 * 1.5 ** np.arange(240), 1.0)
+
+    def keeps_contact(v):
+        rows = strip_patch_diffusing(tmesh, law_of(li, 2e-6), v, depth / v * k / k.sum(), 240, D,
+                                     pressure_Pa=pressure_Pa, temperature_K=T25, mats=mats, ramp=a)
+        return bool(np.all(rows[:, 2] == 1.0))
+
+    v_star = ONSET_C * pressure_Pa * B / a ** 2
+    assert keeps_contact(0.8 * v_star)
+    assert not keeps_contact(1.2 * v_star)

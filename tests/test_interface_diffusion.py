@@ -194,6 +194,7 @@ def _write(tmp_path, model="contact", cycling="interface_diffusion_m3_s = 1e-19"
     ("bonded", "interface_diffusion_m3_s = 1e-19", "Li", ("cycling.interface_diffusion_m3_s", "contact")),
     ("contact", "interface_diffusion_m3_s = 1e-19", "LiSn", ("cycling.interface_diffusion_m3_s", "skeleton")),
     ("contact", "interface_diffusion_m3_s = -1e-19", "Li", ("cycling.interface_diffusion_m3_s",)),
+    ("contact", "interface_diffusion_m3_s = 1e-10", "Li", ("cycling.interface_diffusion_m3_s", "< 1e-12 [m3/s]")),
 ])
 def test_bad_interface_diffusion_input_is_one_line(tmp_path, model, cycling, electrode, fragments):
     from conftest import assert_one_line_error, run_cli

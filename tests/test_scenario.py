@@ -83,3 +83,13 @@ def test_override_syntax_errors():
         scenario.load(FLAT, ["loading.stack_pressure_Pa"])
     with pytest.raises(ScenarioError, match="is a value, not a section"):
         scenario.load(FLAT, ["title.x=1"])
+
+
+@pytest.mark.parametrize("key, unit", [("width_m", "[m]"), ("interface_diffusion_m3_s", "[m3/s]"),
+                                       ("body_thermal_expansion_per_K", "[1/K]"), ("temperature_K", "[K]"),
+                                       ("dt_max_s", "[s]"), ("applied_current_density_A_m2", "[A/m2]")])
+def test_error_messages_name_the_unit_of_the_key(key, unit):
+    """The unit an out-of-range message appends is read from the key's suffix, compound suffixes first."""
+    from ecmsim.scenario.load import _unit_of
+
+    assert _unit_of(["section", key]) == unit

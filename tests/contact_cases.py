@@ -17,6 +17,49 @@ from ecmsim.geometry import Geometry, Region
 
 LI_PLL = {"electrode": materials.get("Li"), "electrolyte": materials.get("PLL")}
 
+# --- the flat contact-cycling window of the scenario tests ---------------------------------------------
+#: tests/test_contact_cycling.py and tests/test_interface_diffusion.py: strip 10 min, plate 10 min at 2 A/m2
+CYCLING_WINDOW = """title = "contact cycling"
+[geometry]
+kind = "flat"
+width_m = 20e-6
+electrode_thickness_m = 10e-6
+electrolyte_thickness_m = 10e-6
+[materials]
+electrode = "{electrode}"
+electrolyte = "PLL"
+[loading]
+stack_pressure_Pa = 2.4e6
+[interface]
+model = "{model}"
+[mesh]
+size_m = 5e-6
+interface_size_m = 2.5e-6
+[electrochem]
+applied_current_density_A_m2 = 2.0
+[creep]
+enabled = {creep}
+[cycling]
+irreversible_fraction = 0.0
+{cycling}
+[output]
+fields = false
+plots = false
+[protocol]
+steps = ["Strip at 2 A/m2 for 10 minutes", "Plate at 2 A/m2 for 10 minutes"]
+dt_initial_s = 200.0
+dt_max_s = 200.0
+checkpoint_interval_s = 0.0
+"""
+
+
+def write_cycling_window(path, model="contact", cycling="", creep="true", electrode="Li"):
+    """Write :data:`CYCLING_WINDOW` with the interface model, extra ``[cycling]`` lines, creep on or off and the
+    electrode's material to ``path``; returns ``path``."""
+    path.write_text(CYCLING_WINDOW.format(model=model, cycling=cycling, creep=creep, electrode=electrode))
+    return path
+
+
 # --- Hertz: a cylinder of radius R pressed on a half-plane, plane strain ---------------------------
 
 HERTZ_R = 50e-6          # cylinder radius [m]

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from conftest import assert_one_line_error, run_cli
+from contact_cases import write_cycling_window
 from ecmsim.core.constants import FARADAY_C_PER_MOL
 from ecmsim.core.fem import MPI
 from ecmsim.electrochem.cycling import CyclingProblem
@@ -317,44 +318,8 @@ def test_bulk_plating_lifts_the_electrode_by_the_mean_deposit(window):
 
 # -- the scenario switch ---------------------------------------------------------------------------
 
-SCENARIO = """title = "contact cycling"
-[geometry]
-kind = "flat"
-width_m = 20e-6
-electrode_thickness_m = 10e-6
-electrolyte_thickness_m = 10e-6
-[materials]
-electrode = "Li"
-electrolyte = "PLL"
-[loading]
-stack_pressure_Pa = 2.4e6
-[interface]
-model = "{model}"
-[mesh]
-size_m = 5e-6
-interface_size_m = 2.5e-6
-[electrochem]
-applied_current_density_A_m2 = 2.0
-[creep]
-enabled = {creep}
-[cycling]
-irreversible_fraction = 0.0
-{cycling}
-[output]
-fields = false
-plots = false
-[protocol]
-steps = ["Strip at 2 A/m2 for 10 minutes", "Plate at 2 A/m2 for 10 minutes"]
-dt_initial_s = 200.0
-dt_max_s = 200.0
-checkpoint_interval_s = 0.0
-"""
-
-
 def _write(tmp_path, model="contact", cycling="", creep="true"):
-    path = tmp_path / "c.toml"
-    path.write_text(SCENARIO.format(model=model, cycling=cycling, creep=creep))
-    return path
+    return write_cycling_window(tmp_path / "c.toml", model, cycling, creep)
 
 
 @pytest.fixture(scope="module")

@@ -152,42 +152,10 @@ def test_a_surface_wave_decays_at_the_rate_of_the_linear_theory():
 
 # -- the scenario key --------------------------------------------------------------------------------------
 
-SCENARIO = """title = "interface diffusion"
-[geometry]
-kind = "flat"
-width_m = 20e-6
-electrode_thickness_m = 10e-6
-electrolyte_thickness_m = 10e-6
-[materials]
-electrode = "{electrode}"
-electrolyte = "PLL"
-[loading]
-stack_pressure_Pa = 2.4e6
-[interface]
-model = "{model}"
-[mesh]
-size_m = 5e-6
-interface_size_m = 2.5e-6
-[electrochem]
-applied_current_density_A_m2 = 2.0
-[cycling]
-irreversible_fraction = 0.0
-{cycling}
-[output]
-fields = false
-plots = false
-[protocol]
-steps = ["Strip at 2 A/m2 for 10 minutes", "Plate at 2 A/m2 for 10 minutes"]
-dt_initial_s = 200.0
-dt_max_s = 200.0
-checkpoint_interval_s = 0.0
-"""
-
-
 def _write(tmp_path, model="contact", cycling="interface_diffusion_m3_s = 1e-19", electrode="Li"):
-    path = tmp_path / "d.toml"
-    path.write_text(SCENARIO.format(model=model, cycling=cycling, electrode=electrode))
-    return path
+    from contact_cases import write_cycling_window
+
+    return write_cycling_window(tmp_path / "d.toml", model, cycling, "true", electrode)
 
 
 @pytest.mark.parametrize("model, cycling, electrode, fragments", [
@@ -227,56 +195,23 @@ def test_a_flat_window_strips_and_plates_back_with_diffusion(tmp_path):
         assert on["metrics"][key] == pytest.approx(off["metrics"][key], rel=1e-6, abs=1e-15), key
 
 
-SINUSOID = """title = "sinusoid, contact + creep + plating + interface diffusion"
-[geometry]
-kind = "sinusoidal"
-width_m = 40e-6
-electrode_thickness_m = 20e-6
-electrolyte_thickness_m = 20e-6
-amplitude_m = 3e-6
-wavelength_m = 20e-6
-[materials]
-electrode = "Li"
-electrolyte = "PLL"
-[loading]
-stack_pressure_Pa = 2.4e6
-temperature_K = 333.15
-[interface]
-model = "contact"
-[mesh]
-size_m = 4.0e-6
-interface_size_m = 2.0e-6
-[electrochem]
-applied_current_density_A_m2 = 2.0
-stress_coupling = true
-[creep]
-characteristic_length_m = 2e-6
-[cycling]
-irreversible_fraction = 0.05
-interface_diffusion_m3_s = 1e-19
-[output]
-fields = false
-plots = false
-[protocol]
-steps = ["Plate at 0.2 mA/cm2 for 20 minutes"]
-dt_initial_s = 1.0
-dt_max_s = 1200.0
-error_tolerance = 0.05
-checkpoint_interval_s = 0.0
-"""
+#: the shipped Li sinusoid in contact with diffusion, cut to its first 20 minutes of plating on a coarser mesh
+SINUSOID_SETS = ["mesh.size_m=4e-6", "mesh.interface_size_m=2e-6",
+                 'protocol.steps=["Plate at 0.2 mA/cm2 for 20 minutes"]',
+                 "protocol.cycles=1", "protocol.checkpoint_interval_s=0", "output.fields=false", "output.plots=false"]
 
 
 @pytest.fixture(scope="module")
 def sinusoid(tmp_path_factory):
-    """The diffusing sinusoid's first 20 minutes of plating, one rank: (scenario path, output folder)."""
-    from conftest import run_cli
+    """scenarios/cycling_li_sinusoid_contact.toml's first 20 minutes of plating, one rank: (the CLI arguments
+    of the scenario, output folder)."""
+    from conftest import SCENARIOS, run_cli
 
     tmp = tmp_path_factory.mktemp("diffusing_sinusoid")
-    path = tmp / "s.toml"
-    path.write_text(SINUSOID)
-    whole = run_cli("run", str(path), "-o", str(tmp / "whole"), "-q")
+    args = [str(SCENARIOS / "cycling_li_sinusoid_contact.toml")] + [a for s in SINUSOID_SETS for a in ("--set", s)]
+    whole = run_cli("run", *args, "-o", str(tmp / "whole"), "-q")
     assert whole.returncode == 0, whole.stderr
-    return path, tmp / "whole"
+    return args, tmp / "whole"
 
 
 KEYS = ("time_s", "plated_thickness_max_m", "plated_thickness_min_m", "contact_fraction", "contact_pressure_max_Pa")
@@ -293,12 +228,12 @@ def test_diffusing_sinusoid_resumed_after_kill_equals_uninterrupted(tmp_path, si
     from conftest import run_cli
     from ecmsim.io.history import read_history_csv
 
-    path, whole = sinusoid
+    args, whole = sinusoid
     env = {**os.environ, "ECMSIM_TEST_KILL_AFTER_CHECKPOINT": "8"}
-    killed = subprocess.run([sys.executable, "-m", "ecmsim", "run", str(path), "-o", str(tmp_path / "out"), "-q"],
+    killed = subprocess.run([sys.executable, "-m", "ecmsim", "run", *args, "-o", str(tmp_path / "out"), "-q"],
                             env=env, capture_output=True, text=True)
     assert killed.returncode == -9, killed.stderr
-    resumed = run_cli("run", str(path), "-o", str(tmp_path / "out"), "--resume")
+    resumed = run_cli("run", *args, "-o", str(tmp_path / "out"), "--resume")
     assert resumed.returncode == 0, resumed.stderr
     a, b = read_history_csv(whole / "history.csv"), read_history_csv(tmp_path / "out" / "history.csv")
     assert len(a["time_s"]) == len(b["time_s"]) > 8
@@ -316,8 +251,8 @@ def test_diffusing_sinusoid_parallel_equals_serial(tmp_path, have_mpirun, sinuso
     from conftest import run_cli_mpi
     from ecmsim.io.history import read_history_csv
 
-    path, whole = sinusoid
-    p2 = run_cli_mpi(2, "run", str(path), "-o", str(tmp_path / "parallel"), "-q")
+    args, whole = sinusoid
+    p2 = run_cli_mpi(2, "run", *args, "-o", str(tmp_path / "parallel"), "-q")
     assert p2.returncode == 0, p2.stderr + p2.stdout
     a, b = read_history_csv(whole / "history.csv"), read_history_csv(tmp_path / "parallel" / "history.csv")
     assert len(a["time_s"]) == len(b["time_s"])

@@ -61,21 +61,35 @@ def patch_offset(depth, w=W, ramp=None):
     return lambda p: -depth * np.clip((w / 4 + ramp / 2 - np.abs(p[:, 0] - w / 2)) / ramp, 0.0, 1.0)
 
 
-def strip_patch(tmesh, law, v_s, dt, steps, pressure_Pa=P, temperature_K=T, mats=None, check=None, ramp=None):
+def strip_patch(tmesh, law, v_s, dt, steps, pressure_Pa=P, temperature_K=T, mats=None, check=None, ramp=None,
+                diffusion_m3_s=0.0):
     """Strip the central half of the interface at v_s [m/s] (the offset -v_s t there) for ``steps`` steps of dt
     (a number or one per step; ``ramp`` as :func:`patch_offset`). Per step: time, largest gap, contact fraction
     and the smallest contact pressure over the stripped patch's own facets (|x - W/2| < W/4 - W/8: the coarse
     window's ramp facet excluded) [Pa]. ``check(t, metrics)`` is called at every step (the tests check force
-    balance there)."""
+    balance there).
+
+    With ``diffusion_m3_s`` > 0, Li diffuses along the interface (ecmsim.electrochem.diffusion): the offset of
+    facet k is the patch's -v_s t (:func:`patch_offset` at its midpoint) plus what diffusion has moved there,
+    each step's move from the last accepted contact pressure."""
     w = width(tmesh)
     facet = w / 8                                   # the coarse window's interface facet (8 over W)
     mech = contact(tmesh, law, pressure_Pa=pressure_Pa, temperature_K=temperature_K, mats=mats)
+    cyc = _diffusing(tmesh, mech, diffusion_m3_s, temperature_K, mats) if diffusion_m3_s > 0 else None
+    moved = np.zeros(len(cyc.x)) if cyc is not None else None
     mech.advance(0.0, 0.0)
     mech.accept()
     rows, t = [], 0.0
     for dt_k in np.broadcast_to(np.asarray(dt, dtype=float), (steps,)):
+        if cyc is not None:
+            pressure = cyc._contact_state()[1]
+            moved = moved + cyc.diffusion.step(pressure, pressure > 0, dt_k)
         t += dt_k
-        mech.set_gap_offset(patch_offset(v_s * t, w, ramp))
+        if cyc is None:
+            mech.set_gap_offset(patch_offset(v_s * t, w, ramp))
+        else:
+            h = patch_offset(v_s * t, w, ramp)(np.column_stack([cyc.x, cyc.y])) + moved
+            mech.set_gap_offset(lambda p, h=h: h[cyc._tree.query(p[:, :2])[1]] if len(p) else np.empty(0))
         mech.advance(t, dt_k)
         mech.accept()
         m = mech.metrics()
@@ -84,49 +98,24 @@ def strip_patch(tmesh, law, v_s, dt, steps, pressure_Pa=P, temperature_K=T, mats
         s = mech.interface_samples()
         inner = np.abs(s.x_m - w / 2) < w / 4 - facet
         rows.append((t, m["gap_max_m"], m["contact_fraction"], float(s.contact_pressure_Pa[inner].min())))
+    if cyc is not None:
+        cyc.close()
     mech.close()
     return np.array(rows)
 
 
-def strip_patch_diffusing(tmesh, law, v_s, dt, steps, diffusion_m3_s, pressure_Pa=P, temperature_K=T, mats=None,
-                          ramp=None):
-    """:func:`strip_patch` with Li diffusing along the interface (ecmsim.electrochem.diffusion): the offset of
-    facet k is the patch's -v_s t (:func:`patch_offset` at its midpoint) plus the Li diffusion has moved there,
-    the step's move from the last accepted contact pressure. Per step as :func:`strip_patch`."""
+def _diffusing(tmesh, mech, diffusion_m3_s, temperature_K, mats):
+    """A cycling problem on ``mech`` with interface diffusion: it gives the facets, their contact state and the
+    diffusion step; its potential is never solved here."""
     from ecmsim.electrochem.cycling import CyclingProblem
     from ecmsim.electrochem.kinetics import butler_volmer, ionic_conductivity_S_m
     from ecmsim.electrochem.potential import PotentialProblem
 
-    mats = mats or MATS
-    w = width(tmesh)
-    facet = w / 8
-    mech = contact(tmesh, law, pressure_Pa=pressure_Pa, temperature_K=temperature_K, mats=mats)
-    # the cycling problem gives the facets and their contact state; its potential is never solved here
     pot = PotentialProblem(tmesh, butler_volmer(MATS["electrode"], temperature_K),
                            ionic_conductivity_S_m(MATS["electrolyte"], temperature_K), molar_volume_m3_mol=13.0e-6)
-    cyc = CyclingProblem(mech, pot, irreversible_fraction=0.0, molar_volume_m3_mol=13.0e-6,
-                         temperature_K=temperature_K, interface_diffusion_m3_s=diffusion_m3_s,
-                         contact_modulus_Pa=contact_modulus(mats))
-    xy = np.column_stack([cyc.x, cyc.y])
-    moved = np.zeros(len(cyc.x))
-    mech.advance(0.0, 0.0)
-    mech.accept()
-    rows, t = [], 0.0
-    for dt_k in np.broadcast_to(np.asarray(dt, dtype=float), (steps,)):
-        gap, pressure = cyc._contact_state()
-        moved = moved + cyc.diffusion.step(pressure, pressure > 0, dt_k)
-        t += dt_k
-        h = patch_offset(v_s * t, w, ramp)(xy) + moved
-        mech.set_gap_offset(lambda p, h=h: h[cyc._tree.query(p[:, :2])[1]] if len(p) else np.empty(0))
-        mech.advance(t, dt_k)
-        mech.accept()
-        m = mech.metrics()
-        s = mech.interface_samples()
-        inner = np.abs(s.x_m - w / 2) < w / 4 - facet
-        rows.append((t, m["gap_max_m"], m["contact_fraction"], float(s.contact_pressure_Pa[inner].min())))
-    cyc.close()
-    mech.close()
-    return np.array(rows)
+    return CyclingProblem(mech, pot, irreversible_fraction=0.0, molar_volume_m3_mol=13.0e-6,
+                          temperature_K=temperature_K, interface_diffusion_m3_s=diffusion_m3_s,
+                          contact_modulus_Pa=contact_modulus(mats or MATS))
 
 
 def opens(tmesh, law, v_s, depth, steps=300, warmup=1e-3, gap_tol=None, **kwargs) -> bool:

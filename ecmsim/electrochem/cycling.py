@@ -315,8 +315,8 @@ class CyclingProblem:
         sigma = -self.normal_stress if self.normal_stress.any() else np.full(len(self.x), np.nan)
         finite = np.isfinite(sigma)
         fill = float(np.dot(sigma[finite], self.length[finite]) / self.length[finite].sum()) if finite.any() else 0.0
-        return window_void_step(self.gap, self.length, stripping_m_s, dt_s,
-                                lambda c: self.supply_velocity(np.where(finite, sigma, fill), c))
+        sigma = np.where(finite, sigma, fill)
+        return window_void_step(self.gap, self.length, stripping_m_s, dt_s, lambda c: self.supply_velocity(sigma, c))
 
     def _smoothing_operator(self, points: np.ndarray, mechanics):
         """S[q, k] of :func:`~ecmsim.electrochem.growth.smoothing_operator` for this window's facets and layer."""

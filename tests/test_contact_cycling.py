@@ -391,6 +391,7 @@ def test_contact_cycling_parallel_equals_serial(tmp_path, have_mpirun, uninterru
 
 @pytest.mark.parametrize("model, cycling, fragments", [
     ("contact", "interface_voids = true", ("cycling.interface_voids", "contact")),
+    ("contact", "growth_smoothing_length_m = 2e-6", ("cycling.growth_smoothing_length_m", "contact", "= 0")),
     ("bonded", "contact_activity_gap_m = 1e-8", ("cycling.contact_activity_gap_m", "contact")),
     ("glued", "", ("interface.model", "bonded", "contact")),
     ("contact", "contact_activity_gap_m = -1e-8", ("cycling.contact_activity_gap_m",)),

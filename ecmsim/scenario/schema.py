@@ -149,6 +149,10 @@ class Scenario(Section):
             raise ValueError("cycling.interface_diffusion_m3_s > 0: the electrode has a skeleton network "
                              "(skeleton_network_current_A_m2), which takes the deposit into its bulk and lifts the "
                              "interface rigidly, so nothing is left to diffuse; set it to 0")
+        if cycling and contact and self.cycling.growth_smoothing_length_m > 0:
+            raise ValueError("cycling.growth_smoothing_length_m > 0 spreads the bonded window's growth eigenstrain; "
+                             "with interface.model = 'contact' the plated Li moves the contact surface facet by facet "
+                             "and there is no eigenstrain to spread (set growth_smoothing_length_m = 0)")
         if cycling and contact and self.cycling.interface_voids:
             raise ValueError("cycling.interface_voids = true: the bonded window's mean-field voids; with "
                              "interface.model = 'contact' the gap is the void (set interface_voids = false)")

@@ -262,7 +262,7 @@ class CyclingSection(Section):
         0.0, ge=0, lt=1e-3, allow_inf_nan=False,
         description="width of the Gaussian that spreads each facet's plated Li over the deposition layer "
                     "(docs/electrochem.md, growth eigenstrain) [m] (0 <= x < 0.001); 0: every layer point "
-                    "takes its nearest facet's growth")
+                    "takes its nearest facet's growth; bonded windows only (a contact window has no eigenstrain)")
     contact_activity_gap_m: float = Field(
         10e-9, gt=0, lt=1e-4, allow_inf_nan=False,
         description="interface.model = 'contact' only: g0 of the contact activity exp(-g/g0) of a facet whose "

@@ -50,6 +50,67 @@ def _protocol(*steps, **stepping):
     return Protocol([parse_step(s) for s in steps], 1, TimeStepping(**stepping))
 
 
+class Iterating(Fake):
+    """A problem whose step depends on the solution of the problem after it: its load x = 0.5 y + 1 with
+    y = 1.2 x from the solver, so x_(k+1) = 0.6 x_k + 1 from x_0 = 1 (fixed point 2.5). It asks for another
+    solve as long as x moves (here: longer than the loop allows)."""
+
+    def __init__(self, solver):
+        super().__init__(error_per_s=0.0)
+        self.solver, self.x, self.iterations = solver, 0.0, 0
+
+    def advance(self, t_s, dt_s, step):
+        self.x, self.iterations = 1.0, 0
+        self.solver.load = self.x
+        return super().advance(t_s, dt_s, step)
+
+    def iterate(self):
+        new = 0.5 * self.solver.y + 1.0
+        if abs(new - self.x) < 1e-12:
+            return False
+        self.x, self.iterations = new, self.iterations + 1
+        self.solver.load = self.x
+        return True
+
+
+class Solver(Fake):
+    """y = 1.2 x of the load x set by the problem before it; records how each solve started."""
+
+    def __init__(self):
+        super().__init__(error_per_s=0.0)
+        self.load, self.y, self.solves = 0.0, 0.0, []
+
+    def advance(self, t_s, dt_s, step):
+        self.y = 1.2 * self.load
+        self.solves.append("advance")
+        return super().advance(t_s, dt_s, step)
+
+
+def test_coupling_iterations_solve_the_problems_after_again():
+    """A problem with iterate() has the problems after it solve the step again (reject + advance, or resolve()
+    where they have it), at most MAX_COUPLING_ITERATIONS times a step (here in the load step and the one step)."""
+    from ecmsim.run.timeloop import MAX_COUPLING_ITERATIONS as N
+
+    solver = Solver()
+    first = Iterating(solver)
+    TimeLoop([first, solver], _protocol("Rest for 10 s", dt_initial_s=10.0)).run()
+    assert first.iterations == N and first.x == pytest.approx(2.5 - 1.5 * 0.6 ** N, rel=1e-12, abs=0)
+    assert solver.rejected == 2 * N and solver.solves.count("advance") == 2 * (N + 1)
+    assert solver.accepted == [0.0, 10.0]
+
+    class Resolving(Solver):
+        def resolve(self, t_s, dt_s, step):
+            self.y = 1.2 * self.load
+            self.solves.append("resolve")
+            return 2
+
+    solver = Resolving()
+    first = Iterating(solver)
+    TimeLoop([first, solver], _protocol("Rest for 10 s", dt_initial_s=10.0)).run()
+    assert solver.rejected == 0 and solver.solves == ["advance"] + ["resolve"] * N + ["advance"] + ["resolve"] * N
+    assert first.x == pytest.approx(2.5 - 1.5 * 0.6 ** N, rel=1e-12, abs=0)
+
+
 def test_static_run_is_one_step():
     fake = Fake()
     history = TimeLoop([fake], None).run()

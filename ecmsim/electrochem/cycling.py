@@ -93,7 +93,7 @@ from scipy.spatial import cKDTree
 from ecmsim.core.constants import FARADAY_C_PER_MOL
 from ecmsim.core.errors import MeshError
 from ecmsim.core.fem import MPI, dolfinx, fem, ufl
-from ecmsim.electrochem.diffusion import InterfaceDiffusion
+from ecmsim.electrochem.diffusion import COUPLING_TOLERANCE, InterfaceDiffusion
 from ecmsim.electrochem.growth import smoothing_operator
 from ecmsim.electrochem.voids import InterfaceVoids, porous_dead_li_thickness_m, window_void_step
 
@@ -135,6 +135,7 @@ class CyclingProblem:
         interface_diffusion_m3_s: with a contact mechanics and no bulk plating, D_i delta_i [m^3/s] of Li
             diffusing along the interface down the contact pressure (:mod:`ecmsim.electrochem.diffusion`; 0: none).
         contact_modulus_Pa: E* of the electrode/electrolyte pair [Pa], the diffusion step's half-space stiffness.
+        interface_energy_J_m2: gamma [J/m^2] of the deposit's surface in the diffusion's chemical potential.
     """
 
     name = "cycling"
@@ -149,7 +150,8 @@ class CyclingProblem:
                  temperature_K: float = 298.15, growth_smoothing_length_m: float = 0.0,
                  dead_li_porosity: float = 0.0, contact_activity_gap_m: float = 10e-9,
                  network_current_A_m2: float = 0.0, bulk_plating: bool = False,
-                 interface_diffusion_m3_s: float = 0.0, contact_modulus_Pa: float = 0.0):
+                 interface_diffusion_m3_s: float = 0.0, contact_modulus_Pa: float = 0.0,
+                 interface_energy_J_m2: float = 0.0):
         self.mech, self.pot = mechanics, potential
         self.delta = float(deposition_layer_thickness_m)
         self.f_irr = float(irreversible_fraction)
@@ -216,7 +218,8 @@ class CyclingProblem:
                                  "electrode without a skeleton (its deposit enters the bulk)")
             self.diffusion = InterfaceDiffusion(self.x, self.y, self.normal, self.length,
                                                 diffusion_m3_s=interface_diffusion_m3_s, temperature_K=temperature_K,
-                                                molar_volume_m3_mol=self.omega, contact_modulus_Pa=contact_modulus_Pa)
+                                                molar_volume_m3_mol=self.omega, contact_modulus_Pa=contact_modulus_Pa,
+                                                interface_energy_J_m2=interface_energy_J_m2)
         self._pressure = np.zeros(len(self.x))   # contact: p_k of the last accepted state [Pa]
         self.counter_length = potential._sum("counter_length")
 
@@ -252,6 +255,9 @@ class CyclingProblem:
         self._closed = np.ones(len(self.x), dtype=bool)         # contact: facets that carry pressure
         #: contact: the share of the last step's current that the activity's lag misplaced (error_indicator)
         self.activity_change = 0.0
+        #: with diffusion: the share of the step's move its coupling iterations left unconverged (iterate)
+        self.diffusion_misplaced, self._diffusing = 0.0, False
+        self.coupling_iterations = 0     # with diffusion: the mechanics' extra solves of the last step
         self.current = zeros.copy()              # local current of the last current step [A/m2]
         self.current_trial = zeros.copy()
         self.normal_stress = zeros.copy()        # interface sigma_nn at the samples [Pa]
@@ -382,8 +388,11 @@ class CyclingProblem:
             self.h_live_trial, self.h_dead_trial = self.h_live.copy(), self.h_dead.copy()
             # pressure closes open voids in rest steps too
             self.gap_trial = self._void_step(np.zeros(len(self.x)), dt_s) if self.voids and dt_s > 0 else self.gap.copy()
-            if self.diffusion is not None and dt_s > 0:
-                self.h_live_trial += self.diffusion.step(self._pressure, self._closed, dt_s)
+            self._diffusing, self.diffusion_misplaced = self.diffusion is not None and dt_s > 0, 0.0
+            self.coupling_iterations = 0
+            if self._diffusing:
+                self.h_live_trial += self.diffusion.step(self._pressure, self._closed, dt_s,
+                                                         surface_m=self.plated_surface(self.h_live, self.h_dead))
             if self.voids or self.diffusion is not None:
                 self._apply_eigenstrain(self.h_live_trial, self.h_dead, self.gap_trial)
             self.current_trial = np.zeros_like(self.current)
@@ -406,8 +415,13 @@ class CyclingProblem:
         plated = np.maximum(dh, 0.0)
         self.h_dead_trial = self.h_dead + self.f_irr * plated
         self.h_live_trial = self.h_live + dh - self.f_irr * plated
-        if self.diffusion is not None:
-            self.h_live_trial += self.diffusion.step(self._pressure, self._closed, dt_s)
+        self._diffusing, self.diffusion_misplaced = self.diffusion is not None, 0.0
+        self.coupling_iterations = 0
+        if self._diffusing:   # implicit in the whole move: the plating's own enters the pressure
+            moved = self.plated_surface(self.h_live_trial, self.h_dead_trial) - self.plated_surface(self.h_live,
+                                                                                                      self.h_dead)
+            self.h_live_trial += self.diffusion.step(self._pressure, self._closed, dt_s, moved,
+                                                     self.plated_surface(self.h_live, self.h_dead))
         self.current_trial = i_k
         self._charge_trial = self.plated_charge_C_m + total * dt_s
         stripping = np.maximum(-i_k, 0.0) * self.omega / FARADAY_C_PER_MOL
@@ -416,24 +430,46 @@ class CyclingProblem:
         return self.potential_iterations
 
     def error_indicator(self) -> float:
-        """Bonded: 0. Within a step the current is explicit (the interface state of the last accepted step)
-        and the plated thickness is exact for a constant current, so dt is bounded by ``protocol.dt_max_s``;
-        checked by halving it (docs/electrochem.md).
-
-        With contact, in a step that passes current: the step's current followed the activities a_k of the
-        last accepted contact state, and the step's own solve has moved the gaps to g_k'. The share of the
-        current that lag misplaced, e = sum L_k |i_k| |a_k(g_k') - a_k| / a_k / sum L_k |i_k| (first order
-        in dt), over the protocol's ``error_tolerance`` (the mechanics' ``error_tolerance``): the time loop
-        cuts the step while the contact status changes within it."""
+        """Bonded: 0 (the current is explicit and the plated thickness exact for a constant current: dt is
+        bounded by ``protocol.dt_max_s``, checked by halving it, docs/electrochem.md). With contact, in a step
+        that passes current, the share of the current that the activities' lag misplaced (the step's solve
+        moved the gaps to g_k'), e = sum L_k |i_k| |a_k(g_k') - a_k| / a_k / sum L_k |i_k| (first order in dt),
+        or with interface diffusion the share of the move its coupling iterations left (:meth:`iterate`) if
+        larger, over the protocol's ``error_tolerance``."""
         self.activity_change = 0.0
-        if not self.contact or self.applied == 0.0:
+        if not self.contact:
             return 0.0
-        a = self.activity()
-        a_end = self.activity(np.maximum(self._contact_state()[0], 0.0))
-        w = self.length * np.abs(self.current_trial)
-        if w.sum() > 0:
-            self.activity_change = float(np.dot(w, np.abs(a_end - a) / a) / w.sum())
-        return self.activity_change / self.mech.error_tolerance
+        if self.applied != 0.0:
+            a = self.activity()
+            a_end = self.activity(np.maximum(self._contact_state()[0], 0.0))
+            w = self.length * np.abs(self.current_trial)
+            if w.sum() > 0:
+                self.activity_change = float(np.dot(w, np.abs(a_end - a) / a) / w.sum())
+        return max(self.activity_change, self.diffusion_misplaced) / self.mech.error_tolerance
+
+    def iterate(self) -> bool:
+        """With interface diffusion: one coupling iteration after the step's solve (the time loop then solves
+        the mechanics again if this returns True).
+
+        The step's diffusion is corrected towards backward Euler in the solve's own end pressure
+        (InterfaceDiffusion.correct) while the correction's share sum L_k |d_k| / sum L_k (|dh_e,k| + |dh_k|) of
+        the step's move exceeds COUPLING_TOLERANCE x the error tolerance; the time loop stops after
+        ``ecmsim.run.timeloop.MAX_COUPLING_ITERATIONS``, and what is left enters :meth:`error_indicator`."""
+        if self.diffusion is None or not self._diffusing:
+            return False
+        pressure_end = self._contact_state()[1]
+        d = self.diffusion.correct(pressure_end, pressure_end > 0)
+        scale = float(np.dot(self.length, np.abs(self.diffusion.moved_e) + np.abs(self.diffusion.moved)))
+        # one decision on every rank (the arrays are the same everywhere; a rounding difference must not split them)
+        self.diffusion_misplaced = self.comm.allreduce(float(np.dot(self.length, np.abs(d))) / max(scale, 1e-300),
+                                                       op=MPI.MAX)
+        if self.diffusion_misplaced <= COUPLING_TOLERANCE * self.mech.error_tolerance:
+            self.diffusion_misplaced = 0.0   # converged: the step keeps the move its mechanics was solved with
+            return False
+        self.h_live_trial += d
+        self._apply_eigenstrain(self.h_live_trial, self.h_dead_trial, self.gap_trial)
+        self.coupling_iterations += 1
+        return True
 
     def accept(self) -> None:
         self.h_live, self.h_dead = self.h_live_trial.copy(), self.h_dead_trial.copy()
@@ -505,6 +541,9 @@ class CyclingProblem:
         }
         if self.contact:
             out["contact_activity_change"] = self.activity_change
+        if self.diffusion is not None:
+            out["diffusion_misplaced"] = self.diffusion_misplaced
+            out["diffusion_coupling_iterations"] = self.coupling_iterations
         return out
 
     def centre_edge(self, s, w, x) -> tuple[float, float]:
@@ -558,28 +597,4 @@ class CyclingProblem:
         self.pot.close()
 
 
-def cycling_metrics(cycling: CyclingProblem, history: list[dict], membrane_thickness_m: float) -> dict[str, float]:
-    """Metrics of the whole cycling run from its history: the cell overpotential of the last
-    current step (:func:`~ecmsim.electrochem.potential.cell_overpotential_V`), the largest current
-    CV and charge-balance error, and the last current step's values."""
-    from ecmsim.electrochem.potential import cell_overpotential_V
-
-    metrics: dict[str, float] = {}
-    currents = [r for r in history if r.get("applied_current_density_A_m2", 0.0) != 0.0]
-    if currents:
-        last = currents[-1]
-        metrics["cell_overpotential_V"] = cell_overpotential_V(
-            {"applied_current_density_A_m2": abs(last["applied_current_density_A_m2"]),
-             "ionic_conductivity_S_m": cycling.pot.kappa,
-             "window_voltage_V": abs(last["window_voltage_V"]),
-             "electrolyte_mean_thickness_m": cycling.pot._sum("electrolyte_area") / cycling.counter_length},
-            membrane_thickness_m)
-        metrics["current_density_cv_max"] = max(r["current_density_cv"] for r in currents)
-        metrics["charge_balance_error_max"] = max(r["charge_balance_error"] for r in currents)
-        for key in ("current_density_cv", "current_density_max_A_m2", "window_voltage_V",
-                    "applied_current_density_A_m2"):
-            metrics[f"last_current_step_{key}"] = last[key]
-    return metrics
-
-
-__all__ = ["CyclingProblem", "cycling_metrics", "MAX_POROUS_FRACTION", "VOID_ACTIVITY"]
+__all__ = ["CyclingProblem", "MAX_POROUS_FRACTION", "VOID_ACTIVITY"]

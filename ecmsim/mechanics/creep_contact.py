@@ -413,6 +413,17 @@ class CreepContactMechanics:
     def error_indicator(self) -> float:
         return self.constitutive.error_indicator()
 
+    def resolve(self, t_s: float, dt_s: float, step=None) -> int:
+        """The step solved again after a coupling iteration changed its interface offset a little: Newton
+        starts from this step's last solution, the committed state stays the start of the step."""
+        self.constitutive.dt_s = float(dt_s)
+        try:
+            sol = self.problem.solve(1)
+        except SolverError as err:
+            raise SolverError(f"creep + contact at t = {t_s:g} s (dt {dt_s:g} s), coupling iteration: {err}") from None
+        self._solution = sol
+        return int(sum(sol.info["newton_iterations"]))
+
     def relaxation_max(self) -> float:
         return self.constitutive.relaxation_max()
 

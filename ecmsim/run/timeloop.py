@@ -54,6 +54,8 @@ CEILING_MEMORY = 10
 CEILING_BRACKET = 1.25
 #: A failed step is retried at the last accepted size when that is at most this fraction of it [-].
 RETRY_LAST_ACCEPTED = 0.9
+#: Coupling iterations of a step at most (problems with an ``iterate()`` verb: interface diffusion).
+MAX_COUPLING_ITERATIONS = 8
 
 
 class TimeProblem(TypingProtocol):
@@ -276,6 +278,18 @@ class TimeLoop:
         try:
             for p in self.problems:
                 its = max(its, p.advance(self.t_s + dt, dt, step))
+            for _ in range(MAX_COUPLING_ITERATIONS):
+                # coupling iterations: a problem whose step depends on the step's solution (iterate() -> True:
+                # it has corrected its trial state) has the problems after it solve the step again
+                again = [i for i, p in enumerate(self.problems) if getattr(p, "iterate", None) and p.iterate()]
+                if not again:
+                    break
+                for p in self.problems[min(again) + 1:]:
+                    if hasattr(p, "resolve"):      # from the step's last solution
+                        its = max(its, p.resolve(self.t_s + dt, dt, step))
+                    else:
+                        p.reject()
+                        its = max(its, p.advance(self.t_s + dt, dt, step))
         except SolverError as err:
             interrupt.check()   # Ctrl-C inside PETSc comes back as a failed solve: stop, do not retry
             if step is STATIC_STEP:

@@ -166,8 +166,9 @@ def _unit_of(loc: list[str]) -> str:
         return ""
     name = loc[-1]
     # compound units first: a key in m^3/s or 1/K must not read as one in s or K
-    for suffix, unit in (("_m3_s", "[m3/s]"), ("_per_K", "[1/K]"), ("_Pa", "[Pa]"), ("_m", "[m]"), ("_K", "[K]"),
-                         ("_s", "[s]"), ("_px", "[px]"), ("_A_m2", "[A/m2]"), ("_S_m", "[S/m]")):
+    for suffix, unit in (("_m3_s", "[m3/s]"), ("_J_m2", "[J/m2]"), ("_per_K", "[1/K]"), ("_Pa", "[Pa]"),
+                         ("_m", "[m]"), ("_K", "[K]"), ("_s", "[s]"), ("_px", "[px]"), ("_A_m2", "[A/m2]"),
+                         ("_S_m", "[S/m]")):
         if name.endswith(suffix):
             return unit
     return ""

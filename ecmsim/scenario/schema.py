@@ -145,6 +145,9 @@ class Scenario(Section):
         if self.cycling.interface_diffusion_m3_s > 0 and not contact:
             raise ValueError("cycling.interface_diffusion_m3_s > 0 moves Li along a contact interface: it needs "
                              f"interface.model = 'contact' (model is '{self.interface.model}')")
+        if self.cycling.interface_energy_J_m2 > 0 and not self.cycling.interface_diffusion_m3_s > 0:
+            raise ValueError("cycling.interface_energy_J_m2 > 0 acts through the interface diffusion: it needs "
+                             "cycling.interface_diffusion_m3_s > 0")
         if self.cycling.interface_diffusion_m3_s > 0 and _has_skeleton(self.materials):
             raise ValueError("cycling.interface_diffusion_m3_s > 0: the electrode has a skeleton network "
                              "(skeleton_network_current_A_m2), which takes the deposit into its bulk and lifts the "
@@ -167,7 +170,7 @@ class Scenario(Section):
         exclude |= {"cycling"} if "cycling" not in self.model_fields_set else set()
         exclude |= {"fibre_readout"} if self.fibre_readout is None else set()
         out = self.model_dump(mode="json", exclude=exclude)
-        for key in ("contact_activity_gap_m", "interface_diffusion_m3_s"):
+        for key in ("contact_activity_gap_m", "interface_diffusion_m3_s", "interface_energy_J_m2"):
             if "cycling" in out and key not in self.cycling.model_fields_set:
                 del out["cycling"][key]   # the input hash of a run without them stays what it was
         return out

@@ -272,6 +272,11 @@ class CyclingSection(Section):
         description="interface.model = 'contact', Li only: D_i delta_i of Li diffusing along the interface from "
                     "high contact pressure to low (docs/electrochem.md, interface diffusion) [m^3/s] "
                     "(0 <= x < 1e-12); 0: none")
+    interface_energy_J_m2: float = Field(
+        0.0, ge=0, lt=10, allow_inf_nan=False,
+        description="with interface_diffusion_m3_s > 0: gamma of the deposit's surface, whose curvature enters the "
+                    "diffusing Li's chemical potential, mu / Omega = p - gamma d2h/ds2 (docs/electrochem.md, "
+                    "interface diffusion) [J/m^2] (0 <= x < 10); 0: none")
     profiles: bool = Field(True, description="write interface_profiles.csv (every accepted step, every facet)")
 
 

@@ -103,6 +103,7 @@ def cycling_problem(scn, tmesh, materials, mechanics):
                           # a skeleton's network takes the deposit into the bulk (Li-Sn; docs/electrochem.md)
                           bulk_plating=(scn.interface.model == "contact" and voids.network_current_A_m2 > 0),
                           interface_diffusion_m3_s=cyc.interface_diffusion_m3_s,
+                          interface_energy_J_m2=cyc.interface_energy_J_m2,
                           contact_modulus_Pa=1.0 / sum((1 - m.poissons_ratio ** 2) / m.youngs_modulus_Pa
                                                       for m in (electrode, electrolyte)))
 
@@ -171,6 +172,11 @@ class CyclingStage(Stage):
     def error_indicator(self) -> float:
         return self.problem.error_indicator()
 
+    def iterate(self) -> bool:
+        """Interface diffusion's coupling iteration (CyclingProblem.iterate): True asks the mechanics to solve
+        the step again."""
+        return self.problem.iterate()
+
     def accept(self) -> None:
         self.problem.accept()
 
@@ -191,7 +197,7 @@ class CyclingStage(Stage):
             self.profile_rows.append(self.problem.profile_rows(row["step"], row["time_s"]))
 
     def finish(self, run: Run) -> None:
-        from ecmsim.electrochem.cycling import cycling_metrics
+        from ecmsim.electrochem.run_metrics import cycling_metrics
         run.metrics.update(cycling_metrics(self.problem, run.history, run.scn.electrochem.membrane_thickness_m))
         if run.scn.cycling.interface_voids:
             p = run.scn.loading.stack_pressure_Pa

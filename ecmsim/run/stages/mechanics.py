@@ -178,6 +178,14 @@ class MechanicsStage(Stage):
     def advance(self, t_s: float, dt_s: float, step) -> int:
         return self.problem.advance(t_s, dt_s, step)
 
+    def resolve(self, t_s: float, dt_s: float, step) -> int:
+        """The step again after a coupling iteration (TimeLoop): from its last solution where the problem can,
+        else from the start of the step."""
+        if hasattr(self.problem, "resolve"):
+            return self.problem.resolve(t_s, dt_s, step)
+        self.problem.reject()
+        return self.problem.advance(t_s, dt_s, step)
+
     def error_indicator(self) -> float:
         return self.problem.error_indicator()
 

@@ -199,6 +199,15 @@ class CyclingStage(Stage):
     def finish(self, run: Run) -> None:
         from ecmsim.electrochem.run_metrics import cycling_metrics
         run.metrics.update(cycling_metrics(self.problem, run.history, run.scn.electrochem.membrane_thickness_m))
+        # coupling iterations that stopped with more of a step's move left than the error tolerance allows
+        tol = self.problem.mech.error_tolerance
+        left = [r["diffusion_misplaced"] for r in run.history if r.get("diffusion_misplaced", 0.0) > tol]
+        if left:
+            run.warnings.append(
+                f"warning: interface diffusion: the coupling iterations of {len(left)} accepted step(s) stopped "
+                f"with more than the error tolerance {tol:g} of the step's move left (at most {max(left):.2g}; "
+                f"history column diffusion_misplaced): those steps are staggered, not solved together "
+                f"(docs/electrochem.md, interface diffusion)")
         if run.scn.cycling.interface_voids:
             p = run.scn.loading.stack_pressure_Pa
             run.metrics["critical_stripping_current_A_m2"] = self.problem.critical_stripping_current_A_m2(p)

@@ -20,10 +20,12 @@ import numpy as np
 from contact_cases import contact_modulus
 from ecmsim import materials
 from ecmsim.core.fem import MPI
+from ecmsim.electrochem.diffusion import COUPLING_TOLERANCE
 from ecmsim.geometry import generators
 from ecmsim.materials.creep import NortonLaw
 from ecmsim.mechanics.creep_contact import CreepContactMechanics
 from ecmsim.mesh import MeshOptions, mesh_geometry
+from ecmsim.run.timeloop import MAX_COUPLING_ITERATIONS
 
 P, T = 2.4e6, 333.15
 W, H1, H2 = 20e-6, 10e-6, 10e-6
@@ -62,7 +64,7 @@ def patch_offset(depth, w=W, ramp=None):
 
 
 def strip_patch(tmesh, law, v_s, dt, steps, pressure_Pa=P, temperature_K=T, mats=None, check=None, ramp=None,
-                diffusion_m3_s=0.0):
+                diffusion_m3_s=0.0, coupled=True, interface_energy_J_m2=0.0):
     """Strip the central half of the interface at v_s [m/s] (the offset -v_s t there) for ``steps`` steps of dt
     (a number or one per step; ``ramp`` as :func:`patch_offset`). Per step: time, largest gap, contact fraction
     and the smallest contact pressure over the stripped patch's own facets (|x - W/2| < W/4 - W/8: the coarse
@@ -70,27 +72,45 @@ def strip_patch(tmesh, law, v_s, dt, steps, pressure_Pa=P, temperature_K=T, mats
     balance there).
 
     With ``diffusion_m3_s`` > 0, Li diffuses along the interface (ecmsim.electrochem.diffusion): the offset of
-    facet k is the patch's -v_s t (:func:`patch_offset` at its midpoint) plus what diffusion has moved there,
-    each step's move from the last accepted contact pressure."""
+    facet k is the patch's -v_s t (:func:`patch_offset` at its midpoint) plus what diffusion has moved there.
+    Each step's diffusion predicts its end pressure from the patch's move of the step and its own (and the
+    deposit's curvature with ``interface_energy_J_m2``); ``coupled``: then corrected against the solve's own end
+    pressure, the mechanics solving the step again (the coupling iterations of a cycling run, at most
+    MAX_COUPLING_ITERATIONS); else the one-step lag of before."""
     w = width(tmesh)
     facet = w / 8                                   # the coarse window's interface facet (8 over W)
     mech = contact(tmesh, law, pressure_Pa=pressure_Pa, temperature_K=temperature_K, mats=mats)
-    cyc = _diffusing(tmesh, mech, diffusion_m3_s, temperature_K, mats) if diffusion_m3_s > 0 else None
+    cyc = (_diffusing(tmesh, mech, diffusion_m3_s, temperature_K, mats, interface_energy_J_m2)
+           if diffusion_m3_s > 0 else None)
     moved = np.zeros(len(cyc.x)) if cyc is not None else None
     mech.advance(0.0, 0.0)
     mech.accept()
     rows, t = [], 0.0
+    xy = np.column_stack([cyc.x, cyc.y]) if cyc is not None else None
+
+    def offset(h):
+        mech.set_gap_offset(lambda p, h=h: h[cyc._tree.query(p[:, :2])[1]] if len(p) else np.empty(0))
+
     for dt_k in np.broadcast_to(np.asarray(dt, dtype=float), (steps,)):
         if cyc is not None:
+            before, after = (patch_offset(v_s * s, w, ramp)(xy) for s in (t, t + dt_k))
             pressure = cyc._contact_state()[1]
-            moved = moved + cyc.diffusion.step(pressure, pressure > 0, dt_k)
+            moved = moved + cyc.diffusion.step(pressure, pressure > 0, dt_k, after - before, before + moved)
         t += dt_k
         if cyc is None:
             mech.set_gap_offset(patch_offset(v_s * t, w, ramp))
         else:
-            h = patch_offset(v_s * t, w, ramp)(np.column_stack([cyc.x, cyc.y])) + moved
-            mech.set_gap_offset(lambda p, h=h: h[cyc._tree.query(p[:, :2])[1]] if len(p) else np.empty(0))
+            offset(after + moved)
         mech.advance(t, dt_k)
+        for _ in range(MAX_COUPLING_ITERATIONS if cyc is not None and coupled else 0):
+            end = cyc._contact_state()[1]
+            d = cyc.diffusion.correct(end, end > 0)
+            scale = np.dot(cyc.length, np.abs(cyc.diffusion.moved_e) + np.abs(cyc.diffusion.moved))
+            if np.dot(cyc.length, np.abs(d)) <= COUPLING_TOLERANCE * mech.error_tolerance * scale:
+                break
+            moved = moved + d
+            offset(after + moved)
+            mech.resolve(t, dt_k)
         mech.accept()
         m = mech.metrics()
         if check is not None:
@@ -104,7 +124,7 @@ def strip_patch(tmesh, law, v_s, dt, steps, pressure_Pa=P, temperature_K=T, mats
     return np.array(rows)
 
 
-def _diffusing(tmesh, mech, diffusion_m3_s, temperature_K, mats):
+def _diffusing(tmesh, mech, diffusion_m3_s, temperature_K, mats, interface_energy_J_m2=0.0):
     """A cycling problem on ``mech`` with interface diffusion: it gives the facets, their contact state and the
     diffusion step; its potential is never solved here."""
     from ecmsim.electrochem.cycling import CyclingProblem
@@ -115,7 +135,7 @@ def _diffusing(tmesh, mech, diffusion_m3_s, temperature_K, mats):
                            ionic_conductivity_S_m(MATS["electrolyte"], temperature_K), molar_volume_m3_mol=13.0e-6)
     return CyclingProblem(mech, pot, irreversible_fraction=0.0, molar_volume_m3_mol=13.0e-6,
                           temperature_K=temperature_K, interface_diffusion_m3_s=diffusion_m3_s,
-                          contact_modulus_Pa=contact_modulus(mats or MATS))
+                          contact_modulus_Pa=contact_modulus(mats or MATS), interface_energy_J_m2=interface_energy_J_m2)
 
 
 def opens(tmesh, law, v_s, depth, steps=300, warmup=1e-3, gap_tol=None, **kwargs) -> bool:

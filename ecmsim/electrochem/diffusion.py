@@ -29,10 +29,11 @@ pressure):
 
 with dh_e the surface's move by plating and stripping in the same step (the electrochemistry's part, known
 before the diffusion's): the pressure that drives the step is the one predicted at its end, from the whole move
-dh_e + dh. (With gamma, p reads p - gamma L h and K_c reads K_c - gamma L: the capillary part is exact and linear.) Without dh_e a steady non-uniform plating v_e(s) is balanced at B L p = -v_e + B L K_c v_e dt, an
-error of order dt K_c in the pressure: on the 20 um sinusoid plating at 0.2 mA/cm^2 it tripled the spread of the
-interface normal stress (0.77-1.19 against 0.25-0.30 MPa), depended on K_c and oscillated from step to step
-(docs/electrochem.md). With it the balance is B L p = -v_e whatever K_c and dt.
+dh_e + dh. (With gamma, p reads p - gamma L h and K_c reads K_c - gamma L: the capillary part is exact and
+linear.) Without dh_e a steady non-uniform plating v_e(s) is balanced at B L p = -v_e + B L K_c v_e dt, an error
+of order dt K_c in the pressure: on the 20 um sinusoid plating at 0.2 mA/cm^2 the spread of the interface normal
+stress then jumped between 0.5 and 1.2 MPa from step to step (docs/electrochem.md). With it the balance is
+B L p = -v_e whatever K_c and dt.
 
 K_c is the window's own response only approximately (finite thickness, creep that relaxes the pressure, a
 curved interface). The step is therefore iterated (coupling iterations, :meth:`InterfaceDiffusion.correct`, called

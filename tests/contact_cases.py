@@ -92,8 +92,10 @@ def circle_gap(x: np.ndarray) -> np.ndarray:
 
 
 def contact_modulus(mats) -> float:
-    """E* with 1/E* = sum (1 - nu_i^2)/E_i over the deformable bodies [Pa]."""
-    return 1.0 / sum((1 - m.poissons_ratio**2) / m.youngs_modulus_Pa for m in mats.values())
+    """E* of the deformable bodies of ``mats`` (a dict of records) [Pa]: ecmsim.materials.contact_modulus_Pa."""
+    from ecmsim.materials import contact_modulus_Pa
+
+    return contact_modulus_Pa(*mats.values())
 
 
 def hertz_measure(profile, e_star: float) -> dict[str, float]:

@@ -235,7 +235,7 @@ class CellSectionSolver:
         foil pushes it up as hard as the membrane pushes it down (each move continued from the
         last converged state in adaptive motion increments)."""
         p = self.problem
-        e_f = p.materials["electrode"].youngs_modulus_Pa / (1 - p.materials["electrode"].poissons_ratio ** 2)
+        e_f = p.materials["electrode"].plane_strain_modulus_Pa
         last = self._last if warm else None
         self._pressure = stack_pressure_Pa
         # first guess of the fibre's sinking: the foil's plane-strain indentation under the load

@@ -81,6 +81,11 @@ class Material:
         return E * nu / ((1 + nu) * (1 - 2 * nu))
 
     @property
+    def plane_strain_modulus_Pa(self) -> float:
+        """E / (1 - nu^2) [Pa]: the plane-strain modulus (a half-space's, Hertz's E* with a rigid partner)."""
+        return self.youngs_modulus_Pa / (1 - self.poissons_ratio ** 2)
+
+    @property
     def lame_mu_Pa(self) -> float:
         """Shear modulus mu = E / (2 (1 + nu)) [Pa] (isotropic relation, not the record's own G)."""
         return self.youngs_modulus_Pa / (2 * (1 + self.poissons_ratio))
@@ -131,6 +136,11 @@ def _record_to_material(key: str, record: Mapping[str, Any], where: str) -> Mate
     nu = record.pop("poissons_ratio")
     return Material(key=key, youngs_modulus_Pa=E, poissons_ratio=nu, properties=record,
                     sources=dict(sources), description=description)
+
+
+def contact_modulus_Pa(*records: Material) -> float:
+    """E* of bodies pressed together in plane strain, 1/E* = sum_i (1 - nu_i^2)/E_i [Pa] (Hertz, Johnson)."""
+    return 1.0 / sum((1 - m.poissons_ratio ** 2) / m.youngs_modulus_Pa for m in records)
 
 
 @cache

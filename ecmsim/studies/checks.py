@@ -188,7 +188,7 @@ def hertz_peak_pressure(ctx) -> Result:
     sol = problem.solve(load_steps=4)
     prof = sol.contact["void"]
     problem.close()
-    e_star = pll.youngs_modulus_Pa / (1 - pll.poissons_ratio**2)
+    e_star = pll.plane_strain_modulus_Pa
     force = float(np.dot(prof.weight_m, prof.contact_pressure_Pa))
     a = math.sqrt(4 * force * HERTZ_R / (math.pi * e_star))
     p0 = 2 * force / (math.pi * a)

@@ -21,7 +21,7 @@ from ecmsim.electrochem.kinetics import butler_volmer, ionic_conductivity_S_m
 from ecmsim.electrochem.potential import CurrentSolution, PotentialProblem, cell_overpotential_V
 from ecmsim.electrochem.voids import InterfaceVoids, molar_volume_m3_mol, supply_length_m
 from ecmsim.core.errors import MaterialError
-from ecmsim.materials import Material
+from ecmsim.materials import Material, contact_modulus_Pa
 from ecmsim.run.stages.base import Run, Stage
 
 
@@ -104,8 +104,7 @@ def cycling_problem(scn, tmesh, materials, mechanics):
                           bulk_plating=(scn.interface.model == "contact" and voids.network_current_A_m2 > 0),
                           interface_diffusion_m3_s=cyc.interface_diffusion_m3_s,
                           interface_energy_J_m2=cyc.interface_energy_J_m2,
-                          contact_modulus_Pa=1.0 / sum((1 - m.poissons_ratio ** 2) / m.youngs_modulus_Pa
-                                                      for m in (electrode, electrolyte)))
+                          contact_modulus_Pa=contact_modulus_Pa(electrode, electrolyte))
 
 
 class CurrentStage(Stage):

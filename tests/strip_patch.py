@@ -20,7 +20,6 @@ import numpy as np
 from contact_cases import contact_modulus
 from ecmsim import materials
 from ecmsim.core.fem import MPI
-from ecmsim.electrochem.diffusion import COUPLING_TOLERANCE
 from ecmsim.geometry import generators
 from ecmsim.materials.creep import NortonLaw
 from ecmsim.mechanics.creep_contact import CreepContactMechanics
@@ -88,29 +87,26 @@ def strip_patch(tmesh, law, v_s, dt, steps, pressure_Pa=P, temperature_K=T, mats
     rows, t = [], 0.0
     xy = np.column_stack([cyc.x, cyc.y]) if cyc is not None else None
 
-    def offset(h):
-        mech.set_gap_offset(lambda p, h=h: h[cyc._tree.query(p[:, :2])[1]] if len(p) else np.empty(0))
-
     for dt_k in np.broadcast_to(np.asarray(dt, dtype=float), (steps,)):
         if cyc is not None:
-            before, after = (patch_offset(v_s * s, w, ramp)(xy) for s in (t, t + dt_k))
+            before, after = (patch_offset(v_s * time, w, ramp)(xy) for time in (t, t + dt_k))
             pressure = cyc._contact_state()[1]
             moved = moved + cyc.diffusion.step(pressure, pressure > 0, dt_k, after - before, before + moved)
         t += dt_k
         if cyc is None:
             mech.set_gap_offset(patch_offset(v_s * t, w, ramp))
         else:
-            offset(after + moved)
+            h = after + moved
+            mech.set_gap_offset(lambda p, h=h: h[cyc._tree.query(p[:, :2])[1]] if len(p) else np.empty(0))
         mech.advance(t, dt_k)
-        for _ in range(MAX_COUPLING_ITERATIONS if cyc is not None and coupled else 0):
-            end = cyc._contact_state()[1]
-            d = cyc.diffusion.correct(end, end > 0)
-            scale = np.dot(cyc.length, np.abs(cyc.diffusion.moved_e) + np.abs(cyc.diffusion.moved))
-            if np.dot(cyc.length, np.abs(d)) <= COUPLING_TOLERANCE * mech.error_tolerance * scale:
-                break
-            moved = moved + d
-            offset(after + moved)
-            mech.resolve(t, dt_k)
+        if cyc is not None and coupled:     # the cycling problem's own coupling iterations on this trial state
+            cyc._diffusing, cyc.h_live_trial = True, after + moved
+            cyc.h_dead_trial = cyc.gap_trial = np.zeros_like(moved)
+            for _ in range(MAX_COUPLING_ITERATIONS):
+                if not cyc.iterate():
+                    break
+                mech.resolve(t, dt_k)
+            moved = cyc.h_live_trial - after
         mech.accept()
         m = mech.metrics()
         if check is not None:

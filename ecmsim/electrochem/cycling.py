@@ -382,17 +382,17 @@ class CyclingProblem:
     # -- the time loop's verbs ---------------------------------------------------------------------
 
     def advance(self, t_s: float, dt_s: float, step=None) -> int:
+        self._diffusing, self.diffusion_misplaced = self.diffusion is not None and dt_s > 0, 0.0
+        self.coupling_iterations = 0
+        start = self.plated_surface(self.h_live, self.h_dead) if self._diffusing else None
         # a step passes current if it carries a current density (Plate/Strip, ecmsim.scenario.steps)
         if "current_density_A_m2" not in getattr(step, "values", {}) or dt_s <= 0:
             self.applied = 0.0
             self.h_live_trial, self.h_dead_trial = self.h_live.copy(), self.h_dead.copy()
             # pressure closes open voids in rest steps too
             self.gap_trial = self._void_step(np.zeros(len(self.x)), dt_s) if self.voids and dt_s > 0 else self.gap.copy()
-            self._diffusing, self.diffusion_misplaced = self.diffusion is not None and dt_s > 0, 0.0
-            self.coupling_iterations = 0
             if self._diffusing:
-                self.h_live_trial += self.diffusion.step(self._pressure, self._closed, dt_s,
-                                                         surface_m=self.plated_surface(self.h_live, self.h_dead))
+                self.h_live_trial += self.diffusion.step(self._pressure, self._closed, dt_s, surface_m=start)
             if self.voids or self.diffusion is not None:
                 self._apply_eigenstrain(self.h_live_trial, self.h_dead, self.gap_trial)
             self.current_trial = np.zeros_like(self.current)
@@ -415,13 +415,9 @@ class CyclingProblem:
         plated = np.maximum(dh, 0.0)
         self.h_dead_trial = self.h_dead + self.f_irr * plated
         self.h_live_trial = self.h_live + dh - self.f_irr * plated
-        self._diffusing, self.diffusion_misplaced = self.diffusion is not None, 0.0
-        self.coupling_iterations = 0
         if self._diffusing:   # implicit in the whole move: the plating's own enters the pressure
-            moved = self.plated_surface(self.h_live_trial, self.h_dead_trial) - self.plated_surface(self.h_live,
-                                                                                                      self.h_dead)
-            self.h_live_trial += self.diffusion.step(self._pressure, self._closed, dt_s, moved,
-                                                     self.plated_surface(self.h_live, self.h_dead))
+            moved = self.plated_surface(self.h_live_trial, self.h_dead_trial) - start
+            self.h_live_trial += self.diffusion.step(self._pressure, self._closed, dt_s, moved, start)
         self.current_trial = i_k
         self._charge_trial = self.plated_charge_C_m + total * dt_s
         stripping = np.maximum(-i_k, 0.0) * self.omega / FARADAY_C_PER_MOL
@@ -455,7 +451,7 @@ class CyclingProblem:
         (InterfaceDiffusion.correct) while the correction's share sum L_k |d_k| / sum L_k (|dh_e,k| + |dh_k|) of
         the step's move exceeds COUPLING_TOLERANCE x the error tolerance; the time loop stops after
         ``ecmsim.run.timeloop.MAX_COUPLING_ITERATIONS`` (what is left: ``diffusion_misplaced``)."""
-        if self.diffusion is None or not self._diffusing:
+        if not self._diffusing:
             return False
         pressure_end = self._contact_state()[1]
         d = self.diffusion.correct(pressure_end, pressure_end > 0)

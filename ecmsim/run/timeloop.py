@@ -285,8 +285,9 @@ class TimeLoop:
                 if not again:
                     break
                 for p in self.problems[min(again) + 1:]:
-                    if hasattr(p, "resolve"):      # from the step's last solution
-                        its = max(its, p.resolve(self.t_s + dt, dt, step))
+                    resolve = getattr(p, "resolve", None)
+                    if resolve is not None:      # from the step's last solution
+                        its = max(its, resolve(self.t_s + dt, dt, step))
                     else:
                         p.reject()
                         its = max(its, p.advance(self.t_s + dt, dt, step))

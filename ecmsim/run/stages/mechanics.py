@@ -178,13 +178,11 @@ class MechanicsStage(Stage):
     def advance(self, t_s: float, dt_s: float, step) -> int:
         return self.problem.advance(t_s, dt_s, step)
 
-    def resolve(self, t_s: float, dt_s: float, step) -> int:
-        """The step again after a coupling iteration (TimeLoop): from its last solution where the problem can,
-        else from the start of the step."""
-        if hasattr(self.problem, "resolve"):
-            return self.problem.resolve(t_s, dt_s, step)
-        self.problem.reject()
-        return self.problem.advance(t_s, dt_s, step)
+    @property
+    def resolve(self):
+        """The problem's ``resolve`` (the step again from its last solution, after a coupling iteration), or
+        None: the time loop then rejects and advances it again."""
+        return getattr(self.problem, "resolve", None)
 
     def error_indicator(self) -> float:
         return self.problem.error_indicator()

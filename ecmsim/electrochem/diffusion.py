@@ -2,7 +2,7 @@
 (``cycling.interface_diffusion_m3_s``, contact windows; docs/electrochem.md, interface diffusion).
 
 An atom of Li at a facet that carries the contact pressure p has the chemical potential mu = mu_0 + Omega_a p
-(Omega_a = V_m / N_A; an open facet, a free Li surface, has p = 0, curvature neglected). Along the interface the
+(Omega_a = V_m / N_A; an open facet, a free Li surface, has p = 0; the deposit's curvature: below). Along the interface the
 atoms diffuse down its gradient, a volume flux per unit depth (Herring, Coble)
 
     J = -(D_i delta_i Omega_a / k_B T) dp/ds = -B dp/ds      [m^2/s],

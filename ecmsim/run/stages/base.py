@@ -114,20 +114,9 @@ class Run:
         return run_title(self.scn.title, self.overrides)
 
 
-class Stage:
-    """A stage of a run (module docstring); every method has a do-nothing default."""
-
-    #: name in progress lines, checkpoints and the loop order
-    name = "stage"
-    #: position within a time step (lower first)
-    loop_order = 1
-    #: has ``checkpoint_state`` / ``restore_state`` (a run is resumable if all such stages are)
-    checkpointed = False
-    #: holds time-dependent state that checkpoints must carry (a stage without it needs none)
-    stateful = False
-
-    def setup(self, run: Run) -> None:
-        pass
+class StepVerbs:
+    """The time loop's verbs (:class:`ecmsim.run.timeloop.TimeProblem`) for something without time-dependent
+    state: a step solves nothing, has no error and nothing to accept, reject or report."""
 
     def advance(self, t_s: float, dt_s: float, step) -> int:
         return 0
@@ -144,6 +133,22 @@ class Stage:
     def metrics(self) -> dict[str, float]:
         return {}
 
+
+class Stage(StepVerbs):
+    """A stage of a run (module docstring); every method has a do-nothing default."""
+
+    #: name in progress lines, checkpoints and the loop order
+    name = "stage"
+    #: position within a time step (lower first)
+    loop_order = 1
+    #: has ``checkpoint_state`` / ``restore_state`` (a run is resumable if all such stages are)
+    checkpointed = False
+    #: holds time-dependent state that checkpoints must carry (a stage without it needs none)
+    stateful = False
+
+    def setup(self, run: Run) -> None:
+        pass
+
     def on_step(self, run: Run, row: dict) -> None:
         pass
 
@@ -157,4 +162,31 @@ class Stage:
         pass
 
 
-__all__ = ["Run", "Stage"]
+class ProblemStage(Stage):
+    """A stage whose time-loop verbs and checkpoint state are those of its ``problem`` (set in ``setup``)."""
+
+    problem = None
+
+    def advance(self, t_s: float, dt_s: float, step) -> int:
+        return self.problem.advance(t_s, dt_s, step)
+
+    def error_indicator(self) -> float:
+        return self.problem.error_indicator()
+
+    def accept(self) -> None:
+        self.problem.accept()
+
+    def reject(self) -> None:
+        self.problem.reject()
+
+    def metrics(self) -> dict[str, float]:
+        return self.problem.metrics()
+
+    def checkpoint_state(self):
+        return self.problem.checkpoint_state()
+
+    def restore_state(self, state) -> None:
+        self.problem.restore_state(state)
+
+
+__all__ = ["ProblemStage", "Run", "Stage", "StepVerbs"]

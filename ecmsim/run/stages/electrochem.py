@@ -22,7 +22,7 @@ from ecmsim.electrochem.potential import CurrentSolution, PotentialProblem, cell
 from ecmsim.electrochem.voids import InterfaceVoids, molar_volume_m3_mol, supply_length_m
 from ecmsim.core.errors import MaterialError
 from ecmsim.materials import Material, contact_modulus_Pa
-from ecmsim.run.stages.base import Run, Stage
+from ecmsim.run.stages.base import ProblemStage, Run, Stage
 
 
 def _nearest(x_m: np.ndarray, y_m: np.ndarray, values: np.ndarray):
@@ -135,7 +135,7 @@ class CurrentStage(Stage):
         return files
 
 
-class CyclingStage(Stage):
+class CyclingStage(ProblemStage):
     """Plating and stripping: current -> plated thickness -> growth eigenstrain of the mechanics."""
 
     name = "cycling"
@@ -165,31 +165,10 @@ class CyclingStage(Stage):
                          f"{f' and the skeleton {network / 10:g} mA/cm2' if network else ''}; critical "
                          f"stripping current at the stack pressure {ic / 10:.3g} mA/cm2")
 
-    def advance(self, t_s: float, dt_s: float, step) -> int:
-        return self.problem.advance(t_s, dt_s, step)
-
-    def error_indicator(self) -> float:
-        return self.problem.error_indicator()
-
     def iterate(self) -> bool:
         """Interface diffusion's coupling iteration (CyclingProblem.iterate): True asks the mechanics to solve
         the step again."""
         return self.problem.iterate()
-
-    def accept(self) -> None:
-        self.problem.accept()
-
-    def reject(self) -> None:
-        self.problem.reject()
-
-    def metrics(self) -> dict[str, float]:
-        return self.problem.metrics()
-
-    def checkpoint_state(self):
-        return self.problem.checkpoint_state()
-
-    def restore_state(self, state) -> None:
-        self.problem.restore_state(state)
 
     def on_step(self, run: Run, row: dict) -> None:
         if run.scn.cycling.profiles:

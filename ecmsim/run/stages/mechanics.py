@@ -11,7 +11,7 @@ profile, the field metrics and the stress files.
 from __future__ import annotations
 
 
-from ecmsim.run.stages.base import Run, Stage
+from ecmsim.run.stages.base import ProblemStage, Run, StepVerbs
 
 #: The rank that the fields and plots are gathered to, and that writes fields.vtu and draws the plots
 #: (modulo the number of ranks: the last; rank 0 in a serial run) while rank 0 writes mesh.msh
@@ -19,7 +19,7 @@ from ecmsim.run.stages.base import Run, Stage
 WRITER_RANK = -1
 
 
-class StaticMechanics:
+class StaticMechanics(StepVerbs):
     """Today's static solve wrapped in the time loop's verbs (one step, no time)."""
 
     name = "mechanics"
@@ -93,18 +93,6 @@ class StaticMechanics:
         self.start = (f"the solution on the mesh before its {self.problem.tmesh.refine_levels} split(s) "
                       f"({solution.info['dofs']} dofs, {solution.info['linear_solver']})")
 
-    def error_indicator(self) -> float:
-        return 0.0
-
-    def accept(self) -> None:
-        pass
-
-    def reject(self) -> None:
-        pass
-
-    def metrics(self) -> dict[str, float]:
-        return {}
-
     def solution(self):
         return self._solution
 
@@ -153,7 +141,7 @@ def mechanics_problem(scn, tmesh, materials, progress):
     return creep_mechanics(scn, tmesh, materials, progress)
 
 
-class MechanicsStage(Stage):
+class MechanicsStage(ProblemStage):
     """The window's mechanics in the time loop; afterwards the interface profile, metrics and files."""
 
     name = "mechanics"
@@ -174,33 +162,11 @@ class MechanicsStage(Stage):
                 return
             self.series = FieldSeries(run.folder / "fields", self.problem, run.protocol.duration_s)
 
-    # the time-loop verbs are the problem's
-    def advance(self, t_s: float, dt_s: float, step) -> int:
-        return self.problem.advance(t_s, dt_s, step)
-
     @property
     def resolve(self):
         """The problem's ``resolve`` (the step again from its last solution, after a coupling iteration), or
         None: the time loop then rejects and advances it again."""
         return getattr(self.problem, "resolve", None)
-
-    def error_indicator(self) -> float:
-        return self.problem.error_indicator()
-
-    def accept(self) -> None:
-        self.problem.accept()
-
-    def reject(self) -> None:
-        self.problem.reject()
-
-    def metrics(self) -> dict[str, float]:
-        return self.problem.metrics()
-
-    def checkpoint_state(self):
-        return self.problem.checkpoint_state()
-
-    def restore_state(self, state) -> None:
-        self.problem.restore_state(state)
 
     def on_step(self, run: Run, row: dict) -> None:
         if self.series:

@@ -318,6 +318,57 @@ def test_file_group_replaces_its_own_files_only(tmp_path):
     assert (tmp_path / "m.msh").read_text() == "4" and not (tmp_path / "m.report.json").exists()
 
 
+def _fail_placing(monkeypatch, name: str):
+    """os.rename fails once, when it brings ``name`` in from a staging folder (after others were moved aside)."""
+    real = os.rename
+    failed = []
+
+    def rename(src, dst):
+        if not failed and Path(dst).name == name and ".partial-" in str(src) and ".previous" not in str(src):
+            failed.append(src)
+            raise PermissionError(13, "Permission denied", str(dst))
+        return real(src, dst)
+
+    monkeypatch.setattr(outputs.os, "rename", rename)
+
+
+def test_file_by_file_swaps_put_everything_back_when_a_rename_fails(tmp_path, monkeypatch):
+    """--overwrite into a folder with a user's files (file by file) and a file group (ecmsim mesh's files):
+    a rename that fails half-way leaves the folder byte for byte as before, and the new files in staging."""
+    out = tmp_path / "r"
+    user_folder(out)
+    with result_folder(out, command="run", overwrite=True) as stage:
+        (stage / "data.csv").write_text("old")
+        (stage / "summary.json").write_text(json.dumps({"files": ["data.csv"], "v": "old"}))
+    before = snapshot(out)
+    _fail_placing(monkeypatch, "data.csv")
+    with pytest.raises(OutputError, match="the folder is unchanged and the new result is in .*partial-"):
+        with result_folder(out, command="run", overwrite=True) as stage:
+            (stage / "data.csv").write_text("new")
+            (stage / "summary.json").write_text(json.dumps({"files": ["data.csv"], "v": "new"}))
+    assert snapshot(out) == before
+    monkeypatch.undo()
+
+    group = tmp_path / "g"
+    group.mkdir()
+    (group / "notes.txt").write_text("mine")
+    names = ["m.msh", "m.report.json"]
+    for text in ("1", "2"):
+        if text == "2":
+            before = snapshot(group)
+            _fail_placing(monkeypatch, "m.msh")
+        try:
+            with result_files(group, names, command="mesh", manifest="m.report.json") as stage:
+                (stage / "m.msh").write_text(text)
+                (stage / "m.report.json").write_text(json.dumps({"files": ["m.msh"], "v": text}))
+        except OutputError as err:
+            assert text == "2" and "the previous files are unchanged and the new ones are in" in str(err)
+    after = snapshot(group)
+    staged = {k: v for k, v in after.items() if ".partial-" in k}
+    assert {k: v for k, v in after.items() if k not in staged} == before
+    assert [v for k, v in staged.items() if k.endswith("/m.msh")] == [b"2"]   # the new files are not lost
+
+
 def test_default_name_reflects_overrides():
     name = outputs.default_result_name
     assert name("flat", []) == "flat"

@@ -287,23 +287,10 @@ def _merge(staging: Path, final: Path) -> None:
     old_files = [f for f in old["files"] if not f.endswith("/")] if old else []
     aside = final.with_name(f"{final.name}.old-{os.getpid()}-{secrets.token_hex(3)}")
     aside.mkdir()
-    moved, placed = [], []
-    try:
-        for rel in reversed(_ordered(new + old_files)):  # completion markers first
-            src = final / rel
-            if os.path.lexists(src) and (src.is_symlink() or not src.is_dir()):
-                (aside / rel).parent.mkdir(parents=True, exist_ok=True)
-                os.rename(src, aside / rel)
-                moved.append(rel)
-        for rel in new:  # completion markers last
-            (final / rel).parent.mkdir(parents=True, exist_ok=True)
-            os.rename(staging / rel, final / rel)
-            placed.append(rel)
+    try:   # completion markers aside first and in last
+        _exchange(final, staging, aside, reversed(_ordered(new + old_files)), new,
+                  lambda src: src.is_symlink() or not src.is_dir())
     except OSError as err:
-        for rel in reversed(placed):
-            os.rename(final / rel, staging / rel)
-        for rel in reversed(moved):
-            os.rename(aside / rel, final / rel)
         remove_tree(aside)
         raise OutputError(f"-o {final}: cannot put the result in place: {_reason(err)}; the folder is unchanged "
                           f"and the new result is in {staging}") from None
@@ -314,6 +301,31 @@ def _merge(staging: Path, final: Path) -> None:
             pass
     remove_tree(aside)
     remove_tree(staging)
+
+
+def _exchange(folder: Path, staging: Path, aside: Path, out_names, in_names,
+              movable: Callable[[Path], bool] = lambda path: True) -> None:
+    """Move ``out_names`` of ``folder`` that exist (and are ``movable``) into ``aside``, then ``in_names``
+    from ``staging`` into ``folder``, in those orders; on an OSError put back what was moved, in reverse,
+    and raise it again (the folder as before, the new files in ``staging``)."""
+    moved, placed = [], []
+    try:
+        for rel in out_names:
+            src = folder / rel
+            if os.path.lexists(src) and movable(src):
+                (aside / rel).parent.mkdir(parents=True, exist_ok=True)
+                os.rename(src, aside / rel)
+                moved.append(rel)
+        for rel in in_names:
+            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            os.rename(staging / rel, folder / rel)
+            placed.append(rel)
+    except OSError:
+        for rel in reversed(placed):
+            os.rename(folder / rel, staging / rel)
+        for rel in reversed(moved):
+            os.rename(aside / rel, folder / rel)
+        raise
 
 
 def _ordered(names: list[str]) -> list[str]:
@@ -377,24 +389,11 @@ def result_files(folder: str | Path, names: list[str], *, command: str, manifest
         remove_tree(staging)
         raise
     aside = staging / ".previous"
-    moved, placed = [], []
     targets = list(dict.fromkeys([claim, *reversed(names), *reversed(written)]))  # the manifest first
     try:
         aside.mkdir()
-        for name in targets:
-            if os.path.lexists(folder / name):
-                (aside / name).parent.mkdir(parents=True, exist_ok=True)
-                os.rename(folder / name, aside / name)
-                moved.append(name)
-        for name in written:  # the manifest last
-            (folder / name).parent.mkdir(parents=True, exist_ok=True)
-            os.rename(staging / name, folder / name)
-            placed.append(name)
+        _exchange(folder, staging, aside, targets, written)   # the manifest aside first and in last
     except OSError as err:
-        for name in reversed(placed):
-            os.rename(folder / name, staging / name)
-        for name in reversed(moved):
-            os.rename(aside / name, folder / name)
         raise OutputError(f"{folder / names[0]}: cannot put the files in place: {_reason(err)}; the previous "
                           f"files are unchanged and the new ones are in {staging}") from None
     remove_tree(staging)

@@ -210,3 +210,62 @@ def test_iterative_linear_solver_gives_the_direct_answer(bilayer):
     (ud, md), (ui, mi) = runs["direct"], runs["iterative"]
     assert np.abs(ui - ud).max() <= 1e-6 * np.abs(ud).max()
     assert abs(mi["electrode_von_mises_mean_Pa"] / md["electrode_von_mises_mean_Pa"] - 1) < 1e-6
+
+
+def _indicator_state(dp, rate0, q, weights, mu=1e9, n=5.0, dt=10.0, tol=0.01):
+    """A stand-in for a creep state at quadrature points (what stress_error_indicator reads): increments dp,
+    start rates rate0 [1/s] (through a unit reference stress, q_start = 1; 0: a point without creep), von Mises
+    q_{n+1} [Pa]."""
+    from types import SimpleNamespace
+
+    size = len(dp)
+    return SimpleNamespace(
+        tmesh=SimpleNamespace(comm=MPI.COMM_SELF), _owned_points=np.ones(size, bool), _weights=np.asarray(weights, float),
+        _q_trial=np.asarray(q, float), p_trial=SimpleNamespace(x=SimpleNamespace(array=np.asarray(dp, float))),
+        p=SimpleNamespace(x=SimpleNamespace(array=np.zeros(size))), dofs=np.arange(size), _mu_q=np.full(size, mu),
+        _n_q=np.full(size, n), _rate_q=np.asarray(rate0, float), _q_start=np.ones(size), _s0_q=np.ones(size),
+        dt_s=dt, error_tolerance=tol)
+
+
+def test_creep_error_indicator_per_point_damping_over_the_creeping_region():
+    """The step-size indicator (CreepProblem.error_indicator, docs/creep.md):
+    - uniform creep: e / (1 - exp(-rho)) by hand, and elastic points (no law) beside it change nothing (the error
+      is relative to the creeping region's stress: diluting it made the confined layer's 1 % depend on the PLL);
+    - a slow creeping bulk and one point that creeps fast (rho_x >> 1): that point's error counts once, not times
+      the bulk's 1 / rho (the contact edges of the Li image window decided its step so);
+    - never above the creeping region's mean form (each point's rho is at least the mean)."""
+    from ecmsim.mechanics.creep import stress_error_indicator
+
+    mu, n, dt, tol = 1e9, 5.0, 10.0, 0.01
+    e = min(1.5 * mu * abs(2e-4 - dt * 1e-5), 3 * mu * 2e-4) / 1e6
+    rho = (n - 1) * 3 * mu * 2e-4 / 1e6
+    uniform = stress_error_indicator(_indicator_state([2e-4] * 4, [1e-5] * 4, [1e6] * 4, [1.0] * 4, mu, n, dt, tol))
+    assert uniform == pytest.approx(e / -math.expm1(-rho) / tol, rel=1e-12, abs=0)
+    with_elastic = _indicator_state([2e-4] * 4 + [0.0] * 4, [1e-5] * 4 + [0.0] * 4, [1e6] * 4 + [3e6] * 4,
+                                    [1.0] * 8, mu, n, dt, tol)
+    assert stress_error_indicator(with_elastic) == pytest.approx(uniform, rel=1e-12, abs=0)
+
+    # a slow bulk (999 points, small relative drop) and one fast point (relative drop 24)
+    k = 1000
+    dp, rate0, q = np.full(k, 1e-9), np.full(k, 0.8e-10), np.full(k, 1e6)
+    dp[0], rate0[0] = 2e-3, 1e-4
+    err = np.minimum(1.5 * mu * np.abs(dp - dt * rate0), 3 * mu * dp)
+    drop = (n - 1) * 3 * mu * dp
+    rho_mean, own = drop.sum() / q.sum(), drop / q
+    by_hand = float(np.sum(err / -np.expm1(-np.maximum(own, rho_mean)))) / q.sum() / tol
+    mean_form = float(err.sum()) / q.sum() / -math.expm1(-rho_mean) / tol
+    assert stress_error_indicator(_indicator_state(dp, rate0, q, np.ones(k), mu, n, dt, tol)) == \
+        pytest.approx(by_hand, rel=1e-12, abs=0)
+    assert own[0] > 20 and mean_form > 30 * by_hand      # the fast point no longer decides
+
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        dp = rng.uniform(0, 1e-3, 50) * (rng.uniform(size=50) < 0.3)
+        rate0 = dp / dt * rng.uniform(0.2, 3.0, 50) + 1e-12
+        q = rng.uniform(1e5, 1e7, 50)
+        st = _indicator_state(dp, rate0, q, rng.uniform(0.5, 2, 50), mu, n, dt, tol)
+        err = np.minimum(1.5 * mu * np.abs(dp - dt * rate0), 3 * mu * dp)
+        w = st._weights
+        rho_mean = float(np.dot(w, (n - 1) * 3 * mu * dp)) / float(np.dot(w, q))
+        mean_form = float(np.dot(w, err)) / float(np.dot(w, q)) / -math.expm1(-rho_mean) / tol
+        assert stress_error_indicator(st) <= mean_form * (1 + 1e-12)

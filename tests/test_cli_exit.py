@@ -68,11 +68,21 @@ def test_bad_input_keeps_its_exit_status(tmp_path):
 
 @pytest.mark.mpi
 def test_every_rank_finalises_mpi(tmp_path, have_mpirun):
-    out = tmp_path / "run"
-    p = _probe(tmp_path, "run", str(SCENARIOS / "flat_bilayer.toml"), "-o", str(out), "-q", "--set", "mesh.size_m=4e-6",
-               "--set", "mesh.interface_size_m=4e-6", "--set", "output.plots=false", ranks=2)
-    assert p.returncode == 0, p.stderr + p.stdout
-    # read from the ranks' files: MPICH's launcher may drop what a rank writes after MPI_Finalize (one of the
-    # two stderr lines was lost once in a clean-clone run while both ranks ended with status 0)
-    exits = [(tmp_path / f"marker.txt.exit.{rank}").read_text() for rank in range(2)]
-    assert exits == ["EXIT status=0 mpi_finalized=True petsc_finalized=True\n"] * 2, (exits, p.stderr)
+    expected = "EXIT status=0 mpi_finalized=True petsc_finalized=True\n"
+    # Read from the ranks' files: MPICH's launcher may drop what a rank writes after MPI_Finalize (one of the two
+    # stderr lines was lost once in a clean-clone run while both ranks ended with status 0), and it may even end a
+    # rank that is still writing its file once the other has exited (an empty file, seen once in a clean-clone
+    # run). Neither says anything about ecmsim: an empty file is run again (at most three runs), while a line
+    # that says otherwise (a rank not finalised, another status) fails at once.
+    for attempt in range(3):
+        folder = tmp_path / f"attempt{attempt}"
+        folder.mkdir()
+        p = _probe(folder, "run", str(SCENARIOS / "flat_bilayer.toml"), "-o", str(folder / "run"), "-q",
+                   "--set", "mesh.size_m=4e-6", "--set", "mesh.interface_size_m=4e-6", "--set", "output.plots=false",
+                   ranks=2)
+        assert p.returncode == 0, p.stderr + p.stdout
+        exits = [(folder / f"marker.txt.exit.{rank}").read_text() for rank in range(2)]
+        assert all(line in ("", expected) for line in exits), (exits, p.stderr)
+        if exits == [expected] * 2:
+            break
+    assert exits == [expected] * 2, (exits, p.stderr)

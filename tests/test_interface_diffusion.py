@@ -188,9 +188,10 @@ def _decay_rate(refine: int, dt_r: float, steps: int) -> float:
     from ecmsim.electrochem.cycling import CyclingProblem
     from ecmsim.electrochem.kinetics import butler_volmer, ionic_conductivity_S_m
     from ecmsim.electrochem.potential import PotentialProblem
+    from ecmsim.materials import contact_modulus_Pa
     from ecmsim.scenario.steps import parse_step
 
-    estar = 1.0 / sum((1 - m.poissons_ratio ** 2) / m.youngs_modulus_Pa for m in MATS.values())
+    estar = contact_modulus_Pa(*MATS.values())
     D, h0, k = 4e-20, 5e-9, 4 * np.pi / W
     tmesh = flat_window(refine=refine)
     mech = contact(tmesh, ELASTIC)

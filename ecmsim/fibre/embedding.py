@@ -329,6 +329,11 @@ class Layer:
     #: modulus of a part that does not relax (a connected skeleton's frame) [Pa]
     frame_modulus_Pa: float = 0.0
 
+    @property
+    def plane_strain_modulus_Pa(self) -> float:
+        """E / (1 - nu^2) [Pa] (as :attr:`ecmsim.materials.Material.plane_strain_modulus_Pa`)."""
+        return self.youngs_modulus_Pa / (1 - self.poissons_ratio ** 2)
+
 
 @dataclass(frozen=True)
 class EmbeddingState:
@@ -409,7 +414,7 @@ class Embedding:
         for lay, (lo, hi) in zip([lay for lay in (self.membrane, self.counter) if lay.thickness_m > 0], z):
             curvature = moment / total
             far = max(abs(lo - z_n), abs(hi - z_n))
-            self._bending0[lay.name] = lay.youngs_modulus_Pa / (1 - lay.poissons_ratio ** 2) * curvature * far
+            self._bending0[lay.name] = lay.plane_strain_modulus_Pa * curvature * far
 
     @property
     def standoff_m(self) -> float:
@@ -509,7 +514,7 @@ class Embedding:
         p = 2 f / (pi b) sqrt(1 - x^2 / b^2)) where it holds the fibre without flowing."""
         if rate > 0:
             return film_pressure(rate, film, self.R, layer.law)
-        e_star = layer.youngs_modulus_Pa / (1 - layer.poissons_ratio ** 2)
+        e_star = layer.plane_strain_modulus_Pa
         b = min(math.sqrt(4 * self.R * f / (math.pi * e_star)), 0.99 * self.R)
         x = b * np.linspace(0.0, 1.0, _FILM_POINTS) ** 0.5
         return x, 2 * f / (math.pi * b) * np.sqrt(np.maximum(1 - (x / b) ** 2, 0.0))

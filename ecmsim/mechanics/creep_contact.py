@@ -381,34 +381,29 @@ class CreepContactMechanics:
     def advance(self, t_s: float, dt_s: float, step=None) -> int:
         self.constitutive.dt_s = float(dt_s)
         self._saved = [b.u.x.array.copy() for b in self.problem.bodies]
-        try:
-            if self._first:
-                sol = self.problem.solve(self.load_steps)
-                self._first = False
-                load = getattr(self.problem, "load_residual", None)
-                if load:
-                    self.problem._atol = max(self.problem._atol, LOAD_RESIDUAL_TOLERANCE * load)
-            else:
-                ratio = 0.0
-                if dt_s > 0 and self._dt_last > 0 and self._frictionless:
-                    # Predictor (as the bonded CreepProblem): the last accepted step's increment scaled
-                    # by the step ratio (at most 1). Frictionless only: with friction, solve() measures
-                    # the slip of the step from the displacement it starts from.
-                    ratio = min(dt_s / self._dt_last, 1.0)
-                    for b, du in zip(self.problem.bodies, self._du_last, strict=True):
-                        b.u.x.array[:] += ratio * du
-                if self._offset is not None and self._electrode is not None:
-                    # the electrode follows its surface where it carries load: moved along y by the offset
-                    # change of this step there (less what the predictor above moved it), else a strip
-                    # increment opens the whole interface in Newton's first iterate and leaves the electrode
-                    # without support (a singular tangent: Newton diverges)
-                    shift = self._surface_shift(ratio)
-                    self._electrode.u.x.array.reshape(-1, self.tmesh.mesh.geometry.dim)[:, 1] += shift
-                sol = self.problem.solve(1)
-        except SolverError as err:
-            raise SolverError(f"creep + contact at t = {t_s:g} s (dt {dt_s:g} s): {err}") from None
-        self._solution = sol
-        return int(sum(sol.info["newton_iterations"]))
+        if self._first:
+            its = self._solve(t_s, dt_s, self.load_steps)
+            self._first = False
+            load = getattr(self.problem, "load_residual", None)
+            if load:
+                self.problem._atol = max(self.problem._atol, LOAD_RESIDUAL_TOLERANCE * load)
+            return its
+        ratio = 0.0
+        if dt_s > 0 and self._dt_last > 0 and self._frictionless:
+            # Predictor (as the bonded CreepProblem): the last accepted step's increment scaled
+            # by the step ratio (at most 1). Frictionless only: with friction, solve() measures
+            # the slip of the step from the displacement it starts from.
+            ratio = min(dt_s / self._dt_last, 1.0)
+            for b, du in zip(self.problem.bodies, self._du_last, strict=True):
+                b.u.x.array[:] += ratio * du
+        if self._offset is not None and self._electrode is not None:
+            # the electrode follows its surface where it carries load: moved along y by the offset
+            # change of this step there (less what the predictor above moved it), else a strip
+            # increment opens the whole interface in Newton's first iterate and leaves the electrode
+            # without support (a singular tangent: Newton diverges)
+            shift = self._surface_shift(ratio)
+            self._electrode.u.x.array.reshape(-1, self.tmesh.mesh.geometry.dim)[:, 1] += shift
+        return self._solve(t_s, dt_s)
 
     def error_indicator(self) -> float:
         return self.constitutive.error_indicator()
@@ -417,10 +412,14 @@ class CreepContactMechanics:
         """The step solved again after a coupling iteration changed its interface offset a little: Newton
         starts from this step's last solution, the committed state stays the start of the step."""
         self.constitutive.dt_s = float(dt_s)
+        return self._solve(t_s, dt_s, where=", coupling iteration")
+
+    def _solve(self, t_s: float, dt_s: float, load_steps: int = 1, where: str = "") -> int:
+        """Newton from the bodies' present displacements; its iterations, or SolverError naming the step."""
         try:
-            sol = self.problem.solve(1)
+            sol = self.problem.solve(load_steps)
         except SolverError as err:
-            raise SolverError(f"creep + contact at t = {t_s:g} s (dt {dt_s:g} s), coupling iteration: {err}") from None
+            raise SolverError(f"creep + contact at t = {t_s:g} s (dt {dt_s:g} s){where}: {err}") from None
         self._solution = sol
         return int(sum(sol.info["newton_iterations"]))
 

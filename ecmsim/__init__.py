@@ -15,6 +15,10 @@ From Python (docs/api.md)::
 
 import types as _types
 
+from ecmsim.core.threads import limit_blas_threads as _limit_blas_threads
+
+_limit_blas_threads()   # before numpy loads its BLAS: one thread per process (ecmsim/core/threads.py)
+
 from ecmsim.core.version import __version__  # noqa: F401
 from ecmsim import run as _run_room  # the pipeline's subpackage: its __init__ imports nothing heavy
 

@@ -46,6 +46,7 @@ the coupled problem: diffusion and contact solved together, up to that tolerance
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import lu_factor, lu_solve
 
 from ecmsim.core.constants import GAS_CONSTANT_J_PER_MOL_K
 
@@ -129,13 +130,14 @@ class InterfaceDiffusion:
         self._a = a = dt_s * self.mobility
         # mu / Omega_a answers a move dh by K_c dh (elastic, closed facets) - gamma L dh (capillary, everywhere)
         self._K = K = self.stiffness * (closed[:, None] & closed[None, :]) - self._cap
-        self._A = np.eye(len(p)) - a * (self._lap @ K)
+        # (I - dt B L K), factorised once: the coupling iterations' corrections solve with it again
+        self._A_lu = lu_factor(np.eye(len(p)) - a * (self._lap @ K))
         #: the step's move by plating (dh_e) and by diffusion so far (dh), and the surface it started from [m]
         self.moved_e = np.zeros_like(p) if moved_m is None else np.asarray(moved_m, dtype=float)
         self.surface = np.zeros_like(p) if surface_m is None else np.asarray(surface_m, dtype=float)
         self._r, self._omega = None, 1.0         # the coupling iterations' last correction and relaxation
         mu = p - self._cap @ self.surface + self._load(K, self.moved_e)
-        self.moved = np.linalg.solve(self._A, a * (self._lap @ mu))
+        self.moved = lu_solve(self._A_lu, a * (self._lap @ mu))
         #: mu / Omega_a predicted at the step's end, p - gamma L h + K (dh_e + dh) [Pa]
         self.predicted_Pa = mu + self._load(K, self.moved)
         return self.moved.copy()
@@ -149,7 +151,7 @@ class InterfaceDiffusion:
         converges while the window is at most twice as stiff as K_c, slowly where it is much softer (creep)."""
         p_end = np.where(np.asarray(closed_end, bool), np.maximum(pressure_end_Pa, 0.0), 0.0)
         mu_end = p_end - self._cap @ (self.surface + self.moved_e + self.moved)
-        r = np.linalg.solve(self._A, self._a * (self._lap @ (mu_end - self.predicted_Pa)))
+        r = lu_solve(self._A_lu, self._a * (self._lap @ (mu_end - self.predicted_Pa)))
         if self._r is not None:      # Aitken: the relaxation that the last two corrections ask for
             dr = r - self._r
             den = float(np.dot(self.length, dr * dr))

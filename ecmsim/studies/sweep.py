@@ -212,8 +212,7 @@ def _child_env() -> dict[str, str]:
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(_LAUNCHER_PREFIXES)}
     env[PARENT_ENV] = str(os.getpid())   # a point dies with its sweep, even a SIGKILLed one
-    env.setdefault("OMP_NUM_THREADS", "1")   # one core per point: the pool provides the parallelism
-    env.setdefault("OPENBLAS_NUM_THREADS", "1")
+    # one BLAS thread per point (the pool provides the parallelism): each point's ecmsim sets it on import
     return env
 
 

@@ -24,9 +24,15 @@ def _chain(x_nodes, y_nodes):
     return mid[:, 0], mid[:, 1], normal, length
 
 
-def _diffusion(x, y, normal, length, D=1e-20):
+def _flat(N=64, W=40e-6):
+    """N facets of a flat interface W wide: midpoints, unit normals, lengths."""
+    xs = np.linspace(0.0, W, N + 1)
+    return _chain(xs, np.zeros_like(xs))
+
+
+def _diffusion(x, y, normal, length, D=1e-20, gamma=0.0):
     return InterfaceDiffusion(x, y, normal, length, diffusion_m3_s=D, temperature_K=T, molar_volume_m3_mol=VM,
-                              contact_modulus_Pa=ESTAR)
+                              contact_modulus_Pa=ESTAR, interface_energy_J_m2=gamma)
 
 
 def test_neighbours_of_a_shuffled_polyline_are_its_chain():
@@ -78,8 +84,7 @@ def test_step_is_backward_euler_against_the_half_space(m):
     k), a step multiplies a cosine's amplitude by 1 / (1 + dt B lambda E* k / 2), lambda = (2 - 2 cos k d) / d^2 the
     discrete Laplacian's eigenvalue: the implicit step is exact backward Euler."""
     N, W = 64, 40e-6
-    xs = np.linspace(0.0, W, N + 1)
-    x, y, n, L = _chain(xs, np.zeros_like(xs))
+    x, y, n, L = _flat(N, W)
     dif = _diffusion(x, y, n, L)
     k, d = m * np.pi / W, W / N
     h = 1e-9 * np.cos(k * x)
@@ -98,8 +103,7 @@ def test_steady_plating_is_balanced_whatever_the_step(dt_scale):
     well as its own; without the plating's (p + K dh_e) the balance is off by B L K v_e dt, which at
     dt_scale = 30 moves the steady pressure by far more than the 1e-6 asked here."""
     N, W = 64, 40e-6
-    xs = np.linspace(0.0, W, N + 1)
-    x, y, n, L = _chain(xs, np.zeros_like(xs))
+    x, y, n, L = _flat(N, W)
     dif = _diffusion(x, y, n, L, D=1e-19)
     k = 4 * np.pi / W
     v_e = 1e-10 * np.cos(k * x) + 4e-11 * np.cos(3 * k * x)            # [m/s], zero mean on the facets
@@ -126,8 +130,7 @@ def test_coupling_iterations_converge_on_backward_euler_in_the_windows_own_press
     Aitken's relaxation) reach backward Euler in the window's own pressure, (I - dt B L K_w) dh =
     dt B L (p + K_w dh_e), to 1e-9 within 8 iterations, from a first step that misses it by tens of per cent."""
     N, W = 64, 40e-6
-    xs = np.linspace(0.0, W, N + 1)
-    x, y, n, L = _chain(xs, np.zeros_like(xs))
+    x, y, n, L = _flat(N, W)
     dif = _diffusion(x, y, n, L, D=1e-19)
     k = 4 * np.pi / W
     dt = 10.0 / (dif.mobility * ESTAR * k ** 3 / 2)
@@ -155,10 +158,8 @@ def test_a_deposit_wave_flattens_at_the_capillary_rate(m):
     barely sees (a P1 offset at the vertices averages it out): the interface energy flattens it within a minute
     on 0.6 um facets (16 times faster on 0.3 um ones)."""
     N, W, gamma = 64, 40e-6, 0.5
-    xs = np.linspace(0.0, W, N + 1)
-    x, y, n, L = _chain(xs, np.zeros_like(xs))
-    dif = InterfaceDiffusion(x, y, n, L, diffusion_m3_s=1e-19, temperature_K=T, molar_volume_m3_mol=VM,
-                             contact_modulus_Pa=ESTAR, interface_energy_J_m2=gamma)
+    x, y, n, L = _flat(N, W)
+    dif = _diffusion(x, y, n, L, D=1e-19, gamma=gamma)
     k, d = m * np.pi / W, W / N
     lam = (2 - 2 * np.cos(k * d)) / d ** 2
     h = 1e-8 * np.cos(k * x)

@@ -212,7 +212,10 @@ def _child_env() -> dict[str, str]:
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(_LAUNCHER_PREFIXES)}
     env[PARENT_ENV] = str(os.getpid())   # a point dies with its sweep, even a SIGKILLed one
-    # one BLAS thread per point (the pool provides the parallelism): each point's ecmsim sets it on import
+    # one core per point: the pool provides the parallelism. Stricter than ecmsim's import (ecmsim/core/threads.py),
+    # which leaves every BLAS variable alone once the user has set one of them (OMP_NUM_THREADS=8 for another tool)
+    env.setdefault("OMP_NUM_THREADS", "1")
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
     return env
 
 

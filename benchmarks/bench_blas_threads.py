@@ -6,7 +6,7 @@ with ``OPENBLAS_NUM_THREADS=<cores>`` (numpy's own default, what ecmsim did befo
 as a whole process. Both are contact cycling with interface diffusion, which solves dense systems of
 the interface's N facets in every coupling iteration:
 
-- ``sinusoid``: ``scenarios/cycling_li_sinusoid_contact.toml``, one cycle (N = 40);
+- ``sinusoid``: ``scenarios/cycling_li_sinusoid_contact.toml``, one cycle (N = 128, 72 steps);
 - ``image``: the Li image window of ``scenarios/cycling_li_pll.toml`` in contact with diffusion
   (docs/electrochem.md, "The image window"; N = 128, Nitsche parameter 1), the first 90 s of plating.
 

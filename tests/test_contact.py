@@ -23,7 +23,7 @@ from ecmsim import materials
 from ecmsim.core.errors import MeshError, SolverError
 from ecmsim.core.fem import MPI, fem, ufl
 from ecmsim.geometry import generators
-from ecmsim.mechanics.contact import (ContactPair, ContactProblem, RigidCircle, find_bodies,
+from ecmsim.mechanics.contact import (ContactPair, ContactProblem, ContactProfile, RigidCircle, find_bodies,
                                       stack_pressure_contact_problem)
 from ecmsim.mechanics.elasticity import Support, stack_pressure_problem
 from ecmsim.mechanics.stresses import field_metrics, interface_profile
@@ -102,7 +102,22 @@ def test_body_pulled_away_separates(flat_mesh):
     assert np.all(c.contact_pressure_Pa == 0.0)
     assert np.allclose(c.gap_m, lift, rtol=1e-9, atol=0)
     assert c.metrics()["contact_fraction"] == 0.0
+    assert c.metrics()["separated_fraction"] == 1.0                   # 50 nm: beyond SEPARATION_GAP_M
     assert _max_abs(flat_mesh.comm, sol.stress.x.array) < 1e-6 * P    # both bodies unstressed
+
+
+def test_separated_fraction_counts_gaps_wider_than_a_nanometre_not_the_pressure_sign():
+    """contact_fraction counts samples with pressure; separated_fraction those with a gap > 1 nm. An open sample
+    with a sub-nanometre gap (no pressure) is neither, as on the cycling windows (docs/contact.md)."""
+    from ecmsim.mechanics.contact.profile import SEPARATION_GAP_M
+
+    prof = ContactProfile("interface", x_m=np.arange(4.0), y_m=np.zeros(4),
+                          gap_m=np.array([-1e-10, 4e-10, 2 * SEPARATION_GAP_M, 50e-9]),
+                          contact_pressure_Pa=np.array([2e6, 0.0, 0.0, 0.0]),
+                          weight_m=np.array([0.5, 0.25, 0.125, 0.125]))
+    m = prof.metrics()
+    assert m["contact_fraction"] == 0.5
+    assert m["separated_fraction"] == 0.25
 
 
 def test_body_pulled_by_a_load_is_an_error_not_a_field(flat_mesh):

@@ -94,7 +94,7 @@ def test_flat_bilayer_contact_every_metric_closed_form(tmp_path_factory):
     width = s["scenario"]["geometry"]["width_m"]
     expected = flat_closed_form(s) | {"contact_fraction": 1.0, "contact_pressure_mean_Pa": p,
                                       "contact_pressure_max_Pa": p, "contact_force_N_per_m": p * width,
-                                      "gap_max_m": 0.0, "gap_min_m": 0.0}
+                                      "gap_max_m": 0.0, "gap_min_m": 0.0, "separated_fraction": 0.0}
     _assert_metrics(s["metrics"], expected, p)
 
 

@@ -22,6 +22,13 @@ from ecmsim.mechanics.contact.forms import PairIntegration, nitsche_coefficients
 from ecmsim.mesh import TaggedMesh
 
 
+#: A gap wider than this [m] counts as separated in ``separated_fraction``: a few Li interatomic distances
+#: (0.3 nm). Narrower gaps are open or closed by the Nitsche parameter's sub-nanometre enforcement
+#: (penetration ~ p h / (gamma_0 E*)): ``contact_fraction`` counts them by sign and does not converge in
+#: gamma_0 where an interface touches with picometre gaps (docs/contact.md, "Nitsche parameter").
+SEPARATION_GAP_M = 1e-9
+
+
 @dataclass
 class ContactProfile:
     """Gap and contact pressure along a contact facet group, the same on every rank, sorted by x.
@@ -59,6 +66,7 @@ class ContactProfile:
         length = w.sum()
         return {
             "contact_fraction": float(np.dot(w, self.in_contact) / length),
+            "separated_fraction": float(np.dot(w, g > SEPARATION_GAP_M) / length),
             "contact_pressure_mean_Pa": float(np.dot(w, p) / length),
             "contact_pressure_max_Pa": float(p.max()),
             ("contact_force_N_per_m" if self.z_m is None else "contact_force_N"): float(np.dot(w, p)),

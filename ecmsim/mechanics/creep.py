@@ -147,9 +147,8 @@ def stress_error_indicator(state) -> float:
     # relative creep rate (at least once it), so over the step by 1 - exp(-rho), rho the (n - 1)-fold relative
     # drop: each point's own, or the creeping region's mean where that is larger (the stress redistributes)
     drop = 3 * mu * dp * np.maximum(n - 1.0, 1.0)
-    local, damping = comm.allreduce(np.array([float(np.dot(w, err)), float(np.dot(w, drop))]), op=MPI.SUM) / total
-    if local == 0:
-        return 0.0
+    damping = comm.allreduce(float(np.dot(w, drop)), op=MPI.SUM) / total
+    # err > 0 needs dp > 0, so drop > 0 there and the damping below is positive wherever it divides
     own_drop = np.divide(drop, q, out=np.zeros_like(drop), where=q > 0)
     kept = np.divide(err, -np.expm1(-np.maximum(own_drop, damping)), out=np.zeros_like(err), where=err > 0)
     return float(comm.allreduce(float(np.dot(w, kept)), op=MPI.SUM) / total / state.error_tolerance)

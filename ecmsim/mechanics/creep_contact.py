@@ -379,7 +379,6 @@ class CreepContactMechanics:
         self.constitutive.error_tolerance = value
 
     def advance(self, t_s: float, dt_s: float, step=None) -> int:
-        self.constitutive.dt_s = float(dt_s)
         self._saved = [b.u.x.array.copy() for b in self.problem.bodies]
         if self._first:
             its = self._solve(t_s, dt_s, self.load_steps)
@@ -411,11 +410,11 @@ class CreepContactMechanics:
     def resolve(self, t_s: float, dt_s: float, step=None) -> int:
         """The step solved again after a coupling iteration changed its interface offset a little: Newton
         starts from this step's last solution, the committed state stays the start of the step."""
-        self.constitutive.dt_s = float(dt_s)
         return self._solve(t_s, dt_s, where=", coupling iteration")
 
     def _solve(self, t_s: float, dt_s: float, load_steps: int = 1, where: str = "") -> int:
-        """Newton from the bodies' present displacements; its iterations, or SolverError naming the step."""
+        """Newton over dt from the bodies' present displacements; its iterations, or SolverError naming the step."""
+        self.constitutive.dt_s = float(dt_s)
         try:
             sol = self.problem.solve(load_steps)
         except SolverError as err:

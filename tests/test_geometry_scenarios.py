@@ -68,6 +68,12 @@ def test_image_scenario_errors_name_the_problem(tmp_path):
     path = _write(tmp_path, 'kind = "image"\npath = "bare.png"\nmedian_px = 0\n')
     with pytest.raises(ScenarioError, match=r"geometry.median_px = 0: must be >= 1 \[px\]"):
         scenario.load(path)
+    path = _write(tmp_path, 'kind = "image"\npath = "bare.png"\nmin_radius_m = -2e-6\n')
+    with pytest.raises(ScenarioError, match=r"geometry.min_radius_m = -2e-06: must be > 0.0 \[m\]"):
+        scenario.load(path)
+    path = _write(tmp_path, 'kind = "image"\npath = "bare.png"\npixel_size_m = 50e-9\nmin_radius_m = 20e-6\n')
+    with pytest.raises(GeometryError, match="min_radius_m must be > 0 and at most 200 pixels"):
+        scenario.load(path).geometry.build(path.parent)
 
 
 def test_generator_scenarios_check_their_ranges(tmp_path):

@@ -55,6 +55,8 @@ def register(subparsers) -> None:
     seg.add_argument("--label-map", help="label or probability map from ilastik / Weka (TIFF, HDF5); "
                                          "value k = k-th of --phases")
     seg.add_argument("--tolerance-px", type=float, help="contour simplification tolerance [px] (default 1)")
+    seg.add_argument("--min-radius", help="round the contours' corners to this curvature radius, e.g. 2um "
+                                          "(areas kept; default: corners as the pixels give them)")
     seg.add_argument("--no-flatten", action="store_true", help="no curtaining/charging correction")
     win = p.add_argument_group("crop window (x from the image's left edge, y from its top)")
     win.add_argument("--window", help="window width, e.g. 40um (default: the whole image)")
@@ -123,6 +125,7 @@ def _mesh(args: argparse.Namespace) -> int:
         "median_px": args.median_px,
         "min_feature_px": args.min_feature_px,
         "tolerance_px": args.tolerance_px,
+        "min_radius_m": parse_length(args.min_radius, "--min-radius"),
         "flatten": False if args.no_flatten else None,
         "min_feature_m": parse_length(args.min_feature, "--min-feature"),
         "median_m": parse_length(args.median, "--median"),

@@ -87,17 +87,111 @@ def simplify(points: np.ndarray, tolerance: float, closed: bool = False,
         free = np.ones(len(out), dtype=bool)
         free[0] = free[-1] = False
     if preserve_area and free.any():
-        target = chain_area(pts, closed)
-        for _ in range(4):  # the correction is linear in the move up to a small quadratic term
-            nxt = np.roll(out, -1, axis=0)
-            prv = np.roll(out, 1, axis=0)
-            grad = 0.5 * np.column_stack([nxt[:, 1] - prv[:, 1], prv[:, 0] - nxt[:, 0]])
-            grad[~free] = 0.0
-            norm2 = float(np.sum(grad**2))
-            if norm2 == 0.0:
-                break
-            out = out + (target - chain_area(out, closed)) / norm2 * grad
+        out = _restore_area(out, chain_area(pts, closed), closed, free)
     return out
+
+
+def _restore_area(out: np.ndarray, target: float, closed: bool, free: np.ndarray) -> np.ndarray:
+    """Move the free vertices along the gradient of the chain's area until it is ``target``."""
+    for _ in range(4):  # the correction is linear in the move up to a small quadratic term
+        nxt = np.roll(out, -1, axis=0)
+        prv = np.roll(out, 1, axis=0)
+        grad = 0.5 * np.column_stack([nxt[:, 1] - prv[:, 1], prv[:, 0] - nxt[:, 0]])
+        grad[~free] = 0.0
+        norm2 = float(np.sum(grad**2))
+        if norm2 == 0.0:
+            break
+        out = out + (target - chain_area(out, closed)) / norm2 * grad
+    return out
+
+
+def turning_radii(points: np.ndarray, closed: bool) -> np.ndarray:
+    """Discrete curvature radius at each inner vertex: mean length of its two segments over its
+    turning angle, (L_k-1 + L_k) / (2 |theta_k|) (inf where the chain runs straight on). For a
+    polygon inscribed in a circle of radius R it tends to R as the segments shrink. Open chains
+    give one value per inner vertex, closed chains one per vertex."""
+    p = np.asarray(points, dtype=float)
+    if closed:
+        p = np.vstack([p[-1:], p, p[:1]])
+    if len(p) < 3:
+        return np.full(0, np.inf)
+    d = np.diff(p, axis=0)
+    length = np.hypot(d[:, 0], d[:, 1])
+    cross = d[:-1, 0] * d[1:, 1] - d[:-1, 1] * d[1:, 0]
+    theta = np.abs(np.arctan2(cross, np.einsum("ij,ij->i", d[:-1], d[1:])))
+    with np.errstate(divide="ignore"):
+        return np.where(theta > 0, 0.5 * (length[:-1] + length[1:]) / theta, np.inf)
+
+
+def resample(points: np.ndarray, spacing: float, closed: bool = False) -> np.ndarray:
+    """Points at equal arc-length steps of at most ``spacing`` along the chain (the ends of an
+    open chain, and vertex 0 of a closed one, stay)."""
+    p = np.asarray(points, dtype=float)
+    loop = np.vstack([p, p[:1]]) if closed else p
+    s = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(loop, axis=0).T))])
+    n = max(int(np.ceil(s[-1] / spacing)), 3 if closed else 1)
+    t = np.linspace(0.0, s[-1], n + 1)
+    out = np.column_stack([np.interp(t, s, loop[:, 0]), np.interp(t, s, loop[:, 1])])
+    return out[:-1] if closed else out
+
+
+def round_corners(points: np.ndarray, min_radius: float, closed: bool = False,
+                  max_sweeps: int = 20000) -> tuple[np.ndarray, float]:
+    """The chain resampled at a fifth of ``min_radius`` and smoothed until no vertex turns on a
+    radius (:func:`turning_radii`) below ``min_radius``, its enclosed area restored.
+
+    Only the vertices that turn too sharply, and two on each side, move: each sweep takes them
+    half-way to the mean of their neighbours (a local discrete curvature flow), and the chain is
+    resampled every 20 sweeps so its segments stay even. The ends of an open chain stay. A closed
+    chain smaller than the radius asks for less: 0.9 of the radius of the circle of its area.
+    Fixed ends and a kept area can forbid the radius (a cap of chord c and area A between two
+    junctions is at best a circular arc): the sweeps stop when 200 of them raised the smallest
+    radius by less than 1 %. Returns the chain and the smallest radius it reached.
+    """
+    pts = np.asarray(points, dtype=float)
+    target_area = chain_area(pts, closed)
+    if closed:
+        min_radius = min(min_radius, 0.9 * float(np.sqrt(abs(target_area) / np.pi)))
+    spacing = min_radius / 5.0
+    out = resample(pts, spacing, closed)
+    free = _free(len(out), closed)
+    restored, history = True, []
+    for sweep in range(1, max_sweeps + 1):
+        if sweep % 20 == 0:
+            out = resample(out, spacing, closed)
+            free = _free(len(out), closed)
+            out, restored = _restore_area(out, target_area, closed, free), True
+            history.append(float(turning_radii(out, closed).min()))
+            if len(history) > 10 and max(history[-10:]) < 1.01 * max(history[:-10]):
+                break   # stalled: the ends and the area allow no larger radius (a void's cap between junctions)
+        radius = turning_radii(out, closed)
+        bad = radius < min_radius
+        if not bad.any():
+            if restored:
+                break
+            out, restored = _restore_area(out, target_area, closed, free), True
+            continue
+        if not closed:
+            bad = np.concatenate([[False], bad, [False]])
+        move = bad.copy()
+        for shift in (1, 2):  # two neighbours on each side move with a sharp vertex
+            move |= np.roll(bad, shift) | np.roll(bad, -shift)
+        move &= free
+        mean = 0.5 * (np.roll(out, 1, axis=0) + np.roll(out, -1, axis=0))
+        out[move] += 0.5 * (mean[move] - out[move])
+        restored = False
+    if not restored:
+        out = _restore_area(out, target_area, closed, free)
+    radius = turning_radii(out, closed)
+    return out, float(radius.min()) if len(radius) else float("inf")
+
+
+def _free(n: int, closed: bool) -> np.ndarray:
+    """Which of n vertices may move: all of a closed chain, the inner ones of an open chain."""
+    free = np.ones(n, dtype=bool)
+    if not closed:
+        free[0] = free[-1] = False
+    return free
 
 
 def crossing_segments(starts: np.ndarray, ends: np.ndarray, start_ids: np.ndarray, end_ids: np.ndarray,

@@ -198,6 +198,10 @@ class ImageGeometry(Section):
     min_feature_px: int = Field(4, ge=0, le=100, strict=True,
                                 description="pieces smaller than min_feature_px^2 pixels are cleaned away [px]")
     tolerance_px: float = Field(1.0, ge=0, le=10, allow_inf_nan=False, description="contour tolerance [px]")
+    min_radius_m: Length | None = Field(
+        None, description="round the contours' corners to this curvature radius, areas kept [m] (default: corners "
+                          "as the pixels give them; for contact cycling, a radius above the plated thickness: "
+                          "docs/electrochem.md)")
     flatten: bool = Field(True, description="remove curtaining stripes and charging shading")
     method: Literal["auto", "histogram", "mixture", "texture"] = Field(
         "auto", description="grey classes: histogram peaks, Gaussian mixture, texture (a polymer with particles is "
@@ -234,9 +238,14 @@ class ImageGeometry(Section):
         return options_with_sidecar(path, **given), path
 
     def build(self, base_dir: Path):
+        return self.build_image(base_dir).geometry
+
+    def build_image(self, base_dir: Path):
+        """The whole :class:`~ecmsim.geometry.image.ImageResult`: the geometry and what the pipeline
+        did to get it (``info``: its warnings, the corner rounding)."""
         from ecmsim.geometry.image import image_to_geometry
         options, path = self.image_options(base_dir)
-        return image_to_geometry(path, options).geometry
+        return image_to_geometry(path, options)
 
     def smallest_dimension_m(self) -> None:
         """Unknown before the image is read."""

@@ -23,21 +23,25 @@ import numpy as np
 from ecmsim.core.errors import GeometryError
 from ecmsim.geometry import Geometry, Region
 from ecmsim.geometry.image.phases import PHASE_NAMES, VOID
-from ecmsim.geometry.polyline import crossing_segments, simplify
+from ecmsim.geometry.polyline import crossing_segments, round_corners, simplify
 
 _OUTSIDE = 255  # beyond the window, in contour extraction
+_PHASE_OF = {label: name for name, label in PHASE_NAMES.items()}
 
 
 def labels_to_geometry(labels: np.ndarray, pixel_size_m: float, tolerance_px: float = 1.0,
-                       description: str = "") -> Geometry:
+                       description: str = "", min_radius_px: float = 0.0,
+                       info: dict | None = None) -> Geometry:
     """Regions of the phase labels (row 0 = top of the window) with exactly shared boundaries.
 
     Needs labels without corner-touching pixels (:func:`~ecmsim.geometry.image.clean.fix_pinches`).
     Coordinates: x to the right from the window's left edge, y up from its bottom edge, in metres.
+    ``min_radius_px`` > 0 rounds the inner chains' corners to that curvature radius
+    (:func:`round_corners`); ``info`` (if given) receives what the rounding did.
     """
     h, w = labels.shape
     chains = _boundary_chains(labels)
-    shapes = _simplified_chains(chains, h, w, tolerance_px)
+    shapes = _simplified_chains(chains, h, w, tolerance_px, min_radius_px, info)
     regions = []
     for name, label in PHASE_NAMES.items():
         if label == VOID:
@@ -134,8 +138,10 @@ def _nothing(phase: np.ndarray) -> np.ndarray:
     return (phase == VOID) | (phase == _OUTSIDE)
 
 
-def _simplified_chains(chains: list[_Chain], h: int, w: int, tolerance_px: float) -> list[np.ndarray]:
-    """Pixel-unit polylines of the chains, simplified where nothing crosses (see module doc)."""
+def _simplified_chains(chains: list[_Chain], h: int, w: int, tolerance_px: float,
+                       min_radius_px: float = 0.0, info: dict | None = None) -> list[np.ndarray]:
+    """Pixel-unit polylines of the chains, simplified where nothing crosses (see module doc), and
+    with ``min_radius_px`` their corners rounded where that makes nothing cross."""
     stride = w + 1
 
     def xy(corners) -> np.ndarray:
@@ -145,12 +151,20 @@ def _simplified_chains(chains: list[_Chain], h: int, w: int, tolerance_px: float
     raw = [xy(ch.corners) for ch in chains]
     border = [_OUTSIDE in (ch.left, ch.right) for ch in chains]
     ladder = [tolerance_px, tolerance_px / 2, tolerance_px / 4, 0.0, None]  # None: pixel staircase
+    rounding = min_radius_px > 0
+    if rounding:
+        ladder.insert(0, "round")   # first the rounded chain; where it crosses or has a sharp corner, the ladder
+    reached: dict[int, float] = {}
 
     def shape(k: int, level: int) -> np.ndarray:
         pts = raw[k]
         if border[k]:
             return pts[[0, -1]]  # straight along one window side (window corners are junctions)
         tol = ladder[level]
+        if tol == "round":
+            rounded, reached[k] = round_corners(shape(k, 1), min_radius_px, chains[k].closed)
+            return rounded if chains[k].closed else _clear_window_edge(rounded, h, w)
+        reached.pop(k, None)
         if tol is None:
             return _drop_collinear(pts, chains[k].closed)
         if chains[k].closed:
@@ -166,13 +180,31 @@ def _simplified_chains(chains: list[_Chain], h: int, w: int, tolerance_px: float
     while True:
         crossing = sorted(set(_crossing_chains(shapes, chains, stride)) | set(_sharp_chains(shapes, chains)))
         if not crossing:
-            return shapes
+            break
         lower = [k for k in crossing if level[k] < len(ladder) - 1 and not border[k]]
         if not lower:  # pixel staircases never cross: this would be a bug
             raise GeometryError("contours cross even as pixel staircases (internal error)")
         for k in lower:
             level[k] += 1
             shapes[k] = shape(k, level[k])
+    if rounding and info is not None:
+        inner = [k for k in range(len(chains)) if not border[k]]
+        smallest: dict[str, float] = {}
+        for k, r in reached.items():
+            pair = "/".join(_PHASE_OF[p] for p in sorted((chains[k].left, chains[k].right)))
+            pair += " loops" if chains[k].closed else ""
+            smallest[pair] = min(smallest.get(pair, float("inf")), r)
+        info["corner_rounding"] = {
+            "min_radius_px": min_radius_px,
+            "chains": len(inner),
+            "chains_rounded": len(reached),
+            "chains_kept": len(inner) - len(reached),   # rounding made them cross or gave a sharp corner
+            # per phase pair, chains between junctions and closed loops apart; below min_radius_px
+            # where junctions and kept areas forbid it (a void's cap) and for loops smaller than
+            # the radius (round_corners)
+            "smallest_radius_px": smallest,
+        }
+    return shapes
 
 
 #: A contour corner sharper than this (inside a chain, or between two chains at a junction)

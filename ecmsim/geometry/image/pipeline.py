@@ -16,7 +16,7 @@ from ecmsim.core.errors import GeometryError
 from ecmsim.geometry import Geometry
 from ecmsim.geometry.image.classes import segment_grey
 from ecmsim.geometry.image.clean import clean_labels, drop_floating, fix_pinches, remove_thin_parts, widen_particle_gaps
-from ecmsim.geometry.image.contour import labels_to_geometry
+from ecmsim.geometry.image.contour import MIN_CORNER_DEG, labels_to_geometry
 from ecmsim.geometry.image.measure import pixel_measures
 from ecmsim.geometry.image.phases import ELECTRODE, ELECTROLYTE, PARTICLE, PHASE_NAMES, VOID_CHANGE_WARNING
 from ecmsim.geometry.image.read import ImageOptions, labels_from_label_image, read_image, to_grey
@@ -136,10 +136,25 @@ def array_to_geometry(data: np.ndarray, options: ImageOptions, source: str = "im
     _require_both(labels, source, electrode=has_electrode)
     info["pixels"] = pixel_measures(labels, options.pixel_size_m)
     _warn_changes(info, before, _fractions(labels))
+    min_radius_px = (options.min_radius_m or 0.0) / options.pixel_size_m
     geometry = labels_to_geometry(labels, options.pixel_size_m, options.tolerance_px,
                                   f"image {Path(source).name}, {options.pixel_size_m:g} m/px, "
-                                  f"window {labels.shape[1]} x {labels.shape[0]} px")
+                                  f"window {labels.shape[1]} x {labels.shape[0]} px", min_radius_px, info)
+    if "corner_rounding" in info:
+        _report_rounding(info, options.pixel_size_m)
     return ImageResult(geometry, labels, grey, options.pixel_size_m, info)
+
+
+def _report_rounding(info: dict, pixel_size_m: float) -> None:
+    """The rounding's radii in metres too, and a warning where chains kept their corners."""
+    r = info["corner_rounding"]
+    r["min_radius_m"] = r["min_radius_px"] * pixel_size_m
+    r["smallest_radius_m"] = {pair: v * pixel_size_m for pair, v in r["smallest_radius_px"].items()}
+    if r["chains_kept"]:
+        info.setdefault("warnings", []).append(
+            f"{r['chains_kept']} of {r['chains']} contour chains keep their corners: rounded to "
+            f"{r['min_radius_m']:.3g} m they would cross a neighbour or make a corner sharper than "
+            f"{MIN_CORNER_DEG:g} degrees")
 
 
 def _fractions(labels: np.ndarray) -> dict[str, float]:

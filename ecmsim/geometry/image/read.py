@@ -67,6 +67,10 @@ class ImageOptions:
         flatten: remove curtaining stripes and smooth shading before the final thresholds.
         min_feature_px: pieces smaller than min_feature_px**2 pixels are cleaned away.
         tolerance_px: contour simplification tolerance [px].
+        min_radius_m: round the contours' corners to this curvature radius [m]
+            (:func:`ecmsim.geometry.polyline.round_corners`, enclosed areas kept): for a moving
+            interface whose offset along fixed normals needs radii above the plated thickness.
+            None: the simplified contour, corners as the pixels give them.
     """
 
     pixel_size_m: float
@@ -90,6 +94,7 @@ class ImageOptions:
     median_m: float | None = None
     thin_part_m: float | None = None
     particles: bool = False
+    min_radius_m: float | None = None
 
     def __post_init__(self) -> None:
         if not (isinstance(self.pixel_size_m, int | float) and math.isfinite(self.pixel_size_m)
@@ -138,6 +143,10 @@ class ImageOptions:
             raise GeometryError(f"min_feature_px must be a whole number from 0 to 100 (got {self.min_feature_px})")
         if not (math.isfinite(self.tolerance_px) and 0 <= self.tolerance_px <= 10):
             raise GeometryError(f"tolerance_px must be from 0 to 10 px (got {self.tolerance_px})")
+        if self.min_radius_m is not None and not (math.isfinite(self.min_radius_m)
+                                                  and 0 < self.min_radius_m <= 200 * self.pixel_size_m):
+            raise GeometryError(f"min_radius_m must be > 0 and at most 200 pixels ({200 * self.pixel_size_m:.3g} m; "
+                                f"got {self.min_radius_m})")
 
 
     @property

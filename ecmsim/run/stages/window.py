@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from types import SimpleNamespace
 
 from ecmsim.run.stages.base import Run, Stage
@@ -20,8 +21,20 @@ class WindowMeshStage(Stage):
         scn, progress = run.scn, run.progress
         if scn.geometry.kind == "image_stack":   # a 3D stack: voxel tetrahedra, no 2D geometry
             run.geometry, run.tmesh = self._mesh_stack(run)
+        elif scn.geometry.kind == "image":
+            # what the image pipeline noted (its route, cleaning, corner rounding) goes to stderr and
+            # summary.json "image"; not to the run's validity warnings, which are about the solution
+            image = scn.geometry.build_image(run.source.parent)
+            run.geometry = image.geometry
+            noted = {key: image.info[key] for key in ("warnings", "corner_rounding") if key in image.info}
+            if noted:
+                run.summary["image"] = noted
+            if run.comm.rank == 0:
+                for line in noted.get("warnings", []):
+                    print(f"ecmsim: image: {line}", file=sys.stderr)
         else:
             run.geometry = scn.geometry.build(run.source.parent)
+        if scn.geometry.kind != "image_stack":
             progress.done("geometry")
             m = scn.mesh
             depth_m = getattr(scn.geometry, "depth_m", None)

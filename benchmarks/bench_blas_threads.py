@@ -22,14 +22,13 @@ workers, a study's ``-j 2`` or two users' runs are.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ROOT, load_average, median, parser as bench_parser, ratios, run_timed  # noqa: E402
+from common import ROOT, alternate, load_average, median, parser as bench_parser, ratios  # noqa: E402
 
 
 IMAGE_WINDOW = ["--set", "interface.model=contact", "--set", "interface.nitsche_parameter=1",
@@ -61,36 +60,13 @@ def main() -> None:
             for name in names:
                 companion = ([c.replace(f"{tmp}/run", f"{tmp}/companion") for c in cases[name]]
                              if state == "pair" else None)
-                t = _alternate_envs(cases[name], envs, rounds, companion)
+                t = alternate({key: cases[name] for key in envs}, rounds, envs=envs, companion=companion, cwd=ROOT)
                 rows.append((state, name, median(x.wall_s for x in t[1]), median(x.wall_s for x in t[cores]),
                              ratios(t[1], t[cores])))
     print(f"{'machine':<8} {'command':<10} {'1 thread [s]':>13} {f'{cores} threads [s]':>14}  1/{cores} by round")
     for state, name, a, b, wall in rows:
         print(f"{state:<8} {name:<10} {a:13.1f} {b:14.1f}  {', '.join(f'{r:.2f}' for r in wall)}")
     print(f"1-min load average after: {load_average():.1f}")
-
-
-def _alternate_envs(cmd: list[str], envs: dict, rounds: int, companion: list[str] | None = None):
-    """A B A B ... of one command, each time under another environment (after a warm-up of each); common.alternate
-    runs several commands under one. ``companion``: a command started beside each timed run with the same
-    environment, and stopped when the timed run ends."""
-    def timed(env):
-        other = (subprocess.Popen(companion, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                 if companion else None)
-        try:
-            return run_timed(cmd, cwd=ROOT, env=env)
-        finally:
-            if other is not None:
-                other.terminate()
-                other.wait()
-
-    for env in envs.values():
-        timed(env)
-    out = {key: [] for key in envs}
-    for _ in range(rounds):
-        for key, env in envs.items():
-            out[key].append(timed(env))
-    return out
 
 
 if __name__ == "__main__":

@@ -73,15 +73,31 @@ def run_timed(cmd: list[str], cwd: Path | None = None, env: dict | None = None,
     return Timing(wall, cpu, proc.returncode)
 
 
-def alternate(commands: dict[str, list[str]], repeat: int, **kw) -> dict[str, list[Timing]]:
+def alternate(commands: dict[str, list[str]], repeat: int, envs: dict[str, dict] | None = None,
+              companion: list[str] | None = None, **kw) -> dict[str, list[Timing]]:
     """Run the commands in turn (A B C A B C ...), ``repeat`` rounds after one warm-up round, so
-    that a change of the machine's load touches all of them alike. Returns name -> timings."""
-    for cmd in commands.values():          # warm-up: form caches, page cache, numba
-        run_timed(cmd, **kw)
+    that a change of the machine's load touches all of them alike. Returns name -> timings.
+
+    ``envs``: name -> the environment of that command (one command under several environments is
+    the same command under several names). ``companion``: a command started beside each timed run,
+    in that run's environment, and stopped when it ends (a run as one of two at once)."""
+    def timed(name: str) -> Timing:
+        env = (envs or {}).get(name, kw.get("env"))
+        other = (subprocess.Popen(companion, cwd=kw.get("cwd"), env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL) if companion else None)
+        try:
+            return run_timed(commands[name], **{**kw, "env": env})
+        finally:
+            if other is not None:
+                other.terminate()
+                other.wait()
+
+    for name in commands:          # warm-up: form caches, page cache, numba
+        timed(name)
     out: dict[str, list[Timing]] = {name: [] for name in commands}
     for _ in range(repeat):
-        for name, cmd in commands.items():
-            out[name].append(run_timed(cmd, **kw))
+        for name in commands:
+            out[name].append(timed(name))
     return out
 
 

@@ -146,7 +146,7 @@ class ImageOptions:
         if self.min_radius_m is not None and not (math.isfinite(self.min_radius_m)
                                                   and 0 < self.min_radius_m <= 200 * self.pixel_size_m):
             raise GeometryError(f"min_radius_m must be > 0 and at most 200 pixels ({200 * self.pixel_size_m:.3g} m; "
-                                f"got {self.min_radius_m})")
+                                f"got {self.min_radius_m:.3g})")
 
 
     @property

@@ -83,6 +83,10 @@ def test_a_cap_between_fixed_ends_reaches_its_circular_arc_and_stops():
     assert chain_area(out, False) == pytest.approx(chain_area(cap, False), rel=1e-9, abs=0)
     out, reached = round_corners(cap, 10.0)   # below the arc: reached
     assert reached >= 10.0
+    # shorter than the resampling step (40 / 5): still a cap with its area, not its chord
+    small = np.array([[0.0, 0], [2, 1.5], [4, 0]])
+    out, _ = round_corners(small, 40.0)
+    assert len(out) == 3 and chain_area(out, False) == pytest.approx(chain_area(small, False), rel=1e-9, abs=0)
 
 
 def test_a_loop_smaller_than_the_radius_becomes_round_not_a_point():

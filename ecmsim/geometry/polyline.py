@@ -125,11 +125,12 @@ def turning_radii(points: np.ndarray, closed: bool) -> np.ndarray:
 
 def resample(points: np.ndarray, spacing: float, closed: bool = False) -> np.ndarray:
     """Points at equal arc-length steps of at most ``spacing`` along the chain (the ends of an
-    open chain, and vertex 0 of a closed one, stay)."""
+    open chain, and vertex 0 of a closed one, stay). A loop keeps at least 3 points and a bent
+    open chain 3 (one inner vertex to carry its area), however short."""
     p = np.asarray(points, dtype=float)
     loop = np.vstack([p, p[:1]]) if closed else p
     s = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(loop, axis=0).T))])
-    n = max(int(np.ceil(s[-1] / spacing)), 3 if closed else 1)
+    n = max(int(np.ceil(s[-1] / spacing)), 3 if closed else min(2, len(p) - 1))
     t = np.linspace(0.0, s[-1], n + 1)
     out = np.column_stack([np.interp(t, s, loop[:, 0]), np.interp(t, s, loop[:, 1])])
     return out[:-1] if closed else out

@@ -153,7 +153,7 @@ def _simplified_chains(chains: list[_Chain], h: int, w: int, tolerance_px: float
     ladder = [tolerance_px, tolerance_px / 2, tolerance_px / 4, 0.0, None]  # None: pixel staircase
     rounding = min_radius_px > 0
     if rounding:
-        ladder.insert(0, "round")   # first the rounded chain; where it crosses or has a sharp corner, the ladder
+        ladder.insert(0, "round")   # the rounded chain first; where it crosses or has a sharp corner, the simplified ones
     reached: dict[int, float] = {}
 
     def shape(k: int, level: int) -> np.ndarray:

@@ -29,6 +29,11 @@ class WindowMeshStage(Stage):
             noted = {key: image.info[key] for key in ("warnings", "corner_rounding") if key in image.info}
             if noted:
                 run.summary["image"] = noted
+            rounding = noted.get("corner_rounding")
+            if rounding:
+                reached = ", ".join(f"{pair} {r:.3g}" for pair, r in rounding["smallest_radius_m"].items())
+                progress(f"contour corners rounded to {rounding['min_radius_m']:.3g} m ({rounding['chains_rounded']} "
+                         f"of {rounding['chains']} chains); smallest radius reached [m]: {reached}")
             if run.comm.rank == 0:
                 for line in noted.get("warnings", []):
                     print(f"ecmsim: image: {line}", file=sys.stderr)

@@ -23,7 +23,7 @@ import numpy as np
 from ecmsim.core.errors import GeometryError
 from ecmsim.geometry import Geometry, Region
 from ecmsim.geometry.image.phases import PHASE_NAMES, VOID
-from ecmsim.geometry.polyline import crossing_segments, round_corners, simplify
+from ecmsim.geometry.polyline import crossing_segments, round_corners, simplify, turning_radii
 
 _OUTSIDE = 255  # beyond the window, in contour extraction
 _PHASE_OF = {label: name for name, label in PHASE_NAMES.items()}
@@ -154,7 +154,6 @@ def _simplified_chains(chains: list[_Chain], h: int, w: int, tolerance_px: float
     rounding = min_radius_px > 0
     if rounding:
         ladder.insert(0, "round")   # the rounded chain first; where it crosses or has a sharp corner, the simplified ones
-    reached: dict[int, float] = {}
 
     def shape(k: int, level: int) -> np.ndarray:
         pts = raw[k]
@@ -162,9 +161,8 @@ def _simplified_chains(chains: list[_Chain], h: int, w: int, tolerance_px: float
             return pts[[0, -1]]  # straight along one window side (window corners are junctions)
         tol = ladder[level]
         if tol == "round":
-            rounded, reached[k] = round_corners(shape(k, 1), min_radius_px, chains[k].closed)
+            rounded = round_corners(shape(k, 1), min_radius_px, chains[k].closed)[0]
             return rounded if chains[k].closed else _clear_window_edge(rounded, h, w)
-        reached.pop(k, None)
         if tol is None:
             return _drop_collinear(pts, chains[k].closed)
         if chains[k].closed:
@@ -189,16 +187,18 @@ def _simplified_chains(chains: list[_Chain], h: int, w: int, tolerance_px: float
             shapes[k] = shape(k, level[k])
     if rounding and info is not None:
         inner = [k for k in range(len(chains)) if not border[k]]
+        rounded = [k for k in inner if level[k] == 0]
         smallest: dict[str, float] = {}
-        for k, r in reached.items():
+        for k in rounded:
+            r = float(np.min(turning_radii(shapes[k], chains[k].closed), initial=np.inf))
             pair = "/".join(_PHASE_OF[p] for p in sorted((chains[k].left, chains[k].right)))
             pair += " loops" if chains[k].closed else ""
             smallest[pair] = min(smallest.get(pair, float("inf")), r)
         info["corner_rounding"] = {
             "min_radius_px": min_radius_px,
             "chains": len(inner),
-            "chains_rounded": len(reached),
-            "chains_kept": len(inner) - len(reached),   # rounding made them cross or gave a sharp corner
+            "chains_rounded": len(rounded),
+            "chains_kept": len(inner) - len(rounded),   # rounding made them cross or gave a sharp corner
             # per phase pair, chains between junctions and closed loops apart; below min_radius_px
             # where junctions and kept areas forbid it (a void's cap) and for loops smaller than
             # the radius (round_corners)

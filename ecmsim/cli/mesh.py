@@ -103,6 +103,7 @@ def _mesh(args: argparse.Namespace) -> int:
 
     from ecmsim.core.errors import InputFileError
     from ecmsim.geometry import image as img
+    from ecmsim.geometry.image.pipeline import rounding_line
     from ecmsim.mesh import MeshOptions, estimated_cells
     from ecmsim.mesh.report import write_mesh_files
     from ecmsim.io.folders import result_files
@@ -184,11 +185,8 @@ def _mesh(args: argparse.Namespace) -> int:
           f"{time.perf_counter() - start:.1f} s")
     for note in result.info.get("notes", []):
         print(f"note: {note}")
-    rounding = result.info.get("corner_rounding")
-    if rounding:
-        reached = ", ".join(f"{pair} {r * 1e6:.2f}" for pair, r in rounding["smallest_radius_m"].items())
-        print(f"corners  rounded to {rounding['min_radius_m'] * 1e6:.3g} um ({rounding['chains_rounded']} of "
-              f"{rounding['chains']} chains); smallest radius reached [um]: {reached}")
+    if "corner_rounding" in result.info:
+        print(rounding_line(result.info["corner_rounding"]))
     for warning in result.info.get("warnings", []):
         print(f"warning: {warning}")
     return 0

@@ -157,6 +157,13 @@ def _report_rounding(info: dict, pixel_size_m: float) -> None:
             f"{MIN_CORNER_DEG:g} degrees")
 
 
+def rounding_line(rounding: dict) -> str:
+    """One line on what the corner rounding reached (``info["corner_rounding"]``), for a person."""
+    reached = ", ".join(f"{pair} {r * 1e6:.2f}" for pair, r in rounding["smallest_radius_m"].items())
+    return (f"corners rounded to {rounding['min_radius_m'] * 1e6:.3g} um ({rounding['chains_rounded']} of "
+            f"{rounding['chains']} chains); smallest radius reached [um]: {reached}")
+
+
 def _fractions(labels: np.ndarray) -> dict[str, float]:
     counts = np.bincount(labels.ravel(), minlength=256)
     return {name: float(counts[k] / labels.size) for name, k in PHASE_NAMES.items()}

@@ -21,25 +21,9 @@ class WindowMeshStage(Stage):
         scn, progress = run.scn, run.progress
         if scn.geometry.kind == "image_stack":   # a 3D stack: voxel tetrahedra, no 2D geometry
             run.geometry, run.tmesh = self._mesh_stack(run)
-        elif scn.geometry.kind == "image":
-            # what the image pipeline noted (its route, cleaning, corner rounding) goes to stderr and
-            # summary.json "image"; not to the run's validity warnings, which are about the solution
-            image = scn.geometry.build_image(run.source.parent)
-            run.geometry = image.geometry
-            noted = {key: image.info[key] for key in ("warnings", "corner_rounding") if key in image.info}
-            if noted:
-                run.summary["image"] = noted
-            rounding = noted.get("corner_rounding")
-            if rounding:
-                reached = ", ".join(f"{pair} {r:.3g}" for pair, r in rounding["smallest_radius_m"].items())
-                progress(f"contour corners rounded to {rounding['min_radius_m']:.3g} m ({rounding['chains_rounded']} "
-                         f"of {rounding['chains']} chains); smallest radius reached [m]: {reached}")
-            if run.comm.rank == 0:
-                for line in noted.get("warnings", []):
-                    print(f"ecmsim: image: {line}", file=sys.stderr)
         else:
-            run.geometry = scn.geometry.build(run.source.parent)
-        if scn.geometry.kind != "image_stack":
+            run.geometry = (self._image_geometry(run) if scn.geometry.kind == "image"
+                            else scn.geometry.build(run.source.parent))
             progress.done("geometry")
             m = scn.mesh
             depth_m = getattr(scn.geometry, "depth_m", None)
@@ -60,6 +44,23 @@ class WindowMeshStage(Stage):
         progress(f"mesh: {stats['cells']} {kind}, h from {stats['h_min_m']:.3g} to {stats['h_max_m']:.3g} m{split} "
                  f"({progress.done('mesh'):.1f} s)")
         run.summary["mesh"] = {**stats, "cell_tags": run.tmesh.cell_ids, "facet_tags": run.tmesh.facet_ids}
+
+    @staticmethod
+    def _image_geometry(run: Run):
+        """The image's geometry. What the image pipeline noted (its route, cleaning, corner rounding) goes to
+        stderr and summary.json "image"; not to the run's validity warnings, which are about the solution."""
+        from ecmsim.geometry.image.pipeline import rounding_line
+
+        image = run.scn.geometry.build_image(run.source.parent)
+        noted = {key: image.info[key] for key in ("warnings", "corner_rounding") if key in image.info}
+        if noted:
+            run.summary["image"] = noted
+        if "corner_rounding" in noted:
+            run.progress(rounding_line(noted["corner_rounding"]))
+        if run.comm.rank == 0:
+            for line in noted.get("warnings", []):
+                print(f"ecmsim: image: {line}", file=sys.stderr)
+        return image.geometry
 
     @staticmethod
     def is_3d(run: Run) -> bool:

@@ -240,6 +240,27 @@ def test_lisn_cell_cycles_with_contact_within_small_strain(tmp_path):
 
 
 @pytest.mark.slow
+def test_li_cell_cycles_with_contact_and_reads_out(tmp_path):
+    """One short cycle of the Li read-out on the contact window (rounded contour, gamma_0 = 10): the window
+    carries the stack load through contact, the fibre cell keeps force balance, the run stays within small
+    strain and says nothing about its Nitsche parameter (below 10 it would: docs/contact.md)."""
+    from conftest import read_summary
+
+    out = tmp_path / "li"
+    proc = run_cli("run", str(SCENARIOS / "cycling_li_pll_fbg_contact.toml"), "-o", str(out), "-q", *_SHORT)
+    assert proc.returncode == 0, proc.stderr
+    summary = read_summary(out)
+    m = summary["metrics"]
+    assert summary["scenario"]["interface"]["model"] == "contact"
+    assert summary["scenario"]["interface"]["nitsche_parameter"] >= 10
+    p, width = summary["scenario"]["loading"]["stack_pressure_Pa"], summary["scenario"]["geometry"]["window_width_m"]
+    assert 1.0 <= m["contact_force_N_per_m"] / (p * width) < 1.1
+    assert m["fbg_readout_force_balance_error_max"] < 0.01
+    assert m["fbg_peak_count_initial"] >= 2 and m["fbg_readout_dead_li_porosity"] == 0.5
+    assert not [w for w in summary["warnings"] if "nitsche_parameter" in w or "small-strain" in w], summary["warnings"]
+
+
+@pytest.mark.slow
 @pytest.mark.mpi
 def test_cycling_run_writes_the_readout_standalone_agrees_resume_and_parallel_equal_serial(tmp_path, have_mpirun):
     """One short cycle of cycling_li_pll_fbg.toml (the force-balanced cell along the grating): the files

@@ -65,8 +65,11 @@ def test_refused_on_the_command_line_in_well_under_a_second_of_work(case, tmp_pa
 
 
 def test_every_shipped_scenario_passes_the_guards():
+    from ecmsim.scenario.guards import plausibility_warnings
+
     for path in shipped_scenarios():
-        scenario.load(path)  # raises if a guard refused it
+        scn = scenario.load(path)  # raises if a guard refused it
+        assert plausibility_warnings(scn) == [], path.name   # nor says "unlikely" (a creeping contact below gamma_0 10)
 
 
 @pytest.mark.parametrize("name, overrides", [("flat_bilayer.toml", []), ("interfacial_voids.toml", []),

@@ -238,6 +238,33 @@ def test_a_window_of_millimetres_is_said_before_meshing():
     assert plausibility_warnings(scenario.load(FLAT)) == []
 
 
+@pytest.mark.parametrize("sets, warned", [
+    ([], True),                                                    # the sinusoid's creeping Li in contact at 1
+    (["interface.nitsche_parameter=9.9"], True),
+    (["interface.nitsche_parameter=10"], False),
+    (["creep.enabled=false"], False),                              # nothing creeps
+    (["interface.model=bonded", "interface.nitsche_parameter=1"], None),   # contact keys refused when bonded
+])
+def test_a_small_nitsche_parameter_with_creep_is_said(sets, warned):
+    """Below gamma_0 = 10 a creeping contact rests on the cell-mean facet stress (docs/contact.md): said,
+    not refused; and only where a body creeps in contact."""
+    from ecmsim import scenario
+    from ecmsim.core.errors import EcmsimError
+    from ecmsim.scenario.guards import plausibility_warnings
+
+    path = SCENARIOS / "cycling_li_sinusoid_contact.toml"
+    if warned is None:
+        with pytest.raises(EcmsimError, match="nitsche_parameter"):
+            scenario.load(path, sets)
+        return
+    lines = plausibility_warnings(scenario.load(path, ["interface.nitsche_parameter=1", *sets]))
+    if warned:
+        (line,) = lines
+        assert "interface.nitsche_parameter =" in line and "below 10" in line and "creep" in line, line
+    else:
+        assert lines == []
+
+
 def test_no_warning_at_the_reference_conditions(capsys, tmp_path):
     status, _, err = call(capsys, "run", FLAT, "-o", tmp_path / "o", *QUIET)
     assert status == 0 and "warning" not in err, err

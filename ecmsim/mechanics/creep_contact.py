@@ -24,7 +24,12 @@ elastic one, and the Jacobian leaves out :math:`\partial\bar\varepsilon_c/\parti
 :math:`p_\sigma(u)`: next to the penalty-like :math:`\gamma\,\delta g` term (γ ≈ γ₀E'/h, γ₀ = 100)
 this is a small perturbation of the tangent; Newton still converges, at a slightly reduced rate.
 The method stays consistent up to the facet stress's error, which enters the pressure as a
-Nitsche penalty error of size :math:`\delta p_\sigma/\gamma` in the gap.
+Nitsche penalty error of size :math:`\delta p_\sigma/\gamma` in the gap. So γ₀ has a floor here that
+the skew variant does not have between elastic bodies: with small γ₀ the pressure :math:`[p_\sigma - \gamma g]_+`
+rests on this approximate facet stress rather than on the gap. At γ₀ = 1 the Li read-out window ran away at
+one quadrature point beside a void junction (von Mises 4 → 165 MPa within 4 s; at γ₀ = 10 from the same
+state: ≤ 11 MPa). Below γ₀ = 10 a run warns (:data:`ecmsim.scenario.guards.MIN_CREEP_NITSCHE_PARAMETER`;
+docs/contact.md, "Nitsche parameter").
 
 **Plating and stripping (the cycling window).** :class:`CreepConstitutive` has the point hooks of the bonded
 problem (:class:`~ecmsim.mechanics.creep.PointHooks`): an eigenstrain subtracted in the radial return and,

@@ -179,6 +179,11 @@ PLAUSIBLE_WINDOW_M = 1e-3                      # an interface window: micrometre
 PLAUSIBLE_PIXEL_M = 1e-6                       # FIB-SEM pixels: nanometres
 PLAUSIBLE_GRATING_LENGTH_M = (1e-4, 0.1)       # gratings are millimetres long
 PLAUSIBLE_FIBRE_TEMPERATURE_K = (200.0, 600.0)
+#: Lowest Nitsche parameter gamma_0 for a creeping body in contact. The Nitsche pressure takes the creep
+#: strain as a cell mean (ecmsim/mechanics/creep_contact.py), and that error enters the gap as dp/gamma: at
+#: gamma_0 = 1 the Li read-out window ran away at a void junction in its third strip, at 10 it ran through
+#: (docs/contact.md, "Nitsche parameter").
+MIN_CREEP_NITSCHE_PARAMETER = 10.0
 
 
 def plausibility_warnings(scn) -> list[str]:
@@ -208,7 +213,22 @@ def plausibility_warnings(scn) -> list[str]:
     pixel = getattr(g, "pixel_size_m", None)
     if isinstance(pixel, float) and pixel > PLAUSIBLE_PIXEL_M:
         out.append(pixel_warning(pixel, "geometry.pixel_size_m"))
+    gamma0 = scn.interface.nitsche_parameter
+    if gamma0 < MIN_CREEP_NITSCHE_PARAMETER and _creeps_in_contact(scn):
+        out.append(f"warning: interface.nitsche_parameter = {gamma0:g} is below {MIN_CREEP_NITSCHE_PARAMETER:g} with a "
+                   "creeping body in contact: the contact pressure then rests on the facet stress, which takes the "
+                   "creep strain as a cell mean, and a creeping corner can run away (docs/contact.md, \"Nitsche "
+                   "parameter\")")
     return out
+
+
+def _creeps_in_contact(scn) -> bool:
+    """A protocol run with a contact interface and a material that creeps."""
+    from ecmsim.materials.creep import law_of
+
+    if scn.interface.model != "contact" or scn.protocol is None or not scn.creep.enabled:
+        return False
+    return any(law_of(mat) is not None for mat in scn.materials.resolve().values())
 
 
 def pixel_warning(pixel_m: float, key: str) -> str:

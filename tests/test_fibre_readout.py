@@ -214,25 +214,34 @@ _SHORT = ["--set", "protocol.steps=['Plate at 0.2 mA/cm2 for 20 minutes', 'Strip
           "--set", "protocol.cycles=1", "--set", "output.fields=false", "--set", "fibre_readout.output_interval_s=600"]
 
 
+def _short_contact_readout(name: str, out):
+    """One short cycle of a shipped read-out scenario on a contact window: its summary, the stack pressure [Pa]
+    and the window's contact force over p W; the run succeeded, with contact, and the fibre cell kept force
+    balance."""
+    from conftest import read_summary
+
+    proc = run_cli("run", str(SCENARIOS / name), "-o", str(out), "-q", *_SHORT)
+    assert proc.returncode == 0, proc.stderr
+    summary = read_summary(out)
+    m = summary["metrics"]
+    assert summary["scenario"]["interface"]["model"] == "contact"
+    assert m["fbg_readout_force_balance_error_max"] < 0.01
+    p, width = summary["scenario"]["loading"]["stack_pressure_Pa"], summary["scenario"]["geometry"]["window_width_m"]
+    return summary, p, m["contact_force_N_per_m"] / (p * width)
+
+
 @pytest.mark.fem
 def test_lisn_cell_cycles_with_contact_within_small_strain(tmp_path):
     """One short cycle of the shipped Li-Sn read-out (contact window, the skeleton's rigid lift): the window
     keeps full contact and carries the stack load, the fibre cell keeps force balance, the fibre load
     returns after the strip within the dead Li's swell, and the run raises no validity warning (the
     bonded window of the same cell reached creep strain 0.53 over three cycles)."""
-    from conftest import read_summary
-
     out = tmp_path / "lisn"
-    proc = run_cli("run", str(SCENARIOS / "cycling_lisn_pll_fbg.toml"), "-o", str(out), "-q", *_SHORT)
-    assert proc.returncode == 0, proc.stderr
-    summary = read_summary(out)
+    summary, p, force_ratio = _short_contact_readout("cycling_lisn_pll_fbg.toml", out)
     m = summary["metrics"]
-    assert summary["scenario"]["interface"]["model"] == "contact"
     assert m["contact_fraction"] == 1.0
-    p, width = summary["scenario"]["loading"]["stack_pressure_Pa"], summary["scenario"]["geometry"]["window_width_m"]
     # the contact force is the pressure's integral over the interface's length, a little above p W on a rough line
-    assert 1.0 <= m["contact_force_N_per_m"] / (p * width) < 1.02
-    assert m["fbg_readout_force_balance_error_max"] < 0.01
+    assert 1.0 <= force_ratio < 1.02
     assert m["electrode_creep_strain_max"] < 1e-3 and m["von_mises_max_Pa"] < 3 * p
     assert not [w for w in summary["warnings"] if "small-strain" in w], summary["warnings"]
     loads = np.loadtxt(out / "section_loads.csv", delimiter=",", skiprows=1, ndmin=2)[:, 2:]
@@ -244,18 +253,10 @@ def test_li_cell_cycles_with_contact_and_reads_out(tmp_path):
     """One short cycle of the Li read-out on the contact window (rounded contour, gamma_0 = 10): the window
     carries the stack load through contact, the fibre cell keeps force balance, the run stays within small
     strain and says nothing about its Nitsche parameter (below 10 it would: docs/contact.md)."""
-    from conftest import read_summary
-
-    out = tmp_path / "li"
-    proc = run_cli("run", str(SCENARIOS / "cycling_li_pll_fbg_contact.toml"), "-o", str(out), "-q", *_SHORT)
-    assert proc.returncode == 0, proc.stderr
-    summary = read_summary(out)
+    summary, _, force_ratio = _short_contact_readout("cycling_li_pll_fbg_contact.toml", tmp_path / "li")
     m = summary["metrics"]
-    assert summary["scenario"]["interface"]["model"] == "contact"
     assert summary["scenario"]["interface"]["nitsche_parameter"] >= 10
-    p, width = summary["scenario"]["loading"]["stack_pressure_Pa"], summary["scenario"]["geometry"]["window_width_m"]
-    assert 1.0 <= m["contact_force_N_per_m"] / (p * width) < 1.1
-    assert m["fbg_readout_force_balance_error_max"] < 0.01
+    assert 1.0 <= force_ratio < 1.1
     assert m["fbg_peak_count_initial"] >= 2 and m["fbg_readout_dead_li_porosity"] == 0.5
     assert not [w for w in summary["warnings"] if "nitsche_parameter" in w or "small-strain" in w], summary["warnings"]
 

@@ -213,8 +213,13 @@ class ContactForms:
         s = sigma(w, self.lam, self.mu)
         if self.constitutive is None:
             return s
-        eye = ufl.Identity(self.tmesh.mesh.geometry.dim)
-        return s - self.correction_block() + self.constitutive.facet_pressure_correction(w) * eye
+        gdim = self.tmesh.mesh.geometry.dim
+        s = s - self.correction_block() + self.constitutive.facet_pressure_correction(w) * ufl.Identity(gdim)
+        tangent = getattr(self.constitutive, "facet_tangent_correction", None)
+        extra = tangent(w) if tangent is not None else None
+        if extra is not None:       # zero in value; makes the facet stress's derivative consistent
+            s = s + ufl.as_matrix([[extra[i, j] for j in range(gdim)] for i in range(gdim)])
+        return s
 
     def jacobian(self, residuals: list) -> list | None:
         """None (the residuals' own derivative) without a constitutive object. With one, the volume

@@ -28,6 +28,9 @@ from ecmsim.mechanics.elasticity import (ElasticSolution, Support, Traction, dir
                                          stress_field, window_supports)
 from ecmsim.mesh import TaggedMesh
 
+#: The contact Newton's line search with a creeping body (a constitutive object) (docs/creep.md, "Creep with contact").
+CREEP_LINE_SEARCH = "bt"
+
 
 @dataclass
 class ContactSolution(ElasticSolution):
@@ -136,6 +139,8 @@ class ContactProblem:
         if friction_coefficient > 0:
             # stick/slip switches make full steps cycle; backtracking converges (docs/contact.md)
             options["snes_linesearch_type"] = "bt"
+        if constitutive is not None:
+            options["snes_linesearch_type"] = CREEP_LINE_SEARCH
         options.update(petsc_options or {})
         self.problem = fem.petsc.NonlinearProblem(
             residuals, [b.u for b in self.bodies], bcs=[bc for b in self.bodies for bc in b.bcs],
@@ -255,7 +260,7 @@ class ContactProblem:
                     f"{snes_reason(snes) if finite else 'non-finite displacement'} after {its} iterations, "
                     f"residual norm {norm:.3e} (start of step {norm0:.3e}); "
                     "try more interface.load_steps or another interface.nitsche_parameter (a body held by the "
-                    "contact alone cannot be pulled away by a load)")
+                    "contact alone cannot be pulled away by a load)", sum(iterations) + its)
             if step == 1 and len(history) and start == 0:
                 self.load_residual = float(history[0])   # the load scale (for later solves' tolerances)
             if step == 1 and len(history):

@@ -22,8 +22,9 @@ from strip_patch import LAW, P, T, W, flat_window, patch_case
 
 pytestmark = [pytest.mark.fem, pytest.mark.slow]
 
-#: l_eff = v* / eps_dot(P) bracket [m], measured (300 steps, bisection to 2 %): the test law on Li/PLL
-TEST_LAW_L_EFF = (0.8879e-6, 0.9065e-6)
+#: l_eff = v* / eps_dot(P) bracket [m], measured (300 steps, bisection to 2 %): the test law on Li/PLL (with the
+#: creep strain's DG1 fit in the Nitsche facet stress; 0.8879-0.9065 um with its cell mean before)
+TEST_LAW_L_EFF = (0.8362e-6, 0.8518e-6)
 #: the same for the Li record's law with its size effect at 2 um, Li/LPSCl, 25 C, window scaled to a = 2 um
 LI_LPSCL_L_EFF = (0.02173e-6, 0.02218e-6)
 MARGIN = 0.02
@@ -44,7 +45,7 @@ def _check_bracket(opens_at, rate_per_s, bracket):
 @pytest.mark.parametrize("factor", [1.0, 4.0])
 def test_onset_velocity_scales_as_the_stack_pressure_to_the_n(window, factor):
     """v* / eps_dot(P) is the same at P and 4 P: the FE onset follows P^n (n = 4) as the mean field's
-    v_c = l eps_dot(P); l_eff = 0.90 um = 0.18 a."""
+    v_c = l eps_dot(P); l_eff = 0.84 um = 0.17 a."""
     p = factor * P
     _check_bracket(patch_case(LAW, p, T, tmesh=window), LAW.rate_per_s(p, T), TEST_LAW_L_EFF)
 

@@ -132,8 +132,8 @@ class InterfaceSection(Section):
     nitsche_parameter: float = Field(
         100.0, gt=0, le=1e4, allow_inf_nan=False,
         description="contact: gamma0 in gamma = gamma0 / (h+/E'+ + h-/E'-), E' = E/(1-nu^2) of each side, h the "
-                    "element height over the facet [-]; 100-1000 agree to 0.2 % in L2 stress; with a creeping body >= 10 "
-                    "(below, a warning: docs/contact.md) (0 < x <= 1e4)")
+                    "element height over the facet [-]; 100-1000 agree to 0.2 % in L2 stress; with a creeping body >= 1 "
+                    "(below, untried: a warning, docs/contact.md) (0 < x <= 1e4)")
     nitsche_variant: Literal["skew", "symmetric", "incomplete"] = Field(
         "skew", description="contact: theta = -1 (skew, stable for any nitsche_parameter between elastic bodies), "
                             "1 (symmetric, needs nitsche_parameter >= ~30) or 0")

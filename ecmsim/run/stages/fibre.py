@@ -273,6 +273,7 @@ class ReadoutStage(Stage):
             self.readout.metrics["fbg_readout_cell_scenario"] = str(path)
         m = comm.bcast(self.readout.metrics if comm.rank == 0 else None, root=0)
         m["fbg_readout_wall_time_s"] = time.perf_counter() - start
+        progress.done("fibre_readout")      # its own entry of timings_s (else the fields' next entry takes it)
         # summary.json metrics are numbers (and lists of numbers); the words stay in fibre_readout.json
         run.metrics.update({k: v for k, v in m.items() if not isinstance(v, str)})
         source = (f"{len(m['fbg_readout_library_pressures_Pa'])} library pressures" if self.readout.library else

@@ -15,7 +15,7 @@ needs the stress on facets, where the quadrature-point stress does not exist. Th
 
 .. math:: \sigma_f(u) = \mathbb C : \big(\varepsilon(u) - \Pi_h\varepsilon_c\big),
 
-with :math:`\Pi_h\varepsilon_c` the cellwise DG(k−1) fit (:func:`quadrature_fit`) of the end-of-step creep
+with :math:`\Pi_h\varepsilon_c` the cellwise DG(k−1) fit (:func:`ecmsim.mechanics.creep_facet.quadrature_fit`) of the end-of-step creep
 strain at the quadrature points, at the current Newton iterate. For the P2 triangles of the windows the
 rule has three points and DG1 three dofs, so the fit interpolates them: :math:`\sigma_f` is the linear
 extrapolation of the point stress to the facet, exact when the creep strain is linear in the cell next to
@@ -68,26 +68,13 @@ from ecmsim.mechanics.contact.forms import plane_strain_modulus
 from ecmsim.mechanics.creep import (LOAD_RESIDUAL_TOLERANCE, PointHooks, creep_dilatation, creep_tangent, point_laws,
                                     radial_return, region_metrics, store_point_state, strain3,
                                     stress_error_indicator, von_mises3)
+from ecmsim.mechanics.creep_facet import FacetTangent, quadrature_fit
 from ecmsim.mechanics.elasticity import lame_fields
 from ecmsim.mesh import TaggedMesh
-
 
 #: Largest equivalent creep strain one step may add at a point of a creeping body in contact [-]
 #: (CreepConstitutive.error_indicator): relaxing 100 MPa of von Mises stress in Li (q / 3 mu) takes 0.019.
 MAX_STEP_CREEP_INCREMENT = 0.02
-
-
-def quadrature_fit(element, points: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """The matrix (dofs x points) that takes values at a cell's quadrature points to the coefficients of
-    their cellwise L2 fit in a discontinuous scalar ``element`` (basix), with the rule's own weights.
-
-    On an affine cell the physical fit equals the reference one. With as many points as dofs (P2
-    displacements: the 3-point rule and DG1) it interpolates the point values, so a creep strain linear in
-    the cell is reproduced on its facets; with one dof (DG0) it is the quadrature-weighted cell mean.
-    """
-    T = element.tabulate(0, points)[0, :, :, 0]              # (points, dofs)
-    TW = T.T * weights
-    return np.linalg.solve(TW @ T, TW)
 
 
 class CreepConstitutive(PointHooks):
@@ -146,7 +133,9 @@ class CreepConstitutive(PointHooks):
         self._strain = np.zeros((len(self.cells) * nq, 3, 3))
         self._fit_dofs = D.dofmap.list[self.cells]
         self._frozen: dict[int, fem.Function] = {}
-        self._setup_facet_tangent(msh, D)
+        #: the facet stress's creep derivative (None where the fit does not interpolate the points)
+        self.facet_tangent = FacetTangent(msh, D, self.cells, self.points, self._fit) \
+            if self._fit.shape[0] == nq else None
         self.dofs = self.Qs.dofmap.list[self.cells].reshape(-1)
         cell_of_point = np.repeat(self.cells, nq)
         self.cell_of_point = cell_of_point
@@ -174,69 +163,16 @@ class CreepConstitutive(PointHooks):
         self._region_forms = {r: (fem.form(vm * self.dx(tag)), fem.form(1.0 * self.dx(tag)))
                               for r, tag in tmesh.cell_ids.items()}
 
-    def _setup_facet_tangent(self, msh, D) -> None:
-        """Per quadrature point q of a cell: its position X_q and its tangent factors theta_q, beta_q, N_q as
-        cellwise constants, and the DG(k-1) function phi_q that the fit gives to a unit value at q (the
-        derivative of the facet stress, :meth:`facet_tangent_correction`). Only where the fit interpolates
-        the points (as many dofs as points: P2 triangles); elsewhere the facet tangent stays elastic."""
-        nq = self.nq
-        self.consistent_facet_tangent = self._fit.shape[0] == nq
-        if not self.consistent_facet_tangent:
-            return
-        gdim = msh.geometry.dim
-        S0 = fem.functionspace(msh, ("Discontinuous Lagrange", 0))
-        T0 = fem.functionspace(msh, ("Discontinuous Lagrange", 0, (3, 3)))
-        V0 = fem.functionspace(msh, ("Discontinuous Lagrange", 0, (gdim,)))
-        S1 = fem.functionspace(msh, D.ufl_element().sub_elements[0])
-        self._q_cell = S0.dofmap.list[self.cells, 0]
-        xq = fem.Expression(ufl.SpatialCoordinate(msh), self.points).eval(msh, self.cells).reshape(-1, nq, gdim)
-        s1 = S1.dofmap.list[self.cells]
-        self._q_fields = []
-        for q in range(nq):
-            theta, beta, normal = fem.Function(S0), fem.Function(S0), fem.Function(T0)
-            theta.x.array[:] = 1.0
-            X, phi = fem.Function(V0), fem.Function(S1)
-            X.x.array.reshape(-1, gdim)[self._q_cell] = xq[:, q]
-            phi.x.array[s1] = self._fit[:, q]
-            self._q_fields.append((theta, beta, normal, X, phi))
-
-    def _store_facet_tangent(self) -> None:
-        if not self.consistent_facet_tangent:
-            return
-        d, nq = self.dofs, self.nq
-        theta = self.theta.x.array[d].reshape(-1, nq)
-        beta = self.beta.x.array[d].reshape(-1, nq)
-        normal = self.normal.x.array.reshape(-1, 9)[d].reshape(-1, nq, 9)
-        for q, (th, be, no, _, _) in enumerate(self._q_fields):
-            th.x.array[self._q_cell] = theta[:, q]
-            be.x.array[self._q_cell] = beta[:, q]
-            no.x.array.reshape(-1, 9)[self._q_cell] = normal[:, q]
-
-    def _tangent_excess(self, w):
-        """sum_q phi_q (C_alg,q - C) : eps(w)(X_q), the fitted excess of the points' consistent tangent over
-        the elastic one (deviatoric: the volumetric parts are equal), for a P2 displacement ``w``."""
-        msh = self.tmesh.mesh
-        x = ufl.SpatialCoordinate(msh)
-        e = strain3(w)
-        grad_e = ufl.grad(e)
-        eye = ufl.Identity(3)
-        total = 0
-        for theta, beta, normal, X, phi in self._q_fields:
-            eq = e + ufl.dot(grad_e, X - x)      # the strain at point q: exact, a P2 strain is linear in a cell
-            dev = eq - ufl.tr(eq) / 3 * eye
-            total = total + phi * 2 * self.mu * ((theta - 1) * dev + beta * ufl.inner(normal, eq) * normal)
-        return total
-
     def facet_tangent_correction(self, w):
         """What makes the Jacobian of the Nitsche facet stress consistent, for a body displacement ``w``
         (UFL 3x3, Pa; None when there is nothing to add): E(w) - E(w_frozen), with E
-        (:meth:`_tangent_excess`) linear in w and w_frozen a copy of w that :meth:`update` refreshes before
+        (:meth:`~ecmsim.mechanics.creep_facet.FacetTangent.excess`) linear in w and w_frozen a copy of w that :meth:`update` refreshes before
         every residual. Its value is zero; its derivative is E(du), so that the facet stress's derivative is
         sum_q phi_q C_alg,q : eps(du)(X_q), the fit of the points' own tangent stress."""
         frozen = self._frozen.get(id(w))
-        if frozen is None or not self.consistent_facet_tangent:
+        if frozen is None or self.facet_tangent is None:
             return None
-        return self._tangent_excess(w) - self._tangent_excess(frozen)
+        return self.facet_tangent.excess(w, self.mu) - self.facet_tangent.excess(frozen, self.mu)
 
     # -- what the contact problem uses ----------------------------------------------------------
 
@@ -277,7 +213,9 @@ class CreepConstitutive(PointHooks):
         st = radial_return(self.dilatation.project_points(eps - self.eigenstrain), ec_old, self.p.x.array[self.dofs],
                            self._lam_q, self._mu_q, self._rate_q, self._n_q, self._s0_q, self.dt_s)
         store_point_state(self, st)
-        self._store_facet_tangent()
+        if self.facet_tangent is not None:
+            self.facet_tangent.store(self.theta.x.array[self.dofs], self.beta.x.array[self.dofs],
+                                     self.normal.x.array.reshape(-1, 9)[self.dofs])
         # C : (DG(k-1) fit of what the points subtract): sigma_f = C : (Pi eps(u) - fit(eps_c + Pi eps_g)), with Pi
         # the mean dilatation, so that sigma_f extrapolates the point stress (exactly for P2 triangles)
         subtracted = st.creep_strain + self.dilatation.project_points(self.eigenstrain)

@@ -467,8 +467,8 @@ class CreepContactMechanics:
     def _solve(self, t_s: float, dt_s: float, load_steps: int = 1, where: str = "") -> int:
         """Newton over dt from the bodies' present displacements; its iterations, or SolverError naming the step.
 
-        A Newton that fails is tried once more from the same start with the other line search (backtracking,
-        then full steps): each converges where the other does not (docs/creep.md, "Creep with contact")."""
+        A Newton that fails is tried once more from the same start with the other line search (full steps, then
+        backtracking): each converges where the other does not (docs/creep.md, "Creep with contact")."""
         self.constitutive.dt_s = float(dt_s)
         bodies = self.problem.bodies
         start = [(b.u.x.array.copy(), b.u_old.x.array.copy()) for b in bodies]

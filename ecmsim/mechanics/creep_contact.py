@@ -132,7 +132,7 @@ class CreepConstitutive(PointHooks):
         self._fit = quadrature_fit(D.ufl_element().basix_element, self.points, self._ref_weights)
         self._strain = np.zeros((len(self.cells) * nq, 3, 3))
         self._fit_dofs = D.dofmap.list[self.cells]
-        self._frozen: dict[int, fem.Function] = {}
+        self._frozen: dict[int, tuple] = {}      # id(body displacement) -> (it, its copy refreshed by update())
         #: the facet stress's creep derivative (None where the fit does not interpolate the points)
         self.facet_tangent = FacetTangent(msh, D, self.cells, self.points, self._fit) \
             if self._fit.shape[0] == nq else None
@@ -155,7 +155,6 @@ class CreepConstitutive(PointHooks):
         self._q_trial = np.zeros(len(cell_of_point))
         self.relaxation = np.zeros(len(cell_of_point))
         self._bodies = []
-        self._attached = []
         weights = fem.assemble_vector(fem.form(ufl.TestFunction(self.Qs) * self.dx))
         self._weights = weights.array[self.dofs].copy()
         dev = self.stress_q - ufl.tr(self.stress_q) / 3 * ufl.Identity(3)
@@ -169,9 +168,9 @@ class CreepConstitutive(PointHooks):
         (:meth:`~ecmsim.mechanics.creep_facet.FacetTangent.excess`) linear in w and w_frozen a copy of w that :meth:`update` refreshes before
         every residual. Its value is zero; its derivative is E(du), so that the facet stress's derivative is
         sum_q phi_q C_alg,q : eps(du)(X_q), the fit of the points' own tangent stress."""
-        frozen = self._frozen.get(id(w))
-        if frozen is None or self.facet_tangent is None:
+        if id(w) not in self._frozen or self.facet_tangent is None:
             return None
+        frozen = self._frozen[id(w)][1]
         return self.facet_tangent.excess(w, self.mu) - self.facet_tangent.excess(frozen, self.mu)
 
     # -- what the contact problem uses ----------------------------------------------------------
@@ -179,7 +178,7 @@ class CreepConstitutive(PointHooks):
     def attach(self, bodies) -> None:
         """Bodies as (displacement Function on a submesh, EntityMap submesh -> parent mesh)."""
         self._bodies = []
-        self._attached = list(bodies)
+        self._frozen = {}
         for u, emap in bodies:
             sub = u.function_space.mesh
             imap = sub.topology.index_map(sub.topology.dim)
@@ -188,7 +187,7 @@ class CreepConstitutive(PointHooks):
             # rows of this body's points in the (cell, point) arrays of the parent
             rows = (parent[:, None] * self.nq + np.arange(self.nq)).reshape(-1)
             self._bodies.append((fem.Expression(strain3(u), self.points), sub, subcells, rows))
-            self._frozen[id(u)] = fem.Function(u.function_space, name="displacement_frozen_m")
+            self._frozen[id(u)] = (u, fem.Function(u.function_space, name="displacement_frozen_m"))
 
     def tangent(self, e):
         """The consistent tangent applied to a 3x3 strain (UFL)."""
@@ -206,8 +205,8 @@ class CreepConstitutive(PointHooks):
         eps = np.zeros((len(self.cells) * self.nq, 3, 3))
         for expr, sub, subcells, rows in self._bodies:
             eps[rows] = expr.eval(sub, subcells).reshape(-1, 3, 3)
-        for u, _ in self._attached:
-            self._frozen[id(u)].x.array[:] = u.x.array
+        for u, frozen in self._frozen.values():
+            frozen.x.array[:] = u.x.array
         self._strain = eps
         ec_old = self.creep_strain.x.array.reshape(-1, 3, 3)[self.dofs]
         st = radial_return(self.dilatation.project_points(eps - self.eigenstrain), ec_old, self.p.x.array[self.dofs],

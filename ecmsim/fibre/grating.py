@@ -47,8 +47,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
-from scipy.sparse.linalg import spsolve
+from scipy.linalg import solve_banded
 
 #: grid points across the half width of the cell for the plate
 PLATE_POINTS = 601
@@ -95,12 +94,25 @@ def plate_on_foundation(pressure_Pa: float, rigidity_N_m: float, fibre_top_m: fl
     s_far = float(s[-1])
     k = rigidity_N_m / h ** 4
     n = points
-    # k * stencil, the mirror at x = 0 folded in (w_-1 = w_1, w_-2 = w_2)
-    A = sparse.diags([k, -4 * k, 6 * k, -4 * k, k], [-2, -1, 0, 1, 2], shape=(n, n), format="lil")
-    A[0, 1] += -4.0 * k
-    A[0, 2] += 1.0 * k
-    A[1, 1] += 1.0 * k
-    A = A.tocsr()
+    # k * stencil in LAPACK's band storage (ab[2 + i - j, j] = A[i, j]), the mirror at x = 0 folded in
+    # (w_-1 = w_1, w_-2 = w_2): A[0, 1] = -8k, A[0, 2] = 2k, A[1, 1] = 7k
+    A = np.outer([k, -4 * k, 6 * k, -4 * k, k], np.ones(n))
+    A[2 + 0 - 1, 1] += -4.0 * k
+    A[2 + 0 - 2, 2] += 1.0 * k
+    A[2, 1] += 1.0 * k
+    rows = np.arange(n)[None, :] + np.arange(5)[:, None] - 2      # the row i of each band entry
+    inside = (rows >= 0) & (rows < n)
+    rows = np.clip(rows, 0, n - 1)
+    A[~inside] = 0.0
+
+    def apply(w):                           # A @ w from the bands
+        out = np.zeros(n)
+        for r in range(5):
+            d = r - 2                       # entry (j + d, j): column j feeds row j + d
+            lo, hi = max(0, -d), min(n, n - d)
+            out[lo + d:hi + d] += A[r, lo:hi] * w[lo:hi]
+        return out
+
     rhs0 = np.full(n, -pressure_Pa)
     rhs0[n - 2] -= k * s_far                # the ghost nodes beyond W on the flat foil
     rhs0[n - 1] -= k * (-4.0 + 1.0) * s_far
@@ -117,12 +129,12 @@ def plate_on_foundation(pressure_Pa: float, rigidity_N_m: float, fibre_top_m: fl
         held[0] = prop
         values = s.copy()
         values[0] = fibre_top_m
-        free = sparse.diags((~held).astype(float))
-        fix = sparse.diags(held.astype(float))
+        free = (~held).astype(float)
         v = np.where(held, values, 0.0)
-        system = (free @ A @ free + fix).tocsc()
-        w = spsolve(system, np.where(held, values, rhs0 - A @ v))
-        q = A @ w - rhs0                    # the reaction per area at every node (0 at free nodes)
+        system = A * free[rows] * free[None, :]        # rows and columns of held nodes out, 1 on their diagonal
+        system[2] += held
+        w = solve_banded((2, 2), system, np.where(held, values, rhs0 - apply(v)), check_finite=False)
+        q = apply(w) - rhs0                 # the reaction per area at every node (0 at free nodes)
         top = np.where(np.arange(n) == 0, fibre_top_m, s)
         pull = np.where(held, -q, 0.0) / pressure_Pa              # > 0: a held node pulls
         dip = np.where(held, 0.0, top - w) * k / pressure_Pa      # > 0: a free node penetrates

@@ -106,6 +106,7 @@ def strip_patch(tmesh, law, v_s, dt, steps, pressure_Pa=P, temperature_K=T, mats
                 if not cyc.iterate():
                     break
                 mech.resolve(t, dt_k)
+            mech.settle(t, dt_k)            # as the time loop: the last solve to the step's tolerance
             moved = cyc.h_live_trial - after
         mech.accept()
         m = mech.metrics()

@@ -197,6 +197,40 @@ def test_a_step_that_jumps_at_one_point_is_rejected(window):
     pb.close()
 
 
+def test_a_coupling_iterations_solve_is_loose_and_the_steps_last_is_tightened(window, monkeypatch):
+    """resolve() (a coupling iteration's solve) stops at COUPLING_SOLVE_LOOSENING times the step's tolerance;
+    settle() then takes the step's last solve on to the step's own tolerance, and does nothing a second time.
+    The loosening is raised here so that the loose solve surely stops short of the tight one."""
+    from ecmsim.mechanics import creep_contact
+
+    pb = CreepContactMechanics(window, MATS, {"electrode": LAW}, P, 2, 333.15, load_steps=2, initial_gap=gap)
+    pb.advance(0.0, 0.0)
+    pb.accept()
+    pb.advance(1.0, 1.0)
+    problem = pb.problem.problem
+    snes, tight = problem.solver, pb.problem._atol
+
+    def residual() -> float:
+        x = snes.getSolution()
+        f = x.duplicate()
+        snes.computeFunction(x, f)
+        return f.norm()
+
+    assert residual() <= tight
+    monkeypatch.setattr(creep_contact, "COUPLING_SOLVE_LOOSENING", 1e5)
+    for b in pb.problem.bodies:                 # a coupling iteration's change, as an offset's would be
+        b.u.x.array[:] *= 1.02
+    pb.resolve(1.0, 1.0)
+    loose = residual()
+    assert pb.problem._atol == tight            # restored
+    assert tight < loose <= 1e5 * tight
+    assert pb.settle(1.0, 1.0) >= 1
+    print(f"residual: loose {loose:.2e}, settled {residual():.2e} (tight {tight:.1e})")
+    assert residual() <= tight
+    assert pb.settle(1.0, 1.0) == 0
+    pb.close()
+
+
 @pytest.mark.mpi
 @pytest.mark.slow
 def test_creep_contact_run_parallel_equals_serial(tmp_path, have_mpirun):

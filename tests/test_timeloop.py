@@ -88,7 +88,8 @@ class Solver(Fake):
 
 def test_coupling_iterations_solve_the_problems_after_again():
     """A problem with iterate() has the problems after it solve the step again (reject + advance, or resolve()
-    where they have it), at most MAX_COUPLING_ITERATIONS times a step (here in the load step and the one step)."""
+    where they have it), at most MAX_COUPLING_ITERATIONS times a step (here in the load step and the one step);
+    then settle() where a problem has it (its last solve taken on to the step's tolerance)."""
     from ecmsim.run.timeloop import MAX_COUPLING_ITERATIONS as N
 
     solver = Solver()
@@ -104,10 +105,15 @@ def test_coupling_iterations_solve_the_problems_after_again():
             self.solves.append("resolve")
             return 2
 
+        def settle(self, t_s, dt_s, step):      # after the coupling iterations, before the error indicator
+            self.solves.append("settle")
+            return 0
+
     solver = Resolving()
     first = Iterating(solver)
     TimeLoop([first, solver], _protocol("Rest for 10 s", dt_initial_s=10.0)).run()
-    assert solver.rejected == 0 and solver.solves == ["advance"] + ["resolve"] * N + ["advance"] + ["resolve"] * N
+    one = ["advance"] + ["resolve"] * N + ["settle"]
+    assert solver.rejected == 0 and solver.solves == one + one
     assert first.x == pytest.approx(2.5 - 1.5 * 0.6 ** N, rel=1e-12, abs=0)
 
 

@@ -75,6 +75,11 @@ from ecmsim.mesh import TaggedMesh
 #: Largest equivalent creep strain one step may add at a point of a creeping body in contact [-]
 #: (CreepConstitutive.error_indicator): relaxing 100 MPa of von Mises stress in Li (q / 3 mu) takes 0.019.
 MAX_STEP_CREEP_INCREMENT = 0.02
+#: Newton's absolute tolerance in the solves of coupling iterations over the step's own [-]
+#: (CreepContactMechanics.resolve; the step's: LOAD_RESIDUAL_TOLERANCE of the load step's residual, so these stop
+#: at 1e-4 of it). They only have to give the interface's end pressure to far better than the coupling's
+#: tolerance; the step's last solve is then taken on to the step's own tolerance (settle).
+COUPLING_SOLVE_LOOSENING = 1e3
 
 
 class CreepConstitutive(PointHooks):
@@ -312,6 +317,7 @@ class CreepContactMechanics:
         self._du_last = None
         self._frictionless = float(self.problem.friction.value) == 0.0
         self._first = True
+        self._loose = False          # the last solve was a coupling iteration's, to the looser tolerance
         self._solution = None
         self._saved = None
 
@@ -431,6 +437,7 @@ class CreepContactMechanics:
 
     def advance(self, t_s: float, dt_s: float, step=None) -> int:
         self._saved = [b.u.x.array.copy() for b in self.problem.bodies]
+        self._loose = False
         if self._first:
             its = self._solve(t_s, dt_s, self.load_steps)
             self._first = False
@@ -460,8 +467,24 @@ class CreepContactMechanics:
 
     def resolve(self, t_s: float, dt_s: float, step=None) -> int:
         """The step solved again after a coupling iteration changed its interface offset a little: Newton
-        starts from this step's last solution, the committed state stays the start of the step."""
-        return self._solve(t_s, dt_s, where=", coupling iteration")
+        starts from this step's last solution, the committed state stays the start of the step. Newton stops at
+        COUPLING_SOLVE_LOOSENING times the step's tolerance (:meth:`settle` tightens the step's last solve)."""
+        tight = self.problem._atol
+        self.problem._atol = COUPLING_SOLVE_LOOSENING * tight
+        try:
+            its = self._solve(t_s, dt_s, where=", coupling iteration")
+        finally:
+            self.problem._atol = tight
+        self._loose = True
+        return its
+
+    def settle(self, t_s: float, dt_s: float, step=None) -> int:
+        """After the step's coupling iterations: a last solve that stopped at the looser tolerance is taken on
+        to the step's own tolerance (Newton from it: one or two iterations); its iterations (0: nothing to do)."""
+        if not self._loose:
+            return 0
+        self._loose = False
+        return self._solve(t_s, dt_s, where=", the coupling's last solve tightened")
 
     def _solve(self, t_s: float, dt_s: float, load_steps: int = 1, where: str = "") -> int:
         """Newton over dt from the bodies' present displacements; its iterations, or SolverError naming the step.

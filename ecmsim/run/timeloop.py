@@ -6,7 +6,10 @@ accepted state; return the Newton iterations or raise :class:`~ecmsim.core.error
 ``error_indicator()`` (a dimensionless measure of the step's time-discretisation error whose
 acceptable level is 1), then ``accept()`` or ``reject()``, and ``metrics()`` for the history. Several
 problems advance in the given order within one step (staggered coupling: a potential problem
-before the mechanics, say); the step is accepted only if all of them are.
+before the mechanics, say); the step is accepted only if all of them are. Optional verbs: ``iterate()``
+(coupling iterations: True has the problems after it ``resolve()`` the step, or reject and advance it
+again) and ``settle()`` (once after the coupling iterations: a last solve made to a looser tolerance is
+taken on to the step's own).
 
 Time-step control (keys of ``[protocol]``, docs/protocol.md): every protocol step starts with
 ``dt_initial_s`` and ends exactly at its end time. After an accepted step dt is multiplied by
@@ -291,6 +294,11 @@ class TimeLoop:
                     else:
                         p.reject()
                         its = max(its, p.advance(self.t_s + dt, dt, step))
+            for p in self.problems:
+                # a problem whose coupling iterations solved to a looser tolerance tightens its last solve
+                settle = getattr(p, "settle", None)
+                if settle is not None:
+                    its = max(its, settle(self.t_s + dt, dt, step))
         except SolverError as err:
             interrupt.check()   # Ctrl-C inside PETSc comes back as a failed solve: stop, do not retry
             if step is STATIC_STEP:

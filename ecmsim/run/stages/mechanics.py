@@ -168,6 +168,12 @@ class MechanicsStage(ProblemStage):
         None: the time loop then rejects and advances it again."""
         return getattr(self.problem, "resolve", None)
 
+    @property
+    def settle(self):
+        """The problem's ``settle`` (its last solve of a coupling iteration taken on to the step's tolerance), or
+        None."""
+        return getattr(self.problem, "settle", None)
+
     def on_step(self, run: Run, row: dict) -> None:
         if self.series:
             self.series.on_step(row["time_s"])

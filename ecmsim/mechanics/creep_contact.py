@@ -15,21 +15,21 @@ needs the stress on facets, where the quadrature-point stress does not exist. Th
 
 .. math:: \sigma_f(u) = \mathbb C : \big(\varepsilon(u) - \Pi_h\varepsilon_c\big),
 
-with :math:`\Pi_h\varepsilon_c` the cellwise DG(k−1) fit (:func:`ecmsim.mechanics.creep_facet.quadrature_fit`) of the end-of-step creep
-strain at the quadrature points, at the current Newton iterate. For the P2 triangles of the windows the
-rule has three points and DG1 three dofs, so the fit interpolates them: :math:`\sigma_f` is the linear
+with :math:`\Pi_h\varepsilon_c` the cellwise DG(k−1) fit (:func:`ecmsim.mechanics.creep_facet.quadrature_fit`) of
+the end-of-step creep strain at the quadrature points, at the current Newton iterate. For the P2 triangles of the
+windows the rule has three points and DG1 three dofs, so the fit interpolates them: :math:`\sigma_f` is the linear
 extrapolation of the point stress to the facet, exact when the creep strain is linear in the cell next to
 the facet. It reduces to the elastic stress when nothing creeps, so a zero prefactor reproduces the static
 contact solution exactly. (Before, the fit was the cell mean, DG0: exact only for a creep strain
 constant in the cell, and off by the creep strain's gradient times the distance to the centroid; see below.)
 Its variation in the Nitsche terms (:math:`p_\sigma(v)`) is the elastic one (the method's θ-term may use any
 consistent variation). Its derivative in :math:`p_\sigma(u)` is exact: the fit of the points' own tangent
-stress, :math:`\sum_q \phi_q\,\mathbb C^{alg}_q : \varepsilon(\delta u)(X_q)` (:meth:`CreepConstitutive.facet_tangent_correction`;
-for P2 the strain is linear in the cell, so its value at the point :math:`X_q` is a Taylor step from any
-facet point). It enters the forms as :math:`E(u) - E(u^*)`, with :math:`u^*` a copy of :math:`u` refreshed
-before every residual: zero in value, :math:`E(\delta u)` in the derivative. The Jacobian is then the
-residual's derivative to round-off (tests/test_creep_contact.py checks it against central differences:
-7.7e-8, against 6.2e-3 with the elastic facet tangent that was used before).
+stress, :math:`\sum_q \phi_q\,\mathbb C^{alg}_q : \varepsilon(\delta u)(X_q)`
+(:meth:`CreepConstitutive.facet_tangent_correction`; for P2 the strain is linear in the cell, so its value at the
+point :math:`X_q` is a Taylor step from any facet point). It enters the forms as :math:`E(u) - E(u^*)`, with
+:math:`u^*` a copy of :math:`u` refreshed before every residual: zero in value, :math:`E(\delta u)` in the
+derivative. The Jacobian is then the residual's derivative to round-off (tests/test_creep_contact.py checks it
+against central differences: 7.7e-8, against 6.2e-3 with the elastic facet tangent that was used before).
 The method stays consistent up to the facet stress's error, which enters the pressure as a Nitsche penalty
 error of size :math:`\delta p_\sigma/\gamma` in the gap: with small γ₀ the pressure
 :math:`[p_\sigma - \gamma g]_+` rests on the facet stress more than on the gap. With the cell mean this set a
@@ -170,9 +170,10 @@ class CreepConstitutive(PointHooks):
     def facet_tangent_correction(self, w):
         """What makes the Jacobian of the Nitsche facet stress consistent, for a body displacement ``w``
         (UFL 3x3, Pa; None when there is nothing to add): E(w) - E(w_frozen), with E
-        (:meth:`~ecmsim.mechanics.creep_facet.FacetTangent.excess`) linear in w and w_frozen a copy of w that :meth:`update` refreshes before
-        every residual. Its value is zero; its derivative is E(du), so that the facet stress's derivative is
-        sum_q phi_q C_alg,q : eps(du)(X_q), the fit of the points' own tangent stress."""
+        (:meth:`~ecmsim.mechanics.creep_facet.FacetTangent.excess`) linear in w and w_frozen a copy of w that
+        :meth:`update` refreshes before every residual. Its value is zero; its derivative is E(du), so that the
+        facet stress's derivative is sum_q phi_q C_alg,q : eps(du)(X_q), the fit of the points' own tangent
+        stress."""
         if id(w) not in self._frozen or self.facet_tangent is None:
             return None
         frozen = self._frozen[id(w)][1]
@@ -469,12 +470,7 @@ class CreepContactMechanics:
         """The step solved again after a coupling iteration changed its interface offset a little: Newton
         starts from this step's last solution, the committed state stays the start of the step. Newton stops at
         COUPLING_SOLVE_LOOSENING times the step's tolerance (:meth:`settle` tightens the step's last solve)."""
-        tight = self.problem._atol
-        self.problem._atol = COUPLING_SOLVE_LOOSENING * tight
-        try:
-            its = self._solve(t_s, dt_s, where=", coupling iteration")
-        finally:
-            self.problem._atol = tight
+        its = self._solve(t_s, dt_s, where=", coupling iteration", atol=COUPLING_SOLVE_LOOSENING * self.problem._atol)
         self._loose = True
         return its
 
@@ -486,18 +482,19 @@ class CreepContactMechanics:
         self._loose = False
         return self._solve(t_s, dt_s, where=", the coupling's last solve tightened")
 
-    def _solve(self, t_s: float, dt_s: float, load_steps: int = 1, where: str = "") -> int:
+    def _solve(self, t_s: float, dt_s: float, load_steps: int = 1, where: str = "", atol: float | None = None) -> int:
         """Newton over dt from the bodies' present displacements; its iterations, or SolverError naming the step.
 
         A Newton that fails is tried once more from the same start with the other line search (full steps, then
-        backtracking): each converges where the other does not (docs/creep.md, "Creep with contact")."""
+        backtracking): each converges where the other does not (docs/creep.md, "Creep with contact"). ``atol``: Newton's
+        absolute tolerance of this solve (None: the problem's)."""
         self.constitutive.dt_s = float(dt_s)
         bodies = self.problem.bodies
         start = [(b.u.x.array.copy(), b.u_old.x.array.copy()) for b in bodies]
         search = self.problem.problem.solver.getLineSearch()
         first = search.getType()
         try:
-            sol = self.problem.solve(load_steps)
+            sol = self.problem.solve(load_steps, atol=atol)
             spent = 0
         except SolverError as err:
             other = "basic" if first != "basic" else "bt"
@@ -505,7 +502,7 @@ class CreepContactMechanics:
                 b.u.x.array[:], b.u_old.x.array[:] = u, u_old
             search.setType(other)
             try:
-                sol = self.problem.solve(load_steps)
+                sol = self.problem.solve(load_steps, atol=atol)
                 spent = err.newton_iterations
             except SolverError as again:
                 raise SolverError(f"creep + contact at t = {t_s:g} s (dt {dt_s:g} s){where}: {err}; with line search "

@@ -220,18 +220,20 @@ class ContactProblem:
                 g.x.array[:] = t * full
 
     def solve(self, load_steps: int = 1, start: float = 0.0, end: float = 1.0,
-              on_step: Callable[[int, float, int], None] | None = None) -> ContactSolution:
+              on_step: Callable[[int, float, int], None] | None = None, atol: float | None = None) -> ContactSolution:
         """Ramp the load factor from ``start`` to ``end`` in ``load_steps`` equal steps, Newton each.
 
         The bodies' displacements at call time are the first initial guess (zero for a new problem).
         ``on_step(step, load_factor, newton_iterations)`` is called after each converged step.
+        ``atol``: Newton's absolute tolerance for this solve instead of the problem's own.
         Raises SolverError when a step does not converge.
         """
         if load_steps < 1:
             raise SolverError(f"load_steps must be >= 1 (got {load_steps})")
         snes = self.problem.solver
         rtol = snes.getTolerances()[0]
-        snes.setTolerances(atol=self._atol)
+        own = self._atol if atol is None else atol
+        snes.setTolerances(atol=own)
         iterations, residuals = [], []
         self._linear_iterations = []
         for step in range(1, load_steps + 1):
@@ -268,7 +270,7 @@ class ContactProblem:
             if step == 1 and len(history):
                 # Later steps start from the predictor, often converged to round-off already: judge
                 # them against the load scale (the first step's initial residual), not their start.
-                snes.setTolerances(atol=max(self._atol, rtol * float(history[0])))
+                snes.setTolerances(atol=max(own, rtol * float(history[0])))
             iterations.append(its)
             residuals.append(norm)
             self._linear_iterations.append(snes.getLinearSolveIterations())

@@ -376,18 +376,11 @@ ONSET_C = 4.3636   # v* = C P B / a^2 for the patch's ramp profile (closed form 
 
 
 def _onset_constant() -> float:
-    """C of the steady state in 1D: the surface recedes uniformly at the mean v_bar while diffusion carries
-    B p'' = v(x) - v_bar, mean p = P, mirror sides; contact is lost where p first reaches 0 (the centre):
-    v* = P B / a^2 / (mean(p) - p(0)) per unit v B / a^2. Integrated numerically (2e5 points) for the ramp of
-    strip_patch.patch_offset (full rate inside |x| < a/2, 0 beyond 3a/2, W = 4a); 4 for a sharp patch edge."""
-    a = 1.0
-    x = np.linspace(0.0, 2 * a, 200_001)
-    v = np.clip((1.5 * a - x) / a, 0.0, 1.0)
-    s = v - np.trapezoid(v, x) / (2 * a)
-    dx = x[1] - x[0]
-    dp = np.concatenate([[0.0], np.cumsum(0.5 * (s[1:] + s[:-1]) * dx)])
-    p = np.concatenate([[0.0], np.cumsum(0.5 * (dp[1:] + dp[:-1]) * dx)])
-    return 1.0 / (np.trapezoid(p, x) / (2 * a) - p[0])
+    """C of the steady state in 1D (tests/patch_steady.py) for the ramp of strip_patch.patch_offset (full rate
+    inside |x| < a/2, 0 beyond 3a/2, W = 4a); 4 for a sharp patch edge."""
+    from patch_steady import steady_patch_constant
+
+    return steady_patch_constant(lambda x: np.clip(1.5 - x, 0.0, 1.0))
 
 
 def test_onset_constant_of_the_closed_form():

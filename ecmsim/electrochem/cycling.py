@@ -160,9 +160,10 @@ class CyclingProblem:
         self.omega = float(molar_volume_m3_mol)
         self.stress_coupling = stress_coupling
         self.voids = bool(interface_voids)
-        #: the supply that closes voids, v_c + v_n: the same law as the read-out's persistent voids
+        #: the supply that closes voids, v_c + v_d + v_n: the same law as the read-out's persistent voids (v_d: the
+        #: interface diffusion of a contact window, at the window's own D_i delta_i)
         self.void_supply = InterfaceVoids(void_law, float(void_supply_length_m), float(temperature_K), self.omega,
-                                          float(network_current_A_m2))
+                                          float(network_current_A_m2), float(interface_diffusion_m3_s))
         self.smoothing = float(growth_smoothing_length_m)
         #: dead Li of dense-equivalent thickness h occupies h / (1 - porosity) (ecmsim.electrochem.voids)
         self.dead_porosity = float(dead_li_porosity)
@@ -301,8 +302,8 @@ class CyclingProblem:
         return float(np.dot(gap <= 0.0, self.length) / self.length.sum())
 
     def supply_velocity(self, pressure_Pa, contact_fraction: float = 1.0) -> np.ndarray:
-        """v_c(p/c) + v_n: the Li brought to a contact [m/s] where the facet's compressive normal stress is
-        ``pressure_Pa`` and a fraction c = ``contact_fraction`` of the interface carries the load:
+        """v_c(p/c) + v_d(p/c) + v_n: the Li brought to a contact [m/s] where the facet's compressive normal stress
+        is ``pressure_Pa`` and a fraction c = ``contact_fraction`` of the interface carries the load:
         :meth:`InterfaceVoids.supply_velocity <ecmsim.electrochem.voids.InterfaceVoids.supply_velocity>` (the law
         of the read-out's voids) at the contacts' pressure p/c. Creep feels the load of the open part; the
         skeleton's supply v_n does not depend on c (per unit area of contact, item 6)."""
@@ -310,9 +311,9 @@ class CyclingProblem:
         return self.void_supply.supply_velocity(p / max(contact_fraction, 1e-12))
 
     def critical_stripping_current_A_m2(self, pressure_Pa: float) -> float:
-        """i_c = F (l eps_dot(p) + v_n) / Omega = i_c,creep + i_n: the stripping current that the creep and the
-        skeleton's supply just keep up with on a flat interface at ``pressure_Pa`` [A/m2] (no law, no
-        skeleton: 0)."""
+        """i_c = F (l eps_dot(p) + v_d(p) + v_n) / Omega = i_c,creep + i_c,diffusion + i_n: the stripping current
+        that the creep, the interface diffusion (contact windows) and the skeleton's supply just keep up with on a
+        flat interface at ``pressure_Pa`` [A/m2] (none of them: 0)."""
         return float(self.void_supply.critical_current_A_m2(pressure_Pa))
 
     def _void_step(self, stripping_m_s: np.ndarray, dt_s: float) -> np.ndarray:

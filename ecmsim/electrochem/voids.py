@@ -3,9 +3,9 @@ r"""Voids that persist from cycle to cycle, and porous dead Li: the interface's 
 Mean field per unit interface area (docs/electrochem.md, "Voids that persist"). The void height
 g [m] (void volume per nominal area) at a point of the interface obeys
 
-.. math:: \dot g = v_s - v_c - v_n, \qquad g \ge 0, \qquad
+.. math:: \dot g = v_s - v_c - v_d - v_n, \qquad g \ge 0, \qquad
    v_s = \max(-i, 0)\,\frac{\Omega_{Li}}{F}, \qquad v_c = \ell\,\dot\varepsilon_c(p), \qquad
-   v_n = i_n\,\frac{\Omega_{Li}}{F},
+   v_d = C\,\frac{p B}{\ell^2}, \qquad v_n = i_n\,\frac{\Omega_{Li}}{F},
 
 - :math:`v_s` the stripping flux (i > 0 plating, as everywhere in ecmsim): Li leaves the interface
   at :math:`i\,\Omega/F`; plating adds Li at the contacts and does **not** fill the voids (they are
@@ -14,6 +14,13 @@ g [m] (void volume per nominal area) at a point of the interface obeys
 - :math:`v_c` the creep inflow: the electrode's Norton law (:class:`~ecmsim.materials.creep.NortonLaw`,
   with its size effect at :math:`\ell`) at the local compressive pressure p, times the supply length
   :math:`\ell` (``cycling.void_supply_length_m``);
+- :math:`v_d` the supply of Li diffusing along the interface (``cycling.interface_diffusion_m3_s`` = D_i delta_i,
+  the contact window's; 0 without): the steady state of a patch of half width :math:`\ell` stripping beside an
+  unstripped contact as wide, mirror sides, :math:`B\,p'' = v - \bar v` with
+  :math:`B = D_i\delta_i\,\Omega_{Li}/(R T)`, keeps contact up to :math:`v = C p B/\ell^2`, C = 4
+  (:data:`DIFFUSION_PATCH_CONSTANT`; the contact window's stripped patch measures 4.19-4.39 against 4.36 for its
+  ramp, tests/test_interface_diffusion.py). Linear in p, where creep goes as p^n. The same interface and the same
+  D_i delta_i as the window's, so the voids beside the fibre feel the supply that keeps the window in contact;
 - :math:`v_n` the supply of a mixed-conducting skeleton (Li-Sn: the Li22Sn5 network carries Li from the
   electrode's bulk to the interface point that strips, docs/electrochem.md "The Li-Sn skeleton's supply"):
   the current density :math:`i_n` it can feed (the record key ``skeleton_network_current_A_m2``,
@@ -25,9 +32,9 @@ take the same supply, :meth:`InterfaceVoids.supply_velocity`, at their contacts'
 
 With i and p constant over a step the solution is exact: :math:`g(t + \Delta t) = \max(g + (v_s - v_c - v_n)
 \Delta t, 0)` (a void that has closed stays closed while the supply outruns stripping).
-The critical stripping current at pressure p is :math:`i_c = F\,v_c(p)/\Omega + i_n`; over a symmetric
-cycle (strip :math:`t_s`, then plate or rest :math:`t_p`, same |i|) the void grows by
-:math:`v_s t_s - v_c (t_s + t_p)` if positive: voids accumulate from cycle to cycle for
+The critical stripping current at pressure p is :math:`i_c = F\,(v_c(p) + v_d(p))/\Omega + i_n`; over a symmetric
+cycle (strip :math:`t_s`, then plate or rest :math:`t_p`, same |i|, no skeleton) the void grows by
+:math:`v_s t_s - (v_c + v_d) (t_s + t_p)` if positive: voids accumulate from cycle to cycle for
 :math:`|i| > i_c\,(1 + t_p/t_s)` and otherwise close before the next strip.
 
 Dead Li (``cycling.irreversible_fraction`` of every plated increment) is porous: a dense-equivalent
@@ -42,10 +49,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ecmsim.core.constants import FARADAY_C_PER_MOL
+from ecmsim.core.constants import FARADAY_C_PER_MOL, GAS_CONSTANT_J_PER_MOL_K
 
 #: Omega_Li [m³/mol] when the electrode's record has no ``molar_volume_m3_mol``: 6.941 g/mol over 0.534 g/cm³
 LI_MOLAR_VOLUME_M3_MOL = 13.0e-6
+
+#: C of the interface diffusion's supply v_d = C p B / l^2 (module docstring): 4 for a patch of half width l with a
+#: sharp edge beside an unstripped contact of the same width (the 1D steady state, B p'' = v - v_bar, mean p = P)
+DIFFUSION_PATCH_CONSTANT = 4.0
 
 
 def molar_volume_m3_mol(electrode) -> float:
@@ -76,6 +87,7 @@ class InterfaceVoids:
         temperature_K: T [K].
         molar_volume_m3_mol: Omega_Li [m³/mol].
         network_current_A_m2: i_n [A/m²], the skeleton's supply from the bulk (0: none, Li).
+        diffusion_m3_s: D_i delta_i [m³/s] of Li along the interface (0: none).
     """
 
     law: object | None
@@ -83,15 +95,17 @@ class InterfaceVoids:
     temperature_K: float
     molar_volume_m3_mol: float = LI_MOLAR_VOLUME_M3_MOL
     network_current_A_m2: float = 0.0
+    diffusion_m3_s: float = 0.0
 
     @classmethod
-    def of_electrode(cls, electrode, supply_m: float, temperature_K: float, creep: bool = True) -> InterfaceVoids:
+    def of_electrode(cls, electrode, supply_m: float, temperature_K: float, creep: bool = True,
+                     diffusion_m3_s: float = 0.0) -> InterfaceVoids:
         """The voids of an electrode material: its Norton law with the size effect at l (None without creep),
-        its molar volume and its skeleton's supply (:func:`network_current_A_m2`)."""
+        its molar volume, its skeleton's supply (:func:`network_current_A_m2`) and D_i delta_i of the interface."""
         from ecmsim.materials.creep import law_of
 
         return cls(law_of(electrode, supply_m) if creep else None, float(supply_m), float(temperature_K),
-                   molar_volume_m3_mol(electrode), network_current_A_m2(electrode))
+                   molar_volume_m3_mol(electrode), network_current_A_m2(electrode), float(diffusion_m3_s))
 
     def stripping_velocity(self, current_A_m2) -> np.ndarray:
         """v_s = max(-i, 0) Omega / F [m/s]."""
@@ -104,16 +118,23 @@ class InterfaceVoids:
             return np.zeros_like(p)
         return self.supply_length_m * self.law.rate_per_s(p, self.temperature_K)
 
+    def diffusion_velocity(self, pressure_Pa) -> np.ndarray:
+        """v_d = C max(p, 0) B / l^2 [m/s], B = D_i delta_i Omega / (R T): the Li that diffusion along the interface
+        brings to a stripped patch of half width l at compressive pressure p (module docstring)."""
+        p = np.maximum(np.asarray(pressure_Pa, dtype=float), 0.0)
+        mobility = self.diffusion_m3_s * self.molar_volume_m3_mol / (GAS_CONSTANT_J_PER_MOL_K * self.temperature_K)
+        return DIFFUSION_PATCH_CONSTANT * mobility / self.supply_length_m ** 2 * p
+
     def network_velocity(self) -> float:
         """v_n = i_n Omega / F [m/s]: the Li the skeleton brings to the interface from the electrode's bulk."""
         return self.network_current_A_m2 * self.molar_volume_m3_mol / FARADAY_C_PER_MOL
 
     def supply_velocity(self, pressure_Pa) -> np.ndarray:
-        """v_c + v_n [m/s]: all the Li that reaches the interface at compressive pressure p."""
-        return self.closure_velocity(pressure_Pa) + self.network_velocity()
+        """v_c + v_d + v_n [m/s]: all the Li that reaches the interface at compressive pressure p."""
+        return self.closure_velocity(pressure_Pa) + self.diffusion_velocity(pressure_Pa) + self.network_velocity()
 
     def critical_current_A_m2(self, pressure_Pa) -> np.ndarray:
-        """i_c = F (v_c(p) + v_n) / Omega [A/m²]: stripping faster than this opens voids."""
+        """i_c = F (v_c(p) + v_d(p) + v_n) / Omega [A/m²]: stripping faster than this opens voids."""
         return self.supply_velocity(pressure_Pa) * FARADAY_C_PER_MOL / self.molar_volume_m3_mol
 
     def advance(self, void_m, current_A_m2, pressure_Pa, dt_s: float) -> np.ndarray:

@@ -73,7 +73,7 @@ def readout(run_dir: str | Path, cell_scenario: str | Path, *, sections: int = 1
 def _interface_memory(summary: dict, run_dir: Path):
     """(voids, dead Li porosity, the skeleton's supply [A/m²]) of the run's ``[cycling]`` and electrode as its
     summary.json records them: the voids that persist beside the fibre with the electrode's creep law at the run's
-    supply length (None if off), the porosity of dead Li (0: dense), and the electrode's
+    supply length and the run's interface diffusion (None if off), the porosity of dead Li (0: dense), and the electrode's
     ``skeleton_network_current_A_m2`` (0: none, Li), so that the standalone read-out is the run's own."""
     from ecmsim import materials
     from ecmsim.electrochem.voids import InterfaceVoids, network_current_A_m2, supply_length_m
@@ -100,7 +100,9 @@ def _interface_memory(summary: dict, run_dir: Path):
                              f"and loading.temperature_K ({err})") from None
     ell = supply_length_m(cyc.get("void_supply_length_m"), creep.get("characteristic_length_m"),
                           cyc["deposition_layer_thickness_m"])
-    return InterfaceVoids.of_electrode(mat, ell, temperature, creep.get("enabled", True)), porosity, network
+    diffusion = float(cyc.get("interface_diffusion_m3_s") or 0.0)
+    return (InterfaceVoids.of_electrode(mat, ell, temperature, creep.get("enabled", True), diffusion),
+            porosity, network)
 
 
 __all__ = ["readout"]

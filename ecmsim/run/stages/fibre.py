@@ -244,14 +244,16 @@ class ReadoutStage(Stage):
         section = scn.fibre_readout
         start = time.perf_counter()
         cell, path = load_cell(section.cell_scenario, run.source.parent)
-        supply = self.cycling.problem.void_supply    # the window's void supply law: creep and skeleton
+        supply = self.cycling.problem.void_supply    # the window's void supply law: creep, diffusion, skeleton
         network = supply.network_current_A_m2        # the skeleton's supply (Li-Sn), 0 for Li
         voids = None
         if scn.cycling.persistent_voids:
             voids = supply
             ic = voids.critical_current_A_m2(scn.loading.stack_pressure_Pa)
+            diffusion = (f", interface diffusion (D_i delta_i {voids.diffusion_m3_s:g} m^3/s)"
+                         if voids.diffusion_m3_s else "")
             progress(f"fibre read-out: voids that persist beside the fibre, creep supply over "
-                     f"{voids.supply_length_m:g} m"
+                     f"{voids.supply_length_m:g} m{diffusion}"
                      f"{f' and the skeleton {network / 10:g} mA/cm2' if network else ''}: "
                      f"critical stripping current {float(ic) / 10:.3g} mA/cm2 at the stack pressure")
         options = ReadoutOptions(section.sections, section.output_interval_s, tuple(section.library_pressure_factors),

@@ -251,35 +251,25 @@ def test_grating_voids_accumulate_and_the_fibre_load_does_not_return(li_cell):
     assert min(abs(load1 / load0 - 1.0), abs(load2 / load0 - 1.0), abs(load2 / load1 - 1.0)) > 0.01
 
 
-def test_grating_with_interface_diffusion_opens_no_void_where_the_foil_carries_the_plate(li_cell):
+def test_grating_with_interface_diffusion_opens_no_void_where_creep_alone_accumulates(li_cell):
     """The window of test_grating_voids_accumulate_...: two symmetric cycles at 3 i_c of the creep supply, where
-    Li's voids accumulate (12 um beyond the landing after two cycles). With Li diffusing along the interface at a
-    D_i delta_i whose supply at the stack pressure is 10 times that current, no void opens at any time where the
-    foil carries the plate (beyond the held landing: the stack pressure and the landing's band above it). Voids
-    open only before the landing, where the membrane passes current within its own compression (p t_m / E_m)
-    while the mean-field pressure there is 0 (docs/electrochem.md, "Voids that persist"): under 5 % of the
-    creep-only void volume after each cycle (measured 1.9 % and 0). At a twentieth of that D_i delta_i (the
-    supply half the current) the voids beyond the landing accumulate again."""
-    from ecmsim.fibre.grating import GratingCell
-
+    Li's voids accumulate (12 um beyond the landing after two cycles) and the load does not return. With Li
+    diffusing along the interface at a D_i delta_i whose supply at the stack pressure is 10 times that current, no
+    void opens anywhere at any time (the touching membrane before the landing presses too, GratingCell.
+    creep_pressure) and the fibre's load returns to its start (1e-6) as without voids; at a twentieth of that
+    D_i delta_i (the supply half the current) the far field's voids accumulate again (measured 2.5 -> 3.4 um) and
+    the load does not return (> 1 %)."""
     v = _voids()
     ic = float(v.critical_current_A_m2(P))
     per_unit = float(InterfaceVoids(None, ELL, T, OMEGA, 0.0, 1.0).critical_current_A_m2(P))   # i_c,d per m^3/s
     window = _window(([3 * ic] * 4 + [-3 * ic] * 4) * 2, [900.0] * 16)
-    creep_only = _compute(li_cell, window, voids=v)
     strong = _compute(li_cell, window, voids=InterfaceVoids(v.law, ELL, T, OMEGA, 0.0, 30 * ic / per_unit))
+    assert strong.force_balance_error < 1e-8 and strong.void_field_m.max() == 0.0
+    np.testing.assert_allclose(strong.loads_N_per_m[-1], strong.loads_N_per_m[0], rtol=1e-6)
     weak = _compute(li_cell, window, voids=InterfaceVoids(v.law, ELL, T, OMEGA, 0.0, 1.5 * ic / per_unit))
-    x = strong.plate_x_m
-    landing = GratingCell(li_cell, P, 2, out_hold(li_cell), creep=False).plate(np.zeros(2), 0.0)[0].landing_m
-    beyond = x >= landing
-    w = np.full(len(x), x[1] - x[0])
-    w[[0, -1]] *= 0.5
-    assert strong.force_balance_error < 1e-8
-    assert strong.void_field_m[:, :, beyond].max() == 0.0 and creep_only.void_field_m[16][:, beyond].max() > 1e-5
-    for k in (8, 16):
-        assert np.all(strong.void_field_m[k] @ w < 0.05 * (creep_only.void_field_m[k] @ w))
-    far = x > landing + 2e-4
-    assert weak.void_field_m[16][:, far].max() > 1.5 * weak.void_field_m[8][:, far].max() > 0.0
+    far = weak.plate_x_m > 1.2e-3
+    assert weak.void_field_m[16][:, far].max() > 1.2 * weak.void_field_m[8][:, far].max() > 0.0
+    assert abs(weak.loads_N_per_m[16].mean() / weak.loads_N_per_m[0].mean() - 1.0) > 0.01
 
 
 def test_grating_porous_dead_li_raises_the_foil_by_h_phi_over_1_minus_phi(li_cell):
@@ -302,9 +292,11 @@ def out_hold(cell) -> float:
 
 
 def test_creep_pressure_keeps_the_plates_force(li_cell):
-    """The pressure that closes the foil's voids: none under the bridge from the fibre to the landing, the stack
-    pressure far away, and the landing's line load beside it, so that its integral is p W - f/2 (the plate's
-    force on the foil, to one node's share p h of the node sum) for a flat foil and for a stripped one."""
+    """The pressure that closes the foil's voids: under the bridge from the fibre to the landing none, except where
+    the membrane still touches (ionic contact, gap g within delta_c = p t_m / E_m): p (1 - g / delta_c) there; the
+    stack pressure far away, and the rest of the landing's line load beside it, so that its integral is p W - f/2
+    (the plate's force on the foil, to one node's share p h of the node sum) for a flat foil and for a stripped
+    one. The held Li cell has such a touching zone before its landing (0.60 against 0.82 mm)."""
     from ecmsim.fibre.grating import GratingCell
 
     grating = GratingCell(li_cell, P, 2, out_hold(li_cell), creep=False)
@@ -312,8 +304,15 @@ def test_creep_pressure_keeps_the_plates_force(li_cell):
     h = x[1] - x[0]
     plates = grating.plate(np.array([0.0, -2e-6]), 0.0)
     for pl, p in zip(plates, grating.creep_pressure(plates)):
-        assert np.sum(p) * h == pytest.approx(P * grating.half_width_m - 0.5 * pl.fibre_load_N_per_m, rel=0, abs=1.5 * P * h)
-        assert np.all(p[x < pl.landing_m] == 0.0) and p[-1] == P
+        force = P * grating.half_width_m - 0.5 * pl.fibre_load_N_per_m
+        assert np.sum(p) * h == pytest.approx(force, rel=0, abs=1.5 * P * h)
+        before = x < pl.landing_m
+        touching = grating.ionic_contact(pl) & before
+        gap = pl.deflection_m - pl.foundation_m
+        assert touching.sum() >= 5 and p[-1] == P
+        np.testing.assert_allclose(p[touching], P * (1.0 - np.maximum(gap[touching], 0.0) / grating.contact_gap_m),
+                                   rtol=1e-12, atol=0)
+        assert np.all(p[before & ~touching] == 0.0)
 
 
 # ---- the Li-Sn skeleton's supply ------------------------------------------------------------------------------------

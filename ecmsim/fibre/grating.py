@@ -278,15 +278,17 @@ class GratingCell:
         return np.linspace(0.0, self.half_width_m, PLATE_POINTS)
 
     def creep_pressure(self, plates: list[PlateResult]) -> np.ndarray:
-        """The pressure that drives creep into the foil's voids (rows: sections, on :attr:`x_m`), a mean field
-        of the plate's reaction that keeps its force: nothing where the plate bridges from the fibre to its
-        landing l on the foil; the stack pressure p beyond; and the landing's line load
-        R = p l - f/2 (the bridged zone's share that the fibre does not take) spread over one foil thickness
-        t_f beyond the landing (the Li under a line load flows over about its own depth):
-        p(x) = p + R / t_f on l <= x < l + t_f. So the integral is p W - f/2, as the plate's. The plate's own
-        nodal reactions are concentrated (a node that carries 50 p beside nodes that carry nothing); fed node
-        by node into a Norton law (n = 6.6) they closed single nodes within one step and left a mosaic of
-        micrometre notches that broke the far field."""
+        """The pressure that drives the supply into the foil's voids (rows: sections, on :attr:`x_m`), a mean field
+        of the plate's reaction that keeps its force. Under the bridge from the fibre to its landing l nothing,
+        except where the membrane still passes current (:meth:`ionic_contact`: its gap g within its own
+        compression delta_c = p t_m / E_m): there the membrane is compressed by delta_c - g and presses with
+        p (1 - g / delta_c). Beyond the landing the stack pressure p, and the rest of the bridged zone's share that
+        the fibre does not take, R = p l - f/2 less what the touching membrane before l carries, spread over one
+        foil thickness t_f (the Li under a line load flows over about its own depth): p(x) = p + R' / t_f on
+        l <= x < l + t_f. So the integral is p W - f/2, as the plate's (the touching membrane's pressures are
+        scaled down if they would carry more than R). The plate's own nodal reactions are concentrated (a node
+        that carries 50 p beside nodes that carry nothing); fed node by node into a Norton law (n = 6.6) they
+        closed single nodes within one step and left a mosaic of micrometre notches that broke the far field."""
         x = self.x_m
         h = x[1] - x[0]
         rows = []
@@ -294,6 +296,16 @@ class GratingCell:
             band = (x >= pl.landing_m) & (x < pl.landing_m + self.foil_m)
             line = self.p * pl.landing_m - 0.5 * pl.fibre_load_N_per_m      # [N/m]
             p = np.where(x >= pl.landing_m, self.p, 0.0)
+            touching = self.ionic_contact(pl) & (x < pl.landing_m)
+            if touching.any() and line > 0.0:
+                gap = np.maximum(pl.deflection_m - pl.foundation_m, 0.0)
+                near = np.where(touching, self.p * np.clip(1.0 - gap / self.contact_gap_m, 0.0, 1.0), 0.0)
+                carried = float(np.sum(near) * h)
+                if carried > line:
+                    near *= line / carried
+                    carried = line
+                p += near
+                line -= carried
             p[band] += line / (band.sum() * h) if band.any() else 0.0
             rows.append(p)
         return np.array(rows)

@@ -30,8 +30,8 @@ The window's voids on stripping (:class:`~ecmsim.electrochem.cycling.CyclingProb
 take the same supply, :meth:`InterfaceVoids.supply_velocity`, at their contacts' pressure p/c (the window's
 ``void_supply`` is the object the fibre read-out takes).
 
-With i and p constant over a step the solution is exact: :math:`g(t + \Delta t) = \max(g + (v_s - v_c - v_n)
-\Delta t, 0)` (a void that has closed stays closed while the supply outruns stripping).
+With i and p constant over a step the solution is exact: :math:`g(t + \Delta t) = \max(g + (v_s - v_c - v_d -
+v_n) \Delta t, 0)` (a void that has closed stays closed while the supply outruns stripping).
 The critical stripping current at pressure p is :math:`i_c = F\,(v_c(p) + v_d(p))/\Omega + i_n`; over a symmetric
 cycle (strip :math:`t_s`, then plate or rest :math:`t_p`, same |i|, no skeleton) the void grows by
 :math:`v_s t_s - (v_c + v_d) (t_s + t_p)` if positive: voids accumulate from cycle to cycle for

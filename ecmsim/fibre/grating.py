@@ -286,9 +286,10 @@ class GratingCell:
         the fibre does not take, R = p l - f/2 less what the touching membrane before l carries, spread over one
         foil thickness t_f (the Li under a line load flows over about its own depth): p(x) = p + R' / t_f on
         l <= x < l + t_f. So the integral is p W - f/2, as the plate's (the touching membrane's pressures are
-        scaled down if they would carry more than R). The plate's own nodal reactions are concentrated (a node
-        that carries 50 p beside nodes that carry nothing); fed node by node into a Norton law (n = 6.6) they
-        closed single nodes within one step and left a mosaic of micrometre notches that broke the far field."""
+        scaled down if they would carry more than R, and are 0 if the fibre takes the whole share, R <= 0). The
+        plate's own nodal reactions are concentrated (a node that carries 50 p beside nodes that carry nothing);
+        fed node by node into a Norton law (n = 6.6) they closed single nodes within one step and left a mosaic
+        of micrometre notches that broke the far field."""
         x = self.x_m
         h = x[1] - x[0]
         rows = []

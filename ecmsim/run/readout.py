@@ -73,8 +73,8 @@ def readout(run_dir: str | Path, cell_scenario: str | Path, *, sections: int = 1
 def _interface_memory(summary: dict, run_dir: Path):
     """(voids, dead Li porosity, the skeleton's supply [A/m²]) of the run's ``[cycling]`` and electrode as its
     summary.json records them: the voids that persist beside the fibre with the electrode's creep law at the run's
-    supply length and the run's interface diffusion (None if off), the porosity of dead Li (0: dense), and the electrode's
-    ``skeleton_network_current_A_m2`` (0: none, Li), so that the standalone read-out is the run's own."""
+    supply length and the run's interface diffusion (None if off), the porosity of dead Li (0: dense), and the
+    electrode's ``skeleton_network_current_A_m2`` (0: none, Li), so that the standalone read-out is the run's own."""
     from ecmsim import materials
     from ecmsim.electrochem.voids import InterfaceVoids, network_current_A_m2, supply_length_m
 

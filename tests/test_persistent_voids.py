@@ -405,3 +405,33 @@ def test_standalone_readout_takes_the_skeleton_from_the_runs_electrode(tmp_path)
     assert float(voids.critical_current_A_m2(P)) == pytest.approx(
         F * ELL * _creep_rate(P) / OMEGA + F * 4.0 * P * 1e-19 / (R_GAS * T * ELL ** 2), rel=1e-12, abs=0)
     assert _interface_memory({}, tmp_path) == (None, 0.0, 0.0)
+
+
+# ---- the scenario key cycling.void_diffusion_m3_s --------------------------------------------------------------
+
+def test_void_diffusion_key_defaults_to_the_windows_and_needs_voids(tmp_path):
+    """``cycling.void_diffusion_m3_s``: unset, the voids take the contact window's interface_diffusion_m3_s (0 on a
+    bonded window) and the input hash is what it was before the key; set on the bonded Li read-out, it is recorded;
+    without voids to supply, or out of range, one line naming the file and the key."""
+    from conftest import assert_one_line_error, run_cli
+
+    from ecmsim.run.readout import _interface_memory
+    from ecmsim.scenario import load
+
+    bonded = load(SCENARIOS / "cycling_li_pll_fbg.toml")
+    assert bonded.cycling.void_diffusion_m3_s is None and "void_diffusion_m3_s" not in bonded.to_dict()["cycling"]
+    set_ = load(SCENARIOS / "cycling_li_pll_fbg.toml", ["cycling.void_diffusion_m3_s=1e-19"])
+    assert set_.to_dict()["cycling"]["void_diffusion_m3_s"] == 1e-19 and set_.input_hash() != bonded.input_hash()
+    voids, _, _ = _interface_memory({"scenario": set_.to_dict()}, tmp_path)     # the standalone read-out takes it
+    assert voids.diffusion_m3_s == 1e-19
+    contact = load(SCENARIOS / "cycling_li_pll_fbg_contact.toml")
+    voids, _, _ = _interface_memory({"scenario": contact.to_dict()}, tmp_path)   # default: the window's
+    assert voids.diffusion_m3_s == contact.cycling.interface_diffusion_m3_s == 1e-19
+    off = load(SCENARIOS / "cycling_li_pll_fbg_contact.toml", ["cycling.void_diffusion_m3_s=0"])
+    assert _interface_memory({"scenario": off.to_dict()}, tmp_path)[0].diffusion_m3_s == 0.0
+    scn = SCENARIOS / "cycling_li_pll_fbg.toml"
+    for setting, fragments in (("cycling.persistent_voids=false", ("void_diffusion_m3_s", "persistent_voids")),
+                               ("cycling.void_diffusion_m3_s=-1", ("void_diffusion_m3_s",))):
+        extra = ["--set", "cycling.void_diffusion_m3_s=1e-19"] if "persistent" in setting else []
+        proc = run_cli("run", str(scn), "-o", str(tmp_path / "out"), *extra, "--set", setting)
+        assert_one_line_error(proc, "cycling_li_pll_fbg.toml", *fragments)

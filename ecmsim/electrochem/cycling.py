@@ -136,6 +136,8 @@ class CyclingProblem:
             diffusing along the interface down the contact pressure (:mod:`ecmsim.electrochem.diffusion`; 0: none).
         contact_modulus_Pa: E* of the electrode/electrolyte pair [Pa], the diffusion step's half-space stiffness.
         interface_energy_J_m2: gamma [J/m^2] of the deposit's surface in the diffusion's chemical potential.
+        void_diffusion_m3_s: D_i delta_i [m^3/s] of the voids' diffusion supply (:attr:`void_supply`; the window's
+            voids and the read-out's); None: ``interface_diffusion_m3_s``.
     """
 
     name = "cycling"
@@ -151,7 +153,7 @@ class CyclingProblem:
                  dead_li_porosity: float = 0.0, contact_activity_gap_m: float = 10e-9,
                  network_current_A_m2: float = 0.0, bulk_plating: bool = False,
                  interface_diffusion_m3_s: float = 0.0, contact_modulus_Pa: float = 0.0,
-                 interface_energy_J_m2: float = 0.0):
+                 interface_energy_J_m2: float = 0.0, void_diffusion_m3_s: float | None = None):
         self.mech, self.pot = mechanics, potential
         self.delta = float(deposition_layer_thickness_m)
         self.f_irr = float(irreversible_fraction)
@@ -160,10 +162,11 @@ class CyclingProblem:
         self.omega = float(molar_volume_m3_mol)
         self.stress_coupling = stress_coupling
         self.voids = bool(interface_voids)
-        #: the supply that closes voids, v_c + v_d + v_n: the same law as the read-out's persistent voids (v_d: the
-        #: interface diffusion of a contact window, at the window's own D_i delta_i)
+        #: the supply that closes voids, v_c + v_d + v_n: the same law as the read-out's persistent voids (v_d: Li
+        #: diffusing along the interface, by default at the contact window's own D_i delta_i)
+        void_diffusion = interface_diffusion_m3_s if void_diffusion_m3_s is None else void_diffusion_m3_s
         self.void_supply = InterfaceVoids(void_law, float(void_supply_length_m), float(temperature_K), self.omega,
-                                          float(network_current_A_m2), float(interface_diffusion_m3_s))
+                                          float(network_current_A_m2), float(void_diffusion))
         self.smoothing = float(growth_smoothing_length_m)
         #: dead Li of dense-equivalent thickness h occupies h / (1 - porosity) (ecmsim.electrochem.voids)
         self.dead_porosity = float(dead_li_porosity)

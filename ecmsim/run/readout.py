@@ -100,7 +100,8 @@ def _interface_memory(summary: dict, run_dir: Path):
                              f"and loading.temperature_K ({err})") from None
     ell = supply_length_m(cyc.get("void_supply_length_m"), creep.get("characteristic_length_m"),
                           cyc["deposition_layer_thickness_m"])
-    diffusion = float(cyc.get("interface_diffusion_m3_s") or 0.0)
+    diffusion = cyc.get("void_diffusion_m3_s")
+    diffusion = float((cyc.get("interface_diffusion_m3_s") if diffusion is None else diffusion) or 0.0)
     return (InterfaceVoids.of_electrode(mat, ell, temperature, creep.get("enabled", True), diffusion),
             porosity, network)
 

@@ -156,6 +156,10 @@ class Scenario(Section):
             raise ValueError("cycling.growth_smoothing_length_m > 0 spreads the bonded window's growth eigenstrain; "
                              "with interface.model = 'contact' the plated Li moves the contact surface facet by facet "
                              "and there is no eigenstrain to spread (set growth_smoothing_length_m = 0)")
+        voids = self.cycling.persistent_voids or self.cycling.interface_voids
+        if self.cycling.void_diffusion_m3_s is not None and not voids:
+            raise ValueError("cycling.void_diffusion_m3_s supplies the voids: it needs cycling.persistent_voids = "
+                             "true (the voids beside the fibre) or interface_voids = true (the bonded window's)")
         if cycling and contact and self.cycling.interface_voids:
             raise ValueError("cycling.interface_voids = true: the bonded window's mean-field voids; with "
                              "interface.model = 'contact' the gap is the void (set interface_voids = false)")
@@ -170,7 +174,8 @@ class Scenario(Section):
         exclude |= {"cycling"} if "cycling" not in self.model_fields_set else set()
         exclude |= {"fibre_readout"} if self.fibre_readout is None else set()
         out = self.model_dump(mode="json", exclude=exclude)
-        for key in ("contact_activity_gap_m", "interface_diffusion_m3_s", "interface_energy_J_m2"):
+        for key in ("contact_activity_gap_m", "interface_diffusion_m3_s", "interface_energy_J_m2",
+                    "void_diffusion_m3_s"):
             if "cycling" in out and key not in self.cycling.model_fields_set:
                 del out["cycling"][key]   # the input hash of a run without them stays what it was
         return out

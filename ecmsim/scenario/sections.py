@@ -249,6 +249,11 @@ class CyclingSection(Section):
         None, gt=0, lt=1e-2, allow_inf_nan=False,
         description="distance over which creep supplies Li to the interface, l in v_c = l eps_dot(sigma) [m] "
                     "(0 < x < 0.01); default: creep.characteristic_length_m, else deposition_layer_thickness_m")
+    void_diffusion_m3_s: float | None = Field(
+        None, ge=0, lt=1e-12, allow_inf_nan=False,
+        description="D_i delta_i of the voids' supply by Li diffusing along the interface, v_d = 4 p B / l^2 with "
+                    "B = D_i delta_i Omega / RT (docs/electrochem.md, voids that persist) [m^3/s] (0 <= x < 1e-12); "
+                    "default: interface_diffusion_m3_s (the contact window's; 0 on a bonded window: creep alone)")
     dead_li_porosity: float = Field(
         0.0, ge=0, le=0.9, allow_inf_nan=False,
         description="porosity of dead Li: dead Li of dense-equivalent thickness h occupies h/(1 - x) in the "

@@ -104,6 +104,7 @@ def cycling_problem(scn, tmesh, materials, mechanics):
                           bulk_plating=(scn.interface.model == "contact" and voids.network_current_A_m2 > 0),
                           interface_diffusion_m3_s=cyc.interface_diffusion_m3_s,
                           interface_energy_J_m2=cyc.interface_energy_J_m2,
+                          void_diffusion_m3_s=cyc.void_diffusion_m3_s,
                           contact_modulus_Pa=contact_modulus_Pa(electrode, electrolyte))
 
 
@@ -161,7 +162,9 @@ class CyclingStage(ProblemStage):
             ic = self.problem.critical_stripping_current_A_m2(scn.loading.stack_pressure_Pa)
             supply = self.problem.void_supply
             network = supply.network_current_A_m2
-            run.progress(f"voids on stripping: creep supplies Li over {supply.supply_length_m:g} m"
+            diffusion = (f", interface diffusion (D_i delta_i {supply.diffusion_m3_s:g} m^3/s)"
+                         if supply.diffusion_m3_s else "")
+            run.progress(f"voids on stripping: creep supplies Li over {supply.supply_length_m:g} m{diffusion}"
                          f"{f' and the skeleton {network / 10:g} mA/cm2' if network else ''}; critical "
                          f"stripping current at the stack pressure {ic / 10:.3g} mA/cm2")
 

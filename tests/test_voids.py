@@ -228,7 +228,7 @@ def test_a_li_window_run_takes_the_voids_diffusion_supply(tmp_path):
     """The same window in Li with ``cycling.void_diffusion_m3_s`` set so that Li diffusing along the interface
     supplies 10 x the stripping current at the stack pressure: summary.json's critical_stripping_current_A_m2 is
     i_c,creep + F 4 P B / (Omega l^2) (by hand, 1e-12), the progress line names the diffusion, and no void opens
-    (with creep alone, 1/40 of the current, this window's voids reach 0.59 um and its contact fraction 0.41)."""
+    (with creep alone, 1/40 of the current, voids open over 59 % of this window's interface: contact fraction 0.41)."""
     from ecmsim.core.constants import GAS_CONSTANT_J_PER_MOL_K
 
     ell, target = 10e-6, 20.0                      # [m], [A/m2]: 10 x 0.2 mA/cm2

@@ -137,6 +137,18 @@ class InterfaceVoids:
         """i_c = F (v_c(p) + v_d(p) + v_n) / Omega [A/m²]: stripping faster than this opens voids."""
         return self.supply_velocity(pressure_Pa) * FARADAY_C_PER_MOL / self.molar_volume_m3_mol
 
+    def describe(self, pressure_Pa: float) -> str:
+        """The supply in words for a progress line: what supplies the voids and the critical stripping current at
+        ``pressure_Pa``."""
+        parts = [f"creep over {self.supply_length_m:g} m"] if self.law is not None else []
+        if self.diffusion_m3_s:
+            parts.append(f"interface diffusion (D_i delta_i {self.diffusion_m3_s:g} m^3/s)")
+        if self.network_current_A_m2:
+            parts.append(f"the skeleton {self.network_current_A_m2 / 10:g} mA/cm2")
+        by = " and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts) or "nothing (no creep)"
+        ic = float(self.critical_current_A_m2(pressure_Pa))
+        return f"supplied by {by}: critical stripping current {ic / 10:.3g} mA/cm2 at {pressure_Pa / 1e6:g} MPa"
+
     def advance(self, void_m, current_A_m2, pressure_Pa, dt_s: float) -> np.ndarray:
         """The void height after dt with the current and the pressure held (exact for constant rates)."""
         g = np.asarray(void_m, dtype=float)

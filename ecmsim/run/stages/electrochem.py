@@ -159,14 +159,7 @@ class CyclingStage(ProblemStage):
                          f"D_i delta_i = {scn.cycling.interface_diffusion_m3_s:g} m^3/s, {len(d.pairs)} facet "
                          f"neighbours (docs/electrochem.md)")
         if scn.cycling.interface_voids:
-            ic = self.problem.critical_stripping_current_A_m2(scn.loading.stack_pressure_Pa)
-            supply = self.problem.void_supply
-            network = supply.network_current_A_m2
-            diffusion = (f", interface diffusion (D_i delta_i {supply.diffusion_m3_s:g} m^3/s)"
-                         if supply.diffusion_m3_s else "")
-            run.progress(f"voids on stripping: creep supplies Li over {supply.supply_length_m:g} m{diffusion}"
-                         f"{f' and the skeleton {network / 10:g} mA/cm2' if network else ''}; critical "
-                         f"stripping current at the stack pressure {ic / 10:.3g} mA/cm2")
+            run.progress(f"voids on stripping: {self.problem.void_supply.describe(scn.loading.stack_pressure_Pa)}")
 
     def iterate(self) -> bool:
         """Interface diffusion's coupling iteration (CyclingProblem.iterate): True asks the mechanics to solve

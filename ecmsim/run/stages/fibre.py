@@ -249,13 +249,8 @@ class ReadoutStage(Stage):
         voids = None
         if scn.cycling.persistent_voids:
             voids = supply
-            ic = voids.critical_current_A_m2(scn.loading.stack_pressure_Pa)
-            diffusion = (f", interface diffusion (D_i delta_i {voids.diffusion_m3_s:g} m^3/s)"
-                         if voids.diffusion_m3_s else "")
-            progress(f"fibre read-out: voids that persist beside the fibre, creep supply over "
-                     f"{voids.supply_length_m:g} m{diffusion}"
-                     f"{f' and the skeleton {network / 10:g} mA/cm2' if network else ''}: "
-                     f"critical stripping current {float(ic) / 10:.3g} mA/cm2 at the stack pressure")
+            progress(f"fibre read-out: voids that persist beside the fibre, "
+                     f"{voids.describe(scn.loading.stack_pressure_Pa)}")
         options = ReadoutOptions(section.sections, section.output_interval_s, tuple(section.library_pressure_factors),
                                  section.pressure_mapping, creep=scn.creep.enabled, voids=voids,
                                  dead_li_porosity=scn.cycling.dead_li_porosity, bulk_supply=network > 0)

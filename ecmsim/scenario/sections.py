@@ -262,8 +262,9 @@ class CyclingSection(Section):
     persistent_voids: bool = Field(
         False, description="voids that persist from cycle to cycle in the foil beside the fibre (the fibre "
                            "read-out's cell along the grating): void height g' = max(-i,0) Omega/F - l eps_dot(p) "
-                           "with the electrode's creep law at the foil's local pressure (docs/electrochem.md, "
-                           "voids that persist); needs [fibre_readout] with pressure_mapping = 'cell'")
+                           "- v_d - v_n with the electrode's creep law at the foil's local pressure, the interface "
+                           "diffusion (void_diffusion_m3_s) and the skeleton (docs/electrochem.md, voids that "
+                           "persist); needs [fibre_readout] with pressure_mapping = 'cell'")
     growth_smoothing_length_m: float = Field(
         0.0, ge=0, lt=1e-3, allow_inf_nan=False,
         description="width of the Gaussian that spreads each facet's plated Li over the deposition layer "

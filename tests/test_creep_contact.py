@@ -208,7 +208,7 @@ def test_a_coupling_iterations_solve_is_loose_and_the_steps_last_is_tightened(wi
     pb.accept()
     pb.advance(1.0, 1.0)
     problem = pb.problem.problem
-    snes, tight = problem.solver, pb.problem._atol
+    snes, tight = problem.solver, pb.problem.atol
 
     def residual() -> float:
         x = snes.getSolution()
@@ -222,7 +222,7 @@ def test_a_coupling_iterations_solve_is_loose_and_the_steps_last_is_tightened(wi
         b.u.x.array[:] *= 1.02
     pb.resolve(1.0, 1.0)
     loose = residual()
-    assert pb.problem._atol == tight            # restored
+    assert pb.problem.atol == tight            # restored
     assert tight < loose <= 1e5 * tight
     assert pb.settle(1.0, 1.0) >= 1
     print(f"residual: loose {loose:.2e}, settled {residual():.2e} (tight {tight:.1e})")

@@ -444,7 +444,7 @@ class CreepContactMechanics:
             self._first = False
             load = getattr(self.problem, "load_residual", None)
             if load:
-                self.problem._atol = max(self.problem._atol, LOAD_RESIDUAL_TOLERANCE * load)
+                self.problem.atol = max(self.problem.atol, LOAD_RESIDUAL_TOLERANCE * load)
             return its
         ratio = 0.0
         if dt_s > 0 and self._dt_last > 0 and self._frictionless:
@@ -470,7 +470,7 @@ class CreepContactMechanics:
         """The step solved again after a coupling iteration changed its interface offset a little: Newton
         starts from this step's last solution, the committed state stays the start of the step. Newton stops at
         COUPLING_SOLVE_LOOSENING times the step's tolerance (:meth:`settle` tightens the step's last solve)."""
-        its = self._solve(t_s, dt_s, where=", coupling iteration", atol=COUPLING_SOLVE_LOOSENING * self.problem._atol)
+        its = self._solve(t_s, dt_s, where=", coupling iteration", atol=COUPLING_SOLVE_LOOSENING * self.problem.atol)
         self._loose = True
         return its
 
@@ -529,7 +529,7 @@ class CreepContactMechanics:
         state.update({"creep_strain": c.creep_strain.x.array.copy(), "p": c.p.x.array.copy(),
                       "q_start": c._q_start.copy(), "h_accepted": self._h_accepted.copy(),
                       "h_step": self._h_step.copy(),
-                      "scalars": np.array([self._dt_last, float(self._first), float(self.problem._atol),
+                      "scalars": np.array([self._dt_last, float(self._first), float(self.problem.atol),
                                            float(getattr(self.problem, "load_residual", 0.0) or 0.0),
                                            float(self._du_last is not None)])})
         return state
@@ -547,7 +547,7 @@ class CreepContactMechanics:
         self._h_accepted, self._h_step = state["h_accepted"].copy(), state["h_step"].copy()
         self._dt_last, first, atol, load, has_du = (float(v) for v in state["scalars"])
         self._first = bool(first)
-        self.problem._atol = atol
+        self.problem.atol = atol
         if load:
             self.problem.load_residual = load
         self._du_last = [state[f"du_{i}"].copy() for i in range(len(self.problem.bodies))] if has_du else None

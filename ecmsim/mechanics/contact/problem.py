@@ -152,7 +152,8 @@ class ContactProblem:
             self._update_in_front_of_residual()
         self.plan.attach(self.problem.A)
         self.problem.solver.setConvergenceHistory(reset=True)   # one history per load step
-        self._atol = self.problem.solver.getTolerances()[1]
+        #: Newton's absolute tolerance of the solves [N/m] (``solve(atol=...)`` overrides it for one solve)
+        self.atol = self.problem.solver.getTolerances()[1]
 
         # Post-processing on the whole mesh: u discontinuous across the contacts, stress per cell.
         W = fem.functionspace(msh, ("Discontinuous Lagrange", degree, (gdim,)))
@@ -232,7 +233,7 @@ class ContactProblem:
             raise SolverError(f"load_steps must be >= 1 (got {load_steps})")
         snes = self.problem.solver
         rtol = snes.getTolerances()[0]
-        own = self._atol if atol is None else atol
+        own = self.atol if atol is None else atol
         snes.setTolerances(atol=own)
         iterations, residuals = [], []
         self._linear_iterations = []

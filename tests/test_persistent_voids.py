@@ -313,6 +313,10 @@ def test_creep_pressure_keeps_the_plates_force(li_cell):
         np.testing.assert_allclose(p[touching], P * (1.0 - np.maximum(gap[touching], 0.0) / grating.contact_gap_m),
                                    rtol=1e-12, atol=0)
         assert np.all(p[before & ~touching] == 0.0)
+    # the read-out passes the contact it has already taken for the current share: the same pressure
+    given = grating.creep_pressure(plates, np.array([grating.ionic_contact(pl) for pl in plates]))
+    assert np.array_equal(given, grating.creep_pressure(plates))
+    assert not np.array_equal(grating.creep_pressure(plates, np.zeros_like(given, dtype=bool)), given)
 
 
 # ---- the Li-Sn skeleton's supply ------------------------------------------------------------------------------------

@@ -277,7 +277,7 @@ class GratingCell:
         """The plate's grid across the half width (:func:`plate_on_foundation`) [m]."""
         return np.linspace(0.0, self.half_width_m, PLATE_POINTS)
 
-    def creep_pressure(self, plates: list[PlateResult]) -> np.ndarray:
+    def creep_pressure(self, plates: list[PlateResult], contact: np.ndarray | None = None) -> np.ndarray:
         """The pressure that drives the supply into the foil's voids (rows: sections, on :attr:`x_m`), a mean field
         of the plate's reaction that keeps its force. Under the bridge from the fibre to its landing l nothing,
         except where the membrane still passes current (:meth:`ionic_contact`: its gap g within its own
@@ -289,15 +289,16 @@ class GratingCell:
         scaled down if they would carry more than R, and are 0 if the fibre takes the whole share, R <= 0). The
         plate's own nodal reactions are concentrated (a node that carries 50 p beside nodes that carry nothing);
         fed node by node into a Norton law (n = 6.6) they closed single nodes within one step and left a mosaic
-        of micrometre notches that broke the far field."""
+        of micrometre notches that broke the far field. ``contact``: the plates' :meth:`ionic_contact`, where the
+        caller has it already (rows as ``plates``)."""
         x = self.x_m
         h = x[1] - x[0]
         rows = []
-        for pl in plates:
+        for k, pl in enumerate(plates):
             band = (x >= pl.landing_m) & (x < pl.landing_m + self.foil_m)
             line = self.p * pl.landing_m - 0.5 * pl.fibre_load_N_per_m      # [N/m]
             p = np.where(x >= pl.landing_m, self.p, 0.0)
-            touching = self.ionic_contact(pl) & (x < pl.landing_m)
+            touching = (self.ionic_contact(pl) if contact is None else contact[k]) & (x < pl.landing_m)
             if touching.any() and line > 0.0:
                 gap = np.maximum(pl.deflection_m - pl.foundation_m, 0.0)
                 near = np.where(touching, self.p * np.clip(1.0 - gap / self.contact_gap_m, 0.0, 1.0), 0.0)

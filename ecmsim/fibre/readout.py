@@ -424,8 +424,8 @@ def _compute_cell(window: WindowHistory, model, stack_pressure_Pa: float, option
             void_max[i] = voids.max()
             void_field[i] = voids
         plates = grating.plate(deposit, float(times[i] - times[0]), voids)
-        pressure = grating.creep_pressure(plates)
         contact[i] = [grating.ionic_contact(pl) for pl in plates]
+        pressure = grating.creep_pressure(plates, contact[i])
         share = grating.share(contact[i])
         loads[i] = [pl.fibre_load_N_per_m for pl in plates]
         worst = max(worst, max(pl.force_balance_error for pl in plates))

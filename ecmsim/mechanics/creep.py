@@ -127,18 +127,25 @@ def store_point_state(state, st: "PointState") -> None:
     state._q_trial = von_mises3(st.stress)
 
 
-def stress_error_indicator(state) -> float:
+def creep_increments(state) -> tuple[np.ndarray, np.ndarray]:
+    """The creeping points this rank owns (a law with a rate; a mask over the points) and their equivalent creep
+    strain increments in the step (trial less committed) [-]."""
+    pts = state._owned_points & (state._rate_q > 0)
+    return pts, (state.p_trial.x.array[state.dofs] - state.p.x.array[state.dofs])[pts]
+
+
+def stress_error_indicator(state, increments: tuple[np.ndarray, np.ndarray] | None = None) -> float:
     """The time-step error indicator of a creep update at quadrature points (the formula in
-    :meth:`CreepProblem.error_indicator`), for the bonded and the contact creep problems alike."""
+    :meth:`CreepProblem.error_indicator`), for the bonded and the contact creep problems alike. ``increments``:
+    :func:`creep_increments` of the state, where the caller has them already."""
     comm = state.tmesh.comm
     # the creeping points (a law with a rate): the error is relative to their stress, elastic regions have none
-    pts = state._owned_points & (state._rate_q > 0)
+    pts, dp = creep_increments(state) if increments is None else increments
     w = state._weights[pts]
     q = state._q_trial[pts]
     total = comm.allreduce(float(np.dot(w, q)), op=MPI.SUM)
     if total == 0:
         return 0.0
-    dp = (state.p_trial.x.array[state.dofs] - state.p.x.array[state.dofs])[pts]
     mu = state._mu_q[pts]
     n = state._n_q[pts]
     rate0 = state._rate_q[pts] * (state._q_start[pts] / state._s0_q[pts]) ** n

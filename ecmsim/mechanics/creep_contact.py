@@ -65,9 +65,9 @@ from ecmsim.core.fem import MPI, basix, dolfinx, fem, options_prefix, ufl
 from ecmsim.materials import Material
 from ecmsim.materials.creep import NortonLaw
 from ecmsim.mechanics.contact.forms import plane_strain_modulus
-from ecmsim.mechanics.creep import (LOAD_RESIDUAL_TOLERANCE, PointHooks, creep_dilatation, creep_tangent, point_laws,
-                                    radial_return, region_metrics, store_point_state, strain3,
-                                    stress_error_indicator, von_mises3)
+from ecmsim.mechanics.creep import (LOAD_RESIDUAL_TOLERANCE, PointHooks, creep_dilatation, creep_increments,
+                                    creep_tangent, point_laws, radial_return, region_metrics, store_point_state,
+                                    strain3, stress_error_indicator, von_mises3)
 from ecmsim.mechanics.creep_facet import FacetTangent, quadrature_fit
 from ecmsim.mechanics.elasticity import lame_fields
 from ecmsim.mesh import TaggedMesh
@@ -244,10 +244,9 @@ class CreepConstitutive(PointHooks):
         q < 100 MPa in Li). A larger increment at one point is a step that has jumped: a Newton that converged
         across an active-set switch onto a state a shorter step does not reach (one point from creep strain
         0.01 to 0.33 in a 29 s step, 42 MPa von Mises, the L1 error below tolerance; docs/creep.md)."""
-        points = self._owned_points & (self._rate_q > 0)
-        dp = self.p_trial.x.array[self.dofs][points] - self.p.x.array[self.dofs][points]
+        points, dp = creep_increments(self)
         jump = self.tmesh.comm.allreduce(float(dp.max()) if dp.size else 0.0, op=MPI.MAX)
-        return max(stress_error_indicator(self), jump / MAX_STEP_CREEP_INCREMENT)
+        return max(stress_error_indicator(self, (points, dp)), jump / MAX_STEP_CREEP_INCREMENT)
 
     def relaxation_max(self) -> float:
         local = float(self.relaxation[self._owned_points].max()) if self._owned_points.any() else 0.0

@@ -95,7 +95,8 @@ from ecmsim.core.errors import MeshError
 from ecmsim.core.fem import MPI, dolfinx, fem, ufl
 from ecmsim.electrochem.diffusion import COUPLING_TOLERANCE, InterfaceDiffusion
 from ecmsim.electrochem.growth import smoothing_operator
-from ecmsim.electrochem.voids import InterfaceVoids, porous_dead_li_thickness_m, window_void_step
+from ecmsim.electrochem.voids import (InterfaceVoids, porous_dead_li_thickness_m, supply_diffusion_m3_s,
+                                     window_void_step)
 
 #: Largest porous volume fraction of the deposition layer (keeps the softened modulus positive).
 MAX_POROUS_FRACTION = 0.9
@@ -162,11 +163,10 @@ class CyclingProblem:
         self.omega = float(molar_volume_m3_mol)
         self.stress_coupling = stress_coupling
         self.voids = bool(interface_voids)
-        #: the supply that closes voids, v_c + v_d + v_n: the same law as the read-out's persistent voids (v_d: Li
-        #: diffusing along the interface, by default at the contact window's own D_i delta_i)
-        void_diffusion = interface_diffusion_m3_s if void_diffusion_m3_s is None else void_diffusion_m3_s
+        #: the supply that closes voids, v_c + v_d + v_n: the same law as the read-out's persistent voids
         self.void_supply = InterfaceVoids(void_law, float(void_supply_length_m), float(temperature_K), self.omega,
-                                          float(network_current_A_m2), float(void_diffusion))
+                                          float(network_current_A_m2),
+                                          supply_diffusion_m3_s(void_diffusion_m3_s, interface_diffusion_m3_s))
         self.smoothing = float(growth_smoothing_length_m)
         #: dead Li of dense-equivalent thickness h occupies h / (1 - porosity) (ecmsim.electrochem.voids)
         self.dead_porosity = float(dead_li_porosity)

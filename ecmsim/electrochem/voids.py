@@ -76,6 +76,12 @@ def supply_length_m(void_supply_length_m, characteristic_length_m, deposition_la
     return void_supply_length_m or characteristic_length_m or deposition_layer_thickness_m
 
 
+def supply_diffusion_m3_s(void_diffusion_m3_s, interface_diffusion_m3_s) -> float:
+    """D_i delta_i [m^3/s] of the voids' diffusion supply: ``cycling.void_diffusion_m3_s``, else the contact
+    window's ``interface_diffusion_m3_s``, else 0 (the window's voids and the voids beside the fibre take the same)."""
+    return float((interface_diffusion_m3_s if void_diffusion_m3_s is None else void_diffusion_m3_s) or 0.0)
+
+
 @dataclass(frozen=True)
 class InterfaceVoids:
     """The void height ODE of the module docstring.
@@ -212,4 +218,4 @@ def window_void_step(gap: np.ndarray, length: np.ndarray, stripping_m_s: np.ndar
 
 
 __all__ = ["InterfaceVoids", "LI_MOLAR_VOLUME_M3_MOL", "molar_volume_m3_mol", "network_current_A_m2",
-           "porous_dead_li_thickness_m", "supply_length_m", "window_void_step"]
+           "porous_dead_li_thickness_m", "supply_diffusion_m3_s", "supply_length_m", "window_void_step"]

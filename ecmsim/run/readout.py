@@ -76,7 +76,8 @@ def _interface_memory(summary: dict, run_dir: Path):
     supply length and the run's interface diffusion (None if off), the porosity of dead Li (0: dense), and the
     electrode's ``skeleton_network_current_A_m2`` (0: none, Li), so that the standalone read-out is the run's own."""
     from ecmsim import materials
-    from ecmsim.electrochem.voids import InterfaceVoids, network_current_A_m2, supply_length_m
+    from ecmsim.electrochem.voids import (InterfaceVoids, network_current_A_m2, supply_diffusion_m3_s,
+                                         supply_length_m)
 
     scn = summary.get("scenario") or {}
     cyc, creep = scn.get("cycling") or {}, scn.get("creep") or {}
@@ -100,8 +101,7 @@ def _interface_memory(summary: dict, run_dir: Path):
                              f"and loading.temperature_K ({err})") from None
     ell = supply_length_m(cyc.get("void_supply_length_m"), creep.get("characteristic_length_m"),
                           cyc["deposition_layer_thickness_m"])
-    diffusion = cyc.get("void_diffusion_m3_s")
-    diffusion = float((cyc.get("interface_diffusion_m3_s") if diffusion is None else diffusion) or 0.0)
+    diffusion = supply_diffusion_m3_s(cyc.get("void_diffusion_m3_s"), cyc.get("interface_diffusion_m3_s"))
     return (InterfaceVoids.of_electrode(mat, ell, temperature, creep.get("enabled", True), diffusion),
             porosity, network)
 

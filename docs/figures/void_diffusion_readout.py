@@ -5,7 +5,7 @@ D_i δ_i that supplies the voids beside the fibre (``cycling.void_diffusion_m3_s
     # writes docs/figures/void_diffusion_readout.png (about 3 minutes on one core)
 
 The bonded Li read-out (``scenarios/cycling_li_pll_fbg.toml``) is run at each D_i δ_i (its window does not feel the
-voids). Given the folder of a finished ``ecmsim run scenarios/cycling_li_pll_fbg_contact.toml`` (25 minutes), that
+voids). Given the folder of a finished ``ecmsim run scenarios/cycling_li_pll_fbg_contact.toml`` (8 minutes), that
 window is read again at each D_i δ_i with ``ecmsim.run.readout`` (the read-out's value alone changed, the window as
 run). The Li-Sn read-out and the measured Li are drawn for scale; the band is Li grain-boundary-like diffusion at
 60 °C (docs/electrochem.md, "Limits" of 4.).

@@ -118,18 +118,16 @@ class CyclingProblem:
         molar_volume_m3_mol: Omega_Li [m³/mol].
         stress_coupling: pass the interface pressure to the potential problem.
         electrode_region: cell tag of the plated electrode.
-        void_law: the electrode's :class:`~ecmsim.materials.creep.NortonLaw` that supplies Li to the
-            interface (item 6 of the module docstring); None: no creep supply. With ``interface_voids``, no
-            law (creep disabled) and no skeleton, voids open and never close.
+        void_supply: the :class:`~ecmsim.electrochem.voids.InterfaceVoids` that closes voids (item 6 of the
+            module docstring: the electrode's creep law over l, its skeleton's network current, D_i delta_i; the
+            read-out's persistent voids take the same). None: no creep, no skeleton, l = 10 um and the window's
+            ``interface_diffusion_m3_s``. With ``interface_voids`` and no supply at all, voids open and never close.
         interface_voids: open voids where stripping outruns the supply (creep and skeleton).
-        void_supply_length_m: l [m], the distance over which creep supplies Li to the interface.
-        temperature_K: temperature of the Norton law [K].
+        temperature_K: temperature of the Norton law and of the interface diffusion [K].
         growth_smoothing_length_m: s [m] of the growth's smoothing along the interface (0: nearest facet).
         dead_li_porosity: phi_d [-]: dead Li of dense-equivalent thickness h takes h/(1 - phi_d) in the
             growth eigenstrain (0: dense).
         contact_activity_gap_m: g0 [m] of the activity exp(-g/g0) with a contact mechanics (item 7).
-        network_current_A_m2: i_n [A/m2], the stripping current density the electrode's mixed-conducting
-            skeleton supplies to a contact from its bulk (Li-Sn; 0: none, Li); item 6.
         bulk_plating: with a contact mechanics, the electrode's mixed-conducting skeleton (Li-Sn) carries the
             plated and stripped Li to and from its bulk: the interface moves as a rigid lift by the window's
             mean deposit instead of by each facet's own (item 7).
@@ -137,8 +135,6 @@ class CyclingProblem:
             diffusing along the interface down the contact pressure (:mod:`ecmsim.electrochem.diffusion`; 0: none).
         contact_modulus_Pa: E* of the electrode/electrolyte pair [Pa], the diffusion step's half-space stiffness.
         interface_energy_J_m2: gamma [J/m^2] of the deposit's surface in the diffusion's chemical potential.
-        void_diffusion_m3_s: D_i delta_i [m^3/s] of the voids' diffusion supply (:attr:`void_supply`; the window's
-            voids and the read-out's); None: ``interface_diffusion_m3_s``.
     """
 
     name = "cycling"
@@ -149,12 +145,11 @@ class CyclingProblem:
                  irreversible_fraction: float = 0.05, porous_modulus_exponent: float = 2.0,
                  min_contact_activity: float = 0.05, molar_volume_m3_mol: float = 13.0e-6,
                  stress_coupling: bool = False, electrode_region: str = "electrode",
-                 interface_voids: bool = False, void_law=None, void_supply_length_m: float = 10e-6,
+                 interface_voids: bool = False, void_supply: InterfaceVoids | None = None,
                  temperature_K: float = 298.15, growth_smoothing_length_m: float = 0.0,
                  dead_li_porosity: float = 0.0, contact_activity_gap_m: float = 10e-9,
-                 network_current_A_m2: float = 0.0, bulk_plating: bool = False,
-                 interface_diffusion_m3_s: float = 0.0, contact_modulus_Pa: float = 0.0,
-                 interface_energy_J_m2: float = 0.0, void_diffusion_m3_s: float | None = None):
+                 bulk_plating: bool = False, interface_diffusion_m3_s: float = 0.0, contact_modulus_Pa: float = 0.0,
+                 interface_energy_J_m2: float = 0.0):
         self.mech, self.pot = mechanics, potential
         self.delta = float(deposition_layer_thickness_m)
         self.f_irr = float(irreversible_fraction)
@@ -164,9 +159,10 @@ class CyclingProblem:
         self.stress_coupling = stress_coupling
         self.voids = bool(interface_voids)
         #: the supply that closes voids, v_c + v_d + v_n: the same law as the read-out's persistent voids
-        self.void_supply = InterfaceVoids(void_law, float(void_supply_length_m), float(temperature_K), self.omega,
-                                          float(network_current_A_m2),
-                                          supply_diffusion_m3_s(void_diffusion_m3_s, interface_diffusion_m3_s))
+        if void_supply is None:
+            void_supply = InterfaceVoids(None, 10e-6, float(temperature_K), self.omega, 0.0,
+                                         supply_diffusion_m3_s(None, interface_diffusion_m3_s))
+        self.void_supply = void_supply
         self.smoothing = float(growth_smoothing_length_m)
         #: dead Li of dense-equivalent thickness h occupies h / (1 - porosity) (ecmsim.electrochem.voids)
         self.dead_porosity = float(dead_li_porosity)

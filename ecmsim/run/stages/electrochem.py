@@ -19,7 +19,7 @@ from scipy.spatial import cKDTree
 
 from ecmsim.electrochem.kinetics import butler_volmer, ionic_conductivity_S_m
 from ecmsim.electrochem.potential import CurrentSolution, PotentialProblem, cell_overpotential_V
-from ecmsim.electrochem.voids import InterfaceVoids, molar_volume_m3_mol, supply_length_m
+from ecmsim.electrochem.voids import InterfaceVoids, molar_volume_m3_mol, supply_diffusion_m3_s, supply_length_m
 from ecmsim.core.errors import MaterialError
 from ecmsim.materials import Material, contact_modulus_Pa
 from ecmsim.run.stages.base import ProblemStage, Run, Stage
@@ -90,21 +90,21 @@ def cycling_problem(scn, tmesh, materials, mechanics):
                            molar_volume_m3_mol=omega, stress_coupling=ec.stress_coupling, degree=ec.element_degree)
     supply = supply_length_m(cyc.void_supply_length_m, scn.creep.characteristic_length_m,
                              cyc.deposition_layer_thickness_m)
-    voids = InterfaceVoids.of_electrode(electrode, supply, T, scn.creep.enabled)   # creep law and skeleton (Li-Sn)
+    # creep law, skeleton (Li-Sn) and interface diffusion: the window's voids and the read-out's take the same
+    voids = InterfaceVoids.of_electrode(electrode, supply, T, scn.creep.enabled,
+                                        supply_diffusion_m3_s(cyc.void_diffusion_m3_s, cyc.interface_diffusion_m3_s))
     return CyclingProblem(mechanics, pot, deposition_layer_thickness_m=cyc.deposition_layer_thickness_m,
                           irreversible_fraction=cyc.irreversible_fraction,
                           porous_modulus_exponent=cyc.porous_modulus_exponent,
                           min_contact_activity=cyc.min_contact_activity, molar_volume_m3_mol=omega,
                           stress_coupling=ec.stress_coupling, interface_voids=cyc.interface_voids,
-                          void_law=voids.law, void_supply_length_m=supply, temperature_K=T,
-                          network_current_A_m2=voids.network_current_A_m2,
+                          void_supply=voids, temperature_K=T,
                           growth_smoothing_length_m=cyc.growth_smoothing_length_m,
                           dead_li_porosity=cyc.dead_li_porosity, contact_activity_gap_m=cyc.contact_activity_gap_m,
                           # a skeleton's network takes the deposit into the bulk (Li-Sn; docs/electrochem.md)
                           bulk_plating=(scn.interface.model == "contact" and voids.network_current_A_m2 > 0),
                           interface_diffusion_m3_s=cyc.interface_diffusion_m3_s,
                           interface_energy_J_m2=cyc.interface_energy_J_m2,
-                          void_diffusion_m3_s=cyc.void_diffusion_m3_s,
                           contact_modulus_Pa=contact_modulus_Pa(electrode, electrolyte))
 
 

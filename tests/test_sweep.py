@@ -95,6 +95,18 @@ def _ran(stdout: str) -> set[str]:
     return {ln.split("run: ", 1)[1].split(" (")[0] for ln in stdout.splitlines() if ln.startswith("[sweep] run: ")}
 
 
+def _adopted(stdout: str) -> set[str]:
+    return {ln[len("[sweep] "):].split(": the complete result", 1)[0] for ln in stdout.splitlines()
+            if ": the complete result a killed run left in " in ln}
+
+
+def _dead_pid() -> int:
+    """The id of a process that has ended (not reused within a test)."""
+    child = subprocess.Popen([sys.executable, "-c", ""])
+    child.wait()
+    return child.pid
+
+
 def test_sweep_restart_after_kill_runs_only_missing_points(tmp_path):
     """Kill the whole sweep (SIGKILL to its process group, as a scheduler does) once the first point
     has finished; the rerun runs exactly the points without a complete summary.json, leaves the
@@ -123,18 +135,20 @@ def test_sweep_restart_after_kill_runs_only_missing_points(tmp_path):
 
     # whatever the kill caught mid-run: make sure one point looks interrupted (staging folder left)
     missing = sorted(names - set(done_before))
-    (points / f"{missing[0]}.partial-123-abcdef").mkdir(exist_ok=True)
-    (points / f"{missing[0]}.partial-123-abcdef" / "mesh.msh").write_text("half written")
+    planted = points / f"{missing[0]}.partial-{_dead_pid()}-abcdef"
+    planted.mkdir(exist_ok=True)
+    (planted / "mesh.msh").write_text("half written")
     rerun = run_cli("sweep", FLAT, "-o", str(out), "-j", "2",
                     "--set", f"loading.stack_pressure_Pa={','.join(PRESSURES)}", *FAST)
     assert rerun.returncode == 0, rerun.stderr
-    assert _ran(rerun.stdout) == names - set(done_before)
+    # a point the kill caught between writing its manifest and its rename is put in place, not run
+    assert _ran(rerun.stdout) | _adopted(rerun.stdout) == names - set(done_before)
+    assert missing[0] in _ran(rerun.stdout)
     for name in done_before:
         assert f"skip (finished): {name}" in rerun.stdout
         assert (points / name / "summary.json").read_bytes() == done_before[name]  # not rerun
-    # staging folders without a manifest are gone (the planted one included); one the kill caught
-    # between writing its manifest and its rename is a complete result and is kept (ecmsim/io/folders.py)
-    assert not [p for p in points.glob("*.partial*") if read_manifest(p) is None]
+    # no staging folder is left: the planted one was removed, a complete one adopted
+    assert not list(points.glob("*.partial*"))
     rows = _rows(out)
     assert [r["status"] for r in rows] == ["ok"] * len(PRESSURES)
     for row in rows:
@@ -153,6 +167,36 @@ def test_sweep_restart_after_kill_runs_only_missing_points(tmp_path):
                                        "loading.temperature_K=300"]))[0]
     validate_points(Path(FLAT), [changed])
     assert not finished(points / f"stack_pressure_Pa={PRESSURES[0]}", changed.input_hash)
+
+
+def test_a_complete_result_left_in_staging_is_put_in_place_not_run_again(tmp_path):
+    """A run killed between writing its result's manifest and renaming its staging folder left the whole
+    result in ``<name>.partial-<pid>-*``: the rerun puts it in place (same bytes) instead of running the point.
+    One of another input (another hash) or without a manifest is removed and the point runs; one whose
+    writer still runs is left alone."""
+    out = tmp_path / "sweep"
+    sweep = ["sweep", FLAT, "-o", str(out), "--set", f"loading.stack_pressure_Pa={','.join(PRESSURES[:2])}", *FAST]
+    first = run_cli(*sweep)
+    assert first.returncode == 0, first.stderr
+    points = out / "points"
+    kept, stale = (f"stack_pressure_Pa={v}" for v in PRESSURES[:2])
+    summary = (points / kept / "summary.json").read_bytes()
+    dead = _dead_pid()
+    (points / kept).rename(points / f"{kept}.partial-{dead}-aaaaaa")
+    (points / stale).rename(points / f"{stale}.partial-{dead}-bbbbbb")
+    doc = json.loads((points / f"{stale}.partial-{dead}-bbbbbb" / "summary.json").read_text())
+    doc["input_hash_sha256"] = "0" * 64     # the result of another input
+    (points / f"{stale}.partial-{dead}-bbbbbb" / "summary.json").write_text(json.dumps(doc))
+    live = points / f"{stale}.partial-{os.getpid()}-cccccc"     # a run of this point still writing
+    live.mkdir()
+    assert read_manifest(points / f"{kept}.partial-{dead}-aaaaaa") is not None
+
+    rerun = run_cli(*sweep)
+    assert rerun.returncode == 0, rerun.stderr
+    assert _adopted(rerun.stdout) == {kept} and _ran(rerun.stdout) == {stale}
+    assert (points / kept / "summary.json").read_bytes() == summary
+    assert sorted(p.name for p in points.glob("*.partial*")) == [live.name]
+    assert [r["status"] for r in _rows(out)] == ["ok", "ok"]
 
 
 def test_a_failing_point_is_reported_and_the_others_gathered(tmp_path):

@@ -150,7 +150,7 @@ def run_study(study_file: str | Path, out: str | Path | None = None, jobs: int |
 
     from ecmsim import scenario as scenario_mod
     from ecmsim.core.errors import EcmsimError, ScenarioError
-    from ecmsim.studies.sweep import Point, _Runner, available_cores, finished, launcher_size
+    from ecmsim.studies.sweep import Point, _Runner, adopt_finished_points, available_cores, finished, launcher_size
 
     if launcher_size() > 1:
         raise EcmsimError("ecmsim study runs its runs as parallel processes itself (-j N); start it without "
@@ -182,6 +182,7 @@ def run_study(study_file: str | Path, out: str | Path | None = None, jobs: int |
                    "input_hash_sha256": p.input_hash} for r, p in zip(study.runs, points)]}, indent=2) + "\n")
 
     say = (lambda msg: None) if quiet else (lambda msg: print(f"[study] {msg}", flush=True))
+    adopt_finished_points(out / "runs", points, say)
     todo = [p for p in points if not finished(out / "runs" / p.name, p.input_hash)]
     jobs = jobs or available_cores()
     say(f"{study.path}: {len(points)} run(s), {len(points) - len(todo)} finished before, {len(todo)} to run, "

@@ -12,8 +12,9 @@ with one line and exit status 2, and nothing has run.
 
 Restart: a point whose folder holds a ``summary.json`` of the same input hash is finished and is
 not run again. A point interrupted mid-run left only a staging folder ``<name>.partial-*`` (see
-:mod:`ecmsim.io.folders`), so it runs again, and that folder is removed first. Run the same command again after an
-interruption and only the missing points run.
+:mod:`ecmsim.io.folders`), so it runs again, and that folder is removed first. One killed after its result was
+complete but before the rename is put in place instead (:func:`adopt_finished_staging`). Run the same command
+again after an interruption and only the missing points run.
 
 Results: ``DIR/sweep.csv`` (one row per point: name, status, swept and fixed parameters, every
 scalar metric of summary.json), ``DIR/sweep.png`` (each metric against the first swept
@@ -189,13 +190,66 @@ def finished(point_dir: Path, input_hash: str) -> bool:
     return isinstance(summary, dict) and summary.get("input_hash_sha256") == input_hash and "metrics" in summary
 
 
+def _process_alive(pid: int) -> bool:
+    """A process of this id runs on this machine (or may: one we may not signal counts as running)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
+
+
+def _writer_pid(staging: Path) -> int | None:
+    """The process id in a staging folder's name, ``<name>.partial-<pid>-<random>`` (None if not of that form)."""
+    parts = staging.name.rsplit(".partial-", 1)[-1].split("-")
+    return int(parts[0]) if len(parts) == 2 and parts[0].isdigit() else None
+
+
+def adopt_finished_staging(target: Path, input_hash: str) -> Path | None:
+    """Put in place a complete result of this point that a killed run left in its staging folder.
+
+    A run killed between writing its result's manifest and renaming the staging folder
+    (:mod:`ecmsim.io.folders`) leaves ``<name>.partial-<pid>-*`` holding the whole result. If it holds a
+    manifest and a summary of this very input (same hash), its writer no longer runs and ``target`` does
+    not exist, it is renamed to ``target``: the point is finished without running it again. Returns the
+    staging folder adopted, or None."""
+    from ecmsim.io.folders import read_manifest
+
+    if os.path.lexists(target):
+        return None
+    for staging in sorted(target.parent.glob(f"{target.name}.partial-*")):
+        pid = _writer_pid(staging)
+        if (pid is None or _process_alive(pid) or not staging.is_dir() or read_manifest(staging) is None
+                or not finished(staging, input_hash)):
+            continue
+        try:
+            os.rename(staging, target)
+        except OSError:
+            continue      # another run took its place meanwhile: that one counts
+        return staging
+    return None
+
+
+def adopt_finished_points(folder: Path, points, say) -> None:
+    """:func:`adopt_finished_staging` for every point of a sweep or study not finished in ``folder``
+    (before the points to run are chosen: an adopted one is finished)."""
+    for p in points:
+        target = folder / p.name
+        if not finished(target, p.input_hash) and (staging := adopt_finished_staging(target, p.input_hash)):
+            say(f"{p.name}: the complete result a killed run left in {staging.name} put in place")
+
+
 def _remove_stale_staging(target: Path) -> None:
-    """Staging folders a killed run of this point left beside it (``<name>.partial-*``, never
-    holding a manifest): the point is about to run again, so they are only clutter."""
-    from ecmsim.io.folders import read_manifest, remove_tree
+    """Staging folders a killed run of this point left beside it (``<name>.partial-*``): the point is
+    about to run again, so they are only clutter (a complete one of this input was adopted before, by
+    :func:`adopt_finished_staging`). One whose writer still runs is left alone."""
+    from ecmsim.io.folders import remove_tree
 
     for leftover in target.parent.glob(f"{target.name}.partial*"):
-        if leftover.is_dir() and read_manifest(leftover) is None:
+        pid = _writer_pid(leftover)
+        if leftover.is_dir() and not (pid is not None and _process_alive(pid)):
             remove_tree(leftover)
 
 
@@ -437,6 +491,7 @@ def run_sweep(scenario: str | Path, sets: list[str], out: str | Path, jobs: int 
     if rank == 0:
         try:
             _start_folder(out, scenario, sets, points)
+            adopt_finished_points(out / "points", points, say)
         except EcmsimError as err:
             failure = str(err)
     if comm is not None:

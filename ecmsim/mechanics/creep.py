@@ -52,7 +52,7 @@ import numpy as np
 
 from ecmsim.core.errors import SolverError
 from ecmsim.core.fem import (LINEAR_SOLVER_OPTIONS, MPI, NONLINEAR_SOLVER_OPTIONS, PETSc, basix, destroy_petsc, dolfinx, fem,
-                        linear_solver, newton_stalled, options_prefix, stop_stalled_newton, ufl)
+                        linear_solver, newton_stalled, options_prefix, residual_assembler, stop_stalled_newton, ufl)
 from ecmsim.materials import Material
 from ecmsim.materials.creep import NortonLaw
 from ecmsim.mechanics.dilatation import MeanDilatation
@@ -390,12 +390,13 @@ class CreepProblem(PointHooks):
         self.plan.attach(self.problem.A)
         self._strain_expr = fem.Expression(strain3(self.u), self.points)
         ctx = {"u": self.problem.u, "residual": self.problem.F, "jacobian": self.problem.J, "bcs": self.bcs}
+        assemble = residual_assembler([(self.u, self.bcs)])
 
         def residual(snes, x, b, **kw):
             dolfinx.la.petsc._ghost_update(x, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)
             fem.petsc.assign(x, self.u)
             self._update_points()
-            fem.petsc.assemble_residual(snes, x, b, **kw)
+            assemble(snes, x, b, **kw)
 
         self.problem.solver.setFunction(residual, self.problem.b, kargs=ctx)
         self.problem.solver.setConvergenceHistory(reset=True)

@@ -18,7 +18,7 @@ import numpy as np
 
 from ecmsim.core.errors import SolverError
 from ecmsim.core.fem import (LINEAR_SOLVER_OPTIONS, MPI, NONLINEAR_SOLVER_OPTIONS, PETSc, destroy_petsc, dolfinx, fem,
-                             linear_solver, options_prefix, snes_reason, ufl)
+                             linear_solver, options_prefix, residual_assembler, snes_reason, ufl)
 from ecmsim.materials import Material
 from ecmsim.mechanics.contact.bodies import (ContactPair, RigidCircle, body_facets, electrode_contact_groups,
                                              make_bodies)
@@ -174,6 +174,7 @@ class ContactProblem:
                "bcs": [bc for b in self.bodies for bc in b.bcs]}
         if (blocks := problem.b.getAttr("_blocks")) is not None:
             ctx["_blocks"] = blocks
+        assemble = residual_assembler([(body.u, body.bcs) for body in self.bodies])
 
         def residual(snes, x, b, **kw):
             dolfinx.la.petsc._ghost_update(x, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)
@@ -183,7 +184,7 @@ class ContactProblem:
             for body in self.bodies:
                 body.u.x.scatter_forward()
             self.constitutive.update()
-            fem.petsc.assemble_residual(snes, x, b, **kw)
+            assemble(snes, x, b, **kw)
 
         problem.solver.setFunction(residual, problem.b, kargs=ctx)
 

@@ -10,7 +10,7 @@ from ecmsim.core.fem import MPI, PETSc, dolfinx, fem, residual_assembler, ufl
 def _problem(value=0.0, blocked=False):
     msh = dolfinx.mesh.create_unit_square(MPI.COMM_WORLD, 6, 5)
     V = fem.functionspace(msh, ("Lagrange", 2, (2,)))
-    facets = dolfinx.mesh.locate_entities_boundary(msh, 1, lambda x: np.isclose(x[0], 0.0))
+    facets = dolfinx.mesh.locate_entities_boundary(msh, 1, lambda x: np.isclose(x[0], 0.0, rtol=0, atol=1e-12))
     fields = [fem.Function(V) for _ in range(2 if blocked else 1)]
     bcs = [fem.dirichletbc(PETSc.ScalarType(value), fem.locate_dofs_topological(V.sub(1), 1, facets), V.sub(1))
            for _ in fields]

@@ -12,7 +12,9 @@ The rules:
   runs into the same ``-o`` never share it). When everything is written, the old result is
   renamed aside, the new one renamed in, and only then the old one deleted; if a rename
   fails, the old result is renamed back. A run killed before that leaves the old result as it
-  was plus a ``.partial-*`` folder (which never holds a manifest, so it never looks complete).
+  was plus a ``.partial-*`` folder without a manifest, so it never looks complete; killed in the
+  instant between writing the manifest and the rename, the folder holds the complete result (a
+  sweep or study puts it in place: :func:`ecmsim.studies.sweep.adopt_finished_staging`).
 - **Two runs into the same ``-o``**: both succeed and the last one to finish wins, or (if
   they keep replacing each other's result) one fails with one line; never a half folder.
 - **MPI**: rank 0 does the file system work; every decision is broadcast, and the end of the
@@ -74,6 +76,12 @@ SERIAL = SerialComm()
 def staging_name(final: Path) -> Path:
     """A fresh sibling ``final.partial-<pid>-<random>`` (not created)."""
     return final.with_name(f"{final.name}.partial-{os.getpid()}-{secrets.token_hex(3)}")
+
+
+def staging_writer_pid(staging: Path) -> int | None:
+    """The id of the process that made ``staging`` (:func:`staging_name`), None if not of that form."""
+    parts = staging.name.rsplit(".partial-", 1)[-1].split("-")
+    return int(parts[0]) if len(parts) == 2 and parts[0].isdigit() else None
 
 
 # ---------------------------------------------------------------------------------------- checks

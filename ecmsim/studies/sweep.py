@@ -201,12 +201,6 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def _writer_pid(staging: Path) -> int | None:
-    """The process id in a staging folder's name, ``<name>.partial-<pid>-<random>`` (None if not of that form)."""
-    parts = staging.name.rsplit(".partial-", 1)[-1].split("-")
-    return int(parts[0]) if len(parts) == 2 and parts[0].isdigit() else None
-
-
 def adopt_finished_staging(target: Path, input_hash: str) -> Path | None:
     """Put in place a complete result of this point that a killed run left in its staging folder.
 
@@ -215,12 +209,12 @@ def adopt_finished_staging(target: Path, input_hash: str) -> Path | None:
     manifest and a summary of this very input (same hash), its writer no longer runs and ``target`` does
     not exist, it is renamed to ``target``: the point is finished without running it again. Returns the
     staging folder adopted, or None."""
-    from ecmsim.io.folders import read_manifest
+    from ecmsim.io.folders import read_manifest, staging_writer_pid
 
     if os.path.lexists(target):
         return None
     for staging in sorted(target.parent.glob(f"{target.name}.partial-*")):
-        pid = _writer_pid(staging)
+        pid = staging_writer_pid(staging)
         if (pid is None or _process_alive(pid) or not staging.is_dir() or read_manifest(staging) is None
                 or not finished(staging, input_hash)):
             continue
@@ -245,10 +239,10 @@ def _remove_stale_staging(target: Path) -> None:
     """Staging folders a killed run of this point left beside it (``<name>.partial-*``): the point is
     about to run again, so they are only clutter (a complete one of this input was adopted before, by
     :func:`adopt_finished_staging`). One whose writer still runs is left alone."""
-    from ecmsim.io.folders import remove_tree
+    from ecmsim.io.folders import remove_tree, staging_writer_pid
 
     for leftover in target.parent.glob(f"{target.name}.partial*"):
-        pid = _writer_pid(leftover)
+        pid = staging_writer_pid(leftover)
         if leftover.is_dir() and not (pid is not None and _process_alive(pid)):
             remove_tree(leftover)
 

@@ -359,14 +359,14 @@ def residual_assembler(pairs):
         if not _lifting_vanishes(pairs):
             dolfinx.fem.petsc.assemble_residual(snes, x, b, u, residual, jacobian, bcs, _blocks)
             return
-        blocked = isinstance(residual, (list, tuple)) and b.getType() != PETSc.Vec.Type.NEST
-        if blocked:
+        several = isinstance(residual, (list, tuple))      # blocked or nested
+        if several and b.getType() != PETSc.Vec.Type.NEST:
             b.setAttr("_blocks", _blocks)
             x.setAttr("_blocks", _blocks)
         petsc_la._zero_vector(b)
         dolfinx.fem.petsc.assemble_vector(b, residual)
         petsc_la._ghost_update(b, PETSc.InsertMode.ADD, PETSc.ScatterMode.REVERSE)
-        if isinstance(residual, (list, tuple)):
+        if several:
             dolfinx.fem.petsc.set_bc(b, fem.bcs_by_block(fem.extract_function_spaces(residual), bcs), x0=x,
                                      alpha=-1.0)
         else:
